@@ -1,0 +1,40 @@
+/* platform.h - the only place raw system calls live (futex, clock, gettid,
+ * pidfd).  Linux backend in platform_linux.c.  Everything here returns 0 /
+ * a non-negative value or a negative MT_E* code; no function touches errno
+ * of the caller except where noted. */
+#ifndef MT_PLATFORM_H
+#define MT_PLATFORM_H
+
+#include <stdint.h>
+#include <poll.h>
+#include <sys/types.h>
+
+/* Monotonic clock in nanoseconds. */
+int64_t mt__now_ns(void);
+
+/* Kernel thread id of the caller (cached per thread, reset after fork). */
+int32_t mt__gettid(void);
+
+/* futex: private (in-process) or shared (MAP_SHARED memory) word.
+ * wait returns 0 when woken or the value differed, MT_ETIMEDOUT when the
+ * absolute monotonic deadline (ns, INT64_MAX = none) passed, MT_EINTR on a
+ * signal. */
+int mt__sys_futex_wait(const uint32_t *word, uint32_t expected, int shared,
+                       int64_t deadline_ns);
+int mt__sys_futex_wake(uint32_t *word, int n, int shared);
+
+/* poll with an absolute deadline; returns count of ready fds, MT_ETIMEDOUT,
+ * or a negative code. Retries on EINTR. */
+int mt__sys_poll(struct pollfd *fds, nfds_t n, int64_t deadline_ns);
+
+/* pidfd_open(pid, flags); returns fd or negative code. */
+int mt__sys_pidfd_open(pid_t pid, unsigned flags);
+
+/* 1 if thread `tid` (any process) is alive, 0 if it exited (also when it is
+ * a zombie), negative code if it cannot be told. */
+int mt__thread_alive(int32_t tid);
+
+/* Number of CPUs this process may run on (affinity mask). */
+int mt__cpu_count(void);
+
+#endif

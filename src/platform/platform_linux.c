@@ -1,0 +1,146 @@
+/* Linux backend of platform.h. */
+#include "platform.h"
+#include "multitask/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+int64_t mt__now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static _Thread_local int32_t cached_tid;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void tid_atfork_child(void) { cached_tid = 0; }
+static void install_tid_atfork(void) {
+  pthread_atfork(NULL, NULL, tid_atfork_child);
+}
+
+int32_t mt__gettid(void) {
+  if (__builtin_expect(cached_tid == 0, 0)) {
+    pthread_once(&atfork_once, install_tid_atfork);
+    cached_tid = (int32_t)syscall(SYS_gettid);
+  }
+  return cached_tid;
+}
+
+static void ns_to_timespec(int64_t ns, struct timespec *ts) {
+  ts->tv_sec = ns / 1000000000;
+  ts->tv_nsec = ns % 1000000000;
+}
+
+int mt__sys_futex_wait(const uint32_t *word, uint32_t expected, int shared,
+                       int64_t deadline_ns) {
+  /* FUTEX_WAIT_BITSET takes an ABSOLUTE timeout, so a deadline computed
+   * once never drifts across spurious wakeups. */
+  int op = FUTEX_WAIT_BITSET | (shared ? 0 : FUTEX_PRIVATE_FLAG);
+  struct timespec ts, *tsp = NULL;
+  if (deadline_ns != INT64_MAX) {
+    ns_to_timespec(deadline_ns, &ts);
+    tsp = &ts;
+  }
+  int saved = errno;
+  long r = syscall(SYS_futex, word, op, expected, tsp, NULL,
+                   FUTEX_BITSET_MATCH_ANY);
+  int e = errno;
+  errno = saved;
+  if (r == 0) return 0;
+  if (e == EAGAIN) return 0;
+  if (e == ETIMEDOUT) return MT_ETIMEDOUT;
+  if (e == EINTR) return MT_EINTR;
+  return -e;
+}
+
+int mt__sys_futex_wake(uint32_t *word, int n, int shared) {
+  int op = FUTEX_WAKE | (shared ? 0 : FUTEX_PRIVATE_FLAG);
+  int saved = errno;
+  long r = syscall(SYS_futex, word, op, n, NULL, NULL, 0);
+  int e = errno;
+  errno = saved;
+  return r < 0 ? -e : (int)r;
+}
+
+int mt__sys_poll(struct pollfd *fds, nfds_t n, int64_t deadline_ns) {
+  for (;;) {
+    int ms = -1;
+    if (deadline_ns != INT64_MAX) {
+      int64_t left = deadline_ns - mt__now_ns();
+      if (left < 0) left = 0;
+      int64_t m = (left + 999999) / 1000000; /* round up: never early */
+      ms = m > INT_MAX ? INT_MAX : (int)m;
+    }
+    int saved = errno;
+    int r = poll(fds, n, ms);
+    int e = errno;
+    errno = saved;
+    if (r > 0) return r;
+    if (r == 0) {
+      if (deadline_ns != INT64_MAX && mt__now_ns() >= deadline_ns)
+        return MT_ETIMEDOUT;
+      continue;
+    }
+    if (e != EINTR) return -e;
+  }
+}
+
+int mt__sys_pidfd_open(pid_t pid, unsigned flags) {
+  int saved = errno;
+  long r = syscall(SYS_pidfd_open, pid, flags);
+  int e = errno;
+  errno = saved;
+  return r < 0 ? -e : (int)r;
+}
+
+/* Reads the state letter from /proc/<tid>/stat: the fallback for kernels
+ * without PIDFD_THREAD (< 6.9). */
+static int proc_thread_alive(int32_t tid) {
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT || errno == ESRCH ? 0 : -errno;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p || p[1] == 0 || p[2] == 0) return 0;
+  return !(p[2] == 'Z' || p[2] == 'X');
+}
+
+int mt__thread_alive(int32_t tid) {
+  int fd = mt__sys_pidfd_open(tid, PIDFD_THREAD);
+  if (fd == MT_EINVAL) fd = mt__sys_pidfd_open(tid, 0); /* old kernel, leader */
+  if (fd == MT_ESRCH) return 0;
+  if (fd < 0) return proc_thread_alive(tid);
+  /* A pidfd is readable once the thread/process has exited (zombie too). */
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  int r = poll(&p, 1, 0);
+  close(fd);
+  return r == 0;
+}
+
+int mt__cpu_count(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
