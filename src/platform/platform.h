@@ -37,4 +37,9 @@ int mt__thread_alive(int32_t tid);
 /* Number of CPUs this process may run on (affinity mask). */
 int mt__cpu_count(void);
 
+
+
+/* 1 if `tid` is a live thread of the calling process, else 0. */
+int mt__thread_in_self(int32_t tid);
+
 #endif

@@ -144,3 +144,10 @@ int mt__cpu_count(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? (int)n : 1;
 }
+
+int mt__thread_in_self(int32_t tid) {
+  int saved = errno;
+  long r = syscall(SYS_tgkill, getpid(), tid, 0);
+  errno = saved;
+  return r == 0;
+}
