@@ -4,5 +4,6 @@
 #define MULTITASK_H
 
 #include "multitask/error.h"
+#include "multitask/sync.h"
 
 #endif

@@ -1,0 +1,140 @@
+/* multitask/sync.h - Python's threading synchronisation primitives
+ * (Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier) and
+ * a once-initialiser.  docs/threading.md maps each Python name to these.
+ *
+ * Every object is made by mt_X_new(flags) and freed by mt_X_free.  With
+ * flags = MT_SHARED it lives in shared memory and works in every process
+ * forked after it was made (plain fork() is enough).  Timeouts are relative
+ * seconds: MT_FOREVER blocks, 0 never blocks; a timed-out wait returns
+ * MT_ETIMEDOUT (where Python returns False).
+ */
+#ifndef MULTITASK_SYNC_H
+#define MULTITASK_SYNC_H
+
+#include <stdbool.h>
+#include "multitask/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mt_lock mt_lock_t;
+typedef struct mt_rlock mt_rlock_t;
+typedef struct mt_sem mt_sem_t;
+typedef struct mt_cond mt_cond_t;
+typedef struct mt_event mt_event_t;
+typedef struct mt_barrier mt_barrier_t;
+
+/* ---- Lock (threading.Lock / multiprocessing.Lock) ----------------------
+ * Any thread may release it (as Python).  The acquirer is recorded as the
+ * holder.  MT_SHARED locks are robust: if the holder dies, the next acquirer
+ * gets MT_EOWNERDEAD WITH the lock held; it repairs the protected state and
+ * calls mt_lock_consistent() before releasing, otherwise the lock becomes
+ * permanently MT_ENOTRECOVERABLE.  Detection delay: <= 10 ms of waiting. */
+mt_lock_t *mt_lock_new(int flags);
+void mt_lock_free(mt_lock_t *lock);
+/* 0 acquired, MT_ETIMEDOUT, MT_EOWNERDEAD (acquired), MT_ENOTRECOVERABLE,
+ * MT_EINVAL (NULL / bad timeout). */
+int mt_lock_acquire(mt_lock_t *lock, double timeout);
+/* 0, or MT_EPERM when the lock is not locked (Python's RuntimeError). */
+int mt_lock_release(mt_lock_t *lock);
+/* 1 locked, 0 unlocked, MT_EINVAL. */
+int mt_lock_locked(const mt_lock_t *lock);
+/* After MT_EOWNERDEAD: the state is repaired.  MT_EINVAL if not needed. */
+int mt_lock_consistent(mt_lock_t *lock);
+
+/* ---- RLock (owner + recursion count) ----------------------------------- */
+mt_rlock_t *mt_rlock_new(int flags);
+void mt_rlock_free(mt_rlock_t *rlock);
+/* Re-acquiring by the owner only counts up.  Same codes as mt_lock_acquire. */
+int mt_rlock_acquire(mt_rlock_t *rlock, double timeout);
+/* MT_EPERM if the caller is not the owner (Python's RuntimeError). */
+int mt_rlock_release(mt_rlock_t *rlock);
+/* 1 if the calling thread owns it, else 0. */
+int mt_rlock_is_owned(const mt_rlock_t *rlock);
+int mt_rlock_consistent(mt_rlock_t *rlock);
+
+/* ---- Semaphore / BoundedSemaphore -------------------------------------- */
+mt_sem_t *mt_sem_new(unsigned value, int flags);
+/* Bounded: releasing above `value` returns MT_EOVERFLOW (Python's ValueError). */
+mt_sem_t *mt_bounded_sem_new(unsigned value, int flags);
+void mt_sem_free(mt_sem_t *sem);
+int mt_sem_acquire(mt_sem_t *sem, double timeout);
+/* Adds n (>= 1).  Bounded over-release: MT_EOVERFLOW and nothing changes. */
+int mt_sem_release(mt_sem_t *sem, unsigned n);
+/* Current value (>= 0). */
+int mt_sem_value(const mt_sem_t *sem);
+
+/* ---- Condition --------------------------------------------------------
+ * Over a Lock or an RLock (NULL: a new RLock of its own, as Python).  The
+ * condition must be MT_SHARED if its lock is.  wait() may, rarely, return
+ * without a notify (as POSIX allows): loop on your predicate or use
+ * mt_cond_wait_for. */
+mt_cond_t *mt_cond_new(mt_lock_t *lock, int flags);
+mt_cond_t *mt_cond_new_rlock(mt_rlock_t *rlock, int flags);
+void mt_cond_free(mt_cond_t *cond);
+int mt_cond_acquire(mt_cond_t *cond, double timeout);
+int mt_cond_release(mt_cond_t *cond);
+/* Releases the lock, waits for a notify, re-acquires.  MT_EPERM when the
+ * caller does not hold the lock (RLock: does not own it).  0 when notified,
+ * MT_ETIMEDOUT (the lock is held again in both cases). */
+int mt_cond_wait(mt_cond_t *cond, double timeout);
+/* Waits until pred(arg) is true (checked first).  0, or MT_ETIMEDOUT when
+ * the deadline passed with pred still false. */
+int mt_cond_wait_for(mt_cond_t *cond, bool (*pred)(void *arg), void *arg,
+                     double timeout);
+/* Wakes up to n waiters; the caller must hold the lock (else MT_EPERM). */
+int mt_cond_notify(mt_cond_t *cond, int n);
+int mt_cond_notify_all(mt_cond_t *cond);
+
+/* ---- Event ------------------------------------------------------------- */
+mt_event_t *mt_event_new(int flags);
+void mt_event_free(mt_event_t *ev);
+int mt_event_set(mt_event_t *ev);
+int mt_event_clear(mt_event_t *ev);
+/* 1 set, 0 clear. */
+int mt_event_is_set(const mt_event_t *ev);
+/* 0 once set, MT_ETIMEDOUT. */
+int mt_event_wait(mt_event_t *ev, double timeout);
+
+/* ---- Barrier ----------------------------------------------------------
+ * action (may be NULL) runs in one thread when all parties arrived; a
+ * non-zero return breaks the barrier.  A wait that times out breaks it
+ * (as Python).  mt_barrier_wait returns the arrival index 0..parties-1,
+ * MT_EBROKEN or MT_EINVAL. */
+mt_barrier_t *mt_barrier_new(unsigned parties, int (*action)(void *arg), void *arg,
+                             double timeout, int flags);
+void mt_barrier_free(mt_barrier_t *b);
+int mt_barrier_wait(mt_barrier_t *b, double timeout);
+int mt_barrier_reset(mt_barrier_t *b);
+int mt_barrier_abort(mt_barrier_t *b);
+int mt_barrier_parties(const mt_barrier_t *b);
+int mt_barrier_n_waiting(const mt_barrier_t *b);
+/* 1 broken, 0 not. */
+int mt_barrier_broken(const mt_barrier_t *b);
+
+/* ---- once (module-level singletons) ----------------------------------
+ * Runs fn(arg) exactly once across threads; others wait for it to finish.
+ * Initialise with MT_ONCE_INIT. */
+typedef struct mt_once { unsigned state; } mt_once_t;
+#define MT_ONCE_INIT {0}
+int mt_once(mt_once_t *once, void (*fn)(void *arg), void *arg);
+
+/* ---- "with" ------------------------------------------------------------
+ * MT_WITH_LOCK(lock) { ... } holds `lock` for the block and releases it
+ * however the block is left (break, return, goto): it uses the GCC/Clang
+ * cleanup attribute.  If acquiring fails the block is skipped. */
+void mt__with_lock_release(mt_lock_t **lockp);
+#define MT__CAT2(a, b) a##b
+#define MT__CAT(a, b) MT__CAT2(a, b)
+#define MT_WITH_LOCK(lock)                                                           \
+  for (mt_lock_t *MT__CAT(mt__with_, __LINE__)                                       \
+           __attribute__((cleanup(mt__with_lock_release))) =                         \
+           (mt_lock_acquire((lock), MT_FOREVER) >= 0 ? (lock) : NULL);               \
+       MT__CAT(mt__with_, __LINE__) != NULL;                                         \
+       mt__with_lock_release(&MT__CAT(mt__with_, __LINE__)))
+
+#ifdef __cplusplus
+}
+#endif
+#endif
