@@ -141,14 +141,22 @@ int mt_barrier_parties(const mt_barrier_t *b) {
   return b ? (int)b->parties : MT_EINVAL;
 }
 
-int mt_barrier_n_waiting(const mt_barrier_t *b) {
-  if (!b) return MT_EINVAL;
-  return __atomic_load_n(&b->state, __ATOMIC_RELAXED) == FILLING
-             ? (int)__atomic_load_n(&b->count, __ATOMIC_RELAXED)
-             : 0;
+/* The queries take the mutex: they are rare, and it keeps every field under
+ * one rule. */
+int mt_barrier_n_waiting(const mt_barrier_t *cb) {
+  if (!cb) return MT_EINVAL;
+  mt_barrier_t *b = (mt_barrier_t *)cb;
+  lock(b);
+  int n = b->state == FILLING ? (int)b->count : 0;
+  unlock(b);
+  return n;
 }
 
-int mt_barrier_broken(const mt_barrier_t *b) {
-  if (!b) return MT_EINVAL;
-  return __atomic_load_n(&b->state, __ATOMIC_RELAXED) == BROKEN;
+int mt_barrier_broken(const mt_barrier_t *cb) {
+  if (!cb) return MT_EINVAL;
+  mt_barrier_t *b = (mt_barrier_t *)cb;
+  lock(b);
+  int broken = b->state == BROKEN;
+  unlock(b);
+  return broken;
 }
