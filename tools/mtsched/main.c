@@ -232,9 +232,10 @@ static int simulate(cli_t *c) {
     if (rc) status = rc == MS_EINPUT ? die("%s", err) : die("out of memory");
   }
   size_t done = 0;
+  const char *src = c->jobs ? "--jobs" : strcmp(c->workload, "-") == 0 ? "<stdin>" : c->workload;
   for (; !status && done < n; done++) {
     int rc = ms_simulate(&w, &cfg[done], &rs[done], err, sizeof err);
-    if (rc) status = die("%s: %s", c->jobs ? "--jobs" : c->workload, err);
+    if (rc) status = die("%s: %s", src, err);
   }
   if (!status) status = write_output(c, rs, n);
   for (size_t i = 0; i < n; i++) {

@@ -404,16 +404,35 @@ static long double cmp_value(const ms_result_t *r, int c) {
   }
 }
 
+static void compare_cell(const ms_result_t *r, int c, char *cell, size_t len) {
+  switch (c) {
+  case 0: snprintf(cell, len, "%.2f", r->avg_turnaround); break;
+  case 1: snprintf(cell, len, "%.2f", r->avg_waiting); break;
+  case 2: snprintf(cell, len, "%.2f", r->avg_response); break;
+  case 3: snprintf(cell, len, "%lld", (long long)r->makespan); break;
+  case 4: snprintf(cell, len, "%.4f", r->throughput); break;
+  case 5: snprintf(cell, len, "%.2f%%", 100.0 * r->utilization); break;
+  default: snprintf(cell, len, "%llu", (unsigned long long)r->context_switches);
+  }
+}
+
 static void write_compare_text(FILE *f, const ms_result_t *rs, size_t n) {
-  static const char *const head[CMP_COLS] = {"avg turnaround", "avg waiting", "avg response",
-                                             "makespan",       "throughput",  "cpu util",
-                                             "switches"};
-  int lw = 6;
+  static const char *const head[CMP_COLS] = {"turnaround", "waiting",  "response", "makespan",
+                                             "throughput", "cpu util", "switches"};
+  int lw = 6, cw[CMP_COLS];
+  char cell[64];
   for (size_t i = 0; i < n; i++)
     if ((int)strlen(rs[i].cfg.label) > lw) lw = (int)strlen(rs[i].cfg.label);
+  for (int c = 0; c < CMP_COLS; c++) {
+    cw[c] = (int)strlen(head[c]);
+    for (size_t i = 0; i < n; i++) {
+      compare_cell(&rs[i], c, cell, sizeof cell);
+      if ((int)strlen(cell) > cw[c]) cw[c] = (int)strlen(cell);
+    }
+  }
   fprintf(f, "%-*s", lw, "policy");
-  for (int c = 0; c < CMP_COLS; c++) fprintf(f, "  %15s", head[c]);
-  put_c(f, '\n');
+  for (int c = 0; c < CMP_COLS; c++) fprintf(f, "  %*s ", cw[c], head[c]);
+  put_s(f, "\n");
   for (size_t i = 0; i < n; i++) {
     const ms_result_t *r = &rs[i];
     fprintf(f, "%-*s", lw, r->cfg.label);
@@ -421,21 +440,13 @@ static void write_compare_text(FILE *f, const ms_result_t *rs, size_t n) {
       bool best = true;
       for (size_t j = 0; j < n; j++)
         if (cmp_value(&rs[j], c) < cmp_value(r, c)) best = false;
-      char cell[64];
-      switch (c) {
-      case 0: snprintf(cell, sizeof cell, "%.2f", r->avg_turnaround); break;
-      case 1: snprintf(cell, sizeof cell, "%.2f", r->avg_waiting); break;
-      case 2: snprintf(cell, sizeof cell, "%.2f", r->avg_response); break;
-      case 3: snprintf(cell, sizeof cell, "%lld", (long long)r->makespan); break;
-      case 4: snprintf(cell, sizeof cell, "%.4f", r->throughput); break;
-      case 5: snprintf(cell, sizeof cell, "%.2f%%", 100.0 * r->utilization); break;
-      default: snprintf(cell, sizeof cell, "%llu", (unsigned long long)r->context_switches);
-      }
-      fprintf(f, "  %14s%c", cell, best && n > 1 ? '*' : ' ');
+      compare_cell(r, c, cell, sizeof cell);
+      fprintf(f, "  %*s%c", cw[c], cell, best && n > 1 ? '*' : ' ');
     }
     put_c(f, '\n');
   }
-  if (n > 1) put_s(f, "* = best value of the column (ties all marked)\n");
+  put_s(f, "turnaround, waiting, response: averages in ticks");
+  put_s(f, n > 1 ? "; * = best value of the column (ties all marked)\n" : "\n");
 }
 
 /* ---- entry points ---- */

@@ -527,7 +527,8 @@ int ms_simulate(const ms_workload_t *w, const ms_config_t *cfg, ms_result_t *r,
     r->events++;
     if (rc || s.done == s.n) break;
     int64_t t = next_event(&s);
-    if (s.overflow || t == NEVER) {
+    bool pending = s.cpu != CPU_IDLE || s.io.n || s.next_arrival < s.n;
+    if (s.overflow || (t == NEVER && !pending)) {
       s.overflow = 1;
       break;
     }
