@@ -33,6 +33,14 @@ static void put_i64(FILE *f, int64_t v) {
 }
 
 static void put_json_str(FILE *f, const char *s) {
+  const char *e = s;
+  while ((unsigned char)*e >= 0x20 && *e != '"' && *e != '\\') e++;
+  if (!*e) { /* the common case: nothing to escape */
+    put_c(f, '"');
+    fwrite_unlocked(s, 1, (size_t)(e - s), f);
+    put_c(f, '"');
+    return;
+  }
   put_c(f, '"');
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;

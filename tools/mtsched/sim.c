@@ -65,6 +65,7 @@ typedef struct sim {
   ms_result_t *r;
   int32_t n;
   int32_t *order; /* rank -> file index */
+  int64_t *arrival; /* by rank: the loop reads it every event */
   rt_t *rt;       /* by rank */
   int kind;       /* READY_* */
   int levels;
@@ -243,7 +244,7 @@ static void admit(sim_t *s, int32_t rank) {
 
 static int64_t next_external(const sim_t *s) {
   int64_t t = NEVER;
-  if (s->next_arrival < s->n) t = proc(s, s->next_arrival)->arrival;
+  if (s->next_arrival < s->n) t = s->arrival[s->next_arrival];
   if (s->io.n && s->io.a[0].key < t) t = s->io.a[0].key;
   if (s->c->policy == MS_MLFQ && s->c->boost && s->next_boost < t) t = s->next_boost;
   return t;
@@ -380,7 +381,7 @@ static int dispatch(sim_t *s) {
   int rc = add_slice(s, s->idle_since, s->now, MS_IDLE);
   s->r->idle_time += s->now - s->idle_since;
   s->cur = rank;
-  s->rt[rank].run_prio = eff_prio(s, rank);
+  if (s->c->policy == MS_PPRIORITY) s->rt[rank].run_prio = eff_prio(s, rank);
   if (s->last >= 0 && s->last != rank) {
     s->r->context_switches++;
     if (s->c->cs > 0) {
@@ -418,7 +419,7 @@ static int64_t next_event(const sim_t *s) {
 /* One tick's events, in the documented order. */
 static int step(sim_t *s) {
   int rc = MS_OK;
-  while (s->next_arrival < s->n && proc(s, s->next_arrival)->arrival == s->now)
+  while (s->next_arrival < s->n && s->arrival[s->next_arrival] == s->now)
     admit(s, s->next_arrival++);
   while (s->io.n && s->io.a[0].key == s->now) admit(s, heap_pop(&s->io).rank);
   if (s->cpu == CPU_SWITCH && s->sw_end == s->now) begin_run(s);
@@ -454,6 +455,7 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   s->r = r;
   s->n = (int32_t)w->n;
   s->order = malloc(w->n * sizeof *s->order);
+  s->arrival = malloc(w->n * sizeof *s->arrival);
   s->rt = calloc(w->n, sizeof *s->rt);
   s->io.a = malloc(w->n * sizeof *s->io.a);
   r->ps = calloc(w->n, sizeof *r->ps);
@@ -464,12 +466,15 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
                                                                            : READY_HEAP;
   if (s->kind == READY_HEAP) s->ready.a = malloc(w->n * sizeof *s->ready.a);
   if (s->kind == READY_SCAN) s->scan = malloc(w->n * sizeof *s->scan);
-  if (!s->order || !s->rt || !s->io.a || !r->ps ||
+  if (!s->order || !s->arrival || !s->rt || !s->io.a || !r->ps ||
       (s->kind == READY_HEAP && !s->ready.a) || (s->kind == READY_SCAN && !s->scan))
     return MS_ENOMEM;
   for (int32_t i = 0; i < s->n; i++) s->order[i] = i;
   qsort_r(s->order, w->n, sizeof *s->order, cmp_rank, w->procs);
-  for (int32_t i = 0; i < s->n; i++) s->rt[i].start = -1;
+  for (int32_t i = 0; i < s->n; i++) {
+    s->rt[i].start = -1;
+    s->arrival[i] = proc(s, i)->arrival;
+  }
   s->levels = c->policy == MS_MLFQ ? c->queues : 1;
   for (int l = 0; l < MS_MAX_QUEUES; l++) s->head[l] = s->tail[l] = -1;
   s->cur = s->last = -1;
@@ -481,6 +486,7 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
 
 static void sim_free(sim_t *s) {
   free(s->order);
+  free(s->arrival);
   free(s->rt);
   free(s->io.a);
   free(s->ready.a);
