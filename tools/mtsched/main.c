@@ -211,15 +211,15 @@ static int simulate(cli_t *c) {
   char **specs = NULL;
   size_t n = 0;
   if (split_policies(c->policies, &specs, &n)) return 2;
-  if (strcmp(c->cmd, "run") == 0 && n != 1)
-    return die("run takes one policy (use compare for '%s')", c->policies);
   int status = 0;
+  if (strcmp(c->cmd, "run") == 0 && n != 1)
+    status = die("run takes one policy (use compare for '%s')", c->policies);
   ms_config_t *cfg = calloc(n, sizeof *cfg);
   ms_result_t *rs = calloc(n, sizeof *rs);
   ms_workload_t w = {0};
   char *text = NULL;
   size_t len = 0;
-  if (!cfg || !rs) status = die("out of memory");
+  if (!status && (!cfg || !rs)) status = die("out of memory");
   for (size_t i = 0; !status && i < n; i++)
     if (ms_config_from_spec(&c->base, specs[i], &cfg[i], err, sizeof err))
       status = die("%s", err);
