@@ -1,0 +1,168 @@
+/* The mtsched program itself: bad input exits with status 2, one message on
+ * stderr naming file and line, and no output at all (not even with -o);
+ * the SVG output is checked with a real renderer (rsvg-convert); gen is
+ * deterministic.  Runs the built binary through /bin/sh (label fork). */
+#include "sched_test.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[256];
+
+/* Runs "mtsched ARGS" in dir; returns the exit status, stdout and stderr. */
+static int sh(const char *args, char **out, char **err) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "cd %s && %s %s >out.txt 2>err.txt", dir, MTSCHED_BIN, args);
+  int st = system(cmd);
+  char p[512];
+  snprintf(p, sizeof p, "%s/out.txt", dir);
+  *out = slurp(p, NULL);
+  snprintf(p, sizeof p, "%s/err.txt", dir);
+  *err = slurp(p, NULL);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void put(const char *name, const char *text) {
+  char p[512];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  FILE *f = fopen(p, "w");
+  fputs(text, f);
+  fclose(f);
+}
+
+static bool exists(const char *name) {
+  char p[512];
+  struct stat st;
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  return stat(p, &st) == 0;
+}
+
+static void expect_bad(const char *args, const char *msg) {
+  char *out, *err;
+  int st = sh(args, &out, &err);
+  if (st != 2 || strcmp(err, msg) != 0)
+    fail_msg("mtsched %s: status %d, stderr '%s', expected 2 and '%s'", args, st, err, msg);
+  assert_string_equal(out, "");
+  free(out);
+  free(err);
+}
+
+static void bad_input(void **state) {
+  (void)state;
+  put("ok.txt", "A 0 3\nB 2 6\n");
+  put("bad.txt", "A 0 3\nB 2 6,x\n");
+  put("dup.txt", "A 0 3\nA 2 6\n");
+  put("empty.txt", "# nothing\n");
+  expect_bad("run -p fcfs bad.txt -o res.txt",
+             "mtsched: bad.txt:2: bad burst list '6,x': 'x' is not an integer\n");
+  assert_false(exists("res.txt"));
+  expect_bad("compare -p fcfs,rr dup.txt", "mtsched: dup.txt:2: duplicate name 'A' (first on line 1)\n");
+  expect_bad("run -p fcfs empty.txt",
+             "mtsched: empty.txt: empty workload: no process lines (NAME ARRIVAL BURSTS [PRIORITY])\n");
+  expect_bad("run -p rr -q 0 ok.txt",
+             "mtsched: q: '0' is not a positive integer (quantum must be >= 1)\n");
+  expect_bad("compare -p fcfs,rr:q=0 ok.txt",
+             "mtsched: policy 'rr:q=0': q: '0' is not a positive integer (quantum must be >= 1)\n");
+  expect_bad("run -p lottery ok.txt",
+             "mtsched: unknown policy 'lottery' (fcfs, sjf, srtf, priority, ppriority, hrrn, rr, mlfq)\n");
+  expect_bad("run -p fcfs --turbo ok.txt", "mtsched: unknown option '--turbo'\n");
+  expect_bad("run -p fcfs --format pdf ok.txt",
+             "mtsched: --format: unknown format 'pdf' (text, json, csv, svg)\n");
+  expect_bad("run -p fcfs missing.txt", "mtsched: missing.txt: cannot open: No such file or directory\n");
+  expect_bad("run -p fcfs", "mtsched: missing WORKLOAD (a file, - for stdin, or --jobs)\n");
+  expect_bad("run -p fcfs,rr ok.txt", "mtsched: run takes one policy (use compare for 'fcfs,rr')\n");
+  expect_bad("frobnicate", "mtsched: unknown command 'frobnicate' (run, compare, gen; --help)\n");
+  expect_bad("run -p fcfs - < bad.txt",
+             "mtsched: <stdin>:2: bad burst list '6,x': 'x' is not an integer\n");
+  expect_bad("run -p mlfq --queues 2 --quanta 1,2,3 ok.txt",
+             "mtsched: mlfq: quanta has 3 values but queues is 2\n");
+  expect_bad("run -p rr --jobs 5,-1", "mtsched: --jobs '5,-1': bad burst list '-1': '-1' must not be negative\n");
+  put("big.txt", "A 0 4611686018427387904\nB 0 4611686018427387904\nC 0 4611686018427387904\n");
+  expect_bad("run -p fcfs big.txt -o res.txt",
+             "mtsched: big.txt: simulated time passes 2^63-1 ticks (policy fcfs)\n");
+  assert_false(exists("res.txt"));
+}
+
+static void good_runs(void **state) {
+  (void)state;
+  char *out, *err;
+  assert_int_equal(sh("run -p rr --jobs 24,3,3", &out, &err), 0);
+  assert_non_null(strstr(out, "|J0 0-4|J1 4-7|J2 7-10|J0 10-30|"));
+  assert_non_null(strstr(out, "average turnaround 15.67  waiting 5.67  response 3.67"));
+  assert_string_equal(err, "");
+  free(out);
+  free(err);
+  assert_int_equal(sh("compare -p fcfs,sjf,rr:q=1,mlfq:quanta=1,2,4 --jobs 5,3,1", &out, &err), 0);
+  assert_non_null(strstr(out, "mlfq:queues=3:quanta=1,2,4"));
+  assert_non_null(strstr(out, "* = best value"));
+  free(out);
+  free(err);
+  assert_int_equal(sh("gen -n 4 --seed 42 --io", &out, &err), 0);
+  char *again, *err2;
+  assert_int_equal(sh("gen -n 4 --seed 42 --io", &again, &err2), 0);
+  assert_string_equal(out, again);
+  /* gen's output is a valid workload */
+  put("gen.txt", out);
+  free(out);
+  free(err);
+  free(again);
+  free(err2);
+  assert_int_equal(sh("run -p srtf --format json gen.txt", &out, &err), 0);
+  assert_true(strncmp(out, "{\"policy\": \"srtf\"", 17) == 0);
+  free(out);
+  free(err);
+}
+
+static void svg_renders(void **state) {
+  (void)state;
+  char *out, *err;
+  put("svg.txt", "A 0 3\nB 2 6,2,1\nC 4 4\n<&> 6 5\nE 8 2\n");
+  assert_int_equal(sh("run -p rr -q 2 --cs 1 --format svg -o one.svg svg.txt", &out, &err), 0);
+  free(out);
+  free(err);
+  assert_int_equal(sh("compare -p fcfs,srtf,mlfq --format svg -o many.svg svg.txt", &out, &err), 0);
+  free(out);
+  free(err);
+  if (system("command -v rsvg-convert >/dev/null 2>&1") != 0) {
+    print_message("rsvg-convert missing: SVG not rendered\n");
+    return;
+  }
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd,
+           "cd %s && rsvg-convert one.svg -o one.png 2>err.txt && rsvg-convert many.svg -o many.png "
+           "2>>err.txt",
+           dir);
+  assert_int_equal(system(cmd), 0);
+  size_t len;
+  char p[512];
+  snprintf(p, sizeof p, "%s/many.png", dir);
+  char *png = slurp(p, &len);
+  assert_true(len > 1000);
+  assert_memory_equal(png, "\x89PNG", 4);
+  /* width 960 in the IHDR chunk */
+  assert_int_equal(((unsigned char)png[18] << 8) | (unsigned char)png[19], 960);
+  free(png);
+}
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(dir, sizeof dir, "/tmp/mtsched_cli_XXXXXX");
+  return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(bad_input),
+      cmocka_unit_test(good_runs),
+      cmocka_unit_test(svg_renders),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

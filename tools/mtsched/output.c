@@ -1,0 +1,499 @@
+/* output.c - text, JSON, CSV and SVG renderings of simulation results.
+ *
+ * Output is written only after every simulation succeeded (the caller's
+ * job), so a failure never leaves partial output.  Integers are formatted by
+ * hand and written through stdio's unlocked calls: a million-process JSON
+ * document is ~10^7 numbers and printf would dominate the run.  Doubles in
+ * JSON use the shortest form that reads back to the same double. */
+#include "mtsched.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- primitives ---- */
+static void put_s(FILE *f, const char *s) { fputs_unlocked(s, f); }
+static void put_c(FILE *f, char c) { putc_unlocked(c, f); }
+
+static int fmt_i64(char *buf, int64_t v) { /* buf >= 21 bytes */
+  char tmp[24];
+  int n = 0, k = 0;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do tmp[n++] = (char)('0' + u % 10); while ((u /= 10) != 0);
+  if (v < 0) buf[k++] = '-';
+  while (n) buf[k++] = tmp[--n];
+  buf[k] = '\0';
+  return k;
+}
+
+static void put_i64(FILE *f, int64_t v) {
+  char b[24];
+  int n = fmt_i64(b, v);
+  fwrite_unlocked(b, 1, (size_t)n, f);
+}
+
+static void put_json_str(FILE *f, const char *s) {
+  const char *e = s;
+  while ((unsigned char)*e >= 0x20 && *e != '"' && *e != '\\') e++;
+  if (!*e) { /* the common case: nothing to escape */
+    put_c(f, '"');
+    fwrite_unlocked(s, 1, (size_t)(e - s), f);
+    put_c(f, '"');
+    return;
+  }
+  put_c(f, '"');
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') put_c(f, '\\'), put_c(f, (char)c);
+    else if (c < 0x20) fprintf(f, "\\u%04x", c);
+    else put_c(f, (char)c);
+  }
+  put_c(f, '"');
+}
+
+static void put_json_double(FILE *f, double v) {
+  char b[40];
+  for (int p = 1; p <= 17; p++) {
+    snprintf(b, sizeof b, "%.*g", p, v);
+    if (strtod(b, NULL) == v) break;
+  }
+  put_s(f, b);
+  if (!strpbrk(b, ".eEn")) put_s(f, ".0");
+}
+
+static void put_xml(FILE *f, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+    case '<': put_s(f, "&lt;"); break;
+    case '>': put_s(f, "&gt;"); break;
+    case '&': put_s(f, "&amp;"); break;
+    case '"': put_s(f, "&quot;"); break;
+    case '\'': put_s(f, "&apos;"); break;
+    default:
+      if ((unsigned char)*s >= 0x20 || *s == '\t') put_c(f, *s);
+    }
+  }
+}
+
+static void put_csv(FILE *f, const char *s) {
+  if (!strpbrk(s, ",\"\n\r")) {
+    put_s(f, s);
+    return;
+  }
+  put_c(f, '"');
+  for (; *s; s++) {
+    if (*s == '"') put_c(f, '"');
+    put_c(f, *s);
+  }
+  put_c(f, '"');
+}
+
+static void put_bursts(FILE *f, const ms_workload_t *w, const ms_proc_t *p, char sep) {
+  for (int k = 0; k < p->nbursts; k++) {
+    if (k) put_c(f, sep);
+    put_i64(f, ms_burst(w, p, k));
+  }
+}
+
+static const char *slice_name(const ms_result_t *r, const ms_slice_t *g) {
+  return g->proc == MS_IDLE ? "idle" : g->proc == MS_CS ? "cs" : r->w->procs[g->proc].name;
+}
+
+static int finish(FILE *f) { return ferror(f) ? MS_EIO : MS_OK; }
+
+/* ---- text ---- */
+enum { COLS = 9 };
+static const char *const col_names[COLS] = {"name",   "arrival",    "bursts",  "priority", "start",
+                                            "finish", "turnaround", "waiting", "response"};
+
+static int bursts_width(const ms_workload_t *w, const ms_proc_t *p) {
+  int n = 0;
+  char b[24];
+  for (int k = 0; k < p->nbursts; k++) n += fmt_i64(b, ms_burst(w, p, k)) + (k > 0);
+  return n;
+}
+
+static void row_values(const ms_result_t *r, size_t i, int64_t v[COLS]) {
+  const ms_proc_t *p = &r->w->procs[i];
+  const ms_pstat_t *s = &r->ps[i];
+  int64_t vals[COLS] = {0,         p->arrival,    0,          p->priority, s->start,
+                        s->finish, s->turnaround, s->waiting, s->response};
+  memcpy(v, vals, sizeof vals);
+}
+
+static void pad(FILE *f, int n) {
+  while (n-- > 0) put_c(f, ' ');
+}
+
+static void write_text(FILE *f, const ms_result_t *r) {
+  const ms_workload_t *w = r->w;
+  put_s(f, "policy ");
+  put_s(f, r->cfg.label);
+  put_c(f, '\n');
+  put_c(f, '|');
+  for (size_t i = 0; i < r->ngantt; i++) {
+    put_s(f, slice_name(r, &r->gantt[i]));
+    put_c(f, ' ');
+    put_i64(f, r->gantt[i].start);
+    put_c(f, '-');
+    put_i64(f, r->gantt[i].end);
+    put_c(f, '|');
+  }
+  put_s(f, "\n\n");
+  int width[COLS];
+  char b[24];
+  for (int c = 0; c < COLS; c++) width[c] = (int)strlen(col_names[c]);
+  for (size_t i = 0; i < w->n; i++) {
+    int64_t v[COLS];
+    row_values(r, i, v);
+    int l = (int)strlen(w->procs[i].name);
+    if (l > width[0]) width[0] = l;
+    l = bursts_width(w, &w->procs[i]);
+    if (l > width[2]) width[2] = l;
+    for (int c = 1; c < COLS; c++)
+      if (c != 2 && (l = fmt_i64(b, v[c])) > width[c]) width[c] = l;
+  }
+  for (int c = 0; c < COLS; c++) {
+    int l = (int)strlen(col_names[c]);
+    if (c) put_s(f, "  ");
+    if (c > 2 || c == 1) pad(f, width[c] - l);
+    put_s(f, col_names[c]);
+    if (c == 0 || c == 2) pad(f, c == 0 || c == 2 ? width[c] - l : 0);
+  }
+  put_c(f, '\n');
+  for (size_t i = 0; i < w->n; i++) {
+    int64_t v[COLS];
+    row_values(r, i, v);
+    const ms_proc_t *p = &w->procs[i];
+    put_s(f, p->name);
+    pad(f, width[0] - (int)strlen(p->name));
+    for (int c = 1; c < COLS; c++) {
+      put_s(f, "  ");
+      if (c == 2) {
+        put_bursts(f, w, p, ',');
+        pad(f, width[2] - bursts_width(w, p));
+      } else {
+        pad(f, width[c] - fmt_i64(b, v[c]));
+        put_i64(f, v[c]);
+      }
+    }
+    put_c(f, '\n');
+  }
+  fprintf(f, "\naverage turnaround %.2f  waiting %.2f  response %.2f\n", r->avg_turnaround,
+          r->avg_waiting, r->avg_response);
+  fprintf(f, "makespan %lld  throughput %.4f processes/tick  cpu utilization %.2f%%  "
+             "context switches %llu (%lld ticks)\n",
+          (long long)r->makespan, r->throughput, 100.0 * r->utilization,
+          (unsigned long long)r->context_switches, (long long)r->cs_time);
+}
+
+/* ---- json ---- */
+static void write_json(FILE *f, const ms_result_t *r, const char *indent) {
+  const ms_workload_t *w = r->w;
+  fprintf(f, "%s{\"policy\": ", indent);
+  put_json_str(f, ms_policy_name(r->cfg.policy));
+  put_s(f, ", \"label\": ");
+  put_json_str(f, r->cfg.label);
+  put_s(f, ",\n");
+  fprintf(f, "%s \"processes\": [", indent);
+  for (size_t i = 0; i < w->n; i++) {
+    const ms_proc_t *p = &w->procs[i];
+    const ms_pstat_t *s = &r->ps[i];
+    put_s(f, i ? ",\n  " : "\n  ");
+    put_s(f, indent);
+    put_s(f, "{\"name\": ");
+    put_json_str(f, p->name);
+    put_s(f, ", \"arrival\": ");
+    put_i64(f, p->arrival);
+    put_s(f, ", \"bursts\": [");
+    put_bursts(f, w, p, ',');
+    put_s(f, "], \"priority\": ");
+    put_i64(f, p->priority);
+    put_s(f, ", \"start\": ");
+    put_i64(f, s->start);
+    put_s(f, ", \"finish\": ");
+    put_i64(f, s->finish);
+    put_s(f, ", \"turnaround\": ");
+    put_i64(f, s->turnaround);
+    put_s(f, ", \"waiting\": ");
+    put_i64(f, s->waiting);
+    put_s(f, ", \"response\": ");
+    put_i64(f, s->response);
+    put_c(f, '}');
+  }
+  fprintf(f, "],\n%s \"averages\": {\"turnaround\": ", indent);
+  put_json_double(f, r->avg_turnaround);
+  put_s(f, ", \"waiting\": ");
+  put_json_double(f, r->avg_waiting);
+  put_s(f, ", \"response\": ");
+  put_json_double(f, r->avg_response);
+  fprintf(f, "},\n%s \"makespan\": ", indent);
+  put_i64(f, r->makespan);
+  put_s(f, ", \"throughput\": ");
+  put_json_double(f, r->throughput);
+  put_s(f, ", \"cpu_utilization\": ");
+  put_json_double(f, r->utilization);
+  put_s(f, ", \"context_switches\": ");
+  put_i64(f, (int64_t)r->context_switches);
+  put_s(f, ", \"busy\": ");
+  put_i64(f, r->busy);
+  put_s(f, ", \"switch_time\": ");
+  put_i64(f, r->cs_time);
+  fprintf(f, ",\n%s \"gantt\": [", indent);
+  for (size_t i = 0; i < r->ngantt; i++) {
+    const ms_slice_t *g = &r->gantt[i];
+    put_s(f, i ? ",\n  " : "\n  ");
+    put_s(f, indent);
+    put_s(f, "{\"name\": ");
+    if (g->proc >= 0) put_json_str(f, w->procs[g->proc].name);
+    else put_s(f, "null");
+    put_s(f, ", \"start\": ");
+    put_i64(f, g->start);
+    put_s(f, ", \"end\": ");
+    put_i64(f, g->end);
+    if (g->proc == MS_CS) put_s(f, ", \"cs\": true");
+    put_c(f, '}');
+  }
+  fprintf(f, "]}");
+}
+
+/* ---- csv ---- */
+static void write_csv_header(FILE *f, bool with_policy) {
+  if (with_policy) put_s(f, "policy,");
+  put_s(f, "name,arrival,bursts,priority,start,finish,turnaround,waiting,response\n");
+}
+
+static void write_csv_rows(FILE *f, const ms_result_t *r, bool with_policy) {
+  const ms_workload_t *w = r->w;
+  for (size_t i = 0; i < w->n; i++) {
+    int64_t v[COLS];
+    row_values(r, i, v);
+    if (with_policy) {
+      put_csv(f, r->cfg.label);
+      put_c(f, ',');
+    }
+    put_csv(f, w->procs[i].name);
+    put_c(f, ',');
+    put_i64(f, v[1]);
+    put_c(f, ',');
+    if (w->procs[i].nbursts > 1) put_c(f, '"');
+    put_bursts(f, w, &w->procs[i], ',');
+    if (w->procs[i].nbursts > 1) put_c(f, '"');
+    for (int c = 3; c < COLS; c++) {
+      put_c(f, ',');
+      put_i64(f, v[c]);
+    }
+    put_c(f, '\n');
+  }
+}
+
+/* ---- svg ---- */
+enum { SVG_W = 960, SVG_LEFT = 110, SVG_RIGHT = 30, ROW_H = 24, SVG_TOP = 44 };
+
+static double svg_x(const ms_result_t *r, int64_t t) {
+  int64_t span = r->last_finish - r->first_arrival;
+  double w = SVG_W - SVG_LEFT - SVG_RIGHT;
+  return SVG_LEFT + (span > 0 ? (double)(t - r->first_arrival) / (double)span * w : 0);
+}
+
+static int svg_height(const ms_result_t *r) {
+  return SVG_TOP + (int)(r->w->n + 1) * ROW_H + 40;
+}
+
+static void svg_colour(FILE *f, size_t i) {
+  fprintf(f, "hsl(%d,65%%,%d%%)", (int)((double)i * 137.508) % 360, 55 + (int)(i % 3) * 8);
+}
+
+static void svg_rect(FILE *f, const ms_result_t *r, const ms_slice_t *g, double y) {
+  double x0 = svg_x(r, g->start), x1 = svg_x(r, g->end);
+  fprintf(f, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" ", x0, y,
+          x1 - x0 < 0.5 ? 0.5 : x1 - x0, ROW_H - 6);
+  if (g->proc == MS_CS) put_s(f, "fill=\"url(#cs)\" stroke=\"#c00\" stroke-width=\"1\"");
+  else if (g->proc == MS_IDLE) put_s(f, "fill=\"#f4f4f4\" stroke=\"#bbb\" stroke-dasharray=\"3,2\"");
+  else {
+    put_s(f, "fill=\"");
+    svg_colour(f, (size_t)g->proc);
+    put_s(f, "\" stroke=\"#333\" stroke-width=\"0.5\"");
+  }
+  put_s(f, "><title>");
+  put_xml(f, slice_name(r, g));
+  fprintf(f, " %lld-%lld</title></rect>\n", (long long)g->start, (long long)g->end);
+}
+
+static void svg_axis(FILE *f, const ms_result_t *r, double y) {
+  int64_t span = r->last_finish - r->first_arrival;
+  double step = 1;
+  while (span / step > 12) {
+    if (span / (step * 2) <= 12) step *= 2;
+    else if (span / (step * 5) <= 12) step *= 5;
+    else step *= 10;
+  }
+  fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#333\"/>\n", SVG_LEFT,
+          y, SVG_W - SVG_RIGHT, y);
+  for (double k = 0; k <= (double)span + 0.5; k += step) {
+    int64_t t = r->first_arrival + (int64_t)k;
+    double x = svg_x(r, t);
+    fprintf(f,
+            "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"#333\"/>"
+            "<text x=\"%.2f\" y=\"%.1f\" text-anchor=\"middle\">%lld</text>\n",
+            x, y, x, y + 4, x, y + 16, (long long)t);
+  }
+}
+
+static void write_svg_chart(FILE *f, const ms_result_t *r, int y0) {
+  const ms_workload_t *w = r->w;
+  fprintf(f, "<g transform=\"translate(0,%d)\">\n<text x=\"10\" y=\"22\" font-weight=\"bold\">",
+          y0);
+  put_xml(f, r->cfg.label);
+  fprintf(f, "  (avg turnaround %.2f, waiting %.2f, response %.2f; %llu context switches)</text>\n",
+          r->avg_turnaround, r->avg_waiting, r->avg_response,
+          (unsigned long long)r->context_switches);
+  double y = SVG_TOP;
+  fprintf(f, "<text x=\"10\" y=\"%.1f\" font-weight=\"bold\">CPU</text>\n", y + ROW_H - 10);
+  for (size_t i = 0; i < r->ngantt; i++) svg_rect(f, r, &r->gantt[i], y);
+  for (size_t p = 0; p < w->n; p++) {
+    y += ROW_H;
+    fprintf(f, "<text x=\"10\" y=\"%.1f\">", y + ROW_H - 10);
+    put_xml(f, w->procs[p].name);
+    put_s(f, "</text>\n");
+    double xa = svg_x(r, w->procs[p].arrival), xf = svg_x(r, r->ps[p].finish);
+    fprintf(f,
+            "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"#999\" "
+            "stroke-dasharray=\"2,2\"/>\n",
+            xa, y + (ROW_H - 6) / 2.0, xf, y + (ROW_H - 6) / 2.0);
+  }
+  for (size_t i = 0; i < r->ngantt; i++) {
+    const ms_slice_t *g = &r->gantt[i];
+    if (g->proc >= 0) svg_rect(f, r, g, SVG_TOP + (double)(g->proc + 1) * ROW_H);
+    else if (g->proc == MS_CS)
+      fprintf(f,
+              "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"#c00\" "
+              "stroke-width=\"0.8\" stroke-dasharray=\"4,3\"/>\n",
+              svg_x(r, g->start), SVG_TOP + ROW_H, svg_x(r, g->start),
+              SVG_TOP + (double)(w->n + 1) * ROW_H);
+  }
+  svg_axis(f, r, SVG_TOP + (double)(w->n + 1) * ROW_H + 2);
+  put_s(f, "</g>\n");
+}
+
+static void write_svg(FILE *f, const ms_result_t *rs, size_t n) {
+  int h = 0;
+  for (size_t i = 0; i < n; i++) h += svg_height(&rs[i]);
+  fprintf(f,
+          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+          "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
+          "<defs><pattern id=\"cs\" width=\"4\" height=\"4\" patternUnits=\"userSpaceOnUse\">"
+          "<rect width=\"4\" height=\"4\" fill=\"#fdd\"/>"
+          "<path d=\"M0,4 L4,0\" stroke=\"#c00\" stroke-width=\"1\"/></pattern></defs>\n"
+          "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+          SVG_W, h, SVG_W, h);
+  int y = 0;
+  for (size_t i = 0; i < n; i++) {
+    write_svg_chart(f, &rs[i], y);
+    y += svg_height(&rs[i]);
+  }
+  put_s(f, "</svg>\n");
+}
+
+/* ---- compare ---- */
+enum { CMP_COLS = 7 };
+
+/* Column c of result r as an exact comparable value (smaller = better). */
+static long double cmp_value(const ms_result_t *r, int c) {
+  switch (c) {
+  case 0: return (long double)r->sum_turnaround;
+  case 1: return (long double)r->sum_waiting;
+  case 2: return (long double)r->sum_response;
+  case 3:
+  case 4:
+  case 5: return (long double)r->makespan; /* throughput and utilisation too */
+  default: return (long double)r->context_switches;
+  }
+}
+
+static void compare_cell(const ms_result_t *r, int c, char *cell, size_t len) {
+  switch (c) {
+  case 0: snprintf(cell, len, "%.2f", r->avg_turnaround); break;
+  case 1: snprintf(cell, len, "%.2f", r->avg_waiting); break;
+  case 2: snprintf(cell, len, "%.2f", r->avg_response); break;
+  case 3: snprintf(cell, len, "%lld", (long long)r->makespan); break;
+  case 4: snprintf(cell, len, "%.4f", r->throughput); break;
+  case 5: snprintf(cell, len, "%.2f%%", 100.0 * r->utilization); break;
+  default: snprintf(cell, len, "%llu", (unsigned long long)r->context_switches);
+  }
+}
+
+static void write_compare_text(FILE *f, const ms_result_t *rs, size_t n) {
+  static const char *const head[CMP_COLS] = {"turnaround", "waiting",  "response", "makespan",
+                                             "throughput", "cpu util", "switches"};
+  int lw = 6, cw[CMP_COLS];
+  char cell[64];
+  for (size_t i = 0; i < n; i++)
+    if ((int)strlen(rs[i].cfg.label) > lw) lw = (int)strlen(rs[i].cfg.label);
+  for (int c = 0; c < CMP_COLS; c++) {
+    cw[c] = (int)strlen(head[c]);
+    for (size_t i = 0; i < n; i++) {
+      compare_cell(&rs[i], c, cell, sizeof cell);
+      if ((int)strlen(cell) > cw[c]) cw[c] = (int)strlen(cell);
+    }
+  }
+  fprintf(f, "%-*s", lw, "policy");
+  for (int c = 0; c < CMP_COLS; c++) fprintf(f, "  %*s ", cw[c], head[c]);
+  put_s(f, "\n");
+  for (size_t i = 0; i < n; i++) {
+    const ms_result_t *r = &rs[i];
+    fprintf(f, "%-*s", lw, r->cfg.label);
+    for (int c = 0; c < CMP_COLS; c++) {
+      bool best = true;
+      for (size_t j = 0; j < n; j++)
+        if (cmp_value(&rs[j], c) < cmp_value(r, c)) best = false;
+      compare_cell(r, c, cell, sizeof cell);
+      fprintf(f, "  %*s%c", cw[c], cell, best && n > 1 ? '*' : ' ');
+    }
+    put_c(f, '\n');
+  }
+  put_s(f, "turnaround, waiting, response: averages in ticks");
+  put_s(f, n > 1 ? "; * = best value of the column (ties all marked)\n" : "\n");
+}
+
+/* ---- entry points ---- */
+int ms_format_from_name(const char *name, ms_format_t *out) {
+  static const char *const names[] = {"text", "json", "csv", "svg"};
+  for (int i = 0; i < 4; i++)
+    if (strcmp(name, names[i]) == 0) {
+      *out = (ms_format_t)i;
+      return MS_OK;
+    }
+  return MS_EINPUT;
+}
+
+int ms_write_run(FILE *f, const ms_result_t *r, ms_format_t fmt) {
+  switch (fmt) {
+  case MS_TEXT: write_text(f, r); break;
+  case MS_JSON: write_json(f, r, ""); put_c(f, '\n'); break;
+  case MS_CSV: write_csv_header(f, false); write_csv_rows(f, r, false); break;
+  case MS_SVG: write_svg(f, r, 1); break;
+  }
+  return finish(f);
+}
+
+int ms_write_compare(FILE *f, const ms_result_t *rs, size_t n, ms_format_t fmt) {
+  switch (fmt) {
+  case MS_TEXT: write_compare_text(f, rs, n); break;
+  case MS_JSON:
+    put_s(f, "{\"results\": [\n");
+    for (size_t i = 0; i < n; i++) {
+      if (i) put_s(f, ",\n");
+      write_json(f, &rs[i], " ");
+    }
+    put_s(f, "\n]}\n");
+    break;
+  case MS_CSV:
+    write_csv_header(f, true);
+    for (size_t i = 0; i < n; i++) write_csv_rows(f, &rs[i], true);
+    break;
+  case MS_SVG: write_svg(f, rs, n); break;
+  }
+  return finish(f);
+}

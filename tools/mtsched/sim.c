@@ -1,0 +1,559 @@
+/* sim.c - the event-driven scheduler simulation.
+ *
+ * Why event-driven: a tick-by-tick loop (OSTEP's scheduler.py) costs time
+ * proportional to the simulated span, which makes 2^62-tick workloads
+ * impossible and a million processes slow.  Here the clock jumps from one
+ * event to the next: an arrival, an I/O completion, the end of the running
+ * slice (burst end or quantum end), the end of a context switch, an MLFQ
+ * boost, or the moment an aging process overtakes the running one.  Each
+ * loop iteration handles every event of one tick, in the fixed order
+ *   1. arrivals (in (arrival, line) order)        -> ready
+ *   2. I/O completions (same order among equals)  -> ready
+ *   3. the running slice ends: burst done (-> I/O or finished) or quantum
+ *      expired (-> tail of its queue, AFTER 1 and 2)
+ *   4. MLFQ boost
+ *   5. preemption test (srtf, ppriority, mlfq): a strictly better ready
+ *      process takes the CPU; the preempted one goes back to the ready set
+ *   6. dispatch if the CPU is free (starting a context switch if needed)
+ * then computes the next event time.  Processes are handled by their rank
+ * in (arrival, line) order, so "ties go to the earlier arrival, then the
+ * earlier line" is simply "ties go to the smaller rank".
+ *
+ * Invariants: a process is in exactly one of {not arrived, ready, running or
+ * switching-in, in I/O, done}; rem is the remaining length of its current
+ * CPU burst; every time value fits int64 (additions are checked, the one
+ * product that can grow, aging, is done in 128 bits).  Round robin and the
+ * last MLFQ level skip quantum expiries that would re-dispatch the same
+ * process (nobody else ready before the next external event), so a lone
+ * 2^62-tick burst is one event, not 2^60. */
+#include "mtsched.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NEVER INT64_MAX
+
+typedef struct rt {
+  int64_t rem;          /* remaining ticks of the current CPU burst */
+  int64_t ready_since;  /* when it last entered the ready set */
+  int64_t used;         /* MLFQ: ticks used against the level's allotment */
+  int64_t start;        /* first run, -1 before */
+  ms_i128 run_prio;     /* effective priority frozen while running */
+  int32_t bi;           /* index of the current burst */
+  int32_t level;        /* MLFQ queue */
+  int32_t next;         /* FIFO link */
+  int32_t pos;          /* index in the scan array */
+} rt_t;
+
+typedef struct hent {
+  int64_t key;
+  int32_t rank;
+} hent_t;
+
+typedef struct heap {
+  hent_t *a;
+  size_t n;
+} heap_t;
+
+enum { CPU_IDLE, CPU_SWITCH, CPU_RUN };
+enum { READY_FIFO, READY_HEAP, READY_SCAN };
+
+typedef struct sim {
+  const ms_workload_t *w;
+  const ms_config_t *c;
+  ms_result_t *r;
+  int32_t n;
+  int32_t *order; /* rank -> file index */
+  int64_t *arrival; /* by rank: the loop reads it every event */
+  rt_t *rt;       /* by rank */
+  int kind;       /* READY_* */
+  int levels;
+  int32_t head[MS_MAX_QUEUES], tail[MS_MAX_QUEUES];
+  size_t nready;
+  heap_t ready;   /* READY_HEAP */
+  int32_t *scan;  /* READY_SCAN */
+  heap_t io;      /* key = completion time */
+  int64_t now;
+  int32_t next_arrival; /* rank */
+  int cpu;
+  int32_t cur, last;
+  int64_t run_start, run_end, sw_end, idle_since;
+  int64_t next_boost;
+  int32_t done;
+  int overflow;
+} sim_t;
+
+/* ---- small helpers ---- */
+static const ms_proc_t *proc(const sim_t *s, int32_t rank) {
+  return &s->w->procs[s->order[rank]];
+}
+
+static int64_t add_time(sim_t *s, int64_t a, int64_t b) {
+  int64_t v;
+  if (__builtin_add_overflow(a, b, &v)) {
+    s->overflow = 1;
+    return NEVER;
+  }
+  return v;
+}
+
+static ms_i128 base_prio(const sim_t *s, int32_t rank) {
+  ms_i128 p = proc(s, rank)->priority;
+  return s->c->priority_high ? -p : p;
+}
+
+/* Aging: one step better every `aging` ticks spent in the ready set. */
+static ms_i128 eff_prio(const sim_t *s, int32_t rank) {
+  ms_i128 p = base_prio(s, rank);
+  if (s->c->aging) p -= (s->now - s->rt[rank].ready_since) / s->c->aging;
+  return p;
+}
+
+/* ---- binary heap of (key, rank) ---- */
+static bool hless(hent_t a, hent_t b) {
+  return a.key < b.key || (a.key == b.key && a.rank < b.rank);
+}
+
+static void heap_push(heap_t *h, hent_t e) { /* capacity is n of the workload */
+  size_t i = h->n++;
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (!hless(e, h->a[p])) break;
+    h->a[i] = h->a[p];
+    i = p;
+  }
+  h->a[i] = e;
+}
+
+static hent_t heap_pop(heap_t *h) {
+  hent_t top = h->a[0], e = h->a[--h->n];
+  size_t i = 0;
+  for (;;) {
+    size_t l = 2 * i + 1, m = i;
+    hent_t best = e;
+    if (l < h->n && hless(h->a[l], best)) m = l, best = h->a[l];
+    if (l + 1 < h->n && hless(h->a[l + 1], best)) m = l + 1;
+    if (m == i) break;
+    h->a[i] = h->a[m];
+    i = m;
+  }
+  if (h->n) h->a[i] = e;
+  return top;
+}
+
+/* ---- the ready set ---- */
+static int64_t heap_key(const sim_t *s, int32_t rank) {
+  switch (s->c->policy) {
+  case MS_SJF:
+  case MS_SRTF: return s->rt[rank].rem;
+  default: return (int64_t)base_prio(s, rank); /* priority without aging */
+  }
+}
+
+static void ready_push(sim_t *s, int32_t rank) {
+  rt_t *p = &s->rt[rank];
+  p->ready_since = s->now;
+  s->nready++;
+  if (s->kind == READY_FIFO) {
+    int l = s->c->policy == MS_MLFQ ? p->level : 0;
+    p->next = -1;
+    if (s->tail[l] >= 0) s->rt[s->tail[l]].next = rank;
+    else s->head[l] = rank;
+    s->tail[l] = rank;
+  } else if (s->kind == READY_HEAP) {
+    heap_push(&s->ready, (hent_t){heap_key(s, rank), rank});
+  } else {
+    p->pos = (int32_t)(s->nready - 1);
+    s->scan[p->pos] = rank;
+  }
+}
+
+/* Is a better than b for the scanning policies (hrrn, aging priority)? */
+static bool scan_better(const sim_t *s, int32_t a, int32_t b) {
+  if (s->c->policy == MS_HRRN) {
+    /* (w_a + b_a) / b_a > (w_b + b_b) / b_b, cross-multiplied exactly */
+    unsigned __int128 ba = (unsigned __int128)s->rt[a].rem, bb = (unsigned __int128)s->rt[b].rem;
+    unsigned __int128 wa = (unsigned __int128)(s->now - s->rt[a].ready_since);
+    unsigned __int128 wb = (unsigned __int128)(s->now - s->rt[b].ready_since);
+    unsigned __int128 x = (wa + ba) * bb, y = (wb + bb) * ba;
+    return x > y || (x == y && a < b);
+  }
+  ms_i128 pa = eff_prio(s, a), pb = eff_prio(s, b);
+  return pa < pb || (pa == pb && a < b);
+}
+
+static int32_t ready_peek(const sim_t *s) {
+  if (s->nready == 0) return -1;
+  if (s->kind == READY_FIFO) {
+    for (int l = 0; l < s->levels; l++)
+      if (s->head[l] >= 0) return s->head[l];
+    return -1;
+  }
+  if (s->kind == READY_HEAP) return s->ready.a[0].rank;
+  int32_t best = s->scan[0];
+  for (size_t i = 1; i < s->nready; i++)
+    if (scan_better(s, s->scan[i], best)) best = s->scan[i];
+  return best;
+}
+
+static int32_t ready_take(sim_t *s) {
+  int32_t best = ready_peek(s);
+  if (best < 0) return -1;
+  if (s->kind == READY_FIFO) {
+    int l = s->c->policy == MS_MLFQ ? s->rt[best].level : 0;
+    s->head[l] = s->rt[best].next;
+    if (s->head[l] < 0) s->tail[l] = -1;
+  } else if (s->kind == READY_HEAP) {
+    heap_pop(&s->ready);
+  } else {
+    int32_t moved = s->scan[s->nready - 1];
+    s->scan[s->rt[best].pos] = moved;
+    s->rt[moved].pos = s->rt[best].pos;
+  }
+  s->nready--;
+  return best;
+}
+
+/* ---- gantt ---- */
+static int add_slice(sim_t *s, int64_t a, int64_t b, int32_t who) {
+  ms_result_t *r = s->r;
+  if (b <= a) return MS_OK;
+  if (r->ngantt && r->gantt[r->ngantt - 1].proc == who && r->gantt[r->ngantt - 1].end == a &&
+      who >= 0) {
+    r->gantt[r->ngantt - 1].end = b;
+    return MS_OK;
+  }
+  if (r->ngantt == r->capgantt) {
+    size_t cap = r->capgantt ? r->capgantt * 2 : 1024;
+    ms_slice_t *g = realloc(r->gantt, cap * sizeof *g);
+    if (!g) return MS_ENOMEM;
+    r->gantt = g;
+    r->capgantt = cap;
+  }
+  r->gantt[r->ngantt++] = (ms_slice_t){a, b, who};
+  return MS_OK;
+}
+
+/* ---- events ---- */
+static void admit(sim_t *s, int32_t rank) {
+  rt_t *p = &s->rt[rank];
+  p->rem = ms_burst(s->w, proc(s, rank), p->bi);
+  ready_push(s, rank);
+}
+
+static int64_t next_external(const sim_t *s) {
+  int64_t t = NEVER;
+  if (s->next_arrival < s->n) t = s->arrival[s->next_arrival];
+  if (s->io.n && s->io.a[0].key < t) t = s->io.a[0].key;
+  if (s->c->policy == MS_MLFQ && s->c->boost && s->next_boost < t) t = s->next_boost;
+  return t;
+}
+
+/* The CPU starts running s->cur at s->now: choose where this slice ends. */
+static void begin_run(sim_t *s) {
+  rt_t *p = &s->rt[s->cur];
+  const ms_config_t *c = s->c;
+  s->cpu = CPU_RUN;
+  s->run_start = s->now;
+  s->last = s->cur;
+  int64_t burst_end = add_time(s, s->now, p->rem);
+  int64_t q = 0;
+  bool lone_rr = false;
+  if (c->policy == MS_RR) {
+    q = c->quantum;
+    lone_rr = s->nready == 0;
+  } else if (c->policy == MS_MLFQ) {
+    int last = s->levels - 1;
+    q = c->quanta[p->level];
+    if (c->nallot && p->level < last && c->allotment[p->level] - p->used < q)
+      q = c->allotment[p->level] - p->used;
+    lone_rr = p->level == last && s->nready == 0;
+  }
+  s->run_end = burst_end;
+  if (!q) return;
+  ms_i128 end = (ms_i128)s->now + q;
+  if (lone_rr) { /* skip expiries that would hand the CPU back to us */
+    int64_t ext = next_external(s);
+    if (ext == NEVER) return;
+    ms_i128 k = ((ms_i128)ext - s->now + q - 1) / q;
+    end = (ms_i128)s->now + k * q;
+  }
+  if (end < burst_end) s->run_end = (int64_t)end;
+}
+
+/* Stops the running process at s->now, accounting its slice. */
+static int stop_run(sim_t *s) {
+  rt_t *p = &s->rt[s->cur];
+  int64_t ran = s->now - s->run_start;
+  if (ran > 0 && p->start < 0) p->start = s->run_start; /* first real run */
+  p->rem -= ran;
+  p->used += ran;
+  s->r->busy += ran;
+  s->cpu = CPU_IDLE;
+  s->idle_since = s->now;
+  return add_slice(s, s->run_start, s->now, s->order[s->cur]);
+}
+
+static void mlfq_demote(sim_t *s, rt_t *p) {
+  if (p->level < s->levels - 1) p->level++;
+  p->used = 0;
+}
+
+static void slice_ended(sim_t *s) {
+  int32_t rank = s->cur;
+  rt_t *p = &s->rt[rank];
+  const ms_proc_t *pr = proc(s, rank);
+  bool allot = s->c->nallot != 0;
+  int last = s->levels - 1;
+  if (p->rem == 0) { /* CPU burst done */
+    if (s->c->policy == MS_MLFQ && allot && p->level < last &&
+        p->used >= s->c->allotment[p->level])
+      mlfq_demote(s, p);
+    p->bi++;
+    if (p->bi == pr->nbursts) {
+      s->r->ps[s->order[rank]].finish = s->now;
+      s->done++;
+    } else {
+      int64_t t = add_time(s, s->now, ms_burst(s->w, pr, p->bi));
+      p->bi++;
+      heap_push(&s->io, (hent_t){t, rank});
+    }
+  } else { /* quantum (or allotment) expired */
+    if (s->c->policy == MS_MLFQ) {
+      if (p->level == last) p->used = 0;
+      else if (!allot || p->used >= s->c->allotment[p->level]) mlfq_demote(s, p);
+    }
+    ready_push(s, rank);
+  }
+  s->cur = -1;
+}
+
+static void boost(sim_t *s) {
+  /* Every process goes to queue 0 with a fresh allotment, keeping the order
+   * of the queues; the running one is stopped and goes to the tail. */
+  int32_t h = -1, t = -1;
+  for (int l = 0; l < s->levels; l++) {
+    if (s->head[l] < 0) continue;
+    if (t >= 0) s->rt[t].next = s->head[l];
+    else h = s->head[l];
+    t = s->tail[l];
+    s->head[l] = s->tail[l] = -1;
+  }
+  s->head[0] = h;
+  s->tail[0] = t;
+  for (int32_t i = 0; i < s->n; i++) {
+    s->rt[i].level = 0;
+    s->rt[i].used = 0;
+  }
+  if (s->cpu == CPU_RUN) {
+    int32_t cur = s->cur;
+    stop_run(s);
+    s->cur = -1;
+    ready_push(s, cur);
+  }
+  s->next_boost = add_time(s, s->next_boost, s->c->boost);
+}
+
+static bool should_preempt(const sim_t *s) {
+  int32_t b = ready_peek(s);
+  if (b < 0) return false;
+  const rt_t *cur = &s->rt[s->cur];
+  switch (s->c->policy) {
+  case MS_SRTF: return s->rt[b].rem < cur->rem - (s->now - s->run_start);
+  case MS_PPRIORITY: return eff_prio(s, b) < cur->run_prio;
+  case MS_MLFQ: return s->rt[b].level < cur->level;
+  default: return false;
+  }
+}
+
+static int preempt(sim_t *s) {
+  int32_t rank = s->cur;
+  int rc = stop_run(s);
+  if (s->c->policy == MS_MLFQ && !s->c->nallot) s->rt[rank].used = 0; /* fresh quantum */
+  s->cur = -1;
+  ready_push(s, rank);
+  return rc;
+}
+
+static int dispatch(sim_t *s) {
+  int32_t rank = ready_take(s);
+  int rc = add_slice(s, s->idle_since, s->now, MS_IDLE);
+  s->r->idle_time += s->now - s->idle_since;
+  s->cur = rank;
+  if (s->c->policy == MS_PPRIORITY) s->rt[rank].run_prio = eff_prio(s, rank);
+  if (s->last >= 0 && s->last != rank) {
+    s->r->context_switches++;
+    if (s->c->cs > 0) {
+      s->cpu = CPU_SWITCH;
+      s->sw_end = add_time(s, s->now, s->c->cs);
+      s->r->cs_time += s->c->cs;
+      return rc ? rc : add_slice(s, s->now, s->sw_end, MS_CS);
+    }
+  }
+  begin_run(s);
+  return rc;
+}
+
+/* Earliest tick at which a waiting process's aged priority beats the
+ * running one's: r_i + aging * (p_i - running + 1), minimised. */
+static int64_t aging_event(const sim_t *s) {
+  if (s->c->policy != MS_PPRIORITY || !s->c->aging || s->cpu != CPU_RUN) return NEVER;
+  ms_i128 best = NEVER, c = s->rt[s->cur].run_prio;
+  for (size_t i = 0; i < s->nready; i++) {
+    int32_t k = s->scan[i];
+    ms_i128 t = (ms_i128)s->rt[k].ready_since + (ms_i128)s->c->aging * (base_prio(s, k) - c + 1);
+    if (t < best) best = t;
+  }
+  return best > s->now ? (int64_t)best : NEVER;
+}
+
+static int64_t next_event(const sim_t *s) {
+  int64_t t = next_external(s);
+  if (s->cpu == CPU_RUN && s->run_end < t) t = s->run_end;
+  if (s->cpu == CPU_SWITCH && s->sw_end < t) t = s->sw_end;
+  int64_t a = aging_event(s);
+  return a < t ? a : t;
+}
+
+/* One tick's events, in the documented order. */
+static int step(sim_t *s) {
+  int rc = MS_OK;
+  while (s->next_arrival < s->n && s->arrival[s->next_arrival] == s->now)
+    admit(s, s->next_arrival++);
+  while (s->io.n && s->io.a[0].key == s->now) admit(s, heap_pop(&s->io).rank);
+  if (s->cpu == CPU_SWITCH && s->sw_end == s->now) begin_run(s);
+  else if (s->cpu == CPU_RUN && s->run_end == s->now) {
+    rc = stop_run(s);
+    slice_ended(s);
+  }
+  if (s->c->policy == MS_MLFQ && s->c->boost && s->next_boost == s->now) boost(s);
+  if (!rc && s->cpu == CPU_RUN && should_preempt(s)) rc = preempt(s);
+  if (!rc && s->cpu == CPU_IDLE && s->nready) rc = dispatch(s);
+  return rc;
+}
+
+static int cmp_rank(const void *a, const void *b, void *arg) {
+  const ms_proc_t *p = arg;
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  if (p[x].arrival != p[y].arrival) return p[x].arrival < p[y].arrival ? -1 : 1;
+  return x < y ? -1 : x > y;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (err && errlen) vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return MS_EINPUT;
+}
+
+static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_result_t *r) {
+  memset(s, 0, sizeof *s);
+  s->w = w;
+  s->c = c;
+  s->r = r;
+  s->n = (int32_t)w->n;
+  s->order = malloc(w->n * sizeof *s->order);
+  s->arrival = malloc(w->n * sizeof *s->arrival);
+  s->rt = calloc(w->n, sizeof *s->rt);
+  s->io.a = malloc(w->n * sizeof *s->io.a);
+  r->ps = calloc(w->n, sizeof *r->ps);
+  bool scan = c->policy == MS_HRRN ||
+              (c->aging && (c->policy == MS_PRIORITY || c->policy == MS_PPRIORITY));
+  s->kind = (c->policy == MS_FCFS || c->policy == MS_RR || c->policy == MS_MLFQ) ? READY_FIFO
+            : scan                                                         ? READY_SCAN
+                                                                           : READY_HEAP;
+  if (s->kind == READY_HEAP) s->ready.a = malloc(w->n * sizeof *s->ready.a);
+  if (s->kind == READY_SCAN) s->scan = malloc(w->n * sizeof *s->scan);
+  if (!s->order || !s->arrival || !s->rt || !s->io.a || !r->ps ||
+      (s->kind == READY_HEAP && !s->ready.a) || (s->kind == READY_SCAN && !s->scan))
+    return MS_ENOMEM;
+  for (int32_t i = 0; i < s->n; i++) s->order[i] = i;
+  qsort_r(s->order, w->n, sizeof *s->order, cmp_rank, w->procs);
+  for (int32_t i = 0; i < s->n; i++) {
+    s->rt[i].start = -1;
+    s->arrival[i] = proc(s, i)->arrival;
+  }
+  s->levels = c->policy == MS_MLFQ ? c->queues : 1;
+  for (int l = 0; l < MS_MAX_QUEUES; l++) s->head[l] = s->tail[l] = -1;
+  s->cur = s->last = -1;
+  s->now = s->idle_since = r->first_arrival = proc(s, 0)->arrival;
+  s->next_boost = c->boost ? ((s->now / c->boost) + 1) * c->boost : NEVER;
+  if (c->boost && s->now / c->boost + 1 > INT64_MAX / c->boost) s->next_boost = NEVER;
+  return MS_OK;
+}
+
+static void sim_free(sim_t *s) {
+  free(s->order);
+  free(s->arrival);
+  free(s->rt);
+  free(s->io.a);
+  free(s->ready.a);
+  free(s->scan);
+}
+
+static void totals(sim_t *s) {
+  ms_result_t *r = s->r;
+  for (int32_t i = 0; i < s->n; i++) {
+    const ms_proc_t *p = proc(s, i);
+    ms_pstat_t *ps = &r->ps[s->order[i]];
+    ps->start = s->rt[i].start;
+    ps->turnaround = ps->finish - p->arrival;
+    ps->waiting = ps->turnaround - p->cpu_total - p->io_total;
+    ps->response = ps->start - p->arrival;
+    r->sum_turnaround += ps->turnaround;
+    r->sum_waiting += ps->waiting;
+    r->sum_response += ps->response;
+    if (ps->finish > r->last_finish) r->last_finish = ps->finish;
+  }
+  double n = (double)s->n;
+  r->avg_turnaround = (double)r->sum_turnaround / n;
+  r->avg_waiting = (double)r->sum_waiting / n;
+  r->avg_response = (double)r->sum_response / n;
+  r->makespan = r->last_finish - r->first_arrival;
+  r->throughput = r->makespan ? n / (double)r->makespan : 0;
+  r->utilization = r->makespan ? (double)r->busy / (double)r->makespan : 0;
+}
+
+int ms_simulate(const ms_workload_t *w, const ms_config_t *cfg, ms_result_t *r,
+                char *err, size_t errlen) {
+  memset(r, 0, sizeof *r);
+  r->cfg = *cfg;
+  r->w = w;
+  if (!w || w->n == 0) return fail(err, errlen, "empty workload");
+  if (cfg->policy == MS_MLFQ && (cfg->queues < 1 || cfg->queues > MS_MAX_QUEUES))
+    return fail(err, errlen, "mlfq: bad number of queues (call ms_config_finish)");
+  if (cfg->quantum < 1 || cfg->cs < 0 || cfg->aging < 0 || cfg->boost < 0)
+    return fail(err, errlen, "bad option values");
+  sim_t s;
+  int rc = sim_init(&s, w, &r->cfg, r);
+  while (rc == MS_OK && s.done < s.n) {
+    rc = step(&s);
+    r->events++;
+    if (rc || s.done == s.n) break;
+    int64_t t = next_event(&s);
+    bool pending = s.cpu != CPU_IDLE || s.io.n || s.next_arrival < s.n;
+    if (s.overflow || (t == NEVER && !pending)) {
+      s.overflow = 1;
+      break;
+    }
+    s.now = t;
+  }
+  if (rc == MS_OK && s.overflow)
+    rc = fail(err, errlen, "simulated time passes 2^63-1 ticks (policy %s)", cfg->label);
+  else if (rc == MS_ENOMEM)
+    fail(err, errlen, "out of memory");
+  if (rc == MS_OK) totals(&s);
+  sim_free(&s);
+  if (rc != MS_OK) ms_result_free(r);
+  return rc;
+}
+
+void ms_result_free(ms_result_t *r) {
+  free(r->ps);
+  free(r->gantt);
+  r->ps = NULL;
+  r->gantt = NULL;
+  r->ngantt = r->capgantt = 0;
+}
