@@ -1,0 +1,3 @@
+#ifndef MULTITASK_MANAGER_H
+#define MULTITASK_MANAGER_H
+#endif
