@@ -123,14 +123,18 @@ int mt_once(mt_once_t *once, void (*fn)(void *arg), void *arg);
 /* ---- "with" ------------------------------------------------------------
  * MT_WITH_LOCK(lock) { ... } holds `lock` for the block and releases it
  * however the block is left (break, return, goto): it uses the GCC/Clang
- * cleanup attribute.  If acquiring fails the block is skipped. */
+ * cleanup attribute.  If acquiring fails the block is skipped.  A lock whose
+ * previous holder died is accepted and marked consistent: when a dying holder
+ * can leave the protected data torn, call mt_lock_acquire and handle
+ * MT_EOWNERDEAD yourself. */
+mt_lock_t *mt__with_lock_acquire(mt_lock_t *lock);
 void mt__with_lock_release(mt_lock_t **lockp);
 #define MT__CAT2(a, b) a##b
 #define MT__CAT(a, b) MT__CAT2(a, b)
 #define MT_WITH_LOCK(lock)                                                           \
   for (mt_lock_t *MT__CAT(mt__with_, __LINE__)                                       \
            __attribute__((cleanup(mt__with_lock_release))) =                         \
-           (mt_lock_acquire((lock), MT_FOREVER) >= 0 ? (lock) : NULL);               \
+           mt__with_lock_acquire(lock);                                                \
        MT__CAT(mt__with_, __LINE__) != NULL;                                         \
        mt__with_lock_release(&MT__CAT(mt__with_, __LINE__)))
 

@@ -1,0 +1,129 @@
+/* Condition.
+ *
+ * A sequence word: wait() reads it and registers in `waiters` while holding
+ * the user's lock, releases the lock, and parks until the word changes;
+ * notify(n) (lock held, so it is ordered after every registered waiter)
+ * bumps the word and wakes n parked threads.  A waiter that had not parked
+ * yet when the word moved also returns, which is the rare spurious wakeup
+ * documented in sync.h; there are never lost wakeups.  The RLock variant
+ * releases the whole recursion depth and restores it, as Python does. */
+#include "multitask/sync.h"
+#include "core/core.h"
+#include "platform/platform.h"
+#include "sync/sync_internal.h"
+#include "wait/wait.h"
+
+struct mt_cond {
+  uint32_t seq;
+  uint32_t waiters;
+  mt_lock_t *lock;   /* exactly one of lock / rlock */
+  mt_rlock_t *rlock;
+  bool owns_lock;    /* made by us (Condition() with no lock) */
+  int flags;
+};
+
+static mt_cond_t *cond_new(mt_lock_t *lock, mt_rlock_t *rlock, int flags) {
+  if (flags & ~MT_SHARED) return mt__fail_null(MT_EINVAL);
+  int lflags = lock ? mt__lock_flags(lock) : rlock ? mt__rlock_flags(rlock) : flags;
+  if ((lflags & MT_SHARED) != (flags & MT_SHARED)) return mt__fail_null(MT_EINVAL);
+  mt_cond_t *c = mt__obj_alloc(sizeof *c, flags);
+  if (!c) return mt__fail_null(MT_ENOMEM);
+  c->flags = flags;
+  c->lock = lock;
+  c->rlock = rlock;
+  if (!lock && !rlock) {
+    c->rlock = mt_rlock_new(flags);
+    if (!c->rlock) {
+      mt__obj_free(c, sizeof *c, flags);
+      return mt__fail_null(MT_ENOMEM);
+    }
+    c->owns_lock = true;
+  }
+  return c;
+}
+
+mt_cond_t *mt_cond_new(mt_lock_t *lock, int flags) { return cond_new(lock, NULL, flags); }
+mt_cond_t *mt_cond_new_rlock(mt_rlock_t *rlock, int flags) {
+  return cond_new(NULL, rlock, flags);
+}
+
+void mt_cond_free(mt_cond_t *c) {
+  if (!c) return;
+  if (c->owns_lock) mt_rlock_free(c->rlock);
+  mt__obj_free(c, sizeof *c, c->flags);
+}
+
+int mt_cond_acquire(mt_cond_t *c, double timeout) {
+  if (!c) return MT_EINVAL;
+  return c->lock ? mt_lock_acquire(c->lock, timeout) : mt_rlock_acquire(c->rlock, timeout);
+}
+
+int mt_cond_release(mt_cond_t *c) {
+  if (!c) return MT_EINVAL;
+  return c->lock ? mt_lock_release(c->lock) : mt_rlock_release(c->rlock);
+}
+
+/* Python requires the lock to be held by the caller. For a Lock, the
+ * recorded acquirer must be the caller. */
+static bool caller_holds(const mt_cond_t *c) {
+  if (c->lock) return mt__lock_holder(c->lock) == mt__gettid();
+  return mt_rlock_is_owned(c->rlock) == 1;
+}
+
+static int wait_until(mt_cond_t *c, int64_t deadline) {
+  bool shared = c->flags & MT_SHARED;
+  uint32_t seq = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&c->waiters, 1, __ATOMIC_RELAXED);
+  uint32_t depth = 0;
+  if (c->lock)
+    mt_lock_release(c->lock);
+  else
+    depth = mt__rlock_release_all(c->rlock);
+
+  int r = 0;
+  while (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) == seq) {
+    if (mt__wait_word(&c->seq, seq, shared, deadline) == MT_ETIMEDOUT) {
+      r = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) == seq ? MT_ETIMEDOUT : 0;
+      break;
+    }
+  }
+  __atomic_fetch_sub(&c->waiters, 1, __ATOMIC_RELAXED);
+
+  int a = c->lock ? mt_lock_acquire(c->lock, MT_FOREVER)
+                  : mt__rlock_acquire_restore(c->rlock, depth);
+  return a < 0 ? a : r; /* MT_EOWNERDEAD / MT_ENOTRECOVERABLE win */
+}
+
+int mt_cond_wait(mt_cond_t *c, double timeout) {
+  if (!c) return MT_EINVAL;
+  int64_t deadline;
+  int r = mt__deadline(timeout, &deadline);
+  if (r < 0) return r;
+  if (!caller_holds(c)) return MT_EPERM;
+  return wait_until(c, deadline);
+}
+
+int mt_cond_wait_for(mt_cond_t *c, bool (*pred)(void *arg), void *arg, double timeout) {
+  if (!c || !pred) return MT_EINVAL;
+  int64_t deadline;
+  int r = mt__deadline(timeout, &deadline);
+  if (r < 0) return r;
+  if (!caller_holds(c)) return MT_EPERM;
+  while (!pred(arg)) {
+    r = wait_until(c, deadline);
+    if (r == MT_ETIMEDOUT) return pred(arg) ? 0 : MT_ETIMEDOUT;
+    if (r < 0) return r;
+  }
+  return 0;
+}
+
+int mt_cond_notify(mt_cond_t *c, int n) {
+  if (!c || n < 0) return MT_EINVAL;
+  if (!caller_holds(c)) return MT_EPERM;
+  if (n == 0 || __atomic_load_n(&c->waiters, __ATOMIC_RELAXED) == 0) return 0;
+  __atomic_fetch_add(&c->seq, 1, __ATOMIC_RELEASE);
+  mt__wake_word(&c->seq, n, c->flags & MT_SHARED);
+  return 0;
+}
+
+int mt_cond_notify_all(mt_cond_t *c) { return mt_cond_notify(c, INT32_MAX); }

@@ -1,0 +1,185 @@
+/* Lock and RLock.
+ *
+ * Both sit on mt__mutex_t (sync/mutex.h): one word holding the acquirer's
+ * kernel tid, so uncontended acquire/release is one CAS and one XCHG, and a
+ * waiter can tell whether the holder died.  The robust-state machine
+ * (consistent -> inconsistent after MT_EOWNERDEAD -> consistent again via
+ * mt_X_consistent, or not-recoverable when released without it) mirrors
+ * robust pthread mutexes, for private and MT_SHARED locks alike; for private
+ * locks a dead owner can only be seen in a child forked while the lock was
+ * held by another thread.
+ *
+ * RLock adds an owner-only recursion count: only the owner ever reads or
+ * writes `count`, so it needs no atomics. */
+#include "multitask/sync.h"
+#include "core/core.h"
+#include "platform/platform.h"
+#include "sync/mutex.h"
+#include "wait/wait.h"
+
+enum { CONSISTENT = 0, INCONSISTENT = 1, NOTRECOVERABLE = 2 };
+
+struct mt_lock {
+  mt__mutex_t m;
+  uint32_t state;
+  int flags;
+};
+
+struct mt_rlock {
+  mt__mutex_t m;
+  uint32_t state;
+  uint32_t count;
+  int flags;
+};
+
+static bool is_shared(int flags) { return (flags & MT_SHARED) != 0; }
+
+/* Shared acquire path for both kinds: handles the robust-state machine. */
+static int robust_acquire(mt__mutex_t *m, uint32_t *state, int flags, double timeout) {
+  int64_t deadline;
+  int r = mt__deadline(timeout, &deadline);
+  if (r < 0) return r;
+  if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == NOTRECOVERABLE) return MT_ENOTRECOVERABLE;
+  if (timeout == 0)
+    r = mt__mutex_trylock(m) == 0 ? 0 : MT_ETIMEDOUT;
+  else
+    r = mt__mutex_lock(m, is_shared(flags), deadline);
+  if (r == MT_EOWNERDEAD) {
+    __atomic_store_n(state, INCONSISTENT, __ATOMIC_RELEASE);
+    return r;
+  }
+  if (r == 0 && __atomic_load_n(state, __ATOMIC_ACQUIRE) == NOTRECOVERABLE) {
+    mt__mutex_unlock(m, is_shared(flags));
+    return MT_ENOTRECOVERABLE;
+  }
+  return r;
+}
+
+static int robust_release(mt__mutex_t *m, uint32_t *state, int flags) {
+  if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == INCONSISTENT)
+    __atomic_store_n(state, NOTRECOVERABLE, __ATOMIC_RELEASE);
+  return mt__mutex_unlock(m, is_shared(flags));
+}
+
+static int mark_consistent(const mt__mutex_t *m, uint32_t *state) {
+  if (mt__mutex_holder(m) != mt__gettid()) return MT_EPERM;
+  if (__atomic_load_n(state, __ATOMIC_ACQUIRE) != INCONSISTENT) return MT_EINVAL;
+  __atomic_store_n(state, CONSISTENT, __ATOMIC_RELEASE);
+  return 0;
+}
+
+/* ---- Lock ---- */
+
+mt_lock_t *mt_lock_new(int flags) {
+  if (flags & ~MT_SHARED) return mt__fail_null(MT_EINVAL);
+  mt_lock_t *l = mt__obj_alloc(sizeof *l, flags);
+  if (!l) return mt__fail_null(MT_ENOMEM);
+  mt__mutex_init(&l->m);
+  l->flags = flags;
+  return l;
+}
+
+void mt_lock_free(mt_lock_t *l) {
+  if (l) mt__obj_free(l, sizeof *l, l->flags);
+}
+
+int mt_lock_acquire(mt_lock_t *l, double timeout) {
+  if (!l) return MT_EINVAL;
+  return robust_acquire(&l->m, &l->state, l->flags, timeout);
+}
+
+int mt_lock_release(mt_lock_t *l) {
+  if (!l) return MT_EINVAL;
+  return robust_release(&l->m, &l->state, l->flags);
+}
+
+int mt_lock_locked(const mt_lock_t *l) {
+  if (!l) return MT_EINVAL;
+  return mt__mutex_holder(&l->m) != 0;
+}
+
+int mt_lock_consistent(mt_lock_t *l) {
+  if (!l) return MT_EINVAL;
+  return mark_consistent(&l->m, &l->state);
+}
+
+/* Scoped helper: the block runs with the lock held.  A dead previous owner
+ * is accepted (the lock is marked consistent): use mt_lock_acquire directly
+ * when the protected data can be left torn by a dying holder. */
+mt_lock_t *mt__with_lock_acquire(mt_lock_t *l) {
+  int r = mt_lock_acquire(l, MT_FOREVER);
+  if (r == MT_EOWNERDEAD) {
+    mt_lock_consistent(l);
+    r = 0;
+  }
+  return r == 0 ? l : NULL;
+}
+
+void mt__with_lock_release(mt_lock_t **lp) {
+  if (*lp) mt_lock_release(*lp);
+  *lp = NULL;
+}
+
+/* ---- RLock ---- */
+
+mt_rlock_t *mt_rlock_new(int flags) {
+  if (flags & ~MT_SHARED) return mt__fail_null(MT_EINVAL);
+  mt_rlock_t *l = mt__obj_alloc(sizeof *l, flags);
+  if (!l) return mt__fail_null(MT_ENOMEM);
+  mt__mutex_init(&l->m);
+  l->flags = flags;
+  return l;
+}
+
+void mt_rlock_free(mt_rlock_t *l) {
+  if (l) mt__obj_free(l, sizeof *l, l->flags);
+}
+
+int mt_rlock_is_owned(const mt_rlock_t *l) {
+  if (!l) return MT_EINVAL;
+  return mt__mutex_holder(&l->m) == mt__gettid();
+}
+
+int mt_rlock_acquire(mt_rlock_t *l, double timeout) {
+  if (!l) return MT_EINVAL;
+  if (mt__mutex_holder(&l->m) == mt__gettid()) {
+    int64_t d;
+    if (mt__deadline(timeout, &d) < 0) return MT_EINVAL;
+    if (l->count == UINT32_MAX) return MT_EOVERFLOW;
+    l->count++;
+    return 0;
+  }
+  int r = robust_acquire(&l->m, &l->state, l->flags, timeout);
+  if (r == 0 || r == MT_EOWNERDEAD) l->count = 1;
+  return r;
+}
+
+int mt_rlock_release(mt_rlock_t *l) {
+  if (!l) return MT_EINVAL;
+  if (mt__mutex_holder(&l->m) != mt__gettid()) return MT_EPERM;
+  if (--l->count > 0) return 0;
+  return robust_release(&l->m, &l->state, l->flags);
+}
+
+int mt_rlock_consistent(mt_rlock_t *l) {
+  if (!l) return MT_EINVAL;
+  return mark_consistent(&l->m, &l->state);
+}
+
+/* For Condition: release an RLock completely / restore its depth. */
+uint32_t mt__rlock_release_all(mt_rlock_t *l) {
+  uint32_t depth = l->count;
+  l->count = 1;
+  mt_rlock_release(l);
+  return depth;
+}
+
+int mt__rlock_acquire_restore(mt_rlock_t *l, uint32_t depth) {
+  int r = mt_rlock_acquire(l, MT_FOREVER);
+  if (r == 0 || r == MT_EOWNERDEAD) l->count = depth;
+  return r;
+}
+
+int32_t mt__lock_holder(const mt_lock_t *l) { return mt__mutex_holder(&l->m); }
+int mt__lock_flags(const mt_lock_t *l) { return l->flags; }
+int mt__rlock_flags(const mt_rlock_t *l) { return l->flags; }

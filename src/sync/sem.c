@@ -1,0 +1,89 @@
+/* Semaphore and BoundedSemaphore.
+ *
+ * `value` is the futex word.  acquire decrements it with a CAS when > 0 (no
+ * syscall); otherwise it registers in `waiters` and parks on value == 0.
+ * release adds n and wakes n only when `waiters` is non-zero.  Both sides
+ * use sequentially consistent operations on value and waiters (Dekker), so
+ * a waiter that registered is always seen by a releaser that added. */
+#include "multitask/sync.h"
+#include "core/core.h"
+#include "wait/wait.h"
+
+struct mt_sem {
+  uint32_t value;
+  uint32_t waiters;
+  uint32_t bound; /* 0: unbounded */
+  int flags;
+};
+
+static mt_sem_t *sem_new(unsigned value, unsigned bound, int flags) {
+  if (flags & ~MT_SHARED) return mt__fail_null(MT_EINVAL);
+  if (value > INT32_MAX) return mt__fail_null(MT_EINVAL);
+  mt_sem_t *s = mt__obj_alloc(sizeof *s, flags);
+  if (!s) return mt__fail_null(MT_ENOMEM);
+  s->value = value;
+  s->bound = bound;
+  s->flags = flags;
+  return s;
+}
+
+mt_sem_t *mt_sem_new(unsigned value, int flags) { return sem_new(value, 0, flags); }
+mt_sem_t *mt_bounded_sem_new(unsigned value, int flags) {
+  if (value == 0) return mt__fail_null(MT_EINVAL); /* could never be released */
+  return sem_new(value, value, flags);
+}
+
+void mt_sem_free(mt_sem_t *s) {
+  if (s) mt__obj_free(s, sizeof *s, s->flags);
+}
+
+static bool try_take(mt_sem_t *s) {
+  uint32_t v = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
+  while (v > 0)
+    if (__atomic_compare_exchange_n(&s->value, &v, v - 1, true, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_RELAXED))
+      return true;
+  return false;
+}
+
+int mt_sem_acquire(mt_sem_t *s, double timeout) {
+  if (!s) return MT_EINVAL;
+  int64_t deadline;
+  int r = mt__deadline(timeout, &deadline);
+  if (r < 0) return r;
+  if (try_take(s)) return 0;
+  if (timeout == 0) return MT_ETIMEDOUT;
+  if (mt__spin_until_changed(&s->value, 0, mt__spin_rounds()) && try_take(s)) return 0;
+
+  bool shared = s->flags & MT_SHARED;
+  __atomic_fetch_add(&s->waiters, 1, __ATOMIC_SEQ_CST);
+  for (;;) {
+    if (try_take(s)) break;
+    if (mt__wait_word(&s->value, 0, shared, deadline) == MT_ETIMEDOUT) {
+      r = try_take(s) ? 0 : MT_ETIMEDOUT;
+      break;
+    }
+  }
+  __atomic_fetch_sub(&s->waiters, 1, __ATOMIC_SEQ_CST);
+  return r;
+}
+
+int mt_sem_release(mt_sem_t *s, unsigned n) {
+  if (!s || n == 0 || n > INT32_MAX) return MT_EINVAL;
+  uint32_t v = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
+  for (;;) {
+    uint64_t next = (uint64_t)v + n;
+    if (s->bound ? next > s->bound : next > INT32_MAX) return MT_EOVERFLOW;
+    if (__atomic_compare_exchange_n(&s->value, &v, (uint32_t)next, true, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_RELAXED))
+      break;
+  }
+  if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST) > 0)
+    mt__wake_word(&s->value, (int)n, s->flags & MT_SHARED);
+  return 0;
+}
+
+int mt_sem_value(const mt_sem_t *s) {
+  if (!s) return MT_EINVAL;
+  return (int)__atomic_load_n(&s->value, __ATOMIC_RELAXED);
+}
