@@ -58,4 +58,14 @@ int mt__sys_set_pdeathsig(int sig);
  * pidfd): SIGKILL and waitpid that one pid.  0 or a negative code. */
 int mt__sys_kill_and_reap(pid_t pid);
 
+/* ---- shared regions (src/manager/) ----------------------------------- */
+/* Reserves `bytes` of zeroed MAP_SHARED anonymous memory with
+ * MAP_NORESERVE (pages cost memory only once touched).  NULL on failure. */
+void *mt__sys_map_reserve(size_t bytes);
+void mt__sys_unmap(void *p, size_t bytes);
+/* Gives the pages of a range of such a mapping back: it reads as zeros
+ * again, in every process sharing it (MADV_REMOVE; memset as fallback).
+ * p and bytes must be page multiples. */
+void mt__sys_zero_shared(void *p, size_t bytes);
+
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -202,4 +203,22 @@ int mt__sys_kill_and_reap(pid_t pid) {
   int e = errno;
   errno = saved;
   return r < 0 ? -e : 0;
+}
+
+void *mt__sys_map_reserve(size_t bytes) {
+  int saved = errno;
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  errno = saved;
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void mt__sys_unmap(void *p, size_t bytes) {
+  if (p) munmap(p, bytes);
+}
+
+void mt__sys_zero_shared(void *p, size_t bytes) {
+  int saved = errno;
+  if (madvise(p, bytes, MADV_REMOVE) != 0) memset(p, 0, bytes);
+  errno = saved;
 }
