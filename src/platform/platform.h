@@ -12,8 +12,16 @@
 /* Monotonic clock in nanoseconds. */
 int64_t mt__now_ns(void);
 
-/* Kernel thread id of the caller (cached per thread, reset after fork). */
-int32_t mt__gettid(void);
+/* Kernel thread id of the caller (cached per thread, reset after fork).
+ * Inline because every lock operation asks for it; initial-exec TLS since
+ * the library is built PIC and the default model would call
+ * __tls_get_addr each time. */
+extern _Thread_local int32_t mt__tid_cache __attribute__((tls_model("initial-exec")));
+int32_t mt__gettid_slow(void);
+static inline int32_t mt__gettid(void) {
+  int32_t t = mt__tid_cache;
+  return __builtin_expect(t != 0, 1) ? t : mt__gettid_slow();
+}
 
 /* futex: private (in-process) or shared (MAP_SHARED memory) word.
  * wait returns 0 when woken or the value differed, MT_ETIMEDOUT when the

@@ -28,20 +28,18 @@ int64_t mt__now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static _Thread_local int32_t cached_tid;
+_Thread_local int32_t mt__tid_cache __attribute__((tls_model("initial-exec")));
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static void tid_atfork_child(void) { cached_tid = 0; }
+static void tid_atfork_child(void) { mt__tid_cache = 0; }
 static void install_tid_atfork(void) {
   pthread_atfork(NULL, NULL, tid_atfork_child);
 }
 
-int32_t mt__gettid(void) {
-  if (__builtin_expect(cached_tid == 0, 0)) {
-    pthread_once(&atfork_once, install_tid_atfork);
-    cached_tid = (int32_t)syscall(SYS_gettid);
-  }
-  return cached_tid;
+int32_t mt__gettid_slow(void) {
+  pthread_once(&atfork_once, install_tid_atfork);
+  mt__tid_cache = (int32_t)syscall(SYS_gettid);
+  return mt__tid_cache;
 }
 
 static void ns_to_timespec(int64_t ns, struct timespec *ts) {

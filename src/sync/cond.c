@@ -15,7 +15,8 @@
 
 struct mt_cond {
   uint32_t seq;
-  uint32_t waiters;
+  uint32_t waiters;  /* registered in wait(): notify has someone to notify */
+  uint32_t sleepers; /* parked in the kernel: notify must make a syscall */
   mt_lock_t *lock;   /* exactly one of lock / rlock */
   mt_rlock_t *rlock;
   bool owns_lock;    /* made by us (Condition() with no lock) */
@@ -80,12 +81,18 @@ static int wait_until(mt_cond_t *c, int64_t deadline) {
   else
     depth = mt__rlock_release_all(c->rlock);
 
+  /* Spin first: a partner running on the other core usually notifies
+   * within microseconds, and a parked thread costs ~55 us to wake. */
   int r = 0;
-  while (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) == seq) {
-    if (mt__wait_word(&c->seq, seq, shared, deadline) == MT_ETIMEDOUT) {
-      r = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) == seq ? MT_ETIMEDOUT : 0;
-      break;
+  if (!mt__spin_until_changed(&c->seq, seq, mt__spin_rounds())) {
+    __atomic_fetch_add(&c->sleepers, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&c->seq, __ATOMIC_SEQ_CST) == seq) {
+      if (mt__wait_word(&c->seq, seq, shared, deadline) == MT_ETIMEDOUT) {
+        r = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) == seq ? MT_ETIMEDOUT : 0;
+        break;
+      }
     }
+    __atomic_fetch_sub(&c->sleepers, 1, __ATOMIC_SEQ_CST);
   }
   __atomic_fetch_sub(&c->waiters, 1, __ATOMIC_RELAXED);
 
@@ -121,8 +128,9 @@ int mt_cond_notify(mt_cond_t *c, int n) {
   if (!c || n < 0) return MT_EINVAL;
   if (!caller_holds(c)) return MT_EPERM;
   if (n == 0 || __atomic_load_n(&c->waiters, __ATOMIC_RELAXED) == 0) return 0;
-  __atomic_fetch_add(&c->seq, 1, __ATOMIC_RELEASE);
-  mt__wake_word(&c->seq, n, c->flags & MT_SHARED);
+  __atomic_fetch_add(&c->seq, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&c->sleepers, __ATOMIC_SEQ_CST) > 0)
+    mt__wake_word(&c->seq, n, c->flags & MT_SHARED);
   return 0;
 }
 

@@ -70,13 +70,18 @@ int mt_sem_acquire(mt_sem_t *s, double timeout) {
 
 int mt_sem_release(mt_sem_t *s, unsigned n) {
   if (!s || n == 0 || n > INT32_MAX) return MT_EINVAL;
-  uint32_t v = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
-  for (;;) {
-    uint64_t next = (uint64_t)v + n;
-    if (s->bound ? next > s->bound : next > INT32_MAX) return MT_EOVERFLOW;
-    if (__atomic_compare_exchange_n(&s->value, &v, (uint32_t)next, true, __ATOMIC_SEQ_CST,
-                                    __ATOMIC_RELAXED))
-      break;
+  if (!s->bound) { /* one atomic add; undo on the (absurd) overflow */
+    uint32_t v = __atomic_add_fetch(&s->value, n, __ATOMIC_SEQ_CST);
+    if (v > INT32_MAX) {
+      __atomic_sub_fetch(&s->value, n, __ATOMIC_SEQ_CST);
+      return MT_EOVERFLOW;
+    }
+  } else {
+    uint32_t v = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
+    do {
+      if ((uint64_t)v + n > s->bound) return MT_EOVERFLOW;
+    } while (!__atomic_compare_exchange_n(&s->value, &v, v + n, true, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_RELAXED));
   }
   if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST) > 0)
     mt__wake_word(&s->value, (int)n, s->flags & MT_SHARED);
