@@ -62,7 +62,8 @@ struct mt_process {
   int (*target)(void *arg);
   void *arg;
   mt_process_run_t *runner;
-  char *name;
+  char *name;          /* name_buf or the heap (long names) */
+  char name_buf[48];   /* inline: no allocation to free after each fork */
   bool daemon;
   bool closed;
   bool detached;     /* freed by the user while running: the registry owns it */
@@ -75,18 +76,30 @@ struct mt_process {
   struct mt_process *prev, *next;
 };
 
-static mt__mutex_t reg_lock;
-static mt_process_t *reg_head;
-static _Atomic unsigned name_counter;
-static char ident_prefix[64]; /* "" in the main process, "1:" in Process-1 */
-static _Thread_local mt_process_t *tl_forking;
-
 static mt_process_t main_rec = {.kind = K_MAIN, .name = "MainProcess", .pidfd = -1,
                                 .state = S_RUNNING};
-static mt_process_t parent_rec = {.kind = K_PARENT, .pidfd = -1, .state = S_RUNNING};
-static char parent_name[64];
-static mt_process_t *self_proc = &main_rec;
-static bool have_parent;
+
+/* Everything a child writes at start lives in this one struct, so that a
+ * fresh child copies (copy-on-write) as few pages as possible: each page
+ * fault costs microseconds, and start+join should cost little more than a
+ * raw fork. */
+static struct proc_state {
+  mt__mutex_t reg_lock;
+  mt_process_t *reg_head;
+  _Atomic unsigned name_counter;
+  bool have_parent;
+  mt_process_t *self_proc;
+  mt_process_t parent_rec;
+  /* the forker thread */
+  mt__mutex_t forker_lock;
+  uint32_t forker_req, forker_done;
+  mt_process_t *forker_job;
+  int forker_result;
+  bool forker_running;
+} S = {.self_proc = &main_rec,
+       .parent_rec = {.kind = K_PARENT, .pidfd = -1, .state = S_RUNNING}};
+
+static _Thread_local mt_process_t *tl_forking;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -97,14 +110,14 @@ static void forker_reset_in_child(void);
 
 static void reg_add(mt_process_t *p) {
   p->prev = NULL;
-  p->next = reg_head;
-  if (reg_head) reg_head->prev = p;
-  reg_head = p;
+  p->next = S.reg_head;
+  if (S.reg_head) S.reg_head->prev = p;
+  S.reg_head = p;
 }
 
 static void reg_remove(mt_process_t *p) {
   if (p->prev) p->prev->next = p->next;
-  else reg_head = p->next;
+  else S.reg_head = p->next;
   if (p->next) p->next->prev = p->prev;
   p->prev = p->next = NULL;
 }
@@ -112,32 +125,32 @@ static void reg_remove(mt_process_t *p) {
 static void reg_lock_take(void) {
   /* A dead holder can only be a thread that did not survive a fork; the
    * list itself was re-made by the fork handler, so go on. */
-  (void)mt__mutex_lock(&reg_lock, false, MT__NO_DEADLINE);
+  (void)mt__mutex_lock(&S.reg_lock, false, MT__NO_DEADLINE);
 }
-static void reg_lock_drop(void) { mt__mutex_unlock(&reg_lock, false); }
+static void reg_lock_drop(void) { mt__mutex_unlock(&S.reg_lock, false); }
 
 static void fork_child_reset(void) {
   if (tl_forking) {
     /* Our own fork: the list is consistent; close the siblings' pidfds. */
-    for (mt_process_t *q = reg_head; q; q = q->next)
+    for (mt_process_t *q = S.reg_head; q; q = q->next)
       if (q->pidfd >= 0) close(q->pidfd);
   }
-  reg_head = NULL;
-  mt__mutex_init(&reg_lock);
+  S.reg_head = NULL;
+  mt__mutex_init(&S.reg_lock);
   forker_reset_in_child();
-  if (parent_rec.pidfd >= 0) close(parent_rec.pidfd);
-  parent_rec.pidfd = -1;
+  if (S.parent_rec.pidfd >= 0) close(S.parent_rec.pidfd);
+  S.parent_rec.pidfd = -1;
 }
 
 static void init_module(void) {
-  mt__mutex_init(&reg_lock);
+  mt__mutex_init(&S.reg_lock);
   mt__on_fork_child(fork_child_reset);
   atexit(at_exit);
 }
 
 static void ensure_init(void) { pthread_once(&init_once, init_module); }
 
-/* Reaps p if it ended.  Caller holds reg_lock.  1 when done, 0 running. */
+/* Reaps p if it ended.  Caller holds S.reg_lock.  1 when done, 0 running. */
 static int reap_locked(mt_process_t *p) {
   if (atomic_load(&p->state) == S_DONE) return 1;
   int code = 0;
@@ -160,6 +173,51 @@ static int reap(mt_process_t *p) {
 
 /* ---- objects ---------------------------------------------------------- */
 
+static void free_name(mt_process_t *p) {
+  if (p->name != p->name_buf) free(p->name);
+  p->name = NULL;
+}
+
+static int set_name(mt_process_t *p, const char *name) {
+  size_t n = strlen(name);
+  char *dst = n < sizeof p->name_buf ? p->name_buf : malloc(n + 1);
+  if (!dst) return MT_ENOMEM;
+  memmove(dst, name, n + 1);
+  if (p->name && p->name != dst) free_name(p);
+  p->name = dst;
+  return 0;
+}
+
+/* Appends the decimal digits of v at out; returns the new end. */
+static char *put_uint(char *out, unsigned v) {
+  char tmp[12];
+  int n = 0;
+  do tmp[n++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  while (n) *out++ = tmp[--n];
+  return out;
+}
+
+/* Python's naming: Process-N in the main process, Process-K:N in the child
+ * named Process-K.  No stdio: a deep printf stack would fault more pages. */
+static int default_name(mt_process_t *p) {
+  char buf[sizeof p->name_buf + 64];
+  char *o = buf;
+  memcpy(o, "Process-", 8);
+  o += 8;
+  if (S.have_parent) {
+    const char *dash = strrchr(S.self_proc->name, '-');
+    const char *k = dash ? dash + 1 : "0";
+    size_t n = strnlen(k, 40);
+    memcpy(o, k, n);
+    o += n;
+    *o++ = ':';
+  }
+  o = put_uint(o, atomic_fetch_add(&S.name_counter, 1) + 1);
+  *o = 0;
+  return set_name(p, buf);
+}
+
 static mt_process_t *proc_alloc(const mt_process_opts_t *opts) {
   ensure_init();
   mt_process_t *p = calloc(1, sizeof *p);
@@ -167,15 +225,7 @@ static mt_process_t *proc_alloc(const mt_process_opts_t *opts) {
   p->kind = K_CHILD;
   p->pidfd = -1;
   p->fork_gen = mt__fork_generation();
-  if (opts && opts->name) {
-    p->name = strdup(opts->name);
-  } else {
-    char buf[96];
-    snprintf(buf, sizeof buf, "Process-%s%u", ident_prefix,
-             atomic_fetch_add(&name_counter, 1) + 1);
-    p->name = strdup(buf);
-  }
-  if (!p->name) {
+  if ((opts && opts->name ? set_name(p, opts->name) : default_name(p)) < 0) {
     free(p);
     return mt__fail_null(MT_ENOMEM);
   }
@@ -217,15 +267,16 @@ static int check_child(const mt_process_t *p) {
  * children, then join every child (daemons get a grace period, then
  * SIGKILL).  Runs at exit() and when a child's target returns. */
 static void cleanup_children(void) {
+  if (!__atomic_load_n(&S.reg_head, __ATOMIC_RELAXED)) return; /* no fault */
   reg_lock_take();
-  for (mt_process_t *q = reg_head; q; q = q->next)
+  for (mt_process_t *q = S.reg_head; q; q = q->next)
     if (q->daemon) mt__sys_pidfd_send_signal(q->pidfd, SIGTERM);
   reg_lock_drop();
   int64_t grace;
   mt__deadline(DAEMON_GRACE_S, &grace);
   for (;;) {
     reg_lock_take();
-    mt_process_t *q = reg_head;
+    mt_process_t *q = S.reg_head;
     reg_lock_drop();
     if (!q) break;
     int r = mt__wait_fd(q->pidfd, POLLIN, q->daemon ? grace : MT__NO_DEADLINE);
@@ -241,7 +292,7 @@ static void cleanup_children(void) {
     reg_lock_drop();
     if (q->detached) {
       close(q->pidfd);
-      free(q->name);
+      free_name(q);
       free(q);
     }
   }
@@ -249,28 +300,33 @@ static void cleanup_children(void) {
 
 static void at_exit(void) { cleanup_children(); }
 
+/* fflush only when something is buffered: glibc's FILE exposes the write
+ * pointers, and a call the child never made before costs page faults. */
+static void flush_std(FILE *f) {
+#ifdef __GLIBC__
+  if (f->_IO_write_ptr == f->_IO_write_base) return;
+#endif
+  fflush(f);
+}
+
 static void child_main(mt_process_t *p, pid_t parent_pid) {
   tl_forking = NULL;
   if (p->daemon) {
     mt__sys_set_pdeathsig(SIGKILL);
     if (getppid() != parent_pid) _exit(1); /* parent died before prctl */
   }
-  /* Who we are and who our parent is (parent_rec's pidfd opens lazily). */
-  snprintf(parent_name, sizeof parent_name, "%s", self_proc->name);
-  parent_rec.name = parent_name;
-  parent_rec.pid = parent_pid;
-  atomic_store(&parent_rec.state, S_RUNNING);
-  parent_rec.fork_gen = mt__fork_generation();
-  have_parent = true;
-  self_proc = p;
-  const char *num = strrchr(p->name, '-');
-  snprintf(ident_prefix, sizeof ident_prefix, "%s:", num ? num + 1 : "0");
-  atomic_store(&name_counter, 0);
-  p->pid = getpid();
-  atomic_store(&p->state, S_RUNNING);
+  /* Who we are and who our parent is (S.parent_rec's pidfd opens lazily). */
+  S.parent_rec.name = S.self_proc->name; /* the copy of the parent's string */
+  S.parent_rec.pid = parent_pid;
+  atomic_store(&S.parent_rec.state, S_RUNNING);
+  S.parent_rec.fork_gen = mt__fork_generation();
+  S.have_parent = true;
+  S.self_proc = p; /* p itself is not written: its page stays shared */
+  atomic_store(&S.name_counter, 0);
 
   int rc = p->runner ? p->runner->run(p->runner) : p->target(p->arg);
-  fflush(NULL);
+  flush_std(stdout); /* as Python's child: its other FILEs are the user's */
+  flush_std(stderr);
   cleanup_children();
   _exit(rc & 0xff);
 }
@@ -307,38 +363,33 @@ static int start_here(mt_process_t *p) {
 
 /* ---- the forker thread ------------------------------------------------ */
 
-static mt__mutex_t forker_lock = {0, 0};
-static uint32_t forker_req, forker_done;
-static mt_process_t *forker_job;
-static int forker_result;
-static bool forker_running;
 
 static void *forker_main(void *unused) {
   (void)unused;
   uint32_t seen = 0;
   for (;;) {
-    uint32_t r = __atomic_load_n(&forker_req, __ATOMIC_ACQUIRE);
+    uint32_t r = __atomic_load_n(&S.forker_req, __ATOMIC_ACQUIRE);
     if (r == seen) {
-      mt__wait_word(&forker_req, seen, false, MT__NO_DEADLINE);
+      mt__wait_word(&S.forker_req, seen, false, MT__NO_DEADLINE);
       continue;
     }
     seen = r;
-    forker_result = start_here(forker_job);
-    __atomic_store_n(&forker_done, r, __ATOMIC_RELEASE);
-    mt__wake_word(&forker_done, INT32_MAX, false);
+    S.forker_result = start_here(S.forker_job);
+    __atomic_store_n(&S.forker_done, r, __ATOMIC_RELEASE);
+    mt__wake_word(&S.forker_done, INT32_MAX, false);
   }
   return NULL;
 }
 
 static void forker_reset_in_child(void) {
-  mt__mutex_init(&forker_lock);
-  forker_running = false;
-  forker_req = forker_done = 0;
+  mt__mutex_init(&S.forker_lock);
+  S.forker_running = false;
+  S.forker_req = S.forker_done = 0;
 }
 
 static int start_via_forker(mt_process_t *p) {
-  mt__mutex_lock(&forker_lock, false, MT__NO_DEADLINE);
-  if (!forker_running) {
+  mt__mutex_lock(&S.forker_lock, false, MT__NO_DEADLINE);
+  if (!S.forker_running) {
     pthread_t t;
     pthread_attr_t a;
     pthread_attr_init(&a);
@@ -346,19 +397,19 @@ static int start_via_forker(mt_process_t *p) {
     int e = pthread_create(&t, &a, forker_main, NULL);
     pthread_attr_destroy(&a);
     if (e) {
-      mt__mutex_unlock(&forker_lock, false);
+      mt__mutex_unlock(&S.forker_lock, false);
       return -e;
     }
-    forker_running = true;
+    S.forker_running = true;
   }
-  forker_job = p;
-  uint32_t r = __atomic_add_fetch(&forker_req, 1, __ATOMIC_RELEASE);
-  mt__wake_word(&forker_req, 1, false);
-  while (__atomic_load_n(&forker_done, __ATOMIC_ACQUIRE) != r)
-    mt__wait_word(&forker_done, __atomic_load_n(&forker_done, __ATOMIC_ACQUIRE), false,
+  S.forker_job = p;
+  uint32_t r = __atomic_add_fetch(&S.forker_req, 1, __ATOMIC_RELEASE);
+  mt__wake_word(&S.forker_req, 1, false);
+  while (__atomic_load_n(&S.forker_done, __ATOMIC_ACQUIRE) != r)
+    mt__wait_word(&S.forker_done, __atomic_load_n(&S.forker_done, __ATOMIC_ACQUIRE), false,
                   MT__NO_DEADLINE);
-  int result = forker_result;
-  mt__mutex_unlock(&forker_lock, false);
+  int result = S.forker_result;
+  mt__mutex_unlock(&S.forker_lock, false);
   return result;
 }
 
@@ -376,16 +427,16 @@ int mt_process_start(mt_process_t *p) {
 /* Parent record: is the parent still there?  The pidfd is opened lazily
  * and trusted only if getppid() still names that pid afterwards. */
 static int parent_pidfd(void) {
-  if (parent_rec.pidfd < 0 && atomic_load(&parent_rec.state) != S_DONE) {
-    int fd = mt__sys_pidfd_open(parent_rec.pid, 0);
-    if (fd < 0 || getppid() != parent_rec.pid) {
+  if (S.parent_rec.pidfd < 0 && atomic_load(&S.parent_rec.state) != S_DONE) {
+    int fd = mt__sys_pidfd_open(S.parent_rec.pid, 0);
+    if (fd < 0 || getppid() != S.parent_rec.pid) {
       if (fd >= 0) close(fd);
-      atomic_store(&parent_rec.state, S_DONE);
+      atomic_store(&S.parent_rec.state, S_DONE);
       return -1;
     }
-    parent_rec.pidfd = fd;
+    S.parent_rec.pidfd = fd;
   }
-  return parent_rec.pidfd;
+  return S.parent_rec.pidfd;
 }
 
 static int parent_wait(int64_t deadline) {
@@ -393,7 +444,7 @@ static int parent_wait(int64_t deadline) {
   if (fd < 0) return 0;
   int r = mt__wait_fd(fd, POLLIN, deadline);
   if (r == MT_ETIMEDOUT) return r;
-  if (r > 0) atomic_store(&parent_rec.state, S_DONE);
+  if (r > 0) atomic_store(&S.parent_rec.state, S_DONE);
   return r < 0 ? r : 0;
 }
 
@@ -402,7 +453,7 @@ int mt_process_join(mt_process_t *p, double timeout) {
   int r = mt__deadline(timeout, &deadline);
   if (r) return r;
   if (!p) return MT_EINVAL;
-  if (p == self_proc) return MT_EDEADLK;
+  if (p == S.self_proc) return MT_EDEADLK;
   if (p->kind == K_PARENT) return parent_wait(deadline);
   if ((r = check_child(p))) return r;
   for (;;) {
@@ -415,7 +466,7 @@ int mt_process_join(mt_process_t *p, double timeout) {
 
 int mt_process_is_alive(mt_process_t *p) {
   if (!p) return MT_EINVAL;
-  if (p == self_proc) return 1;
+  if (p == S.self_proc) return 1;
   if (p->kind == K_PARENT) {
     if (parent_wait(0) == MT_ETIMEDOUT) return 1;
     return 0;
@@ -430,7 +481,7 @@ int mt_process_is_alive(mt_process_t *p) {
 
 int mt_process_exitcode(mt_process_t *p, int *exitcode) {
   if (!p || !exitcode) return MT_EINVAL;
-  if (p == self_proc || p->kind == K_MAIN) return MT_EAGAIN;
+  if (p == S.self_proc || p->kind == K_MAIN) return MT_EAGAIN;
   if (p->kind == K_PARENT) return MT_ECHILD;
   if (atomic_load(&p->state) == S_NEW) return MT_ENOTSTARTED;
   if (atomic_load(&p->state) != S_DONE) {
@@ -445,7 +496,7 @@ int mt_process_exitcode(mt_process_t *p, int *exitcode) {
 
 pid_t mt_process_pid(const mt_process_t *p) {
   if (!p) return 0;
-  if (p->kind == K_MAIN) return getpid();
+  if (p->kind == K_MAIN || p == S.self_proc) return getpid();
   return p->pid;
 }
 
@@ -454,11 +505,7 @@ const char *mt_process_name(const mt_process_t *p) { return p ? p->name : NULL; 
 int mt_process_set_name(mt_process_t *p, const char *name) {
   if (!p || !name || p->kind != K_CHILD) return MT_EINVAL;
   if (atomic_load(&p->state) != S_NEW) return MT_ESTARTED;
-  char *n = strdup(name);
-  if (!n) return MT_ENOMEM;
-  free(p->name);
-  p->name = n;
-  return 0;
+  return set_name(p, name);
 }
 
 int mt_process_is_daemon(const mt_process_t *p) { return p ? p->daemon : MT_EINVAL; }
@@ -472,7 +519,7 @@ int mt_process_set_daemon(mt_process_t *p, bool daemon) {
 
 int mt_process_sentinel(const mt_process_t *p) {
   if (!p) return MT_EINVAL;
-  if (p->kind == K_PARENT) return parent_pidfd() >= 0 ? parent_rec.pidfd : MT_ESRCH;
+  if (p->kind == K_PARENT) return parent_pidfd() >= 0 ? S.parent_rec.pidfd : MT_ESRCH;
   if (p->kind != K_CHILD) return MT_EINVAL;
   if (p->closed) return MT_ECLOSED;
   if (atomic_load(&p->state) == S_NEW) return MT_ENOTSTARTED;
@@ -504,7 +551,7 @@ int mt_process_close(mt_process_t *p) {
 }
 
 void mt_process_free(mt_process_t *p) {
-  if (!p || p->kind != K_CHILD || p == self_proc) return;
+  if (!p || p->kind != K_CHILD || p == S.self_proc) return;
   bool mine = p->fork_gen == mt__fork_generation();
   if (mine && atomic_load(&p->state) == S_RUNNING && !p->closed) {
     reg_lock_take();
@@ -516,28 +563,28 @@ void mt_process_free(mt_process_t *p) {
     reg_lock_drop();
   }
   if (mine && p->pidfd >= 0) close(p->pidfd);
-  free(p->name);
+  free_name(p);
   free(p);
 }
 
 /* ---- module functions ------------------------------------------------- */
 
-mt_process_t *mt_current_process(void) { return self_proc; }
+mt_process_t *mt_current_process(void) { return S.self_proc; }
 
-mt_process_t *mt_parent_process(void) { return have_parent ? &parent_rec : NULL; }
+mt_process_t *mt_parent_process(void) { return S.have_parent ? &S.parent_rec : NULL; }
 
 int mt_active_children(mt_process_t **out, int n) {
   ensure_init();
   if (n < 0 || (n > 0 && !out)) return MT_EINVAL;
   int live = 0;
   reg_lock_take();
-  mt_process_t *q = reg_head;
+  mt_process_t *q = S.reg_head;
   while (q) {
     mt_process_t *next = q->next;
     if (reap_locked(q)) {
       if (q->detached) {
         close(q->pidfd);
-        free(q->name);
+        free_name(q);
         free(q);
       }
     } else if (!q->detached) {
