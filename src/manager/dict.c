@@ -330,7 +330,10 @@ int mt_shdict_del(mt_shdict_t *d, const char *key) {
 
 long mt_shdict_len(mt_shdict_t *d) {
   if (!d) return MT_EINVAL;
-  return (long)__atomic_load_n(&d->count, __ATOMIC_RELAXED);
+  dict_lock(d); /* also repairs (recounts) after a dead holder */
+  long n = (long)d->count;
+  dict_unlock(d);
+  return n;
 }
 
 int mt_shdict_incr(mt_shdict_t *d, const char *key, int64_t delta, int64_t *result) {

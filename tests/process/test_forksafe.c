@@ -21,15 +21,18 @@ static int ret0(void *arg) {
 /* ---- a thread holds an internal mutex at fork time ----------------------- */
 
 static mt__mutex_t held;
+static mt_lock_t *user_lock;
 static _Atomic int holder_ready;
 static gate_t release_holder;
 
 static void *holder(void *arg) {
   (void)arg;
   mt__mutex_lock(&held, false, MT__NO_DEADLINE);
+  mt_lock_acquire(user_lock, MT_FOREVER);
   atomic_store(&holder_ready, 1);
   char c;
   while (read(release_holder.r, &c, 1) > 0) {}
+  mt_lock_release(user_lock);
   mt__mutex_unlock(&held, false);
   return NULL;
 }
@@ -42,6 +45,10 @@ static int child_uses_library(void *arg) {
   mt__deadline(10, &dl);
   if (mt__mutex_lock(&held, false, dl) != MT_EOWNERDEAD) return 1;
   mt__mutex_unlock(&held, false);
+  /* The same for a user's private Lock (docs/processes.md, rule 4). */
+  if (mt_lock_acquire(user_lock, 10) != MT_EOWNERDEAD) return 5;
+  if (mt_lock_consistent(user_lock) != 0) return 6;
+  if (mt_lock_release(user_lock) != 0) return 7;
   /* The process registry works: start and join a grandchild. */
   mt_process_t *g = mt_process_new(ret0, NULL, NULL);
   if (!g || mt_process_start(g) != 0) return 2;
@@ -55,6 +62,7 @@ static int child_uses_library(void *arg) {
 static void test_fork_with_held_lock(void **state) {
   (void)state;
   mt__mutex_init(&held);
+  user_lock = mt_lock_new(0);
   gate_init(&release_holder);
   pthread_t t;
   pthread_create(&t, NULL, holder, NULL);
@@ -69,6 +77,7 @@ static void test_fork_with_held_lock(void **state) {
   close(release_holder.w);
   pthread_join(t, NULL);
   close(release_holder.r);
+  mt_lock_free(user_lock);
 }
 
 /* ---- the registry is hammered by another thread while we fork ------------ */
