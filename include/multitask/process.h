@@ -91,6 +91,13 @@ int mt_process_set_daemon(mt_process_t *p, bool daemon);
  * ends (the pidfd; owned by the object).  MT_ENOTSTARTED before start. */
 int mt_process_sentinel(const mt_process_t *p);
 
+/* multiprocessing.connection.wait over sentinels: waits until one of the
+ * n started processes has ended (and reaps it); returns its index (the
+ * lowest if several), MT_ETIMEDOUT, or MT_EINVAL / MT_EFORKED /
+ * MT_ENOTSTARTED / MT_ECLOSED for a bad entry (NULL entries are skipped).
+ * Pools use it to notice a dead worker without polling each one. */
+int mt_process_wait_any(mt_process_t **ps, int n, double timeout);
+
 /* Sends SIGTERM / SIGKILL through the pidfd (never to a recycled pid).
  * 0 (also when the child already ended: Python does nothing then),
  * MT_ENOTSTARTED, MT_EFORKED, MT_EINVAL. */

@@ -464,6 +464,53 @@ int mt_process_join(mt_process_t *p, double timeout) {
   }
 }
 
+/* First ended (reaped) entry, -1 if none.  0 or a code for bad entries. */
+static int first_done(mt_process_t **ps, int n, int *bad) {
+  *bad = 0;
+  for (int i = 0; i < n; i++) {
+    if (!ps[i]) continue;
+    int r = check_child(ps[i]);
+    if (r) {
+      *bad = r;
+      return -1;
+    }
+    if (reap(ps[i])) return i;
+  }
+  return -1;
+}
+
+int mt_process_wait_any(mt_process_t **ps, int n, double timeout) {
+  int64_t deadline;
+  int r = mt__deadline(timeout, &deadline);
+  if (r) return r;
+  if (n < 0 || (n > 0 && !ps)) return MT_EINVAL;
+  struct pollfd small[32], *fds = n <= 32 ? small : calloc((size_t)n, sizeof *fds);
+  if (!fds) return MT_ENOMEM;
+  for (;;) {
+    int bad, i = first_done(ps, n, &bad);
+    if (bad || i >= 0) {
+      r = bad ? bad : i;
+      break;
+    }
+    int m = 0;
+    for (int k = 0; k < n; k++)
+      if (ps[k]) fds[m++] = (struct pollfd){.fd = ps[k]->pidfd, .events = POLLIN};
+    if (m == 0) {
+      r = MT_EINVAL;
+      break;
+    }
+    r = mt__wait_fds(fds, m, deadline);
+    if (r == MT_ETIMEDOUT) {
+      i = first_done(ps, n, &bad);
+      r = i >= 0 ? i : MT_ETIMEDOUT;
+      break;
+    }
+    if (r < 0) break;
+  }
+  if (fds != small) free(fds);
+  return r;
+}
+
 int mt_process_is_alive(mt_process_t *p) {
   if (!p) return MT_EINVAL;
   if (p == S.self_proc) return 1;

@@ -123,6 +123,31 @@ static void test_join_timeout_and_terminate(void **state) {
   gate_open(&g);
 }
 
+static void test_wait_any(void **state) {
+  (void)state;
+  gate_t g;
+  gate_init(&g);
+  mt_process_t *ps[3];
+  ps[0] = mt_process_new(wait_gate, &g, NULL);
+  ps[1] = NULL; /* skipped */
+  ps[2] = mt_process_new(wait_gate, &g, NULL);
+  assert_code(mt_process_wait_any(ps, 3, 0), MT_ENOTSTARTED);
+  assert_code(mt_process_start(ps[0]), 0);
+  assert_code(mt_process_start(ps[2]), 0);
+  double t0 = now();
+  assert_code(mt_process_wait_any(ps, 3, 0.1), MT_ETIMEDOUT);
+  assert_true(now() - t0 >= 0.1);
+  assert_code(mt_process_kill(ps[2]), 0);
+  assert_code(mt_process_wait_any(ps, 3, MT_FOREVER), 2);
+  assert_code(mt_process_is_alive(ps[0]), 1);
+  gate_open(&g);
+  assert_code(mt_process_wait_any(ps, 1, MT_FOREVER), 0);
+  assert_code(mt_process_wait_any(ps, -1, 0), MT_EINVAL);
+  assert_code(mt_process_wait_any(ps, 3, -5), MT_EINVAL);
+  mt_process_free(ps[0]);
+  mt_process_free(ps[2]);
+}
+
 static void test_errors(void **state) {
   (void)state;
   assert_null(mt_process_new(NULL, NULL, NULL));
@@ -380,6 +405,7 @@ int main(void) {
       cmocka_unit_test(test_exitcodes),
       cmocka_unit_test(test_join_timeout_and_terminate),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_wait_any),
       cmocka_unit_test(test_module_functions),
       cmocka_unit_test(test_active_children_and_detach),
       cmocka_unit_test(test_many),
