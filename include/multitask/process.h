@@ -88,7 +88,8 @@ int mt_process_is_daemon(const mt_process_t *p); /* 1 / 0 / MT_EINVAL */
 /* Before start only (MT_ESTARTED after), as Python. */
 int mt_process_set_daemon(mt_process_t *p, bool daemon);
 /* Python's sentinel: a descriptor that becomes readable when the child
- * ends (the pidfd; owned by the object).  MT_ENOTSTARTED before start. */
+ * ends (the pidfd; owned by the object).  MT_ENOTSTARTED before start,
+ * MT_ECLOSED after close, MT_EFORKED in a child of the owner. */
 int mt_process_sentinel(const mt_process_t *p);
 
 /* multiprocessing.connection.wait over sentinels: waits until one of the

@@ -568,9 +568,8 @@ int mt_process_sentinel(const mt_process_t *p) {
   if (!p) return MT_EINVAL;
   if (p->kind == K_PARENT) return parent_pidfd() >= 0 ? S.parent_rec.pidfd : MT_ESRCH;
   if (p->kind != K_CHILD) return MT_EINVAL;
-  if (p->closed) return MT_ECLOSED;
-  if (atomic_load(&p->state) == S_NEW) return MT_ENOTSTARTED;
-  return p->pidfd;
+  int r = check_child(p);
+  return r ? r : p->pidfd;
 }
 
 static int send_signal(mt_process_t *p, int sig) {
