@@ -5,5 +5,8 @@
 
 #include "multitask/error.h"
 #include "multitask/sync.h"
+#include "multitask/process.h"
+#include "multitask/shm.h"
+#include "multitask/manager.h"
 
 #endif

@@ -50,4 +50,30 @@ int mt__cpu_count(void);
 /* 1 if `tid` is a live thread of the calling process, else 0. */
 int mt__thread_in_self(int32_t tid);
 
+/* ---- processes (src/process/) ----------------------------------------- */
+/* pidfd_send_signal(pidfd, sig); 0 or a negative code (MT_ESRCH when the
+ * process already exited and was reaped). */
+int mt__sys_pidfd_send_signal(int pidfd, int sig);
+/* waitid(P_PIDFD, pidfd, WEXITED | WNOHANG): reaps the child behind pidfd
+ * if it has exited.  Returns 1 and stores the Python-style exit code
+ * (status, or -signal) in *exitcode; 0 if still running; negative code
+ * (MT_ECHILD: not our child or already reaped elsewhere). */
+int mt__sys_reap_pidfd(int pidfd, int *exitcode);
+/* prctl(PR_SET_PDEATHSIG, sig) for the calling thread's children-to-be:
+ * called in a child right after fork.  0 or a negative code. */
+int mt__sys_set_pdeathsig(int sig);
+/* Last resort when a fresh child cannot be tracked (no descriptor for its
+ * pidfd): SIGKILL and waitpid that one pid.  0 or a negative code. */
+int mt__sys_kill_and_reap(pid_t pid);
+
+/* ---- shared regions (src/manager/) ----------------------------------- */
+/* Reserves `bytes` of zeroed MAP_SHARED anonymous memory with
+ * MAP_NORESERVE (pages cost memory only once touched).  NULL on failure. */
+void *mt__sys_map_reserve(size_t bytes);
+void mt__sys_unmap(void *p, size_t bytes);
+/* Gives the pages of a range of such a mapping back: it reads as zeros
+ * again, in every process sharing it (MADV_REMOVE; memset as fallback).
+ * p and bytes must be page multiples. */
+void mt__sys_zero_shared(void *p, size_t bytes);
+
 #endif

@@ -10,7 +10,11 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -148,4 +152,71 @@ int mt__thread_in_self(int32_t tid) {
   long r = syscall(SYS_tgkill, getpid(), tid, 0);
   errno = saved;
   return r == 0;
+}
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+int mt__sys_pidfd_send_signal(int pidfd, int sig) {
+  int saved = errno;
+  long r = syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+  int e = errno;
+  errno = saved;
+  return r < 0 ? -e : 0;
+}
+
+int mt__sys_reap_pidfd(int pidfd, int *exitcode) {
+  siginfo_t info;
+  int saved = errno;
+  for (;;) {
+    memset(&info, 0, sizeof info);
+    /* The glibc wrapper passes P_PIDFD through unchanged. */
+    int r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG);
+    int e = errno;
+    if (r < 0 && e == EINTR) continue;
+    errno = saved;
+    if (r < 0) return -e;
+    if (info.si_pid == 0) return 0; /* still running */
+    *exitcode = info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
+    return 1;
+  }
+}
+
+int mt__sys_set_pdeathsig(int sig) {
+  int saved = errno;
+  int r = prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0);
+  int e = errno;
+  errno = saved;
+  return r < 0 ? -e : 0;
+}
+
+int mt__sys_kill_and_reap(pid_t pid) {
+  int saved = errno;
+  kill(pid, SIGKILL);
+  int st;
+  pid_t r;
+  do r = waitpid(pid, &st, 0);
+  while (r < 0 && errno == EINTR);
+  int e = errno;
+  errno = saved;
+  return r < 0 ? -e : 0;
+}
+
+void *mt__sys_map_reserve(size_t bytes) {
+  int saved = errno;
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  errno = saved;
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void mt__sys_unmap(void *p, size_t bytes) {
+  if (p) munmap(p, bytes);
+}
+
+void mt__sys_zero_shared(void *p, size_t bytes) {
+  int saved = errno;
+  if (madvise(p, bytes, MADV_REMOVE) != 0) memset(p, 0, bytes);
+  errno = saved;
 }

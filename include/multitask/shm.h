@@ -1,0 +1,111 @@
+/* multitask/shm.h - multiprocessing's shared ctypes (Value, Array,
+ * RawValue, RawArray) and multiprocessing.shared_memory.SharedMemory.
+ * docs/processes.md maps each Python name.
+ *
+ * Value and Array live in anonymous MAP_SHARED memory: every process forked
+ * after they were made sees the same bytes, and they never appear in
+ * /dev/shm (nothing to clean up, even after SIGKILL).
+ *
+ * Typecodes (as Python's array module, x86-64 sizes):
+ *   'c' char (0..255)   'b' int8    'B' uint8    'h' int16   'H' uint16
+ *   'i' int32           'I' uint32  'l' int64    'L' uint64  'f' float
+ *   'd' double
+ * Integer accessors take/return int64_t: storing a value that does not fit
+ * the typecode returns MT_ERANGE and stores nothing (Python's ctypes
+ * silently truncates).  'L' holds 0..INT64_MAX through these accessors.
+ * Every single get or set is indivisible (an atomic load/store of the
+ * naturally aligned item); a read-modify-write such as v = v + 1 needs the
+ * lock (mt_value_get_lock) or mt_value_add.
+ */
+#ifndef MULTITASK_SHM_H
+#define MULTITASK_SHM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "multitask/error.h"
+#include "multitask/sync.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Value / RawValue ------------------------------------------------- */
+typedef struct mt_value mt_value_t;
+
+/* Value(typecode, initial, lock): lock true makes an MT_SHARED mt_lock_t
+ * reachable with mt_value_get_lock.  For 'f'/'d' use mt_value_new_double.
+ * NULL with errno EINVAL (bad typecode), ERANGE (initial does not fit),
+ * ENOMEM. */
+mt_value_t *mt_value_new(char typecode, int64_t initial, bool lock);
+mt_value_t *mt_value_new_double(char typecode, double initial, bool lock);
+/* RawValue: the same without a lock. */
+mt_value_t *mt_raw_value_new(char typecode, int64_t initial);
+void mt_value_free(mt_value_t *v);
+/* The lock (Python's get_lock()); NULL for a raw value. */
+mt_lock_t *mt_value_get_lock(const mt_value_t *v);
+char mt_value_typecode(const mt_value_t *v);
+/* Integer typecodes: 0 / MT_ERANGE / MT_EINVAL (NULL, float typecode for
+ * get_i64).  set_i64 on 'f'/'d' converts.  get_double works for all. */
+int mt_value_get_i64(const mt_value_t *v, int64_t *out);
+int mt_value_set_i64(mt_value_t *v, int64_t x);
+int mt_value_get_double(const mt_value_t *v, double *out);
+/* MT_EINVAL on an integer typecode (Python's TypeError). */
+int mt_value_set_double(mt_value_t *v, double x);
+/* Atomic v += delta without the lock (integer typecodes): the new value in
+ * *result (may be NULL).  MT_ERANGE and no change if it would not fit. */
+int mt_value_add(mt_value_t *v, int64_t delta, int64_t *result);
+
+/* ---- Array / RawArray ------------------------------------------------- */
+typedef struct mt_array mt_array_t;
+
+/* Array(typecode, n, lock): n zeroed items.  NULL with errno EINVAL (bad
+ * typecode, n == 0) or ENOMEM. */
+mt_array_t *mt_array_new(char typecode, size_t n, bool lock);
+mt_array_t *mt_raw_array_new(char typecode, size_t n);
+void mt_array_free(mt_array_t *a);
+mt_lock_t *mt_array_get_lock(const mt_array_t *a);
+size_t mt_array_len(const mt_array_t *a);
+char mt_array_typecode(const mt_array_t *a);
+size_t mt_array_itemsize(const mt_array_t *a);
+/* The items themselves (n * itemsize bytes), for bulk use. */
+void *mt_array_data(mt_array_t *a);
+/* Bounds-checked: index >= len is MT_ERANGE (Python's IndexError); a
+ * negative index counts from the end as in Python. */
+int mt_array_get_i64(const mt_array_t *a, long index, int64_t *out);
+int mt_array_set_i64(mt_array_t *a, long index, int64_t x);
+int mt_array_get_double(const mt_array_t *a, long index, double *out);
+int mt_array_set_double(mt_array_t *a, long index, double x);
+
+/* Size in bytes of a typecode's item, 0 if the typecode is unknown. */
+size_t mt_typecode_size(char typecode);
+
+/* ---- SharedMemory (multiprocessing.shared_memory) ----------------------
+ * A named POSIX segment (/dev/shm/<name>), for processes that are not
+ * related by fork.  Names: 1..200 characters of [A-Za-z0-9._-], with an
+ * optional leading '/'.  Created with mode 0600.  The segment is unlinked
+ * exactly once, by mt_shm_unlink of the process that created it; a process
+ * that only attached can never unlink it (Python's resource tracker does,
+ * gh-82300). */
+typedef struct mt_shm mt_shm_t;
+
+/* create: a new segment of `size` bytes (> 0): NULL with errno EEXIST when
+ * the name exists.  name NULL with create: a fresh random name.  Attach
+ * (create false): errno ENOENT when missing; size 0 maps the whole
+ * segment, a size above the segment's is EINVAL.  Bad name: EINVAL /
+ * ENAMETOOLONG. */
+mt_shm_t *mt_shm_new(const char *name, bool create, size_t size);
+void *mt_shm_buf(const mt_shm_t *s);
+size_t mt_shm_size(const mt_shm_t *s);
+/* The name as Python shows it (without the leading '/'). */
+const char *mt_shm_name(const mt_shm_t *s);
+/* Removes the name: 0; MT_EPERM from a process that did not create it;
+ * MT_ENOENT the second time. */
+int mt_shm_unlink(mt_shm_t *s);
+/* Unmaps and frees the handle (Python's close()).  Does not unlink. */
+int mt_shm_close(mt_shm_t *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,646 @@
+/* process.c - multiprocessing.Process on fork + pidfd.
+ *
+ * Why pidfds.  Python waits for children with waitpid(pid) polled in a
+ * loop (join with a timeout) or relies on SIGCHLD; both either busy-wait or
+ * steal process-wide state.  A pidfd is a descriptor that becomes readable
+ * when its child ends: join(timeout) is one mt__wait_fd with the deadline
+ * computed once, and waitid(P_PIDFD) reaps exactly that child and never one
+ * the user reaps elsewhere.  Signals go through pidfd_send_signal, so a
+ * terminate() can never hit a recycled pid.
+ *
+ * The registry.  Every started, not yet reaped child is on a doubly linked
+ * list guarded by reg_lock (an mt__mutex_t).  Reaping (waitid WNOHANG, never
+ * blocking) happens under reg_lock and unlinks the child, so two threads
+ * joining the same child never both reap it.  The list is what exit-time
+ * cleanup (terminate daemons, join everybody: Python's _exit_function) and
+ * active_children() walk, and it owns children freed while running
+ * ("detached"): they are released by whoever reaps them next, so the library
+ * never leaves a zombie.
+ *
+ * Fork.  start() holds reg_lock across fork() so the child inherits a
+ * consistent list; the child's fork handler closes the inherited pidfds of
+ * its siblings and empties the list.  After a fork the library did not make
+ * (the list may be mid-update) the handler only drops the list.  Objects made
+ * before a fork carry the old mt__fork_generation(): using them in the child
+ * (join, kill, ...) returns MT_EFORKED instead of waiting on somebody else's
+ * child.  The check costs a load on paths that make a syscall anyway.
+ *
+ * Daemons and a parent killed by a signal.  A daemon child asks for SIGKILL
+ * when its parent dies (PR_SET_PDEATHSIG), then re-checks getppid(): if the
+ * parent died between fork and prctl it exits at once.  The death signal
+ * fires when the THREAD that forked exits, not the process: so a daemon
+ * started from any thread but the main one is forked by a library thread
+ * that lives as long as the process (the "forker", started on first use).
+ *
+ * Lock order: forker_lock -> reg_lock.  Invariants: state moves NEW ->
+ * RUNNING -> DONE only; a RUNNING child is on the list; pidfd >= 0 from start
+ * until close/free (of the generation that started it).
+ */
+#include "multitask/process.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "platform/platform.h"
+#include "sync/mutex.h"
+#include "wait/wait.h"
+
+enum { K_CHILD, K_MAIN, K_PARENT };
+enum { S_NEW, S_RUNNING, S_DONE };
+
+/* Grace period a daemon gets between SIGTERM and SIGKILL at parent exit. */
+#define DAEMON_GRACE_S 2.0
+
+struct mt_process {
+  int kind;
+  int (*target)(void *arg);
+  void *arg;
+  mt_process_run_t *runner;
+  char *name;          /* name_buf or the heap (long names) */
+  char name_buf[48];   /* inline: no allocation to free after each fork */
+  bool daemon;
+  bool closed;
+  bool detached;     /* freed by the user while running: the registry owns it */
+  bool reaped_elsewhere;
+  _Atomic int state;
+  pid_t pid;
+  int pidfd;
+  int exitcode;
+  uint32_t fork_gen; /* generation that made (and may wait for) it */
+  struct mt_process *prev, *next;
+};
+
+static mt_process_t main_rec = {.kind = K_MAIN, .name = "MainProcess", .pidfd = -1,
+                                .state = S_RUNNING};
+
+/* Everything a child writes at start lives in this one struct, so that a
+ * fresh child copies (copy-on-write) as few pages as possible: each page
+ * fault costs microseconds, and start+join should cost little more than a
+ * raw fork. */
+static struct proc_state {
+  mt__mutex_t reg_lock;
+  mt_process_t *reg_head;
+  _Atomic unsigned name_counter;
+  bool have_parent;
+  mt_process_t *self_proc;
+  mt_process_t parent_rec;
+  /* the forker thread */
+  mt__mutex_t forker_lock;
+  uint32_t forker_req, forker_done;
+  mt_process_t *forker_job;
+  int forker_result;
+  bool forker_running;
+} S = {.self_proc = &main_rec,
+       .parent_rec = {.kind = K_PARENT, .pidfd = -1, .state = S_RUNNING}};
+
+static _Thread_local mt_process_t *tl_forking;
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void at_exit(void);
+static void forker_reset_in_child(void);
+
+/* ---- registry -------------------------------------------------------- */
+
+static void reg_add(mt_process_t *p) {
+  p->prev = NULL;
+  p->next = S.reg_head;
+  if (S.reg_head) S.reg_head->prev = p;
+  S.reg_head = p;
+}
+
+static void reg_remove(mt_process_t *p) {
+  if (p->prev) p->prev->next = p->next;
+  else S.reg_head = p->next;
+  if (p->next) p->next->prev = p->prev;
+  p->prev = p->next = NULL;
+}
+
+static void reg_lock_take(void) {
+  /* A dead holder can only be a thread that did not survive a fork; the
+   * list itself was re-made by the fork handler, so go on. */
+  (void)mt__mutex_lock(&S.reg_lock, false, MT__NO_DEADLINE);
+}
+static void reg_lock_drop(void) { mt__mutex_unlock(&S.reg_lock, false); }
+
+static void fork_child_reset(void) {
+  if (tl_forking) {
+    /* Our own fork: the list is consistent; close the siblings' pidfds. */
+    for (mt_process_t *q = S.reg_head; q; q = q->next)
+      if (q->pidfd >= 0) close(q->pidfd);
+  }
+  S.reg_head = NULL;
+  mt__mutex_init(&S.reg_lock);
+  forker_reset_in_child();
+  if (S.parent_rec.pidfd >= 0) close(S.parent_rec.pidfd);
+  S.parent_rec.pidfd = -1;
+}
+
+static void init_module(void) {
+  mt__mutex_init(&S.reg_lock);
+  mt__on_fork_child(fork_child_reset);
+  atexit(at_exit);
+}
+
+static void ensure_init(void) { pthread_once(&init_once, init_module); }
+
+/* Reaps p if it ended.  Caller holds S.reg_lock.  1 when done, 0 running. */
+static int reap_locked(mt_process_t *p) {
+  if (atomic_load(&p->state) == S_DONE) return 1;
+  int code = 0;
+  int r = mt__sys_reap_pidfd(p->pidfd, &code);
+  if (r == 0) return 0;
+  if (r < 0) p->reaped_elsewhere = true; /* somebody's waitpid(-1) took it */
+  p->exitcode = code;
+  reg_remove(p);
+  atomic_store(&p->state, S_DONE);
+  return 1;
+}
+
+static int reap(mt_process_t *p) {
+  if (atomic_load(&p->state) == S_DONE) return 1;
+  reg_lock_take();
+  int r = reap_locked(p);
+  reg_lock_drop();
+  return r;
+}
+
+/* ---- objects ---------------------------------------------------------- */
+
+static void free_name(mt_process_t *p) {
+  if (p->name != p->name_buf) free(p->name);
+  p->name = NULL;
+}
+
+static int set_name(mt_process_t *p, const char *name) {
+  size_t n = strlen(name);
+  char *dst = n < sizeof p->name_buf ? p->name_buf : malloc(n + 1);
+  if (!dst) return MT_ENOMEM;
+  memmove(dst, name, n + 1);
+  if (p->name && p->name != dst) free_name(p);
+  p->name = dst;
+  return 0;
+}
+
+/* Appends the decimal digits of v at out; returns the new end. */
+static char *put_uint(char *out, unsigned v) {
+  char tmp[12];
+  int n = 0;
+  do tmp[n++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  while (n) *out++ = tmp[--n];
+  return out;
+}
+
+/* Python's naming: Process-N in the main process, Process-K:N in the child
+ * named Process-K.  No stdio: a deep printf stack would fault more pages. */
+static int default_name(mt_process_t *p) {
+  char buf[sizeof p->name_buf + 64];
+  char *o = buf;
+  memcpy(o, "Process-", 8);
+  o += 8;
+  if (S.have_parent) {
+    const char *dash = strrchr(S.self_proc->name, '-');
+    const char *k = dash ? dash + 1 : "0";
+    size_t n = strnlen(k, 40);
+    memcpy(o, k, n);
+    o += n;
+    *o++ = ':';
+  }
+  o = put_uint(o, atomic_fetch_add(&S.name_counter, 1) + 1);
+  *o = 0;
+  return set_name(p, buf);
+}
+
+static mt_process_t *proc_alloc(const mt_process_opts_t *opts) {
+  ensure_init();
+  mt_process_t *p = calloc(1, sizeof *p);
+  if (!p) return mt__fail_null(MT_ENOMEM);
+  p->kind = K_CHILD;
+  p->pidfd = -1;
+  p->fork_gen = mt__fork_generation();
+  if ((opts && opts->name ? set_name(p, opts->name) : default_name(p)) < 0) {
+    free(p);
+    return mt__fail_null(MT_ENOMEM);
+  }
+  p->daemon = opts ? opts->daemon : false;
+  return p;
+}
+
+mt_process_t *mt_process_new(int (*target)(void *arg), void *arg,
+                             const mt_process_opts_t *opts) {
+  if (!target) return mt__fail_null(MT_EINVAL);
+  mt_process_t *p = proc_alloc(opts);
+  if (p) {
+    p->target = target;
+    p->arg = arg;
+  }
+  return p;
+}
+
+mt_process_t *mt_process_new_run(mt_process_run_t *self, const mt_process_opts_t *opts) {
+  if (!self || !self->run) return mt__fail_null(MT_EINVAL);
+  mt_process_t *p = proc_alloc(opts);
+  if (p) p->runner = self;
+  return p;
+}
+
+/* Common checks for calls that act on a child: 0 or the code. */
+static int check_child(const mt_process_t *p) {
+  if (!p) return MT_EINVAL;
+  if (p->kind != K_CHILD) return MT_EINVAL;
+  if (p->closed) return MT_ECLOSED;
+  if (atomic_load(&p->state) == S_NEW) return MT_ENOTSTARTED;
+  if (p->fork_gen != mt__fork_generation()) return MT_EFORKED;
+  return 0;
+}
+
+/* ---- the child side --------------------------------------------------- */
+
+/* Python's _exit_function for the current process: terminate daemonic
+ * children, then join every child (daemons get a grace period, then
+ * SIGKILL).  Runs at exit() and when a child's target returns. */
+static void cleanup_children(void) {
+  if (!__atomic_load_n(&S.reg_head, __ATOMIC_RELAXED)) return; /* no fault */
+  reg_lock_take();
+  for (mt_process_t *q = S.reg_head; q; q = q->next)
+    if (q->daemon) mt__sys_pidfd_send_signal(q->pidfd, SIGTERM);
+  reg_lock_drop();
+  int64_t grace;
+  mt__deadline(DAEMON_GRACE_S, &grace);
+  for (;;) {
+    reg_lock_take();
+    mt_process_t *q = S.reg_head;
+    reg_lock_drop();
+    if (!q) break;
+    int r = mt__wait_fd(q->pidfd, POLLIN, q->daemon ? grace : MT__NO_DEADLINE);
+    if (r == MT_ETIMEDOUT) {
+      mt__sys_pidfd_send_signal(q->pidfd, SIGKILL);
+      r = mt__wait_fd(q->pidfd, POLLIN, MT__NO_DEADLINE);
+    }
+    reg_lock_take();
+    if (!reap_locked(q) && r < 0) { /* cannot wait for it: give it up */
+      reg_remove(q);
+      atomic_store(&q->state, S_DONE);
+    }
+    reg_lock_drop();
+    if (q->detached) {
+      close(q->pidfd);
+      free_name(q);
+      free(q);
+    }
+  }
+}
+
+static void at_exit(void) { cleanup_children(); }
+
+/* fflush only when something is buffered: glibc's FILE exposes the write
+ * pointers, and a call the child never made before costs page faults. */
+static void flush_std(FILE *f) {
+#ifdef __GLIBC__
+  if (f->_IO_write_ptr == f->_IO_write_base) return;
+#endif
+  fflush(f);
+}
+
+static void child_main(mt_process_t *p, pid_t parent_pid) {
+  tl_forking = NULL;
+  if (p->daemon) {
+    mt__sys_set_pdeathsig(SIGKILL);
+    if (getppid() != parent_pid) _exit(1); /* parent died before prctl */
+  }
+  /* Who we are and who our parent is (S.parent_rec's pidfd opens lazily). */
+  S.parent_rec.name = S.self_proc->name; /* the copy of the parent's string */
+  S.parent_rec.pid = parent_pid;
+  atomic_store(&S.parent_rec.state, S_RUNNING);
+  S.parent_rec.fork_gen = mt__fork_generation();
+  S.have_parent = true;
+  S.self_proc = p; /* p itself is not written: its page stays shared */
+  atomic_store(&S.name_counter, 0);
+
+  int rc = p->runner ? p->runner->run(p->runner) : p->target(p->arg);
+  flush_std(stdout); /* as Python's child: its other FILEs are the user's */
+  flush_std(stderr);
+  cleanup_children();
+  _exit(rc & 0xff);
+}
+
+/* ---- start ----------------------------------------------------------- */
+
+/* Forks from the calling thread.  Called directly or by the forker. */
+static int start_here(mt_process_t *p) {
+  pid_t parent_pid = getpid();
+  fflush(NULL); /* no buffered output printed twice */
+  reg_lock_take();
+  tl_forking = p;
+  pid_t pid = fork();
+  if (pid == 0) child_main(p, parent_pid); /* never returns */
+  tl_forking = NULL;
+  if (pid < 0) {
+    int e = errno;
+    reg_lock_drop();
+    return -e;
+  }
+  int fd = mt__sys_pidfd_open(pid, 0);
+  if (fd < 0) {
+    reg_lock_drop();
+    mt__sys_kill_and_reap(pid);
+    return fd;
+  }
+  p->pid = pid;
+  p->pidfd = fd;
+  atomic_store(&p->state, S_RUNNING);
+  reg_add(p);
+  reg_lock_drop();
+  return 0;
+}
+
+/* ---- the forker thread ------------------------------------------------ */
+
+
+static void *forker_main(void *unused) {
+  (void)unused;
+  uint32_t seen = 0;
+  for (;;) {
+    uint32_t r = __atomic_load_n(&S.forker_req, __ATOMIC_ACQUIRE);
+    if (r == seen) {
+      mt__wait_word(&S.forker_req, seen, false, MT__NO_DEADLINE);
+      continue;
+    }
+    seen = r;
+    S.forker_result = start_here(S.forker_job);
+    __atomic_store_n(&S.forker_done, r, __ATOMIC_RELEASE);
+    mt__wake_word(&S.forker_done, INT32_MAX, false);
+  }
+  return NULL;
+}
+
+static void forker_reset_in_child(void) {
+  mt__mutex_init(&S.forker_lock);
+  S.forker_running = false;
+  S.forker_req = S.forker_done = 0;
+}
+
+static int start_via_forker(mt_process_t *p) {
+  mt__mutex_lock(&S.forker_lock, false, MT__NO_DEADLINE);
+  if (!S.forker_running) {
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    int e = pthread_create(&t, &a, forker_main, NULL);
+    pthread_attr_destroy(&a);
+    if (e) {
+      mt__mutex_unlock(&S.forker_lock, false);
+      return -e;
+    }
+    S.forker_running = true;
+  }
+  S.forker_job = p;
+  uint32_t r = __atomic_add_fetch(&S.forker_req, 1, __ATOMIC_RELEASE);
+  mt__wake_word(&S.forker_req, 1, false);
+  while (__atomic_load_n(&S.forker_done, __ATOMIC_ACQUIRE) != r)
+    mt__wait_word(&S.forker_done, __atomic_load_n(&S.forker_done, __ATOMIC_ACQUIRE), false,
+                  MT__NO_DEADLINE);
+  int result = S.forker_result;
+  mt__mutex_unlock(&S.forker_lock, false);
+  return result;
+}
+
+int mt_process_start(mt_process_t *p) {
+  if (!p || p->kind != K_CHILD) return MT_EINVAL;
+  if (p->closed) return MT_ECLOSED;
+  if (atomic_load(&p->state) != S_NEW) return MT_ESTARTED;
+  if (p->fork_gen != mt__fork_generation()) return MT_EFORKED;
+  if (p->daemon && mt__gettid() != getpid()) return start_via_forker(p);
+  return start_here(p);
+}
+
+/* ---- waiting and state ------------------------------------------------ */
+
+/* Parent record: is the parent still there?  The pidfd is opened lazily
+ * and trusted only if getppid() still names that pid afterwards. */
+static int parent_pidfd(void) {
+  if (S.parent_rec.pidfd < 0 && atomic_load(&S.parent_rec.state) != S_DONE) {
+    int fd = mt__sys_pidfd_open(S.parent_rec.pid, 0);
+    if (fd < 0 || getppid() != S.parent_rec.pid) {
+      if (fd >= 0) close(fd);
+      atomic_store(&S.parent_rec.state, S_DONE);
+      return -1;
+    }
+    S.parent_rec.pidfd = fd;
+  }
+  return S.parent_rec.pidfd;
+}
+
+static int parent_wait(int64_t deadline) {
+  int fd = parent_pidfd();
+  if (fd < 0) return 0;
+  int r = mt__wait_fd(fd, POLLIN, deadline);
+  if (r == MT_ETIMEDOUT) return r;
+  if (r > 0) atomic_store(&S.parent_rec.state, S_DONE);
+  return r < 0 ? r : 0;
+}
+
+int mt_process_join(mt_process_t *p, double timeout) {
+  int64_t deadline;
+  int r = mt__deadline(timeout, &deadline);
+  if (r) return r;
+  if (!p) return MT_EINVAL;
+  if (p == S.self_proc) return MT_EDEADLK;
+  if (p->kind == K_PARENT) return parent_wait(deadline);
+  if ((r = check_child(p))) return r;
+  for (;;) {
+    if (reap(p)) return 0;
+    r = mt__wait_fd(p->pidfd, POLLIN, deadline);
+    if (r == MT_ETIMEDOUT) return reap(p) ? 0 : MT_ETIMEDOUT;
+    if (r < 0) return r;
+  }
+}
+
+/* First ended (reaped) entry, -1 if none.  0 or a code for bad entries. */
+static int first_done(mt_process_t **ps, int n, int *bad) {
+  *bad = 0;
+  for (int i = 0; i < n; i++) {
+    if (!ps[i]) continue;
+    int r = check_child(ps[i]);
+    if (r) {
+      *bad = r;
+      return -1;
+    }
+    if (reap(ps[i])) return i;
+  }
+  return -1;
+}
+
+int mt_process_wait_any(mt_process_t **ps, int n, double timeout) {
+  int64_t deadline;
+  int r = mt__deadline(timeout, &deadline);
+  if (r) return r;
+  if (n < 0 || (n > 0 && !ps)) return MT_EINVAL;
+  struct pollfd small[32], *fds = n <= 32 ? small : calloc((size_t)n, sizeof *fds);
+  if (!fds) return MT_ENOMEM;
+  for (;;) {
+    int bad, i = first_done(ps, n, &bad);
+    if (bad || i >= 0) {
+      r = bad ? bad : i;
+      break;
+    }
+    int m = 0;
+    for (int k = 0; k < n; k++)
+      if (ps[k]) fds[m++] = (struct pollfd){.fd = ps[k]->pidfd, .events = POLLIN};
+    if (m == 0) {
+      r = MT_EINVAL;
+      break;
+    }
+    r = mt__wait_fds(fds, m, deadline);
+    if (r == MT_ETIMEDOUT) {
+      i = first_done(ps, n, &bad);
+      r = i >= 0 ? i : MT_ETIMEDOUT;
+      break;
+    }
+    if (r < 0) break;
+  }
+  if (fds != small) free(fds);
+  return r;
+}
+
+int mt_process_is_alive(mt_process_t *p) {
+  if (!p) return MT_EINVAL;
+  if (p == S.self_proc) return 1;
+  if (p->kind == K_PARENT) {
+    if (parent_wait(0) == MT_ETIMEDOUT) return 1;
+    return 0;
+  }
+  if (p->kind != K_CHILD) return MT_EINVAL;
+  if (atomic_load(&p->state) == S_NEW) return 0;
+  int r = check_child(p);
+  if (r == MT_ECLOSED) return 0;
+  if (r) return r;
+  return !reap(p);
+}
+
+int mt_process_exitcode(mt_process_t *p, int *exitcode) {
+  if (!p || !exitcode) return MT_EINVAL;
+  if (p == S.self_proc || p->kind == K_MAIN) return MT_EAGAIN;
+  if (p->kind == K_PARENT) return MT_ECHILD;
+  if (atomic_load(&p->state) == S_NEW) return MT_ENOTSTARTED;
+  if (atomic_load(&p->state) != S_DONE) {
+    int r = check_child(p);
+    if (r) return r;
+    if (!reap(p)) return MT_EAGAIN;
+  }
+  if (p->reaped_elsewhere) return MT_ECHILD;
+  *exitcode = p->exitcode;
+  return 0;
+}
+
+pid_t mt_process_pid(const mt_process_t *p) {
+  if (!p) return 0;
+  if (p->kind == K_MAIN || p == S.self_proc) return getpid();
+  return p->pid;
+}
+
+const char *mt_process_name(const mt_process_t *p) { return p ? p->name : NULL; }
+
+int mt_process_set_name(mt_process_t *p, const char *name) {
+  if (!p || !name || p->kind != K_CHILD) return MT_EINVAL;
+  if (atomic_load(&p->state) != S_NEW) return MT_ESTARTED;
+  return set_name(p, name);
+}
+
+int mt_process_is_daemon(const mt_process_t *p) { return p ? p->daemon : MT_EINVAL; }
+
+int mt_process_set_daemon(mt_process_t *p, bool daemon) {
+  if (!p || p->kind != K_CHILD) return MT_EINVAL;
+  if (atomic_load(&p->state) != S_NEW) return MT_ESTARTED;
+  p->daemon = daemon;
+  return 0;
+}
+
+int mt_process_sentinel(const mt_process_t *p) {
+  if (!p) return MT_EINVAL;
+  if (p->kind == K_PARENT) return parent_pidfd() >= 0 ? S.parent_rec.pidfd : MT_ESRCH;
+  if (p->kind != K_CHILD) return MT_EINVAL;
+  int r = check_child(p);
+  return r ? r : p->pidfd;
+}
+
+static int send_signal(mt_process_t *p, int sig) {
+  int r = check_child(p);
+  if (r) return r;
+  if (atomic_load(&p->state) == S_DONE) return 0;
+  r = mt__sys_pidfd_send_signal(p->pidfd, sig);
+  return r == MT_ESRCH ? 0 : r; /* ended meanwhile: nothing to do */
+}
+
+int mt_process_terminate(mt_process_t *p) { return send_signal(p, SIGTERM); }
+int mt_process_kill(mt_process_t *p) { return send_signal(p, SIGKILL); }
+
+int mt_process_close(mt_process_t *p) {
+  if (!p || p->kind != K_CHILD) return MT_EINVAL;
+  if (p->closed) return 0;
+  if (atomic_load(&p->state) == S_RUNNING) {
+    if (p->fork_gen != mt__fork_generation()) return MT_EFORKED;
+    if (!reap(p)) return MT_EBUSY;
+  }
+  if (p->pidfd >= 0 && p->fork_gen == mt__fork_generation()) close(p->pidfd);
+  p->pidfd = -1;
+  p->closed = true;
+  return 0;
+}
+
+void mt_process_free(mt_process_t *p) {
+  if (!p || p->kind != K_CHILD || p == S.self_proc) return;
+  bool mine = p->fork_gen == mt__fork_generation();
+  if (mine && atomic_load(&p->state) == S_RUNNING && !p->closed) {
+    reg_lock_take();
+    if (!reap_locked(p)) {
+      p->detached = true; /* the registry reaps and frees it */
+      reg_lock_drop();
+      return;
+    }
+    reg_lock_drop();
+  }
+  if (mine && p->pidfd >= 0) close(p->pidfd);
+  free_name(p);
+  free(p);
+}
+
+/* ---- module functions ------------------------------------------------- */
+
+mt_process_t *mt_current_process(void) { return S.self_proc; }
+
+mt_process_t *mt_parent_process(void) { return S.have_parent ? &S.parent_rec : NULL; }
+
+int mt_active_children(mt_process_t **out, int n) {
+  ensure_init();
+  if (n < 0 || (n > 0 && !out)) return MT_EINVAL;
+  int live = 0;
+  reg_lock_take();
+  mt_process_t *q = S.reg_head;
+  while (q) {
+    mt_process_t *next = q->next;
+    if (reap_locked(q)) {
+      if (q->detached) {
+        close(q->pidfd);
+        free_name(q);
+        free(q);
+      }
+    } else if (!q->detached) {
+      if (live < n) out[live] = q;
+      live++;
+    }
+    q = next;
+  }
+  reg_lock_drop();
+  return live;
+}
+
+int mt_cpu_count(void) { return mt__cpu_count(); }

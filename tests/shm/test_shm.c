@@ -1,0 +1,327 @@
+/* Value / Array / RawValue / RawArray and named SharedMemory. */
+#include "mt_test.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int start_all(mt_process_t **ps, int n, int (*fn)(void *), void *arg) {
+  for (int i = 0; i < n; i++) {
+    ps[i] = mt_process_new(fn, arg, NULL);
+    if (!ps[i] || mt_process_start(ps[i]) != 0) return -1;
+  }
+  return 0;
+}
+
+static void join_all_ok(mt_process_t **ps, int n) {
+  for (int i = 0; i < n; i++) {
+    int code = -1;
+    assert_code(mt_process_join(ps[i], MT_FOREVER), 0);
+    assert_code(mt_process_exitcode(ps[i], &code), 0);
+    assert_int_equal(code, 0);
+    mt_process_free(ps[i]);
+  }
+}
+
+/* ---- Value with lock: 4 processes x N increments ----------------------- */
+
+static long n_incr;
+
+static int incr_locked(void *arg) {
+  mt_value_t *v = arg;
+  for (long i = 0; i < n_incr; i++) {
+    if (mt_lock_acquire(mt_value_get_lock(v), MT_FOREVER) != 0) return 1;
+    int64_t x;
+    mt_value_get_i64(v, &x);
+    mt_value_set_i64(v, x + 1);
+    mt_lock_release(mt_value_get_lock(v));
+  }
+  return 0;
+}
+
+static int incr_atomic(void *arg) {
+  for (long i = 0; i < n_incr; i++)
+    if (mt_value_add(arg, 1, NULL) != 0) return 1;
+  return 0;
+}
+
+static void test_value_lock_counts(void **state) {
+  (void)state;
+  n_incr = mt_test_scaled(100000, 1000);
+  mt_value_t *v = mt_value_new('l', 0, true);
+  assert_non_null(v);
+  assert_non_null(mt_value_get_lock(v));
+  mt_process_t *ps[4];
+  assert_int_equal(start_all(ps, 4, incr_locked, v), 0);
+  join_all_ok(ps, 4);
+  int64_t x;
+  assert_code(mt_value_get_i64(v, &x), 0);
+  assert_int_equal(x, 4 * n_incr);
+
+  assert_code(mt_value_set_i64(v, 0), 0);
+  assert_int_equal(start_all(ps, 4, incr_atomic, v), 0);
+  join_all_ok(ps, 4);
+  assert_code(mt_value_get_i64(v, &x), 0);
+  assert_int_equal(x, 4 * n_incr);
+  mt_value_free(v);
+}
+
+/* ---- typecodes -------------------------------------------------------------- */
+
+static const char *int_codes = "cbBhHiIlL";
+
+static void bounds(char tc, int64_t *lo, int64_t *hi) {
+  switch (tc) {
+  case 'c': case 'B': *lo = 0; *hi = 255; break;
+  case 'b': *lo = -128; *hi = 127; break;
+  case 'h': *lo = -32768; *hi = 32767; break;
+  case 'H': *lo = 0; *hi = 65535; break;
+  case 'i': *lo = INT32_MIN; *hi = INT32_MAX; break;
+  case 'I': *lo = 0; *hi = UINT32_MAX; break;
+  case 'l': *lo = INT64_MIN; *hi = INT64_MAX; break;
+  default: *lo = 0; *hi = INT64_MAX; break;
+  }
+}
+
+static void test_value_typecodes(void **state) {
+  (void)state;
+  for (const char *t = int_codes; *t; t++) {
+    int64_t lo, hi, x;
+    bounds(*t, &lo, &hi);
+    mt_value_t *v = mt_raw_value_new(*t, hi);
+    assert_non_null(v);
+    assert_null(mt_value_get_lock(v));
+    assert_int_equal(mt_value_typecode(v), *t);
+    assert_code(mt_value_get_i64(v, &x), 0);
+    assert_true(x == hi);
+    assert_code(mt_value_set_i64(v, lo), 0);
+    assert_code(mt_value_get_i64(v, &x), 0);
+    assert_true(x == lo);
+    if (hi < INT64_MAX) assert_code(mt_value_set_i64(v, hi + 1), MT_ERANGE);
+    if (lo > INT64_MIN) assert_code(mt_value_set_i64(v, lo - 1), MT_ERANGE);
+    assert_code(mt_value_get_i64(v, &x), 0);
+    assert_true(x == lo); /* nothing stored on MT_ERANGE */
+    assert_code(mt_value_set_double(v, 1.5), MT_EINVAL);
+    double d;
+    assert_code(mt_value_get_double(v, &d), 0);
+    assert_true(d == (double)lo);
+    assert_code(mt_value_set_i64(v, hi), 0);
+    if (hi < INT64_MAX) assert_code(mt_value_add(v, 1, NULL), MT_ERANGE);
+    assert_code(mt_value_add(v, -1, &x), 0);
+    assert_true(x == hi - 1);
+    mt_value_free(v);
+    if (hi < INT64_MAX) {
+      assert_null(mt_value_new(*t, hi + 1, false));
+      assert_int_equal(errno, ERANGE);
+    }
+  }
+  mt_value_t *f = mt_value_new_double('f', 0.5, true);
+  mt_value_t *d = mt_value_new_double('d', 1.0 / 3, false);
+  double x;
+  int64_t i;
+  assert_code(mt_value_get_double(f, &x), 0);
+  assert_true(x == 0.5);
+  assert_code(mt_value_get_double(d, &x), 0);
+  assert_true(x == 1.0 / 3);
+  assert_code(mt_value_set_double(f, 1e300), MT_ERANGE);
+  assert_code(mt_value_set_i64(d, 7), 0);
+  assert_code(mt_value_get_double(d, &x), 0);
+  assert_true(x == 7.0);
+  assert_code(mt_value_get_i64(d, &i), MT_EINVAL);
+  assert_code(mt_value_add(d, 1, NULL), MT_EINVAL);
+  mt_value_free(f);
+  mt_value_free(d);
+  assert_null(mt_value_new('q', 0, false));
+  assert_int_equal(errno, EINVAL);
+  assert_null(mt_value_new_double('i', 1.0, false));
+  assert_code(mt_value_get_i64(NULL, &i), MT_EINVAL);
+  assert_code(mt_value_set_i64(NULL, 1), MT_EINVAL);
+  mt_value_free(NULL);
+}
+
+/* Array round trip through a child for every typecode. */
+static int array_child(void *arg) {
+  mt_array_t *a = arg;
+  long n = (long)mt_array_len(a);
+  char tc = mt_array_typecode(a);
+  for (long i = 0; i < n; i++) {
+    if (tc == 'f' || tc == 'd') {
+      double x;
+      if (mt_array_get_double(a, i, &x) || x != (double)i + 0.25) return 1;
+      if (mt_array_set_double(a, i, -x)) return 2;
+    } else {
+      int64_t x;
+      if (mt_array_get_i64(a, i, &x) || x != i % 100) return 3;
+      if (mt_array_set_i64(a, i, (i % 100) + 1)) return 4;
+    }
+  }
+  return 0;
+}
+
+static void test_array_typecodes(void **state) {
+  (void)state;
+  const char *codes = "cbBhHiIlLfd";
+  for (const char *t = codes; *t; t++) {
+    long n = 300;
+    mt_array_t *a = *t == 'i' ? mt_array_new(*t, (size_t)n, true) : mt_raw_array_new(*t, (size_t)n);
+    assert_non_null(a);
+    assert_int_equal(mt_array_len(a), n);
+    assert_int_equal(mt_array_itemsize(a), mt_typecode_size(*t));
+    assert_true((*t == 'i') == (mt_array_get_lock(a) != NULL));
+    bool fl = *t == 'f' || *t == 'd';
+    for (long i = 0; i < n; i++) {
+      if (fl) assert_code(mt_array_set_double(a, i, (double)i + 0.25), 0);
+      else assert_code(mt_array_set_i64(a, i, i % 100), 0);
+    }
+    mt_process_t *p;
+    assert_int_equal(start_all(&p, 1, array_child, a), 0);
+    join_all_ok(&p, 1);
+    for (long i = 0; i < n; i++) {
+      if (fl) {
+        double x;
+        assert_code(mt_array_get_double(a, i, &x), 0);
+        assert_true(x == -((double)i + 0.25));
+      } else {
+        int64_t x;
+        assert_code(mt_array_get_i64(a, i, &x), 0);
+        assert_int_equal(x, i % 100 + 1);
+      }
+    }
+    int64_t x;
+    double dx;
+    assert_code(mt_array_get_double(a, n, &dx), MT_ERANGE);
+    assert_code(mt_array_get_double(a, -n - 1, &dx), MT_ERANGE);
+    assert_code(mt_array_get_double(a, -1, &dx), 0);
+    assert_code(mt_array_set_i64(a, n, 1), MT_ERANGE);
+    assert_code(mt_array_set_double(a, n, 1), MT_ERANGE);
+    if (!fl) {
+      assert_code(mt_array_get_i64(a, n, &x), MT_ERANGE);
+      assert_code(mt_array_get_i64(a, -1, &x), 0);
+      assert_int_equal(x, (n - 1) % 100 + 1);
+    }
+    mt_array_free(a);
+  }
+  assert_null(mt_array_new('i', 0, false));
+  assert_null(mt_array_new('x', 3, false));
+  mt_array_free(NULL);
+}
+
+/* ---- SharedMemory ------------------------------------------------------------ */
+
+static int count_our_shm(const char *prefix) {
+  int n = 0;
+  DIR *d = opendir("/dev/shm");
+  struct dirent *e;
+  while (d && (e = readdir(d)))
+    if (!strncmp(e->d_name, prefix, strlen(prefix))) n++;
+  if (d) closedir(d);
+  return n;
+}
+
+static int attacher(void *arg) {
+  mt_shm_t *s = mt_shm_new(arg, false, 0);
+  if (!s) return 1;
+  if (strcmp(mt_shm_buf(s), "hello") != 0) return 2;
+  strcpy((char *)mt_shm_buf(s) + 100, "world");
+  if (mt_shm_unlink(s) != MT_EPERM) return 3; /* only the creator */
+  mt_shm_close(s);
+  return 0;
+}
+
+static void test_named_shm(void **state) {
+  (void)state;
+  char name[64];
+  snprintf(name, sizeof name, "mttest_%d", (int)getpid());
+  mt_shm_t *s = mt_shm_new(name, true, 4096);
+  assert_non_null(s);
+  assert_string_equal(mt_shm_name(s), name);
+  assert_int_equal(mt_shm_size(s), 4096);
+  char path[128];
+  snprintf(path, sizeof path, "/dev/shm/%s", name);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  strcpy(mt_shm_buf(s), "hello");
+  assert_null(mt_shm_new(name, true, 4096));
+  assert_int_equal(errno, EEXIST);
+  mt_process_t *p;
+  assert_int_equal(start_all(&p, 1, attacher, name), 0);
+  join_all_ok(&p, 1);
+  assert_string_equal((char *)mt_shm_buf(s) + 100, "world");
+  mt_shm_t *a = mt_shm_new(name, false, 8192);
+  assert_null(a);
+  assert_int_equal(errno, EINVAL);
+  a = mt_shm_new(name, false, 0);
+  assert_non_null(a);
+  assert_code(mt_shm_unlink(a), MT_EPERM);
+  mt_shm_close(a);
+  assert_code(mt_shm_unlink(s), 0);
+  assert_code(mt_shm_unlink(s), MT_ENOENT);
+  assert_int_equal(stat(path, &st), -1);
+  mt_shm_close(s);
+  assert_null(mt_shm_new(name, false, 0));
+  assert_int_equal(errno, ENOENT);
+
+  /* names */
+  assert_null(mt_shm_new("a/b", true, 10));
+  assert_int_equal(errno, EINVAL);
+  assert_null(mt_shm_new("", true, 10));
+  assert_null(mt_shm_new("..", true, 10));
+  assert_null(mt_shm_new("x", true, 0));
+  char longname[300];
+  memset(longname, 'a', sizeof longname - 1);
+  longname[sizeof longname - 1] = 0;
+  assert_null(mt_shm_new(longname, true, 10));
+  assert_int_equal(errno, ENAMETOOLONG);
+  /* anonymous name */
+  s = mt_shm_new(NULL, true, 100);
+  assert_non_null(s);
+  assert_memory_equal(mt_shm_name(s), "mt_", 3);
+  assert_code(mt_shm_unlink(s), 0);
+  mt_shm_close(s);
+}
+
+/* Value/Array/dict leave nothing in /dev/shm, even when a user is killed. */
+static int die_holding(void *arg) {
+  mt_value_t *v = arg;
+  mt_lock_acquire(mt_value_get_lock(v), MT_FOREVER);
+  raise(SIGKILL);
+  return 0;
+}
+
+static void test_no_dev_shm_entries(void **state) {
+  (void)state;
+  char prefix[32];
+  snprintf(prefix, sizeof prefix, "mt_%d_", (int)getpid());
+  int before = count_our_shm("mt");
+  mt_value_t *v = mt_value_new('i', 0, true);
+  mt_array_t *a = mt_array_new('d', 1000, true);
+  mt_shdict_t *d = mt_shdict_new(1000, 1 << 20);
+  mt_process_t *p;
+  assert_int_equal(start_all(&p, 1, die_holding, v), 0);
+  assert_code(mt_process_join(p, MT_FOREVER), 0);
+  mt_process_free(p);
+  assert_int_equal(count_our_shm("mt"), before);
+  assert_int_equal(count_our_shm(prefix), 0);
+  /* the lock the dead child held is handed over */
+  assert_code(mt_lock_acquire(mt_value_get_lock(v), 10), MT_EOWNERDEAD);
+  assert_code(mt_lock_consistent(mt_value_get_lock(v)), 0);
+  assert_code(mt_lock_release(mt_value_get_lock(v)), 0);
+  mt_value_free(v);
+  mt_array_free(a);
+  mt_shdict_free(d);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_value_lock_counts),
+      cmocka_unit_test(test_value_typecodes),
+      cmocka_unit_test(test_array_typecodes),
+      cmocka_unit_test(test_named_shm),
+      cmocka_unit_test(test_no_dev_shm_entries),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
