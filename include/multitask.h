@@ -5,5 +5,7 @@
 
 #include "multitask/error.h"
 #include "multitask/sync.h"
+#include "multitask/thread.h"
+#include "multitask/timer.h"
 
 #endif
