@@ -72,5 +72,7 @@ int main(int argc, char **argv) {
   say("main thread end\n");
   __atomic_store_n(&main_returning, 1, __ATOMIC_RELEASE);
   mt__wake_word(&main_returning, INT32_MAX, false);
+  mt_thread_free(t1); /* detached: they keep running */
+  mt_thread_free(t2);
   return 0; /* exit joins the non-daemon threads */
 }

@@ -89,10 +89,18 @@ static void *fork_from_thread(void *arg) {
   return (void *)(intptr_t)status;
 }
 
+static tflag_t other_up;
+static void *up_then_wait(void *arg) {
+  flag_set(&other_up);
+  flag_wait(arg, MT_FOREVER);
+  return NULL;
+}
+
 static void registry_after_fork(void **state) {
   (void)state;
   tflag_t f = {0};
-  mt_thread_t *other = mt_thread_spawn(wait_flag, &f, NULL);
+  mt_thread_t *other = mt_thread_spawn(up_then_wait, &f, NULL);
+  flag_wait(&other_up, MT_FOREVER); /* ASan: no thread mid-setup at fork */
   mt_thread_t *forker = mt_thread_spawn(fork_from_thread, other, NULL);
   void *st;
   assert_code(mt_thread_join(forker, MT_FOREVER, &st), 0);

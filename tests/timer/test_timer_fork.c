@@ -26,6 +26,9 @@ static void timer_after_fork(void **state) {
   mt_timer_t *loop = mt_loop_timer_new(10, parent_cb, NULL);
   assert_code(mt_timer_start(pending), 0);
   assert_code(mt_timer_start(loop), 0);
+  /* the loop ran at start: the timer thread is up and idle (ASan's
+   * allocator is not fork-safe while a thread is being set up) */
+  assert_code(flag_wait(&parent_fired, MT_FOREVER), 0);
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
