@@ -8,8 +8,14 @@
  * joiner announced itself in `joiners` (Dekker: the joiner increments
  * `joiners` then re-reads `state`; the exiting thread stores `state` then
  * reads `joiners`; both seq_cst, so at least one of them sees the other).
- * Threads are created detached: pthread_join is never used, the kernel's
- * thread resources go away on their own.
+ * Threads are created joinable and REAPED by whoever first sees them DONE
+ * (the first joiner) or detached by mt_thread_free: pthread_join is only
+ * ever called on a thread that already stored DONE, so it waits for the
+ * last few instructions of its exit, never for the user's function, and
+ * every timed or untimed wait goes through the wait layer.  Reaping (not
+ * detaching) matters for speed: glibc hands the exited thread's stack to
+ * the next pthread_create instead of mapping a new one, which keeps start
+ * + join at pthread's cost.
  *
  * Lifetime.  The record is reference counted: one reference for the user's
  * handle (dropped by mt_thread_free) and one for the running thread
@@ -72,6 +78,7 @@ struct mt_thread {
   uint32_t tid;            /* native id; futex word for native_id readers */
   uint32_t tid_waiters;
   uint64_t ident;          /* pthread_t as an integer */
+  uint32_t reaped;         /* 1 once pthread_join/pthread_detach was claimed */
   int refs;                /* see "Lifetime" above */
   mt_thread_t *prev, *next; /* registry links, under reg.lock */
   bool listed;
@@ -97,6 +104,19 @@ static _Thread_local bool tl_armed;
 
 static uint32_t load_state(const mt_thread_t *t) {
   return __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+}
+
+/* Claims the pthread and reaps it (bounded: it has stored DONE) or
+ * detaches it (still running). */
+static void reap_or_detach(mt_thread_t *t) {
+  uint32_t expected = 0;
+  if (!__atomic_compare_exchange_n(&t->reaped, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_RELAXED))
+    return;
+  /* ident is the pthread_t, stored by start and by the thread itself */
+  pthread_t pth = (pthread_t)__atomic_load_n(&t->ident, __ATOMIC_ACQUIRE);
+  if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == T_DONE) pthread_join(pth, NULL);
+  else pthread_detach(pth);
 }
 
 static void thread_ref(mt_thread_t *t) { __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED); }
@@ -259,6 +279,7 @@ static void after_fork_child(void) {
       list_remove(t);
       __atomic_store_n(&t->state, T_DONE, __ATOMIC_RELAXED);
       __atomic_store_n(&t->joiners, 0, __ATOMIC_RELAXED);
+      __atomic_store_n(&t->reaped, 1, __ATOMIC_RELAXED); /* no pthread here */
       if (t != reg.main) thread_unref(t); /* its thread is gone */
     }
     t = next;
@@ -346,7 +367,6 @@ int mt_thread_start(mt_thread_t *t) {
 
   pthread_attr_t attr;
   pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   int r = t->stack_size ? pthread_attr_setstacksize(&attr, t->stack_size) : 0;
   pthread_t pth;
   if (r == 0) r = pthread_create(&pth, &attr, trampoline, t);
@@ -391,12 +411,14 @@ int mt_thread_join(mt_thread_t *t, double timeout, void **result) {
     s = load_state(t);
     if (r == MT_ETIMEDOUT && s != T_DONE) return MT_ETIMEDOUT;
   }
+  reap_or_detach(t);
   if (result) *result = t->result;
   return 0;
 }
 
 void mt_thread_free(mt_thread_t *t) {
   if (!t || t->dummy) return;
+  if (load_state(t) != T_NEW) reap_or_detach(t);
   thread_unref(t);
 }
 

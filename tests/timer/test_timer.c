@@ -120,7 +120,9 @@ static void cancel_races_firing(void **state) {
     int before = __atomic_load_n(&race_calls, __ATOMIC_RELAXED);
     mt_timer_t *t = mt_timer_new(i % 3 == 0 ? 0 : 1e-5, count_call, NULL);
     assert_code(mt_timer_start(t), 0);
-    if (i % 2) for (volatile int k = 0; k < (int)(i % 200) * 10; k++) {}
+    /* spin 0..150 us: around the time the timer thread takes to wake */
+    double until = now_s() + 1.5e-6 * (double)(i % 101);
+    while (now_s() < until) {}
     int r = mt_timer_cancel(t);
     /* after cancel returns the callback is not running: its count is final */
     int after = __atomic_load_n(&race_calls, __ATOMIC_RELAXED);
@@ -249,19 +251,43 @@ static void push_order(void *arg) {
   if (norder == NORDER) flag_set(&order_done);
 }
 
+static tflag_t blocker_in, blocker_go;
+static void blocker(void *arg) {
+  (void)arg;
+  flag_set(&blocker_in);
+  flag_wait(&blocker_go, MT_FOREVER);
+}
+
+/* Timers fire in due-time order.  The timer thread is held in a callback
+ * while the timers are started (in a scrambled order), so all of them sit
+ * in the heap when it is released.  A due time is only known to lie
+ * between the clock read before and after start, so the check is: no timer
+ * fired before one that was certainly due earlier. */
 static void heap_order(void **state) {
   (void)state;
+  mt_timer_t *b = mt_timer_new(0, blocker, NULL);
+  mt_timer_start(b);
+  flag_wait(&blocker_in, MT_FOREVER);
   mt_timer_t *ts[NORDER];
-  /* started in reverse order of their due times: fire in due order */
-  for (int i = NORDER - 1; i >= 0; i--) {
-    ts[i] = mt_timer_new(0.001 * i, push_order, (void *)(intptr_t)i);
+  double lo[NORDER], hi[NORDER], last = 0;
+  for (int k = 0; k < NORDER; k++) {
+    int i = (k * 17) % NORDER; /* 17 is prime to 40: a permutation */
+    double iv = 0.001 * i;
+    ts[i] = mt_timer_new(iv, push_order, (void *)(intptr_t)i);
+    lo[i] = now_s() + iv;
     mt_timer_start(ts[i]);
+    hi[i] = now_s() + iv;
+    if (hi[i] > last) last = hi[i];
   }
+  while (now_s() < last + 0.001) {} /* all are due; the thread is held */
+  flag_set(&blocker_go);
   flag_wait(&order_done, MT_FOREVER);
-  for (int i = 0; i < NORDER; i++) {
-    assert_int_equal(order[i], i);
-    mt_timer_free(ts[i]);
+  for (int k = 1; k < NORDER; k++) {
+    int a = order[k - 1], c = order[k];
+    if (lo[a] > hi[c]) fail_msg("timer %d fired before %d, due earlier", a, c);
   }
+  for (int i = 0; i < NORDER; i++) mt_timer_free(ts[i]);
+  mt_timer_free(b);
 }
 
 static int many_calls;
