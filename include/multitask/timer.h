@@ -6,7 +6,9 @@
  * in mt_thread_enumerate) and never holds the process at exit.  Callbacks
  * run on that thread one at a time and must be short: a slow callback
  * delays every other timer.  Hand long work to a thread (mt_thread_spawn)
- * or an executor from the callback.  A callback may start, cancel and free
+ * or an executor from the callback (threads started there are non-daemon by
+ * default, as from Python's Timer thread; on that thread mt_thread_current()
+ * is an unlisted "mt-timer" object).  A callback may start, cancel and free
  * timers, its own included; it must not join a timer (MT_EDEADLK).
  *
  * fork: the timer thread is not inherited.  In the child every timer that

@@ -264,6 +264,19 @@ static mt_thread_t *make_dummy(bool is_main) {
   return t;
 }
 
+void mt__thread_adopt_internal(const char *name) {
+  mt_thread_t *t = calloc(1, sizeof *t);
+  if (!t) return; /* then it becomes an ordinary dummy if it asks */
+  t->dummy = true;
+  snprintf(t->name, sizeof t->name, "%s", name);
+  t->state = T_RUNNING;
+  t->refs = 1;
+  t->reaped = 1;
+  t->ident = (uint64_t)pthread_self();
+  t->tid = (uint32_t)mt__gettid();
+  tl_self = t;
+}
+
 static void after_fork_child(void);
 
 __attribute__((constructor)) static void thread_module_init(void) {

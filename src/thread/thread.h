@@ -11,4 +11,9 @@ void mt__locals_run_dtors(void);
  * threads the library did not start). */
 void mt__thread_arm_exit_hook(void);
 
+/* Gives the calling internal thread (the timer thread) an object that is
+ * NOT listed in the registry: mt_thread_current() returns it, and threads
+ * it starts default to non-daemon (as from Python's Timer thread). */
+void mt__thread_adopt_internal(const char *name);
+
 #endif

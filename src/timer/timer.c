@@ -43,6 +43,7 @@
 #include "core/core.h"
 #include "platform/platform.h"
 #include "sync/mutex.h"
+#include "thread/thread.h"
 #include "wait/wait.h"
 
 #include <math.h>
@@ -197,6 +198,7 @@ static void *timer_main(void *unused) {
   (void)unused;
   tl_timer_thread = true;
   pthread_setname_np(pthread_self(), "mt-timer");
+  mt__thread_adopt_internal("mt-timer");
   tq_lock();
   for (;;) {
     if (tq.n && tq.heap[0]->due_ns <= mt__now_ns()) {

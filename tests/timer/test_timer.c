@@ -6,6 +6,7 @@
 #include "platform/platform.h"
 
 #include <math.h>
+#include <stdio.h>
 
 static double now_s(void) { return (double)mt__now_ns() / 1e9; }
 
@@ -290,6 +291,43 @@ static void heap_order(void **state) {
   mt_timer_free(b);
 }
 
+typedef struct {
+  char name[64];
+  int spawned_daemon;
+  int count_in_cb;
+  tflag_t done;
+  mt_thread_t *worker;
+} cbinfo_t;
+
+static void *long_work(void *arg) { return arg; }
+
+static void inspect_cb(void *arg) {
+  cbinfo_t *c = arg;
+  snprintf(c->name, sizeof c->name, "%s", mt_thread_name(mt_thread_current()));
+  c->count_in_cb = mt_thread_active_count();
+  c->worker = mt_thread_spawn(long_work, NULL, NULL); /* hand long work off */
+  c->spawned_daemon = mt_thread_is_daemon(c->worker);
+  flag_set(&c->done);
+}
+
+/* The timer thread is internal: named mt-timer, not enumerated, and threads
+ * started from a callback are non-daemon by default (as Python's Timer). */
+static void callback_context(void **state) {
+  (void)state;
+  int base = mt_thread_active_count();
+  cbinfo_t c = {0};
+  mt_timer_t *t = mt_timer_new(0, inspect_cb, &c);
+  mt_timer_start(t);
+  flag_wait(&c.done, MT_FOREVER);
+  assert_string_equal(c.name, "mt-timer");
+  assert_int_equal(c.spawned_daemon, 0);
+  assert_code(mt_thread_join(c.worker, MT_FOREVER, NULL), 0);
+  mt_thread_free(c.worker);
+  assert_int_equal(c.count_in_cb, base); /* the timer thread is not listed */
+  assert_int_equal(mt_thread_active_count(), base);
+  mt_timer_free(t);
+}
+
 static int many_calls;
 static tflag_t many_done;
 static long many_expected;
@@ -347,6 +385,7 @@ int main(void) {
       cmocka_unit_test(callback_frees_its_timer),
       cmocka_unit_test(cancel_waits_for_running_callback),
       cmocka_unit_test(heap_order),
+      cmocka_unit_test(callback_context),
       cmocka_unit_test(hundred_thousand_pending),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
