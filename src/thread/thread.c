@@ -9,13 +9,16 @@
  * `joiners` then re-reads `state`; the exiting thread stores `state` then
  * reads `joiners`; both seq_cst, so at least one of them sees the other).
  * Threads are created joinable and REAPED by whoever first sees them DONE
- * (the first joiner) or detached by mt_thread_free: pthread_join is only
- * ever called on a thread that already stored DONE, so it waits for the
- * last few instructions of its exit, never for the user's function, and
- * every timed or untimed wait goes through the wait layer.  Reaping (not
- * detaching) matters for speed: glibc hands the exited thread's stack to
- * the next pthread_create instead of mapping a new one, which keeps start
- * + join at pthread's cost.
+ * (the first joiner) or detached by mt_thread_free; `reaped` makes sure
+ * exactly one of them touches the pthread.  Such a pthread_join waits only
+ * for the last instructions of the exit.  Reaping (not detaching) matters
+ * for speed: glibc hands the exited thread's stack to the next
+ * pthread_create instead of mapping a new one.  One deliberate exception to
+ * "every wait goes through the wait layer": an UNTIMED join by the FIRST
+ * joiner when no coroutine parker is installed calls pthread_join directly,
+ * sleeping once instead of twice (our wake, then pthread's); that second
+ * park/wake was ~4 us of a ~27 us start+join.  Timed joins, other joiners
+ * and coroutines park on `state` in the wait layer.
  *
  * Lifetime.  The record is reference counted: one reference for the user's
  * handle (dropped by mt_thread_free) and one for the running thread
