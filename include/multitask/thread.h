@@ -62,7 +62,9 @@ mt_thread_t *mt_thread_spawn(void *(*fn)(void *arg), void *arg, const mt_thread_
  * its mt_local values have run when join returns 0. */
 int mt_thread_join(mt_thread_t *t, double timeout, void **result);
 /* Frees the object.  A running thread is detached: it keeps running and its
- * resources are released when it ends.  Dummy threads cannot be freed. */
+ * resources are released when it ends.  Dummy threads cannot be freed (a
+ * no-op).  Like any handle, do not free it while another thread may still
+ * be joining it or reading it. */
 void mt_thread_free(mt_thread_t *t);
 
 int mt_thread_is_alive(const mt_thread_t *t);          /* 1 / 0, MT_EINVAL */
