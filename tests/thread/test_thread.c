@@ -350,6 +350,52 @@ static void *add_one(void *arg) {
   return arg;
 }
 
+static int exit_dtor_calls;
+static void exit_dtor(void *v) {
+  (void)v;
+  __atomic_add_fetch(&exit_dtor_calls, 1, __ATOMIC_RELAXED);
+}
+
+static void *leaves_by_pthread_exit(void *arg) {
+  static int v;
+  mt_local_set(arg, &v);
+  pthread_exit((void *)99);
+}
+
+/* A thread that calls pthread_exit still finishes properly: joiners wake
+ * (result NULL), its locals are destroyed, it leaves the registry. */
+static void pthread_exit_is_a_finish(void **state) {
+  (void)state;
+  int base = mt_thread_active_count();
+  mt_local_t *l = mt_local_new(exit_dtor);
+  mt_thread_t *t = mt_thread_spawn(leaves_by_pthread_exit, l, NULL);
+  void *r = (void *)1;
+  assert_code(mt_thread_join(t, 10, &r), 0); /* timed: the wait-layer path */
+  assert_null(r);
+  assert_int_equal(exit_dtor_calls, 1);
+  assert_int_equal(mt_thread_active_count(), base);
+  mt_thread_free(t);
+  t = mt_thread_spawn(leaves_by_pthread_exit, l, NULL);
+  assert_code(mt_thread_join(t, MT_FOREVER, &r), 0); /* untimed path */
+  assert_int_equal(exit_dtor_calls, 2);
+  mt_thread_free(t);
+  mt_local_free(l);
+}
+
+static void *report_main(void *arg) {
+  (void)arg;
+  return mt_thread_main();
+}
+
+static void main_seen_from_others(void **state) {
+  (void)state;
+  mt_thread_t *t = mt_thread_spawn(report_main, NULL, NULL);
+  void *r;
+  assert_code(mt_thread_join(t, MT_FOREVER, &r), 0);
+  assert_ptr_equal(r, mt_thread_current());
+  mt_thread_free(t);
+}
+
 static void stress_start_join(void **state) {
   (void)state;
   long n = mt_test_scaled(2000, 50);
@@ -382,6 +428,7 @@ int main(void) {
       cmocka_unit_test(many_joiners),    cmocka_unit_test(enumerate_exact),
       cmocka_unit_test(dummy_threads),   cmocka_unit_test(kernel_names),
       cmocka_unit_test(daemon_inheritance), cmocka_unit_test(free_running_detaches),
+      cmocka_unit_test(pthread_exit_is_a_finish), cmocka_unit_test(main_seen_from_others),
       cmocka_unit_test(stress_start_join),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
