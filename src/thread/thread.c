@@ -389,12 +389,17 @@ int mt_thread_start(mt_thread_t *t) {
   list_add(t);
   reg_unlock();
 
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  int r = t->stack_size ? pthread_attr_setstacksize(&attr, t->stack_size) : 0;
   pthread_t pth;
-  if (r == 0) r = pthread_create(&pth, &attr, trampoline, t);
-  pthread_attr_destroy(&attr);
+  int r;
+  if (t->stack_size) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    r = pthread_attr_setstacksize(&attr, t->stack_size);
+    if (r == 0) r = pthread_create(&pth, &attr, trampoline, t);
+    pthread_attr_destroy(&attr);
+  } else {
+    r = pthread_create(&pth, NULL, trampoline, t);
+  }
   if (r != 0) {
     reg_lock();
     list_remove(t);
