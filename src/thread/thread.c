@@ -302,7 +302,7 @@ static void after_fork_child(void) {
       __atomic_store_n(&t->state, T_DONE, __ATOMIC_RELAXED);
       __atomic_store_n(&t->joiners, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&t->reaped, 1, __ATOMIC_RELAXED); /* no pthread here */
-      if (t != reg.main) thread_unref(t); /* its thread is gone */
+      thread_unref(t); /* the thread's own reference: it is gone */
     }
     t = next;
   }
@@ -317,10 +317,7 @@ static void after_fork_child(void) {
     mt_thread_t *old = reg.main;
     thread_ref(self);
     reg.main = self;
-    if (old) {
-      thread_unref(old); /* reg.main's reference */
-      thread_unref(old); /* the dead thread's own */
-    }
+    if (old) thread_unref(old); /* reg.main's reference */
   }
 }
 
