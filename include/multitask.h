@@ -5,6 +5,8 @@
 
 #include "multitask/error.h"
 #include "multitask/sync.h"
+#include "multitask/thread.h"
+#include "multitask/timer.h"
 #include "multitask/process.h"
 #include "multitask/shm.h"
 #include "multitask/manager.h"
