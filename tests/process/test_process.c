@@ -358,11 +358,15 @@ static void test_daemon_terminated_at_exit(void **state) {
   struct family f = {.from_thread = false, .stay = false};
   mt_process_t *mid;
   pid_t dpid = run_family(&f, &mid);
+  /* The middle process returns at once, so the daemon may already be
+   * terminated and reaped before we look: ESRCH is that same outcome. */
   int dfd = pidfd_of(dpid);
-  assert_true(dfd >= 0);
+  assert_true(dfd >= 0 || errno == ESRCH);
   assert_code(mt_process_join(mid, MT_FOREVER), 0);
-  assert_true(ended_within(dfd, 0)); /* the middle process joined it */
-  close(dfd);
+  if (dfd >= 0) {
+    assert_true(ended_within(dfd, 0)); /* the middle process joined it */
+    close(dfd);
+  }
   int code;
   assert_code(mt_process_exitcode(mid, &code), 0);
   assert_int_equal(code, 0);
