@@ -5,5 +5,7 @@
 
 #include "multitask/error.h"
 #include "multitask/sync.h"
+#include "multitask/future.h"
+#include "multitask/executor.h"
 
 #endif
