@@ -240,10 +240,13 @@ static void resize_at_run_time(void **state) {
   assert_int_equal(mt_executor_max_workers(ex), 1);
   assert_int_equal(mt_thread_pool_threads(ex), 4); /* busy ones stay */
   open_gate();
+  for (int i = 0; i < 4; i++) {
+    assert_code(mt_future_result(fs[i], MT_FOREVER, NULL), 0);
+    mt_future_free(fs[i]);
+  }
   wait_threads(ex, 1);
   assert_code(mt_executor_resize(ex, 0), MT_EINVAL);
   assert_code(mt_executor_resize(ex, 3), 0);
-  for (int i = 0; i < 4; i++) mt_future_free(fs[i]);
   mt_future_free(gate);
   gate = mt_future_new();
   started = 0;
