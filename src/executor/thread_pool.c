@@ -24,9 +24,11 @@
  * nsleepers; a worker bumps nsleepers, then reads npushed.
  *
  * Workers start lazily as Python's: submit consumes an idle token if one is
- * available (a worker adds one per idle episode, just before it publishes
- * the result that made it idle), else starts a worker while below
- * max_workers.
+ * available (a worker adds one when its queue ran dry, just before it
+ * publishes the result of its last task, so whoever sees that result
+ * reuses it; it withdraws the token when it gets work again), else starts
+ * a worker while below max_workers.  A worker that never ran a task adds
+ * no token (it is still starting up, not idle).
  *
  * Lock order: ctl -> qlock -> future.lock.  submit holds ctl while it
  * checks closed/broken and pushes, so after shutdown sets `closed` under
@@ -242,6 +244,19 @@ static void add_idle_token(worker_t *w) {
   if (t < load32(&w->p->nthreads)) __atomic_fetch_add(&w->p->idle_tokens, 1, __ATOMIC_SEQ_CST);
 }
 
+/* A worker that got work after going idle withdraws its token unless a
+ * submitter consumed it already (then it may withdraw another idle
+ * worker's: the next submit starts a worker early, bounded by
+ * max_workers).  Keeps tokens from going stale while all are busy. */
+static void take_back_idle_token(worker_t *w) {
+  w->idle = false;
+  uint32_t t = load32(&w->p->idle_tokens);
+  while (t > 0)
+    if (__atomic_compare_exchange_n(&w->p->idle_tokens, &t, t - 1, true, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST))
+      return;
+}
+
 /* Runs just before a task's result is published: a worker about to be idle
  * says so first, so the submitter who sees the result reuses it. */
 static void before_finish(void *ctx) {
@@ -299,12 +314,11 @@ static void worker_main(void *arg) {
   for (;;) {
     int k = pop_batch(p, batch, BATCH);
     if (k > 0) {
-      w.idle = false;
+      if (w.idle) take_back_idle_token(&w);
       if (backlog(p) > 0) wake_one(p); /* pass the wake-up on */
       run_batch(&w, batch, k);
       continue;
     }
-    add_idle_token(&w);
     if (should_leave(p)) break;
     if (spin_for_news(p)) continue;
     park(p);
