@@ -316,7 +316,9 @@ static mt_future_t *cb_future;
 static void submit_more(mt_future_t *f, void *arg) {
   (void)f;
   (void)arg;
-  assert_code(mt_executor_submit(cb_ex, twice, (void *)21, &cb_future), 0);
+  mt_future_t *g;
+  assert_code(mt_executor_submit(cb_ex, twice, (void *)21, &g), 0);
+  __atomic_store_n(&cb_future, g, __ATOMIC_SEQ_CST);
 }
 
 static void callback_may_submit(void **state) {
