@@ -72,6 +72,7 @@ typedef struct pool {
   /* parking */
   _Alignas(64) uint32_t nsleepers; /* registered, unclaimed sleepers */
   uint32_t wakeups;                /* futex word: tokens for claimed ones */
+  uint32_t nspinning;              /* 1 while a worker spins for work */
   uint32_t refs;
   mt_future_t stub;
 } pool_t;
@@ -220,15 +221,23 @@ static void park(pool_t *p) {
   take_token(p);
 }
 
-/* Bounded spin on the backlog; true when there is news. */
+/* Bounded spin on the backlog; true when there is news.  At most one
+ * worker spins at a time (as Go's scheduler limits spinning threads): on a
+ * small machine more spinners only steal the submitter's CPU. */
 static bool spin_for_news(pool_t *p) {
+  uint32_t zero = 0;
+  if (!__atomic_compare_exchange_n(&p->nspinning, &zero, 1, false, __ATOMIC_SEQ_CST,
+                                   __ATOMIC_RELAXED))
+    return has_news(p);
   int rounds = mt__spin_rounds();
-  for (int i = 0; i < rounds; i += 32) {
-    if (has_news(p)) return true;
+  bool news = false;
+  for (int i = 0; i < rounds && !news; i += 64) {
     uint32_t n = (uint32_t)__atomic_load_n(&p->npushed, __ATOMIC_RELAXED);
-    mt__spin_until_changed((const uint32_t *)&p->npushed, n, 32);
+    mt__spin_until_changed((const uint32_t *)&p->npushed, n, 64);
+    news = has_news(p);
   }
-  return has_news(p);
+  __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);
+  return news || has_news(p);
 }
 
 /* ---- workers ----------------------------------------------------------- */
@@ -369,7 +378,8 @@ static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) 
   }
   mt__mutex_unlock(&p->ctl, false);
   if (r < 0) {
-    free(f);
+    mt_future_free(f);
+    mt_future_free(f);
     return r;
   }
   if (load32(&p->nsleepers)) wake_one(p);

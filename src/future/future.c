@@ -58,7 +58,7 @@ static char *dup_message(const char *m) {
 /* ---- life cycle ------------------------------------------------------ */
 
 mt_future_t *mt__future_task_new(mt_task_fn fn, void *arg, uint32_t refs) {
-  mt_future_t *f = malloc(sizeof *f);
+  mt_future_t *f = mt__future_alloc();
   if (!f) return NULL;
   memset(f, 0, sizeof *f);
   f->refs = refs;
@@ -85,7 +85,7 @@ static void destroy(mt_future_t *f) {
     n = c->next;
     free(c);
   }
-  free(f);
+  mt__future_dealloc(f);
 }
 
 void mt_future_free(mt_future_t *f) {

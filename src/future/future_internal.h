@@ -41,6 +41,10 @@ struct mt_future {
   void *hook_ctx;
 };
 
+/* Slot allocation for futures (alloc.c). */
+void *mt__future_alloc(void);
+void mt__future_dealloc(void *p);
+
 /* A task future: PENDING with fn/arg and `refs` references. */
 mt_future_t *mt__future_task_new(mt_task_fn fn, void *arg, uint32_t refs);
 /* Runs the task if it was not cancelled (set running, call fn with the
