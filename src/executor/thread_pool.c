@@ -40,6 +40,7 @@
  * down without wait is freed by its last worker.  Workers are detached
  * threads; shutdown(wait) waits on the `nthreads` word.
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +235,10 @@ static bool spin_for_news(pool_t *p) {
   for (int i = 0; i < rounds && !news; i += 64) {
     uint32_t n = (uint32_t)__atomic_load_n(&p->npushed, __ATOMIC_RELAXED);
     mt__spin_until_changed((const uint32_t *)&p->npushed, n, 64);
+    news = has_news(p);
+  }
+  for (int i = 0; i < mt__yield_rounds() && !news; i++) {
+    sched_yield();
     news = has_news(p);
   }
   __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);

@@ -41,6 +41,9 @@ struct mt_future {
   void *hook_ctx;
 };
 
+/* sched_yield rounds after a spin, before parking (future.c). */
+int mt__yield_rounds(void);
+
 /* Slot allocation for futures (alloc.c). */
 void *mt__future_alloc(void);
 void mt__future_dealloc(void *p);
