@@ -95,6 +95,11 @@ int mt_future_cancel(mt_future_t *f);
 int mt_future_cancel_running(mt_future_t *f);
 /* 1 if mt_future_cancel_running asked this future to stop. */
 int mt_future_cancel_requested(const mt_future_t *f);
+/* For executor implementations: hook(f, ctx) is called by
+ * mt_future_cancel_running on a RUNNING future (e.g. a process pool kills
+ * the worker running it).  Set it before the future can run. */
+int mt_future_set_cancel_hook(mt_future_t *f, int (*hook)(mt_future_t *f, void *ctx),
+                              void *ctx);
 
 /* ---- results -------------------------------------------------------- */
 

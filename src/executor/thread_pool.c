@@ -16,8 +16,10 @@
  * `wakeups` (a counting semaphore on one futex word).  submit wakes only
  * when it can CLAIM a registered sleeper (CAS nsleepers k -> k-1, then
  * token + futex wake): one system call per sleeping worker, none while
- * workers are awake.  A woken worker that still sees backlog claims the next
- * sleeper (wake-ups propagate instead of one per task).  A registered
+ * workers are awake, and none while one spins (at most one does: it takes
+ * the task).  A worker that got a batch and still sees backlog with nobody
+ * spinning claims the next sleeper (wake-ups propagate instead of one per
+ * task).  A registered
  * worker that finds work before sleeping unregisters with the same CAS, or,
  * if it was claimed meanwhile, consumes its token.
  * Dekker pairs (all seq_cst): submit pushes, bumps npushed, then reads
@@ -329,7 +331,8 @@ static void worker_main(void *arg) {
     int k = pop_batch(p, batch, BATCH);
     if (k > 0) {
       if (w.idle) take_back_idle_token(&w);
-      if (backlog(p) > 0) wake_one(p); /* pass the wake-up on */
+      /* Still backlog and nobody spinning: pass the wake-up on. */
+      if (backlog(p) > 0 && !load32(&p->nspinning)) wake_one(p);
       run_batch(&w, batch, k);
       continue;
     }
@@ -387,7 +390,8 @@ static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) 
     mt_future_free(f);
     return r;
   }
-  if (load32(&p->nsleepers)) wake_one(p);
+  /* A spinning worker will take it: no system call then. */
+  if (!load32(&p->nspinning) && load32(&p->nsleepers)) wake_one(p);
   *out = f;
   return 0;
 }

@@ -199,6 +199,13 @@ void mt__future_set_cancel_hook(mt_future_t *f, int (*hook)(mt_future_t *, void 
   __atomic_store_n(&f->cancel_hook, hook, __ATOMIC_RELEASE);
 }
 
+int mt_future_set_cancel_hook(mt_future_t *f, int (*hook)(mt_future_t *, void *),
+                              void *ctx) {
+  if (!f || !hook) return MT_EINVAL;
+  mt__future_set_cancel_hook(f, hook, ctx);
+  return 0;
+}
+
 int mt_future_cancel_running(mt_future_t *f) {
   if (!f) return MT_EINVAL;
   int r = mt_future_cancel(f);

@@ -186,6 +186,31 @@ static void refs(void **state) {
   mt_future_free(f);
 }
 
+static int hook_calls;
+static int kill_hook(mt_future_t *f, void *ctx) {
+  assert_ptr_equal(ctx, &hook_calls);
+  hook_calls++;
+  /* a process executor would kill the worker; the future then fails */
+  return mt_future_set_error(f, MT_EWORKERDIED, "worker killed on request");
+}
+
+static void cancel_running_calls_the_executor_hook(void **state) {
+  (void)state;
+  mt_future_t *f = mt_future_new();
+  assert_code(mt_future_set_cancel_hook(NULL, kill_hook, NULL), MT_EINVAL);
+  assert_code(mt_future_set_cancel_hook(f, NULL, NULL), MT_EINVAL);
+  assert_code(mt_future_set_cancel_hook(f, kill_hook, &hook_calls), 0);
+  assert_code(mt_future_set_running_or_notify_cancel(f), 1);
+  assert_int_equal(mt_future_cancel_requested(f), 0);
+  assert_code(mt_future_cancel_running(f), 0);
+  assert_int_equal(hook_calls, 1);
+  assert_int_equal(mt_future_cancel_requested(f), 1);
+  assert_code(mt_future_result(f, 0, NULL), MT_EWORKERDIED);
+  assert_code(mt_future_cancel_running(f), 0); /* done: no second call */
+  assert_int_equal(hook_calls, 1);
+  mt_future_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(states_and_result),
@@ -196,6 +221,7 @@ int main(void) {
       cmocka_unit_test(error_paths),
       cmocka_unit_test(callbacks_in_order_and_immediate),
       cmocka_unit_test(refs),
+      cmocka_unit_test(cancel_running_calls_the_executor_hook),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
