@@ -430,6 +430,55 @@ static void task_failure_keeps_its_error(void **state) {
   mt_executor_free(ex);
 }
 
+/* A plug-in executor through the public interface: runs work inline. */
+static int inline_shut;
+static int inline_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) {
+  (void)self;
+  if (inline_shut) return MT_ECLOSED;
+  mt_future_t *f = mt_future_new();
+  if (!f) return MT_ENOMEM;
+  assert_code(mt_future_set_running_or_notify_cancel(f), 1);
+  mt_value_t v = {0};
+  int r = fn(arg, &v);
+  if (r < 0)
+    mt_future_set_exception(f, r, NULL);
+  else
+    mt_future_set_result(f, v);
+  *out = f;
+  return 0;
+}
+static int inline_shutdown(void *self, bool wait, bool cancel) {
+  (void)self;
+  (void)wait;
+  (void)cancel;
+  inline_shut = 1;
+  return 0;
+}
+static int inline_max(void *self) {
+  (void)self;
+  return 1;
+}
+static void inline_destroy(void *self) { (void)self; }
+static const mt_executor_ops_t inline_ops = {"inline", inline_submit, inline_shutdown, NULL,
+                                             inline_max, inline_destroy};
+
+static void custom_executor_behind_the_same_api(void **state) {
+  (void)state;
+  void *args[10];
+  mt_value_t res[10];
+  for (int i = 0; i < 10; i++) args[i] = (void *)(intptr_t)i;
+  {
+    mt_executor_t *ex MT_WITH_EXECUTOR = mt_executor_new(&inline_ops, NULL);
+    assert_non_null(ex);
+    assert_string_equal(mt_executor_kind(ex), "inline");
+    assert_code(mt_executor_map(ex, twice, args, 10, 1.0, 3, res, NULL), 0);
+    for (int i = 0; i < 10; i++) assert_int_equal((intptr_t)res[i].ptr, 2 * i);
+    assert_code(mt_executor_resize(ex, 4), MT_ENOTSUP);
+    assert_code(mt_thread_pool_threads(ex), MT_ENOTSUP);
+  }
+  assert_int_equal(inline_shut, 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(million_trivial_tasks),
@@ -445,6 +494,7 @@ int main(void) {
       cmocka_unit_test(cancel_race_never_both),
       cmocka_unit_test(names_and_errors),
       cmocka_unit_test(task_failure_keeps_its_error),
+      cmocka_unit_test(custom_executor_behind_the_same_api),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
