@@ -55,19 +55,26 @@
 
 #define BATCH 32
 
+/* Cache lines are split by who writes them: a spinning worker polls only
+ * npushed (and the read-mostly line), so submit's RMWs on ctl / tail do not
+ * bounce against the spinner's reads. */
 typedef struct pool {
-  /* producer side */
+  /* producer hot line: one XCHG + one add per submit */
   _Alignas(64) mt_future_t *tail; /* atomic: last node (XCHG) */
   uint64_t npushed;               /* atomic */
-  mt__mutex_t ctl;                /* guards the fields below and spawning */
-  uint32_t closed, broken, cancel_pending; /* atomic flags, set under ctl */
-  int max_workers;                /* atomic reads */
-  uint32_t nthreads;              /* futex word: live workers */
-  uint32_t idle_tokens;           /* atomic */
+  /* submit's lock and what only it (and rare spawns) touch */
+  _Alignas(64) mt__mutex_t ctl;   /* guards spawning and the flag writes */
   int next_index;
   char prefix[48];
   int (*init)(void *arg);
   void *initarg;
+  /* read-mostly: written on shutdown, resize, spawn/exit only */
+  _Alignas(64) uint32_t closed, broken, cancel_pending; /* atomic flags */
+  int max_workers;                /* atomic */
+  uint32_t nthreads;              /* futex word: live workers */
+  uint32_t refs;
+  /* idle tokens: RMW at idle transitions */
+  _Alignas(64) uint32_t idle_tokens;
   /* consumer side */
   _Alignas(64) mt__mutex_t qlock;
   mt_future_t *head;              /* under qlock */
@@ -76,7 +83,6 @@ typedef struct pool {
   _Alignas(64) uint32_t nsleepers; /* registered, unclaimed sleepers */
   uint32_t wakeups;                /* futex word: tokens for claimed ones */
   uint32_t nspinning;              /* 1 while a worker spins for work */
-  uint32_t refs;
   mt_future_t stub;
 } pool_t;
 
@@ -234,10 +240,13 @@ static bool spin_for_news(pool_t *p) {
     return has_news(p);
   int rounds = mt__spin_rounds();
   bool news = false;
-  for (int i = 0; i < rounds && !news; i += 64) {
-    uint32_t n = (uint32_t)__atomic_load_n(&p->npushed, __ATOMIC_RELAXED);
-    mt__spin_until_changed((const uint32_t *)&p->npushed, n, 64);
-    news = has_news(p);
+  uint64_t seen = __atomic_load_n(&p->npushed, __ATOMIC_RELAXED);
+  uint32_t local = 0;
+  for (int i = 0; i < rounds && !news; i += 32) {
+    /* pause without touching shared lines, then one look at npushed */
+    mt__spin_until_changed(&local, 0, 32);
+    if (__atomic_load_n(&p->npushed, __ATOMIC_RELAXED) != seen || (i & 511) == 0)
+      news = has_news(p);
   }
   for (int i = 0; i < mt__yield_rounds() && !news; i++) {
     sched_yield();
