@@ -5,6 +5,8 @@
 
 #include "multitask/error.h"
 #include "multitask/sync.h"
+#include "multitask/thread.h"
+#include "multitask/timer.h"
 #include "multitask/future.h"
 #include "multitask/executor.h"
 

@@ -1,8 +1,20 @@
 /* multitask/timer.h - threading.Timer and the notes' repeating LoopTimer.
  *
  * All timers share ONE timer thread with a binary heap (100,000 pending
- * timers are cheap).  Callbacks run on that thread and must be short: hand
- * long work to a thread (mt_thread_spawn) or an executor from the callback. */
+ * timers are cheap: ~110 bytes each, O(log n) start and cancel).  It is
+ * started by the first mt_timer_start, blocks every signal, is internal (not
+ * in mt_thread_enumerate) and never holds the process at exit.  Callbacks
+ * run on that thread one at a time and must be short: a slow callback
+ * delays every other timer.  Hand long work to a thread (mt_thread_spawn)
+ * or an executor from the callback (threads started there are non-daemon by
+ * default, as from Python's Timer thread; on that thread mt_thread_current()
+ * is an unlisted "mt-timer" object).  A callback may start, cancel and free
+ * timers, its own included; it must not join a timer (MT_EDEADLK).
+ *
+ * fork: the timer thread is not inherited.  In the child every timer that
+ * was pending (or running) reads as finished and never fires there; new
+ * timers work (the thread is started again on demand).  Do not fork from
+ * a callback unless the child execs or _exits. */
 #ifndef MULTITASK_TIMER_H
 #define MULTITASK_TIMER_H
 
@@ -15,23 +27,34 @@ extern "C" {
 
 typedef struct mt_timer mt_timer_t;
 
-/* Runs fn(arg) once, `interval` seconds after mt_timer_start. */
+/* Runs fn(arg) once, `interval` (>= 0) seconds after mt_timer_start.
+ * NULL with errno EINVAL (fn NULL, interval negative or NaN), ENOMEM. */
 mt_timer_t *mt_timer_new(double interval, void (*fn)(void *arg), void *arg);
 /* Repeating (the notes' LoopTimer): runs at start, then every interval
- * until cancelled; ticks are start + k*interval (no drift); a tick missed
- * because a callback overran is skipped, not replayed. */
+ * (> 0) until cancelled; ticks are start + k*interval (no drift); a tick
+ * missed because a callback overran is skipped, not replayed: the next
+ * call is at the first tick not in the past. */
 mt_timer_t *mt_loop_timer_new(double interval, void (*fn)(void *arg), void *arg);
+/* 0, MT_ESTARTED (started before), MT_EAGAIN (no timer thread), MT_EINVAL.
+ * A timer cancelled before start starts fine and never fires (Python). */
 int mt_timer_start(mt_timer_t *t);
 /* Stops it if it has not fired (one-shot) / stops further ticks (loop).
  * After cancel returns, the callback is not running and will not run again
- * (unless cancel is called from the callback itself). */
+ * (unless cancel is called from the callback itself: then it returns at
+ * once and the running call finishes).  Returns 1 if this call stopped the
+ * timer (a one-shot will never fire; a loop will start no more ticks), 0 if
+ * there was nothing left to stop (a one-shot already fired, or it was
+ * cancelled before), MT_EINVAL for NULL.  So for a one-shot, exactly one of
+ * "cancel returned 1" and "the callback ran" is true. */
 int mt_timer_cancel(mt_timer_t *t);
 /* Waits until a one-shot timer has fired or been cancelled, a loop timer
- * cancelled (Python's Timer.join).  0 or MT_ETIMEDOUT. */
+ * cancelled (Python's Timer.join).  0, MT_ETIMEDOUT, MT_ENOTSTARTED,
+ * MT_EDEADLK (called from a timer callback), MT_EINVAL. */
 int mt_timer_join(mt_timer_t *t, double timeout);
-/* 1 if the callback has run (one-shot) / how many ticks ran (loop). */
+/* How many callbacks completed: 0/1 (one-shot), ticks run (loop). */
 int mt_timer_fired(const mt_timer_t *t);
-/* Cancels if needed and frees. */
+/* Cancels if needed (waiting for a running callback) and frees.  May be
+ * called from the timer's own callback: it is freed when that returns. */
 void mt_timer_free(mt_timer_t *t);
 
 #ifdef __cplusplus

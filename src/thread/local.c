@@ -1,0 +1,158 @@
+/* threading.local: per-thread values with a destructor.
+ *
+ * Design.  Each local owns a slot index; each thread has its own table of
+ * entries indexed by slot (a plain array in thread-local storage, touched
+ * only by its thread, so get/set take no lock).  Slots are reused after
+ * mt_local_free, so every slot carries a generation: a local is (index,
+ * gen) and an entry remembers the generation it was set under, so a new
+ * local never sees a value left behind by a freed one.  An entry also
+ * remembers the destructor it was set with: a value is destroyed exactly
+ * once, with the destructor of the local it belonged to, whether its thread
+ * exits (mt__locals_run_dtors, called by the thread's exit path, for
+ * threads the library did not start too, through a pthread key), the
+ * local is freed (the caller's value) or the slot is reused (a stale value
+ * is destroyed when its thread next sets that slot).
+ *
+ * Lock: `slots.lock` guards the global slot table (generations and the free
+ * list) only; it is a leaf and never held while a destructor runs.
+ */
+#include "thread/thread.h"
+#include "core/core.h"
+#include "sync/mutex.h"
+#include "wait/wait.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct mt_local {
+  uint32_t index;
+  uint32_t gen;
+  void (*dtor)(void *value);
+};
+
+typedef struct entry {
+  void *value;
+  void (*dtor)(void *value);
+  uint32_t gen;
+} entry_t;
+
+static struct {
+  mt__mutex_t lock;   /* zero-initialised word = unlocked */
+  uint32_t *gen;      /* generation of each slot */
+  uint32_t *free_idx; /* stack of free slot indexes */
+  uint32_t n_slots, cap, n_free;
+} slots;
+
+static _Thread_local entry_t *tl_tab;
+static _Thread_local uint32_t tl_cap;
+
+static int alloc_slot(uint32_t *index, uint32_t *gen) {
+  mt__mutex_lock(&slots.lock, false, MT__NO_DEADLINE);
+  int r = 0;
+  if (slots.n_free) {
+    *index = slots.free_idx[--slots.n_free];
+  } else {
+    if (slots.n_slots == slots.cap) {
+      uint32_t cap = slots.cap ? slots.cap * 2 : 64;
+      uint32_t *g = realloc(slots.gen, cap * sizeof *g);
+      if (g) slots.gen = g;
+      uint32_t *f = g ? realloc(slots.free_idx, cap * sizeof *f) : NULL;
+      if (f) slots.free_idx = f;
+      if (!g || !f) r = MT_ENOMEM;
+      else slots.cap = cap;
+    }
+    if (r == 0) {
+      *index = slots.n_slots++;
+      slots.gen[*index] = 0;
+    }
+  }
+  if (r == 0) *gen = ++slots.gen[*index];
+  mt__mutex_unlock(&slots.lock, false);
+  return r;
+}
+
+static void release_slot(uint32_t index) {
+  mt__mutex_lock(&slots.lock, false, MT__NO_DEADLINE);
+  slots.free_idx[slots.n_free++] = index; /* cap >= n_slots >= n_free */
+  mt__mutex_unlock(&slots.lock, false);
+}
+
+mt_local_t *mt_local_new(void (*dtor)(void *value)) {
+  mt_local_t *l = malloc(sizeof *l);
+  if (!l) return mt__fail_null(MT_ENOMEM);
+  int r = alloc_slot(&l->index, &l->gen);
+  if (r < 0) {
+    free(l);
+    return mt__fail_null(r);
+  }
+  l->dtor = dtor;
+  return l;
+}
+
+static void destroy_entry(entry_t *e) {
+  void *v = e->value;
+  void (*d)(void *) = e->dtor;
+  e->value = NULL;
+  e->dtor = NULL;
+  if (v && d) d(v);
+}
+
+void mt_local_free(mt_local_t *l) {
+  if (!l) return;
+  if (l->index < tl_cap && tl_tab[l->index].gen == l->gen) {
+    destroy_entry(&tl_tab[l->index]);
+    tl_tab[l->index].gen = 0;
+  }
+  release_slot(l->index);
+  free(l);
+}
+
+void *mt_local_get(mt_local_t *l) {
+  if (!l || l->index >= tl_cap) return NULL;
+  entry_t *e = &tl_tab[l->index];
+  return e->gen == l->gen ? e->value : NULL;
+}
+
+static int grow_table(uint32_t need) {
+  uint32_t cap = tl_cap ? tl_cap : 8;
+  while (cap <= need) cap *= 2;
+  entry_t *t = realloc(tl_tab, cap * sizeof *t);
+  if (!t) return MT_ENOMEM;
+  memset(t + tl_cap, 0, (cap - tl_cap) * sizeof *t);
+  tl_tab = t;
+  tl_cap = cap;
+  mt__thread_arm_exit_hook();
+  return 0;
+}
+
+int mt_local_set(mt_local_t *l, void *value) {
+  if (!l) return MT_EINVAL;
+  if (l->index >= tl_cap) {
+    int r = grow_table(l->index);
+    if (r < 0) return r;
+  }
+  entry_t *e = &tl_tab[l->index];
+  if (e->gen != l->gen) destroy_entry(e); /* left by a freed local */
+  e->value = value;
+  e->dtor = l->dtor;
+  e->gen = l->gen;
+  return 0;
+}
+
+void mt__locals_run_dtors(void) {
+  /* Destructors may set values again: repeat a few rounds, as POSIX does
+   * for thread-specific data, then drop what is left. */
+  for (int round = 0; round < 4 && tl_tab; round++) {
+    bool any = false;
+    for (uint32_t i = 0; i < tl_cap; i++) {
+      if (tl_tab[i].value) {
+        any = true;
+        destroy_entry(&tl_tab[i]);
+      }
+    }
+    if (!any) break;
+  }
+  free(tl_tab);
+  tl_tab = NULL;
+  tl_cap = 0;
+}

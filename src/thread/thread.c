@@ -1,0 +1,534 @@
+/* Threads: Python's threading.Thread and the module functions in C.
+ *
+ * Design.  A thread object (mt_thread_t) is a small heap record with a
+ * 32-bit `state` word (NEW -> RUNNING -> DONE).  Joining parks on that word
+ * through the wait layer (mt__wait_word) with the caller's deadline, so a
+ * join has a timeout and any number of threads may join the same thread:
+ * the exiting thread stores DONE and wakes everybody, but only when a
+ * joiner announced itself in `joiners` (Dekker: the joiner increments
+ * `joiners` then re-reads `state`; the exiting thread stores `state` then
+ * reads `joiners`; both seq_cst, so at least one of them sees the other).
+ * Threads are created joinable and REAPED by whoever first sees them DONE
+ * (the first joiner) or detached by mt_thread_free; `reaped` makes sure
+ * exactly one of them touches the pthread.  Such a pthread_join waits only
+ * for the last instructions of the exit.  Reaping (not detaching) matters
+ * for speed: glibc hands the exited thread's stack to the next
+ * pthread_create instead of mapping a new one.  One deliberate exception to
+ * "every wait goes through the wait layer": an UNTIMED join by the FIRST
+ * joiner when no coroutine parker is installed calls pthread_join directly,
+ * sleeping once instead of twice (our wake, then pthread's); that second
+ * park/wake was ~4 us of a ~27 us start+join.  Timed joins, other joiners
+ * and coroutines park on `state` in the wait layer.
+ *
+ * Lifetime.  The record is reference counted: one reference for the user's
+ * handle (dropped by mt_thread_free) and one for the running thread
+ * (dropped as the very last thing the thread does to the record).  So a
+ * handle may be freed while its thread runs (the thread detaches) and the
+ * exiting thread never touches freed memory when a joiner frees the handle
+ * right after join returns.
+ *
+ * Registry.  Every live thread (started, not finished) is on one doubly
+ * linked list under `reg.lock`, in start order: enumerate and active_count
+ * read it.  A library thread is listed by mt_thread_start BEFORE
+ * pthread_create (so it is enumerated as soon as start returns, as Python)
+ * and unlisted before it stores DONE (so it is gone once join returns).
+ * Threads the library did not start become "dummy" threads the first time
+ * they call mt_thread_current(): listed with a pthread key whose destructor
+ * unlists them when they exit.  The main thread is registered by a
+ * constructor as "MainThread".
+ *
+ * Daemon semantics.  The first mt_thread_start installs an atexit handler.
+ * When main returns or exit() is called, it joins, one by one, every listed
+ * non-daemon library thread (looping, so threads started meanwhile are
+ * joined too); daemon threads are not waited for and die with the process.
+ *
+ * fork.  Only the forking thread exists in the child: a child handler
+ * (mt__on_fork_child) unlists every other thread, marks it DONE (join
+ * returns at once, is_alive is 0) and makes the forking thread the main
+ * thread, with its new native id, as Python does.
+ *
+ * Lock order: reg.lock is a leaf (nothing else is taken while holding it,
+ * no callback runs under it, and it is never held across a wait).
+ */
+#include "thread/thread.h"
+#include "core/core.h"
+#include "platform/platform.h"
+#include "sync/mutex.h"
+#include "wait/wait.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { T_NEW = 0, T_RUNNING = 1, T_DONE = 2 };
+#define NAME_MAX_LEN 63
+
+struct mt_thread {
+  void *(*fn)(void *arg);
+  void *arg;
+  void *result;            /* written before state = DONE */
+  char name[NAME_MAX_LEN + 1];
+  bool daemon;
+  bool dummy;              /* not started by the library */
+  bool kernel_name;        /* name chosen by the user: also the comm */
+  size_t stack_size;
+  uint32_t state;          /* futex word: T_NEW, T_RUNNING, T_DONE */
+  uint32_t joiners;        /* joiners parked (or about to park) on state */
+  uint32_t tid;            /* native id; futex word for native_id readers */
+  uint32_t tid_waiters;
+  uint64_t ident;          /* pthread_t as an integer */
+  uint32_t reaped;         /* 1 once pthread_join/pthread_detach was claimed */
+  int refs;                /* see "Lifetime" above */
+  mt_thread_t *prev, *next; /* registry links, under reg.lock */
+  bool listed;
+};
+
+static struct {
+  mt__mutex_t lock;
+  mt_thread_t *head, *tail;
+  int count;
+  mt_thread_t *main;       /* holds one reference */
+} reg;
+
+static _Atomic unsigned name_counter;
+static pthread_key_t exit_key;
+static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
+
+/* Per-thread: the calling thread's record (library or dummy) and whether
+ * the exit key is set for it. */
+static _Thread_local mt_thread_t *tl_self;
+static _Thread_local bool tl_armed;
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static uint32_t load_state(const mt_thread_t *t) {
+  return __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+}
+
+/* Claims the pthread and reaps it (bounded: it has stored DONE) or
+ * detaches it (still running). */
+static bool claim_reap(mt_thread_t *t) {
+  uint32_t expected = 0;
+  return __atomic_compare_exchange_n(&t->reaped, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED);
+}
+
+static void reap_or_detach(mt_thread_t *t) {
+  if (!claim_reap(t)) return;
+  /* ident is the pthread_t, stored by start and by the thread itself */
+  pthread_t pth = (pthread_t)__atomic_load_n(&t->ident, __ATOMIC_ACQUIRE);
+  if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == T_DONE) pthread_join(pth, NULL);
+  else pthread_detach(pth);
+}
+
+static void thread_ref(mt_thread_t *t) { __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED); }
+
+static void thread_unref(mt_thread_t *t) {
+  if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0) free(t);
+}
+
+static void reg_lock(void) { mt__mutex_lock(&reg.lock, false, MT__NO_DEADLINE); }
+static void reg_unlock(void) { mt__mutex_unlock(&reg.lock, false); }
+
+/* Under reg.lock. */
+static void list_add(mt_thread_t *t) {
+  t->prev = reg.tail;
+  t->next = NULL;
+  if (reg.tail) reg.tail->next = t;
+  else reg.head = t;
+  reg.tail = t;
+  t->listed = true;
+  reg.count++;
+}
+
+/* Under reg.lock. */
+static void list_remove(mt_thread_t *t) {
+  if (!t->listed) return;
+  if (t->prev) t->prev->next = t->next;
+  else reg.head = t->next;
+  if (t->next) t->next->prev = t->prev;
+  else reg.tail = t->prev;
+  t->prev = t->next = NULL;
+  t->listed = false;
+  reg.count--;
+}
+
+static void next_name(char *buf, size_t n, const char *prefix) {
+  unsigned k = atomic_fetch_add(&name_counter, 1) + 1;
+  snprintf(buf, n, "%s-%u", prefix, k);
+}
+
+/* The kernel name (/proc/<pid>/task/<tid>/comm) is limited to 15 bytes.
+ * Only names the user chose are pushed to the kernel: prctl costs ~2.7 us
+ * here, 5% of a thread start, and "Thread-N" tells a debugger little. 
+ * Our own thread: prctl through pthread_setname_np.  Another thread: by
+ * tid through /proc, which is harmless if that thread has just exited
+ * (pthread_setname_np would need its pthread_t, possibly freed by then). */
+static void set_kernel_name(mt_thread_t *t) {
+  char comm[16];
+  memcpy(comm, t->name, 15);
+  comm[15] = 0;
+  if (t == tl_self) {
+    pthread_setname_np(pthread_self(), comm);
+    return;
+  }
+  uint32_t tid = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE);
+  if (tid == 0 || load_state(t) != T_RUNNING) return; /* it names itself */
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%u/comm", tid);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t w = write(fd, comm, strlen(comm));
+  (void)w;
+  close(fd);
+}
+
+static void publish_self(mt_thread_t *t) {
+  __atomic_store_n(&t->ident, (uint64_t)pthread_self(), __ATOMIC_RELAXED);
+  __atomic_store_n(&t->tid, (uint32_t)mt__gettid(), __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&t->tid_waiters, __ATOMIC_SEQ_CST))
+    mt__wake_word(&t->tid, INT32_MAX, false);
+}
+
+/* Stores DONE and wakes joiners; the caller's reference is dropped after. */
+static void mark_done(mt_thread_t *t) {
+  __atomic_store_n(&t->state, T_DONE, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&t->joiners, __ATOMIC_SEQ_CST))
+    mt__wake_word(&t->state, INT32_MAX, false);
+}
+
+/* ---- exit of a thread ------------------------------------------------- */
+
+/* Last steps of a thread's life, on that thread: locals destructors run
+ * before joiners are released, so a joiner sees them done. */
+static void thread_finish(mt_thread_t *t) {
+  mt__locals_run_dtors();
+  reg_lock();
+  list_remove(t);
+  reg_unlock();
+  mark_done(t);
+  tl_self = NULL;
+  thread_unref(t);
+}
+
+/* pthread key destructor: a dummy (foreign) thread exits, a library thread
+ * called pthread_exit, or a foreign thread used locals. */
+static void exit_key_dtor(void *unused) {
+  (void)unused;
+  tl_armed = false;
+  mt_thread_t *t = tl_self;
+  if (t) thread_finish(t);
+  else mt__locals_run_dtors();
+}
+
+void mt__thread_arm_exit_hook(void) {
+  if (tl_armed) return;
+  tl_armed = true;
+  pthread_setspecific(exit_key, &tl_armed);
+}
+
+static void *trampoline(void *p) {
+  mt_thread_t *t = p;
+  tl_self = t;
+  mt__thread_arm_exit_hook();
+  publish_self(t);
+  if (t->kernel_name) set_kernel_name(t);
+  t->result = t->fn(t->arg);
+  tl_armed = false;
+  pthread_setspecific(exit_key, NULL);
+  thread_finish(t);
+  return NULL;
+}
+
+/* ---- dummy threads and the main thread --------------------------------- */
+
+static mt_thread_t *make_dummy(bool is_main) {
+  mt_thread_t *t = calloc(1, sizeof *t);
+  if (!t) return NULL;
+  t->dummy = true;
+  t->daemon = !is_main; /* as Python: dummies are daemonic, MainThread not */
+  if (is_main) snprintf(t->name, sizeof t->name, "MainThread");
+  else next_name(t->name, sizeof t->name, "Dummy");
+  t->state = T_RUNNING;
+  t->refs = is_main ? 2 : 1; /* the thread's own + reg.main's */
+  t->ident = (uint64_t)pthread_self();
+  t->tid = (uint32_t)mt__gettid();
+  tl_self = t;
+  mt__thread_arm_exit_hook();
+  reg_lock();
+  list_add(t);
+  if (is_main) reg.main = t;
+  reg_unlock();
+  return t;
+}
+
+void mt__thread_adopt_internal(const char *name) {
+  mt_thread_t *t = calloc(1, sizeof *t);
+  if (!t) return; /* then it becomes an ordinary dummy if it asks */
+  t->dummy = true;
+  snprintf(t->name, sizeof t->name, "%s", name);
+  t->state = T_RUNNING;
+  t->refs = 1;
+  t->reaped = 1;
+  t->ident = (uint64_t)pthread_self();
+  t->tid = (uint32_t)mt__gettid();
+  tl_self = t;
+}
+
+static void after_fork_child(void);
+
+__attribute__((constructor)) static void thread_module_init(void) {
+  (void)mt__gettid(); /* its tid reset must run before our fork handler */
+  mt__mutex_init(&reg.lock);
+  pthread_key_create(&exit_key, exit_key_dtor);
+  mt__on_fork_child(after_fork_child);
+  if (mt__gettid() == (int32_t)getpid()) make_dummy(true);
+}
+
+/* Child after fork: only the calling thread survives (see top). */
+static void after_fork_child(void) {
+  mt__mutex_init(&reg.lock);
+  mt_thread_t *self = tl_self;
+  mt_thread_t *t = reg.head;
+  while (t) {
+    mt_thread_t *next = t->next;
+    if (t != self) {
+      list_remove(t);
+      __atomic_store_n(&t->state, T_DONE, __ATOMIC_RELAXED);
+      __atomic_store_n(&t->joiners, 0, __ATOMIC_RELAXED);
+      __atomic_store_n(&t->reaped, 1, __ATOMIC_RELAXED); /* no pthread here */
+      thread_unref(t); /* the thread's own reference: it is gone */
+    }
+    t = next;
+  }
+  if (!self) {
+    tl_armed = false;
+    self = make_dummy(false);
+    if (!self) return;
+  }
+  __atomic_store_n(&self->ident, (uint64_t)pthread_self(), __ATOMIC_RELAXED);
+  __atomic_store_n(&self->tid, (uint32_t)gettid(), __ATOMIC_RELAXED);
+  if (reg.main != self) {
+    mt_thread_t *old = reg.main;
+    thread_ref(self);
+    reg.main = self;
+    if (old) thread_unref(old); /* reg.main's reference */
+  }
+}
+
+/* ---- atexit: join the non-daemon threads ------------------------------ */
+
+static mt_thread_t *next_non_daemon(void) {
+  mt_thread_t *found = NULL;
+  reg_lock();
+  for (mt_thread_t *t = reg.head; t; t = t->next) {
+    if (!t->dummy && !t->daemon && t != tl_self) {
+      found = t;
+      thread_ref(found);
+      break;
+    }
+  }
+  reg_unlock();
+  return found;
+}
+
+static void join_non_daemon_at_exit(void) {
+  mt_thread_t *t;
+  while ((t = next_non_daemon()) != NULL) {
+    mt_thread_join(t, MT_FOREVER, NULL);
+    thread_unref(t);
+  }
+}
+
+static void install_atexit(void) { atexit(join_non_daemon_at_exit); }
+
+/* ---- public API -------------------------------------------------------- */
+
+mt_thread_t *mt_thread_new(void *(*fn)(void *arg), void *arg, const mt_thread_opts_t *opts) {
+  if (!fn) return mt__fail_null(MT_EINVAL);
+  if (opts && opts->name && strlen(opts->name) > NAME_MAX_LEN)
+    return mt__fail_null(MT_ENAMETOOLONG);
+  if (opts && opts->stack_size && opts->stack_size < (size_t)PTHREAD_STACK_MIN)
+    return mt__fail_null(MT_EINVAL);
+  mt_thread_t *t = calloc(1, sizeof *t);
+  if (!t) return mt__fail_null(MT_ENOMEM);
+  t->fn = fn;
+  t->arg = arg;
+  t->refs = 1;
+  if (opts && opts->name) {
+    snprintf(t->name, sizeof t->name, "%s", opts->name);
+    t->kernel_name = true;
+  } else next_name(t->name, sizeof t->name, "Thread");
+  if (opts && opts->daemon_set) {
+    t->daemon = opts->daemon;
+  } else {
+    mt_thread_t *cur = mt_thread_current();
+    t->daemon = cur ? cur->daemon : false;
+  }
+  t->stack_size = opts ? opts->stack_size : 0;
+  return t;
+}
+
+int mt_thread_start(mt_thread_t *t) {
+  if (!t) return MT_EINVAL;
+  uint32_t expected = T_NEW;
+  if (!__atomic_compare_exchange_n(&t->state, &expected, T_RUNNING, false,
+                                   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return MT_ESTARTED;
+  pthread_once(&atexit_once, install_atexit);
+  thread_ref(t); /* the running thread's reference */
+  reg_lock();
+  list_add(t);
+  reg_unlock();
+
+  pthread_t pth;
+  int r;
+  if (t->stack_size) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    r = pthread_attr_setstacksize(&attr, t->stack_size);
+    if (r == 0) r = pthread_create(&pth, &attr, trampoline, t);
+    pthread_attr_destroy(&attr);
+  } else {
+    r = pthread_create(&pth, NULL, trampoline, t);
+  }
+  if (r != 0) {
+    reg_lock();
+    list_remove(t);
+    reg_unlock();
+    __atomic_store_n(&t->state, T_NEW, __ATOMIC_RELEASE);
+    __atomic_sub_fetch(&t->refs, 1, __ATOMIC_RELAXED);
+    return -r;
+  }
+  __atomic_store_n(&t->ident, (uint64_t)pth, __ATOMIC_RELAXED);
+  return 0;
+}
+
+mt_thread_t *mt_thread_spawn(void *(*fn)(void *arg), void *arg, const mt_thread_opts_t *opts) {
+  mt_thread_t *t = mt_thread_new(fn, arg, opts);
+  if (!t) return NULL;
+  int r = mt_thread_start(t);
+  if (r < 0) {
+    mt_thread_free(t);
+    return mt__fail_null(r);
+  }
+  return t;
+}
+
+int mt_thread_join(mt_thread_t *t, double timeout, void **result) {
+  if (!t) return MT_EINVAL;
+  int64_t deadline;
+  if (mt__deadline(timeout, &deadline) < 0) return MT_EINVAL;
+  if (t == tl_self) return MT_EDEADLK;
+  if (t->dummy) return MT_ENOTSUP;
+  uint32_t s = load_state(t);
+  if (s == T_NEW) return MT_ENOTSTARTED;
+  if (s != T_DONE && deadline == MT__NO_DEADLINE && !mt__get_parker() && claim_reap(t)) {
+    /* Untimed join by the first joiner of a plain thread: pthread_join
+     * sleeps once, until the kernel reports the exit (see top). */
+    pthread_join((pthread_t)__atomic_load_n(&t->ident, __ATOMIC_ACQUIRE), NULL);
+    s = load_state(t);
+  }
+  while (s != T_DONE) {
+    __atomic_add_fetch(&t->joiners, 1, __ATOMIC_SEQ_CST);
+    s = __atomic_load_n(&t->state, __ATOMIC_SEQ_CST);
+    int r = 0;
+    if (s != T_DONE) r = mt__wait_word(&t->state, s, false, deadline);
+    __atomic_sub_fetch(&t->joiners, 1, __ATOMIC_RELAXED);
+    s = load_state(t);
+    if (r == MT_ETIMEDOUT && s != T_DONE) return MT_ETIMEDOUT;
+  }
+  reap_or_detach(t);
+  if (result) *result = t->result;
+  return 0;
+}
+
+void mt_thread_free(mt_thread_t *t) {
+  if (!t || t->dummy) return;
+  if (load_state(t) != T_NEW) reap_or_detach(t);
+  thread_unref(t);
+}
+
+int mt_thread_is_alive(const mt_thread_t *t) {
+  if (!t) return MT_EINVAL;
+  return load_state(t) == T_RUNNING;
+}
+
+const char *mt_thread_name(const mt_thread_t *t) { return t ? t->name : NULL; }
+
+int mt_thread_set_name(mt_thread_t *t, const char *name) {
+  if (!t || !name) return MT_EINVAL;
+  if (strlen(name) > NAME_MAX_LEN) return MT_ENAMETOOLONG;
+  snprintf(t->name, sizeof t->name, "%s", name);
+  t->kernel_name = true;
+  if (load_state(t) == T_RUNNING) set_kernel_name(t);
+  return 0;
+}
+
+int mt_thread_is_daemon(const mt_thread_t *t) {
+  if (!t) return MT_EINVAL;
+  return t->daemon;
+}
+
+int mt_thread_set_daemon(mt_thread_t *t, bool daemon) {
+  if (!t) return MT_EINVAL;
+  if (t->dummy || load_state(t) != T_NEW) return MT_ESTARTED;
+  t->daemon = daemon;
+  return 0;
+}
+
+uint64_t mt_thread_ident(const mt_thread_t *t) {
+  if (!t || load_state(t) == T_NEW) return 0;
+  return __atomic_load_n(&t->ident, __ATOMIC_RELAXED); /* set by start */
+}
+
+/* The kernel tid is known once the new thread has run its first
+ * instructions: a reader that asks earlier waits for it (briefly). */
+int32_t mt_thread_native_id(const mt_thread_t *t) {
+  if (!t || load_state(t) == T_NEW) return 0;
+  mt_thread_t *w = (mt_thread_t *)t;
+  uint32_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
+  while (tid == 0 && load_state(w) == T_RUNNING) {
+    __atomic_add_fetch(&w->tid_waiters, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&w->tid, __ATOMIC_SEQ_CST) == 0)
+      mt__wait_word(&w->tid, 0, false, mt__now_ns() + 1000000);
+    __atomic_sub_fetch(&w->tid_waiters, 1, __ATOMIC_RELAXED);
+    tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
+  }
+  return (int32_t)tid;
+}
+
+mt_thread_t *mt_thread_current(void) {
+  mt_thread_t *t = tl_self;
+  if (__builtin_expect(t != NULL, 1)) return t;
+  return make_dummy(false);
+}
+
+mt_thread_t *mt_thread_main(void) {
+  reg_lock();
+  mt_thread_t *m = reg.main;
+  reg_unlock();
+  return m;
+}
+
+int mt_thread_enumerate(mt_thread_t **out, int n) {
+  if (n < 0 || (n > 0 && !out)) return MT_EINVAL;
+  (void)mt_thread_current(); /* the caller is alive too (as Python) */
+  reg_lock();
+  int i = 0;
+  for (mt_thread_t *t = reg.head; t && i < n; t = t->next) out[i++] = t;
+  int count = reg.count;
+  reg_unlock();
+  return count;
+}
+
+int mt_thread_active_count(void) { return mt_thread_enumerate(NULL, 0); }
+
+uint64_t mt_thread_get_ident(void) { return (uint64_t)pthread_self(); }
+
+int32_t mt_thread_get_native_id(void) { return mt__gettid(); }

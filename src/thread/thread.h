@@ -1,0 +1,19 @@
+/* thread.h (internal) - what src/thread/ shares between its files. */
+#ifndef MT_THREAD_INTERNAL_H
+#define MT_THREAD_INTERNAL_H
+
+#include "multitask/thread.h"
+
+/* Runs the calling thread's threading.local destructors (repeatedly, while
+ * destructors set new values) and frees its table.  Called at thread exit. */
+void mt__locals_run_dtors(void);
+/* Makes sure the calling thread's exit runs mt__locals_run_dtors (also for
+ * threads the library did not start). */
+void mt__thread_arm_exit_hook(void);
+
+/* Gives the calling internal thread (the timer thread) an object that is
+ * NOT listed in the registry: mt_thread_current() returns it, and threads
+ * it starts default to non-daemon (as from Python's Timer thread). */
+void mt__thread_adopt_internal(const char *name);
+
+#endif
