@@ -479,6 +479,37 @@ static void custom_executor_behind_the_same_api(void **state) {
   assert_int_equal(inline_shut, 1);
 }
 
+/* shutdown(wait) from a callback running in one of the pool's own
+ * workers returns (it does not wait for itself), and the pool still
+ * finishes the queued work. */
+static int shutdown_rc = 1;
+static void shut_from_worker(mt_future_t *f, void *arg) {
+  (void)f;
+  __atomic_store_n(&shutdown_rc, mt_executor_shutdown(arg, true, false), __ATOMIC_SEQ_CST);
+}
+
+static void shutdown_from_own_worker(void **state) {
+  (void)state;
+  counter = 0;
+  mt_executor_t *ex = pool(2, NULL);
+  gate = mt_future_new();
+  mt_future_t *f, *g[10];
+  assert_code(mt_executor_submit(ex, wait_gate, NULL, &f), 0);
+  assert_code(mt_future_add_done_callback(f, shut_from_worker, ex), 0);
+  for (int i = 0; i < 10; i++) assert_code(mt_executor_submit(ex, count_task, NULL, &g[i]), 0);
+  open_gate();
+  assert_code(mt_future_result(f, MT_FOREVER, NULL), 0);
+  for (int i = 0; i < 10; i++) {
+    assert_code(mt_future_result(g[i], MT_FOREVER, NULL), 0);
+    mt_future_free(g[i]);
+  }
+  mt_executor_free(ex); /* waits for the worker that ran the callback */
+  assert_int_equal(shutdown_rc, 0);
+  assert_int_equal(counter, 10);
+  mt_future_free(f);
+  mt_future_free(gate);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(million_trivial_tasks),
@@ -495,6 +526,7 @@ int main(void) {
       cmocka_unit_test(names_and_errors),
       cmocka_unit_test(task_failure_keeps_its_error),
       cmocka_unit_test(custom_executor_behind_the_same_api),
+      cmocka_unit_test(shutdown_from_own_worker),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
