@@ -65,6 +65,7 @@ typedef struct pool {
   /* submit's lock and what only it (and rare spawns) touch */
   _Alignas(64) mt__mutex_t ctl;   /* guards spawning and the flag writes */
   int next_index;
+  uint32_t fork_gen;              /* mt__fork_generation() at creation */
   char prefix[48];
   int (*init)(void *arg);
   void *initarg;
@@ -382,8 +383,13 @@ static int adjust_locked(pool_t *p) {
   return (r < 0 && load32(&p->nthreads) > 0) ? 0 : r;
 }
 
+/* A pool made before fork has no workers in the child (threads do not
+ * survive fork): it refuses everything there with MT_EFORKED. */
+static bool forked(const pool_t *p) { return p->fork_gen != mt__fork_generation(); }
+
 static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) {
   pool_t *p = self;
+  if (forked(p)) return MT_EFORKED;
   mt_future_t *f = mt__future_task_new(fn, arg, 2); /* caller + queue */
   if (!f) return MT_ENOMEM;
   mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
@@ -407,6 +413,7 @@ static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) 
 
 static int pool_shutdown(void *self, bool wait, bool cancel_futures) {
   pool_t *p = self;
+  if (forked(p)) return MT_EFORKED;
   mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
   __atomic_store_n(&p->closed, 1, __ATOMIC_SEQ_CST);
   if (cancel_futures) __atomic_store_n(&p->cancel_pending, 1, __ATOMIC_SEQ_CST);
@@ -424,6 +431,7 @@ static int pool_shutdown(void *self, bool wait, bool cancel_futures) {
 
 static int pool_resize(void *self, int max_workers) {
   pool_t *p = self;
+  if (forked(p)) return MT_EFORKED;
   if (max_workers < 1) return MT_EINVAL;
   mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
   int r = load32(&p->closed) ? MT_ECLOSED : 0;
@@ -443,7 +451,11 @@ static int pool_max_workers(void *self) {
   return __atomic_load_n(&((pool_t *)self)->max_workers, __ATOMIC_SEQ_CST);
 }
 
-static void pool_destroy(void *self) { pool_unref(self); }
+static void pool_destroy(void *self) {
+  pool_t *p = self;
+  if (forked(p)) return; /* the parent's workers hold references: leave it */
+  pool_unref(p);
+}
 
 static const mt_executor_ops_t pool_ops = {
     .kind = "thread",
@@ -468,6 +480,7 @@ mt_executor_t *mt_thread_pool_new(const mt_thread_pool_opts_t *opts) {
   p->tail = p->head = &p->stub;
   p->max_workers = o.max_workers;
   p->refs = 1;
+  p->fork_gen = mt__fork_generation();
   p->init = o.initializer;
   p->initarg = o.initarg;
   if (o.thread_name_prefix)
