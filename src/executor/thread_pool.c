@@ -42,6 +42,7 @@
  * down without wait is freed by its last worker.  Workers are detached
  * threads; shutdown(wait) waits on the `nthreads` word.
  */
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,8 @@ typedef struct worker {
   pool_t *p;
   bool idle;  /* this idle episode already added a token */
   int left;   /* tasks left in the local batch */
+  mt_future_t **batch; /* the local batch and the index being run */
+  int k, i;
 } worker_t;
 
 static _Thread_local pool_t *tl_pool; /* the pool the calling worker serves */
@@ -259,6 +262,8 @@ static bool spin_for_news(pool_t *p) {
 
 /* ---- workers ----------------------------------------------------------- */
 
+static int start_worker_locked(pool_t *p);
+
 static void pool_unref(pool_t *p) {
   if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) free(p);
 }
@@ -318,8 +323,11 @@ static void break_pool(pool_t *p) {
 
 static void run_batch(worker_t *w, mt_future_t **batch, int k) {
   pool_t *p = w->p;
+  w->batch = batch;
+  w->k = k;
   for (int i = 0; i < k; i++) {
     mt_future_t *f = batch[i];
+    w->i = i;
     w->left = k - 1 - i;
     if (load32(&p->broken))
       mt__future_fail(f, MT_EBROKEN, "the pool is broken: a worker's initializer failed");
@@ -329,12 +337,46 @@ static void run_batch(worker_t *w, mt_future_t **batch, int k) {
       mt__future_run(f, before_finish, w);
     mt_future_free(f);
   }
+  w->k = 0;
+}
+
+/* Cleanup handler: the thread is ending inside a task or the initializer
+ * (pthread_exit).  Every way a task can end must post a result (Python's
+ * pools hang here): the running task fails with MT_EWORKERDIED, the rest
+ * of the local batch goes back to the queue (or, after shutdown, fails the
+ * same way), and a replacement worker starts if work is waiting. */
+static void worker_died(void *arg) {
+  worker_t *w = arg;
+  pool_t *p = w->p;
+  mt_future_t *cur = w->k > 0 ? w->batch[w->i] : NULL;
+  if (cur) {
+    mt__future_fail(cur, MT_EWORKERDIED, "the task ended its worker thread (pthread_exit)");
+    mt_future_free(cur);
+  }
+  mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
+  bool closed = load32(&p->closed) || load32(&p->broken);
+  for (int j = w->i + 1; cur && j < w->k; j++) {
+    if (!closed) {
+      q_push(p, w->batch[j]);
+      __atomic_fetch_add(&p->npushed, 1, __ATOMIC_SEQ_CST);
+      continue;
+    }
+    mt__future_fail(w->batch[j], MT_EWORKERDIED, "its worker thread ended before it ran");
+    mt_future_free(w->batch[j]);
+  }
+  __atomic_sub_fetch(&p->nthreads, 1, __ATOMIC_SEQ_CST);
+  if (!closed && backlog(p) > 0) start_worker_locked(p);
+  mt__mutex_unlock(&p->ctl, false);
+  if (!closed) wake_one(p);
+  mt__wake_word(&p->nthreads, INT32_MAX, false);
+  pool_unref(p);
 }
 
 static void worker_main(void *arg) {
   worker_t w = {.p = arg};
   pool_t *p = w.p;
   tl_pool = p;
+  pthread_cleanup_push(worker_died, &w);
   if (p->init && p->init(p->initarg) != 0) break_pool(p);
   mt_future_t *batch[BATCH];
   for (;;) {
@@ -350,6 +392,7 @@ static void worker_main(void *arg) {
     if (spin_for_news(p)) continue;
     park(p);
   }
+  pthread_cleanup_pop(0);
   tl_pool = NULL;
   mt__wake_word(&p->nthreads, INT32_MAX, false);
   pool_unref(p);

@@ -510,6 +510,37 @@ static void shutdown_from_own_worker(void **state) {
   mt_future_free(gate);
 }
 
+/* A task that ends its thread (pthread_exit) still posts a result:
+ * MT_EWORKERDIED; the pool replaces the worker and keeps going. */
+static int exits_thread(void *arg, mt_value_t *out) {
+  (void)arg;
+  (void)out;
+  pthread_exit(NULL);
+}
+
+static void task_that_exits_its_thread(void **state) {
+  (void)state;
+  counter = 0;
+  mt_executor_t *ex = pool(1, NULL);
+  mt_future_t *f, *g[20];
+  assert_code(mt_executor_submit(ex, exits_thread, NULL, &f), 0);
+  for (int i = 0; i < 20; i++) assert_code(mt_executor_submit(ex, count_task, NULL, &g[i]), 0);
+  assert_code(mt_future_result(f, MT_FOREVER, NULL), MT_EWORKERDIED);
+  mt_task_error_t e;
+  assert_code(mt_future_exception(f, 0, &e), 0);
+  assert_int_equal(e.code, MT_EWORKERDIED);
+  for (int i = 0; i < 20; i++) {
+    assert_code(mt_future_result(g[i], MT_FOREVER, NULL), 0);
+    mt_future_free(g[i]);
+  }
+  assert_int_equal(counter, 20);
+  assert_true(mt_thread_pool_threads(ex) <= 1);
+  assert_code(mt_executor_shutdown(ex, true, false), 0);
+  assert_int_equal(mt_thread_pool_threads(ex), 0);
+  mt_future_free(f);
+  mt_executor_free(ex);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(million_trivial_tasks),
@@ -527,6 +558,7 @@ int main(void) {
       cmocka_unit_test(task_failure_keeps_its_error),
       cmocka_unit_test(custom_executor_behind_the_same_api),
       cmocka_unit_test(shutdown_from_own_worker),
+      cmocka_unit_test(task_that_exits_its_thread),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
