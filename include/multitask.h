@@ -7,6 +7,8 @@
 #include "multitask/sync.h"
 #include "multitask/thread.h"
 #include "multitask/timer.h"
+#include "multitask/future.h"
+#include "multitask/executor.h"
 #include "multitask/process.h"
 #include "multitask/shm.h"
 #include "multitask/manager.h"
