@@ -43,7 +43,6 @@
  * threads; shutdown(wait) waits on the `nthreads` word.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,7 +252,7 @@ static bool spin_for_news(pool_t *p) {
       news = has_news(p);
   }
   for (int i = 0; i < mt__yield_rounds() && !news; i++) {
-    sched_yield();
+    mt__sys_yield();
     news = has_news(p);
   }
   __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);

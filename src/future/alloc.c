@@ -16,7 +16,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/mman.h>
+#include "platform/platform.h"
 
 #include "future/future_internal.h"
 #include "wait/wait.h"
@@ -79,9 +79,8 @@ static void init_once(void) {
 
 /* Under g_lock: a new slab, carved into batches on g_batches. */
 static bool grow_locked(void) {
-  char *m = mmap(NULL, SLAB, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  if (m == MAP_FAILED) return false;
+  char *m = mt__sys_map_populated(SLAB);
+  if (!m) return false;
   size_t nslots = SLAB / SLOT;
   for (size_t i = 0; i < nslots; i += BATCH) {
     size_t end = i + BATCH < nslots ? i + BATCH : nslots;

@@ -31,7 +31,7 @@
  */
 #include "future/future_internal.h"
 
-#include <sched.h>
+#include "platform/platform.h"
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -230,7 +230,7 @@ static int wait_done(mt_future_t *f, int64_t deadline) {
       s = load_state(f);
     }
     for (int i = 0; i < mt__yield_rounds() && !is_done(s); i++) {
-      sched_yield();
+      mt__sys_yield();
       s = load_state(f);
     }
   }

@@ -220,3 +220,11 @@ void mt__sys_zero_shared(void *p, size_t bytes) {
   if (madvise(p, bytes, MADV_REMOVE) != 0) memset(p, 0, bytes);
   errno = saved;
 }
+
+void mt__sys_yield(void) { sched_yield(); }
+
+void *mt__sys_map_populated(size_t bytes) {
+  void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                 -1, 0);
+  return m == MAP_FAILED ? NULL : m;
+}
