@@ -5,5 +5,7 @@
 
 #include "multitask/error.h"
 #include "multitask/sync.h"
+#include "multitask/queue.h"
+#include "multitask/pipe.h"
 
 #endif
