@@ -32,6 +32,7 @@
 #include "core/core.h"
 #include "platform/platform.h"
 #include "sync/mutex.h"
+#include "queue/queue_internal.h"
 #include "wait/wait.h"
 
 #include <string.h>
@@ -311,4 +312,11 @@ int mt_mpqueue_shutdown(mt_mpqueue_t *q, bool immediate) {
 int mt_mpqueue_is_shutdown(const mt_mpqueue_t *q) {
   if (!q) return MT_EINVAL;
   return __atomic_load_n(&q->closed, __ATOMIC_RELAXED) ? 1 : 0;
+}
+
+/* ---- test hook (queue_internal.h) -------------------------------------------- */
+
+void mt__mpqueue_sleeping(const mt_mpqueue_t *q, int *getters, int *putters) {
+  *getters = (int)__atomic_load_n(&q->get_sleepers, __ATOMIC_SEQ_CST);
+  *putters = (int)__atomic_load_n(&q->put_sleepers, __ATOMIC_SEQ_CST);
 }

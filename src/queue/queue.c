@@ -26,6 +26,7 @@
 #include "multitask/queue.h"
 #include "core/core.h"
 #include "sync/mutex.h"
+#include "queue/queue_internal.h"
 #include "wait/wait.h"
 
 #include <stdlib.h>
@@ -392,4 +393,14 @@ int mt_queue_shutdown(mt_queue_t *q, bool immediate) {
 int mt_queue_is_shutdown(const mt_queue_t *q) {
   if (!q) return MT_EINVAL;
   return __atomic_load_n(&q->closed, __ATOMIC_RELAXED) ? 1 : 0;
+}
+
+/* ---- test hook (queue_internal.h) -------------------------------------------- */
+
+void mt__queue_waiting(mt_queue_t *q, int *getters, int *putters, int *joiners) {
+  lock(q);
+  *getters = (int)q->get_waiters;
+  *putters = (int)q->put_waiters;
+  *joiners = (int)q->join_waiters;
+  unlock(q);
 }
