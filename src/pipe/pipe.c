@@ -451,13 +451,12 @@ int mt_wait(mt_waitable_t *list, int n, double timeout) {
   int ready;
   for (;;) {
     ready = check_direct(list, n);
-    if (ready) break;
-    for (int i = 0; i < n; i++) pfd[i] = (struct pollfd){.fd = fd_of(&list[i]), .events = POLLIN};
     int64_t until = deadline;
-    if (has_queue) {
-      int64_t slice = mt__now_ns() + QUEUE_SLICE_NS;
-      if (slice < until) until = slice;
-    }
+    if (ready) until = 0; /* only collect the descriptors ready now */
+    else if (has_queue && mt__now_ns() + QUEUE_SLICE_NS < until)
+      until = mt__now_ns() + QUEUE_SLICE_NS;
+    for (int i = 0; i < n; i++)
+      pfd[i] = (struct pollfd){.fd = list[i].ready ? -1 : fd_of(&list[i]), .events = POLLIN};
     int r = mt__wait_fds(pfd, n, until);
     if (r > 0) {
       for (int i = 0; i < n; i++)
@@ -468,6 +467,7 @@ int mt_wait(mt_waitable_t *list, int n, double timeout) {
       ready = r;
       break;
     }
+    if (ready) break;
     if (mt__deadline_passed(deadline)) {
       ready = check_direct(list, n);
       break;
