@@ -17,13 +17,15 @@
  * duplicate, at most once.  The packed tail/unfinished word is what makes
  * JoinableQueue's count crash-consistent with the ring.
  *
- * Blocking mirrors queue.c: event words get_seq / put_seq / join_seq bumped
- * under the lock, sleeper counts as the Dekker partner, kernel wakes only
- * when somebody sleeps.  Because a process can die between publishing and
- * waking, sleepers park in slices of SLICE_NS and re-check; a process
- * killed while counted as a sleeper leaves the count high, which costs
- * spare wake calls, never a lost wake.
- *
+ * Blocking mirrors queue.c: per direction an event word `seq` bumped under
+ * the lock, and counts of sleepers and of kernel wakes in flight (also under
+ * the lock), so a burst of puts toward a sleeping consumer costs one wake
+ * call.  Because a process can die between publishing and waking, sleepers
+ * park in slices of SLICE_NS and re-check; a process killed while counted as
+ * a sleeper leaves the counts off by one, which costs a spare wake call,
+ * never a lost wake.  join() sleeps without the lock on join_seq, with a
+ * sleeper count as the Dekker partner of task_done.
+
  * Invariants (under lock): 0 <= tail - head <= nslots (uint32 arithmetic);
  * slots in [head, tail) hold complete messages; unfinished >= 0.
  * Lock order: the queue's one lock, nothing else.
@@ -41,6 +43,13 @@
 #define HDR_SIZE 128
 #define SLOT_HDR 8
 
+/* One direction of waiting, in the shared header; changed under the lock. */
+typedef struct waitq {
+  uint32_t seq;      /* event word */
+  uint32_t sleepers; /* processes/threads parked in the kernel */
+  uint32_t wakes;    /* kernel wakes sent, not yet consumed */
+} waitq_t;
+
 struct mt_mpqueue {
   mt__mutex_t lock;
   uint32_t nslots;
@@ -50,8 +59,8 @@ struct mt_mpqueue {
   uint32_t closed;
   uint32_t head;     /* consumer commit word */
   uint64_t tail_unf; /* low 32: tail, high 32: unfinished tasks */
-  uint32_t get_seq, put_seq, join_seq;
-  uint32_t get_sleepers, put_sleepers, join_sleepers;
+  waitq_t getq, putq;
+  uint32_t join_seq, join_sleepers;
   size_t map_size;
 };
 
@@ -114,12 +123,21 @@ static int lock(mt_mpqueue_t *q, int64_t deadline) {
 }
 static void unlock(mt_mpqueue_t *q) { mt__mutex_unlock(&q->lock, true); }
 
-static void signal_word(uint32_t *word, uint32_t *sleepers, bool *wake) {
-  __atomic_fetch_add(word, 1, __ATOMIC_SEQ_CST);
-  *wake = __atomic_load_n(sleepers, __ATOMIC_SEQ_CST) > 0;
+/* Under lock: one event; returns whether a kernel wake is needed. */
+static bool signal_one(waitq_t *w) {
+  __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELEASE);
+  if (w->sleepers <= w->wakes) return false;
+  w->wakes++;
+  return true;
 }
 
-/* Waits for *word to move from `seen` (a slice at most). */
+static void signal_all(waitq_t *w) {
+  __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELEASE);
+  w->wakes = w->sleepers;
+}
+
+/* Waits without the lock for *word to move from `seen` (a slice at most);
+ * used by join, whose partner task_done bumps the word. */
 static void sleep_on(uint32_t *word, uint32_t seen, uint32_t *sleepers, int64_t deadline) {
   if (mt__spin_until_changed(word, seen, mt__spin_rounds())) return;
   int64_t until = mt__now_ns() + SLICE_NS;
@@ -129,13 +147,23 @@ static void sleep_on(uint32_t *word, uint32_t seen, uint32_t *sleepers, int64_t 
   __atomic_fetch_sub(sleepers, 1, __ATOMIC_SEQ_CST);
 }
 
-/* Called with the lock held: unlock, wait, relock.  0 (lock held again) or
- * MT_ETIMEDOUT (lock NOT held). */
-static int park(mt_mpqueue_t *q, uint32_t *word, uint32_t *sleepers, int64_t deadline) {
-  uint32_t seen = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+/* Called with the lock held: spin unlocked, then park for a slice at most;
+ * returns with the lock held again (relocking has no deadline: a holder
+ * keeps it for a copy, a dead holder is detected within ~10 ms). */
+static void park(mt_mpqueue_t *q, waitq_t *w, int64_t deadline) {
+  uint32_t seen = w->seq;
   unlock(q);
-  sleep_on(word, seen, sleepers, deadline);
-  return lock(q, deadline);
+  bool moved = mt__spin_until_changed(&w->seq, seen, mt__spin_rounds());
+  lock(q, MT__NO_DEADLINE);
+  if (moved || w->seq != seen) return;
+  w->sleepers++;
+  unlock(q);
+  int64_t until = mt__now_ns() + SLICE_NS;
+  if (until > deadline) until = deadline;
+  mt__wait_word(&w->seq, seen, true, until);
+  lock(q, MT__NO_DEADLINE);
+  if (w->sleepers > 0) w->sleepers--;
+  if (w->wakes > 0) w->wakes--;
 }
 
 static int start(mt_mpqueue_t *q, double timeout, int64_t *deadline) {
@@ -170,7 +198,7 @@ int mt_mpqueue_put(mt_mpqueue_t *q, const void *data, size_t len, double timeout
       /* THE commit: one store publishes the slot (and counts the task). */
       __atomic_store_n(&q->tail_unf, pack(tail + 1, unf_of(tu) + q->joinable),
                        __ATOMIC_RELEASE);
-      signal_word(&q->get_seq, &q->get_sleepers, &wake);
+      wake = signal_one(&q->getq);
       r = 0;
       break;
     }
@@ -182,10 +210,10 @@ int mt_mpqueue_put(mt_mpqueue_t *q, const void *data, size_t len, double timeout
       r = MT_ETIMEDOUT;
       break;
     }
-    if (park(q, &q->put_seq, &q->put_sleepers, deadline)) return MT_ETIMEDOUT;
+    park(q, &q->putq, deadline);
   }
   unlock(q);
-  if (wake) mt__wake_word(&q->get_seq, 1, true);
+  if (wake) mt__wake_word(&q->getq.seq, 1, true);
   return r;
 }
 
@@ -209,7 +237,7 @@ int mt_mpqueue_get(mt_mpqueue_t *q, void *buf, size_t cap, size_t *needed, doubl
       if (n) memcpy(buf, s + SLOT_HDR, n);
       /* THE commit: the message leaves the queue only now. */
       __atomic_store_n(&q->head, head + 1, __ATOMIC_RELEASE);
-      signal_word(&q->put_seq, &q->put_sleepers, &wake);
+      wake = signal_one(&q->putq);
       if (needed) *needed = n;
       r = (int)n;
       break;
@@ -226,10 +254,10 @@ int mt_mpqueue_get(mt_mpqueue_t *q, void *buf, size_t cap, size_t *needed, doubl
       r = MT_ETIMEDOUT;
       break;
     }
-    if (park(q, &q->get_seq, &q->get_sleepers, deadline)) return MT_ETIMEDOUT;
+    park(q, &q->getq, deadline);
   }
   unlock(q);
-  if (wake) mt__wake_word(&q->put_seq, 1, true);
+  if (wake) mt__wake_word(&q->putq.seq, 1, true);
   return r;
 }
 
@@ -267,7 +295,10 @@ int mt_mpqueue_task_done(mt_mpqueue_t *q) {
   }
   __atomic_store_n(&q->tail_unf, pack(tail_of(tu), unf_of(tu) - 1), __ATOMIC_SEQ_CST);
   bool wake = false;
-  if (unf_of(tu) == 1) signal_word(&q->join_seq, &q->join_sleepers, &wake);
+  if (unf_of(tu) == 1) {
+    __atomic_fetch_add(&q->join_seq, 1, __ATOMIC_SEQ_CST);
+    wake = __atomic_load_n(&q->join_sleepers, __ATOMIC_SEQ_CST) > 0;
+  }
   unlock(q);
   if (wake) mt__wake_word(&q->join_seq, INT32_MAX, true);
   return 0;
@@ -299,12 +330,12 @@ int mt_mpqueue_shutdown(mt_mpqueue_t *q, bool immediate) {
     __atomic_store_n(&q->tail_unf, pack(tail_of(tu), unf), __ATOMIC_SEQ_CST);
     __atomic_store_n(&q->head, tail_of(tu), __ATOMIC_SEQ_CST);
   }
-  __atomic_fetch_add(&q->get_seq, 1, __ATOMIC_SEQ_CST);
-  __atomic_fetch_add(&q->put_seq, 1, __ATOMIC_SEQ_CST);
+  signal_all(&q->getq);
+  signal_all(&q->putq);
   __atomic_fetch_add(&q->join_seq, 1, __ATOMIC_SEQ_CST);
   unlock(q);
-  mt__wake_word(&q->get_seq, INT32_MAX, true);
-  mt__wake_word(&q->put_seq, INT32_MAX, true);
+  mt__wake_word(&q->getq.seq, INT32_MAX, true);
+  mt__wake_word(&q->putq.seq, INT32_MAX, true);
   mt__wake_word(&q->join_seq, INT32_MAX, true);
   return 0;
 }
@@ -317,6 +348,6 @@ int mt_mpqueue_is_shutdown(const mt_mpqueue_t *q) {
 /* ---- test hook (queue_internal.h) -------------------------------------------- */
 
 void mt__mpqueue_sleeping(const mt_mpqueue_t *q, int *getters, int *putters) {
-  *getters = (int)__atomic_load_n(&q->get_sleepers, __ATOMIC_SEQ_CST);
-  *putters = (int)__atomic_load_n(&q->put_sleepers, __ATOMIC_SEQ_CST);
+  *getters = (int)__atomic_load_n(&q->getq.sleepers, __ATOMIC_SEQ_CST);
+  *putters = (int)__atomic_load_n(&q->putq.sleepers, __ATOMIC_SEQ_CST);
 }

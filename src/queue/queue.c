@@ -6,19 +6,21 @@
  * plain lock beats lock-free designs on this machine (2 cores) and keeps
  * shutdown/task_done/maxsize trivially exact.
  *
- * Blocking.  A getter that finds the queue empty registers as a waiter
- * (get_waiters, under the lock), reads the event word get_seq, unlocks, and
- * spins briefly on get_seq; only if nothing changes does it count itself in
- * get_sleepers and park with mt__wait_word.  A putter bumps get_seq only if
- * somebody waits (one store) and calls the kernel only if somebody SLEEPS.
- * The sleeper count and the event word form a Dekker pair (both sides use
- * seq_cst): either the putter sees the sleeper and wakes it, or the
- * sleeper's futex sees the changed word and does not sleep.  Putters on a
- * full queue mirror this with put_seq; join() waits on join_seq.
- *
- * Each put wakes ONE sleeper; a woken getter that lost the item to a faster
- * one simply waits again, so no item is ever stranded while a getter sleeps.
- *
+ * Blocking.  Each direction has a wait queue (waitq_t): an event word
+ * `seq` and three counts kept under the lock: waiters (blocked, spinning or
+ * sleeping), sleepers (parked in the kernel) and wakes (kernel wakes sent
+ * and not yet consumed).  A getter that finds the queue empty counts itself
+ * a waiter, unlocks and spins briefly on `seq`; if nothing happens it
+ * relocks, counts itself a sleeper and parks with mt__wait_word.  A putter
+ * bumps `seq` only if somebody waits (one store) and calls the kernel only
+ * when sleepers > wakes, i.e. when a sleeper exists that no wake is already
+ * on its way to.  So a burst of puts toward one slow-to-wake consumer costs
+ * one system call, not one per put, and since every count lives under the
+ * lock no wake can be lost: a sleeper reads `seq` under the lock before it
+ * parks, and any later put changes `seq` first.  A woken getter that lost
+ * the item to a faster one simply waits again.  Putters on a full queue
+ * mirror this; join() waits on its own queue and is woken all at once.
+
  * Invariants (under lock): 0 <= count <= maxsize (if maxsize); unfinished
  * >= 0 counts puts minus task_done; closed never goes back to false.
  * Lock order: only q->lock; no callback (item_free) runs under it.
@@ -40,6 +42,14 @@ typedef struct hent {
   void *item;
 } hent_t;
 
+/* One direction of waiting; everything but `seq` reads is under the lock. */
+typedef struct waitq {
+  uint32_t seq;      /* event word: bumped when waiters should re-check */
+  uint32_t waiters;  /* threads blocked in this direction */
+  uint32_t sleepers; /* of which parked in the kernel */
+  uint32_t wakes;    /* kernel wakes sent, not yet consumed by a sleeper */
+} waitq_t;
+
 struct mt_queue {
   mt__mutex_t lock;
   enum kind kind;
@@ -53,10 +63,7 @@ struct mt_queue {
   size_t unfinished;
   bool closed;
   void (*item_free)(void *);
-  /* waiting: counts under lock, sleepers and words atomic */
-  uint32_t get_waiters, put_waiters, join_waiters;
-  uint32_t get_seq, put_seq, join_seq;
-  uint32_t get_sleepers, put_sleepers, join_sleepers;
+  waitq_t getq, putq, joinq;
 };
 
 /* ---- storage ------------------------------------------------------------ */
@@ -146,26 +153,39 @@ static void *take(mt_queue_t *q, int64_t *key) {
 static void lock(mt_queue_t *q) { mt__mutex_lock(&q->lock, false, MT__NO_DEADLINE); }
 static void unlock(mt_queue_t *q) { mt__mutex_unlock(&q->lock, false); }
 
-/* Under lock: signal the event word if anybody waits; returns whether a
- * kernel wake is needed (somebody sleeps). */
-static bool signal_word(uint32_t *word, uint32_t waiters, uint32_t *sleepers) {
-  if (waiters == 0) return false;
-  __atomic_fetch_add(word, 1, __ATOMIC_SEQ_CST);
-  return __atomic_load_n(sleepers, __ATOMIC_SEQ_CST) > 0;
+/* Under lock: an event for one waiter.  Returns whether a kernel wake is
+ * needed (a sleeper no wake is heading to yet). */
+static bool signal_one(waitq_t *w) {
+  if (w->waiters == 0) return false;
+  __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELEASE);
+  if (w->sleepers <= w->wakes) return false;
+  w->wakes++;
+  return true;
 }
 
-/* Called with the lock held and *waiters already counted.  Unlocks, spins,
- * parks, relocks.  Returns 0 or MT_ETIMEDOUT (re-check either way). */
-static int park(mt_queue_t *q, uint32_t *word, uint32_t *sleepers, int64_t deadline) {
-  uint32_t seen = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+/* Under lock: an event for every waiter; returns whether to wake all. */
+static bool signal_all(waitq_t *w) {
+  __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELEASE);
+  bool wake = w->sleepers > w->wakes;
+  w->wakes = w->sleepers;
+  return wake;
+}
+
+/* Called with the lock held and w->waiters already counted.  Spins
+ * unlocked, then parks; returns with the lock held: 0 or MT_ETIMEDOUT
+ * (re-check either way). */
+static int park(mt_queue_t *q, waitq_t *w, int64_t deadline) {
+  uint32_t seen = w->seq;
   unlock(q);
-  int r = 0;
-  if (!mt__spin_until_changed(word, seen, mt__spin_rounds())) {
-    __atomic_fetch_add(sleepers, 1, __ATOMIC_SEQ_CST);
-    r = mt__wait_word(word, seen, false, deadline);
-    __atomic_fetch_sub(sleepers, 1, __ATOMIC_SEQ_CST);
-  }
+  bool moved = mt__spin_until_changed(&w->seq, seen, mt__spin_rounds());
   lock(q);
+  if (moved || w->seq != seen) return 0;
+  w->sleepers++;
+  unlock(q);
+  int r = mt__wait_word(&w->seq, seen, false, deadline);
+  lock(q);
+  w->sleepers--;
+  if (w->wakes > 0) w->wakes--;
   return r;
 }
 
@@ -245,13 +265,13 @@ int mt_queue_put_prio(mt_queue_t *q, int64_t key, void *item, double timeout) {
       r = MT_ETIMEDOUT;
       break;
     }
-    q->put_waiters++;
-    park(q, &q->put_seq, &q->put_sleepers, deadline);
-    q->put_waiters--;
+    q->putq.waiters++;
+    park(q, &q->putq, deadline);
+    q->putq.waiters--;
   }
-  bool wake = r == 0 && signal_word(&q->get_seq, q->get_waiters, &q->get_sleepers);
+  bool wake = r == 0 && signal_one(&q->getq);
   unlock(q);
-  if (wake) mt__wake_word(&q->get_seq, 1, false);
+  if (wake) mt__wake_word(&q->getq.seq, 1, false);
   return r;
 }
 
@@ -286,13 +306,13 @@ int mt_queue_get_prio(mt_queue_t *q, int64_t *key, void **item, double timeout) 
       r = MT_ETIMEDOUT;
       break;
     }
-    q->get_waiters++;
-    park(q, &q->get_seq, &q->get_sleepers, deadline);
-    q->get_waiters--;
+    q->getq.waiters++;
+    park(q, &q->getq, deadline);
+    q->getq.waiters--;
   }
-  bool wake = r == 0 && signal_word(&q->put_seq, q->put_waiters, &q->put_sleepers);
+  bool wake = r == 0 && signal_one(&q->putq);
   unlock(q);
-  if (wake) mt__wake_word(&q->put_seq, 1, false);
+  if (wake) mt__wake_word(&q->putq.seq, 1, false);
   return r;
 }
 
@@ -336,9 +356,9 @@ int mt_queue_task_done(mt_queue_t *q) {
     return MT_EOVERFLOW;
   }
   bool wake = false;
-  if (--q->unfinished == 0) wake = signal_word(&q->join_seq, q->join_waiters, &q->join_sleepers);
+  if (--q->unfinished == 0) wake = signal_all(&q->joinq);
   unlock(q);
-  if (wake) mt__wake_word(&q->join_seq, INT32_MAX, false);
+  if (wake) mt__wake_word(&q->joinq.seq, INT32_MAX, false);
   return 0;
 }
 
@@ -354,9 +374,9 @@ int mt_queue_join(mt_queue_t *q, double timeout) {
       r = MT_ETIMEDOUT;
       break;
     }
-    q->join_waiters++;
-    park(q, &q->join_seq, &q->join_sleepers, deadline);
-    q->join_waiters--;
+    q->joinq.waiters++;
+    park(q, &q->joinq, deadline);
+    q->joinq.waiters--;
   }
   unlock(q);
   return r;
@@ -377,13 +397,12 @@ int mt_queue_shutdown(mt_queue_t *q, bool immediate) {
   }
   void (*item_free)(void *) = q->item_free;
   /* Everybody re-checks: bump the three words unconditionally. */
-  __atomic_fetch_add(&q->get_seq, 1, __ATOMIC_SEQ_CST);
-  __atomic_fetch_add(&q->put_seq, 1, __ATOMIC_SEQ_CST);
-  if (q->unfinished == 0) __atomic_fetch_add(&q->join_seq, 1, __ATOMIC_SEQ_CST);
+  bool wake_get = signal_all(&q->getq), wake_put = signal_all(&q->putq);
+  bool wake_join = q->unfinished == 0 && signal_all(&q->joinq);
   unlock(q);
-  mt__wake_word(&q->get_seq, INT32_MAX, false);
-  mt__wake_word(&q->put_seq, INT32_MAX, false);
-  mt__wake_word(&q->join_seq, INT32_MAX, false);
+  if (wake_get) mt__wake_word(&q->getq.seq, INT32_MAX, false);
+  if (wake_put) mt__wake_word(&q->putq.seq, INT32_MAX, false);
+  if (wake_join) mt__wake_word(&q->joinq.seq, INT32_MAX, false);
   if (item_free)
     for (size_t i = 0; i < n; i++) item_free(items[i]);
   free(items);
@@ -399,8 +418,8 @@ int mt_queue_is_shutdown(const mt_queue_t *q) {
 
 void mt__queue_waiting(mt_queue_t *q, int *getters, int *putters, int *joiners) {
   lock(q);
-  *getters = (int)q->get_waiters;
-  *putters = (int)q->put_waiters;
-  *joiners = (int)q->join_waiters;
+  *getters = (int)q->getq.waiters;
+  *putters = (int)q->putq.waiters;
+  *joiners = (int)q->joinq.waiters;
   unlock(q);
 }
