@@ -110,6 +110,15 @@ static int deadline_of(double timeout, int64_t *deadline) {
   return mt__deadline(timeout, deadline);
 }
 
+/* Block inside the system call itself?  Only when nothing could be done
+ * while waiting anyway: no deadline and no coroutine parker installed on
+ * this thread.  Then one blocking call replaces poll + call.  Otherwise the
+ * wait goes through mt__wait_fd first, and the call that follows finds the
+ * descriptor ready. */
+static bool may_block(int64_t deadline) {
+  return deadline == MT__NO_DEADLINE && mt__get_parker() == NULL;
+}
+
 /* ---- sending ----------------------------------------------------------------- */
 
 /* Sends the iovecs completely.  Before the first byte, waits until the
@@ -117,13 +126,14 @@ static int deadline_of(double timeout, int64_t *deadline) {
 static int send_all(mt_conn_t *c, struct iovec *iov, int n, int64_t deadline) {
   bool started = false;
   while (n > 0) {
-    ssize_t w = mt__fd_writev(c->fd, c->is_sock, iov, n);
-    if (w == MT_EAGAIN) {
-      int r = mt__wait_fd(c->fd, POLLOUT, started ? MT__NO_DEADLINE : deadline);
+    int64_t until = started ? MT__NO_DEADLINE : deadline;
+    if (!may_block(until)) {
+      int r = mt__wait_fd(c->fd, POLLOUT, until);
       if (r < 0) return r;
-      continue;
     }
+    ssize_t w = mt__fd_writev(c->fd, c->is_sock, iov, n);
     if (w == MT_EPIPE || w == -ECONNRESET) return MT_ECLOSED;
+    if (w == MT_EAGAIN) continue;
     if (w < 0) return (int)w;
     started = true;
     size_t left = (size_t)w;
@@ -182,14 +192,12 @@ static int reserve(mt_conn_t *c, size_t need) {
 /* Reads into dst (at most n bytes), waiting until the deadline.  Bytes
  * read, 0 at EOF, or a negative code. */
 static ssize_t read_some(mt_conn_t *c, void *dst, size_t n, int64_t deadline) {
-  for (;;) {
-    ssize_t got = mt__fd_read(c->fd, dst, n);
-    if (got >= 0) return got;
-    if (got == -ECONNRESET) return 0;
-    if (got != MT_EAGAIN) return got;
+  if (!may_block(deadline)) {
     int r = mt__wait_fd(c->fd, POLLIN, deadline);
     if (r < 0) return r;
   }
+  ssize_t got = mt__fd_read(c->fd, dst, n);
+  return got == -ECONNRESET ? 0 : got;
 }
 
 /* Ensures `need` buffered bytes.  At EOF: MT_ECLOSED if nothing is
