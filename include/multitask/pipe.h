@@ -5,8 +5,8 @@
  * ends send and receive), a pipe when not (a receives, b sends, as Python's
  * Pipe(False)).  Descriptors are O_CLOEXEC; create the pipe before fork()
  * and close the end a process does not use (mt_conn_close) so that EOF is
- * seen.  Messages are framed with an 8-byte length, so any size up to
- * MT_CONN_MAX_MSG (1 TiB, i.e. far beyond Python's ~32 MB advice) goes
+ * seen.  Messages are framed with a 4-byte length (0xffffffff + an 8-byte
+ * length from 4 GiB on, as Python), so any size up to MT_CONN_MAX_MSG (1 TiB, i.e. far beyond Python's ~32 MB advice) goes
  * through; bytes are streamed, never held twice by the sender.
  *
  * SIGPIPE: socket writes use MSG_NOSIGNAL.  A pipe has no such flag, so the

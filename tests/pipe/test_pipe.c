@@ -82,6 +82,17 @@ static void duplex_basics(void **state) {
   assert_code(mt_conn_recv_str(b, &s, 1), 0);
   assert_string_equal(s, "text");
   free(s);
+  /* the long header form (0xffffffff + 8-byte length) is understood */
+  unsigned char frame[12 + 5];
+  uint32_t esc = 0xffffffffu;
+  uint64_t five = 5;
+  memcpy(frame, &esc, 4);
+  memcpy(frame + 4, &five, 8);
+  memcpy(frame + 12, "hello", 5);
+  assert_int_equal(write(mt_conn_fileno(a), frame, sizeof frame), (ssize_t)sizeof frame);
+  assert_code(mt_conn_recv_bytes_into(b, buf, sizeof buf, &n, 1), 0);
+  assert_int_equal(n, 5);
+  assert_memory_equal(buf, "hello", 5);
   /* EOF: the peer closes; what it sent is still delivered first */
   assert_code(mt_conn_send_bytes(a, "last", 4, 1), 0);
   assert_code(mt_conn_close(a), 0);
@@ -195,17 +206,17 @@ static size_t fuzz_size(unsigned *seed) {
   return (size_t)(rand_r(seed) % (16 << 20));
 }
 
-/* The child writes raw frames (8-byte length + bytes) in random chunks. */
+/* The child writes raw frames (4-byte length + bytes) in random chunks. */
 static void fuzz_writer(int fd, long count, unsigned seed, bool cut) {
   unsigned char *buf = malloc((16 << 20) + 8);
   unsigned cseed = seed * 3 + 1;
   for (long m = 0; m < count + cut; m++) {
     unsigned ms = seed + (unsigned)m * 7919u;
-    uint64_t len = fuzz_size(&ms);
-    memcpy(buf, &len, 8);
-    for (uint64_t i = 0; i < len; i++) buf[8 + i] = pattern(i, (uint64_t)m);
-    size_t total = 8 + len, off = 0;
-    if (m == count) total = 8 + len / 2 + 1; /* the peer dies mid-message */
+    uint32_t len = (uint32_t)fuzz_size(&ms);
+    memcpy(buf, &len, 4);
+    for (uint64_t i = 0; i < len; i++) buf[4 + i] = pattern(i, (uint64_t)m);
+    size_t total = 4 + (size_t)len, off = 0;
+    if (m == count) total = 4 + len / 2 + 1; /* the peer dies mid-message */
     while (off < total) {
       size_t lim = rand_r(&cseed) % 2 ? 7 : 200000;
       size_t chunk = 1 + (size_t)rand_r(&cseed) % lim;
