@@ -7,6 +7,8 @@
 #include "multitask/sync.h"
 #include "multitask/thread.h"
 #include "multitask/timer.h"
+#include "multitask/queue.h"
+#include "multitask/pipe.h"
 #include "multitask/future.h"
 #include "multitask/executor.h"
 #include "multitask/process.h"
