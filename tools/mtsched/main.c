@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -138,7 +139,10 @@ static int read_all(const char *path, char **buf, size_t *len) {
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
   if (!f) return die("%s: cannot open: %s", path, strerror(errno));
   size_t cap = 1 << 16, n = 0;
-  char *b = malloc(cap);
+  struct stat st; /* a regular file is read in one go into a buffer of its size */
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    cap = (size_t)st.st_size + 1;
+  char *b = ms_big_alloc(cap, false);
   for (;;) {
     if (!b) break;
     size_t got = fread(b + n, 1, cap - n, f);

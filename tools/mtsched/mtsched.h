@@ -128,6 +128,12 @@ int ms_format_from_name(const char *name, ms_format_t *out);
 int ms_write_run(FILE *f, const ms_result_t *r, ms_format_t fmt);
 int ms_write_compare(FILE *f, const ms_result_t *rs, size_t n, ms_format_t fmt);
 
+/* ---- memory ---- */
+/* Hints transparent huge pages for a big array (>= 4 MiB; no-op otherwise). */
+void ms_huge(void *p, size_t n);
+/* malloc (or calloc when zero) + ms_huge: for arrays of one entry per process. */
+void *ms_big_alloc(size_t n, bool zero);
+
 /* ---- generator ---- */
 typedef struct ms_gen_opts {
   int64_t n, seed, max_arrival, max_burst;

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
   va_list ap;
@@ -54,9 +55,33 @@ static const char *num_problem(int rc) {
                                                    : "must not be negative";
 }
 
-/* ---- name set ---- */
+/* ---- big arrays ----
+ * A million-process run touches ~300 MB of fresh memory; with 4 KiB pages
+ * the page faults alone (expensive under virtualisation) cost as much as
+ * the simulation.  Asking for transparent huge pages on the big arrays
+ * divides them by 512.  Only a hint: ignored where unsupported. */
+void ms_huge(void *p, size_t n) {
+#ifdef MADV_HUGEPAGE
+  if (n < ((size_t)4 << 20)) return;
+  uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, e = (uintptr_t)p + n;
+  if (e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
+void *ms_big_alloc(size_t n, bool zero) {
+  void *p = zero ? calloc(1, n ? n : 1) : malloc(n ? n : 1);
+  if (p) ms_huge(p, n);
+  return p;
+}
+
+/* ---- name set ----
+ * Slots hold (hash tag << 32 | proc index + 1): a probe compares tags and
+ * reaches for the name itself (a cache miss) only on a likely match. */
 typedef struct nameset {
-  int32_t *slot; /* proc index + 1, 0 = empty */
+  uint64_t *slot; /* 0 = empty */
   size_t cap;
 } nameset_t;
 
@@ -66,14 +91,18 @@ static uint64_t hash_name(const char *s) {
   return h;
 }
 
-static int nameset_grow(nameset_t *ns, const ms_proc_t *procs, size_t n) {
+static uint64_t slot_of(uint64_t h, size_t i) { return (h & 0xffffffff00000000ULL) | (i + 1); }
+
+static int nameset_grow(nameset_t *ns, const ms_proc_t *procs, size_t n, size_t want) {
   size_t cap = ns->cap ? ns->cap * 2 : 64;
-  int32_t *slot = calloc(cap, sizeof *slot);
+  while (cap < want) cap *= 2;
+  uint64_t *slot = ms_big_alloc(cap * sizeof *slot, true);
   if (!slot) return MS_ENOMEM;
   for (size_t i = 0; i < n; i++) {
-    size_t h = (size_t)hash_name(procs[i].name) & (cap - 1);
+    uint64_t hv = hash_name(procs[i].name);
+    size_t h = (size_t)hv & (cap - 1);
     while (slot[h]) h = (h + 1) & (cap - 1);
-    slot[h] = (int32_t)i + 1;
+    slot[h] = slot_of(hv, i);
   }
   free(ns->slot);
   ns->slot = slot;
@@ -84,14 +113,16 @@ static int nameset_grow(nameset_t *ns, const ms_proc_t *procs, size_t n) {
 /* Adds procs[n] (procs[0..n-1] already in); returns the index of an equal
  * name already present, -1 when new, or MS_ENOMEM - 1 on failure. */
 static long nameset_add(nameset_t *ns, const ms_proc_t *procs, size_t n) {
-  if ((n + 1) * 2 > ns->cap && nameset_grow(ns, procs, n) != MS_OK) return -3;
-  size_t h = (size_t)hash_name(procs[n].name) & (ns->cap - 1);
+  if ((n + 1) * 2 > ns->cap && nameset_grow(ns, procs, n, 0) != MS_OK) return -3;
+  uint64_t hv = hash_name(procs[n].name), tag = hv & 0xffffffff00000000ULL;
+  size_t h = (size_t)hv & (ns->cap - 1);
   while (ns->slot[h]) {
-    size_t j = (size_t)ns->slot[h] - 1;
-    if (strcmp(procs[j].name, procs[n].name) == 0) return (long)j;
+    size_t j = (size_t)(ns->slot[h] & 0xffffffffU) - 1;
+    if ((ns->slot[h] & 0xffffffff00000000ULL) == tag && strcmp(procs[j].name, procs[n].name) == 0)
+      return (long)j;
     h = (h + 1) & (ns->cap - 1);
   }
-  ns->slot[h] = (int32_t)n + 1;
+  ns->slot[h] = slot_of(hv, n);
   return -1;
 }
 
@@ -231,13 +262,23 @@ int ms_parse_workload(const char *buf, size_t len, const char *fname,
                       ms_workload_t *w, char *err, size_t errlen) {
   memset(w, 0, sizeof *w);
   if (!fname) fname = "<workload>";
-  w->text = malloc(len + 1);
+  w->text = ms_big_alloc(len + 1, false);
   if (!w->text) return fail(err, errlen, "%s: out of memory", fname), MS_ENOMEM;
   memcpy(w->text, buf, len);
   w->text[len] = '\0';
   parser_t ps = {.w = w, .fname = fname, .err = err, .errlen = errlen};
   nameset_t ns = {0};
   int rc = MS_OK;
+  /* Size the arrays from the line count once instead of growing them. */
+  size_t lines = 1;
+  for (const char *q = w->text, *e = w->text + len; (q = memchr(q, '\n', (size_t)(e - q))); q++)
+    lines++;
+  if (lines > ((size_t)1 << 30)) lines = (size_t)1 << 30;
+  w->procs = ms_big_alloc(lines * sizeof *w->procs, false);
+  w->bursts = ms_big_alloc(lines * sizeof *w->bursts, false);
+  if (!w->procs || !w->bursts || nameset_grow(&ns, NULL, 0, 2 * lines) != MS_OK)
+    rc = MS_ENOMEM;
+  ps.capp = ps.capb = lines;
   char *s = w->text;
   size_t i = 0;
   while (rc == MS_OK && i < len) {

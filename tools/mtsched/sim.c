@@ -246,6 +246,7 @@ static int add_slice(sim_t *s, int64_t a, int64_t b, int32_t who) {
     size_t cap = r->capgantt ? r->capgantt * 2 : 1024;
     ms_slice_t *g = realloc(r->gantt, cap * sizeof *g);
     if (!g) return MS_ENOMEM;
+    ms_huge(g, cap * sizeof *g);
     r->gantt = g;
     r->capgantt = cap;
   }
@@ -469,8 +470,8 @@ static int rank_order(const ms_workload_t *w, int32_t *order, int64_t *arrival) 
     if (i && arrival[i] < arrival[i - 1]) sorted = false;
   }
   if (sorted) return MS_OK;
-  uint64_t *k0 = malloc(n * sizeof *k0), *k1 = malloc(n * sizeof *k1);
-  int32_t *o1 = malloc(n * sizeof *o1);
+  uint64_t *k0 = ms_big_alloc(n * sizeof *k0, false), *k1 = ms_big_alloc(n * sizeof *k1, false);
+  int32_t *o1 = ms_big_alloc(n * sizeof *o1, false);
   size_t(*cnt)[RADIX] = calloc(RADIX_PASSES, sizeof *cnt);
   if (!k0 || !k1 || !o1 || !cnt) {
     free(k0), free(k1), free(o1), free(cnt);
@@ -521,12 +522,12 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   s->c = c;
   s->r = r;
   s->n = (int32_t)w->n;
-  s->order = malloc(w->n * sizeof *s->order);
-  s->arrival = malloc(w->n * sizeof *s->arrival);
-  s->rt = malloc(w->n * sizeof *s->rt);
-  s->cx = calloc(w->n, sizeof *s->cx); /* untouched (no page faults) unless used */
-  s->io.a = malloc(w->n * sizeof *s->io.a);
-  r->ps = calloc(w->n, sizeof *r->ps);
+  s->order = ms_big_alloc(w->n * sizeof *s->order, false);
+  s->arrival = ms_big_alloc(w->n * sizeof *s->arrival, false);
+  s->rt = ms_big_alloc(w->n * sizeof *s->rt, false);
+  s->cx = ms_big_alloc(w->n * sizeof *s->cx, true); /* untouched (no page faults) unless used */
+  s->io.a = ms_big_alloc(w->n * sizeof *s->io.a, false);
+  r->ps = ms_big_alloc(w->n * sizeof *r->ps, true);
   bool scan = c->policy == MS_HRRN ||
               (c->aging && (c->policy == MS_PRIORITY || c->policy == MS_PPRIORITY));
   s->kind = (c->policy == MS_FCFS || c->policy == MS_RR) ? READY_RING
@@ -536,11 +537,11 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   if (s->kind == READY_RING) {
     size_t cap = 1;
     while (cap < w->n) cap *= 2;
-    s->ring = malloc(cap * sizeof *s->ring);
+    s->ring = ms_big_alloc(cap * sizeof *s->ring, false);
     s->rmask = cap - 1;
   }
-  if (s->kind == READY_HEAP) s->ready.a = malloc(w->n * sizeof *s->ready.a);
-  if (s->kind == READY_SCAN) s->scan = malloc(w->n * sizeof *s->scan);
+  if (s->kind == READY_HEAP) s->ready.a = ms_big_alloc(w->n * sizeof *s->ready.a, false);
+  if (s->kind == READY_SCAN) s->scan = ms_big_alloc(w->n * sizeof *s->scan, false);
   if (!s->order || !s->arrival || !s->rt || !s->cx || !s->io.a || !r->ps ||
       (s->kind == READY_RING && !s->ring) || (s->kind == READY_HEAP && !s->ready.a) ||
       (s->kind == READY_SCAN && !s->scan))
