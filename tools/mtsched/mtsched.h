@@ -50,6 +50,10 @@ typedef struct ms_workload {
 /* Parses a workload (see docs/mtsched.md); fname names it in messages. */
 int ms_parse_workload(const char *buf, size_t len, const char *fname,
                       ms_workload_t *w, char *err, size_t errlen);
+/* The same on a malloc'ed buffer of at least len + 1 bytes, which the
+ * workload takes over (freed with it, or at once on failure): no copy. */
+int ms_parse_workload_owned(char *text, size_t len, const char *fname, ms_workload_t *w,
+                            char *err, size_t errlen);
 /* Builds the --jobs workload: J0, J1, ... of the given lengths, all at 0. */
 int ms_jobs_workload(const char *list, ms_workload_t *w, char *err, size_t errlen);
 void ms_workload_free(ms_workload_t *w);

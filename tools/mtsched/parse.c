@@ -260,11 +260,20 @@ static int parse_line(parser_t *ps, char *s, size_t len, nameset_t *ns) {
 
 int ms_parse_workload(const char *buf, size_t len, const char *fname,
                       ms_workload_t *w, char *err, size_t errlen) {
+  char *text = ms_big_alloc(len + 1, false);
+  if (!text) {
+    memset(w, 0, sizeof *w);
+    return fail(err, errlen, "%s: out of memory", fname ? fname : "<workload>"), MS_ENOMEM;
+  }
+  memcpy(text, buf, len);
+  return ms_parse_workload_owned(text, len, fname, w, err, errlen);
+}
+
+int ms_parse_workload_owned(char *text, size_t len, const char *fname, ms_workload_t *w,
+                            char *err, size_t errlen) {
   memset(w, 0, sizeof *w);
   if (!fname) fname = "<workload>";
-  w->text = ms_big_alloc(len + 1, false);
-  if (!w->text) return fail(err, errlen, "%s: out of memory", fname), MS_ENOMEM;
-  memcpy(w->text, buf, len);
+  w->text = text;
   w->text[len] = '\0';
   parser_t ps = {.w = w, .fname = fname, .err = err, .errlen = errlen};
   nameset_t ns = {0};

@@ -470,11 +470,11 @@ static int rank_order(const ms_workload_t *w, int32_t *order, int64_t *arrival) 
     if (i && arrival[i] < arrival[i - 1]) sorted = false;
   }
   if (sorted) return MS_OK;
-  uint64_t *k0 = ms_big_alloc(n * sizeof *k0, false), *k1 = ms_big_alloc(n * sizeof *k1, false);
+  uint64_t *k0 = (uint64_t *)arrival, *k1 = ms_big_alloc(n * sizeof *k1, false);
   int32_t *o1 = ms_big_alloc(n * sizeof *o1, false);
   size_t(*cnt)[RADIX] = calloc(RADIX_PASSES, sizeof *cnt);
-  if (!k0 || !k1 || !o1 || !cnt) {
-    free(k0), free(k1), free(o1), free(cnt);
+  if (!k1 || !o1 || !cnt) {
+    free(k1), free(o1), free(cnt);
     return MS_ENOMEM;
   }
   for (size_t i = 0; i < n; i++) { /* flip the sign bit: unsigned order = signed order */
@@ -502,9 +502,9 @@ static int rank_order(const ms_workload_t *w, int32_t *order, int64_t *arrival) 
     int32_t *ot = os;
     os = od, od = ot;
   }
-  for (size_t i = 0; i < n; i++) arrival[i] = (int64_t)(ks[i] ^ ((uint64_t)1 << 63));
+  for (size_t i = 0; i < n; i++) k0[i] = ks[i] ^ ((uint64_t)1 << 63);
   if (os != order) memcpy(order, os, n * sizeof *order);
-  free(k0), free(k1), free(o1), free(cnt);
+  free(k1), free(o1), free(cnt);
   return MS_OK;
 }
 
