@@ -28,14 +28,14 @@ enum { MS_OK = 0, MS_ENOMEM = -1, MS_EINPUT = -2, MS_EIO = -3 };
 #define MS_CS (-2)   /* gantt slice of a context switch */
 
 /* ---- workload ---- */
-typedef struct ms_proc {
+typedef struct ms_proc { /* 56 bytes: the two int32 share one word */
   const char *name;   /* points into ms_workload_t.text */
   int64_t arrival;
   size_t burst_off;   /* first burst in ms_workload_t.bursts */
-  int32_t nbursts;    /* odd: CPU, IO, CPU, ..., CPU */
   int64_t priority;   /* as written (0 when missing) */
   int64_t cpu_total;  /* sum of CPU bursts */
   int64_t io_total;   /* sum of I/O bursts */
+  int32_t nbursts;    /* odd: CPU, IO, CPU, ..., CPU */
   int32_t line;       /* 1-based line in the file (0 for --jobs) */
 } ms_proc_t;
 

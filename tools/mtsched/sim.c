@@ -547,6 +547,21 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
       (s->kind == READY_SCAN && !s->scan))
     return MS_ENOMEM;
   if (rank_order(w, s->order, s->arrival)) return MS_ENOMEM;
+  /* Reserve the gantt chart once (address space only: pages are touched as
+   * it fills): every CPU burst is a few slices (idle, switch, run), RR ones
+   * one run per quantum; preemptive policies may still need to grow it. */
+  size_t est = 1024;
+  for (size_t i = 0; i < w->n && est < 8 * w->n + 1024; i++) {
+    const ms_proc_t *p = &w->procs[i];
+    for (int32_t k = 0; k < p->nbursts; k += 2) {
+      int64_t b = w->bursts[p->burst_off + (size_t)k];
+      est += 3 + (c->policy == MS_RR ? (size_t)(b / c->quantum < 8 ? b / c->quantum : 8) : 0);
+    }
+  }
+  if (est > 8 * w->n + 1024) est = 8 * w->n + 1024;
+  r->gantt = ms_big_alloc(est * sizeof *r->gantt, false);
+  if (!r->gantt) return MS_ENOMEM;
+  r->capgantt = est;
   for (int32_t i = 0; i < s->n; i++) {
     const ms_proc_t *p = &w->procs[s->order[i]];
     s->rt[i] = (rt_t){.rem = w->bursts[p->burst_off], .start = -1, .nbursts = p->nbursts,
