@@ -112,9 +112,9 @@ static int nameset_grow(nameset_t *ns, const ms_proc_t *procs, size_t n, size_t 
 
 /* Adds procs[n] (procs[0..n-1] already in); returns the index of an equal
  * name already present, -1 when new, or MS_ENOMEM - 1 on failure. */
-static long nameset_add(nameset_t *ns, const ms_proc_t *procs, size_t n) {
+static long nameset_add(nameset_t *ns, const ms_proc_t *procs, size_t n, uint64_t hv) {
   if ((n + 1) * 2 > ns->cap && nameset_grow(ns, procs, n, 0) != MS_OK) return -3;
-  uint64_t hv = hash_name(procs[n].name), tag = hv & 0xffffffff00000000ULL;
+  uint64_t tag = hv & 0xffffffff00000000ULL;
   size_t h = (size_t)hv & (ns->cap - 1);
   while (ns->slot[h]) {
     size_t j = (size_t)(ns->slot[h] & 0xffffffffU) - 1;
@@ -126,9 +126,18 @@ static long nameset_add(nameset_t *ns, const ms_proc_t *procs, size_t n) {
   return -1;
 }
 
-/* ---- workload ---- */
+/* ---- workload ----
+ * Names enter the set in batches: a batch of lines is parsed first (their
+ * hash slots prefetched), then inserted in line order, so the random probes
+ * of a big table overlap instead of stalling one by one.  A parse error
+ * inserts the batch before it first, so an earlier duplicate still wins. */
+enum { NAME_BATCH = 16 };
+
 typedef struct parser {
   ms_workload_t *w;
+  nameset_t *ns;
+  size_t pend;                 /* parsed procs w->n .. w->n + pend - 1, not in ns yet */
+  uint64_t hash[NAME_BATCH];
   size_t capp, capb;
   const char *fname;
   char *err;
@@ -195,7 +204,24 @@ static int parse_bursts(parser_t *ps, const char *s, size_t len, ms_proc_t *p) {
   return MS_OK;
 }
 
-static int parse_line(parser_t *ps, char *s, size_t len, nameset_t *ns) {
+/* Inserts the pending names in order; the first duplicate is the error. */
+static int flush_names(parser_t *ps) {
+  ms_workload_t *w = ps->w;
+  for (size_t k = 0; k < ps->pend; k++) {
+    long dup = nameset_add(ps->ns, w->procs, w->n, ps->hash[k]);
+    if (dup == -3) return ps->pend = 0, MS_ENOMEM;
+    if (dup >= 0) {
+      ps->pend = 0;
+      return fail(ps->err, ps->errlen, "%s:%d: duplicate name '%s' (first on line %d)",
+                  ps->fname, w->procs[w->n].line, w->procs[w->n].name, w->procs[dup].line);
+    }
+    w->n++;
+  }
+  ps->pend = 0;
+  return MS_OK;
+}
+
+static int parse_line(parser_t *ps, char *s, size_t len) {
   char *f[5];
   size_t fl[5];
   int nf = 0;
@@ -223,7 +249,7 @@ static int parse_line(parser_t *ps, char *s, size_t len, nameset_t *ns) {
     return fail(ps->err, ps->errlen, "%s:%d: missing %s (expected NAME ARRIVAL BURSTS [PRIORITY])",
                 ps->fname, ps->line, nf == 1 ? "ARRIVAL and BURSTS" : "BURSTS");
   ms_workload_t *w = ps->w;
-  if (w->n == ps->capp) {
+  if (w->n + ps->pend == ps->capp) {
     size_t cap = ps->capp ? ps->capp * 2 : 64;
     if (cap > (size_t)INT32_MAX - 2)
       return fail(ps->err, ps->errlen, "%s:%d: too many processes", ps->fname, ps->line);
@@ -232,7 +258,7 @@ static int parse_line(parser_t *ps, char *s, size_t len, nameset_t *ns) {
     w->procs = p;
     ps->capp = cap;
   }
-  ms_proc_t *p = &w->procs[w->n];
+  ms_proc_t *p = &w->procs[w->n + ps->pend];
   memset(p, 0, sizeof *p);
   p->line = ps->line;
   int rc = ms_parse_i64(f[1], fl[1], 0, &p->arrival);
@@ -249,13 +275,10 @@ static int parse_line(parser_t *ps, char *s, size_t len, nameset_t *ns) {
   if (rc) return rc;
   f[0][fl[0]] = '\0';
   p->name = f[0];
-  long dup = nameset_add(ns, w->procs, w->n);
-  if (dup == -3) return MS_ENOMEM;
-  if (dup >= 0)
-    return fail(ps->err, ps->errlen, "%s:%d: duplicate name '%s' (first on line %d)",
-                ps->fname, ps->line, p->name, w->procs[dup].line);
-  w->n++;
-  return MS_OK;
+  uint64_t hv = hash_name(p->name);
+  __builtin_prefetch(&ps->ns->slot[hv & (ps->ns->cap - 1)]);
+  ps->hash[ps->pend++] = hv;
+  return ps->pend == NAME_BATCH ? flush_names(ps) : MS_OK;
 }
 
 int ms_parse_workload(const char *buf, size_t len, const char *fname,
@@ -275,8 +298,8 @@ int ms_parse_workload_owned(char *text, size_t len, const char *fname, ms_worklo
   if (!fname) fname = "<workload>";
   w->text = text;
   w->text[len] = '\0';
-  parser_t ps = {.w = w, .fname = fname, .err = err, .errlen = errlen};
   nameset_t ns = {0};
+  parser_t ps = {.w = w, .ns = &ns, .fname = fname, .err = err, .errlen = errlen};
   int rc = MS_OK;
   /* Size the arrays from the line count once instead of growing them. */
   size_t lines = 1;
@@ -297,8 +320,12 @@ int ms_parse_workload_owned(char *text, size_t len, const char *fname, ms_worklo
     if (memchr(s + i, '\0', j - i))
       rc = fail(err, errlen, "%s:%d: NUL byte in line", fname, ps.line);
     else
-      rc = parse_line(&ps, s + i, j - i, &ns);
+      rc = parse_line(&ps, s + i, j - i);
     i = j + 1;
+  }
+  if (ps.pend) { /* the lines before the end or before an error */
+    int rc2 = flush_names(&ps);
+    if (rc2 != MS_OK) rc = rc2;
   }
   free(ns.slot);
   if (rc == MS_ENOMEM) fail(err, errlen, "%s: out of memory", fname);
