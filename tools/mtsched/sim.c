@@ -35,16 +35,14 @@
 #define NEVER INT64_MAX
 
 /* Per-process state by rank, split by temperature: rt_t is what every
- * event of every policy touches (32 bytes, two per cache line, no pointer
- * chasing back into the workload); cold_t is read only by the policies that
- * need it, so its pages are never even touched under fcfs or rr. */
+ * event of every policy touches (16 bytes, four per cache line); whether a
+ * process has run yet is one bit in a bitmap; cold_t is read only by the
+ * policies that need it, so its pages are never even touched under fcfs or
+ * rr.  A million processes is that much less fresh memory to fault in. */
 typedef struct rt {
   int64_t rem;          /* remaining ticks of the current CPU burst */
-  int64_t start;        /* first run, -1 before */
-  int32_t bi;           /* index of the current burst */
-  int32_t nbursts;      /* copy of the workload's */
   int32_t idx;          /* file index (order[rank]) */
-  int32_t next;         /* MLFQ FIFO link */
+  int32_t bi;           /* index of the current burst */
 } rt_t;
 
 typedef struct cold {
@@ -52,6 +50,7 @@ typedef struct cold {
   int64_t ready_since;  /* scan policies: when it last entered the ready set */
   int64_t used;         /* MLFQ: ticks used against the level's allotment */
   int32_t level;        /* MLFQ queue */
+  int32_t next;         /* MLFQ FIFO link */
   int32_t pos;          /* index in the scan array */
 } cold_t;
 
@@ -76,6 +75,7 @@ typedef struct sim {
   int32_t *order; /* rank -> file index */
   int64_t *arrival; /* by rank: the loop reads it every event */
   rt_t *rt;       /* by rank */
+  uint64_t *ran;  /* by rank: bit set once the process has run */
   cold_t *cx;     /* by rank */
   int kind;       /* READY_* */
   int32_t *ring;  /* READY_RING (fcfs, rr): the FIFO as a ring of ranks */
@@ -168,10 +168,10 @@ static void ready_push(sim_t *s, int32_t rank) {
   if (s->kind == READY_RING) {
     s->ring[(s->rhead + s->nready - 1) & s->rmask] = rank;
   } else if (s->kind == READY_FIFO) {
-    rt_t *p = &s->rt[rank];
-    int l = s->cx[rank].level;
+    cold_t *p = &s->cx[rank];
+    int l = p->level;
     p->next = -1;
-    if (s->tail[l] >= 0) s->rt[s->tail[l]].next = rank;
+    if (s->tail[l] >= 0) s->cx[s->tail[l]].next = rank;
     else s->head[l] = rank;
     s->tail[l] = rank;
   } else if (s->kind == READY_HEAP) {
@@ -218,16 +218,18 @@ static int32_t ready_take(sim_t *s) {
   if (best < 0) return -1;
   if (s->kind == READY_RING) {
     /* A long queue visits processes last touched long ago: fetch the state
-     * of the one 16 places ahead, and the stats line of the one 8 ahead
-     * (its rt entry is in cache by now), so the misses overlap. */
+     * of the one 16 places ahead, and the stats and workload lines of the
+     * one 8 ahead (its rt entry is in cache by now), so the misses overlap. */
     if (s->nready > 16) {
       __builtin_prefetch(&s->rt[s->ring[(s->rhead + 16) & s->rmask]]);
-      __builtin_prefetch(&s->r->ps[s->rt[s->ring[(s->rhead + 8) & s->rmask]].idx], 1);
+      int32_t idx = s->rt[s->ring[(s->rhead + 8) & s->rmask]].idx;
+      __builtin_prefetch(&s->r->ps[idx], 1);
+      __builtin_prefetch(&s->w->procs[idx].nbursts);
     }
     s->rhead = (s->rhead + 1) & s->rmask;
   } else if (s->kind == READY_FIFO) {
     int l = s->cx[best].level;
-    s->head[l] = s->rt[best].next;
+    s->head[l] = s->cx[best].next;
     if (s->head[l] < 0) s->tail[l] = -1;
   } else if (s->kind == READY_HEAP) {
     heap_pop(&s->ready);
@@ -313,8 +315,11 @@ static void begin_run(sim_t *s) {
 static int stop_run(sim_t *s) {
   rt_t *p = &s->rt[s->cur];
   int64_t ran = s->now - s->run_start;
-  if (ran > 0 && p->start < 0) /* first real run */
-    p->start = s->r->ps[p->idx].start = s->run_start;
+  uint64_t bit = (uint64_t)1 << (s->cur & 63);
+  if (ran > 0 && !(s->ran[s->cur >> 6] & bit)) { /* first real run */
+    s->ran[s->cur >> 6] |= bit;
+    s->r->ps[p->idx].start = s->run_start;
+  }
   p->rem -= ran;
   if (s->c->policy == MS_MLFQ) s->cx[s->cur].used += ran;
   s->r->busy += ran;
@@ -339,7 +344,7 @@ static void slice_ended(sim_t *s) {
     if (mlfq && allot && x->level < last && x->used >= s->c->allotment[x->level])
       mlfq_demote(s, x);
     p->bi++;
-    if (p->bi == p->nbursts) {
+    if (p->bi == proc(s, rank)->nbursts) {
       s->r->ps[p->idx].finish = s->now;
       s->done++;
     } else {
@@ -363,7 +368,7 @@ static void boost(sim_t *s) {
   int32_t h = -1, t = -1;
   for (int l = 0; l < s->levels; l++) {
     if (s->head[l] < 0) continue;
-    if (t >= 0) s->rt[t].next = s->head[l];
+    if (t >= 0) s->cx[t].next = s->head[l];
     else h = s->head[l];
     t = s->tail[l];
     s->head[l] = s->tail[l] = -1;
@@ -533,6 +538,7 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   s->order = ms_big_alloc(w->n * sizeof *s->order, false);
   s->arrival = ms_big_alloc(w->n * sizeof *s->arrival, false);
   s->rt = ms_big_alloc(w->n * sizeof *s->rt, false);
+  s->ran = calloc(w->n / 64 + 1, sizeof *s->ran);
   s->cx = ms_big_alloc(w->n * sizeof *s->cx, true); /* untouched (no page faults) unless used */
   s->io.a = ms_big_alloc(w->n * sizeof *s->io.a, false);
   r->ps = ms_big_alloc(w->n * sizeof *r->ps, true);
@@ -550,7 +556,7 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   }
   if (s->kind == READY_HEAP) s->ready.a = ms_big_alloc(w->n * sizeof *s->ready.a, false);
   if (s->kind == READY_SCAN) s->scan = ms_big_alloc(w->n * sizeof *s->scan, false);
-  if (!s->order || !s->arrival || !s->rt || !s->cx || !s->io.a || !r->ps ||
+  if (!s->order || !s->arrival || !s->rt || !s->ran || !s->cx || !s->io.a || !r->ps ||
       (s->kind == READY_RING && !s->ring) || (s->kind == READY_HEAP && !s->ready.a) ||
       (s->kind == READY_SCAN && !s->scan))
     return MS_ENOMEM;
@@ -573,8 +579,7 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   for (int32_t i = 0; i < s->n; i++) {
     if (i + 16 < s->n) __builtin_prefetch(&w->procs[s->order[i + 16]]);
     const ms_proc_t *p = &w->procs[s->order[i]];
-    s->rt[i] = (rt_t){.rem = w->bursts[p->burst_off], .start = -1, .nbursts = p->nbursts,
-                      .idx = s->order[i], .next = -1};
+    s->rt[i] = (rt_t){.rem = w->bursts[p->burst_off], .idx = s->order[i], .bi = 0};
   }
   s->levels = c->policy == MS_MLFQ ? c->queues : 1;
   for (int l = 0; l < MS_MAX_QUEUES; l++) s->head[l] = s->tail[l] = -1;
@@ -589,6 +594,7 @@ static void sim_free(sim_t *s) {
   free(s->order);
   free(s->arrival);
   free(s->rt);
+  free(s->ran);
   free(s->cx);
   free(s->ring);
   free(s->io.a);
