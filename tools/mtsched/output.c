@@ -91,22 +91,66 @@ static const char digits2[201] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-/* Writes v in decimal at d (>= 20 bytes free), returns the length. */
+static const uint64_t pow10_tab[20] = {1ULL,
+                                    10ULL,
+                                    100ULL,
+                                    1000ULL,
+                                    10000ULL,
+                                    100000ULL,
+                                    1000000ULL,
+                                    10000000ULL,
+                                    100000000ULL,
+                                    1000000000ULL,
+                                    10000000000ULL,
+                                    100000000000ULL,
+                                    1000000000000ULL,
+                                    10000000000000ULL,
+                                    100000000000000ULL,
+                                    1000000000000000ULL,
+                                    10000000000000000ULL,
+                                    100000000000000000ULL,
+                                    1000000000000000000ULL,
+                                    10000000000000000000ULL};
+
+/* Number of decimal digits of u: log10 from the bit length, then one
+ * comparison (1233/4096 ~ log10(2)). */
+static inline int count_digits(uint64_t u) {
+  int bits = 64 - __builtin_clzll(u | 1);
+  int n = (bits * 1233) >> 12;
+  return n + (u >= pow10_tab[n]);
+}
+
+/* Writes v in decimal at d (>= 20 bytes free), returns the length: two
+ * digits per step from a table, in 32-bit arithmetic below 10^8. */
 static inline int fmt_u64(char *d, uint64_t u) {
-  int n = 1;
-  for (uint64_t t = u; t >= 10; t /= 10) n++;
-  char *e = d + n;
-  while (u >= 100) {
-    unsigned k = (unsigned)(u % 100) * 2;
-    u /= 100;
-    *--e = digits2[k + 1];
-    *--e = digits2[k];
+  if (u < 10) {
+    *d = (char)('0' + u);
+    return 1;
   }
-  if (u >= 10) {
-    *--e = digits2[u * 2 + 1];
-    *--e = digits2[u * 2];
+  int n = count_digits(u);
+  char *e = d + n;
+  while (u >= 100000000) {
+    uint32_t lo = (uint32_t)(u % 100000000);
+    u /= 100000000;
+    for (int k = 0; k < 4; k++) {
+      unsigned t = (lo % 100) * 2;
+      lo /= 100;
+      *--e = digits2[t + 1];
+      *--e = digits2[t];
+    }
+  }
+  uint32_t v = (uint32_t)u;
+  while (v >= 100) {
+    unsigned t = (v % 100) * 2;
+    v /= 100;
+    *--e = digits2[t + 1];
+    *--e = digits2[t];
+  }
+  if (v >= 10) {
+    *--e = digits2[v * 2 + 1];
+    *--e = digits2[v * 2];
   } else {
-    *--e = (char)('0' + u);
+    *--e = (char)('0' + v);
   }
   return n;
 }

@@ -31,6 +31,22 @@ int ms_parse_i64(const char *s, size_t len, int64_t min, int64_t *out) {
   }
   if (i == len) return -1;
   uint64_t v = 0;
+  if (len - i <= 18) { /* fewer than 19 digits cannot overflow: no checks */
+    for (; i < len; i++) {
+      unsigned d = (unsigned)(unsigned char)s[i] - '0';
+      if (d > 9) return -1;
+      v = v * 10 + d;
+    }
+    if (neg) {
+      int64_t r = -(int64_t)v;
+      if (r < min) return -3;
+      *out = r;
+      return 0;
+    }
+    if ((int64_t)v < min) return -3;
+    *out = (int64_t)v;
+    return 0;
+  }
   for (; i < len; i++) {
     if (s[i] < '0' || s[i] > '9') return -1;
     unsigned d = (unsigned)(s[i] - '0');
