@@ -2,9 +2,10 @@
  *
  * Output is written only after every simulation succeeded (the caller's
  * job), so a failure never leaves partial output.  Integers are formatted by
- * hand and written through stdio's unlocked calls: a million-process JSON
- * document is ~10^7 numbers and printf would dominate the run.  Doubles in
- * JSON use the shortest form that reads back to the same double. */
+ * hand into a private buffer handed to the FILE in 1 MiB chunks: a
+ * million-process JSON document is ~10^7 numbers (271 MB) and printf, or
+ * even one stdio call per field, would dominate the run.  Doubles in JSON
+ * use the shortest form that reads back to the same double. */
 #include "mtsched.h"
 
 #include <math.h>
