@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -138,7 +139,10 @@ static int read_all(const char *path, char **buf, size_t *len) {
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
   if (!f) return die("%s: cannot open: %s", path, strerror(errno));
   size_t cap = 1 << 16, n = 0;
-  char *b = malloc(cap);
+  struct stat st; /* a regular file is read in one go into a buffer of its size */
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    cap = (size_t)st.st_size + 1;
+  char *b = ms_big_alloc(cap, false);
   for (;;) {
     if (!b) break;
     size_t got = fread(b + n, 1, cap - n, f);
@@ -190,8 +194,7 @@ static int write_output(const cli_t *c, ms_result_t *rs, size_t n) {
     fprintf(stderr, "mtsched: %s: cannot create: %s\n", c->out, strerror(errno));
     return 1;
   }
-  static char buf[1 << 20];
-  setvbuf(f, buf, _IOFBF, sizeof buf);
+  setvbuf(f, NULL, _IONBF, 0); /* the writers buffer in 1 MiB chunks themselves */
   int rc = strcmp(c->cmd, "run") == 0 ? ms_write_run(f, rs, c->format)
                                       : ms_write_compare(f, rs, n, c->format);
   if (fflush(f) || rc) rc = 1;
@@ -228,7 +231,8 @@ static int simulate(cli_t *c) {
   if (!status && !c->jobs && read_all(c->workload, &text, &len)) status = 2;
   if (!status && !c->jobs) {
     const char *name = strcmp(c->workload, "-") == 0 ? "<stdin>" : c->workload;
-    int rc = ms_parse_workload(text, len, name, &w, err, sizeof err);
+    int rc = ms_parse_workload_owned(text, len, name, &w, err, sizeof err);
+    text = NULL; /* the workload owns it now */
     if (rc) status = rc == MS_EINPUT ? die("%s", err) : die("out of memory");
   }
   size_t done = 0;

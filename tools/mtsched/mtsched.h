@@ -28,14 +28,14 @@ enum { MS_OK = 0, MS_ENOMEM = -1, MS_EINPUT = -2, MS_EIO = -3 };
 #define MS_CS (-2)   /* gantt slice of a context switch */
 
 /* ---- workload ---- */
-typedef struct ms_proc {
+typedef struct ms_proc { /* 56 bytes: the two int32 share one word */
   const char *name;   /* points into ms_workload_t.text */
   int64_t arrival;
   size_t burst_off;   /* first burst in ms_workload_t.bursts */
-  int32_t nbursts;    /* odd: CPU, IO, CPU, ..., CPU */
   int64_t priority;   /* as written (0 when missing) */
   int64_t cpu_total;  /* sum of CPU bursts */
   int64_t io_total;   /* sum of I/O bursts */
+  int32_t nbursts;    /* odd: CPU, IO, CPU, ..., CPU */
   int32_t line;       /* 1-based line in the file (0 for --jobs) */
 } ms_proc_t;
 
@@ -50,6 +50,10 @@ typedef struct ms_workload {
 /* Parses a workload (see docs/mtsched.md); fname names it in messages. */
 int ms_parse_workload(const char *buf, size_t len, const char *fname,
                       ms_workload_t *w, char *err, size_t errlen);
+/* The same on a malloc'ed buffer of at least len + 1 bytes, which the
+ * workload takes over (freed with it, or at once on failure): no copy. */
+int ms_parse_workload_owned(char *text, size_t len, const char *fname, ms_workload_t *w,
+                            char *err, size_t errlen);
 /* Builds the --jobs workload: J0, J1, ... of the given lengths, all at 0. */
 int ms_jobs_workload(const char *list, ms_workload_t *w, char *err, size_t errlen);
 void ms_workload_free(ms_workload_t *w);
@@ -127,6 +131,12 @@ typedef enum ms_format { MS_TEXT, MS_JSON, MS_CSV, MS_SVG } ms_format_t;
 int ms_format_from_name(const char *name, ms_format_t *out);
 int ms_write_run(FILE *f, const ms_result_t *r, ms_format_t fmt);
 int ms_write_compare(FILE *f, const ms_result_t *rs, size_t n, ms_format_t fmt);
+
+/* ---- memory ---- */
+/* Hints transparent huge pages for a big array (>= 4 MiB; no-op otherwise). */
+void ms_huge(void *p, size_t n);
+/* malloc (or calloc when zero) + ms_huge: for arrays of one entry per process. */
+void *ms_big_alloc(size_t n, bool zero);
 
 /* ---- generator ---- */
 typedef struct ms_gen_opts {

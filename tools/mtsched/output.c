@@ -2,42 +2,179 @@
  *
  * Output is written only after every simulation succeeded (the caller's
  * job), so a failure never leaves partial output.  Integers are formatted by
- * hand and written through stdio's unlocked calls: a million-process JSON
- * document is ~10^7 numbers and printf would dominate the run.  Doubles in
- * JSON use the shortest form that reads back to the same double. */
+ * hand into a private buffer handed to the FILE in 1 MiB chunks: a
+ * million-process JSON document is ~10^7 numbers (271 MB) and printf, or
+ * even one stdio call per field, would dominate the run.  Doubles in JSON
+ * use the shortest form that reads back to the same double. */
 #include "mtsched.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- primitives ---- */
-static void put_s(FILE *f, const char *s) { fputs_unlocked(s, f); }
-static void put_c(FILE *f, char c) { putc_unlocked(c, f); }
+/* ---- primitives ----
+ * All output goes through out_t: a private 1 MiB buffer filled with plain
+ * stores and handed to the caller's FILE in whole chunks.  stdio's per-call
+ * overhead (locking, bounds checks, function calls per field) was a third of
+ * a million-process JSON run. */
+enum { OUT_CAP = 1 << 20, OUT_SLACK = 256 };
 
-static int fmt_i64(char *buf, int64_t v) { /* buf >= 21 bytes */
-  char tmp[24];
-  int n = 0, k = 0;
-  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  do tmp[n++] = (char)('0' + u % 10); while ((u /= 10) != 0);
-  if (v < 0) buf[k++] = '-';
-  while (n) buf[k++] = tmp[--n];
-  buf[k] = '\0';
-  return k;
+typedef struct out {
+  FILE *f;
+  char *p, *end; /* next free byte; end = buf + OUT_CAP - OUT_SLACK */
+  char *buf;
+  int err;
+} out_t;
+
+static void out_flush(out_t *o) {
+  size_t n = (size_t)(o->p - o->buf);
+  if (n && !o->err && fwrite(o->buf, 1, n, o->f) != n) o->err = 1;
+  o->p = o->buf;
 }
 
-static void put_i64(FILE *f, int64_t v) {
-  char b[24];
-  int n = fmt_i64(b, v);
-  fwrite_unlocked(b, 1, (size_t)n, f);
+/* Makes room for n more bytes (n <= OUT_SLACK after a flush always fits). */
+static inline void out_room(out_t *o, size_t n) {
+  if ((size_t)(o->end - o->p) + OUT_SLACK < n || o->p >= o->end) out_flush(o);
 }
 
-static void put_json_str(FILE *f, const char *s) {
+static void out_mem(out_t *o, const void *s, size_t n) {
+  if (n > (size_t)OUT_CAP / 2) {
+    out_flush(o);
+    if (!o->err && fwrite(s, 1, n, o->f) != n) o->err = 1;
+    return;
+  }
+  out_room(o, n);
+  memcpy(o->p, s, n);
+  o->p += n;
+}
+
+static void put_s(out_t *f, const char *s) { out_mem(f, s, strlen(s)); }
+static inline void put_c(out_t *f, char c) {
+  out_room(f, 1);
+  *f->p++ = c;
+}
+/* A string literal: its length is known at compile time. */
+#define PUT_LIT(o, lit) out_mem((o), (lit), sizeof(lit) - 1)
+
+static void out_printf(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out_printf(out_t *o, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    o->err = 1;
+    return;
+  }
+  out_room(o, (size_t)n + 1);
+  if ((size_t)n + 1 > (size_t)(o->end - o->p) + OUT_SLACK) { /* longer than the buffer */
+    char *t = malloc((size_t)n + 1);
+    if (!t) {
+      o->err = 1;
+      return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(t, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    out_mem(o, t, (size_t)n);
+    free(t);
+    return;
+  }
+  va_start(ap, fmt);
+  vsnprintf(o->p, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  o->p += n;
+}
+
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+static const uint64_t pow10_tab[20] = {1ULL,
+                                    10ULL,
+                                    100ULL,
+                                    1000ULL,
+                                    10000ULL,
+                                    100000ULL,
+                                    1000000ULL,
+                                    10000000ULL,
+                                    100000000ULL,
+                                    1000000000ULL,
+                                    10000000000ULL,
+                                    100000000000ULL,
+                                    1000000000000ULL,
+                                    10000000000000ULL,
+                                    100000000000000ULL,
+                                    1000000000000000ULL,
+                                    10000000000000000ULL,
+                                    100000000000000000ULL,
+                                    1000000000000000000ULL,
+                                    10000000000000000000ULL};
+
+/* Number of decimal digits of u: log10 from the bit length, then one
+ * comparison (1233/4096 ~ log10(2)). */
+static inline int count_digits(uint64_t u) {
+  int bits = 64 - __builtin_clzll(u | 1);
+  int n = (bits * 1233) >> 12;
+  return n + (u >= pow10_tab[n]);
+}
+
+/* Writes v in decimal at d (>= 20 bytes free), returns the length: two
+ * digits per step from a table, in 32-bit arithmetic below 10^8. */
+static inline int fmt_u64(char *d, uint64_t u) {
+  if (u < 10) {
+    *d = (char)('0' + u);
+    return 1;
+  }
+  int n = count_digits(u);
+  char *e = d + n;
+  while (u >= 100000000) {
+    uint32_t lo = (uint32_t)(u % 100000000);
+    u /= 100000000;
+    for (int k = 0; k < 4; k++) {
+      unsigned t = (lo % 100) * 2;
+      lo /= 100;
+      *--e = digits2[t + 1];
+      *--e = digits2[t];
+    }
+  }
+  uint32_t v = (uint32_t)u;
+  while (v >= 100) {
+    unsigned t = (v % 100) * 2;
+    v /= 100;
+    *--e = digits2[t + 1];
+    *--e = digits2[t];
+  }
+  if (v >= 10) {
+    *--e = digits2[v * 2 + 1];
+    *--e = digits2[v * 2];
+  } else {
+    *--e = (char)('0' + v);
+  }
+  return n;
+}
+
+static inline int fmt_i64(char *buf, int64_t v) { /* buf >= 21 bytes, not NUL-ended */
+  if (v < 0) {
+    buf[0] = '-';
+    return 1 + fmt_u64(buf + 1, (uint64_t)0 - (uint64_t)v);
+  }
+  return fmt_u64(buf, (uint64_t)v);
+}
+
+static inline void put_i64(out_t *f, int64_t v) {
+  out_room(f, 24);
+  f->p += fmt_i64(f->p, v);
+}
+
+static void put_json_str(out_t *f, const char *s) {
   const char *e = s;
   while ((unsigned char)*e >= 0x20 && *e != '"' && *e != '\\') e++;
   if (!*e) { /* the common case: nothing to escape */
     put_c(f, '"');
-    fwrite_unlocked(s, 1, (size_t)(e - s), f);
+    out_mem(f, s, (size_t)(e - s));
     put_c(f, '"');
     return;
   }
@@ -45,13 +182,13 @@ static void put_json_str(FILE *f, const char *s) {
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
     if (c == '"' || c == '\\') put_c(f, '\\'), put_c(f, (char)c);
-    else if (c < 0x20) fprintf(f, "\\u%04x", c);
+    else if (c < 0x20) out_printf(f, "\\u%04x", c);
     else put_c(f, (char)c);
   }
   put_c(f, '"');
 }
 
-static void put_json_double(FILE *f, double v) {
+static void put_json_double(out_t *f, double v) {
   char b[40];
   for (int p = 1; p <= 17; p++) {
     snprintf(b, sizeof b, "%.*g", p, v);
@@ -61,7 +198,7 @@ static void put_json_double(FILE *f, double v) {
   if (!strpbrk(b, ".eEn")) put_s(f, ".0");
 }
 
-static void put_xml(FILE *f, const char *s) {
+static void put_xml(out_t *f, const char *s) {
   for (; *s; s++) {
     switch (*s) {
     case '<': put_s(f, "&lt;"); break;
@@ -75,7 +212,7 @@ static void put_xml(FILE *f, const char *s) {
   }
 }
 
-static void put_csv(FILE *f, const char *s) {
+static void put_csv(out_t *f, const char *s) {
   if (!strpbrk(s, ",\"\n\r")) {
     put_s(f, s);
     return;
@@ -88,7 +225,7 @@ static void put_csv(FILE *f, const char *s) {
   put_c(f, '"');
 }
 
-static void put_bursts(FILE *f, const ms_workload_t *w, const ms_proc_t *p, char sep) {
+static void put_bursts(out_t *f, const ms_workload_t *w, const ms_proc_t *p, char sep) {
   for (int k = 0; k < p->nbursts; k++) {
     if (k) put_c(f, sep);
     put_i64(f, ms_burst(w, p, k));
@@ -99,7 +236,21 @@ static const char *slice_name(const ms_result_t *r, const ms_slice_t *g) {
   return g->proc == MS_IDLE ? "idle" : g->proc == MS_CS ? "cs" : r->w->procs[g->proc].name;
 }
 
-static int finish(FILE *f) { return ferror(f) ? MS_EIO : MS_OK; }
+static int finish(out_t *o) {
+  out_flush(o);
+  free(o->buf);
+  return o->err || ferror(o->f) ? MS_EIO : MS_OK;
+}
+
+static int out_open(out_t *o, FILE *f) {
+  o->f = f;
+  o->err = 0;
+  o->buf = malloc(OUT_CAP);
+  if (!o->buf) return MS_ENOMEM;
+  o->p = o->buf;
+  o->end = o->buf + OUT_CAP - OUT_SLACK;
+  return MS_OK;
+}
 
 /* ---- text ---- */
 enum { COLS = 9 };
@@ -121,11 +272,11 @@ static void row_values(const ms_result_t *r, size_t i, int64_t v[COLS]) {
   memcpy(v, vals, sizeof vals);
 }
 
-static void pad(FILE *f, int n) {
+static void pad(out_t *f, int n) {
   while (n-- > 0) put_c(f, ' ');
 }
 
-static void write_text(FILE *f, const ms_result_t *r) {
+static void write_text(out_t *f, const ms_result_t *r) {
   const ms_workload_t *w = r->w;
   put_s(f, "policy ");
   put_s(f, r->cfg.label);
@@ -179,26 +330,33 @@ static void write_text(FILE *f, const ms_result_t *r) {
     }
     put_c(f, '\n');
   }
-  fprintf(f, "\naverage turnaround %.2f  waiting %.2f  response %.2f\n", r->avg_turnaround,
+  out_printf(f, "\naverage turnaround %.2f  waiting %.2f  response %.2f\n", r->avg_turnaround,
           r->avg_waiting, r->avg_response);
-  fprintf(f, "makespan %lld  throughput %.4f processes/tick  cpu utilization %.2f%%  "
+  out_printf(f, "makespan %lld  throughput %.4f processes/tick  cpu utilization %.2f%%  "
              "context switches %llu (%lld ticks)\n",
           (long long)r->makespan, r->throughput, 100.0 * r->utilization,
           (unsigned long long)r->context_switches, (long long)r->cs_time);
 }
 
 /* ---- json ---- */
-static void write_json(FILE *f, const ms_result_t *r, const char *indent) {
-  const ms_workload_t *w = r->w;
-  fprintf(f, "%s{\"policy\": ", indent);
-  put_json_str(f, ms_policy_name(r->cfg.policy));
-  put_s(f, ", \"label\": ");
-  put_json_str(f, r->cfg.label);
-  put_s(f, ",\n");
-  fprintf(f, "%s \"processes\": [", indent);
-  for (size_t i = 0; i < w->n; i++) {
-    const ms_proc_t *p = &w->procs[i];
-    const ms_pstat_t *s = &r->ps[i];
+/* Copies a string literal (length known at compile time) to d. */
+#define LIT(d, lit) (memcpy((d), (lit), sizeof(lit) - 1), (d) + sizeof(lit) - 1)
+
+/* Length of s when it needs no JSON escaping, else -1. */
+static inline long json_plain_len(const char *s) {
+  const char *e = s;
+  while ((unsigned char)*e >= 0x20 && *e != '"' && *e != '\\') e++;
+  return *e ? -1 : (long)(e - s);
+}
+
+/* One element of "processes": the hot loop of a big JSON document, written
+ * with plain stores into the buffer when it surely fits (the slow path is
+ * the same text through the general primitives). */
+static void json_proc(out_t *f, const ms_workload_t *w, const ms_proc_t *p,
+                      const ms_pstat_t *s, size_t i, const char *indent, size_t ilen) {
+  long nl = json_plain_len(p->name);
+  size_t need = 200 + ilen + (size_t)(nl < 0 ? 0 : nl) + 22 * (size_t)p->nbursts + 7 * 21;
+  if (nl < 0 || need > OUT_CAP / 2) {
     put_s(f, i ? ",\n  " : "\n  ");
     put_s(f, indent);
     put_s(f, "{\"name\": ");
@@ -220,14 +378,102 @@ static void write_json(FILE *f, const ms_result_t *r, const char *indent) {
     put_s(f, ", \"response\": ");
     put_i64(f, s->response);
     put_c(f, '}');
+    return;
   }
-  fprintf(f, "],\n%s \"averages\": {\"turnaround\": ", indent);
+  out_room(f, need);
+  char *d = f->p;
+  if (i) *d++ = ',';
+  d = LIT(d, "\n  ");
+  memcpy(d, indent, ilen);
+  d += ilen;
+  d = LIT(d, "{\"name\": \"");
+  memcpy(d, p->name, (size_t)nl);
+  d += nl;
+  d = LIT(d, "\", \"arrival\": ");
+  d += fmt_i64(d, p->arrival);
+  d = LIT(d, ", \"bursts\": [");
+  const int64_t *b = w->bursts + p->burst_off;
+  for (int k = 0; k < p->nbursts; k++) {
+    if (k) *d++ = ',';
+    d += fmt_i64(d, b[k]);
+  }
+  d = LIT(d, "], \"priority\": ");
+  d += fmt_i64(d, p->priority);
+  d = LIT(d, ", \"start\": ");
+  d += fmt_i64(d, s->start);
+  d = LIT(d, ", \"finish\": ");
+  d += fmt_i64(d, s->finish);
+  d = LIT(d, ", \"turnaround\": ");
+  d += fmt_i64(d, s->turnaround);
+  d = LIT(d, ", \"waiting\": ");
+  d += fmt_i64(d, s->waiting);
+  d = LIT(d, ", \"response\": ");
+  d += fmt_i64(d, s->response);
+  *d++ = '}';
+  f->p = d;
+}
+
+/* One element of "gantt", same scheme. */
+static void json_slice(out_t *f, const ms_workload_t *w, const ms_slice_t *g, size_t i,
+                       const char *indent, size_t ilen) {
+  const char *name = g->proc >= 0 ? w->procs[g->proc].name : NULL;
+  long nl = name ? json_plain_len(name) : 0;
+  size_t need = 120 + ilen + (size_t)(nl < 0 ? 0 : nl);
+  if (nl < 0 || need > OUT_CAP / 2) {
+    put_s(f, i ? ",\n  " : "\n  ");
+    put_s(f, indent);
+    put_s(f, "{\"name\": ");
+    if (name) put_json_str(f, name);
+    else put_s(f, "null");
+    put_s(f, ", \"start\": ");
+    put_i64(f, g->start);
+    put_s(f, ", \"end\": ");
+    put_i64(f, g->end);
+    if (g->proc == MS_CS) put_s(f, ", \"cs\": true");
+    put_c(f, '}');
+    return;
+  }
+  out_room(f, need);
+  char *d = f->p;
+  if (i) *d++ = ',';
+  d = LIT(d, "\n  ");
+  memcpy(d, indent, ilen);
+  d += ilen;
+  d = LIT(d, "{\"name\": ");
+  if (name) {
+    *d++ = '"';
+    memcpy(d, name, (size_t)nl);
+    d += nl;
+    *d++ = '"';
+  } else {
+    d = LIT(d, "null");
+  }
+  d = LIT(d, ", \"start\": ");
+  d += fmt_i64(d, g->start);
+  d = LIT(d, ", \"end\": ");
+  d += fmt_i64(d, g->end);
+  if (g->proc == MS_CS) d = LIT(d, ", \"cs\": true");
+  *d++ = '}';
+  f->p = d;
+}
+
+static void write_json(out_t *f, const ms_result_t *r, const char *indent) {
+  const ms_workload_t *w = r->w;
+  out_printf(f, "%s{\"policy\": ", indent);
+  put_json_str(f, ms_policy_name(r->cfg.policy));
+  put_s(f, ", \"label\": ");
+  put_json_str(f, r->cfg.label);
+  put_s(f, ",\n");
+  out_printf(f, "%s \"processes\": [", indent);
+  size_t ilen = strlen(indent);
+  for (size_t i = 0; i < w->n; i++) json_proc(f, w, &w->procs[i], &r->ps[i], i, indent, ilen);
+  out_printf(f, "],\n%s \"averages\": {\"turnaround\": ", indent);
   put_json_double(f, r->avg_turnaround);
   put_s(f, ", \"waiting\": ");
   put_json_double(f, r->avg_waiting);
   put_s(f, ", \"response\": ");
   put_json_double(f, r->avg_response);
-  fprintf(f, "},\n%s \"makespan\": ", indent);
+  out_printf(f, "},\n%s \"makespan\": ", indent);
   put_i64(f, r->makespan);
   put_s(f, ", \"throughput\": ");
   put_json_double(f, r->throughput);
@@ -239,31 +485,24 @@ static void write_json(FILE *f, const ms_result_t *r, const char *indent) {
   put_i64(f, r->busy);
   put_s(f, ", \"switch_time\": ");
   put_i64(f, r->cs_time);
-  fprintf(f, ",\n%s \"gantt\": [", indent);
+  out_printf(f, ",\n%s \"gantt\": [", indent);
   for (size_t i = 0; i < r->ngantt; i++) {
-    const ms_slice_t *g = &r->gantt[i];
-    put_s(f, i ? ",\n  " : "\n  ");
-    put_s(f, indent);
-    put_s(f, "{\"name\": ");
-    if (g->proc >= 0) put_json_str(f, w->procs[g->proc].name);
-    else put_s(f, "null");
-    put_s(f, ", \"start\": ");
-    put_i64(f, g->start);
-    put_s(f, ", \"end\": ");
-    put_i64(f, g->end);
-    if (g->proc == MS_CS) put_s(f, ", \"cs\": true");
-    put_c(f, '}');
+    if (i + 16 < r->ngantt && r->gantt[i + 16].proc >= 0)
+      __builtin_prefetch(&w->procs[r->gantt[i + 16].proc]);
+    if (i + 8 < r->ngantt && r->gantt[i + 8].proc >= 0)
+      __builtin_prefetch(w->procs[r->gantt[i + 8].proc].name);
+    json_slice(f, w, &r->gantt[i], i, indent, ilen);
   }
-  fprintf(f, "]}");
+  out_printf(f, "]}");
 }
 
 /* ---- csv ---- */
-static void write_csv_header(FILE *f, bool with_policy) {
+static void write_csv_header(out_t *f, bool with_policy) {
   if (with_policy) put_s(f, "policy,");
   put_s(f, "name,arrival,bursts,priority,start,finish,turnaround,waiting,response\n");
 }
 
-static void write_csv_rows(FILE *f, const ms_result_t *r, bool with_policy) {
+static void write_csv_rows(out_t *f, const ms_result_t *r, bool with_policy) {
   const ms_workload_t *w = r->w;
   for (size_t i = 0; i < w->n; i++) {
     int64_t v[COLS];
@@ -300,13 +539,13 @@ static int svg_height(const ms_result_t *r) {
   return SVG_TOP + (int)(r->w->n + 1) * ROW_H + 40;
 }
 
-static void svg_colour(FILE *f, size_t i) {
-  fprintf(f, "hsl(%d,65%%,%d%%)", (int)((double)i * 137.508) % 360, 55 + (int)(i % 3) * 8);
+static void svg_colour(out_t *f, size_t i) {
+  out_printf(f, "hsl(%d,65%%,%d%%)", (int)((double)i * 137.508) % 360, 55 + (int)(i % 3) * 8);
 }
 
-static void svg_rect(FILE *f, const ms_result_t *r, const ms_slice_t *g, double y) {
+static void svg_rect(out_t *f, const ms_result_t *r, const ms_slice_t *g, double y) {
   double x0 = svg_x(r, g->start), x1 = svg_x(r, g->end);
-  fprintf(f, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" ", x0, y,
+  out_printf(f, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" ", x0, y,
           x1 - x0 < 0.5 ? 0.5 : x1 - x0, ROW_H - 6);
   if (g->proc == MS_CS) put_s(f, "fill=\"url(#cs)\" stroke=\"#c00\" stroke-width=\"1\"");
   else if (g->proc == MS_IDLE) put_s(f, "fill=\"#f4f4f4\" stroke=\"#bbb\" stroke-dasharray=\"3,2\"");
@@ -317,10 +556,10 @@ static void svg_rect(FILE *f, const ms_result_t *r, const ms_slice_t *g, double 
   }
   put_s(f, "><title>");
   put_xml(f, slice_name(r, g));
-  fprintf(f, " %lld-%lld</title></rect>\n", (long long)g->start, (long long)g->end);
+  out_printf(f, " %lld-%lld</title></rect>\n", (long long)g->start, (long long)g->end);
 }
 
-static void svg_axis(FILE *f, const ms_result_t *r, double y) {
+static void svg_axis(out_t *f, const ms_result_t *r, double y) {
   int64_t span = r->last_finish - r->first_arrival;
   double step = 1;
   while (span / step > 12) {
@@ -328,36 +567,36 @@ static void svg_axis(FILE *f, const ms_result_t *r, double y) {
     else if (span / (step * 5) <= 12) step *= 5;
     else step *= 10;
   }
-  fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#333\"/>\n", SVG_LEFT,
+  out_printf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#333\"/>\n", SVG_LEFT,
           y, SVG_W - SVG_RIGHT, y);
   for (double k = 0; k <= (double)span + 0.5; k += step) {
     int64_t t = r->first_arrival + (int64_t)k;
     double x = svg_x(r, t);
-    fprintf(f,
+    out_printf(f,
             "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"#333\"/>"
             "<text x=\"%.2f\" y=\"%.1f\" text-anchor=\"middle\">%lld</text>\n",
             x, y, x, y + 4, x, y + 16, (long long)t);
   }
 }
 
-static void write_svg_chart(FILE *f, const ms_result_t *r, int y0) {
+static void write_svg_chart(out_t *f, const ms_result_t *r, int y0) {
   const ms_workload_t *w = r->w;
-  fprintf(f, "<g transform=\"translate(0,%d)\">\n<text x=\"10\" y=\"22\" font-weight=\"bold\">",
+  out_printf(f, "<g transform=\"translate(0,%d)\">\n<text x=\"10\" y=\"22\" font-weight=\"bold\">",
           y0);
   put_xml(f, r->cfg.label);
-  fprintf(f, "  (avg turnaround %.2f, waiting %.2f, response %.2f; %llu context switches)</text>\n",
+  out_printf(f, "  (avg turnaround %.2f, waiting %.2f, response %.2f; %llu context switches)</text>\n",
           r->avg_turnaround, r->avg_waiting, r->avg_response,
           (unsigned long long)r->context_switches);
   double y = SVG_TOP;
-  fprintf(f, "<text x=\"10\" y=\"%.1f\" font-weight=\"bold\">CPU</text>\n", y + ROW_H - 10);
+  out_printf(f, "<text x=\"10\" y=\"%.1f\" font-weight=\"bold\">CPU</text>\n", y + ROW_H - 10);
   for (size_t i = 0; i < r->ngantt; i++) svg_rect(f, r, &r->gantt[i], y);
   for (size_t p = 0; p < w->n; p++) {
     y += ROW_H;
-    fprintf(f, "<text x=\"10\" y=\"%.1f\">", y + ROW_H - 10);
+    out_printf(f, "<text x=\"10\" y=\"%.1f\">", y + ROW_H - 10);
     put_xml(f, w->procs[p].name);
     put_s(f, "</text>\n");
     double xa = svg_x(r, w->procs[p].arrival), xf = svg_x(r, r->ps[p].finish);
-    fprintf(f,
+    out_printf(f,
             "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"#999\" "
             "stroke-dasharray=\"2,2\"/>\n",
             xa, y + (ROW_H - 6) / 2.0, xf, y + (ROW_H - 6) / 2.0);
@@ -366,7 +605,7 @@ static void write_svg_chart(FILE *f, const ms_result_t *r, int y0) {
     const ms_slice_t *g = &r->gantt[i];
     if (g->proc >= 0) svg_rect(f, r, g, SVG_TOP + (double)(g->proc + 1) * ROW_H);
     else if (g->proc == MS_CS)
-      fprintf(f,
+      out_printf(f,
               "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"#c00\" "
               "stroke-width=\"0.8\" stroke-dasharray=\"4,3\"/>\n",
               svg_x(r, g->start), SVG_TOP + ROW_H, svg_x(r, g->start),
@@ -376,10 +615,10 @@ static void write_svg_chart(FILE *f, const ms_result_t *r, int y0) {
   put_s(f, "</g>\n");
 }
 
-static void write_svg(FILE *f, const ms_result_t *rs, size_t n) {
+static void write_svg(out_t *f, const ms_result_t *rs, size_t n) {
   int h = 0;
   for (size_t i = 0; i < n; i++) h += svg_height(&rs[i]);
-  fprintf(f,
+  out_printf(f,
           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
           "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -424,7 +663,7 @@ static void compare_cell(const ms_result_t *r, int c, char *cell, size_t len) {
   }
 }
 
-static void write_compare_text(FILE *f, const ms_result_t *rs, size_t n) {
+static void write_compare_text(out_t *f, const ms_result_t *rs, size_t n) {
   static const char *const head[CMP_COLS] = {"turnaround", "waiting",  "response", "makespan",
                                              "throughput", "cpu util", "switches"};
   int lw = 6, cw[CMP_COLS];
@@ -438,18 +677,18 @@ static void write_compare_text(FILE *f, const ms_result_t *rs, size_t n) {
       if ((int)strlen(cell) > cw[c]) cw[c] = (int)strlen(cell);
     }
   }
-  fprintf(f, "%-*s", lw, "policy");
-  for (int c = 0; c < CMP_COLS; c++) fprintf(f, "  %*s ", cw[c], head[c]);
+  out_printf(f, "%-*s", lw, "policy");
+  for (int c = 0; c < CMP_COLS; c++) out_printf(f, "  %*s ", cw[c], head[c]);
   put_s(f, "\n");
   for (size_t i = 0; i < n; i++) {
     const ms_result_t *r = &rs[i];
-    fprintf(f, "%-*s", lw, r->cfg.label);
+    out_printf(f, "%-*s", lw, r->cfg.label);
     for (int c = 0; c < CMP_COLS; c++) {
       bool best = true;
       for (size_t j = 0; j < n; j++)
         if (cmp_value(&rs[j], c) < cmp_value(r, c)) best = false;
       compare_cell(r, c, cell, sizeof cell);
-      fprintf(f, "  %*s%c", cw[c], cell, best && n > 1 ? '*' : ' ');
+      out_printf(f, "  %*s%c", cw[c], cell, best && n > 1 ? '*' : ' ');
     }
     put_c(f, '\n');
   }
@@ -468,7 +707,9 @@ int ms_format_from_name(const char *name, ms_format_t *out) {
   return MS_EINPUT;
 }
 
-int ms_write_run(FILE *f, const ms_result_t *r, ms_format_t fmt) {
+int ms_write_run(FILE *file, const ms_result_t *r, ms_format_t fmt) {
+  out_t o, *f = &o;
+  if (out_open(f, file)) return MS_ENOMEM;
   switch (fmt) {
   case MS_TEXT: write_text(f, r); break;
   case MS_JSON: write_json(f, r, ""); put_c(f, '\n'); break;
@@ -478,7 +719,9 @@ int ms_write_run(FILE *f, const ms_result_t *r, ms_format_t fmt) {
   return finish(f);
 }
 
-int ms_write_compare(FILE *f, const ms_result_t *rs, size_t n, ms_format_t fmt) {
+int ms_write_compare(FILE *file, const ms_result_t *rs, size_t n, ms_format_t fmt) {
+  out_t o, *f = &o;
+  if (out_open(f, file)) return MS_ENOMEM;
   switch (fmt) {
   case MS_TEXT: write_compare_text(f, rs, n); break;
   case MS_JSON:

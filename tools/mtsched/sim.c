@@ -34,17 +34,25 @@
 
 #define NEVER INT64_MAX
 
+/* Per-process state by rank, split by temperature: rt_t is what every
+ * event of every policy touches (16 bytes, four per cache line); whether a
+ * process has run yet is one bit in a bitmap; cold_t is read only by the
+ * policies that need it, so its pages are never even touched under fcfs or
+ * rr.  A million processes is that much less fresh memory to fault in. */
 typedef struct rt {
   int64_t rem;          /* remaining ticks of the current CPU burst */
-  int64_t ready_since;  /* when it last entered the ready set */
-  int64_t used;         /* MLFQ: ticks used against the level's allotment */
-  int64_t start;        /* first run, -1 before */
-  ms_i128 run_prio;     /* effective priority frozen while running */
+  int32_t idx;          /* file index (order[rank]) */
   int32_t bi;           /* index of the current burst */
-  int32_t level;        /* MLFQ queue */
-  int32_t next;         /* FIFO link */
-  int32_t pos;          /* index in the scan array */
 } rt_t;
+
+typedef struct cold {
+  ms_i128 run_prio;     /* ppriority: effective priority frozen while running */
+  int64_t ready_since;  /* scan policies: when it last entered the ready set */
+  int64_t used;         /* MLFQ: ticks used against the level's allotment */
+  int32_t level;        /* MLFQ queue */
+  int32_t next;         /* MLFQ FIFO link */
+  int32_t pos;          /* index in the scan array */
+} cold_t;
 
 typedef struct hent {
   int64_t key;
@@ -57,7 +65,7 @@ typedef struct heap {
 } heap_t;
 
 enum { CPU_IDLE, CPU_SWITCH, CPU_RUN };
-enum { READY_FIFO, READY_HEAP, READY_SCAN };
+enum { READY_RING, READY_FIFO, READY_HEAP, READY_SCAN };
 
 typedef struct sim {
   const ms_workload_t *w;
@@ -67,7 +75,11 @@ typedef struct sim {
   int32_t *order; /* rank -> file index */
   int64_t *arrival; /* by rank: the loop reads it every event */
   rt_t *rt;       /* by rank */
+  uint64_t *ran;  /* by rank: bit set once the process has run */
+  cold_t *cx;     /* by rank */
   int kind;       /* READY_* */
+  int32_t *ring;  /* READY_RING (fcfs, rr): the FIFO as a ring of ranks */
+  size_t rmask, rhead; /* capacity - 1 (a power of two), index of the head */
   int levels;
   int32_t head[MS_MAX_QUEUES], tail[MS_MAX_QUEUES];
   size_t nready;
@@ -86,7 +98,7 @@ typedef struct sim {
 
 /* ---- small helpers ---- */
 static const ms_proc_t *proc(const sim_t *s, int32_t rank) {
-  return &s->w->procs[s->order[rank]];
+  return &s->w->procs[s->rt[rank].idx];
 }
 
 static int64_t add_time(sim_t *s, int64_t a, int64_t b) {
@@ -106,7 +118,7 @@ static ms_i128 base_prio(const sim_t *s, int32_t rank) {
 /* Aging: one step better every `aging` ticks spent in the ready set. */
 static ms_i128 eff_prio(const sim_t *s, int32_t rank) {
   ms_i128 p = base_prio(s, rank);
-  if (s->c->aging) p -= (s->now - s->rt[rank].ready_since) / s->c->aging;
+  if (s->c->aging) p -= (s->now - s->cx[rank].ready_since) / s->c->aging;
   return p;
 }
 
@@ -152,20 +164,23 @@ static int64_t heap_key(const sim_t *s, int32_t rank) {
 }
 
 static void ready_push(sim_t *s, int32_t rank) {
-  rt_t *p = &s->rt[rank];
-  p->ready_since = s->now;
   s->nready++;
-  if (s->kind == READY_FIFO) {
-    int l = s->c->policy == MS_MLFQ ? p->level : 0;
+  if (s->kind == READY_RING) {
+    s->ring[(s->rhead + s->nready - 1) & s->rmask] = rank;
+  } else if (s->kind == READY_FIFO) {
+    cold_t *p = &s->cx[rank];
+    int l = p->level;
     p->next = -1;
-    if (s->tail[l] >= 0) s->rt[s->tail[l]].next = rank;
+    if (s->tail[l] >= 0) s->cx[s->tail[l]].next = rank;
     else s->head[l] = rank;
     s->tail[l] = rank;
   } else if (s->kind == READY_HEAP) {
     heap_push(&s->ready, (hent_t){heap_key(s, rank), rank});
   } else {
-    p->pos = (int32_t)(s->nready - 1);
-    s->scan[p->pos] = rank;
+    cold_t *x = &s->cx[rank];
+    x->ready_since = s->now;
+    x->pos = (int32_t)(s->nready - 1);
+    s->scan[x->pos] = rank;
   }
 }
 
@@ -174,8 +189,8 @@ static bool scan_better(const sim_t *s, int32_t a, int32_t b) {
   if (s->c->policy == MS_HRRN) {
     /* (w_a + b_a) / b_a > (w_b + b_b) / b_b, cross-multiplied exactly */
     unsigned __int128 ba = (unsigned __int128)s->rt[a].rem, bb = (unsigned __int128)s->rt[b].rem;
-    unsigned __int128 wa = (unsigned __int128)(s->now - s->rt[a].ready_since);
-    unsigned __int128 wb = (unsigned __int128)(s->now - s->rt[b].ready_since);
+    unsigned __int128 wa = (unsigned __int128)(s->now - s->cx[a].ready_since);
+    unsigned __int128 wb = (unsigned __int128)(s->now - s->cx[b].ready_since);
     unsigned __int128 x = (wa + ba) * bb, y = (wb + bb) * ba;
     return x > y || (x == y && a < b);
   }
@@ -185,6 +200,7 @@ static bool scan_better(const sim_t *s, int32_t a, int32_t b) {
 
 static int32_t ready_peek(const sim_t *s) {
   if (s->nready == 0) return -1;
+  if (s->kind == READY_RING) return s->ring[s->rhead];
   if (s->kind == READY_FIFO) {
     for (int l = 0; l < s->levels; l++)
       if (s->head[l] >= 0) return s->head[l];
@@ -200,16 +216,27 @@ static int32_t ready_peek(const sim_t *s) {
 static int32_t ready_take(sim_t *s) {
   int32_t best = ready_peek(s);
   if (best < 0) return -1;
-  if (s->kind == READY_FIFO) {
-    int l = s->c->policy == MS_MLFQ ? s->rt[best].level : 0;
-    s->head[l] = s->rt[best].next;
+  if (s->kind == READY_RING) {
+    /* A long queue visits processes last touched long ago: fetch the state
+     * of the one 16 places ahead, and the stats and workload lines of the
+     * one 8 ahead (its rt entry is in cache by now), so the misses overlap. */
+    if (s->nready > 16) {
+      __builtin_prefetch(&s->rt[s->ring[(s->rhead + 16) & s->rmask]]);
+      int32_t idx = s->rt[s->ring[(s->rhead + 8) & s->rmask]].idx;
+      __builtin_prefetch(&s->r->ps[idx], 1);
+      __builtin_prefetch(&s->w->procs[idx].nbursts);
+    }
+    s->rhead = (s->rhead + 1) & s->rmask;
+  } else if (s->kind == READY_FIFO) {
+    int l = s->cx[best].level;
+    s->head[l] = s->cx[best].next;
     if (s->head[l] < 0) s->tail[l] = -1;
   } else if (s->kind == READY_HEAP) {
     heap_pop(&s->ready);
   } else {
     int32_t moved = s->scan[s->nready - 1];
-    s->scan[s->rt[best].pos] = moved;
-    s->rt[moved].pos = s->rt[best].pos;
+    s->scan[s->cx[best].pos] = moved;
+    s->cx[moved].pos = s->cx[best].pos;
   }
   s->nready--;
   return best;
@@ -228,6 +255,7 @@ static int add_slice(sim_t *s, int64_t a, int64_t b, int32_t who) {
     size_t cap = r->capgantt ? r->capgantt * 2 : 1024;
     ms_slice_t *g = realloc(r->gantt, cap * sizeof *g);
     if (!g) return MS_ENOMEM;
+    ms_huge(g, cap * sizeof *g);
     r->gantt = g;
     r->capgantt = cap;
   }
@@ -238,7 +266,7 @@ static int add_slice(sim_t *s, int64_t a, int64_t b, int32_t who) {
 /* ---- events ---- */
 static void admit(sim_t *s, int32_t rank) {
   rt_t *p = &s->rt[rank];
-  p->rem = ms_burst(s->w, proc(s, rank), p->bi);
+  if (p->bi) p->rem = ms_burst(s->w, proc(s, rank), p->bi); /* bi 0: set by sim_init */
   ready_push(s, rank);
 }
 
@@ -264,11 +292,12 @@ static void begin_run(sim_t *s) {
     q = c->quantum;
     lone_rr = s->nready == 0;
   } else if (c->policy == MS_MLFQ) {
+    const cold_t *x = &s->cx[s->cur];
     int last = s->levels - 1;
-    q = c->quanta[p->level];
-    if (c->nallot && p->level < last && c->allotment[p->level] - p->used < q)
-      q = c->allotment[p->level] - p->used;
-    lone_rr = p->level == last && s->nready == 0;
+    q = c->quanta[x->level];
+    if (c->nallot && x->level < last && c->allotment[x->level] - x->used < q)
+      q = c->allotment[x->level] - x->used;
+    lone_rr = x->level == last && s->nready == 0;
   }
   s->run_end = burst_end;
   if (!q) return;
@@ -286,16 +315,20 @@ static void begin_run(sim_t *s) {
 static int stop_run(sim_t *s) {
   rt_t *p = &s->rt[s->cur];
   int64_t ran = s->now - s->run_start;
-  if (ran > 0 && p->start < 0) p->start = s->run_start; /* first real run */
+  uint64_t bit = (uint64_t)1 << (s->cur & 63);
+  if (ran > 0 && !(s->ran[s->cur >> 6] & bit)) { /* first real run */
+    s->ran[s->cur >> 6] |= bit;
+    s->r->ps[p->idx].start = s->run_start;
+  }
   p->rem -= ran;
-  p->used += ran;
+  if (s->c->policy == MS_MLFQ) s->cx[s->cur].used += ran;
   s->r->busy += ran;
   s->cpu = CPU_IDLE;
   s->idle_since = s->now;
-  return add_slice(s, s->run_start, s->now, s->order[s->cur]);
+  return add_slice(s, s->run_start, s->now, p->idx);
 }
 
-static void mlfq_demote(sim_t *s, rt_t *p) {
+static void mlfq_demote(sim_t *s, cold_t *p) {
   if (p->level < s->levels - 1) p->level++;
   p->used = 0;
 }
@@ -303,26 +336,26 @@ static void mlfq_demote(sim_t *s, rt_t *p) {
 static void slice_ended(sim_t *s) {
   int32_t rank = s->cur;
   rt_t *p = &s->rt[rank];
-  const ms_proc_t *pr = proc(s, rank);
+  cold_t *x = &s->cx[rank];
+  bool mlfq = s->c->policy == MS_MLFQ;
   bool allot = s->c->nallot != 0;
   int last = s->levels - 1;
   if (p->rem == 0) { /* CPU burst done */
-    if (s->c->policy == MS_MLFQ && allot && p->level < last &&
-        p->used >= s->c->allotment[p->level])
-      mlfq_demote(s, p);
+    if (mlfq && allot && x->level < last && x->used >= s->c->allotment[x->level])
+      mlfq_demote(s, x);
     p->bi++;
-    if (p->bi == pr->nbursts) {
-      s->r->ps[s->order[rank]].finish = s->now;
+    if (p->bi == proc(s, rank)->nbursts) {
+      s->r->ps[p->idx].finish = s->now;
       s->done++;
     } else {
-      int64_t t = add_time(s, s->now, ms_burst(s->w, pr, p->bi));
+      int64_t t = add_time(s, s->now, ms_burst(s->w, proc(s, rank), p->bi));
       p->bi++;
       heap_push(&s->io, (hent_t){t, rank});
     }
   } else { /* quantum (or allotment) expired */
-    if (s->c->policy == MS_MLFQ) {
-      if (p->level == last) p->used = 0;
-      else if (!allot || p->used >= s->c->allotment[p->level]) mlfq_demote(s, p);
+    if (mlfq) {
+      if (x->level == last) x->used = 0;
+      else if (!allot || x->used >= s->c->allotment[x->level]) mlfq_demote(s, x);
     }
     ready_push(s, rank);
   }
@@ -335,7 +368,7 @@ static void boost(sim_t *s) {
   int32_t h = -1, t = -1;
   for (int l = 0; l < s->levels; l++) {
     if (s->head[l] < 0) continue;
-    if (t >= 0) s->rt[t].next = s->head[l];
+    if (t >= 0) s->cx[t].next = s->head[l];
     else h = s->head[l];
     t = s->tail[l];
     s->head[l] = s->tail[l] = -1;
@@ -343,8 +376,8 @@ static void boost(sim_t *s) {
   s->head[0] = h;
   s->tail[0] = t;
   for (int32_t i = 0; i < s->n; i++) {
-    s->rt[i].level = 0;
-    s->rt[i].used = 0;
+    s->cx[i].level = 0;
+    s->cx[i].used = 0;
   }
   if (s->cpu == CPU_RUN) {
     int32_t cur = s->cur;
@@ -361,8 +394,8 @@ static bool should_preempt(const sim_t *s) {
   const rt_t *cur = &s->rt[s->cur];
   switch (s->c->policy) {
   case MS_SRTF: return s->rt[b].rem < cur->rem - (s->now - s->run_start);
-  case MS_PPRIORITY: return eff_prio(s, b) < cur->run_prio;
-  case MS_MLFQ: return s->rt[b].level < cur->level;
+  case MS_PPRIORITY: return eff_prio(s, b) < s->cx[s->cur].run_prio;
+  case MS_MLFQ: return s->cx[b].level < s->cx[s->cur].level;
   default: return false;
   }
 }
@@ -370,7 +403,7 @@ static bool should_preempt(const sim_t *s) {
 static int preempt(sim_t *s) {
   int32_t rank = s->cur;
   int rc = stop_run(s);
-  if (s->c->policy == MS_MLFQ && !s->c->nallot) s->rt[rank].used = 0; /* fresh quantum */
+  if (s->c->policy == MS_MLFQ && !s->c->nallot) s->cx[rank].used = 0; /* fresh quantum */
   s->cur = -1;
   ready_push(s, rank);
   return rc;
@@ -381,7 +414,7 @@ static int dispatch(sim_t *s) {
   int rc = add_slice(s, s->idle_since, s->now, MS_IDLE);
   s->r->idle_time += s->now - s->idle_since;
   s->cur = rank;
-  if (s->c->policy == MS_PPRIORITY) s->rt[rank].run_prio = eff_prio(s, rank);
+  if (s->c->policy == MS_PPRIORITY) s->cx[rank].run_prio = eff_prio(s, rank);
   if (s->last >= 0 && s->last != rank) {
     s->r->context_switches++;
     if (s->c->cs > 0) {
@@ -399,10 +432,10 @@ static int dispatch(sim_t *s) {
  * running one's: r_i + aging * (p_i - running + 1), minimised. */
 static int64_t aging_event(const sim_t *s) {
   if (s->c->policy != MS_PPRIORITY || !s->c->aging || s->cpu != CPU_RUN) return NEVER;
-  ms_i128 best = NEVER, c = s->rt[s->cur].run_prio;
+  ms_i128 best = NEVER, c = s->cx[s->cur].run_prio;
   for (size_t i = 0; i < s->nready; i++) {
     int32_t k = s->scan[i];
-    ms_i128 t = (ms_i128)s->rt[k].ready_since + (ms_i128)s->c->aging * (base_prio(s, k) - c + 1);
+    ms_i128 t = (ms_i128)s->cx[k].ready_since + (ms_i128)s->c->aging * (base_prio(s, k) - c + 1);
     if (t < best) best = t;
   }
   return best > s->now ? (int64_t)best : NEVER;
@@ -433,11 +466,59 @@ static int step(sim_t *s) {
   return rc;
 }
 
-static int cmp_rank(const void *a, const void *b, void *arg) {
-  const ms_proc_t *p = arg;
-  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-  if (p[x].arrival != p[y].arrival) return p[x].arrival < p[y].arrival ? -1 : 1;
-  return x < y ? -1 : x > y;
+/* Ranks: file indices sorted by (arrival, file index) into order[], with
+ * the sorted arrivals in arrival[].  An LSD radix sort (11-bit digits, stable,
+ * so equal arrivals keep file order; digits that are the same for every key
+ * are skipped, so arrivals below 2^22 cost two passes) instead of qsort: a
+ * comparison sort of 10^6 indices that reach back into the workload was a
+ * tenth of a big run.  A file already in arrival order costs one pass. */
+enum { RADIX_BITS = 11, RADIX = 1 << RADIX_BITS, RADIX_PASSES = (64 + RADIX_BITS - 1) / RADIX_BITS };
+
+static int rank_order(const ms_workload_t *w, int32_t *order, int64_t *arrival) {
+  size_t n = w->n;
+  bool sorted = true;
+  for (size_t i = 0; i < n; i++) {
+    order[i] = (int32_t)i;
+    arrival[i] = w->procs[i].arrival;
+    if (i && arrival[i] < arrival[i - 1]) sorted = false;
+  }
+  if (sorted) return MS_OK;
+  uint64_t *k0 = (uint64_t *)arrival, *k1 = ms_big_alloc(n * sizeof *k1, false);
+  int32_t *o1 = ms_big_alloc(n * sizeof *o1, false);
+  size_t(*cnt)[RADIX] = calloc(RADIX_PASSES, sizeof *cnt);
+  if (!k1 || !o1 || !cnt) {
+    free(k1), free(o1), free(cnt);
+    return MS_ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) { /* flip the sign bit: unsigned order = signed order */
+    uint64_t k = (uint64_t)arrival[i] ^ ((uint64_t)1 << 63);
+    k0[i] = k;
+    for (int d = 0; d < RADIX_PASSES; d++) cnt[d][(k >> (d * RADIX_BITS)) & (RADIX - 1)]++;
+  }
+  uint64_t *ks = k0, *kd = k1;
+  int32_t *os = order, *od = o1;
+  for (int d = 0; d < RADIX_PASSES; d++) {
+    size_t *c = cnt[d], sum = 0;
+    if (c[(ks[0] >> (d * RADIX_BITS)) & (RADIX - 1)] == n) continue; /* same digit everywhere */
+    for (int b = 0; b < RADIX; b++) {
+      size_t t = c[b];
+      c[b] = sum;
+      sum += t;
+    }
+    for (size_t i = 0; i < n; i++) {
+      size_t at = c[(ks[i] >> (d * RADIX_BITS)) & (RADIX - 1)]++;
+      kd[at] = ks[i];
+      od[at] = os[i];
+    }
+    uint64_t *kt = ks;
+    ks = kd, kd = kt;
+    int32_t *ot = os;
+    os = od, od = ot;
+  }
+  for (size_t i = 0; i < n; i++) k0[i] = ks[i] ^ ((uint64_t)1 << 63);
+  if (os != order) memcpy(order, os, n * sizeof *order);
+  free(k1), free(o1), free(cnt);
+  return MS_OK;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
@@ -454,26 +535,51 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   s->c = c;
   s->r = r;
   s->n = (int32_t)w->n;
-  s->order = malloc(w->n * sizeof *s->order);
-  s->arrival = malloc(w->n * sizeof *s->arrival);
-  s->rt = calloc(w->n, sizeof *s->rt);
-  s->io.a = malloc(w->n * sizeof *s->io.a);
-  r->ps = calloc(w->n, sizeof *r->ps);
+  s->order = ms_big_alloc(w->n * sizeof *s->order, false);
+  s->arrival = ms_big_alloc(w->n * sizeof *s->arrival, false);
+  s->rt = ms_big_alloc(w->n * sizeof *s->rt, false);
+  s->ran = calloc(w->n / 64 + 1, sizeof *s->ran);
+  s->cx = ms_big_alloc(w->n * sizeof *s->cx, true); /* untouched (no page faults) unless used */
+  s->io.a = ms_big_alloc(w->n * sizeof *s->io.a, false);
+  r->ps = ms_big_alloc(w->n * sizeof *r->ps, true);
   bool scan = c->policy == MS_HRRN ||
               (c->aging && (c->policy == MS_PRIORITY || c->policy == MS_PPRIORITY));
-  s->kind = (c->policy == MS_FCFS || c->policy == MS_RR || c->policy == MS_MLFQ) ? READY_FIFO
-            : scan                                                         ? READY_SCAN
-                                                                           : READY_HEAP;
-  if (s->kind == READY_HEAP) s->ready.a = malloc(w->n * sizeof *s->ready.a);
-  if (s->kind == READY_SCAN) s->scan = malloc(w->n * sizeof *s->scan);
-  if (!s->order || !s->arrival || !s->rt || !s->io.a || !r->ps ||
-      (s->kind == READY_HEAP && !s->ready.a) || (s->kind == READY_SCAN && !s->scan))
+  s->kind = (c->policy == MS_FCFS || c->policy == MS_RR) ? READY_RING
+            : c->policy == MS_MLFQ                        ? READY_FIFO
+            : scan                                        ? READY_SCAN
+                                                          : READY_HEAP;
+  if (s->kind == READY_RING) {
+    size_t cap = 1;
+    while (cap < w->n) cap *= 2;
+    s->ring = ms_big_alloc(cap * sizeof *s->ring, false);
+    s->rmask = cap - 1;
+  }
+  if (s->kind == READY_HEAP) s->ready.a = ms_big_alloc(w->n * sizeof *s->ready.a, false);
+  if (s->kind == READY_SCAN) s->scan = ms_big_alloc(w->n * sizeof *s->scan, false);
+  if (!s->order || !s->arrival || !s->rt || !s->ran || !s->cx || !s->io.a || !r->ps ||
+      (s->kind == READY_RING && !s->ring) || (s->kind == READY_HEAP && !s->ready.a) ||
+      (s->kind == READY_SCAN && !s->scan))
     return MS_ENOMEM;
-  for (int32_t i = 0; i < s->n; i++) s->order[i] = i;
-  qsort_r(s->order, w->n, sizeof *s->order, cmp_rank, w->procs);
+  if (rank_order(w, s->order, s->arrival)) return MS_ENOMEM;
+  /* Reserve the gantt chart once (address space only: pages are touched as
+   * it fills): every CPU burst is a few slices (idle, switch, run), RR ones
+   * one run per quantum; preemptive policies may still need to grow it. */
+  size_t est = 1024;
+  for (size_t i = 0; i < w->n && est < 8 * w->n + 1024; i++) {
+    const ms_proc_t *p = &w->procs[i];
+    for (int32_t k = 0; k < p->nbursts; k += 2) {
+      int64_t b = w->bursts[p->burst_off + (size_t)k];
+      est += 3 + (c->policy == MS_RR ? (size_t)(b / c->quantum < 8 ? b / c->quantum : 8) : 0);
+    }
+  }
+  if (est > 8 * w->n + 1024) est = 8 * w->n + 1024;
+  r->gantt = ms_big_alloc(est * sizeof *r->gantt, false);
+  if (!r->gantt) return MS_ENOMEM;
+  r->capgantt = est;
   for (int32_t i = 0; i < s->n; i++) {
-    s->rt[i].start = -1;
-    s->arrival[i] = proc(s, i)->arrival;
+    if (i + 16 < s->n) __builtin_prefetch(&w->procs[s->order[i + 16]]);
+    const ms_proc_t *p = &w->procs[s->order[i]];
+    s->rt[i] = (rt_t){.rem = w->bursts[p->burst_off], .idx = s->order[i], .bi = 0};
   }
   s->levels = c->policy == MS_MLFQ ? c->queues : 1;
   for (int l = 0; l < MS_MAX_QUEUES; l++) s->head[l] = s->tail[l] = -1;
@@ -488,6 +594,9 @@ static void sim_free(sim_t *s) {
   free(s->order);
   free(s->arrival);
   free(s->rt);
+  free(s->ran);
+  free(s->cx);
+  free(s->ring);
   free(s->io.a);
   free(s->ready.a);
   free(s->scan);
@@ -495,10 +604,9 @@ static void sim_free(sim_t *s) {
 
 static void totals(sim_t *s) {
   ms_result_t *r = s->r;
-  for (int32_t i = 0; i < s->n; i++) {
-    const ms_proc_t *p = proc(s, i);
-    ms_pstat_t *ps = &r->ps[s->order[i]];
-    ps->start = s->rt[i].start;
+  for (int32_t i = 0; i < s->n; i++) { /* file order: start and finish are in ps */
+    const ms_proc_t *p = &s->w->procs[i];
+    ms_pstat_t *ps = &r->ps[i];
     ps->turnaround = ps->finish - p->arrival;
     ps->waiting = ps->turnaround - p->cpu_total - p->io_total;
     ps->response = ps->start - p->arrival;
