@@ -27,7 +27,6 @@
  */
 #include "multitask/pipe.h"
 #include "core/core.h"
-#include "pipe/sys.h"
 #include "platform/platform.h"
 #include "wait/wait.h"
 
@@ -63,7 +62,7 @@ static mt_conn_t *conn_new(int fd, bool rd, bool wr, bool is_sock) {
 int mt_pipe(bool duplex, mt_conn_t **a, mt_conn_t **b) {
   if (!a || !b) return MT_EINVAL;
   int fds[2];
-  int r = mt__pipe_make(duplex, fds);
+  int r = mt__sys_pipe_make(duplex, fds);
   if (r) return r;
   /* Python's Pipe(False): the first end receives, the second sends. */
   *a = conn_new(fds[0], true, duplex, duplex);
@@ -71,8 +70,8 @@ int mt_pipe(bool duplex, mt_conn_t **a, mt_conn_t **b) {
   if (!*a || !*b) {
     free(*a);
     free(*b);
-    mt__fd_close(fds[0]);
-    mt__fd_close(fds[1]);
+    mt__sys_close(fds[0]);
+    mt__sys_close(fds[1]);
     *a = *b = NULL;
     return MT_ENOMEM;
   }
@@ -81,7 +80,7 @@ int mt_pipe(bool duplex, mt_conn_t **a, mt_conn_t **b) {
 
 int mt_conn_close(mt_conn_t *c) {
   if (!c) return MT_EINVAL;
-  if (c->fd >= 0) mt__fd_close(c->fd);
+  if (c->fd >= 0) mt__sys_close(c->fd);
   c->fd = -1;
   free(c->rbuf);
   c->rbuf = NULL;
@@ -135,7 +134,7 @@ static int send_all(mt_conn_t *c, struct iovec *iov, int n, int64_t deadline) {
       int r = mt__wait_fd(c->fd, POLLOUT, until);
       if (r < 0) return r;
     }
-    ssize_t w = mt__fd_writev(c->fd, c->is_sock, iov, n);
+    ssize_t w = mt__sys_writev_nosig(c->fd, c->is_sock, iov, n);
     if (w == MT_EPIPE || w == -ECONNRESET) return MT_ECLOSED;
     if (w == MT_EAGAIN) continue;
     if (w < 0) return (int)w;
@@ -214,7 +213,7 @@ static ssize_t read_some(mt_conn_t *c, void *dst, size_t n, int64_t deadline) {
     int r = mt__wait_fd(c->fd, POLLIN, deadline);
     if (r < 0) return r;
   }
-  ssize_t got = mt__fd_read(c->fd, dst, n);
+  ssize_t got = mt__sys_read(c->fd, dst, n);
   return got == -ECONNRESET ? 0 : got;
 }
 
