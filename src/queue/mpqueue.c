@@ -25,6 +25,11 @@
  * a sleeper leaves the counts off by one, which costs a spare wake call,
  * never a lost wake.  join() sleeps without the lock on join_seq, with a
  * sleeper count as the Dekker partner of task_done.
+ *
+ * mt_wait (connection.wait) needs a descriptor: an eventfd made with the
+ * queue (so every process forked later shares it), written by put and
+ * shutdown under the lock while some mt_wait is registered (see the
+ * mt_wait section at the end).
 
  * Invariants (under lock): 0 <= tail - head <= nslots (uint32 arithmetic);
  * slots in [head, tail) hold complete messages; unfinished >= 0.
