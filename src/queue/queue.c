@@ -20,6 +20,10 @@
  * parks, and any later put changes `seq` first.  A woken getter that lost
  * the item to a faster one simply waits again.  Putters on a full queue
  * mirror this; join() waits on its own queue and is woken all at once.
+ *
+ * mt_wait (connection.wait) cannot park on a futex word among descriptors,
+ * so a queue waited on gets an eventfd, written under the lock by put and
+ * shutdown only while fd_waiters > 0 (see the mt_wait section below).
 
  * Invariants (under lock): 0 <= count <= maxsize (if maxsize); unfinished
  * >= 0 counts puts minus task_done; closed never goes back to false.
