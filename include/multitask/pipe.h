@@ -111,9 +111,12 @@ typedef struct mt_waitable {
 /* Waits until at least one object is ready: a connection with a message or
  * EOF, a queue that is not empty (or shut down), a readable descriptor.
  * Returns the number of ready objects (their .ready set), 0 on timeout
- * (Python's empty list), MT_EINVAL.  Descriptors and connections are
- * polled by the kernel; queues are re-checked every millisecond while
- * waiting (documented latency: <= 1 ms for queues). */
+ * (Python's empty list), MT_EINVAL, or a negative code when a queue's
+ * wake-up descriptor cannot be made (MT_EMFILE).  Everything is waited on
+ * in one poll: a queue is represented by an eventfd that put/shutdown make
+ * readable while an mt_wait is registered on it (made at the first mt_wait
+ * for an in-process queue, at creation for a cross-process one); no timed
+ * re-check.  See docs/pipes.md. */
 int mt_wait(mt_waitable_t *list, int n, double timeout);
 
 #ifdef __cplusplus

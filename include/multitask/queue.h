@@ -128,8 +128,10 @@ typedef struct mt_mpqueue mt_mpqueue_t;
 #define MT_MPQUEUE_MAX_MSG (64u * 1024 * 1024)
 
 /* multiprocessing.Queue(maxsize).  NULL with errno EINVAL (max_msg above
- * MT_MPQUEUE_MAX_MSG, maxsize above 2^30 or the ring above 1 TiB) or
- * ENOMEM. */
+ * MT_MPQUEUE_MAX_MSG, maxsize above 2^30 or the ring above 1 TiB), ENOMEM,
+ * or EMFILE (each cross-process queue holds one eventfd, made here so that
+ * mt_wait works in every process forked afterwards; closed by
+ * mt_mpqueue_free). */
 mt_mpqueue_t *mt_mpqueue_new(size_t maxsize, size_t max_msg);
 /* multiprocessing.JoinableQueue(maxsize): adds task_done/join. */
 mt_mpqueue_t *mt_joinablequeue_new(size_t maxsize, size_t max_msg);

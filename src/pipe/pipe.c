@@ -27,8 +27,8 @@
  */
 #include "multitask/pipe.h"
 #include "core/core.h"
-#include "pipe/sys.h"
 #include "platform/platform.h"
+#include "queue/queue_internal.h"
 #include "wait/wait.h"
 
 #include <stdlib.h>
@@ -39,7 +39,6 @@
 #define LEN_ESC 0xffffffffu
 #define RBUF_MIN (64 * 1024)
 #define DIRECT_MIN (8 * 1024) /* bodies from this size skip the buffer */
-#define QUEUE_SLICE_NS (1000 * 1000)
 
 struct mt_conn {
   int fd;
@@ -63,7 +62,7 @@ static mt_conn_t *conn_new(int fd, bool rd, bool wr, bool is_sock) {
 int mt_pipe(bool duplex, mt_conn_t **a, mt_conn_t **b) {
   if (!a || !b) return MT_EINVAL;
   int fds[2];
-  int r = mt__pipe_make(duplex, fds);
+  int r = mt__sys_pipe_make(duplex, fds);
   if (r) return r;
   /* Python's Pipe(False): the first end receives, the second sends. */
   *a = conn_new(fds[0], true, duplex, duplex);
@@ -71,8 +70,8 @@ int mt_pipe(bool duplex, mt_conn_t **a, mt_conn_t **b) {
   if (!*a || !*b) {
     free(*a);
     free(*b);
-    mt__fd_close(fds[0]);
-    mt__fd_close(fds[1]);
+    mt__sys_close(fds[0]);
+    mt__sys_close(fds[1]);
     *a = *b = NULL;
     return MT_ENOMEM;
   }
@@ -81,7 +80,7 @@ int mt_pipe(bool duplex, mt_conn_t **a, mt_conn_t **b) {
 
 int mt_conn_close(mt_conn_t *c) {
   if (!c) return MT_EINVAL;
-  if (c->fd >= 0) mt__fd_close(c->fd);
+  if (c->fd >= 0) mt__sys_close(c->fd);
   c->fd = -1;
   free(c->rbuf);
   c->rbuf = NULL;
@@ -135,7 +134,7 @@ static int send_all(mt_conn_t *c, struct iovec *iov, int n, int64_t deadline) {
       int r = mt__wait_fd(c->fd, POLLOUT, until);
       if (r < 0) return r;
     }
-    ssize_t w = mt__fd_writev(c->fd, c->is_sock, iov, n);
+    ssize_t w = mt__sys_writev_nosig(c->fd, c->is_sock, iov, n);
     if (w == MT_EPIPE || w == -ECONNRESET) return MT_ECLOSED;
     if (w == MT_EAGAIN) continue;
     if (w < 0) return (int)w;
@@ -214,7 +213,7 @@ static ssize_t read_some(mt_conn_t *c, void *dst, size_t n, int64_t deadline) {
     int r = mt__wait_fd(c->fd, POLLIN, deadline);
     if (r < 0) return r;
   }
-  ssize_t got = mt__fd_read(c->fd, dst, n);
+  ssize_t got = mt__sys_read(c->fd, dst, n);
   return got == -ECONNRESET ? 0 : got;
 }
 
@@ -442,12 +441,31 @@ int mt_conn_recv_str(mt_conn_t *c, char **s, double timeout) {
   return 0;
 }
 
-/* ---- connection.wait ----------------------------------------------------------- */
+/* ---- connection.wait -----------------------------------------------------------
+ * Everything blocks in ONE mt__wait_fds call: connections and raw fds are
+ * polled directly; a queue contributes its wake-up eventfd
+ * (mt__queue_wait_begin, queue_internal.h), which a put or shutdown makes
+ * readable while we are registered.  Each round checks the queues (which
+ * also clears a stale eventfd of an empty queue), then polls; a woken round
+ * re-checks.  No timed re-check anywhere. */
 
-static bool queue_ready(const mt_waitable_t *w) {
-  if (w->kind == MT_WAIT_QUEUE)
-    return mt_queue_qsize(w->obj) > 0 || mt_queue_is_shutdown(w->obj) == 1;
-  return mt_mpqueue_qsize(w->obj) > 0 || mt_mpqueue_is_shutdown(w->obj) == 1;
+static bool is_queue(const mt_waitable_t *w) {
+  return w->kind == MT_WAIT_QUEUE || w->kind == MT_WAIT_MPQUEUE;
+}
+
+static int queue_begin(mt_waitable_t *w) {
+  return w->kind == MT_WAIT_QUEUE ? mt__queue_wait_begin(w->obj)
+                                  : mt__mpqueue_wait_begin(w->obj);
+}
+
+static void queue_end(mt_waitable_t *w) {
+  if (w->kind == MT_WAIT_QUEUE) mt__queue_wait_end(w->obj);
+  else mt__mpqueue_wait_end(w->obj);
+}
+
+static int queue_check(mt_waitable_t *w) {
+  return w->kind == MT_WAIT_QUEUE ? mt__queue_wait_check(w->obj)
+                                  : mt__mpqueue_wait_check(w->obj);
 }
 
 /* Marks ready objects that need no kernel help; returns their count. */
@@ -456,23 +474,14 @@ static int check_direct(mt_waitable_t *list, int n) {
   for (int i = 0; i < n; i++) {
     mt_waitable_t *w = &list[i];
     w->ready = 0;
-    if (w->kind == MT_WAIT_QUEUE || w->kind == MT_WAIT_MPQUEUE)
-      w->ready = queue_ready(w);
-    else if (w->kind == MT_WAIT_CONN)
-      w->ready = buffered(w->obj) > 0;
+    if (is_queue(w)) w->ready = queue_check(w);
+    else if (w->kind == MT_WAIT_CONN) w->ready = buffered(w->obj) > 0;
     ready += w->ready;
   }
   return ready;
 }
 
-static int fd_of(const mt_waitable_t *w) {
-  if (w->kind == MT_WAIT_FD) return w->fd;
-  if (w->kind == MT_WAIT_CONN) return ((const mt_conn_t *)w->obj)->fd;
-  return -1; /* queues: poll ignores negative fds */
-}
-
-static int validate(const mt_waitable_t *list, int n, bool *has_queue) {
-  *has_queue = false;
+static int validate(const mt_waitable_t *list, int n) {
   if (n < 0 || (n > 0 && !list)) return MT_EINVAL;
   for (int i = 0; i < n; i++) {
     const mt_waitable_t *w = &list[i];
@@ -481,44 +490,67 @@ static int validate(const mt_waitable_t *list, int n, bool *has_queue) {
       continue;
     }
     if (!w->obj) return MT_EINVAL;
-    if (w->kind == MT_WAIT_QUEUE || w->kind == MT_WAIT_MPQUEUE) *has_queue = true;
-    else if (w->kind != MT_WAIT_CONN || mt_conn_fileno(w->obj) < 0) return MT_EINVAL;
+    if (!is_queue(w) && (w->kind != MT_WAIT_CONN || mt_conn_fileno(w->obj) < 0))
+      return MT_EINVAL;
   }
   return 0;
 }
 
+/* Fills pfd[i].fd for every object: its descriptor (a queue's eventfd).
+ * Registers the queues; on failure unregisters those done. */
+static int begin_all(mt_waitable_t *list, int n, struct pollfd *pfd) {
+  for (int i = 0; i < n; i++) {
+    mt_waitable_t *w = &list[i];
+    int fd = w->kind == MT_WAIT_FD     ? w->fd
+             : w->kind == MT_WAIT_CONN ? ((const mt_conn_t *)w->obj)->fd
+                                       : queue_begin(w);
+    if (fd < 0) {
+      for (int j = 0; j < i; j++)
+        if (is_queue(&list[j])) queue_end(&list[j]);
+      return fd;
+    }
+    pfd[i] = (struct pollfd){.fd = fd, .events = POLLIN};
+  }
+  return 0;
+}
+
+/* One round: check, then poll (only collecting what is ready now if
+ * something already is).  Ready count, 0 to go on waiting, or a code. */
+static int wait_round(mt_waitable_t *list, int n, const int *fds, struct pollfd *pfd,
+                      int64_t deadline) {
+  int ready = check_direct(list, n);
+  for (int i = 0; i < n; i++)
+    pfd[i] = (struct pollfd){.fd = list[i].ready ? -1 : fds[i], .events = POLLIN};
+  int r = mt__wait_fds(pfd, n, ready ? 0 : deadline);
+  if (r == MT_ETIMEDOUT) return ready;
+  if (r < 0) return r;
+  for (int i = 0; i < n; i++) {
+    mt_waitable_t *w = &list[i];
+    if (pfd[i].fd < 0 || !pfd[i].revents) continue;
+    /* A queue's eventfd says "re-check"; its item may be gone already. */
+    w->ready = is_queue(w) ? queue_check(w) : 1;
+    ready += w->ready;
+  }
+  return ready;
+}
+
 int mt_wait(mt_waitable_t *list, int n, double timeout) {
-  bool has_queue;
   int64_t deadline;
-  if (validate(list, n, &has_queue) || deadline_of(timeout, &deadline)) return MT_EINVAL;
+  if (validate(list, n) || deadline_of(timeout, &deadline)) return MT_EINVAL;
   struct pollfd stack[16];
+  int fstack[16];
   struct pollfd *pfd = n <= 16 ? stack : malloc((size_t)n * sizeof *pfd);
-  if (!pfd) return MT_ENOMEM;
-  int ready;
-  for (;;) {
-    ready = check_direct(list, n);
-    int64_t until = deadline;
-    if (ready) until = 0; /* only collect the descriptors ready now */
-    else if (has_queue && mt__now_ns() + QUEUE_SLICE_NS < until)
-      until = mt__now_ns() + QUEUE_SLICE_NS;
+  int *fds = n <= 16 ? fstack : malloc((size_t)n * sizeof *fds);
+  int ready = pfd && fds ? begin_all(list, n, pfd) : MT_ENOMEM;
+  if (ready == 0) {
+    for (int i = 0; i < n; i++) fds[i] = pfd[i].fd;
+    while ((ready = wait_round(list, n, fds, pfd, deadline)) == 0) {
+      if (mt__deadline_passed(deadline)) break;
+    }
     for (int i = 0; i < n; i++)
-      pfd[i] = (struct pollfd){.fd = list[i].ready ? -1 : fd_of(&list[i]), .events = POLLIN};
-    int r = mt__wait_fds(pfd, n, until);
-    if (r > 0) {
-      for (int i = 0; i < n; i++)
-        if (pfd[i].fd >= 0 && pfd[i].revents) list[i].ready = 1, ready++;
-      break;
-    }
-    if (r != MT_ETIMEDOUT) {
-      ready = r;
-      break;
-    }
-    if (ready) break;
-    if (mt__deadline_passed(deadline)) {
-      ready = check_direct(list, n);
-      break;
-    }
+      if (is_queue(&list[i])) queue_end(&list[i]);
   }
   if (pfd != stack) free(pfd);
+  if (fds != fstack) free(fds);
   return ready;
 }

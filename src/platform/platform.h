@@ -5,9 +5,12 @@
 #ifndef MT_PLATFORM_H
 #define MT_PLATFORM_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <poll.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 /* Monotonic clock in nanoseconds. */
 int64_t mt__now_ns(void);
@@ -83,5 +86,24 @@ void mt__sys_yield(void);
 /* Private anonymous memory with its pages already faulted in (first touch
  * of a page costs ~40 us on this VM).  NULL on failure. */
 void *mt__sys_map_populated(size_t bytes);
+
+/* ---- pipes and event descriptors (src/pipe/, src/queue/; pipe_linux.c) -- */
+/* socketpair (duplex) or pipe2 (fds[0] reads, fds[1] writes), O_CLOEXEC,
+ * blocking.  0 or a negative code. */
+int mt__sys_pipe_make(bool duplex, int fds[2]);
+/* read(), EINTR retried: bytes (0 = EOF) or a negative code. */
+ssize_t mt__sys_read(int fd, void *buf, size_t n);
+/* writev() (sendmsg(MSG_NOSIGNAL) on a socket) that never raises SIGPIPE:
+ * bytes or a negative code (MT_EPIPE when the reader is gone).  On a pipe,
+ * the first call of a thread blocks SIGPIPE in that thread (see the file). */
+ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n);
+/* close(); EINTR counts as closed.  0 or a negative code. */
+int mt__sys_close(int fd);
+/* A non-blocking, close-on-exec eventfd (counter 0): fd or a negative code.
+ * signal adds 1 (readable until drained); drain resets it to 0.  Neither
+ * blocks nor reports errors (a saturated or empty counter is fine). */
+int mt__sys_eventfd(void);
+void mt__sys_eventfd_signal(int fd);
+void mt__sys_eventfd_drain(int fd);
 
 #endif

@@ -25,6 +25,11 @@
  * a sleeper leaves the counts off by one, which costs a spare wake call,
  * never a lost wake.  join() sleeps without the lock on join_seq, with a
  * sleeper count as the Dekker partner of task_done.
+ *
+ * mt_wait (connection.wait) needs a descriptor: an eventfd made with the
+ * queue (so every process forked later shares it), written by put and
+ * shutdown under the lock while some mt_wait is registered (see the
+ * mt_wait section at the end).
 
  * Invariants (under lock): 0 <= tail - head <= nslots (uint32 arithmetic);
  * slots in [head, tail) hold complete messages; unfinished >= 0.
@@ -40,7 +45,7 @@
 #include <string.h>
 
 #define SLICE_NS (50 * 1000 * 1000)
-#define HDR_SIZE 128
+#define HDR_SIZE 192
 #define SLOT_HDR 8
 
 /* One direction of waiting, in the shared header; changed under the lock. */
@@ -62,6 +67,10 @@ struct mt_mpqueue {
   waitq_t getq, putq;
   uint32_t join_seq, join_sleepers;
   size_t map_size;
+  /* mt_wait support, under the lock (see mt__mpqueue_wait_begin): */
+  int32_t efd;           /* eventfd made with the queue, inherited by fork */
+  uint32_t fd_waiters;   /* registered mt_wait calls, all processes */
+  uint32_t efd_signalled;
 };
 
 _Static_assert(sizeof(struct mt_mpqueue) <= HDR_SIZE, "header too big");
@@ -90,9 +99,15 @@ static mt_mpqueue_t *make(size_t maxsize, size_t max_msg, bool joinable) {
   size_t slot_size = (max_msg + SLOT_HDR + 7) & ~(size_t)7;
   if (maxsize > ((size_t)1 << 40) / slot_size) return mt__fail_null(MT_EINVAL);
   size_t size = HDR_SIZE + maxsize * slot_size;
+  int efd = mt__sys_eventfd();
+  if (efd < 0) return mt__fail_null(efd);
   mt_mpqueue_t *q = mt__obj_alloc(size, MT_SHARED);
-  if (!q) return mt__fail_null(MT_ENOMEM);
+  if (!q) {
+    mt__sys_close(efd);
+    return mt__fail_null(MT_ENOMEM);
+  }
   mt__mutex_init(&q->lock);
+  q->efd = efd;
   q->nslots = (uint32_t)maxsize;
   q->slot_size = (uint32_t)slot_size;
   q->max_msg = (uint32_t)max_msg;
@@ -110,7 +125,9 @@ mt_mpqueue_t *mt_joinablequeue_new(size_t maxsize, size_t max_msg) {
 }
 
 void mt_mpqueue_free(mt_mpqueue_t *q) {
-  if (q) mt__obj_free(q, q->map_size, MT_SHARED);
+  if (!q) return;
+  mt__sys_close(q->efd);
+  mt__obj_free(q, q->map_size, MT_SHARED);
 }
 
 /* ---- locking and parking ------------------------------------------------- */
@@ -129,6 +146,14 @@ static bool signal_one(waitq_t *w) {
   if (w->sleepers <= w->wakes) return false;
   w->wakes++;
   return true;
+}
+
+/* Under lock: makes the eventfd readable for mt_wait callers (one write
+ * per empty -> ready episode). */
+static void signal_fd(mt_mpqueue_t *q) {
+  if (q->fd_waiters == 0 || q->efd_signalled) return;
+  q->efd_signalled = 1;
+  mt__sys_eventfd_signal(q->efd);
 }
 
 static void signal_all(waitq_t *w) {
@@ -199,6 +224,7 @@ int mt_mpqueue_put(mt_mpqueue_t *q, const void *data, size_t len, double timeout
       __atomic_store_n(&q->tail_unf, pack(tail + 1, unf_of(tu) + q->joinable),
                        __ATOMIC_RELEASE);
       wake = signal_one(&q->getq);
+      signal_fd(q);
       r = 0;
       break;
     }
@@ -333,6 +359,7 @@ int mt_mpqueue_shutdown(mt_mpqueue_t *q, bool immediate) {
   signal_all(&q->getq);
   signal_all(&q->putq);
   __atomic_fetch_add(&q->join_seq, 1, __ATOMIC_SEQ_CST);
+  signal_fd(q);
   unlock(q);
   mt__wake_word(&q->getq.seq, INT32_MAX, true);
   mt__wake_word(&q->putq.seq, INT32_MAX, true);
@@ -345,9 +372,50 @@ int mt_mpqueue_is_shutdown(const mt_mpqueue_t *q) {
   return __atomic_load_n(&q->closed, __ATOMIC_RELAXED) ? 1 : 0;
 }
 
+/* ---- mt_wait support (queue_internal.h) --------------------------------------
+ * As in queue.c, but the eventfd is made with the queue (a descriptor
+ * created later would not exist in processes forked before), and check
+ * drains it whenever the queue is empty rather than trusting the flag: a
+ * process killed between setting efd_signalled and writing leaves the flag
+ * set with the counter at 0, which the next check repairs.  A process
+ * killed while registered leaves fd_waiters raised: puts then make one
+ * spare write per episode, never a missed one. */
+
+int mt__mpqueue_wait_begin(mt_mpqueue_t *q) {
+  lock(q, MT__NO_DEADLINE);
+  q->fd_waiters++;
+  int fd = q->efd;
+  unlock(q);
+  return fd;
+}
+
+int mt__mpqueue_wait_check(mt_mpqueue_t *q) {
+  lock(q, MT__NO_DEADLINE);
+  bool ready = tail_of(load_tu(q)) != load_head(q) || q->closed;
+  if (!ready) {
+    mt__sys_eventfd_drain(q->efd);
+    q->efd_signalled = 0;
+  }
+  unlock(q);
+  return ready;
+}
+
+void mt__mpqueue_wait_end(mt_mpqueue_t *q) {
+  lock(q, MT__NO_DEADLINE);
+  if (q->fd_waiters > 0) q->fd_waiters--;
+  unlock(q);
+}
+
 /* ---- test hook (queue_internal.h) -------------------------------------------- */
 
 void mt__mpqueue_sleeping(const mt_mpqueue_t *q, int *getters, int *putters) {
   *getters = (int)__atomic_load_n(&q->getq.sleepers, __ATOMIC_SEQ_CST);
   *putters = (int)__atomic_load_n(&q->putq.sleepers, __ATOMIC_SEQ_CST);
+}
+
+int mt__mpqueue_fd_waiters(mt_mpqueue_t *q) {
+  lock(q, MT__NO_DEADLINE);
+  int n = (int)q->fd_waiters;
+  unlock(q);
+  return n;
 }

@@ -20,6 +20,10 @@
  * parks, and any later put changes `seq` first.  A woken getter that lost
  * the item to a faster one simply waits again.  Putters on a full queue
  * mirror this; join() waits on its own queue and is woken all at once.
+ *
+ * mt_wait (connection.wait) cannot park on a futex word among descriptors,
+ * so a queue waited on gets an eventfd, written under the lock by put and
+ * shutdown only while fd_waiters > 0 (see the mt_wait section below).
 
  * Invariants (under lock): 0 <= count <= maxsize (if maxsize); unfinished
  * >= 0 counts puts minus task_done; closed never goes back to false.
@@ -29,6 +33,7 @@
 #include "core/core.h"
 #include "sync/mutex.h"
 #include "queue/queue_internal.h"
+#include "platform/platform.h"
 #include "wait/wait.h"
 
 #include <stdlib.h>
@@ -64,6 +69,10 @@ struct mt_queue {
   bool closed;
   void (*item_free)(void *);
   waitq_t getq, putq, joinq;
+  /* mt_wait (connection.wait) support, all under the lock: */
+  int efd;             /* eventfd polled by mt_wait; -1 until first needed */
+  uint32_t fd_waiters; /* mt_wait calls currently registered on q */
+  bool efd_signalled;  /* efd's counter is non-zero */
 };
 
 /* ---- storage ------------------------------------------------------------ */
@@ -171,6 +180,14 @@ static bool signal_all(waitq_t *w) {
   return wake;
 }
 
+/* Under lock, only when fd_waiters > 0: makes the eventfd readable (one
+ * system call per empty -> ready episode, not per put). */
+static void signal_fd(mt_queue_t *q) {
+  if (q->efd_signalled || q->efd < 0) return;
+  q->efd_signalled = true;
+  mt__sys_eventfd_signal(q->efd);
+}
+
 /* Called with the lock held and w->waiters already counted.  Spins
  * unlocked, then parks; returns with the lock held: 0 or MT_ETIMEDOUT
  * (re-check either way). */
@@ -195,6 +212,7 @@ static mt_queue_t *make(enum kind kind, size_t maxsize) {
   mt_queue_t *q = calloc(1, sizeof *q);
   if (!q) return mt__fail_null(MT_ENOMEM);
   mt__mutex_init(&q->lock);
+  q->efd = -1;
   q->kind = kind;
   q->maxsize = maxsize;
   return q;
@@ -234,6 +252,7 @@ void mt_queue_free(mt_queue_t *q) {
   if (q->item_free)
     for (size_t i = 0; i < n; i++) q->item_free(items[i]);
   free(items);
+  if (q->efd >= 0) mt__sys_close(q->efd);
   free(q->ring);
   free(q->heap);
   free(q);
@@ -270,6 +289,7 @@ int mt_queue_put_prio(mt_queue_t *q, int64_t key, void *item, double timeout) {
     q->putq.waiters--;
   }
   bool wake = r == 0 && signal_one(&q->getq);
+  if (r == 0 && q->fd_waiters) signal_fd(q);
   unlock(q);
   if (wake) mt__wake_word(&q->getq.seq, 1, false);
   return r;
@@ -399,6 +419,7 @@ int mt_queue_shutdown(mt_queue_t *q, bool immediate) {
   /* Everybody re-checks: bump the three words unconditionally. */
   bool wake_get = signal_all(&q->getq), wake_put = signal_all(&q->putq);
   bool wake_join = q->unfinished == 0 && signal_all(&q->joinq);
+  if (q->fd_waiters) signal_fd(q);
   unlock(q);
   if (wake_get) mt__wake_word(&q->getq.seq, INT32_MAX, false);
   if (wake_put) mt__wake_word(&q->putq.seq, INT32_MAX, false);
@@ -414,6 +435,49 @@ int mt_queue_is_shutdown(const mt_queue_t *q) {
   return __atomic_load_n(&q->closed, __ATOMIC_RELAXED) ? 1 : 0;
 }
 
+/* ---- mt_wait support (queue_internal.h) --------------------------------------
+ * An mt_wait caller registers (fd_waiters++), then loops: check (ready, or
+ * drain the eventfd while the queue is empty), poll the eventfd with the
+ * other descriptors, check again.  A put or shutdown signals the eventfd
+ * under the same lock whenever fd_waiters > 0, so between a check that saw
+ * "empty" and the poll no event can slip by: the eventfd stays readable
+ * until a later check finds the queue empty again.  efd_signalled mirrors
+ * the eventfd's counter (both change only under the lock), so a burst of
+ * puts costs one write.  The put fast path pays one load of fd_waiters. */
+
+int mt__queue_wait_begin(mt_queue_t *q) {
+  lock(q);
+  if (q->efd < 0) {
+    int fd = mt__sys_eventfd();
+    if (fd < 0) {
+      unlock(q);
+      return fd;
+    }
+    q->efd = fd;
+  }
+  q->fd_waiters++;
+  int fd = q->efd;
+  unlock(q);
+  return fd;
+}
+
+int mt__queue_wait_check(mt_queue_t *q) {
+  lock(q);
+  bool ready = q->count > 0 || q->closed;
+  if (!ready && q->efd_signalled) {
+    mt__sys_eventfd_drain(q->efd);
+    q->efd_signalled = false;
+  }
+  unlock(q);
+  return ready;
+}
+
+void mt__queue_wait_end(mt_queue_t *q) {
+  lock(q);
+  q->fd_waiters--;
+  unlock(q);
+}
+
 /* ---- test hook (queue_internal.h) -------------------------------------------- */
 
 void mt__queue_waiting(mt_queue_t *q, int *getters, int *putters, int *joiners) {
@@ -422,4 +486,11 @@ void mt__queue_waiting(mt_queue_t *q, int *getters, int *putters, int *joiners) 
   *putters = (int)q->putq.waiters;
   *joiners = (int)q->joinq.waiters;
   unlock(q);
+}
+
+int mt__queue_fd_waiters(mt_queue_t *q) {
+  lock(q);
+  int n = (int)q->fd_waiters;
+  unlock(q);
+  return n;
 }

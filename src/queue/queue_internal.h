@@ -11,4 +11,22 @@ void mt__queue_waiting(mt_queue_t *q, int *getters, int *putters, int *joiners);
  * queue; may over-count after a sleeper was killed. */
 void mt__mpqueue_sleeping(const mt_mpqueue_t *q, int *getters, int *putters);
 
+/* mt_wait (src/pipe/pipe.c) over queues, without polling: begin registers
+ * the caller and returns a descriptor (an eventfd) that becomes readable
+ * when a put or shutdown happens while registered, or a negative code.
+ * check returns 1 if the queue is ready (not empty or shut down), else 0
+ * after making sure the descriptor is not readable from an old event;
+ * call it after begin and after every wake-up, before polling.  end
+ * unregisters.  A cross-process queue's descriptor is made with the queue,
+ * so it is valid in every process forked after mt_mpqueue_new. */
+int mt__queue_wait_begin(mt_queue_t *q);
+int mt__queue_wait_check(mt_queue_t *q);
+void mt__queue_wait_end(mt_queue_t *q);
+int mt__mpqueue_wait_begin(mt_mpqueue_t *q);
+int mt__mpqueue_wait_check(mt_mpqueue_t *q);
+void mt__mpqueue_wait_end(mt_mpqueue_t *q);
+/* Test hooks: mt_wait calls registered on q right now. */
+int mt__queue_fd_waiters(mt_queue_t *q);
+int mt__mpqueue_fd_waiters(mt_mpqueue_t *q);
+
 #endif

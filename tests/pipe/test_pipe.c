@@ -2,10 +2,13 @@
  * typed values, poll and mt_wait, a 256 MB message, and a framing fuzz with
  * random sizes, random split writes and a peer closing mid-message. */
 #include "mt_test.h"
+#include "queue/queue_internal.h"
 
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -322,17 +325,166 @@ static void wait_many(void **state) {
   mt_mpqueue_free(mq);
 }
 
+/* mt_wait on queues wakes on the put itself (an eventfd), not on a timed
+ * re-check: every round below waits until the waiter is registered (the
+ * fd-waiter count, no sleep), then puts; the waiter must report exactly
+ * that queue.  The mean wake latency is printed, never asserted. */
+
+typedef struct {
+  mt_queue_t *q;
+  mt_conn_t *idle; /* a connection nobody writes to: mixed fd + queue wait */
+  int rounds;
+  atomic_int consumed;
+} qwait_t;
+
+static void *qwait_thread(void *arg) {
+  qwait_t *t = arg;
+  for (int i = 0; i < t->rounds; i++) {
+    mt_waitable_t w[2] = {{MT_WAIT_CONN, t->idle, -1, 0}, {MT_WAIT_QUEUE, t->q, -1, 0}};
+    if (mt_wait(w, 2, MT_FOREVER) != 1 || !w[1].ready || w[0].ready) return (void *)1;
+    void *it;
+    if (mt_queue_get_nowait(t->q, &it) != 0 || it != (void *)(intptr_t)(i + 1))
+      return (void *)2;
+    atomic_fetch_add(&t->consumed, 1);
+  }
+  return NULL;
+}
+
+static void wait_queue_thread_put(void **state) {
+  (void)state;
+  mt_conn_t *a, *b;
+  assert_code(mt_pipe(true, &a, &b), 0);
+  qwait_t t = {mt_queue_new(0), b, (int)mt_test_scaled(300, 20), 0};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, qwait_thread, &t), 0);
+  double total = 0;
+  for (int i = 0; i < t.rounds; i++) {
+    while (atomic_load(&t.consumed) < i || mt__queue_fd_waiters(t.q) != 1) sched_yield();
+    double t0 = now_s();
+    assert_code(mt_queue_put(t.q, (void *)(intptr_t)(i + 1), 0), 0);
+    while (atomic_load(&t.consumed) <= i) sched_yield();
+    total += now_s() - t0;
+  }
+  void *res;
+  assert_int_equal(pthread_join(th, &res), 0);
+  assert_null(res);
+  assert_int_equal(mt__queue_fd_waiters(t.q), 0);
+  print_message("mt_wait on a queue: mean put -> wake %.1f us over %d rounds\n",
+                total / t.rounds * 1e6, t.rounds);
+  mt_queue_free(t.q);
+  mt_conn_free(a);
+  mt_conn_free(b);
+}
+
+static void *shutdown_waiter(void *arg) {
+  mt_waitable_t w = {MT_WAIT_QUEUE, arg, -1, 0};
+  return (void *)(intptr_t)(mt_wait(&w, 1, MT_FOREVER) == 1 && w.ready);
+}
+
+static void wait_queue_shutdown(void **state) {
+  (void)state;
+  mt_queue_t *q = mt_queue_new(0);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, shutdown_waiter, q), 0);
+  while (mt__queue_fd_waiters(q) != 1) sched_yield();
+  assert_code(mt_queue_shutdown(q, false), 0);
+  void *res;
+  assert_int_equal(pthread_join(th, &res), 0);
+  assert_int_equal((intptr_t)res, 1);
+  mt_queue_free(q);
+}
+
+/* The registration protocol itself: an event whose item is gone again
+ * leaves no readable descriptor behind (no busy loop), the next put does. */
+static int fd_readable(int fd) {
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  return poll(&p, 1, 0);
+}
+
+static void wait_queue_stale_event(void **state) {
+  (void)state;
+  mt_queue_t *q = mt_queue_new(0);
+  int fd = mt__queue_wait_begin(q);
+  assert_true(fd >= 0);
+  assert_int_equal(mt__queue_wait_check(q), 0);
+  assert_int_equal(fd_readable(fd), 0);
+  void *it;
+  assert_code(mt_queue_put(q, q, 0), 0);
+  assert_code(mt_queue_put(q, q, 0), 0);
+  assert_int_equal(fd_readable(fd), 1);
+  assert_code(mt_queue_get(q, &it, 0), 0);
+  assert_code(mt_queue_get(q, &it, 0), 0);
+  assert_int_equal(mt__queue_wait_check(q), 0); /* empty again: drained */
+  assert_int_equal(fd_readable(fd), 0);
+  assert_code(mt_queue_put(q, q, 0), 0);
+  assert_int_equal(fd_readable(fd), 1);
+  assert_int_equal(mt__queue_wait_check(q), 1);
+  mt__queue_wait_end(q);
+  assert_int_equal(mt__queue_fd_waiters(q), 0);
+  /* Unregistered: a timed mt_wait on an emptied queue times out, not early. */
+  assert_code(mt_queue_get(q, &it, 0), 0);
+  mt_waitable_t w = {MT_WAIT_QUEUE, q, -1, 0};
+  double t0 = now_s();
+  assert_int_equal(mt_wait(&w, 1, 0.02), 0);
+  assert_true(now_s() - t0 >= 0.02);
+  mt_queue_free(q);
+}
+
+/* Cross-process: parent and child ping-pong through two mpqueues, each
+ * side blocking in mt_wait; each put waits until the peer is registered,
+ * so every round exercises the shared eventfd wake-up. */
+static void wait_mpqueue_fork(void **state) {
+  (void)state;
+  mt_mpqueue_t *to_child = mt_mpqueue_new(4, 8), *to_parent = mt_mpqueue_new(4, 8);
+  assert_non_null(to_child);
+  assert_non_null(to_parent);
+  int rounds = (int)mt_test_scaled(200, 20);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    for (int i = 0; i < rounds; i++) {
+      mt_waitable_t w = {MT_WAIT_MPQUEUE, to_child, -1, 0};
+      if (mt_wait(&w, 1, 30) != 1) _exit(1);
+      int v;
+      if (mt_mpqueue_get(to_child, &v, sizeof v, NULL, 0) != (int)sizeof v || v != i) _exit(2);
+      while (mt__mpqueue_fd_waiters(to_parent) != 1) sched_yield();
+      if (mt_mpqueue_put(to_parent, &v, sizeof v, 0) != 0) _exit(3);
+    }
+    _exit(0);
+  }
+  double t0 = now_s();
+  for (int i = 0; i < rounds; i++) {
+    while (mt__mpqueue_fd_waiters(to_child) != 1) sched_yield();
+    assert_code(mt_mpqueue_put(to_child, &i, sizeof i, 0), 0);
+    mt_waitable_t w = {MT_WAIT_MPQUEUE, to_parent, -1, 0};
+    assert_int_equal(mt_wait(&w, 1, 30), 1);
+    int v = -1;
+    assert_int_equal(mt_mpqueue_get(to_parent, &v, sizeof v, NULL, 0), (int)sizeof v);
+    assert_int_equal(v, i);
+  }
+  wait_child(pid);
+  print_message("mt_wait across processes: mean round trip %.1f us over %d rounds\n",
+                (now_s() - t0) / rounds * 1e6, rounds);
+  mt_mpqueue_free(to_child);
+  mt_mpqueue_free(to_parent);
+}
+
 int main(void) {
 #ifdef MT_PIPE_LOCAL_ONLY /* the subset without fork, for the TSan run */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(duplex_basics),
       cmocka_unit_test(wait_many),
+      cmocka_unit_test(wait_queue_thread_put),
+      cmocka_unit_test(wait_queue_shutdown),
+      cmocka_unit_test(wait_queue_stale_event),
   };
 #else
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(duplex_basics),   cmocka_unit_test(simplex_basics),
       cmocka_unit_test(fork_ping_pong),  cmocka_unit_test(huge_message),
       cmocka_unit_test(framing_fuzz),    cmocka_unit_test(wait_many),
+      cmocka_unit_test(wait_queue_thread_put), cmocka_unit_test(wait_queue_shutdown),
+      cmocka_unit_test(wait_queue_stale_event), cmocka_unit_test(wait_mpqueue_fork),
   };
 #endif
   return cmocka_run_group_tests(tests, NULL, NULL);

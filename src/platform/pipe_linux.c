@@ -1,9 +1,9 @@
-/* Platform layer of the pipe part: the raw descriptor system calls
- * (socketpair, pipe2, read, writev/sendmsg, poll-free close) wrapped so
- * that callers get a count or a negative MT_E* code and errno is left
- * untouched.  Kept beside the pipe code because nothing else uses them.
+/* Linux backend of the pipe section of platform.h: the raw descriptor
+ * system calls of src/pipe/ and src/queue/ (socketpair, pipe2, read,
+ * writev/sendmsg, close, the SIGPIPE mask, eventfd) wrapped so that callers
+ * get a count or a negative MT_E* code and errno is left untouched.
  *
- * Descriptors stay blocking; the caller (pipe.c) decides per call whether
+ * Pipe descriptors stay blocking; the caller (pipe.c) decides per call whether
  * to wait in the wait layer first (deadline or coroutine parker) or to let
  * the system call block (one call instead of try + poll + retry).
  *
@@ -15,8 +15,7 @@
  * then takes the pending SIGPIPE it caused back with sigtimedwait.  In a
  * child forked from such a thread the mask is restored at once (fork
  * handler), so exec'd programs start with SIGPIPE as their parent had it. */
-#include "pipe/sys.h"
-#include "core/core.h"
+#include "platform/platform.h"
 #include "multitask/error.h"
 
 #include <errno.h>
@@ -24,6 +23,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -45,7 +45,7 @@ static void restore_in_child(void) {
   sigpipe_checked = sigpipe_ours = false;
 }
 
-static void register_fork(void) { mt__on_fork_child(restore_in_child); }
+static void register_fork(void) { pthread_atfork(NULL, NULL, restore_in_child); }
 
 static void block_sigpipe_once(void) {
   if (sigpipe_checked) return;
@@ -68,7 +68,7 @@ static void take_back_sigpipe(void) {
   }
 }
 
-int mt__pipe_make(bool duplex, int fds[2]) {
+int mt__sys_pipe_make(bool duplex, int fds[2]) {
   int saved = errno;
   int r = duplex ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds)
                  : pipe2(fds, O_CLOEXEC);
@@ -77,7 +77,7 @@ int mt__pipe_make(bool duplex, int fds[2]) {
   return r < 0 ? -e : 0;
 }
 
-ssize_t mt__fd_read(int fd, void *buf, size_t n) {
+ssize_t mt__sys_read(int fd, void *buf, size_t n) {
   int saved = errno;
   ssize_t r;
   do r = read(fd, buf, n);
@@ -87,7 +87,7 @@ ssize_t mt__fd_read(int fd, void *buf, size_t n) {
   return r < 0 ? -e : r;
 }
 
-ssize_t mt__fd_writev(int fd, bool is_sock, struct iovec *iov, int n) {
+ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n) {
   int saved = errno;
   ssize_t r;
   if (is_sock) {
@@ -108,10 +108,38 @@ ssize_t mt__fd_writev(int fd, bool is_sock, struct iovec *iov, int n) {
   return r < 0 ? -e : r;
 }
 
-int mt__fd_close(int fd) {
+int mt__sys_close(int fd) {
   int saved = errno;
   int r = close(fd);
   int e = errno;
   errno = saved;
   return r < 0 && e != EINTR ? -e : 0;
+}
+
+/* ---- eventfd: the wake-up descriptor mt_wait polls for a queue -------- */
+
+int mt__sys_eventfd(void) {
+  int saved = errno;
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  int e = errno;
+  errno = saved;
+  return fd < 0 ? -e : fd;
+}
+
+void mt__sys_eventfd_signal(int fd) {
+  int saved = errno;
+  uint64_t one = 1;
+  ssize_t r;
+  do r = write(fd, &one, sizeof one);
+  while (r < 0 && errno == EINTR);
+  errno = saved; /* EAGAIN: the counter is saturated, i.e. readable anyway */
+}
+
+void mt__sys_eventfd_drain(int fd) {
+  int saved = errno;
+  uint64_t v;
+  ssize_t r;
+  do r = read(fd, &v, sizeof v);
+  while (r < 0 && errno == EINTR);
+  errno = saved; /* EAGAIN: already zero */
 }
