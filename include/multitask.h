@@ -10,5 +10,7 @@
 #include "multitask/process.h"
 #include "multitask/shm.h"
 #include "multitask/manager.h"
+#include "multitask/future.h"
+#include "multitask/executor.h"
 
 #endif

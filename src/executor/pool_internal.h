@@ -1,0 +1,16 @@
+/* pool_internal.h - what the executor files share. */
+#ifndef MT_EXECUTOR_POOL_INTERNAL_H
+#define MT_EXECUTOR_POOL_INTERNAL_H
+
+#include "multitask/executor.h"
+
+/* Starts a detached worker thread running fn(arg), kernel-named `name`
+ * (first 15 bytes).  0 or a negative code. */
+int mt__exec_spawn(void (*fn)(void *arg), void *arg, const char *name);
+
+struct mt_executor {
+  const mt_executor_ops_t *ops;
+  void *self;
+};
+
+#endif

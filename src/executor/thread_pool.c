@@ -1,0 +1,478 @@
+/* ThreadPoolExecutor: Python's concurrent.futures.ThreadPoolExecutor.
+ *
+ * Why this shape: a trivial task must cost ~100 ns end to end, so neither
+ * submit nor completion may enter the kernel while workers are busy, and a
+ * worker that just went idle must catch the next task without a cross-core
+ * wake (~55 us here).
+ *
+ * Queue: the futures themselves are the nodes of an intrusive Vyukov MPSC
+ * queue.  Producers (submit) append with one XCHG on `tail`; consumers
+ * (workers) serialise on `qlock` and take a small batch at a time (about
+ * backlog / workers, at most BATCH), so the lock is taken once per batch.
+ * `npushed` / `npopped` count the backlog for the idle checks.
+ *
+ * Parking: a worker with nothing to do spins (bounded, mt__spin_rounds) on
+ * the backlog, then registers in `nsleepers` and waits for a token in
+ * `wakeups` (a counting semaphore on one futex word).  submit wakes only
+ * when it can CLAIM a registered sleeper (CAS nsleepers k -> k-1, then
+ * token + futex wake): one system call per sleeping worker, none while
+ * workers are awake, and none while one spins (at most one does: it takes
+ * the task).  A worker that got a batch and still sees backlog with nobody
+ * spinning claims the next sleeper (wake-ups propagate instead of one per
+ * task).  A registered
+ * worker that finds work before sleeping unregisters with the same CAS, or,
+ * if it was claimed meanwhile, consumes its token.
+ * Dekker pairs (all seq_cst): submit pushes, bumps npushed, then reads
+ * nsleepers; a worker bumps nsleepers, then reads npushed.
+ *
+ * Workers start lazily as Python's: submit consumes an idle token if one is
+ * available (a worker adds one when its queue ran dry, just before it
+ * publishes the result of its last task, so whoever sees that result
+ * reuses it; it withdraws the token when it gets work again), else starts
+ * a worker while below max_workers.  A worker that never ran a task adds
+ * no token (it is still starting up, not idle).
+ *
+ * Lock order: ctl -> qlock -> future.lock.  submit holds ctl while it
+ * checks closed/broken and pushes, so after shutdown sets `closed` under
+ * ctl no push can follow: the queue only drains.  Callbacks never run under
+ * a pool lock (drained futures are cancelled/failed after qlock is
+ * released).
+ *
+ * Lifetime: `refs` = 1 for the handle + 1 per live worker, so a pool shut
+ * down without wait is freed by its last worker.  Workers are detached
+ * threads; shutdown(wait) waits on the `nthreads` word.
+ */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "executor/pool_internal.h"
+#include "future/future_internal.h"
+#include "platform/platform.h"
+#include "wait/wait.h"
+
+#define BATCH 32
+
+typedef struct pool {
+  /* producer side */
+  _Alignas(64) mt_future_t *tail; /* atomic: last node (XCHG) */
+  uint64_t npushed;               /* atomic */
+  mt__mutex_t ctl;                /* guards the fields below and spawning */
+  uint32_t closed, broken, cancel_pending; /* atomic flags, set under ctl */
+  int max_workers;                /* atomic reads */
+  uint32_t nthreads;              /* futex word: live workers */
+  uint32_t idle_tokens;           /* atomic */
+  int next_index;
+  char prefix[48];
+  int (*init)(void *arg);
+  void *initarg;
+  /* consumer side */
+  _Alignas(64) mt__mutex_t qlock;
+  mt_future_t *head;              /* under qlock */
+  uint64_t npopped;               /* written under qlock, read atomically */
+  /* parking */
+  _Alignas(64) uint32_t nsleepers; /* registered, unclaimed sleepers */
+  uint32_t wakeups;                /* futex word: tokens for claimed ones */
+  uint32_t nspinning;              /* 1 while a worker spins for work */
+  uint32_t refs;
+  mt_future_t stub;
+} pool_t;
+
+typedef struct worker {
+  pool_t *p;
+  bool idle;  /* this idle episode already added a token */
+  int left;   /* tasks left in the local batch */
+} worker_t;
+
+static _Thread_local pool_t *tl_pool; /* the pool the calling worker serves */
+static int pool_counter;
+
+static const mt_executor_ops_t pool_ops;
+
+/* ---- the queue --------------------------------------------------------- */
+
+static void q_push(pool_t *p, mt_future_t *f) {
+  __atomic_store_n(&f->qnext, NULL, __ATOMIC_RELAXED);
+  mt_future_t *prev = __atomic_exchange_n(&p->tail, f, __ATOMIC_ACQ_REL);
+  __atomic_store_n(&prev->qnext, f, __ATOMIC_RELEASE);
+}
+
+/* Under qlock.  NULL when empty or a push is half done. */
+static mt_future_t *q_pop(pool_t *p) {
+  mt_future_t *head = p->head;
+  mt_future_t *next = __atomic_load_n(&head->qnext, __ATOMIC_ACQUIRE);
+  if (head == &p->stub) {
+    if (!next) return NULL;
+    p->head = head = next;
+    next = __atomic_load_n(&next->qnext, __ATOMIC_ACQUIRE);
+  }
+  if (next) {
+    p->head = next;
+    return head;
+  }
+  if (__atomic_load_n(&p->tail, __ATOMIC_ACQUIRE) != head) return NULL;
+  q_push(p, &p->stub);
+  next = __atomic_load_n(&head->qnext, __ATOMIC_ACQUIRE);
+  if (!next) return NULL;
+  p->head = next;
+  return head;
+}
+
+static int64_t backlog(pool_t *p) {
+  return (int64_t)(__atomic_load_n(&p->npushed, __ATOMIC_SEQ_CST) -
+                   __atomic_load_n(&p->npopped, __ATOMIC_SEQ_CST));
+}
+
+static uint32_t load32(const uint32_t *w) { return __atomic_load_n(w, __ATOMIC_SEQ_CST); }
+
+/* Takes up to `max` futures; batch = backlog / workers, at least 1. */
+static int pop_batch(pool_t *p, mt_future_t **out, int max) {
+  int64_t avail = backlog(p);
+  if (avail <= 0) return 0;
+  int64_t want = avail / (int64_t)(load32(&p->nthreads) ? load32(&p->nthreads) : 1);
+  if (want < 1) want = 1;
+  if (want > max) want = max;
+  if (mt__mutex_lock(&p->qlock, false, MT__NO_DEADLINE) < 0) return 0;
+  int k = 0;
+  while (k < want) {
+    mt_future_t *f = q_pop(p);
+    if (!f) break;
+    out[k++] = f;
+  }
+  __atomic_store_n(&p->npopped, p->npopped + (uint64_t)k, __ATOMIC_SEQ_CST);
+  mt__mutex_unlock(&p->qlock, false);
+  return k;
+}
+
+/* Pops everything (no push can follow: `closed` or `broken` is set) and
+ * cancels or fails each future outside the lock. */
+static void drain(pool_t *p, int code) {
+  mt_future_t *list = NULL, **last = &list;
+  mt__mutex_lock(&p->qlock, false, MT__NO_DEADLINE);
+  uint64_t k = 0;
+  for (mt_future_t *f; (f = q_pop(p)) != NULL; k++) {
+    *last = f;
+    last = &f->qnext;
+  }
+  *last = NULL;
+  __atomic_store_n(&p->npopped, p->npopped + k, __ATOMIC_SEQ_CST);
+  mt__mutex_unlock(&p->qlock, false);
+  for (mt_future_t *f = list, *n; f; f = n) {
+    n = f->qnext;
+    if (code == MT_ECANCELLED)
+      mt_future_cancel(f);
+    else
+      mt__future_fail(f, code, "the pool is broken: a worker's initializer failed");
+    mt_future_free(f);
+  }
+}
+
+/* ---- parking ----------------------------------------------------------- */
+
+static void wake_one(pool_t *p) {
+  uint32_t k = load32(&p->nsleepers);
+  while (k > 0) {
+    if (__atomic_compare_exchange_n(&p->nsleepers, &k, k - 1, true, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST)) {
+      __atomic_fetch_add(&p->wakeups, 1, __ATOMIC_SEQ_CST);
+      mt__wake_word(&p->wakeups, 1, false);
+      return;
+    }
+  }
+}
+
+static void wake_all(pool_t *p) {
+  uint32_t k = __atomic_exchange_n(&p->nsleepers, 0, __ATOMIC_SEQ_CST);
+  if (!k) return;
+  __atomic_fetch_add(&p->wakeups, k, __ATOMIC_SEQ_CST);
+  mt__wake_word(&p->wakeups, (int)k, false);
+}
+
+static void take_token(pool_t *p) {
+  for (;;) {
+    uint32_t t = load32(&p->wakeups);
+    if (t == 0) {
+      mt__wait_word(&p->wakeups, 0, false, MT__NO_DEADLINE);
+      continue;
+    }
+    if (__atomic_compare_exchange_n(&p->wakeups, &t, t - 1, true, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST))
+      return;
+  }
+}
+
+static bool over_limit(pool_t *p) {
+  return (int)load32(&p->nthreads) > __atomic_load_n(&p->max_workers, __ATOMIC_SEQ_CST);
+}
+
+static bool has_news(pool_t *p) {
+  return backlog(p) > 0 || load32(&p->closed) || load32(&p->broken) || over_limit(p);
+}
+
+static void park(pool_t *p) {
+  __atomic_fetch_add(&p->nsleepers, 1, __ATOMIC_SEQ_CST);
+  if (has_news(p)) {
+    uint32_t k = load32(&p->nsleepers);
+    while (k > 0)
+      if (__atomic_compare_exchange_n(&p->nsleepers, &k, k - 1, true, __ATOMIC_SEQ_CST,
+                                      __ATOMIC_SEQ_CST))
+        return;
+    /* A submitter claimed us meanwhile: its token is ours. */
+  }
+  take_token(p);
+}
+
+/* Bounded spin on the backlog; true when there is news.  At most one
+ * worker spins at a time (as Go's scheduler limits spinning threads): on a
+ * small machine more spinners only steal the submitter's CPU. */
+static bool spin_for_news(pool_t *p) {
+  uint32_t zero = 0;
+  if (!__atomic_compare_exchange_n(&p->nspinning, &zero, 1, false, __ATOMIC_SEQ_CST,
+                                   __ATOMIC_RELAXED))
+    return has_news(p);
+  int rounds = mt__spin_rounds();
+  bool news = false;
+  for (int i = 0; i < rounds && !news; i += 64) {
+    uint32_t n = (uint32_t)__atomic_load_n(&p->npushed, __ATOMIC_RELAXED);
+    mt__spin_until_changed((const uint32_t *)&p->npushed, n, 64);
+    news = has_news(p);
+  }
+  for (int i = 0; i < mt__yield_rounds() && !news; i++) {
+    sched_yield();
+    news = has_news(p);
+  }
+  __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);
+  return news || has_news(p);
+}
+
+/* ---- workers ----------------------------------------------------------- */
+
+static void pool_unref(pool_t *p) {
+  if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) free(p);
+}
+
+static void add_idle_token(worker_t *w) {
+  if (w->idle) return;
+  w->idle = true;
+  uint32_t t = __atomic_load_n(&w->p->idle_tokens, __ATOMIC_RELAXED);
+  if (t < load32(&w->p->nthreads)) __atomic_fetch_add(&w->p->idle_tokens, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A worker that got work after going idle withdraws its token unless a
+ * submitter consumed it already (then it may withdraw another idle
+ * worker's: the next submit starts a worker early, bounded by
+ * max_workers).  Keeps tokens from going stale while all are busy. */
+static void take_back_idle_token(worker_t *w) {
+  w->idle = false;
+  uint32_t t = load32(&w->p->idle_tokens);
+  while (t > 0)
+    if (__atomic_compare_exchange_n(&w->p->idle_tokens, &t, t - 1, true, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST))
+      return;
+}
+
+/* Runs just before a task's result is published: a worker about to be idle
+ * says so first, so the submitter who sees the result reuses it. */
+static void before_finish(void *ctx) {
+  worker_t *w = ctx;
+  if (w->left == 0 && backlog(w->p) <= 0) add_idle_token(w);
+}
+
+/* Under ctl: does this worker leave now?  Updates the counts if so. */
+static bool leave_locked(pool_t *p) {
+  bool done = (load32(&p->closed) || load32(&p->broken)) && backlog(p) <= 0;
+  if (!done && !over_limit(p)) return false;
+  __atomic_sub_fetch(&p->nthreads, 1, __ATOMIC_SEQ_CST);
+  uint32_t t = load32(&p->idle_tokens);
+  if (t > 0) __atomic_sub_fetch(&p->idle_tokens, 1, __ATOMIC_SEQ_CST);
+  return true;
+}
+
+static bool should_leave(pool_t *p) {
+  if (!load32(&p->closed) && !load32(&p->broken) && !over_limit(p)) return false;
+  mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
+  bool leave = leave_locked(p);
+  mt__mutex_unlock(&p->ctl, false);
+  return leave;
+}
+
+static void break_pool(pool_t *p) {
+  mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
+  __atomic_store_n(&p->broken, 1, __ATOMIC_SEQ_CST);
+  mt__mutex_unlock(&p->ctl, false);
+  drain(p, MT_EBROKEN);
+  wake_all(p);
+}
+
+static void run_batch(worker_t *w, mt_future_t **batch, int k) {
+  pool_t *p = w->p;
+  for (int i = 0; i < k; i++) {
+    mt_future_t *f = batch[i];
+    w->left = k - 1 - i;
+    if (load32(&p->broken))
+      mt__future_fail(f, MT_EBROKEN, "the pool is broken: a worker's initializer failed");
+    else if (load32(&p->cancel_pending))
+      mt_future_cancel(f);
+    else
+      mt__future_run(f, before_finish, w);
+    mt_future_free(f);
+  }
+}
+
+static void worker_main(void *arg) {
+  worker_t w = {.p = arg};
+  pool_t *p = w.p;
+  tl_pool = p;
+  if (p->init && p->init(p->initarg) != 0) break_pool(p);
+  mt_future_t *batch[BATCH];
+  for (;;) {
+    int k = pop_batch(p, batch, BATCH);
+    if (k > 0) {
+      if (w.idle) take_back_idle_token(&w);
+      /* Still backlog and nobody spinning: pass the wake-up on. */
+      if (backlog(p) > 0 && !load32(&p->nspinning)) wake_one(p);
+      run_batch(&w, batch, k);
+      continue;
+    }
+    if (should_leave(p)) break;
+    if (spin_for_news(p)) continue;
+    park(p);
+  }
+  tl_pool = NULL;
+  mt__wake_word(&p->nthreads, INT32_MAX, false);
+  pool_unref(p);
+}
+
+/* Under ctl.  0 or a negative code. */
+static int start_worker_locked(pool_t *p) {
+  char name[64];
+  snprintf(name, sizeof name, "%s_%d", p->prefix, p->next_index++);
+  __atomic_fetch_add(&p->nthreads, 1, __ATOMIC_SEQ_CST);
+  __atomic_fetch_add(&p->refs, 1, __ATOMIC_SEQ_CST);
+  int r = mt__exec_spawn(worker_main, p, name);
+  if (r < 0) {
+    __atomic_fetch_sub(&p->nthreads, 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_sub(&p->refs, 1, __ATOMIC_SEQ_CST);
+  }
+  return r;
+}
+
+/* ---- the executor interface -------------------------------------------- */
+
+/* Under ctl: reuse an idle worker, else start one if below the limit. */
+static int adjust_locked(pool_t *p) {
+  uint32_t t = load32(&p->idle_tokens);
+  while (t > 0)
+    if (__atomic_compare_exchange_n(&p->idle_tokens, &t, t - 1, true, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST))
+      return 0;
+  if ((int)load32(&p->nthreads) >= p->max_workers) return 0;
+  int r = start_worker_locked(p);
+  return (r < 0 && load32(&p->nthreads) > 0) ? 0 : r;
+}
+
+static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) {
+  pool_t *p = self;
+  mt_future_t *f = mt__future_task_new(fn, arg, 2); /* caller + queue */
+  if (!f) return MT_ENOMEM;
+  mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
+  int r = load32(&p->broken) ? MT_EBROKEN : load32(&p->closed) ? MT_ECLOSED : 0;
+  if (r == 0) r = adjust_locked(p);
+  if (r == 0) {
+    q_push(p, f);
+    __atomic_fetch_add(&p->npushed, 1, __ATOMIC_SEQ_CST);
+  }
+  mt__mutex_unlock(&p->ctl, false);
+  if (r < 0) {
+    mt_future_free(f);
+    mt_future_free(f);
+    return r;
+  }
+  /* A spinning worker will take it: no system call then. */
+  if (!load32(&p->nspinning) && load32(&p->nsleepers)) wake_one(p);
+  *out = f;
+  return 0;
+}
+
+static int pool_shutdown(void *self, bool wait, bool cancel_futures) {
+  pool_t *p = self;
+  mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
+  __atomic_store_n(&p->closed, 1, __ATOMIC_SEQ_CST);
+  if (cancel_futures) __atomic_store_n(&p->cancel_pending, 1, __ATOMIC_SEQ_CST);
+  mt__mutex_unlock(&p->ctl, false);
+  if (cancel_futures) drain(p, MT_ECANCELLED);
+  wake_all(p);
+  if (!wait) return 0;
+  uint32_t self_count = tl_pool == p ? 1 : 0; /* never wait for ourselves */
+  for (;;) {
+    uint32_t n = load32(&p->nthreads);
+    if (n <= self_count) return 0;
+    mt__wait_word(&p->nthreads, n, false, MT__NO_DEADLINE);
+  }
+}
+
+static int pool_resize(void *self, int max_workers) {
+  pool_t *p = self;
+  if (max_workers < 1) return MT_EINVAL;
+  mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
+  int r = load32(&p->closed) ? MT_ECLOSED : 0;
+  if (r == 0) {
+    __atomic_store_n(&p->max_workers, max_workers, __ATOMIC_SEQ_CST);
+    /* Growing with a backlog: start the workers it can use now. */
+    int64_t want = backlog(p);
+    while (want-- > 0 && (int)load32(&p->nthreads) < max_workers)
+      if (start_worker_locked(p) < 0) break;
+  }
+  mt__mutex_unlock(&p->ctl, false);
+  wake_all(p); /* idle workers above the limit leave */
+  return r;
+}
+
+static int pool_max_workers(void *self) {
+  return __atomic_load_n(&((pool_t *)self)->max_workers, __ATOMIC_SEQ_CST);
+}
+
+static void pool_destroy(void *self) { pool_unref(self); }
+
+static const mt_executor_ops_t pool_ops = {
+    .kind = "thread",
+    .submit = pool_submit,
+    .shutdown = pool_shutdown,
+    .resize = pool_resize,
+    .max_workers = pool_max_workers,
+    .destroy = pool_destroy,
+};
+
+mt_executor_t *mt_thread_pool_new(const mt_thread_pool_opts_t *opts) {
+  mt_thread_pool_opts_t o = opts ? *opts : (mt_thread_pool_opts_t){0};
+  if (o.max_workers <= 0) {
+    int n = mt__cpu_count() + 4;
+    o.max_workers = n < 32 ? n : 32;
+  }
+  pool_t *p = aligned_alloc(64, sizeof *p);
+  if (!p) return mt__fail_null(MT_ENOMEM);
+  memset(p, 0, sizeof *p);
+  mt__mutex_init(&p->ctl);
+  mt__mutex_init(&p->qlock);
+  p->tail = p->head = &p->stub;
+  p->max_workers = o.max_workers;
+  p->refs = 1;
+  p->init = o.initializer;
+  p->initarg = o.initarg;
+  if (o.thread_name_prefix)
+    snprintf(p->prefix, sizeof p->prefix, "%s", o.thread_name_prefix);
+  else
+    snprintf(p->prefix, sizeof p->prefix, "ThreadPoolExecutor-%d",
+             __atomic_fetch_add(&pool_counter, 1, __ATOMIC_RELAXED));
+  mt_executor_t *ex = mt_executor_new(&pool_ops, p);
+  if (!ex) free(p);
+  return ex;
+}
+
+int mt_thread_pool_threads(mt_executor_t *ex) {
+  if (!ex) return MT_EINVAL;
+  if (ex->ops != &pool_ops) return MT_ENOTSUP;
+  return (int)load32(&((pool_t *)ex->self)->nthreads);
+}

@@ -1,0 +1,427 @@
+/* Futures: Python's concurrent.futures.Future on one 32-bit word.
+ *
+ * Why one word: the common life of a future is submit -> run -> complete ->
+ * result, millions of times a second.  Each step is one CAS on `state`; no
+ * lock is taken and no system call made unless somebody actually parks
+ * (MT__F_SLEEPERS) or listens (MT__F_LISTENERS: callbacks, wait() and
+ * as_completed() watchers).
+ *
+ * Transitions (all CAS on `state`, flags preserved):
+ *   PENDING -> RUNNING            set_running_or_notify_cancel
+ *   PENDING -> CANCELLED          cancel (then notify)
+ *   PENDING|RUNNING -> +BUSY      a completer claims the future; only the
+ *                                 claimer writes value/err/message
+ *   +BUSY -> FINISHED             publishes them (release), then notify
+ * "Done" means CANCELLED or FINISHED without BUSY; readers use acquire
+ * loads, so a done state makes value/err/message visible.
+ *
+ * Notify: if the old word had SLEEPERS, wake every parked thread; if it had
+ * LISTENERS, lock `lock`, detach the callback list, tell every watcher (still
+ * under `lock`, so a watcher that unregisters under the same lock never sees
+ * a notification after it left), unlock, then run callbacks in order with no
+ * lock held (they may submit work or wait on other futures).
+ *
+ * Exactly-once callbacks: an adder takes `lock` and sets LISTENERS with a
+ * CAS that fails if the future became done; in that case it runs the
+ * callback itself, else it appends.  A completer that saw LISTENERS takes
+ * `lock` after its final CAS, so it sees every append made before.
+ *
+ * Lock order: future.lock -> collector.lock (wait.c).  No other lock is
+ * taken under future.lock; callbacks run with none held.
+ */
+#include "future/future_internal.h"
+
+#include <sched.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "future/collector.h"
+#include "wait/wait.h"
+
+static _Thread_local mt_future_t *tl_current;
+
+/* After the pause spin, a few sched_yield rounds before parking: on a
+ * loaded machine the thread we wait for is often runnable on OUR core;
+ * yielding lets it run without the ~55 us park/wake round trip. */
+int mt__yield_rounds(void) { return mt__spin_rounds() > 0 ? 16 : 0; }
+static _Thread_local char *tl_message;
+
+static uint32_t load_state(const mt_future_t *f) {
+  return __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
+}
+
+static bool is_done(uint32_t s) {
+  return !(s & MT__F_BUSY) && (s & MT__F_STATE) >= MT_FUTURE_CANCELLED;
+}
+
+static char *dup_message(const char *m) {
+  return m && *m ? strdup(m) : NULL;
+}
+
+/* ---- life cycle ------------------------------------------------------ */
+
+mt_future_t *mt__future_task_new(mt_task_fn fn, void *arg, uint32_t refs) {
+  mt_future_t *f = mt__future_alloc();
+  if (!f) return NULL;
+  memset(f, 0, sizeof *f);
+  f->refs = refs;
+  f->fn = fn;
+  f->arg = arg;
+  mt__mutex_init(&f->lock);
+  return f;
+}
+
+mt_future_t *mt_future_new(void) {
+  mt_future_t *f = mt__future_task_new(NULL, NULL, 1);
+  return f ? f : mt__fail_null(MT_ENOMEM);
+}
+
+mt_future_t *mt_future_ref(mt_future_t *f) {
+  if (f) __atomic_fetch_add(&f->refs, 1, __ATOMIC_RELAXED);
+  return f;
+}
+
+static void destroy(mt_future_t *f) {
+  if (f->value.free_fn) f->value.free_fn(f->value.ptr);
+  free(f->message);
+  for (mt__cb_t *c = f->cbs, *n; c; c = n) {
+    n = c->next;
+    free(c);
+  }
+  mt__future_dealloc(f);
+}
+
+void mt_future_free(mt_future_t *f) {
+  if (!f) return;
+  if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) destroy(f);
+}
+
+/* ---- queries --------------------------------------------------------- */
+
+int mt_future_state(const mt_future_t *f) {
+  if (!f) return MT_EINVAL;
+  return (int)(load_state(f) & MT__F_STATE);
+}
+
+int mt_future_cancelled(const mt_future_t *f) {
+  if (!f) return MT_EINVAL;
+  return mt_future_state(f) == MT_FUTURE_CANCELLED;
+}
+
+int mt_future_running(const mt_future_t *f) {
+  if (!f) return MT_EINVAL;
+  return mt_future_state(f) == MT_FUTURE_RUNNING;
+}
+
+int mt_future_done(const mt_future_t *f) {
+  if (!f) return MT_EINVAL;
+  return is_done(load_state(f));
+}
+
+int mt_future_cancel_requested(const mt_future_t *f) {
+  if (!f) return MT_EINVAL;
+  return (int)__atomic_load_n(&f->cancel_req, __ATOMIC_ACQUIRE);
+}
+
+/* ---- notification ---------------------------------------------------- */
+
+static void run_callbacks(mt_future_t *f, mt__cb_t *c) {
+  while (c) {
+    mt__cb_t *n = c->next;
+    c->fn(f, c->arg);
+    free(c);
+    c = n;
+  }
+}
+
+/* Called by whoever made the future done; `old` is the word before. */
+static void notify(mt_future_t *f, uint32_t old) {
+  if (old & MT__F_SLEEPERS) mt__wake_word(&f->state, INT32_MAX, false);
+  if (!(old & MT__F_LISTENERS)) return;
+  mt__mutex_lock(&f->lock, false, MT__NO_DEADLINE);
+  mt__cb_t *cbs = f->cbs;
+  f->cbs = f->cbs_last = NULL;
+  mt__watch_notify_all(f);
+  mt__mutex_unlock(&f->lock, false);
+  run_callbacks(f, cbs);
+}
+
+/* Moves a not-done future to `to` (CANCELLED, or FINISHED from BUSY).
+ * Returns the old word. */
+static uint32_t publish(mt_future_t *f, uint32_t to) {
+  uint32_t old = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
+  uint32_t want;
+  do {
+    want = to | (old & MT__F_LISTENERS);
+  } while (!__atomic_compare_exchange_n(&f->state, &old, want, true, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED));
+  return old;
+}
+
+/* Claims the right to complete: PENDING|RUNNING -> +BUSY.  false if done or
+ * claimed by somebody else. */
+static bool claim(mt_future_t *f) {
+  uint32_t old = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
+  for (;;) {
+    if ((old & MT__F_BUSY) || (old & MT__F_STATE) >= MT_FUTURE_CANCELLED) return false;
+    if (__atomic_compare_exchange_n(&f->state, &old, old | MT__F_BUSY, true,
+                                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+      return true;
+  }
+}
+
+static void finish(mt_future_t *f) { notify(f, publish(f, MT_FUTURE_FINISHED)); }
+
+/* ---- cancelling ------------------------------------------------------ */
+
+int mt_future_cancel(mt_future_t *f) {
+  if (!f) return MT_EINVAL;
+  uint32_t old = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
+  for (;;) {
+    if ((old & MT__F_STATE) == MT_FUTURE_CANCELLED) return 1;
+    if ((old & MT__F_BUSY) || (old & MT__F_STATE) != MT_FUTURE_PENDING) return 0;
+    uint32_t want = MT_FUTURE_CANCELLED | (old & MT__F_LISTENERS);
+    if (__atomic_compare_exchange_n(&f->state, &old, want, true, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED))
+      break;
+  }
+  notify(f, old);
+  return 1;
+}
+
+void mt__future_set_cancel_hook(mt_future_t *f, int (*hook)(mt_future_t *, void *),
+                                void *ctx) {
+  f->hook_ctx = ctx;
+  __atomic_store_n(&f->cancel_hook, hook, __ATOMIC_RELEASE);
+}
+
+int mt_future_set_cancel_hook(mt_future_t *f, int (*hook)(mt_future_t *, void *),
+                              void *ctx) {
+  if (!f || !hook) return MT_EINVAL;
+  mt__future_set_cancel_hook(f, hook, ctx);
+  return 0;
+}
+
+int mt_future_cancel_running(mt_future_t *f) {
+  if (!f) return MT_EINVAL;
+  int r = mt_future_cancel(f);
+  if (r != 0) return r;
+  if (is_done(load_state(f))) return 0;
+  __atomic_store_n(&f->cancel_req, 1, __ATOMIC_RELEASE);
+  int (*hook)(mt_future_t *, void *) = __atomic_load_n(&f->cancel_hook, __ATOMIC_ACQUIRE);
+  if (hook) hook(f, f->hook_ctx);
+  return 0;
+}
+
+/* ---- waiting --------------------------------------------------------- */
+
+/* Waits until done: spin briefly, then park with SLEEPERS set. */
+static int wait_done(mt_future_t *f, int64_t deadline) {
+  uint32_t s = load_state(f);
+  if (is_done(s)) return 0;
+  if (!mt__deadline_passed(deadline)) {
+    int rounds = mt__spin_rounds();
+    for (int i = 0; i < rounds && !is_done(s); i += 64) {
+      mt__spin_until_changed(&f->state, s, 64);
+      s = load_state(f);
+    }
+    for (int i = 0; i < mt__yield_rounds() && !is_done(s); i++) {
+      sched_yield();
+      s = load_state(f);
+    }
+  }
+  while (!is_done(s)) {
+    if (!(s & MT__F_SLEEPERS)) {
+      if (!__atomic_compare_exchange_n(&f->state, &s, s | MT__F_SLEEPERS, true,
+                                       __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+        continue;
+      s |= MT__F_SLEEPERS;
+    }
+    int r = mt__wait_word(&f->state, s, false, deadline);
+    s = load_state(f);
+    if (r == MT_ETIMEDOUT && !is_done(s)) return MT_ETIMEDOUT;
+  }
+  return 0;
+}
+
+static int wait_for(mt_future_t *f, double timeout) {
+  if (!f) return MT_EINVAL;
+  if (is_done(load_state(f))) return 0;
+  int64_t deadline;
+  int r = mt__deadline(timeout, &deadline);
+  if (r < 0) return r;
+  return wait_done(f, deadline);
+}
+
+/* The outcome of a done future as result() reports it. */
+static int outcome(const mt_future_t *f) {
+  if ((load_state(f) & MT__F_STATE) == MT_FUTURE_CANCELLED) return MT_ECANCELLED;
+  if (f->err) return f->task_err ? MT_ETASKFAILED : f->err;
+  return 0;
+}
+
+int mt_future_result(mt_future_t *f, double timeout, mt_value_t *out) {
+  int r = wait_for(f, timeout);
+  if (r < 0) return r;
+  r = outcome(f);
+  if (r == 0 && out) *out = (mt_value_t){f->value.ptr, f->value.len, NULL};
+  return r;
+}
+
+int mt_future_take_result(mt_future_t *f, double timeout, mt_value_t *out) {
+  if (!out) return MT_EINVAL;
+  int r = wait_for(f, timeout);
+  if (r < 0) return r;
+  r = outcome(f);
+  if (r != 0) return r;
+  /* The value is moved; a concurrent taker would race, as on any object
+   * two threads consume at once: take it from one place. */
+  *out = f->value;
+  f->value = (mt_value_t){0};
+  return 0;
+}
+
+int mt_future_exception(mt_future_t *f, double timeout, mt_task_error_t *out) {
+  int r = wait_for(f, timeout);
+  if (r < 0) return r;
+  if ((load_state(f) & MT__F_STATE) == MT_FUTURE_CANCELLED) return MT_ECANCELLED;
+  if (out) *out = (mt_task_error_t){f->err, f->message ? f->message : ""};
+  return 0;
+}
+
+/* ---- completion by hand ---------------------------------------------- */
+
+int mt_future_set_running_or_notify_cancel(mt_future_t *f) {
+  if (!f) return MT_EINVAL;
+  uint32_t old = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
+  for (;;) {
+    if ((old & MT__F_STATE) == MT_FUTURE_CANCELLED) return 0;
+    if ((old & MT__F_BUSY) || (old & MT__F_STATE) != MT_FUTURE_PENDING) return MT_EBUSY;
+    if (__atomic_compare_exchange_n(&f->state, &old, old | MT_FUTURE_RUNNING, true,
+                                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+      return 1;
+  }
+}
+
+int mt_future_set_result(mt_future_t *f, mt_value_t value) {
+  if (!f) return MT_EINVAL;
+  if (!claim(f)) return MT_EBUSY;
+  f->value = value;
+  finish(f);
+  return 0;
+}
+
+static int set_error(mt_future_t *f, int code, const char *message, bool by_task) {
+  if (!f || code >= 0) return MT_EINVAL;
+  if (!claim(f)) return MT_EBUSY;
+  f->err = code;
+  f->task_err = by_task;
+  f->message = dup_message(message);
+  finish(f);
+  return 0;
+}
+
+int mt_future_set_exception(mt_future_t *f, int code, const char *message) {
+  return set_error(f, code, message, true);
+}
+
+int mt_future_set_error(mt_future_t *f, int code, const char *message) {
+  return set_error(f, code, message, false);
+}
+
+void mt__future_fail(mt_future_t *f, int code, const char *message) {
+  set_error(f, code, message, false);
+}
+
+/* ---- callbacks ------------------------------------------------------- */
+
+/* Under f->lock: sets LISTENERS unless done.  true = registered. */
+bool mt__future_listen_locked(mt_future_t *f) {
+  uint32_t s = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
+  for (;;) {
+    if (is_done(s)) return false;
+    if (s & MT__F_LISTENERS) return true;
+    if (__atomic_compare_exchange_n(&f->state, &s, s | MT__F_LISTENERS, true,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      return true;
+  }
+}
+
+int mt_future_add_done_callback(mt_future_t *f, mt_future_cb fn, void *arg) {
+  if (!f || !fn) return MT_EINVAL;
+  if (is_done(load_state(f))) {
+    fn(f, arg);
+    return 0;
+  }
+  mt__cb_t *c = malloc(sizeof *c);
+  if (!c) return MT_ENOMEM;
+  *c = (mt__cb_t){fn, arg, NULL};
+  mt__mutex_lock(&f->lock, false, MT__NO_DEADLINE);
+  bool listening = mt__future_listen_locked(f);
+  if (listening) {
+    if (f->cbs_last)
+      f->cbs_last->next = c;
+    else
+      f->cbs = c;
+    f->cbs_last = c;
+  }
+  mt__mutex_unlock(&f->lock, false);
+  if (!listening) {
+    free(c);
+    fn(f, arg);
+  }
+  return 0;
+}
+
+/* ---- inside a task --------------------------------------------------- */
+
+int mt_task_fail(int code, const char *fmt, ...) {
+  free(tl_message);
+  tl_message = NULL;
+  if (fmt) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&tl_message, fmt, ap) < 0) tl_message = NULL;
+    va_end(ap);
+  }
+  return code;
+}
+
+int mt_task_cancelled(void) {
+  mt_future_t *f = tl_current;
+  return f ? (int)__atomic_load_n(&f->cancel_req, __ATOMIC_ACQUIRE) : 0;
+}
+
+mt_future_t *mt_task_current(void) { return tl_current; }
+
+void mt__future_run(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx) {
+  if (mt_future_set_running_or_notify_cancel(f) != 1) return;
+  mt_value_t v = {0};
+  mt_future_t *saved = tl_current;
+  tl_current = f;
+  int r = f->fn(f->arg, &v);
+  tl_current = saved;
+  if (!claim(f)) { /* completed by hand meanwhile (misuse): drop ours */
+    if (v.free_fn) v.free_fn(v.ptr);
+    return;
+  }
+  if (r < 0) {
+    f->err = r;
+    f->task_err = true;
+    f->message = tl_message; /* moved (NULL when none) */
+    tl_message = NULL;
+    if (v.free_fn) v.free_fn(v.ptr);
+  } else {
+    f->value = v;
+    if (tl_message) {
+      free(tl_message);
+      tl_message = NULL;
+    }
+  }
+  if (before_finish) before_finish(ctx);
+  finish(f);
+}

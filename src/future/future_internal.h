@@ -1,0 +1,64 @@
+/* future_internal.h - the future's layout and the calls executors use.
+ * See future.c for the design. */
+#ifndef MT_FUTURE_INTERNAL_H
+#define MT_FUTURE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "multitask/future.h"
+#include "sync/mutex.h"
+
+/* state word: low 2 bits = mt_future_state_t, plus flags. */
+#define MT__F_STATE 3u
+#define MT__F_LISTENERS 4u /* callbacks or watchers are registered */
+#define MT__F_SLEEPERS 8u  /* a thread parks on the word */
+#define MT__F_BUSY 16u     /* a completer claimed the future (transient) */
+
+typedef struct mt__cb {
+  mt_future_cb fn;
+  void *arg;
+  struct mt__cb *next;
+} mt__cb_t;
+
+struct mt__watch;
+
+struct mt_future {
+  uint32_t state;      /* futex word, see the flags above */
+  uint32_t refs;       /* atomic reference count */
+  uint32_t cancel_req; /* mt_future_cancel_running was called */
+  int err;             /* 0, or the error code once FINISHED with an error */
+  bool task_err;       /* err came from the task (result -> MT_ETASKFAILED) */
+  mt_value_t value;
+  char *message;       /* NULL or heap copy of the error message */
+  mt__mutex_t lock;    /* guards cbs and watchers */
+  mt__cb_t *cbs, *cbs_last;
+  struct mt__watch *watchers;
+  /* executor's part */
+  mt_task_fn fn;
+  void *arg;
+  struct mt_future *qnext; /* intrusive queue link (atomic) */
+  int (*cancel_hook)(mt_future_t *f, void *ctx);
+  void *hook_ctx;
+};
+
+/* sched_yield rounds after a spin, before parking (future.c). */
+int mt__yield_rounds(void);
+
+/* Slot allocation for futures (alloc.c). */
+void *mt__future_alloc(void);
+void mt__future_dealloc(void *p);
+
+/* A task future: PENDING with fn/arg and `refs` references. */
+mt_future_t *mt__future_task_new(mt_task_fn fn, void *arg, uint32_t refs);
+/* Runs the task if it was not cancelled (set running, call fn with the
+ * thread's current task set, complete, notify).  before_finish (may be
+ * NULL) runs after fn, just before the future is published as done.
+ * Does not drop a reference. */
+void mt__future_run(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx);
+/* Completes f with an executor error if still pending/running. */
+void mt__future_fail(mt_future_t *f, int code, const char *message);
+/* Hook used by mt_future_cancel_running for a running future. */
+void mt__future_set_cancel_hook(mt_future_t *f, int (*hook)(mt_future_t *, void *),
+                                void *ctx);
+
+#endif
