@@ -12,5 +12,7 @@
 #include "multitask/manager.h"
 #include "multitask/future.h"
 #include "multitask/executor.h"
+#include "multitask/queue.h"
+#include "multitask/pipe.h"
 
 #endif

@@ -1,0 +1,88 @@
+/* Pipe: 64 B and 64 KiB messages from a child process to the parent over a
+ * simplex pipe, ours (framed) vs a raw write/read loop on a pipe and
+ * Python's multiprocessing.Pipe. */
+#include "harness.h"
+
+#include <multitask.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct {
+  size_t size;
+  long n;
+} cfg_t;
+
+static double run_ours(void *arg) {
+  cfg_t *c = arg;
+  mt_conn_t *r, *w;
+  mt_pipe(false, &r, &w);
+  char *buf = calloc(1, c->size);
+  double t0 = mtb_now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    mt_conn_close(r);
+    for (long i = 0; i < c->n; i++) mt_conn_send_bytes(w, buf, c->size, MT_FOREVER);
+    _exit(0);
+  }
+  mt_conn_close(w);
+  size_t len;
+  for (long i = 0; i < c->n; i++) mt_conn_recv_bytes_into(r, buf, c->size, &len, MT_FOREVER);
+  double rate = (double)c->n / (mtb_now() - t0);
+  waitpid(pid, NULL, 0);
+  mt_conn_free(r);
+  mt_conn_free(w);
+  free(buf);
+  return rate;
+}
+
+static double run_raw(void *arg) {
+  cfg_t *c = arg;
+  int fds[2];
+  if (pipe(fds)) return -1;
+  char *buf = calloc(1, c->size);
+  double t0 = mtb_now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    for (long i = 0; i < c->n; i++)
+      for (size_t off = 0; off < c->size;) {
+        ssize_t k = write(fds[1], buf + off, c->size - off);
+        if (k <= 0) _exit(1);
+        off += (size_t)k;
+      }
+    _exit(0);
+  }
+  close(fds[1]);
+  for (long i = 0; i < c->n; i++)
+    for (size_t off = 0; off < c->size;) {
+      ssize_t k = read(fds[0], buf + off, c->size - off);
+      if (k <= 0) break;
+      off += (size_t)k;
+    }
+  double rate = (double)c->n / (mtb_now() - t0);
+  waitpid(pid, NULL, 0);
+  close(fds[0]);
+  free(buf);
+  return rate;
+}
+
+static void compare(size_t size, long n) {
+  cfg_t c = {size, n};
+  double o = mtb_median(run_ours, &c, MTB_REPS);
+  double r = mtb_median(run_raw, &c, MTB_REPS);
+  char bench[64], py[64];
+  snprintf(bench, sizeof bench, "pipe %zu B process->process", size);
+  mtb_report(bench, "msgs/s", o, "raw pipe write/read", r, true);
+  snprintf(py, sizeof py, "%zu %ld", size, n / 10);
+  mtb_report(bench, "msgs/s", o, "python mp.Pipe", mtb_python("queue_pipe.py", py), true);
+}
+
+int main(void) {
+  double s = mtb_scale();
+  compare(64, (long)(1000000 * s));
+  compare(65536, (long)(20000 * s));
+  return 0;
+}

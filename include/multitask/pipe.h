@@ -1,0 +1,116 @@
+/* multitask/pipe.h - multiprocessing.Pipe and multiprocessing.connection.wait.
+ * docs/pipes.md maps every Python name to these functions.
+ *
+ * mt_pipe(duplex) makes two connection ends: a socketpair when duplex (both
+ * ends send and receive), a pipe when not (a receives, b sends, as Python's
+ * Pipe(False)).  Descriptors are O_CLOEXEC and non-blocking; create the pipe
+ * before fork() and close the end a process does not use (mt_conn_close)
+ * so that EOF is seen.  Messages are framed with an 8-byte length, so any
+ * size up to MT_CONN_MAX_MSG (1 TiB, i.e. far beyond Python's ~32 MB
+ * advice) goes through; bytes are streamed, never held twice by the sender.
+ *
+ * Error model (Python exception -> code): EOFError -> MT_ECLOSED (the peer
+ * closed and everything it sent has been read), OSError on a closed end ->
+ * MT_EBADF, writing to a closed peer -> MT_ECLOSED (never SIGPIPE: sockets
+ * use MSG_NOSIGNAL, pipe writes block SIGPIPE in the calling thread only for
+ * the duration of the write and discard the signal they caused), a peer
+ * that closes in the middle of a message -> MT_EIO (the partial message is
+ * dropped), recv_bytes_into with a too-small buffer -> MT_EMSGSIZE with the
+ * needed size reported and the message kept for the next call.
+ *
+ * Timeouts: a receive that times out loses nothing (a partly received
+ * message is kept inside the connection).  A send waits up to its timeout
+ * for room before the first byte; once a message has started it is always
+ * completed (a half-sent frame would corrupt the stream), unless the peer
+ * closes.  One connection end must not be used by two threads at once (as
+ * in Python); two processes must not read the same end.
+ */
+#ifndef MULTITASK_PIPE_H
+#define MULTITASK_PIPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "multitask/error.h"
+#include "multitask/queue.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mt_conn mt_conn_t;
+
+#define MT_CONN_MAX_MSG ((uint64_t)1 << 40)
+
+/* Pipe(duplex): 0 and *a, *b set, or MT_EMFILE / MT_ENOMEM / MT_EINVAL. */
+int mt_pipe(bool duplex, mt_conn_t **a, mt_conn_t **b);
+
+/* Connection.close(): closes the descriptor (idempotent).  The handle stays
+ * valid (further calls return MT_EBADF) until mt_conn_free. */
+int mt_conn_close(mt_conn_t *c);
+/* Closes (if needed) and frees the handle. */
+void mt_conn_free(mt_conn_t *c);
+/* Connection.fileno(): the descriptor, or MT_EBADF when closed. */
+int mt_conn_fileno(const mt_conn_t *c);
+/* 1 if the end can send / receive, else 0. */
+int mt_conn_writable(const mt_conn_t *c);
+int mt_conn_readable(const mt_conn_t *c);
+
+/* send_bytes(buf): one message of len bytes.  0, MT_ECLOSED (peer gone),
+ * MT_ETIMEDOUT (no byte sent), MT_EBADF, MT_EPERM (read-only end),
+ * MT_EMSGSIZE (> MT_CONN_MAX_MSG), MT_EINVAL. */
+int mt_conn_send_bytes(mt_conn_t *c, const void *buf, size_t len, double timeout);
+
+/* recv_bytes_into(buffer[offset:]): pass buf + offset and the room left.
+ * 0 with *len = message size; MT_EMSGSIZE with *len = needed size (the
+ * message stays); MT_ECLOSED at EOF; MT_EIO (peer closed mid-message);
+ * MT_ETIMEDOUT; MT_EBADF; MT_EPERM (write-only end); MT_EINVAL. */
+int mt_conn_recv_bytes_into(mt_conn_t *c, void *buf, size_t cap, size_t *len,
+                            double timeout);
+/* recv_bytes(): *out is a malloc'd buffer of *len bytes (plus a NUL byte
+ * after them for convenience) the caller frees.  Codes as above, and
+ * MT_ENOMEM (the message stays). */
+int mt_conn_recv_bytes(mt_conn_t *c, void **out, size_t *len, double timeout);
+/* Size of the next message without taking it (waits like recv). */
+int mt_conn_peek_size(mt_conn_t *c, size_t *len, double timeout);
+
+/* poll(timeout): 1 if a message (or EOF) can be received without blocking,
+ * 0 on timeout (as Python's False), MT_EBADF, MT_EINVAL. */
+int mt_conn_poll(mt_conn_t *c, double timeout);
+
+/* Typed send()/recv() for the values C programs pass most: a 1-byte tag
+ * then the value, so the receiver checks the type.  recv_* on a message of
+ * another type returns MT_EINVAL and leaves it queued (read it with
+ * mt_conn_recv_bytes or the right recv_*).  Strings travel with their
+ * length (no NUL needed on the wire) and come back NUL-terminated and
+ * malloc'd. */
+int mt_conn_send_i64(mt_conn_t *c, int64_t v, double timeout);
+int mt_conn_send_f64(mt_conn_t *c, double v, double timeout);
+int mt_conn_send_str(mt_conn_t *c, const char *s, double timeout);
+int mt_conn_recv_i64(mt_conn_t *c, int64_t *v, double timeout);
+int mt_conn_recv_f64(mt_conn_t *c, double *v, double timeout);
+int mt_conn_recv_str(mt_conn_t *c, char **s, double timeout);
+
+/* ---- multiprocessing.connection.wait ---------------------------------- */
+enum mt_waitable_kind { MT_WAIT_CONN, MT_WAIT_QUEUE, MT_WAIT_MPQUEUE, MT_WAIT_FD };
+
+typedef struct mt_waitable {
+  int kind;  /* enum mt_waitable_kind */
+  void *obj; /* mt_conn_t *, mt_queue_t *, mt_mpqueue_t * (unused for FD) */
+  int fd;    /* MT_WAIT_FD: a descriptor waited on for POLLIN */
+  int ready; /* out: 1 if ready, else 0 */
+} mt_waitable_t;
+
+/* Waits until at least one object is ready: a connection with a message or
+ * EOF, a queue that is not empty (or shut down), a readable descriptor.
+ * Returns the number of ready objects (their .ready set), 0 on timeout
+ * (Python's empty list), MT_EINVAL.  Descriptors and connections are
+ * polled by the kernel; queues are re-checked every millisecond while
+ * waiting (documented latency: <= 1 ms for queues). */
+int mt_wait(mt_waitable_t *list, int n, double timeout);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,425 @@
+/* In-process queues: Queue, LifoQueue, PriorityQueue, SimpleQueue.
+ *
+ * Design.  One mt__mutex_t guards the storage (a growable ring of pointers
+ * for FIFO/LIFO, a binary min-heap of {key, seq, item} for priority) and the
+ * counters.  The critical sections are a handful of loads and stores, so a
+ * plain lock beats lock-free designs on this machine (2 cores) and keeps
+ * shutdown/task_done/maxsize trivially exact.
+ *
+ * Blocking.  Each direction has a wait queue (waitq_t): an event word
+ * `seq` and three counts kept under the lock: waiters (blocked, spinning or
+ * sleeping), sleepers (parked in the kernel) and wakes (kernel wakes sent
+ * and not yet consumed).  A getter that finds the queue empty counts itself
+ * a waiter, unlocks and spins briefly on `seq`; if nothing happens it
+ * relocks, counts itself a sleeper and parks with mt__wait_word.  A putter
+ * bumps `seq` only if somebody waits (one store) and calls the kernel only
+ * when sleepers > wakes, i.e. when a sleeper exists that no wake is already
+ * on its way to.  So a burst of puts toward one slow-to-wake consumer costs
+ * one system call, not one per put, and since every count lives under the
+ * lock no wake can be lost: a sleeper reads `seq` under the lock before it
+ * parks, and any later put changes `seq` first.  A woken getter that lost
+ * the item to a faster one simply waits again.  Putters on a full queue
+ * mirror this; join() waits on its own queue and is woken all at once.
+
+ * Invariants (under lock): 0 <= count <= maxsize (if maxsize); unfinished
+ * >= 0 counts puts minus task_done; closed never goes back to false.
+ * Lock order: only q->lock; no callback (item_free) runs under it.
+ */
+#include "multitask/queue.h"
+#include "core/core.h"
+#include "sync/mutex.h"
+#include "queue/queue_internal.h"
+#include "wait/wait.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum kind { K_FIFO, K_LIFO, K_PRIO, K_SIMPLE };
+
+typedef struct hent {
+  int64_t key;
+  uint64_t seq; /* insertion order breaks ties: stable */
+  void *item;
+} hent_t;
+
+/* One direction of waiting; everything but `seq` reads is under the lock. */
+typedef struct waitq {
+  uint32_t seq;      /* event word: bumped when waiters should re-check */
+  uint32_t waiters;  /* threads blocked in this direction */
+  uint32_t sleepers; /* of which parked in the kernel */
+  uint32_t wakes;    /* kernel wakes sent, not yet consumed by a sleeper */
+} waitq_t;
+
+struct mt_queue {
+  mt__mutex_t lock;
+  enum kind kind;
+  size_t maxsize;  /* 0 = unbounded */
+  size_t count;    /* items queued */
+  size_t cap;      /* slots allocated */
+  size_t head;     /* FIFO: index of the oldest item */
+  void **ring;     /* FIFO / LIFO storage */
+  hent_t *heap;    /* PRIO storage */
+  uint64_t next_seq;
+  size_t unfinished;
+  bool closed;
+  void (*item_free)(void *);
+  waitq_t getq, putq, joinq;
+};
+
+/* ---- storage ------------------------------------------------------------ */
+
+static int grow(mt_queue_t *q) {
+  size_t ncap = q->cap ? q->cap * 2 : 16;
+  if (q->kind == K_PRIO) {
+    hent_t *h = realloc(q->heap, ncap * sizeof *h);
+    if (!h) return MT_ENOMEM;
+    q->heap = h;
+  } else {
+    void **r = malloc(ncap * sizeof *r);
+    if (!r) return MT_ENOMEM;
+    for (size_t i = 0; i < q->count; i++) r[i] = q->ring[(q->head + i) % q->cap];
+    free(q->ring);
+    q->ring = r;
+    q->head = 0;
+  }
+  q->cap = ncap;
+  return 0;
+}
+
+static bool hless(const hent_t *a, const hent_t *b) {
+  return a->key < b->key || (a->key == b->key && a->seq < b->seq);
+}
+
+static void heap_push(mt_queue_t *q, hent_t e) {
+  size_t i = q->count;
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (!hless(&e, &q->heap[parent])) break;
+    q->heap[i] = q->heap[parent];
+    i = parent;
+  }
+  q->heap[i] = e;
+}
+
+static hent_t heap_pop(mt_queue_t *q) {
+  hent_t top = q->heap[0];
+  hent_t last = q->heap[q->count - 1];
+  size_t n = q->count - 1, i = 0;
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && hless(&q->heap[c + 1], &q->heap[c])) c++;
+    if (!hless(&q->heap[c], &last)) break;
+    q->heap[i] = q->heap[c];
+    i = c;
+  }
+  if (n > 0) q->heap[i] = last;
+  return top;
+}
+
+/* Stores one item; the caller checked room.  0 or MT_ENOMEM. */
+static int store(mt_queue_t *q, int64_t key, void *item) {
+  if (q->count == q->cap) {
+    int r = grow(q);
+    if (r) return r;
+  }
+  if (q->kind == K_PRIO)
+    heap_push(q, (hent_t){key, q->next_seq++, item});
+  else
+    q->ring[(q->head + q->count) % q->cap] = item;
+  __atomic_store_n(&q->count, q->count + 1, __ATOMIC_RELAXED);
+  return 0;
+}
+
+static void *take(mt_queue_t *q, int64_t *key) {
+  void *item;
+  *key = 0;
+  if (q->kind == K_PRIO) {
+    hent_t e = heap_pop(q);
+    *key = e.key;
+    item = e.item;
+  } else if (q->kind == K_LIFO) {
+    item = q->ring[(q->head + q->count - 1) % q->cap];
+  } else {
+    item = q->ring[q->head];
+    q->head = (q->head + 1) % q->cap;
+  }
+  __atomic_store_n(&q->count, q->count - 1, __ATOMIC_RELAXED);
+  return item;
+}
+
+/* ---- waiting -------------------------------------------------------------- */
+
+static void lock(mt_queue_t *q) { mt__mutex_lock(&q->lock, false, MT__NO_DEADLINE); }
+static void unlock(mt_queue_t *q) { mt__mutex_unlock(&q->lock, false); }
+
+/* Under lock: an event for one waiter.  Returns whether a kernel wake is
+ * needed (a sleeper no wake is heading to yet). */
+static bool signal_one(waitq_t *w) {
+  if (w->waiters == 0) return false;
+  __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELEASE);
+  if (w->sleepers <= w->wakes) return false;
+  w->wakes++;
+  return true;
+}
+
+/* Under lock: an event for every waiter; returns whether to wake all. */
+static bool signal_all(waitq_t *w) {
+  __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELEASE);
+  bool wake = w->sleepers > w->wakes;
+  w->wakes = w->sleepers;
+  return wake;
+}
+
+/* Called with the lock held and w->waiters already counted.  Spins
+ * unlocked, then parks; returns with the lock held: 0 or MT_ETIMEDOUT
+ * (re-check either way). */
+static int park(mt_queue_t *q, waitq_t *w, int64_t deadline) {
+  uint32_t seen = w->seq;
+  unlock(q);
+  bool moved = mt__spin_until_changed(&w->seq, seen, mt__spin_rounds());
+  lock(q);
+  if (moved || w->seq != seen) return 0;
+  w->sleepers++;
+  unlock(q);
+  int r = mt__wait_word(&w->seq, seen, false, deadline);
+  lock(q);
+  w->sleepers--;
+  if (w->wakes > 0) w->wakes--;
+  return r;
+}
+
+/* ---- construction ----------------------------------------------------------- */
+
+static mt_queue_t *make(enum kind kind, size_t maxsize) {
+  mt_queue_t *q = calloc(1, sizeof *q);
+  if (!q) return mt__fail_null(MT_ENOMEM);
+  mt__mutex_init(&q->lock);
+  q->kind = kind;
+  q->maxsize = maxsize;
+  return q;
+}
+
+mt_queue_t *mt_queue_new(size_t maxsize) { return make(K_FIFO, maxsize); }
+mt_queue_t *mt_lifoqueue_new(size_t maxsize) { return make(K_LIFO, maxsize); }
+mt_queue_t *mt_priorityqueue_new(size_t maxsize) { return make(K_PRIO, maxsize); }
+mt_queue_t *mt_simplequeue_new(void) { return make(K_SIMPLE, 0); }
+
+int mt_queue_set_item_free(mt_queue_t *q, void (*item_free)(void *)) {
+  if (!q) return MT_EINVAL;
+  lock(q);
+  q->item_free = item_free;
+  unlock(q);
+  return 0;
+}
+
+/* Removes every queued item under the lock into a private array so the
+ * destructor runs without the lock.  Returns the count in *n. */
+static void **drain_locked(mt_queue_t *q, size_t *n) {
+  *n = q->count;
+  void **items = q->count ? malloc(q->count * sizeof *items) : NULL;
+  int64_t key;
+  for (size_t i = 0; i < *n; i++) {
+    void *it = take(q, &key);
+    if (items) items[i] = it;
+  }
+  if (!items) *n = 0; /* out of memory: the items leak, the queue stays sane */
+  return items;
+}
+
+void mt_queue_free(mt_queue_t *q) {
+  if (!q) return;
+  size_t n;
+  void **items = drain_locked(q, &n);
+  if (q->item_free)
+    for (size_t i = 0; i < n; i++) q->item_free(items[i]);
+  free(items);
+  free(q->ring);
+  free(q->heap);
+  free(q);
+}
+
+/* ---- put / get -------------------------------------------------------------- */
+
+int mt_queue_put_prio(mt_queue_t *q, int64_t key, void *item, double timeout) {
+  int64_t deadline = 0;
+  if (!q) return MT_EINVAL;
+  if (timeout != 0 && mt__deadline(timeout, &deadline)) return MT_EINVAL;
+  lock(q);
+  int r;
+  for (;;) {
+    if (q->closed) {
+      r = MT_ECLOSED;
+      break;
+    }
+    if (q->maxsize == 0 || q->count < q->maxsize) {
+      r = store(q, key, item);
+      if (r == 0) q->unfinished++;
+      break;
+    }
+    if (timeout == 0) {
+      r = MT_EFULL;
+      break;
+    }
+    if (mt__deadline_passed(deadline)) {
+      r = MT_ETIMEDOUT;
+      break;
+    }
+    q->putq.waiters++;
+    park(q, &q->putq, deadline);
+    q->putq.waiters--;
+  }
+  bool wake = r == 0 && signal_one(&q->getq);
+  unlock(q);
+  if (wake) mt__wake_word(&q->getq.seq, 1, false);
+  return r;
+}
+
+int mt_queue_put(mt_queue_t *q, void *item, double timeout) {
+  return mt_queue_put_prio(q, 0, item, timeout);
+}
+
+int mt_queue_put_nowait(mt_queue_t *q, void *item) { return mt_queue_put_prio(q, 0, item, 0); }
+
+int mt_queue_get_prio(mt_queue_t *q, int64_t *key, void **item, double timeout) {
+  int64_t deadline = 0, k;
+  if (!q || !item) return MT_EINVAL;
+  if (timeout != 0 && mt__deadline(timeout, &deadline)) return MT_EINVAL;
+  lock(q);
+  int r;
+  for (;;) {
+    if (q->count > 0) {
+      *item = take(q, &k);
+      if (key) *key = k;
+      r = 0;
+      break;
+    }
+    if (q->closed) {
+      r = MT_ECLOSED;
+      break;
+    }
+    if (timeout == 0) {
+      r = MT_EEMPTY;
+      break;
+    }
+    if (mt__deadline_passed(deadline)) {
+      r = MT_ETIMEDOUT;
+      break;
+    }
+    q->getq.waiters++;
+    park(q, &q->getq, deadline);
+    q->getq.waiters--;
+  }
+  bool wake = r == 0 && signal_one(&q->putq);
+  unlock(q);
+  if (wake) mt__wake_word(&q->putq.seq, 1, false);
+  return r;
+}
+
+int mt_queue_get(mt_queue_t *q, void **item, double timeout) {
+  return mt_queue_get_prio(q, NULL, item, timeout);
+}
+
+int mt_queue_get_nowait(mt_queue_t *q, void **item) {
+  return mt_queue_get_prio(q, NULL, item, 0);
+}
+
+/* ---- inspection ---------------------------------------------------------- */
+
+static size_t load_count(const mt_queue_t *q) {
+  return __atomic_load_n(&q->count, __ATOMIC_RELAXED);
+}
+
+int mt_queue_qsize(const mt_queue_t *q) {
+  if (!q) return MT_EINVAL;
+  size_t n = load_count(q);
+  return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+int mt_queue_empty(const mt_queue_t *q) { return q ? load_count(q) == 0 : MT_EINVAL; }
+
+int mt_queue_full(const mt_queue_t *q) {
+  if (!q) return MT_EINVAL;
+  return q->maxsize > 0 && load_count(q) >= q->maxsize;
+}
+
+size_t mt_queue_maxsize(const mt_queue_t *q) { return q ? q->maxsize : 0; }
+
+/* ---- task_done / join ------------------------------------------------------ */
+
+int mt_queue_task_done(mt_queue_t *q) {
+  if (!q) return MT_EINVAL;
+  if (q->kind == K_SIMPLE) return MT_ENOTSUP;
+  lock(q);
+  if (q->unfinished == 0) {
+    unlock(q);
+    return MT_EOVERFLOW;
+  }
+  bool wake = false;
+  if (--q->unfinished == 0) wake = signal_all(&q->joinq);
+  unlock(q);
+  if (wake) mt__wake_word(&q->joinq.seq, INT32_MAX, false);
+  return 0;
+}
+
+int mt_queue_join(mt_queue_t *q, double timeout) {
+  int64_t deadline = 0;
+  if (!q) return MT_EINVAL;
+  if (q->kind == K_SIMPLE) return MT_ENOTSUP;
+  if (timeout != 0 && mt__deadline(timeout, &deadline)) return MT_EINVAL;
+  lock(q);
+  int r = 0;
+  while (q->unfinished > 0) {
+    if (timeout == 0 || mt__deadline_passed(deadline)) {
+      r = MT_ETIMEDOUT;
+      break;
+    }
+    q->joinq.waiters++;
+    park(q, &q->joinq, deadline);
+    q->joinq.waiters--;
+  }
+  unlock(q);
+  return r;
+}
+
+/* ---- shutdown ---------------------------------------------------------------- */
+
+int mt_queue_shutdown(mt_queue_t *q, bool immediate) {
+  if (!q) return MT_EINVAL;
+  size_t n = 0;
+  void **items = NULL;
+  lock(q);
+  __atomic_store_n(&q->closed, true, __ATOMIC_RELAXED);
+  if (immediate) {
+    size_t queued = q->count;
+    items = drain_locked(q, &n);
+    q->unfinished = q->unfinished > queued ? q->unfinished - queued : 0;
+  }
+  void (*item_free)(void *) = q->item_free;
+  /* Everybody re-checks: bump the three words unconditionally. */
+  bool wake_get = signal_all(&q->getq), wake_put = signal_all(&q->putq);
+  bool wake_join = q->unfinished == 0 && signal_all(&q->joinq);
+  unlock(q);
+  if (wake_get) mt__wake_word(&q->getq.seq, INT32_MAX, false);
+  if (wake_put) mt__wake_word(&q->putq.seq, INT32_MAX, false);
+  if (wake_join) mt__wake_word(&q->joinq.seq, INT32_MAX, false);
+  if (item_free)
+    for (size_t i = 0; i < n; i++) item_free(items[i]);
+  free(items);
+  return 0;
+}
+
+int mt_queue_is_shutdown(const mt_queue_t *q) {
+  if (!q) return MT_EINVAL;
+  return __atomic_load_n(&q->closed, __ATOMIC_RELAXED) ? 1 : 0;
+}
+
+/* ---- test hook (queue_internal.h) -------------------------------------------- */
+
+void mt__queue_waiting(mt_queue_t *q, int *getters, int *putters, int *joiners) {
+  lock(q);
+  *getters = (int)q->getq.waiters;
+  *putters = (int)q->putq.waiters;
+  *joiners = (int)q->joinq.waiters;
+  unlock(q);
+}
