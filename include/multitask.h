@@ -14,5 +14,6 @@
 #include "multitask/executor.h"
 #include "multitask/queue.h"
 #include "multitask/pipe.h"
+#include "multitask/pool.h"
 
 #endif
