@@ -892,11 +892,11 @@ int mt__pool_map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *item
     __atomic_store_n(&j->cancelled, true, __ATOMIC_RELEASE);
     __atomic_store_n(&p->purge, true, __ATOMIC_RELEASE);
     wake_manager(p);
-    memset(results, 0, n * sizeof *results);
+    if (n) memset(results, 0, n * sizeof *results);
     job_unref(j);
     return r;
   }
-  memcpy(results, j->res, n * sizeof *results);
+  if (n) memcpy(results, j->res, n * sizeof *results);
   for (size_t i = 0; i < n; i++) j->res[i].ptr = NULL;
   int first = j->first_err;
   job_unref(j);
