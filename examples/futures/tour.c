@@ -34,7 +34,8 @@ int main(void) {
   mt_future_t *a, *b;
   mt_executor_submit(ex, slow_add, (void *)41, &a);
   mt_executor_submit(ex, slow_add, (void *)1, &b); /* queued behind a */
-  printf("b.cancel() -> %d, b.cancelled() -> %d, b.done() -> %d\n", mt_future_cancel(b),
+  int c1 = mt_future_cancel(b);
+  printf("b.cancel() -> %d, b.cancelled() -> %d, b.done() -> %d\n", c1,
          mt_future_cancelled(b), mt_future_done(b));
   int r = mt_future_result(a, 0.1, NULL);
   printf("a.result(timeout=0.1) -> %s (a.running() -> %d)\n", mt_err_name(r),
@@ -57,8 +58,9 @@ int main(void) {
   mt_future_t *d;
   mt_executor_submit(ex, loop_until_cancelled, &started, &d);
   while (!__atomic_load_n(&started, __ATOMIC_SEQ_CST)) sched_yield();
-  printf("d.cancel() on running work -> %d; cancel_running(d) -> %d\n", mt_future_cancel(d),
-         mt_future_cancel_running(d));
+  int c2 = mt_future_cancel(d);
+  printf("d.cancel() on running work -> %d; ", c2);
+  printf("cancel_running(d) -> %d\n", mt_future_cancel_running(d));
   mt_future_exception(d, MT_FOREVER, &e);
   printf("d ended: %s \"%s\"\n", mt_err_name(e.code), e.message);
 

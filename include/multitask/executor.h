@@ -68,7 +68,9 @@ mt_executor_t *mt_thread_pool_new(const mt_thread_pool_opts_t *opts);
 
 /* Python's submit(fn, arg): 0 and *out = a new future (free it with
  * mt_future_free), MT_ECLOSED after shutdown, MT_EBROKEN when a worker's
- * initializer failed, MT_EINVAL for NULL ex/fn/out. */
+ * initializer failed, MT_EFORKED for a thread pool made before fork (in the
+ * child its workers do not exist; shutdown and resize say the same, and
+ * mt_executor_free returns at once), MT_EINVAL for NULL ex/fn/out. */
 int mt_executor_submit(mt_executor_t *ex, mt_task_fn fn, void *arg, mt_future_t **out);
 
 /* Python's map(fn, iterable, timeout, chunksize): runs fn(args[i]) for i in

@@ -4,8 +4,9 @@
 
 #include "multitask/executor.h"
 
-/* Starts a detached worker thread running fn(arg), kernel-named `name`
- * (first 15 bytes).  0 or a negative code. */
+/* Starts a detached daemon worker thread (mt_thread_spawn) running
+ * fn(arg), named `name` (the kernel keeps the first 15 bytes).  0 or a
+ * negative code. */
 int mt__exec_spawn(void (*fn)(void *arg), void *arg, const char *name);
 
 struct mt_executor {

@@ -1,24 +1,26 @@
-/* The one place executor workers are started.  Until the thread part
- * (multitask/thread.h) lands, workers are detached pthreads; switching to
- * mt_thread_spawn changes only this file. */
+/* The one place executor workers are started: through the thread part
+ * (mt_thread_spawn), so workers are real mt_thread_t threads (enumerate,
+ * current_thread().name, ...).  They are daemon threads: a program that
+ * returns from main without shutting its executor down is not held by idle
+ * workers (use mt_executor_free or MT_WITH_EXECUTOR to wait for the work).
+ * Workers block every signal: process signals go to the application's own
+ * threads, as Python delivers them to the main thread. */
 #include "executor/pool_internal.h"
 
-#include <pthread.h>
+#include <errno.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
+
+#include "multitask/thread.h"
 
 typedef struct {
   void (*fn)(void *arg);
   void *arg;
-  char name[16];
 } start_t;
 
 static void *trampoline(void *p) {
   start_t s = *(start_t *)p;
   free(p);
-  pthread_setname_np(pthread_self(), s.name);
   s.fn(s.arg);
   return NULL;
 }
@@ -28,21 +30,17 @@ int mt__exec_spawn(void (*fn)(void *arg), void *arg, const char *name) {
   if (!s) return MT_ENOMEM;
   s->fn = fn;
   s->arg = arg;
-  snprintf(s->name, sizeof s->name, "%s", name);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  /* Workers never take process signals meant for the main thread. */
+  mt_thread_opts_t o = {.name = name, .daemon = true, .daemon_set = true};
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
-  pthread_t t;
-  int e = pthread_create(&t, &attr, trampoline, s);
+  mt_thread_t *t = mt_thread_spawn(trampoline, s, &o);
+  int e = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  pthread_attr_destroy(&attr);
-  if (e) {
+  if (!t) {
     free(s);
-    return -e;
+    return e ? -e : MT_EAGAIN;
   }
+  mt_thread_free(t); /* detached: the pool counts its workers itself */
   return 0;
 }

@@ -42,6 +42,7 @@
  * down without wait is freed by its last worker.  Workers are detached
  * threads; shutdown(wait) waits on the `nthreads` word.
  */
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,19 +56,27 @@
 
 #define BATCH 32
 
+/* Cache lines are split by who writes them: a spinning worker polls only
+ * npushed (and the read-mostly line), so submit's RMWs on ctl / tail do not
+ * bounce against the spinner's reads. */
 typedef struct pool {
-  /* producer side */
+  /* producer hot line: one XCHG + one add per submit */
   _Alignas(64) mt_future_t *tail; /* atomic: last node (XCHG) */
   uint64_t npushed;               /* atomic */
-  mt__mutex_t ctl;                /* guards the fields below and spawning */
-  uint32_t closed, broken, cancel_pending; /* atomic flags, set under ctl */
-  int max_workers;                /* atomic reads */
-  uint32_t nthreads;              /* futex word: live workers */
-  uint32_t idle_tokens;           /* atomic */
+  /* submit's lock and what only it (and rare spawns) touch */
+  _Alignas(64) mt__mutex_t ctl;   /* guards spawning and the flag writes */
   int next_index;
+  uint32_t fork_gen;              /* mt__fork_generation() at creation */
   char prefix[48];
   int (*init)(void *arg);
   void *initarg;
+  /* read-mostly: written on shutdown, resize, spawn/exit only */
+  _Alignas(64) uint32_t closed, broken, cancel_pending; /* atomic flags */
+  int max_workers;                /* atomic */
+  uint32_t nthreads;              /* futex word: live workers */
+  uint32_t refs;
+  /* idle tokens: RMW at idle transitions */
+  _Alignas(64) uint32_t idle_tokens;
   /* consumer side */
   _Alignas(64) mt__mutex_t qlock;
   mt_future_t *head;              /* under qlock */
@@ -76,7 +85,6 @@ typedef struct pool {
   _Alignas(64) uint32_t nsleepers; /* registered, unclaimed sleepers */
   uint32_t wakeups;                /* futex word: tokens for claimed ones */
   uint32_t nspinning;              /* 1 while a worker spins for work */
-  uint32_t refs;
   mt_future_t stub;
 } pool_t;
 
@@ -84,6 +92,8 @@ typedef struct worker {
   pool_t *p;
   bool idle;  /* this idle episode already added a token */
   int left;   /* tasks left in the local batch */
+  mt_future_t **batch; /* the local batch and the index being run */
+  int k, i;
 } worker_t;
 
 static _Thread_local pool_t *tl_pool; /* the pool the calling worker serves */
@@ -234,10 +244,13 @@ static bool spin_for_news(pool_t *p) {
     return has_news(p);
   int rounds = mt__spin_rounds();
   bool news = false;
-  for (int i = 0; i < rounds && !news; i += 64) {
-    uint32_t n = (uint32_t)__atomic_load_n(&p->npushed, __ATOMIC_RELAXED);
-    mt__spin_until_changed((const uint32_t *)&p->npushed, n, 64);
-    news = has_news(p);
+  uint64_t seen = __atomic_load_n(&p->npushed, __ATOMIC_RELAXED);
+  uint32_t local = 0;
+  for (int i = 0; i < rounds && !news; i += 32) {
+    /* pause without touching shared lines, then one look at npushed */
+    mt__spin_until_changed(&local, 0, 32);
+    if (__atomic_load_n(&p->npushed, __ATOMIC_RELAXED) != seen || (i & 511) == 0)
+      news = has_news(p);
   }
   for (int i = 0; i < mt__yield_rounds() && !news; i++) {
     sched_yield();
@@ -248,6 +261,8 @@ static bool spin_for_news(pool_t *p) {
 }
 
 /* ---- workers ----------------------------------------------------------- */
+
+static int start_worker_locked(pool_t *p);
 
 static void pool_unref(pool_t *p) {
   if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) free(p);
@@ -308,8 +323,11 @@ static void break_pool(pool_t *p) {
 
 static void run_batch(worker_t *w, mt_future_t **batch, int k) {
   pool_t *p = w->p;
+  w->batch = batch;
+  w->k = k;
   for (int i = 0; i < k; i++) {
     mt_future_t *f = batch[i];
+    w->i = i;
     w->left = k - 1 - i;
     if (load32(&p->broken))
       mt__future_fail(f, MT_EBROKEN, "the pool is broken: a worker's initializer failed");
@@ -319,12 +337,46 @@ static void run_batch(worker_t *w, mt_future_t **batch, int k) {
       mt__future_run(f, before_finish, w);
     mt_future_free(f);
   }
+  w->k = 0;
+}
+
+/* Cleanup handler: the thread is ending inside a task or the initializer
+ * (pthread_exit).  Every way a task can end must post a result (Python's
+ * pools hang here): the running task fails with MT_EWORKERDIED, the rest
+ * of the local batch goes back to the queue (or, after shutdown, fails the
+ * same way), and a replacement worker starts if work is waiting. */
+static void worker_died(void *arg) {
+  worker_t *w = arg;
+  pool_t *p = w->p;
+  mt_future_t *cur = w->k > 0 ? w->batch[w->i] : NULL;
+  if (cur) {
+    mt__future_fail(cur, MT_EWORKERDIED, "the task ended its worker thread (pthread_exit)");
+    mt_future_free(cur);
+  }
+  mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
+  bool closed = load32(&p->closed) || load32(&p->broken);
+  for (int j = w->i + 1; cur && j < w->k; j++) {
+    if (!closed) {
+      q_push(p, w->batch[j]);
+      __atomic_fetch_add(&p->npushed, 1, __ATOMIC_SEQ_CST);
+      continue;
+    }
+    mt__future_fail(w->batch[j], MT_EWORKERDIED, "its worker thread ended before it ran");
+    mt_future_free(w->batch[j]);
+  }
+  __atomic_sub_fetch(&p->nthreads, 1, __ATOMIC_SEQ_CST);
+  if (!closed && backlog(p) > 0) start_worker_locked(p);
+  mt__mutex_unlock(&p->ctl, false);
+  if (!closed) wake_one(p);
+  mt__wake_word(&p->nthreads, INT32_MAX, false);
+  pool_unref(p);
 }
 
 static void worker_main(void *arg) {
   worker_t w = {.p = arg};
   pool_t *p = w.p;
   tl_pool = p;
+  pthread_cleanup_push(worker_died, &w);
   if (p->init && p->init(p->initarg) != 0) break_pool(p);
   mt_future_t *batch[BATCH];
   for (;;) {
@@ -340,6 +392,7 @@ static void worker_main(void *arg) {
     if (spin_for_news(p)) continue;
     park(p);
   }
+  pthread_cleanup_pop(0);
   tl_pool = NULL;
   mt__wake_word(&p->nthreads, INT32_MAX, false);
   pool_unref(p);
@@ -373,8 +426,13 @@ static int adjust_locked(pool_t *p) {
   return (r < 0 && load32(&p->nthreads) > 0) ? 0 : r;
 }
 
+/* A pool made before fork has no workers in the child (threads do not
+ * survive fork): it refuses everything there with MT_EFORKED. */
+static bool forked(const pool_t *p) { return p->fork_gen != mt__fork_generation(); }
+
 static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) {
   pool_t *p = self;
+  if (forked(p)) return MT_EFORKED;
   mt_future_t *f = mt__future_task_new(fn, arg, 2); /* caller + queue */
   if (!f) return MT_ENOMEM;
   mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
@@ -398,6 +456,7 @@ static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) 
 
 static int pool_shutdown(void *self, bool wait, bool cancel_futures) {
   pool_t *p = self;
+  if (forked(p)) return MT_EFORKED;
   mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
   __atomic_store_n(&p->closed, 1, __ATOMIC_SEQ_CST);
   if (cancel_futures) __atomic_store_n(&p->cancel_pending, 1, __ATOMIC_SEQ_CST);
@@ -415,6 +474,7 @@ static int pool_shutdown(void *self, bool wait, bool cancel_futures) {
 
 static int pool_resize(void *self, int max_workers) {
   pool_t *p = self;
+  if (forked(p)) return MT_EFORKED;
   if (max_workers < 1) return MT_EINVAL;
   mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
   int r = load32(&p->closed) ? MT_ECLOSED : 0;
@@ -434,7 +494,11 @@ static int pool_max_workers(void *self) {
   return __atomic_load_n(&((pool_t *)self)->max_workers, __ATOMIC_SEQ_CST);
 }
 
-static void pool_destroy(void *self) { pool_unref(self); }
+static void pool_destroy(void *self) {
+  pool_t *p = self;
+  if (forked(p)) return; /* the parent's workers hold references: leave it */
+  pool_unref(p);
+}
 
 static const mt_executor_ops_t pool_ops = {
     .kind = "thread",
@@ -459,6 +523,7 @@ mt_executor_t *mt_thread_pool_new(const mt_thread_pool_opts_t *opts) {
   p->tail = p->head = &p->stub;
   p->max_workers = o.max_workers;
   p->refs = 1;
+  p->fork_gen = mt__fork_generation();
   p->init = o.initializer;
   p->initarg = o.initarg;
   if (o.thread_name_prefix)

@@ -430,6 +430,117 @@ static void task_failure_keeps_its_error(void **state) {
   mt_executor_free(ex);
 }
 
+/* A plug-in executor through the public interface: runs work inline. */
+static int inline_shut;
+static int inline_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) {
+  (void)self;
+  if (inline_shut) return MT_ECLOSED;
+  mt_future_t *f = mt_future_new();
+  if (!f) return MT_ENOMEM;
+  assert_code(mt_future_set_running_or_notify_cancel(f), 1);
+  mt_value_t v = {0};
+  int r = fn(arg, &v);
+  if (r < 0)
+    mt_future_set_exception(f, r, NULL);
+  else
+    mt_future_set_result(f, v);
+  *out = f;
+  return 0;
+}
+static int inline_shutdown(void *self, bool wait, bool cancel) {
+  (void)self;
+  (void)wait;
+  (void)cancel;
+  inline_shut = 1;
+  return 0;
+}
+static int inline_max(void *self) {
+  (void)self;
+  return 1;
+}
+static void inline_destroy(void *self) { (void)self; }
+static const mt_executor_ops_t inline_ops = {"inline", inline_submit, inline_shutdown, NULL,
+                                             inline_max, inline_destroy};
+
+static void custom_executor_behind_the_same_api(void **state) {
+  (void)state;
+  void *args[10];
+  mt_value_t res[10];
+  for (int i = 0; i < 10; i++) args[i] = (void *)(intptr_t)i;
+  {
+    mt_executor_t *ex MT_WITH_EXECUTOR = mt_executor_new(&inline_ops, NULL);
+    assert_non_null(ex);
+    assert_string_equal(mt_executor_kind(ex), "inline");
+    assert_code(mt_executor_map(ex, twice, args, 10, 1.0, 3, res, NULL), 0);
+    for (int i = 0; i < 10; i++) assert_int_equal((intptr_t)res[i].ptr, 2 * i);
+    assert_code(mt_executor_resize(ex, 4), MT_ENOTSUP);
+    assert_code(mt_thread_pool_threads(ex), MT_ENOTSUP);
+  }
+  assert_int_equal(inline_shut, 1);
+}
+
+/* shutdown(wait) from a callback running in one of the pool's own
+ * workers returns (it does not wait for itself), and the pool still
+ * finishes the queued work. */
+static int shutdown_rc = 1;
+static void shut_from_worker(mt_future_t *f, void *arg) {
+  (void)f;
+  __atomic_store_n(&shutdown_rc, mt_executor_shutdown(arg, true, false), __ATOMIC_SEQ_CST);
+}
+
+static void shutdown_from_own_worker(void **state) {
+  (void)state;
+  counter = 0;
+  mt_executor_t *ex = pool(2, NULL);
+  gate = mt_future_new();
+  mt_future_t *f, *g[10];
+  assert_code(mt_executor_submit(ex, wait_gate, NULL, &f), 0);
+  assert_code(mt_future_add_done_callback(f, shut_from_worker, ex), 0);
+  for (int i = 0; i < 10; i++) assert_code(mt_executor_submit(ex, count_task, NULL, &g[i]), 0);
+  open_gate();
+  assert_code(mt_future_result(f, MT_FOREVER, NULL), 0);
+  for (int i = 0; i < 10; i++) {
+    assert_code(mt_future_result(g[i], MT_FOREVER, NULL), 0);
+    mt_future_free(g[i]);
+  }
+  mt_executor_free(ex); /* waits for the worker that ran the callback */
+  assert_int_equal(shutdown_rc, 0);
+  assert_int_equal(counter, 10);
+  mt_future_free(f);
+  mt_future_free(gate);
+}
+
+/* A task that ends its thread (pthread_exit) still posts a result:
+ * MT_EWORKERDIED; the pool replaces the worker and keeps going. */
+static int exits_thread(void *arg, mt_value_t *out) {
+  (void)arg;
+  (void)out;
+  pthread_exit(NULL);
+}
+
+static void task_that_exits_its_thread(void **state) {
+  (void)state;
+  counter = 0;
+  mt_executor_t *ex = pool(1, NULL);
+  mt_future_t *f, *g[20];
+  assert_code(mt_executor_submit(ex, exits_thread, NULL, &f), 0);
+  for (int i = 0; i < 20; i++) assert_code(mt_executor_submit(ex, count_task, NULL, &g[i]), 0);
+  assert_code(mt_future_result(f, MT_FOREVER, NULL), MT_EWORKERDIED);
+  mt_task_error_t e;
+  assert_code(mt_future_exception(f, 0, &e), 0);
+  assert_int_equal(e.code, MT_EWORKERDIED);
+  for (int i = 0; i < 20; i++) {
+    assert_code(mt_future_result(g[i], MT_FOREVER, NULL), 0);
+    mt_future_free(g[i]);
+  }
+  assert_int_equal(counter, 20);
+  assert_true(mt_thread_pool_threads(ex) <= 1);
+  assert_code(mt_executor_shutdown(ex, true, false), 0);
+  assert_int_equal(mt_thread_pool_threads(ex), 0);
+  mt_future_free(f);
+  mt_executor_free(ex);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(million_trivial_tasks),
@@ -445,6 +556,9 @@ int main(void) {
       cmocka_unit_test(cancel_race_never_both),
       cmocka_unit_test(names_and_errors),
       cmocka_unit_test(task_failure_keeps_its_error),
+      cmocka_unit_test(custom_executor_behind_the_same_api),
+      cmocka_unit_test(shutdown_from_own_worker),
+      cmocka_unit_test(task_that_exits_its_thread),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
