@@ -3,17 +3,23 @@
  *
  * mt_pipe(duplex) makes two connection ends: a socketpair when duplex (both
  * ends send and receive), a pipe when not (a receives, b sends, as Python's
- * Pipe(False)).  Descriptors are O_CLOEXEC and non-blocking; create the pipe
- * before fork() and close the end a process does not use (mt_conn_close)
- * so that EOF is seen.  Messages are framed with an 8-byte length, so any
- * size up to MT_CONN_MAX_MSG (1 TiB, i.e. far beyond Python's ~32 MB
- * advice) goes through; bytes are streamed, never held twice by the sender.
+ * Pipe(False)).  Descriptors are O_CLOEXEC; create the pipe before fork()
+ * and close the end a process does not use (mt_conn_close) so that EOF is
+ * seen.  Messages are framed with a 4-byte length (0xffffffff + an 8-byte
+ * length from 4 GiB on, as Python), so any size up to MT_CONN_MAX_MSG (1 TiB, i.e. far beyond Python's ~32 MB advice) goes
+ * through; bytes are streamed, never held twice by the sender.
+ *
+ * SIGPIPE: socket writes use MSG_NOSIGNAL.  A pipe has no such flag, so the
+ * first simplex send of a thread blocks SIGPIPE in that thread (never a
+ * process-wide handler); the signal a failed write raises is taken back at
+ * once, and a child forked from that thread gets SIGPIPE unblocked again.
+ * Side effect to know: in that thread, your own writes to a closed pipe or
+ * socket return EPIPE instead of killing the process.
  *
  * Error model (Python exception -> code): EOFError -> MT_ECLOSED (the peer
  * closed and everything it sent has been read), OSError on a closed end ->
- * MT_EBADF, writing to a closed peer -> MT_ECLOSED (never SIGPIPE: sockets
- * use MSG_NOSIGNAL, pipe writes block SIGPIPE in the calling thread only for
- * the duration of the write and discard the signal they caused), a peer
+ * MT_EBADF, writing to a closed peer -> MT_ECLOSED (never SIGPIPE, see
+ * above), a peer
  * that closes in the middle of a message -> MT_EIO (the partial message is
  * dropped), recv_bytes_into with a too-small buffer -> MT_EMSGSIZE with the
  * needed size reported and the message kept for the next call.

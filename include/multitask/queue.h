@@ -118,15 +118,18 @@ int mt_queue_is_shutdown(const mt_queue_t *q);
  * So no torn message is ever delivered and none is delivered twice; a
  * message whose consumer died after the store is gone with it (at most
  * once).  The next process to take the lock notices the dead holder within
- * ~10 ms and carries on. */
+ * ~10 ms and carries on.  A process killed while asleep in the queue leaves
+ * a spare wake behind (costs time, never correctness); sleepers re-check
+ * every 50 ms in case a producer died between publishing and waking. */
 typedef struct mt_mpqueue mt_mpqueue_t;
 
 #define MT_MPQUEUE_DEFAULT_SLOTS 1024
 #define MT_MPQUEUE_DEFAULT_MSG 4096
 #define MT_MPQUEUE_MAX_MSG (64u * 1024 * 1024)
 
-/* multiprocessing.Queue(maxsize).  NULL with errno MT_EINVAL-style code
- * (EINVAL for max_msg too big, ENOMEM). */
+/* multiprocessing.Queue(maxsize).  NULL with errno EINVAL (max_msg above
+ * MT_MPQUEUE_MAX_MSG, maxsize above 2^30 or the ring above 1 TiB) or
+ * ENOMEM. */
 mt_mpqueue_t *mt_mpqueue_new(size_t maxsize, size_t max_msg);
 /* multiprocessing.JoinableQueue(maxsize): adds task_done/join. */
 mt_mpqueue_t *mt_joinablequeue_new(size_t maxsize, size_t max_msg);

@@ -7,13 +7,13 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-/* socketpair (duplex) or pipe2 (fds[0] reads, fds[1] writes); both
- * O_CLOEXEC | O_NONBLOCK.  0 or a negative code. */
+/* socketpair (duplex) or pipe2 (fds[0] reads, fds[1] writes), O_CLOEXEC,
+ * blocking.  0 or a negative code. */
 int mt__pipe_make(bool duplex, int fds[2]);
-/* read(): bytes (0 = EOF) or a negative code (MT_EAGAIN when empty). */
+/* read(): bytes (0 = EOF) or a negative code. */
 ssize_t mt__fd_read(int fd, void *buf, size_t n);
-/* writev() that never raises SIGPIPE: bytes or a negative code
- * (MT_EPIPE when the reader is gone, MT_EAGAIN when full). */
+/* writev() that never raises SIGPIPE: bytes or a negative code (MT_EPIPE
+ * when the reader is gone). */
 ssize_t mt__fd_writev(int fd, bool is_sock, struct iovec *iov, int n);
 int mt__fd_close(int fd);
 
