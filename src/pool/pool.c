@@ -99,12 +99,16 @@ static void wake_manager(mt_pool_t *p) {
   mt_conn_send_bytes(p->wake_w, &b, 1, 0);
 }
 
+/* Reads the wake bytes, THEN clears the flag: a waker that found the flag
+ * set has appended its work before, and the manager takes the incoming
+ * list after this.  (Clearing first could swallow a later waker's byte and
+ * leave the flag set with nothing in the pipe: a lost wake-up.) */
 static void drain_wake(mt_pool_t *p) {
-  __atomic_store_n(&p->wake_pending, 0, __ATOMIC_SEQ_CST);
   char b[64];
   size_t len;
   while (mt_conn_recv_bytes_into(p->wake_r, b, sizeof b, &len, 0) == 0) {
   }
+  __atomic_store_n(&p->wake_pending, 0, __ATOMIC_SEQ_CST);
 }
 
 /* ---- the queue of unsent work (manager only) -------------------------- */
