@@ -156,7 +156,8 @@ int mt_pool_join(mt_pool_t *p, double timeout);
  * Futures handed out stay valid.  NULL is ignored. */
 void mt_pool_free(mt_pool_t *p);
 
-/* Current worker pids into out (up to n); returns the number of workers. */
+/* Pids of the live workers into out (up to n); returns how many there are
+ * (a dead worker's replacement may still be starting). */
 int mt_pool_pids(mt_pool_t *p, int *out, int n);
 /* Number of workers started so far (replacements included). */
 long mt_pool_started(mt_pool_t *p);

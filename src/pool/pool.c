@@ -374,6 +374,7 @@ static void handle_death(mt_pool_t *p, worker_t *w) {
     job_unref(b->job);
   }
   w->nfl = 0;
+  __atomic_store_n(&w->pid, 0, __ATOMIC_RELAXED);
   mt_process_free(w->proc);
   w->proc = NULL;
   mt_conn_free(w->conn);
@@ -1061,6 +1062,7 @@ int mt_pool_pids(mt_pool_t *p, int *out, int n) {
   int k = 0;
   for (int i = 0; i < p->nw; i++) {
     int pid = __atomic_load_n(&p->w[i].pid, __ATOMIC_RELAXED);
+    if (!pid) continue;
     if (k < n) out[k] = pid;
     k++;
   }
