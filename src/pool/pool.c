@@ -434,7 +434,17 @@ static int send_batch(mt_pool_t *p, worker_t *w, bool second) {
   }
   if (j->kind == JK_FUTURE) {
     if (second) return 0;
-    int s = mt_future_set_running_or_notify_cancel(j->future);
+    /* a requeued task (its worker died before starting it) is RUNNING
+     * already; a cancelled one is dropped */
+    int s = mt_future_state(j->future) == MT_FUTURE_RUNNING
+                ? 1
+                : mt_future_set_running_or_notify_cancel(j->future);
+    if (s == 1 && mt_future_cancel_requested(j->future)) {
+      p->qhead++;
+      p->qlen--;
+      deliver(p, j, 0, MT_ECANCELLED, 0, NULL, 0, 0, "cancelled before it started");
+      return 1;
+    }
     if (s != 1) { /* cancelled while queued */
       p->qhead++;
       p->qlen--;

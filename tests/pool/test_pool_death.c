@@ -2,6 +2,9 @@
  * segfault in a task, cancel of a running task, per-task timeout, terminate
  * with a stuck task.  Each time exactly the running item fails and the pool
  * goes on. */
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "tasks.h"
@@ -197,11 +200,66 @@ static void test_terminate_stuck(void **state) {
   mt_pool_free(p);
 }
 
+static pid_t apply_pid(mt_pool_t *p) {
+  mt_value_t v;
+  assert_code(mt_pool_apply(p, t_pid, NULL, 0, &v), 0);
+  return (pid_t)(intptr_t)v.ptr;
+}
+
+/* Workers ignore SIGINT (Ctrl-C goes to the whole process group) unless
+ * asked; asked, a SIGINT kills the worker and it is replaced. */
+static void test_sigint(void **state) {
+  (void)state;
+  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 1});
+  pid_t pid = apply_pid(p);
+  assert_int_equal(kill(pid, SIGINT), 0);
+  assert_int_equal(apply_pid(p), pid); /* the same worker ran it */
+  mt_pool_free(p);
+  p = mt_pool_new(&(mt_pool_opts_t){.processes = 1, .workers_get_sigint = true});
+  pid = apply_pid(p);
+  assert_int_equal(kill(pid, SIGINT), 0);
+  assert_int_not_equal(apply_pid(p), pid); /* replaced; the task was not lost */
+  mt_pool_free(p);
+}
+
+/* A parent killed by SIGKILL takes its workers with it. */
+static void test_workers_die_with_parent(void **state) {
+  (void)state;
+  int fd[2];
+  assert_int_equal(pipe(fd), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 2});
+    int pids[2];
+    if (!p || mt_pool_pids(p, pids, 2) != 2) _exit(1);
+    if (write(fd[1], pids, sizeof pids) != sizeof pids) _exit(1);
+    for (;;) pause();
+  }
+  int pids[2];
+  assert_int_equal(read(fd[0], pids, sizeof pids), (ssize_t)sizeof pids);
+  int pfd[2];
+  for (int i = 0; i < 2; i++) {
+    pfd[i] = (int)syscall(SYS_pidfd_open, pids[i], 0);
+    assert_true(pfd[i] >= 0);
+  }
+  kill(child, SIGKILL);
+  int st;
+  assert_int_equal(waitpid(child, &st, 0), child);
+  for (int i = 0; i < 2; i++) { /* readable = the worker ended */
+    struct pollfd q = {.fd = pfd[i], .events = POLLIN};
+    assert_int_equal(poll(&q, 1, 30000), 1);
+    close(pfd[i]);
+  }
+  close(fd[0]);
+  close(fd[1]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sigkill_apply_many), cmocka_unit_test(test_sigkill_in_chunk),
       cmocka_unit_test(test_exit_and_segv),      cmocka_unit_test(test_cancel_running),
       cmocka_unit_test(test_task_timeout),       cmocka_unit_test(test_terminate_stuck),
+      cmocka_unit_test(test_sigint),             cmocka_unit_test(test_workers_die_with_parent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
