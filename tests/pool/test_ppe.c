@@ -163,12 +163,29 @@ static void test_shutdown(void **state) {
   assert_null(mt_process_pool_pool(NULL));
 }
 
+/* map(timeout): MT_ETIMEDOUT, what had not started is dropped; a shutdown
+ * with shutdown_timeout still returns although a task blocks forever. */
+static void test_map_timeout(void **state) {
+  (void)state;
+  started_pipe();
+  mt_executor_t *ex = mt_process_pool_new(
+      &(mt_process_pool_opts_t){.max_workers = 1, .shutdown_timeout = 0.1, .grace = 0.1});
+  void *args[3] = {0, 0, 0};
+  mt_value_t res[3];
+  assert_code(mt_executor_map(ex, e_block, args, 3, 0.1, 1, res, NULL), MT_ETIMEDOUT);
+  wait_started();
+  for (int i = 0; i < 3; i++) assert_null(res[i].ptr);
+  assert_code(mt_executor_shutdown(ex, true, false), 0);
+  mt_executor_free(ex);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_submit_result),
       cmocka_unit_test(test_map),
       cmocka_unit_test(test_wait_as_completed_and_death),
       cmocka_unit_test(test_shutdown),
+      cmocka_unit_test(test_map_timeout),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
