@@ -62,6 +62,7 @@ static void job_unref(job_t *j) {
   free(j->ready);
   free(j->order);
   free(j->one_buf);
+  free(j->own_items);
   if (j->future) mt_future_free(j->future);
   free(j);
 }
@@ -895,6 +896,26 @@ int mt__pool_map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *item
   if (n && !results) return MT_EINVAL;
   job_t *j = map_job(p, JK_MAP, mode, fn, items, n, chunksize, &r);
   if (!j) return r;
+  if (deadline != MT__NO_DEADLINE && n) {
+    /* the caller may leave at the deadline while the manager still reads
+     * the inputs: the job gets its own copy */
+    size_t total = n * sizeof(mt_bytes_t);
+    for (size_t i = 0; i < n; i++) total += items[i].len;
+    mt_bytes_t *copy = malloc(total);
+    if (!copy) {
+      job_unref(j);
+      job_unref(j);
+      return MT_ENOMEM;
+    }
+    unsigned char *data = (unsigned char *)(copy + n);
+    for (size_t i = 0; i < n; i++) {
+      if (items[i].len) memcpy(data, items[i].ptr, items[i].len);
+      copy[i] = (mt_bytes_t){data, items[i].len};
+      data += items[i].len;
+    }
+    j->items = copy;
+    j->own_items = copy;
+  }
   r = start_map(p, j);
   if (r < 0) {
     job_unref(j);
@@ -1022,7 +1043,7 @@ void mt_pool_imap_free(mt_pool_imap_t *it) {
 static int set_state(mt_pool_t *p, int st) {
   if (!p) return MT_EINVAL;
   mt__mutex_lock(&p->lock, false, MT__NO_DEADLINE);
-  if (p->state < st) p->state = st;
+  if (p->state < st) __atomic_store_n(&p->state, st, __ATOMIC_RELEASE);
   mt__mutex_unlock(&p->lock, false);
   wake_manager(p);
   return 0;

@@ -72,6 +72,7 @@ struct job {
   int kind, mode;
   void *fn;
   const mt_bytes_t *items;
+  mt_bytes_t *own_items; /* a map with a deadline: items copied (owned) */
   size_t n, chunksize;
   mt_bytes_t one; /* JK_FUTURE: the copied argument */
   void *one_buf;
