@@ -130,8 +130,8 @@ int mt_pool_map_async(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size
 /* Frees results[i].ptr for i < n and zeroes them. */
 void mt_pool_items_release(mt_pool_item_t *results, size_t n);
 
-/* Python's imap / imap_unordered: an iterator over the results.  items must
- * stay valid until the iterator is freed. */
+/* Python's imap / imap_unordered: an iterator over the results.  The items
+ * are copied (the iterator may be dropped before they were all sent). */
 typedef struct mt_pool_imap mt_pool_imap_t;
 mt_pool_imap_t *mt_pool_imap(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items,
                              size_t n, size_t chunksize, bool unordered);

@@ -873,6 +873,24 @@ static job_t *map_job(mt_pool_t *p, int kind, int mode, void *fn, const mt_bytes
   return j;
 }
 
+/* Gives the job its own copy of its inputs (for callers that may leave
+ * before the manager has sent them all). */
+static int own_inputs(job_t *j) {
+  size_t total = j->n * sizeof(mt_bytes_t);
+  for (size_t i = 0; i < j->n; i++) total += j->items[i].len;
+  mt_bytes_t *copy = malloc(total ? total : 1);
+  if (!copy) return MT_ENOMEM;
+  unsigned char *data = (unsigned char *)(copy + j->n);
+  for (size_t i = 0; i < j->n; i++) {
+    if (j->items[i].len) memcpy(data, j->items[i].ptr, j->items[i].len);
+    copy[i] = (mt_bytes_t){data, j->items[i].len};
+    data += j->items[i].len;
+  }
+  j->items = copy;
+  j->own_items = copy;
+  return 0;
+}
+
 /* Submits a map job; n == 0 completes at once. */
 static int start_map(mt_pool_t *p, job_t *j) {
   if (j->n == 0) {
@@ -896,25 +914,12 @@ int mt__pool_map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *item
   if (n && !results) return MT_EINVAL;
   job_t *j = map_job(p, JK_MAP, mode, fn, items, n, chunksize, &r);
   if (!j) return r;
-  if (deadline != MT__NO_DEADLINE && n) {
+  if (deadline != MT__NO_DEADLINE && own_inputs(j) < 0) {
     /* the caller may leave at the deadline while the manager still reads
      * the inputs: the job gets its own copy */
-    size_t total = n * sizeof(mt_bytes_t);
-    for (size_t i = 0; i < n; i++) total += items[i].len;
-    mt_bytes_t *copy = malloc(total);
-    if (!copy) {
-      job_unref(j);
-      job_unref(j);
-      return MT_ENOMEM;
-    }
-    unsigned char *data = (unsigned char *)(copy + n);
-    for (size_t i = 0; i < n; i++) {
-      if (items[i].len) memcpy(data, items[i].ptr, items[i].len);
-      copy[i] = (mt_bytes_t){data, items[i].len};
-      data += items[i].len;
-    }
-    j->items = copy;
-    j->own_items = copy;
+    job_unref(j);
+    job_unref(j);
+    return MT_ENOMEM;
   }
   r = start_map(p, j);
   if (r < 0) {
@@ -992,7 +997,8 @@ mt_pool_imap_t *mt_pool_imap(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *item
   job_t *j = map_job(p, JK_IMAP, MODE_BYTES, (void *)(uintptr_t)fn, items, n, chunksize, &r);
   if (!j) return mt__fail_null(r);
   mt_pool_imap_t *it = calloc(1, sizeof *it);
-  if (!it) {
+  if (!it || own_inputs(j) < 0) {
+    free(it);
     job_unref(j);
     job_unref(j);
     return mt__fail_null(MT_ENOMEM);
