@@ -145,10 +145,20 @@ struct mt_pool {
   bool joined;
   int64_t term_deadline;
   bool term_killed;
-  bool manager_done;
 };
 
-/* worker.c */
+/* worker.c: the worker process's main loop (arg: its worker_t). */
 int mt__pool_worker_main(void *arg);
+
+/* pool.c, for ppe.c: one task (mode MODE_BYTES: fn is an mt_pool_fn and
+ * in/len its argument; MODE_VALUE: fn is an mt_task_fn and in points to
+ * the 8 argument bytes); a map waiting until timeout; cancelling queued
+ * futures (shutdown(cancel_futures)). */
+int mt__pool_submit_one(mt_pool_t *p, int mode, void *fn, const void *in, size_t len,
+                        const mt_pool_task_opts_t *opts, mt_future_t **out);
+int mt__pool_map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items,
+                        size_t n, size_t chunksize, double timeout,
+                        mt_pool_item_t *results);
+int mt__pool_cancel_pending(mt_pool_t *p);
 
 #endif

@@ -16,13 +16,6 @@
 #include "executor/pool_internal.h"
 #include "pool/pool_internal.h"
 
-int mt__pool_submit_one(mt_pool_t *p, int mode, void *fn, const void *in, size_t len,
-                        const mt_pool_task_opts_t *opts, mt_future_t **out);
-int mt__pool_map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items,
-                        size_t n, size_t chunksize, double timeout,
-                        mt_pool_item_t *results);
-int mt__pool_cancel_pending(mt_pool_t *p);
-
 typedef struct ppe {
   mt_pool_t *pool;
   double shutdown_timeout;

@@ -80,9 +80,6 @@ static void put_record(wctx_t *x, uint32_t idx, int code, const mt_value_t *v,
   size_t total = sizeof(rmsg_hdr_t) + need;
   unsigned char *m = malloc(total);
   if (!m) {
-    rh.code = MT_ENOMEM;
-    rh.len = 0;
-    rh.msglen = 0;
     put_record(x, idx, MT_ENOMEM, &(mt_value_t){0}, NULL);
     return;
   }
