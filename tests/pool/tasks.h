@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "mt_test.h"
@@ -79,10 +80,18 @@ static __attribute__((unused)) int t_block(const void *in, size_t len, mt_value_
   return 0;
 }
 
-/* map item: blocks when x < 0 (BLOCK_ITEM), else squares */
+/* Runs per item, in memory shared with the workers (mapped before the pool
+ * starts): proves that no item runs twice. */
+static uint32_t *g_runs;
+#define RUNS_MAX 4096
+
+/* map item: blocks when x < 0 (BLOCK_ITEM: counted as item 25), else
+ * squares */
 #define BLOCK_ITEM (-7)
 static __attribute__((unused)) int t_square_or_block(const void *in, size_t len, mt_value_t *out) {
-  if (as_i64(in) < 0) {
+  int64_t x = as_i64(in);
+  if (g_runs) __atomic_add_fetch(&g_runs[x < 0 ? 25 : x % RUNS_MAX], 1, __ATOMIC_SEQ_CST);
+  if (x < 0) {
     say_started();
     for (;;) pause();
   }

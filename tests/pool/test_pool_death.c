@@ -57,10 +57,14 @@ static void test_sigkill_apply_many(void **state) {
 static void test_sigkill_in_chunk(void **state) {
   (void)state;
   started_pipe();
+  g_runs = mmap(NULL, RUNS_MAX * sizeof *g_runs, PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  assert_true(g_runs != MAP_FAILED);
   mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 2});
   long rounds = mt_test_scaled(10, 3);
   enum { N = 60 };
   for (long k = 0; k < rounds; k++) {
+    memset(g_runs, 0, N * sizeof *g_runs);
     int64_t vals[N];
     mt_bytes_t *items = make_items(vals, N);
     vals[25] = BLOCK_ITEM;
@@ -82,11 +86,14 @@ static void test_sigkill_in_chunk(void **state) {
         assert_int_equal(as_i64(res[i].ptr), (int64_t)i * i + 1);
       }
     }
+    for (int i = 0; i < N; i++) assert_int_equal(g_runs[i], 1); /* none ran twice */
     mt_pool_items_release(res, N);
     mt_future_free(f);
     free(items);
   }
   mt_pool_free(p);
+  munmap(g_runs, RUNS_MAX * sizeof *g_runs);
+  g_runs = NULL;
 }
 
 static void test_exit_and_segv(void **state) {
