@@ -14,5 +14,6 @@
 #include "multitask/process.h"
 #include "multitask/shm.h"
 #include "multitask/manager.h"
+#include "multitask/pool.h"
 
 #endif

@@ -28,7 +28,10 @@ typedef struct mt_executor mt_executor_t;
  *   waits until all started work ended.  Must be callable more than once.
  * resize: changes max_workers (MT_ENOTSUP if it cannot).
  * destroy: frees self (called after a shutdown with wait).
- * Optional (NULL): resize. */
+ * map: the implementation's own mt_executor_map (same contract), for
+ *   executors whose workers cannot run the generic chunk tasks (a process
+ *   pool's workers do not share the parent's heap).
+ * Optional (NULL): resize, map. */
 typedef struct mt_executor_ops {
   const char *kind; /* "thread", "process", ... */
   int (*submit)(void *self, mt_task_fn fn, void *arg, mt_future_t **out);
@@ -36,6 +39,8 @@ typedef struct mt_executor_ops {
   int (*resize)(void *self, int max_workers);
   int (*max_workers)(void *self);
   void (*destroy)(void *self);
+  int (*map)(void *self, mt_task_fn fn, void *const *args, size_t n, double timeout,
+             size_t chunksize, mt_value_t *results, size_t *failed_index);
 } mt_executor_ops_t;
 
 /* Wraps an implementation (ops must outlive the executor).  NULL + errno. */

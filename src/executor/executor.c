@@ -167,6 +167,9 @@ int mt_executor_map(mt_executor_t *ex, mt_task_fn fn, void *const *args, size_t 
   if (r < 0) return r;
   if (n == 0) return 0;
   memset(results, 0, n * sizeof *results);
+  if (ex->ops->map)
+    return ex->ops->map(ex->self, fn, args, n, mt__deadline_left(deadline), chunksize,
+                        results, failed_index);
   size_t cs = chunksize ? chunksize : auto_chunksize(ex, n);
   size_t nchunks = (n + cs - 1) / cs;
   mt_future_t **fs = calloc(nchunks, sizeof *fs);

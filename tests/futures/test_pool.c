@@ -460,7 +460,7 @@ static int inline_max(void *self) {
 }
 static void inline_destroy(void *self) { (void)self; }
 static const mt_executor_ops_t inline_ops = {"inline", inline_submit, inline_shutdown, NULL,
-                                             inline_max, inline_destroy};
+                                             inline_max, inline_destroy, NULL};
 
 static void custom_executor_behind_the_same_api(void **state) {
   (void)state;

@@ -1,0 +1,138 @@
+/* ppe.c - ProcessPoolExecutor: the pool (pool.c) behind the executor
+ * interface of the futures part, so process tasks hand out the same
+ * mt_future_t as thread tasks and work with wait / as_completed.
+ *
+ * submit(fn, arg) runs fn(arg, &value) in a worker with arg passed by value
+ * (its 8 bytes travel; what it points to must exist in the worker).  map
+ * goes through the executor's optional map operation: the generic map would
+ * hand the workers a chunk descriptor allocated in the parent after they
+ * were forked, which they cannot see.  shutdown(wait) waits for the queued
+ * work unless shutdown_timeout is set: then the pool is terminated at that
+ * deadline (SIGTERM, grace, SIGKILL), so shutdown always returns. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "executor/pool_internal.h"
+#include "pool/pool_internal.h"
+
+typedef struct ppe {
+  mt_pool_t *pool;
+  double shutdown_timeout;
+} ppe_t;
+
+static const mt_executor_ops_t ppe_ops;
+
+static int ppe_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) {
+  ppe_t *e = self;
+  return mt__pool_submit_one(e->pool, MODE_VALUE, (void *)(uintptr_t)fn, &arg, sizeof arg,
+                             NULL, out);
+}
+
+static int ppe_shutdown(void *self, bool wait, bool cancel_futures) {
+  ppe_t *e = self;
+  if (cancel_futures) mt__pool_cancel_pending(e->pool);
+  mt_pool_close(e->pool);
+  if (!wait) return 0;
+  double t = e->shutdown_timeout > 0 ? e->shutdown_timeout : MT_FOREVER;
+  int r = mt_pool_join(e->pool, t);
+  if (r == MT_ETIMEDOUT) r = mt_pool_terminate(e->pool);
+  return r == MT_EDEADLK ? 0 : r; /* from one of its own callbacks */
+}
+
+static int ppe_max_workers(void *self) { return ((ppe_t *)self)->pool->nw; }
+
+static void ppe_destroy(void *self) {
+  ppe_t *e = self;
+  mt_pool_free(e->pool);
+  free(e);
+}
+
+static int ppe_map(void *self, mt_task_fn fn, void *const *args, size_t n, double timeout,
+                   size_t chunksize, mt_value_t *results, size_t *failed_index) {
+  ppe_t *e = self;
+  mt_bytes_t *items = malloc((n ? n : 1) * sizeof *items);
+  mt_pool_item_t *res = calloc(n ? n : 1, sizeof *res);
+  if (!items || !res) {
+    free(items);
+    free(res);
+    return MT_ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) items[i] = (mt_bytes_t){&args[i], sizeof args[i]};
+  int r = mt__pool_map_values(e->pool, MODE_VALUE, (void *)(uintptr_t)fn, items, n,
+                              chunksize, timeout, res);
+  free(items);
+  if (r == MT_ETIMEDOUT || r == MT_ECLOSED || r == MT_EBROKEN || r == MT_EINVAL ||
+      r == MT_ENOMEM) {
+    if (r != MT_ETIMEDOUT) mt_pool_items_release(res, n);
+    free(res);
+    return r;
+  }
+  r = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (r == 0 && res[i].code < 0) {
+      int c = res[i].code;
+      r = (c == MT_EWORKERDIED || c == MT_ECANCELLED || c == MT_EBROKEN) ? c : MT_ETASKFAILED;
+      if (failed_index) *failed_index = i;
+    }
+    if (r < 0) {
+      free(res[i].ptr);
+      continue;
+    }
+    if (res[i].len)
+      results[i] = (mt_value_t){res[i].ptr, res[i].len, free};
+    else
+      results[i] = (mt_value_t){res[i].value, 0, NULL};
+  }
+  free(res);
+  return r;
+}
+
+static const mt_executor_ops_t ppe_ops = {
+    .kind = "process",
+    .submit = ppe_submit,
+    .shutdown = ppe_shutdown,
+    .max_workers = ppe_max_workers,
+    .destroy = ppe_destroy,
+    .map = ppe_map,
+};
+
+mt_executor_t *mt_process_pool_new(const mt_process_pool_opts_t *opts) {
+  mt_process_pool_opts_t o = opts ? *opts : (mt_process_pool_opts_t){0};
+  if (o.shutdown_timeout < 0 || o.shutdown_timeout != o.shutdown_timeout)
+    return mt__fail_null(MT_EINVAL);
+  mt_pool_opts_t po = {.processes = o.max_workers, .initializer = o.initializer,
+                       .initarg = o.initarg, .maxtasksperchild = o.max_tasks_per_child,
+                       .grace = o.grace};
+  ppe_t *e = calloc(1, sizeof *e);
+  if (!e) return mt__fail_null(MT_ENOMEM);
+  e->shutdown_timeout = o.shutdown_timeout;
+  e->pool = mt_pool_new(&po);
+  if (!e->pool) {
+    int err = errno;
+    free(e);
+    return mt__fail_null(-err);
+  }
+  mt_executor_t *ex = mt_executor_new(&ppe_ops, e);
+  if (!ex) {
+    mt_pool_free(e->pool);
+    free(e);
+    return mt__fail_null(MT_ENOMEM);
+  }
+  return ex;
+}
+
+mt_pool_t *mt_process_pool_pool(mt_executor_t *ex) {
+  if (!ex || ex->ops != &ppe_ops) return NULL;
+  return ((ppe_t *)ex->self)->pool;
+}
+
+int mt_process_pool_submit(mt_executor_t *ex, mt_pool_fn fn, const void *in, size_t len,
+                           const mt_pool_task_opts_t *opts, mt_future_t **out) {
+  mt_pool_t *p = mt_process_pool_pool(ex);
+  if (!p) {
+    if (out) *out = NULL;
+    return MT_EINVAL;
+  }
+  return mt__pool_submit_one(p, MODE_BYTES, (void *)(uintptr_t)fn, in, len, opts, out);
+}
