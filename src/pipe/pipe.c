@@ -109,9 +109,6 @@ static int check(const mt_conn_t *c, bool reading) {
   return 0;
 }
 
-static int deadline_of(double timeout, int64_t *deadline) {
-  return mt__deadline(timeout, deadline);
-}
 
 /* Block inside the system call itself?  Only when nothing could be done
  * while waiting anyway: no deadline and no coroutine parker installed on
@@ -174,7 +171,7 @@ static int send_frame(mt_conn_t *c, const void *p1, size_t n1, const void *p2, s
   if ((n1 && !p1) || (n2 && !p2)) return MT_EINVAL;
   if ((uint64_t)n1 + n2 > MT_CONN_MAX_MSG) return MT_EMSGSIZE;
   int64_t deadline;
-  if (deadline_of(timeout, &deadline)) return MT_EINVAL;
+  if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
   unsigned char hdr[HDR_BIG];
   size_t hlen = encode_hdr(hdr, (uint64_t)n1 + n2);
   struct iovec iov[3] = {{hdr, hlen}, {(void *)p1, n1}, {(void *)p2, n2}};
@@ -300,7 +297,7 @@ int mt_conn_peek_size(mt_conn_t *c, size_t *len, double timeout) {
   if (r) return r;
   if (!len) return MT_EINVAL;
   int64_t deadline;
-  if (deadline_of(timeout, &deadline)) return MT_EINVAL;
+  if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
   uint64_t n;
   size_t hlen;
   r = read_header(c, deadline, &n, &hlen);
@@ -315,7 +312,7 @@ int mt_conn_recv_bytes_into(mt_conn_t *c, void *buf, size_t cap, size_t *len,
   if (r) return r;
   if (!len || (cap && !buf)) return MT_EINVAL;
   int64_t deadline;
-  if (deadline_of(timeout, &deadline)) return MT_EINVAL;
+  if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
   uint64_t n;
   size_t hlen;
   r = read_header(c, deadline, &n, &hlen);
@@ -330,7 +327,7 @@ int mt_conn_recv_bytes(mt_conn_t *c, void **out, size_t *len, double timeout) {
   if (r) return r;
   if (!out || !len) return MT_EINVAL;
   int64_t deadline;
-  if (deadline_of(timeout, &deadline)) return MT_EINVAL;
+  if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
   uint64_t n;
   size_t hlen;
   r = read_header(c, deadline, &n, &hlen);
@@ -352,7 +349,7 @@ int mt_conn_poll(mt_conn_t *c, double timeout) {
   int r = check(c, true);
   if (r) return r;
   int64_t deadline;
-  if (deadline_of(timeout, &deadline)) return MT_EINVAL;
+  if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
   if (buffered(c) > 0) return 1;
   r = mt__wait_fd(c->fd, POLLIN, deadline);
   if (r == MT_ETIMEDOUT) return 0;
@@ -398,7 +395,7 @@ static int recv_fixed(mt_conn_t *c, unsigned char tag, void *v, double timeout) 
   if (r) return r;
   if (!v) return MT_EINVAL;
   int64_t deadline;
-  if (deadline_of(timeout, &deadline)) return MT_EINVAL;
+  if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
   uint64_t len;
   size_t hlen;
   r = expect(c, tag, 9, deadline, &len, &hlen);
@@ -423,7 +420,7 @@ int mt_conn_recv_str(mt_conn_t *c, char **s, double timeout) {
   if (r) return r;
   if (!s) return MT_EINVAL;
   int64_t deadline;
-  if (deadline_of(timeout, &deadline)) return MT_EINVAL;
+  if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
   uint64_t len;
   size_t hlen;
   r = expect(c, TAG_STR, 0, deadline, &len, &hlen);
@@ -536,7 +533,7 @@ static int wait_round(mt_waitable_t *list, int n, const int *fds, struct pollfd 
 
 int mt_wait(mt_waitable_t *list, int n, double timeout) {
   int64_t deadline;
-  if (validate(list, n) || deadline_of(timeout, &deadline)) return MT_EINVAL;
+  if (validate(list, n) || mt__deadline(timeout, &deadline)) return MT_EINVAL;
   struct pollfd stack[16];
   int fstack[16];
   struct pollfd *pfd = n <= 16 ? stack : malloc((size_t)n * sizeof *pfd);
