@@ -10,10 +10,11 @@
 
 static char dir[256];
 
-/* Runs "mtsched ARGS" in dir; returns the exit status, stdout and stderr. */
-static int sh(const char *args, char **out, char **err) {
+/* Runs "PRE mtsched ARGS" in dir (PRE: shell commands first, e.g. limits);
+ * returns the exit status, stdout and stderr. */
+static int sh_pre(const char *pre, const char *args, char **out, char **err) {
   char cmd[2048];
-  snprintf(cmd, sizeof cmd, "cd %s && %s %s >out.txt 2>err.txt", dir, MTSCHED_BIN, args);
+  snprintf(cmd, sizeof cmd, "cd %s && %s %s %s >out.txt 2>err.txt", dir, pre, MTSCHED_BIN, args);
   int st = system(cmd);
   char p[512];
   snprintf(p, sizeof p, "%s/out.txt", dir);
@@ -22,6 +23,8 @@ static int sh(const char *args, char **out, char **err) {
   *err = slurp(p, NULL);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+static int sh(const char *args, char **out, char **err) { return sh_pre("", args, out, err); }
 
 static void put(const char *name, const char *text) {
   char p[512];
@@ -145,6 +148,82 @@ static void svg_renders(void **state) {
   free(png);
 }
 
+/* The hidden names in dir (temporaries are ".FILE.XXXXXX"), space-separated. */
+static char *hidden_names(void) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "cd %s && ls -A | grep '^[.]' | tr '\\n' ' ' >ls.txt", dir);
+  system(cmd); /* grep fails when there is none */
+  snprintf(cmd, sizeof cmd, "%s/ls.txt", dir);
+  return slurp(cmd, NULL);
+}
+
+/* -o never removes or truncates a path the run did not create: output goes
+ * to a temporary file beside FILE, renamed over it on success.  A write
+ * error is made with a file-size limit (RLIMIT_FSIZE: EFBIG, it also holds
+ * for root) and with a private copy of /dev/full (a device node made here,
+ * never the system's). */
+static void output_file_safety(void **state) {
+  (void)state;
+  char *out, *err, p[1200], jobs[2048] = "--jobs 1";
+  for (int i = 2; i < 300; i++) snprintf(jobs + strlen(jobs), sizeof jobs - strlen(jobs), ",%d", i);
+  char args[2300];
+  snprintf(args, sizeof args, "run -p rr --format json -o keep.txt %s", jobs);
+  snprintf(p, sizeof p, "rm -f %s/keep.txt %s/link.txt %s/full %s/ls.txt", dir, dir, dir, dir);
+  assert_int_equal(system(p), 0);
+  put("keep.txt", "precious\n");
+  snprintf(p, sizeof p, "%s/keep.txt", dir);
+  assert_int_equal(chmod(p, 0640), 0);
+  /* 1. a write error leaves the existing file exactly as it was */
+  int st = sh_pre("trap '' XFSZ; ulimit -f 1;", args, &out, &err);
+  if (st != 1 || !strstr(err, "keep.txt: write error"))
+    fail_msg("status %d, stderr '%s': expected 1 and a write error", st, err);
+  free(out);
+  free(err);
+  char *kept = slurp(p, NULL);
+  assert_string_equal(kept, "precious\n");
+  free(kept);
+  char *ls = hidden_names();
+  assert_string_equal(ls, ""); /* and no temporary left behind */
+  free(ls);
+  /* 2. success replaces it, keeping its mode; through a symlink the link stays */
+  assert_int_equal(sh(args, &out, &err), 0);
+  free(out);
+  free(err);
+  struct stat sb;
+  assert_int_equal(stat(p, &sb), 0);
+  assert_int_equal(sb.st_mode & 07777, 0640);
+  assert_true(sb.st_size > 1000);
+  snprintf(p, sizeof p, "cd %s && ln -s keep.txt link.txt", dir);
+  assert_int_equal(system(p), 0);
+  assert_int_equal(sh("run -p fcfs --jobs 3 -o link.txt", &out, &err), 0);
+  free(out);
+  free(err);
+  snprintf(p, sizeof p, "%s/link.txt", dir);
+  assert_int_equal(lstat(p, &sb), 0);
+  assert_true(S_ISLNK(sb.st_mode));
+  snprintf(p, sizeof p, "%s/keep.txt", dir);
+  kept = slurp(p, NULL);
+  assert_true(strncmp(kept, "policy fcfs\n", 12) == 0);
+  free(kept);
+  /* 3. a device node is written in place and never removed */
+  snprintf(p, sizeof p, "cd %s && mknod full c 1 7 2>/dev/null", dir);
+  if (system(p) != 0) {
+    print_message("mknod not permitted: the device-node case is not run\n");
+  } else {
+    snprintf(args, sizeof args, "run -p rr --format json -o full %s", jobs);
+    st = sh(args, &out, &err);
+    if (st != 1 || !strstr(err, "full: write error"))
+      fail_msg("status %d, stderr '%s': expected 1 and a write error", st, err);
+    free(out);
+    free(err);
+    snprintf(p, sizeof p, "%s/full", dir);
+    assert_int_equal(lstat(p, &sb), 0);
+    assert_true(S_ISCHR(sb.st_mode));
+  }
+  snprintf(p, sizeof p, "rm -f %s/keep.txt %s/link.txt %s/full %s/ls.txt", dir, dir, dir, dir);
+  assert_int_equal(system(p), 0);
+}
+
 static int setup(void **state) {
   (void)state;
   snprintf(dir, sizeof dir, "/tmp/mtsched_cli_XXXXXX");
@@ -163,6 +242,7 @@ int main(void) {
       cmocka_unit_test(bad_input),
       cmocka_unit_test(good_runs),
       cmocka_unit_test(svg_renders),
+      cmocka_unit_test(output_file_safety),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
