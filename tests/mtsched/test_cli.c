@@ -81,6 +81,10 @@ static void bad_input(void **state) {
   expect_bad("run -p mlfq --queues 2 --quanta 1,2,3 ok.txt",
              "mtsched: mlfq: quanta has 3 values but queues is 2\n");
   expect_bad("run -p rr --jobs 5,-1", "mtsched: --jobs '5,-1': bad burst list '-1': '-1' must not be negative\n");
+  put("utf.txt", "A 0 3\nB\xff 2 6\n");
+  expect_bad("run -p fcfs --format svg utf.txt -o res.txt",
+             "mtsched: utf.txt:2: NAME is not valid UTF-8 (byte 0xff at position 2)\n");
+  assert_false(exists("res.txt"));
   put("big.txt", "A 0 4611686018427387904\nB 0 4611686018427387904\nC 0 4611686018427387904\n");
   expect_bad("run -p fcfs big.txt -o res.txt",
              "mtsched: big.txt: simulated time passes 2^63-1 ticks (policy fcfs)\n");
