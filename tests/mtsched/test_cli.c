@@ -152,6 +152,89 @@ static void svg_renders(void **state) {
   free(png);
 }
 
+/* Counts the occurrences of needle in hay. */
+static size_t count_of(const char *hay, const char *needle) {
+  size_t n = 0;
+  for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+  return n;
+}
+
+/* Renders name.svg in dir with rsvg-convert; returns the PNG's height. */
+static unsigned png_height(const char *name) {
+  char cmd[1024], p[512];
+  snprintf(cmd, sizeof cmd, "cd %s && rsvg-convert %s.svg -o %s.png 2>err.txt", dir, name, name);
+  if (system(cmd) != 0) fail_msg("rsvg-convert %s.svg failed", name);
+  snprintf(p, sizeof p, "%s/%s.png", dir, name);
+  size_t len;
+  char *png = slurp(p, &len);
+  assert_true(len > 24);
+  assert_memory_equal(png, "\x89PNG", 4);
+  const unsigned char *h = (const unsigned char *)png + 20; /* IHDR height */
+  unsigned v = (unsigned)h[0] << 24 | (unsigned)h[1] << 16 | (unsigned)h[2] << 8 | h[3];
+  free(png);
+  return v;
+}
+
+static char *file_text(const char *name) {
+  char p[512];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  return slurp(p, NULL);
+}
+
+/* Charts that stay readable: I/O has its own bars, context switches are
+ * ticks in one strip (at most one per two pixel columns) and never lines
+ * across the chart, and a run of thousands of processes becomes rows of
+ * groups that a real renderer accepts (under 32,767 pixels), also when
+ * compare stacks several charts. */
+static void svg_readable(void **state) {
+  (void)state;
+  char *out, *err;
+  put("io.txt", "A 0 3\nB 2 6,2,1\nC 4 4\n");
+  assert_int_equal(sh("run -p rr -q 2 --cs 1 --format svg -o io.svg io.txt", &out, &err), 0);
+  free(out);
+  free(err);
+  char *svg = file_text("io.svg");
+  assert_non_null(strstr(svg, "fill=\"url(#io)\" stroke=\"#2a6fb0\" stroke-width=\"0.6\"><title>B I/O 19-21</title>"));
+  free(svg);
+  /* hundreds of switches: 732 switches, ticks thinned to pixel columns */
+  assert_int_equal(sh("gen -n 40 --seed 3 --io --max-arrival 100 --max-burst 30 -o sw.txt", &out, &err), 0);
+  free(out);
+  free(err);
+  assert_int_equal(sh("run -p rr -q 2 --cs 1 --format svg -o sw.svg sw.txt", &out, &err), 0);
+  free(out);
+  free(err);
+  svg = file_text("sw.svg");
+  assert_non_null(strstr(svg, "<title>732 context switches</title>"));
+  const char *g = strstr(svg, "<title>732 context switches</title>");
+  size_t ticks = 0;
+  for (const char *p = g; (p = strstr(p, "width=\"1\" height=\"6\"/>")) && p < strstr(g, "</g>"); p++) ticks++;
+  if (ticks < 100 || ticks > (960 - 150) / 2 + 1) fail_msg("%zu switch ticks", ticks);
+  assert_int_equal(count_of(svg, "<line"), count_of(svg, "text-anchor=\"middle\"") + 1); /* axis only */
+  free(svg);
+  assert_true(png_height("sw") < 1200);
+  /* thousands of processes: grouped rows, rendered */
+  long n = mt_test_scaled(5000, 1500);
+  char args[256];
+  snprintf(args, sizeof args, "gen -n %ld --seed 7 --io --max-arrival %ld -o big.txt", n, 4 * n);
+  assert_int_equal(sh(args, &out, &err), 0);
+  free(out);
+  free(err);
+  assert_int_equal(sh("run -p rr -q 3 --cs 1 --format svg -o big.svg big.txt", &out, &err), 0);
+  free(out);
+  free(err);
+  svg = file_text("big.svg");
+  assert_non_null(strstr(svg, "each row is a group of"));
+  assert_true(count_of(svg, "<rect") < 200000);
+  free(svg);
+  unsigned h = png_height("big");
+  if (h < 10000 || h > 32767) fail_msg("big.png is %u pixels high", h);
+  assert_int_equal(sh("compare -p fcfs,srtf,hrrn,rr,mlfq --format svg -o bigc.svg big.txt", &out, &err), 0);
+  free(out);
+  free(err);
+  h = png_height("bigc");
+  if (h < 10000 || h > 32767) fail_msg("bigc.png is %u pixels high", h);
+}
+
 /* The hidden names in dir (temporaries are ".FILE.XXXXXX"), space-separated. */
 static char *hidden_names(void) {
   char cmd[600];
@@ -247,6 +330,7 @@ int main(void) {
       cmocka_unit_test(good_runs),
       cmocka_unit_test(svg_renders),
       cmocka_unit_test(output_file_safety),
+      cmocka_unit_test(svg_readable),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
