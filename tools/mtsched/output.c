@@ -586,10 +586,10 @@ static int svg_chart_h(const ms_result_t *r, size_t nrows) {
   return SVG_TOP + svg_ncpus(r) * ROW_H + TICK_H + 4 + (int)nrows * ROW_H + AXIS_H;
 }
 
-static const ms_workload_t *sort_w; /* qsort has no context argument */
-static int by_arrival_cmp(const void *a, const void *b) {
+static int by_arrival_cmp(const void *a, const void *b, void *ctx) {
+  const ms_workload_t *w = ctx;
   uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-  int64_t x = sort_w->procs[i].arrival, y = sort_w->procs[j].arrival;
+  int64_t x = w->procs[i].arrival, y = w->procs[j].arrival;
   return x < y ? -1 : x > y ? 1 : i < j ? -1 : i > j;
 }
 
@@ -607,8 +607,7 @@ static int svg_rows_init(svg_rows_t *rw, const ms_result_t *r, size_t rows_max) 
   rw->by_arrival = malloc(n * sizeof *rw->by_arrival);
   if (!rw->by_arrival) return free(rw->row_of), MS_ENOMEM;
   for (size_t i = 0; i < n; i++) rw->by_arrival[i] = (uint32_t)i;
-  sort_w = r->w;
-  qsort(rw->by_arrival, n, sizeof *rw->by_arrival, by_arrival_cmp);
+  qsort_r(rw->by_arrival, n, sizeof *rw->by_arrival, by_arrival_cmp, (void *)r->w);
   for (size_t k = 0; k < n; k++) rw->row_of[rw->by_arrival[k]] = (uint32_t)(k / rw->per);
   return MS_OK;
 }
@@ -725,7 +724,8 @@ static void paint_add(paint_t *p, int64_t s, int64_t e, int32_t who) {
     return;
   }
   paint_flush(p);
-  *p = (paint_t){p->f, p->r, p->kind, p->y, true, narrow, a, b, s, e, who, 1};
+  *p = (paint_t){.f = p->f, .r = p->r, .kind = p->kind, .y = p->y, .open = true, .narrow = narrow,
+                 .x0 = a, .x1 = b, .t0 = s, .t1 = e, .who = who, .count = 1};
 }
 
 static paint_t paint_new(out_t *f, const ms_result_t *r, kind_t kind, double y) {
