@@ -213,6 +213,9 @@ static int outfile_open(outfile_t *o, const char *path) {
     if (!o->f) fprintf(stderr, "mtsched: %s: cannot open: %s\n", path, strerror(errno));
     return o->f ? 0 : 1;
   }
+  /* the rename must not overwrite what writing in place could not */
+  if (exists && access(path, W_OK) != 0)
+    return fprintf(stderr, "mtsched: %s: cannot open: %s\n", path, strerror(errno)), 1;
   o->final = exists ? realpath(path, NULL) : strdup(path);
   if (!o->final) return fprintf(stderr, "mtsched: %s: %s\n", path, strerror(errno)), 1;
   const char *slash = strrchr(o->final, '/');

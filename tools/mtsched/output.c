@@ -761,7 +761,8 @@ static void svg_axis(out_t *f, const ms_result_t *r, double y) {
   out_printf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#333\"/>\n", SVG_LEFT,
           y, SVG_W - SVG_RIGHT, y);
   /* ticks at multiples of step (0, 200, 400 rather than 1, 201, 401) */
-  double k0 = ceil((double)r->first_arrival / step) * step - (double)r->first_arrival;
+  int64_t st = (int64_t)step; /* an integer: 1, 2, 5, 10, ... */
+  double k0 = (double)((st - r->first_arrival % st) % st);
   for (double k = k0; k <= (double)span + 0.5; k += step) {
     int64_t t = r->first_arrival + (int64_t)k;
     double x = svg_x(r, t);
