@@ -732,8 +732,9 @@ static paint_t paint_new(out_t *f, const ms_result_t *r, kind_t kind, double y) 
   return (paint_t){.f = f, .r = r, .kind = kind, .y = y};
 }
 
-/* A row label: at most LABEL_CHARS characters (UTF-8), the whole in a title. */
-static void svg_label(out_t *f, double y, const char *name) {
+/* A row label: at most LABEL_CHARS characters (UTF-8), the whole in a
+ * title, followed by more (a group's first and last names) when given. */
+static void svg_label(out_t *f, double y, const char *name, const char *first, const char *last) {
   out_printf(f, "<text x=\"10\" y=\"%.1f\">", y + BAR_H - 4);
   size_t chars = 0, cut = 0, i = 0;
   for (; name[i]; i++)
@@ -747,6 +748,12 @@ static void svg_label(out_t *f, double y, const char *name) {
   }
   put_s(f, "<title>");
   put_xml(f, name);
+  if (first) {
+    put_s(f, " in arrival order: ");
+    put_xml(f, first);
+    put_s(f, " \xe2\x80\xa6 "); /* ... */
+    put_xml(f, last);
+  }
   put_s(f, "</title></text>\n");
 }
 
@@ -873,12 +880,13 @@ static void write_svg_chart(out_t *f, const ms_result_t *r, int y0, size_t rows_
       size_t first = row * rw.per, last = first + rw.per < w->n ? first + rw.per : w->n;
       paint_t life = paint_new(f, r, K_LIFE, y);
       if (rw.per == 1) {
-        svg_label(f, y, w->procs[row].name);
+        svg_label(f, y, w->procs[row].name, NULL, NULL);
         paint_add(&life, w->procs[row].arrival, r->ps[row].finish, (int32_t)row);
       } else {
         char name[64];
         snprintf(name, sizeof name, "#%zu-%zu", first + 1, last);
-        svg_label(f, y, name);
+        svg_label(f, y, name, w->procs[rw.by_arrival[first]].name,
+                  w->procs[rw.by_arrival[last - 1]].name);
         for (size_t k = first; k < last; k++) {
           uint32_t p = rw.by_arrival[k];
           paint_add(&life, w->procs[p].arrival, r->ps[p].finish, (int32_t)p);
