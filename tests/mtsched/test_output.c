@@ -96,6 +96,14 @@ static void bad_workloads(void **state) {
       {"P1 0 9223372036854775807,1,1\n", "f.txt:1: bursts add up to more than 2^63-1 ticks"},
       {"# only comments\n\n   \n", "f.txt: empty workload: no process lines (NAME ARRIVAL BURSTS [PRIORITY])"},
       {"", "f.txt: empty workload: no process lines (NAME ARRIVAL BURSTS [PRIORITY])"},
+      /* names must be UTF-8 (JSON and SVG readers reject anything else) */
+      {"P1 0 1\nA\xff 0 1\n", "f.txt:2: NAME is not valid UTF-8 (byte 0xff at position 2)"},
+      {"\xc0\x80 0 1\n", "f.txt:1: NAME is not valid UTF-8 (byte 0xc0 at position 1)"},
+      {"a\xe0\x80\x80 0 1\n", "f.txt:1: NAME is not valid UTF-8 (byte 0xe0 at position 2)"},
+      {"\xed\xa0\x80 0 1\n", "f.txt:1: NAME is not valid UTF-8 (byte 0xed at position 1)"},
+      {"\xf4\x90\x80\x80 0 1\n", "f.txt:1: NAME is not valid UTF-8 (byte 0xf4 at position 1)"},
+      {"ab\xe2\x82 0 1\n", "f.txt:1: NAME is not valid UTF-8 (byte 0xe2 at position 3)"},
+      {"\x80 0 1\n", "f.txt:1: NAME is not valid UTF-8 (byte 0x80 at position 1)"},
       {"P1 0 1\nP\0 0 1\n", "f.txt:2: NUL byte in line"},
   };
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -116,6 +124,12 @@ static void bad_workloads(void **state) {
   assert_int_equal(w.procs[1].priority, -4);
   assert_int_equal(w.procs[1].io_total, 1);
   assert_int_equal(w.procs[1].line, 2);
+  ms_workload_free(&w);
+  /* well-formed UTF-8 of 2, 3 and 4 bytes is a name like any other */
+  const char *utf = "\xc3\x9c" "ber 0 1\n\xe8\xbf\x9b\xe7\xa8\x8b 1 2\n\xf0\x9f\x98\x80 2 3\n\xf4\x8f\xbf\xbf 0 1\n";
+  assert_int_equal(ms_parse_workload(utf, strlen(utf), "f", &w, err, sizeof err), 0);
+  assert_int_equal(w.n, 4);
+  assert_string_equal(w.procs[1].name, "\xe8\xbf\x9b\xe7\xa8\x8b");
   ms_workload_free(&w);
 }
 

@@ -188,22 +188,95 @@ static int split_policies(const char *list, char ***out, size_t *n) {
   return 0;
 }
 
-static int write_output(const cli_t *c, ms_result_t *rs, size_t n) {
-  FILE *f = c->out ? fopen(c->out, "w") : stdout;
-  if (!f) {
-    fprintf(stderr, "mtsched: %s: cannot create: %s\n", c->out, strerror(errno));
+/* ---- the output file ----
+ * -o FILE never removes or truncates a path this run did not create.  A
+ * regular FILE (or a new one) is written to a temporary file in FILE's own
+ * directory and renamed over FILE only once every byte is written: a
+ * failure removes the temporary alone and FILE stays as it was.  The
+ * temporary takes FILE's mode (and owner, where allowed); a symlink is
+ * followed, so the link stays and its target is replaced.  Anything that is
+ * not a regular file (a device such as /dev/full, a FIFO, /dev/stdout, a
+ * dangling link) is written in place and never removed. */
+typedef struct outfile {
+  FILE *f;
+  const char *path; /* as given, for messages */
+  char *final;      /* regular file to rename onto, NULL when written in place */
+  char *tmp;        /* the temporary beside it */
+} outfile_t;
+
+static int outfile_open(outfile_t *o, const char *path) {
+  struct stat st, lst;
+  *o = (outfile_t){.path = path};
+  bool exists = stat(path, &st) == 0;
+  if ((exists && !S_ISREG(st.st_mode)) || (!exists && lstat(path, &lst) == 0)) {
+    o->f = fopen(path, "w");
+    if (!o->f) fprintf(stderr, "mtsched: %s: cannot open: %s\n", path, strerror(errno));
+    return o->f ? 0 : 1;
+  }
+  /* the rename must not overwrite what writing in place could not */
+  if (exists && access(path, W_OK) != 0)
+    return fprintf(stderr, "mtsched: %s: cannot open: %s\n", path, strerror(errno)), 1;
+  o->final = exists ? realpath(path, NULL) : strdup(path);
+  if (!o->final) return fprintf(stderr, "mtsched: %s: %s\n", path, strerror(errno)), 1;
+  const char *slash = strrchr(o->final, '/');
+  int dirlen = slash ? (int)(slash - o->final + 1) : 0;
+  size_t n = strlen(o->final) + 16;
+  o->tmp = malloc(n);
+  if (!o->tmp) return free(o->final), fprintf(stderr, "mtsched: out of memory\n"), 1;
+  snprintf(o->tmp, n, "%.*s.%s.XXXXXX", dirlen, o->final, o->final + dirlen);
+  int fd = mkstemp(o->tmp);
+  if (fd < 0) {
+    fprintf(stderr, "mtsched: %s: cannot create a temporary file beside it: %s\n", path,
+            strerror(errno));
+    free(o->tmp), free(o->final);
     return 1;
   }
-  setvbuf(f, NULL, _IONBF, 0); /* the writers buffer in 1 MiB chunks themselves */
-  int rc = strcmp(c->cmd, "run") == 0 ? ms_write_run(f, rs, c->format)
-                                      : ms_write_compare(f, rs, n, c->format);
-  if (fflush(f) || rc) rc = 1;
-  if (c->out && fclose(f)) rc = 1;
-  if (rc) {
-    fprintf(stderr, "mtsched: %s: write error: %s\n", c->out ? c->out : "stdout", strerror(errno));
-    if (c->out) unlink(c->out);
+  if (exists) {
+    if (fchown(fd, st.st_uid, st.st_gid)) { /* not permitted unless root: keep ours */
+    }
+    fchmod(fd, st.st_mode & 07777);
+  } else {
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(fd, 0666 & ~um); /* what fopen would have created */
   }
-  return rc;
+  o->f = fdopen(fd, "w");
+  if (!o->f) {
+    fprintf(stderr, "mtsched: %s: %s\n", path, strerror(errno));
+    close(fd);
+    unlink(o->tmp);
+    free(o->tmp), free(o->final);
+    return 1;
+  }
+  return 0;
+}
+
+/* Closes o; rc != 0 (with err its errno) means the writing already failed.
+ * Returns the exit status: 0, or 1 after one message. */
+static int outfile_close(outfile_t *o, int rc, int err) {
+  if (!rc && fflush(o->f)) rc = 1, err = errno;
+  if (fclose(o->f) && !rc) rc = 1, err = errno;
+  if (!rc && o->tmp && rename(o->tmp, o->final)) rc = 1, err = errno;
+  if (rc) {
+    fprintf(stderr, "mtsched: %s: write error: %s\n", o->path, strerror(err));
+    if (o->tmp) unlink(o->tmp); /* ours; FILE itself is untouched */
+  }
+  free(o->tmp);
+  free(o->final);
+  return rc ? 1 : 0;
+}
+
+static int write_output(const cli_t *c, ms_result_t *rs, size_t n) {
+  outfile_t o = {.f = stdout, .path = "stdout"};
+  if (c->out && outfile_open(&o, c->out)) return 1;
+  setvbuf(o.f, NULL, _IONBF, 0); /* the writers buffer in 1 MiB chunks themselves */
+  int rc = strcmp(c->cmd, "run") == 0 ? ms_write_run(o.f, rs, c->format)
+                                      : ms_write_compare(o.f, rs, n, c->format);
+  int err = errno;
+  if (c->out) return outfile_close(&o, rc, err);
+  if (!rc && fflush(stdout)) rc = 1, err = errno;
+  if (rc) fprintf(stderr, "mtsched: stdout: write error: %s\n", strerror(err));
+  return rc ? 1 : 0;
 }
 
 static int simulate(cli_t *c) {
@@ -267,9 +340,11 @@ int main(int argc, char **argv) {
   if (rc) return rc;
   if (strcmp(c.cmd, "gen") == 0) {
     if (c.workload) return die("gen takes no WORKLOAD (it writes one)");
-    FILE *f = c.out ? fopen(c.out, "w") : stdout;
-    if (!f) return fprintf(stderr, "mtsched: %s: %s\n", c.out, strerror(errno)), 1;
-    if (ms_gen(f, &c.gen) || fflush(f) || (c.out && fclose(f))) return 1;
+    outfile_t o = {.f = stdout, .path = "stdout"};
+    if (c.out && outfile_open(&o, c.out)) return 1;
+    int bad = ms_gen(o.f, &c.gen), err = errno;
+    if (c.out) return outfile_close(&o, bad, err);
+    if (bad || fflush(stdout)) return fprintf(stderr, "mtsched: stdout: write error\n"), 1;
     return 0;
   }
   return simulate(&c);

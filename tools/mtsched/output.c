@@ -526,8 +526,37 @@ static void write_csv_rows(out_t *f, const ms_result_t *r, bool with_policy) {
   }
 }
 
-/* ---- svg ---- */
-enum { SVG_W = 960, SVG_LEFT = 110, SVG_RIGHT = 30, ROW_H = 24, SVG_TOP = 44 };
+/* ---- svg ----
+ * One chart per result: a title, a legend, the CPU row, a strip of
+ * context-switch ticks, one row per process and a time axis.  In a process
+ * row the process runs (a bar in its colour), waits in the ready queue (a
+ * thin grey line: its lifetime shows through) or does I/O (a half-height
+ * blue hatched bar).  I/O is not in the Gantt chart: it is rebuilt from the
+ * bursts (a CPU burst that completes at t starts the next I/O burst at t).
+ *
+ * It stays readable and renderable at any size:
+ * - every row is drawn through a painter that merges what touches within
+ *   half a pixel and is narrower than a pixel into one grey "dense" bar, so
+ *   a row costs at most a few elements per pixel column however many slices
+ *   it has;
+ * - a context switch is a thin tick in its own strip below the CPU row (one
+ *   per pixel column at most), never a line across the chart;
+ * - beyond ROWS_MAX processes (fewer when compare stacks several charts, so
+ *   that the whole picture stays below SVG_MAX_H, under the 32,767-pixel
+ *   limit of librsvg and browsers) a row holds a group of processes
+ *   consecutive in arrival order.
+ * Several CPUs: svg_ncpus() and slice_cpu() are the only places that know
+ * there is one CPU; a slice's CPU number turns the CPU row into one row per
+ * CPU. */
+enum {
+  SVG_W = 960, SVG_LEFT = 120, SVG_RIGHT = 30, ROW_H = 22, BAR_H = 16, SVG_TOP = 52,
+  TICK_H = 6, AXIS_H = 48, SVG_MAX_H = 32000, ROWS_MAX = 1000, LABEL_CHARS = 15
+};
+enum { WHO_DENSE = -3 }; /* a painted bar that merges several slices */
+typedef enum { K_CPU, K_RUN, K_IO, K_LIFE } kind_t;
+
+static int svg_ncpus(const ms_result_t *r) { (void)r; return 1; }     /* r->cfg.cpus */
+static int slice_cpu(const ms_slice_t *g) { (void)g; return 0; }      /* g->cpu */
 
 static double svg_x(const ms_result_t *r, int64_t t) {
   int64_t span = r->last_finish - r->first_arrival;
@@ -535,28 +564,197 @@ static double svg_x(const ms_result_t *r, int64_t t) {
   return SVG_LEFT + (span > 0 ? (double)(t - r->first_arrival) / (double)span * w : 0);
 }
 
-static int svg_height(const ms_result_t *r) {
-  return SVG_TOP + (int)(r->w->n + 1) * ROW_H + 40;
-}
-
 static void svg_colour(out_t *f, size_t i) {
-  out_printf(f, "hsl(%d,65%%,%d%%)", (int)((double)i * 137.508) % 360, 55 + (int)(i % 3) * 8);
+  out_printf(f, "hsl(%d,65%%,%d%%)", (int)((double)i * 137.508 + 95) % 360, 55 + (int)(i % 3) * 8);
 }
 
-static void svg_rect(out_t *f, const ms_result_t *r, const ms_slice_t *g, double y) {
-  double x0 = svg_x(r, g->start), x1 = svg_x(r, g->end);
-  out_printf(f, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%d\" ", x0, y,
-          x1 - x0 < 0.5 ? 0.5 : x1 - x0, ROW_H - 6);
-  if (g->proc == MS_CS) put_s(f, "fill=\"url(#cs)\" stroke=\"#c00\" stroke-width=\"1\"");
-  else if (g->proc == MS_IDLE) put_s(f, "fill=\"#f4f4f4\" stroke=\"#bbb\" stroke-dasharray=\"3,2\"");
+/* Rows of process bars: one per process (file order) or, when there are
+ * more processes than rows, `per` processes consecutive in arrival order. */
+typedef struct svg_rows {
+  size_t nrows, per;
+  uint32_t *row_of;     /* process -> row */
+  uint32_t *by_arrival; /* processes in (arrival, line) order (per > 1 only) */
+} svg_rows_t;
+
+static size_t svg_rows_max(size_t ncharts, int ncpus) {
+  long avail = SVG_MAX_H / (long)ncharts - SVG_TOP - ncpus * ROW_H - TICK_H - 4 - AXIS_H;
+  long rows = avail / ROW_H;
+  return rows < 1 ? 1 : rows > ROWS_MAX ? ROWS_MAX : (size_t)rows;
+}
+
+static int svg_chart_h(const ms_result_t *r, size_t nrows) {
+  return SVG_TOP + svg_ncpus(r) * ROW_H + TICK_H + 4 + (int)nrows * ROW_H + AXIS_H;
+}
+
+static int by_arrival_cmp(const void *a, const void *b, void *ctx) {
+  const ms_workload_t *w = ctx;
+  uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+  int64_t x = w->procs[i].arrival, y = w->procs[j].arrival;
+  return x < y ? -1 : x > y ? 1 : i < j ? -1 : i > j;
+}
+
+static int svg_rows_init(svg_rows_t *rw, const ms_result_t *r, size_t rows_max) {
+  size_t n = r->w->n;
+  rw->per = (n + rows_max - 1) / rows_max;
+  rw->nrows = (n + rw->per - 1) / rw->per;
+  rw->by_arrival = NULL;
+  rw->row_of = malloc(n * sizeof *rw->row_of);
+  if (!rw->row_of) return MS_ENOMEM;
+  if (rw->per == 1) {
+    for (size_t i = 0; i < n; i++) rw->row_of[i] = (uint32_t)i;
+    return MS_OK;
+  }
+  rw->by_arrival = malloc(n * sizeof *rw->by_arrival);
+  if (!rw->by_arrival) return free(rw->row_of), MS_ENOMEM;
+  for (size_t i = 0; i < n; i++) rw->by_arrival[i] = (uint32_t)i;
+  qsort_r(rw->by_arrival, n, sizeof *rw->by_arrival, by_arrival_cmp, (void *)r->w);
+  for (size_t k = 0; k < n; k++) rw->row_of[rw->by_arrival[k]] = (uint32_t)(k / rw->per);
+  return MS_OK;
+}
+
+/* A time interval of one process (or MS_IDLE / MS_CS in the CPU row). */
+typedef struct ivl {
+  int64_t s, e;
+  int32_t who;
+} ivl_t;
+
+/* The I/O bursts, in the order they start (the Gantt chart's order). */
+static ivl_t *svg_io(const ms_result_t *r, size_t *nio) {
+  const ms_workload_t *w = r->w;
+  size_t cap = 0;
+  for (size_t i = 0; i < w->n; i++) cap += (size_t)w->procs[i].nbursts / 2;
+  *nio = 0;
+  ivl_t *io = malloc((cap ? cap : 1) * sizeof *io);
+  int32_t *k = calloc(w->n ? w->n : 1, sizeof *k);   /* current burst */
+  int64_t *done = calloc(w->n ? w->n : 1, sizeof *done); /* CPU done in it */
+  if (!io || !k || !done) return free(io), free(k), free(done), NULL;
+  for (size_t i = 0; cap && i < r->ngantt; i++) {
+    const ms_slice_t *g = &r->gantt[i];
+    if (g->proc < 0) continue;
+    const ms_proc_t *p = &w->procs[g->proc];
+    int64_t t = g->start, left = g->end - g->start;
+    int32_t *kp = &k[g->proc];
+    while (left > 0 && *kp < p->nbursts) {
+      int64_t need = ms_burst(w, p, *kp) - done[g->proc], take = left < need ? left : need;
+      t += take, left -= take, done[g->proc] += take;
+      if (take < need) break;
+      if (*kp + 1 < p->nbursts && *nio < cap)
+        io[(*nio)++] = (ivl_t){t, t + ms_burst(w, p, *kp + 1), g->proc};
+      *kp += 2, done[g->proc] = 0;
+    }
+  }
+  free(k);
+  free(done);
+  return io;
+}
+
+/* Stable counting sort of items by row: off[row] .. off[row + 1] index idx;
+ * items whose row is UINT32_MAX are left out. */
+static int bucket(const uint32_t *row, size_t nitems, size_t nrows, size_t **off, size_t **idx) {
+  *off = calloc(nrows + 2, sizeof **off);
+  *idx = malloc((nitems ? nitems : 1) * sizeof **idx);
+  if (!*off || !*idx) return free(*off), free(*idx), MS_ENOMEM;
+  for (size_t i = 0; i < nitems; i++)
+    if (row[i] != UINT32_MAX) (*off)[row[i] + 2]++;
+  for (size_t k = 2; k < nrows + 2; k++) (*off)[k] += (*off)[k - 1];
+  for (size_t i = 0; i < nitems; i++)
+    if (row[i] != UINT32_MAX) (*idx)[(*off)[row[i] + 1]++] = i;
+  return MS_OK;
+}
+
+/* The painter: bars of one kind along one row, merged as described above. */
+typedef struct paint {
+  out_t *f;
+  const ms_result_t *r;
+  kind_t kind;
+  double y;
+  bool open, narrow;
+  double x0, x1;
+  int64_t t0, t1;
+  int32_t who;
+  size_t count;
+} paint_t;
+
+static void paint_flush(paint_t *p) {
+  if (!p->open) return;
+  p->open = false;
+  out_t *f = p->f;
+  double w = p->x1 - p->x0 < 0.6 ? 0.6 : p->x1 - p->x0, y = p->y, h = BAR_H;
+  bool wide = w >= 3;
+  if (p->kind == K_LIFE) {
+    out_printf(f, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"1\" fill=\"#999\"/>\n",
+               p->x0, y + BAR_H / 2 - 0.5, w);
+    return;
+  }
+  if (p->kind == K_IO) y += BAR_H / 4.0, h = BAR_H / 2.0;
+  out_printf(f, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.0f\" fill=\"", p->x0, y, w, h);
+  if (p->kind == K_IO) put_s(f, wide ? "url(#io)\" stroke=\"#2a6fb0\" stroke-width=\"0.6\"" : "#5b8fc7\"");
+  else if (p->who == MS_CS) put_s(f, wide ? "url(#cs)\" stroke=\"#c00\" stroke-width=\"0.6\"" : "#d33\"");
+  else if (p->who == MS_IDLE)
+    put_s(f, wide ? "#f4f4f4\" stroke=\"#bbb\" stroke-dasharray=\"3,2\"" : "#e4e4e4\"");
+  else if (p->who == WHO_DENSE) put_s(f, "#8a8a8a\"");
   else {
-    put_s(f, "fill=\"");
-    svg_colour(f, (size_t)g->proc);
-    put_s(f, "\" stroke=\"#333\" stroke-width=\"0.5\"");
+    svg_colour(f, (size_t)p->who);
+    put_s(f, wide ? "\" stroke=\"#333\" stroke-width=\"0.5\"" : "\"");
   }
   put_s(f, "><title>");
-  put_xml(f, slice_name(r, g));
-  out_printf(f, " %lld-%lld</title></rect>\n", (long long)g->start, (long long)g->end);
+  if (p->who >= 0) {
+    put_xml(f, p->r->w->procs[p->who].name);
+    put_s(f, p->kind == K_IO ? " I/O" : "");
+  } else {
+    put_s(f, p->who == MS_CS ? "context switch" : p->who == MS_IDLE ? "idle" : "several");
+  }
+  if (p->count > 1) out_printf(f, " (%zu %s)", p->count, p->kind == K_IO ? "I/O bursts" : "slices");
+  out_printf(f, " %lld-%lld</title></rect>\n", (long long)p->t0, (long long)p->t1);
+}
+
+static void paint_add(paint_t *p, int64_t s, int64_t e, int32_t who) {
+  double a = svg_x(p->r, s), b = svg_x(p->r, e);
+  bool narrow = b - a < 1;
+  /* in the CPU row idle time never hides in a busy "dense" bar, nor the reverse */
+  bool same_class = p->kind != K_CPU || (who == MS_IDLE) == (p->who == MS_IDLE);
+  if (p->open && a < p->x1 + 0.5 &&
+      (a < p->x1 || who == p->who || (narrow && p->narrow && same_class))) {
+    if (a < p->x0) p->x0 = a, p->t0 = s; /* out of order: still a union */
+    if (b > p->x1) p->x1 = b;
+    if (e > p->t1) p->t1 = e;
+    if (who != p->who) p->who = WHO_DENSE;
+    p->narrow = p->narrow && narrow;
+    p->count++;
+    return;
+  }
+  paint_flush(p);
+  *p = (paint_t){.f = p->f, .r = p->r, .kind = p->kind, .y = p->y, .open = true, .narrow = narrow,
+                 .x0 = a, .x1 = b, .t0 = s, .t1 = e, .who = who, .count = 1};
+}
+
+static paint_t paint_new(out_t *f, const ms_result_t *r, kind_t kind, double y) {
+  return (paint_t){.f = f, .r = r, .kind = kind, .y = y};
+}
+
+/* A row label: at most LABEL_CHARS characters (UTF-8), the whole in a
+ * title, followed by more (a group's first and last names) when given. */
+static void svg_label(out_t *f, double y, const char *name, const char *first, const char *last) {
+  out_printf(f, "<text x=\"10\" y=\"%.1f\">", y + BAR_H - 4);
+  size_t chars = 0, cut = 0, i = 0;
+  for (; name[i]; i++)
+    if (((unsigned char)name[i] & 0xc0) != 0x80 && ++chars == LABEL_CHARS) cut = i;
+  if (chars > LABEL_CHARS) {
+    char *t = strndup(name, cut);
+    if (t) put_xml(f, t), put_s(f, "\xe2\x80\xa6"); /* ... */
+    free(t);
+  } else {
+    put_xml(f, name);
+  }
+  put_s(f, "<title>");
+  put_xml(f, name);
+  if (first) {
+    put_s(f, " in arrival order: ");
+    put_xml(f, first);
+    put_s(f, " \xe2\x80\xa6 "); /* ... */
+    put_xml(f, last);
+  }
+  put_s(f, "</title></text>\n");
 }
 
 static void svg_axis(out_t *f, const ms_result_t *r, double y) {
@@ -569,7 +767,10 @@ static void svg_axis(out_t *f, const ms_result_t *r, double y) {
   }
   out_printf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#333\"/>\n", SVG_LEFT,
           y, SVG_W - SVG_RIGHT, y);
-  for (double k = 0; k <= (double)span + 0.5; k += step) {
+  /* ticks at multiples of step (0, 200, 400 rather than 1, 201, 401) */
+  int64_t st = (int64_t)step; /* an integer: 1, 2, 5, 10, ... */
+  double k0 = (double)((st - r->first_arrival % st) % st);
+  for (double k = k0; k <= (double)span + 0.5; k += step) {
     int64_t t = r->first_arrival + (int64_t)k;
     double x = svg_x(r, t);
     out_printf(f,
@@ -579,58 +780,170 @@ static void svg_axis(out_t *f, const ms_result_t *r, double y) {
   }
 }
 
-static void write_svg_chart(out_t *f, const ms_result_t *r, int y0) {
-  const ms_workload_t *w = r->w;
-  out_printf(f, "<g transform=\"translate(0,%d)\">\n<text x=\"10\" y=\"22\" font-weight=\"bold\">",
-          y0);
-  put_xml(f, r->cfg.label);
-  out_printf(f, "  (avg turnaround %.2f, waiting %.2f, response %.2f; %llu context switches)</text>\n",
-          r->avg_turnaround, r->avg_waiting, r->avg_response,
-          (unsigned long long)r->context_switches);
-  double y = SVG_TOP;
-  out_printf(f, "<text x=\"10\" y=\"%.1f\" font-weight=\"bold\">CPU</text>\n", y + ROW_H - 10);
-  for (size_t i = 0; i < r->ngantt; i++) svg_rect(f, r, &r->gantt[i], y);
-  for (size_t p = 0; p < w->n; p++) {
-    y += ROW_H;
-    out_printf(f, "<text x=\"10\" y=\"%.1f\">", y + ROW_H - 10);
-    put_xml(f, w->procs[p].name);
-    put_s(f, "</text>\n");
-    double xa = svg_x(r, w->procs[p].arrival), xf = svg_x(r, r->ps[p].finish);
-    out_printf(f,
-            "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"#999\" "
-            "stroke-dasharray=\"2,2\"/>\n",
-            xa, y + (ROW_H - 6) / 2.0, xf, y + (ROW_H - 6) / 2.0);
+static void svg_legend(out_t *f, double y) {
+  static const char *const item[] = {"running", "ready (waiting)", "I/O", "context switch",
+                                     "CPU idle", "dense (&lt; 1 px)"};
+  double x = 10;
+  for (int i = 0; i < 6; i++) {
+    switch (i) {
+    case 0: out_printf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"18\" height=\"10\" fill=\"", x, y - 9);
+      svg_colour(f, 0);
+      put_s(f, "\" stroke=\"#333\" stroke-width=\"0.5\"/>\n");
+      break;
+    case 1: out_printf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"18\" height=\"1\" fill=\"#999\"/>\n", x, y - 4.5); break;
+    case 2: out_printf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"18\" height=\"6\" fill=\"url(#io)\" "
+                          "stroke=\"#2a6fb0\" stroke-width=\"0.6\"/>\n", x, y - 7); break;
+    case 3: out_printf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"1\" height=\"%d\" fill=\"#c00\"/>"
+                          "<rect x=\"%.0f\" y=\"%.1f\" width=\"1\" height=\"%d\" fill=\"#c00\"/>\n",
+                          x + 6, y - 9, TICK_H + 4, x + 11, y - 9, TICK_H + 4); break;
+    case 4: out_printf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"18\" height=\"10\" fill=\"#f4f4f4\" "
+                          "stroke=\"#bbb\" stroke-dasharray=\"3,2\"/>\n", x, y - 9); break;
+    default: out_printf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"18\" height=\"10\" fill=\"#8a8a8a\"/>\n", x, y - 9);
+    }
+    out_printf(f, "<text x=\"%.0f\" y=\"%.1f\">%s</text>\n", x + 23, y, item[i]);
+    x += 40 + 6.5 * (double)(strlen(item[i]) - (i == 5 ? 3 : 0)); /* &lt; is one glyph */
   }
+}
+
+/* The CPU row(s) and the strip of context-switch ticks below them. */
+static void svg_cpu_rows(out_t *f, const ms_result_t *r, double y) {
+  int ncpus = svg_ncpus(r);
+  for (int c = 0; c < ncpus; c++, y += ROW_H) {
+    char name[32];
+    snprintf(name, sizeof name, ncpus > 1 ? "CPU %d" : "CPU", c);
+    out_printf(f, "<text x=\"10\" y=\"%.1f\" font-weight=\"bold\">%s</text>\n", y + BAR_H - 4, name);
+    paint_t p = paint_new(f, r, K_CPU, y);
+    for (size_t i = 0; i < r->ngantt; i++)
+      if (slice_cpu(&r->gantt[i]) == c) paint_add(&p, r->gantt[i].start, r->gantt[i].end, r->gantt[i].proc);
+    paint_flush(&p);
+  }
+  /* a tick where a switch starts: a cs slice, or (cost 0) a slice of another
+   * process than the one that ran last on that CPU */
+  int32_t *last_run = malloc((size_t)ncpus * sizeof *last_run);
+  if (!last_run) {
+    f->err = 1;
+    return;
+  }
+  for (int c = 0; c < ncpus; c++) last_run[c] = -1;
+  out_printf(f, "<g fill=\"#c00\"><title>%llu context switches</title>\n",
+             (unsigned long long)r->context_switches);
+  long last_col = -1;
   for (size_t i = 0; i < r->ngantt; i++) {
     const ms_slice_t *g = &r->gantt[i];
-    if (g->proc >= 0) svg_rect(f, r, g, SVG_TOP + (double)(g->proc + 1) * ROW_H);
-    else if (g->proc == MS_CS)
-      out_printf(f,
-              "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"#c00\" "
-              "stroke-width=\"0.8\" stroke-dasharray=\"4,3\"/>\n",
-              svg_x(r, g->start), SVG_TOP + ROW_H, svg_x(r, g->start),
-              SVG_TOP + (double)(w->n + 1) * ROW_H);
+    int32_t *lr = &last_run[slice_cpu(g)];
+    bool tick = g->proc == MS_CS || (g->proc >= 0 && *lr >= 0 && *lr != g->proc && r->cfg.cs == 0);
+    if (g->proc >= 0) *lr = g->proc;
+    if (!tick) continue;
+    long col = (long)(svg_x(r, g->start) / 2) * 2;
+    if (col == last_col) continue; /* one tick per two pixel columns: dense reads as striped */
+    last_col = col;
+    out_printf(f, "<rect x=\"%ld\" y=\"%.1f\" width=\"1\" height=\"%d\"/>\n", col, y - 3, TICK_H);
   }
-  svg_axis(f, r, SVG_TOP + (double)(w->n + 1) * ROW_H + 2);
   put_s(f, "</g>\n");
+  free(last_run);
+}
+
+static void write_svg_chart(out_t *f, const ms_result_t *r, int y0, size_t rows_max) {
+  const ms_workload_t *w = r->w;
+  svg_rows_t rw;
+  size_t nio = 0, *run_off = NULL, *run_idx = NULL, *io_off = NULL, *io_idx = NULL;
+  ivl_t *io = NULL;
+  uint32_t *key = NULL;
+  if (svg_rows_init(&rw, r, rows_max)) {
+    f->err = 1;
+    return;
+  }
+  int rc = (io = svg_io(r, &nio)) ? MS_OK : MS_ENOMEM;
+  size_t nkey = r->ngantt > nio ? r->ngantt : nio;
+  if (!rc && !(key = malloc((nkey ? nkey : 1) * sizeof *key))) rc = MS_ENOMEM;
+  if (!rc) {
+    for (size_t i = 0; i < r->ngantt; i++)
+      key[i] = r->gantt[i].proc >= 0 ? rw.row_of[r->gantt[i].proc] : UINT32_MAX;
+    rc = bucket(key, r->ngantt, rw.nrows, &run_off, &run_idx);
+  }
+  if (!rc) {
+    for (size_t i = 0; i < nio; i++) key[i] = rw.row_of[io[i].who];
+    rc = bucket(key, nio, rw.nrows, &io_off, &io_idx);
+  }
+  if (rc) {
+    f->err = 1;
+  } else {
+    out_printf(f, "<g transform=\"translate(0,%d)\">\n<text x=\"10\" y=\"20\" font-weight=\"bold\">", y0);
+    put_xml(f, r->cfg.label);
+    out_printf(f, "  (avg turnaround %.2f, waiting %.2f, response %.2f; %llu context switches)</text>\n",
+               r->avg_turnaround, r->avg_waiting, r->avg_response,
+               (unsigned long long)r->context_switches);
+    svg_legend(f, 40);
+    svg_cpu_rows(f, r, SVG_TOP);
+    double y = SVG_TOP + svg_ncpus(r) * ROW_H + TICK_H + 4;
+    for (size_t row = 0; row < rw.nrows; row++, y += ROW_H) {
+      size_t first = row * rw.per, last = first + rw.per < w->n ? first + rw.per : w->n;
+      paint_t life = paint_new(f, r, K_LIFE, y);
+      if (rw.per == 1) {
+        svg_label(f, y, w->procs[row].name, NULL, NULL);
+        paint_add(&life, w->procs[row].arrival, r->ps[row].finish, (int32_t)row);
+      } else {
+        char name[64];
+        snprintf(name, sizeof name, "#%zu-%zu", first + 1, last);
+        svg_label(f, y, name, w->procs[rw.by_arrival[first]].name,
+                  w->procs[rw.by_arrival[last - 1]].name);
+        for (size_t k = first; k < last; k++) {
+          uint32_t p = rw.by_arrival[k];
+          paint_add(&life, w->procs[p].arrival, r->ps[p].finish, (int32_t)p);
+        }
+      }
+      paint_flush(&life);
+      paint_t pio = paint_new(f, r, K_IO, y);
+      for (size_t k = io_off[row]; k < io_off[row + 1]; k++)
+        paint_add(&pio, io[io_idx[k]].s, io[io_idx[k]].e, io[io_idx[k]].who);
+      paint_flush(&pio);
+      paint_t run = paint_new(f, r, K_RUN, y);
+      for (size_t k = run_off[row]; k < run_off[row + 1]; k++) {
+        const ms_slice_t *g = &r->gantt[run_idx[k]];
+        paint_add(&run, g->start, g->end, g->proc);
+      }
+      paint_flush(&run);
+    }
+    svg_axis(f, r, y + 2);
+    if (rw.per > 1)
+      out_printf(f, "<text x=\"10\" y=\"%.1f\">%zu processes: each row is a group of %zu, "
+                    "consecutive in arrival order (#rank)</text>\n", y + 36, w->n, rw.per);
+    put_s(f, "</g>\n");
+  }
+  free(rw.row_of);
+  free(rw.by_arrival);
+  free(io);
+  free(key);
+  free(run_off);
+  free(run_idx);
+  free(io_off);
+  free(io_idx);
 }
 
 static void write_svg(out_t *f, const ms_result_t *rs, size_t n) {
   int h = 0;
-  for (size_t i = 0; i < n; i++) h += svg_height(&rs[i]);
+  size_t rows_max = svg_rows_max(n, svg_ncpus(&rs[0]));
+  for (size_t i = 0; i < n; i++) {
+    size_t per = (rs[i].w->n + rows_max - 1) / rows_max;
+    h += svg_chart_h(&rs[i], (rs[i].w->n + per - 1) / per);
+  }
   out_printf(f,
           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
           "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
           "<defs><pattern id=\"cs\" width=\"4\" height=\"4\" patternUnits=\"userSpaceOnUse\">"
           "<rect width=\"4\" height=\"4\" fill=\"#fdd\"/>"
-          "<path d=\"M0,4 L4,0\" stroke=\"#c00\" stroke-width=\"1\"/></pattern></defs>\n"
+          "<path d=\"M0,4 L4,0\" stroke=\"#c00\" stroke-width=\"1\"/></pattern>\n"
+          "<pattern id=\"io\" width=\"4\" height=\"4\" patternUnits=\"userSpaceOnUse\">"
+          "<rect width=\"4\" height=\"4\" fill=\"#d6e6f5\"/>"
+          "<path d=\"M0,0 L4,4\" stroke=\"#2a6fb0\" stroke-width=\"0.8\"/></pattern></defs>\n"
           "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
           SVG_W, h, SVG_W, h);
   int y = 0;
-  for (size_t i = 0; i < n; i++) {
-    write_svg_chart(f, &rs[i], y);
-    y += svg_height(&rs[i]);
+  for (size_t i = 0; i < n && !f->err; i++) {
+    size_t per = (rs[i].w->n + rows_max - 1) / rows_max;
+    write_svg_chart(f, &rs[i], y, rows_max);
+    y += svg_chart_h(&rs[i], (rs[i].w->n + per - 1) / per);
   }
   put_s(f, "</svg>\n");
 }

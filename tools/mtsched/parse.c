@@ -239,6 +239,28 @@ static int flush_names(parser_t *ps) {
   return MS_OK;
 }
 
+/* Offset of the first byte of s[0..len) that does not belong to
+ * well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+ * above U+10FFFF), or -1.  Names are checked because JSON and XML (SVG)
+ * readers reject anything else; escaping would silently rename a process. */
+static long utf8_bad(const unsigned char *s, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    unsigned c = s[i];
+    size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n == 0 || i + n > len) return (long)i;
+    /* the second byte's range depends on the first (overlongs, surrogates, max) */
+    unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+    unsigned hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    if (n > 1 && (s[i + 1] < lo || s[i + 1] > hi)) return (long)i;
+    for (size_t k = 2; k < n; k++)
+      if ((s[i + k] & 0xc0) != 0x80) return (long)i;
+    i += n;
+  }
+  return -1;
+}
+
 static int parse_line(parser_t *ps, char *s, size_t len) {
   char *f[5];
   size_t fl[5];
@@ -262,6 +284,12 @@ static int parse_line(parser_t *ps, char *s, size_t len) {
   if (nf < 3)
     return fail(ps->err, ps->errlen, "%s:%d: missing %s (expected NAME ARRIVAL BURSTS [PRIORITY])",
                 ps->fname, ps->line, nf == 1 ? "ARRIVAL and BURSTS" : "BURSTS");
+  unsigned char high = 0; /* any byte >= 0x80: only then the full check */
+  for (size_t k = 0; k < fl[0]; k++) high |= (unsigned char)f[0][k];
+  long bad = high & 0x80 ? utf8_bad((const unsigned char *)f[0], fl[0]) : -1;
+  if (bad >= 0)
+    return fail(ps->err, ps->errlen, "%s:%d: NAME is not valid UTF-8 (byte 0x%02x at position %ld)",
+                ps->fname, ps->line, (unsigned char)f[0][bad], bad + 1);
   ms_workload_t *w = ps->w;
   if (w->n + ps->pend == ps->capp) {
     size_t cap = ps->capp ? ps->capp * 2 : 64;
