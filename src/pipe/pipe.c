@@ -26,6 +26,7 @@
  * (or inside the frame being delivered, never in a delivered one).
  */
 #include "multitask/pipe.h"
+#include "pipe/pipe_internal.h"
 #include "core/core.h"
 #include "platform/platform.h"
 #include "queue/queue_internal.h"
@@ -98,6 +99,8 @@ int mt_conn_fileno(const mt_conn_t *c) {
   if (!c) return MT_EINVAL;
   return c->fd >= 0 ? c->fd : MT_EBADF;
 }
+
+size_t mt__conn_rbuf_cap(const mt_conn_t *c) { return c ? c->rcap : 0; }
 
 int mt_conn_writable(const mt_conn_t *c) { return c && c->wr; }
 int mt_conn_readable(const mt_conn_t *c) { return c && c->rd; }
