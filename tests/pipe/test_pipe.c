@@ -504,6 +504,52 @@ static void bogus_header(void **state) {
   }
 }
 
+/* The per-connection maximum: default, validation, the exact boundary. */
+static void max_recv_limit(void **state) {
+  (void)state;
+  mt_conn_t *a, *b;
+  assert_code(mt_pipe(true, &a, &b), 0);
+  size_t max = 0;
+  assert_code(mt_conn_get_max_recv(b, &max), 0);
+  assert_int_equal(max, MT_CONN_DEFAULT_MAX_RECV);
+  assert_code(mt_conn_set_max_recv(NULL, 100), MT_EINVAL);
+  assert_code(mt_conn_set_max_recv(b, 0), MT_EINVAL);
+  if (SIZE_MAX > MT_CONN_MAX_MSG)
+    assert_code(mt_conn_set_max_recv(b, (size_t)MT_CONN_MAX_MSG + 1), MT_EINVAL);
+  assert_code(mt_conn_get_max_recv(NULL, &max), MT_EINVAL);
+  assert_code(mt_conn_get_max_recv(b, NULL), MT_EINVAL);
+  assert_code(mt_conn_get_max_recv(b, &max), 0);
+  assert_int_equal(max, MT_CONN_DEFAULT_MAX_RECV); /* bad values changed nothing */
+  assert_code(mt_conn_set_max_recv(b, (size_t)MT_CONN_MAX_MSG), 0);
+  assert_code(mt_conn_set_max_recv(b, 100), 0);
+  assert_code(mt_conn_get_max_recv(b, &max), 0);
+  assert_int_equal(max, 100);
+  char buf[256] = {0};
+  size_t n = 0;
+  assert_code(mt_conn_send_bytes(a, buf, 100, 1), 0); /* exactly the maximum */
+  assert_code(mt_conn_recv_bytes_into(b, buf, sizeof buf, &n, 1), 0);
+  assert_int_equal(n, 100);
+  assert_code(mt_conn_send_bytes(a, buf, 101, 1), 0); /* one more */
+  assert_code(mt_conn_peek_size(b, &n, 1), MT_EMSGSIZE);
+  assert_int_equal(n, 101);
+  assert_code(mt_conn_recv_bytes_into(b, buf, sizeof buf, &n, 1), MT_EBROKEN);
+  mt_conn_free(a);
+  mt_conn_free(b);
+  /* A typed receive meets the same check; a small limit on the other end
+   * leaves this direction alone. */
+  assert_code(mt_pipe(true, &a, &b), 0);
+  assert_code(mt_conn_set_max_recv(b, 8), 0);
+  assert_code(mt_conn_send_i64(a, 7, 1), 0); /* tag + 8 bytes = 9 */
+  int64_t v;
+  assert_code(mt_conn_recv_i64(b, &v, 1), MT_EMSGSIZE);
+  assert_code(mt_conn_recv_i64(b, &v, 1), MT_EBROKEN);
+  assert_code(mt_conn_send_i64(b, 8, 1), 0);
+  assert_code(mt_conn_recv_i64(a, &v, 1), 0);
+  assert_int_equal(v, 8);
+  mt_conn_free(a);
+  mt_conn_free(b);
+}
+
 /* ---- connection.wait ----------------------------------------------------------- */
 
 static void wait_many(void **state) {
@@ -689,7 +735,7 @@ int main(void) {
       cmocka_unit_test(wait_queue_stale_event),
       cmocka_unit_test_teardown(recv_deadline_mid_frame, remove_parker),
       cmocka_unit_test(recv_timeouts_resume),
-      cmocka_unit_test(bogus_header),
+      cmocka_unit_test(bogus_header),      cmocka_unit_test(max_recv_limit),
   };
 #else
   const struct CMUnitTest tests[] = {
@@ -700,7 +746,7 @@ int main(void) {
       cmocka_unit_test(wait_queue_stale_event), cmocka_unit_test(wait_mpqueue_fork),
       cmocka_unit_test_teardown(recv_deadline_mid_frame, remove_parker),
       cmocka_unit_test(recv_timeouts_resume),
-      cmocka_unit_test(bogus_header),
+      cmocka_unit_test(bogus_header),      cmocka_unit_test(max_recv_limit),
   };
 #endif
   return cmocka_run_group_tests(tests, NULL, NULL);
