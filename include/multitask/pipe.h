@@ -35,8 +35,10 @@
  *
  * Timeouts: a receive returns by its deadline even while the peer keeps
  * writing: it reads at least once when bytes are there and checks the
- * deadline before every further read (a timeout of 0 makes one read).  A
- * receive that times out loses nothing: a partly received message is kept
+ * deadline before every further read; past the deadline it only takes the
+ * bytes the kernel already holds (one pipe or socket buffer at most) and
+ * never waits, so a timeout of 0 still receives a message that is there in
+ * full.  A receive that times out loses nothing: a partly received message is kept
  * inside the connection (in a buffer grown once to that message's size,
  * freed when it is delivered) and the next call resumes it, whatever buffer
  * that call passes.  A send waits up to its timeout

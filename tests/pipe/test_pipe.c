@@ -6,6 +6,7 @@
 #include "queue/queue_internal.h"
 #include "wait/wait.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -386,6 +387,34 @@ static void recv_deadline_mid_frame(void **state) {
   }
 }
 
+/* The other side of the deadline rule: bytes already queued in the kernel
+ * are still taken after the deadline (a bounded copy, no waiting), so a
+ * timeout of 0 receives a large message that is there in full, in one call
+ * (the process pool drains a dead worker's socket so). */
+static void recv_zero_timeout_queued(void **state) {
+  (void)state;
+  size_t size = 512 * 1024;
+  mt_conn_t *r, *w;
+  assert_code(mt_pipe(false, &r, &w), 0);
+  if (fcntl(mt_conn_fileno(w), F_SETPIPE_SZ, 1 << 20) < (1 << 20)) {
+    print_message("cannot grow the pipe to 1 MiB: skipped\n");
+    mt_conn_free(r);
+    mt_conn_free(w);
+    return;
+  }
+  unsigned char *frame = make_frame(size, 3), *buf = malloc(size);
+  assert_int_equal(write(mt_conn_fileno(w), frame, 4 + size), (ssize_t)(4 + size));
+  size_t n = 0;
+  assert_code(mt_conn_recv_bytes_into(r, buf, size, &n, 0), 0);
+  assert_int_equal(n, size);
+  check_body(buf, size, 3);
+  assert_code(mt_conn_recv_bytes_into(r, buf, size, &n, 0), MT_ETIMEDOUT);
+  free(frame);
+  free(buf);
+  mt_conn_free(r);
+  mt_conn_free(w);
+}
+
 /* A real sender thread writes all but the last 4 KiB of a 1.5 MB frame
  * through the raw descriptor, then stops until the test lets it go on.
  * The receiver calls with short timeouts and alternating buffers: while
@@ -734,7 +763,7 @@ int main(void) {
       cmocka_unit_test(wait_queue_shutdown),
       cmocka_unit_test(wait_queue_stale_event),
       cmocka_unit_test_teardown(recv_deadline_mid_frame, remove_parker),
-      cmocka_unit_test(recv_timeouts_resume),
+      cmocka_unit_test(recv_zero_timeout_queued), cmocka_unit_test(recv_timeouts_resume),
       cmocka_unit_test(bogus_header),      cmocka_unit_test(max_recv_limit),
   };
 #else
@@ -745,7 +774,7 @@ int main(void) {
       cmocka_unit_test(wait_queue_thread_put), cmocka_unit_test(wait_queue_shutdown),
       cmocka_unit_test(wait_queue_stale_event), cmocka_unit_test(wait_mpqueue_fork),
       cmocka_unit_test_teardown(recv_deadline_mid_frame, remove_parker),
-      cmocka_unit_test(recv_timeouts_resume),
+      cmocka_unit_test(recv_zero_timeout_queued), cmocka_unit_test(recv_timeouts_resume),
       cmocka_unit_test(bogus_header),      cmocka_unit_test(max_recv_limit),
   };
 #endif
