@@ -77,7 +77,8 @@ typedef struct {
   size_t size;
   double timeout;
   long calls;      /* out: receive calls of the last run */
-  double longest;  /* out: its longest call, seconds */
+  double longest;  /* out: its longest call that timed out, seconds */
+  double last;     /* out: its completing call, seconds */
 } big_t;
 
 static double run_big_ours(void *arg) {
@@ -102,7 +103,8 @@ static double run_big_ours(void *arg) {
     double c0 = mtb_now();
     rc = mt_conn_recv_bytes_into(r, buf, b->size, &len, b->timeout);
     double dt = mtb_now() - c0;
-    if (dt > b->longest) b->longest = dt;
+    if (rc == MT_ETIMEDOUT && dt > b->longest) b->longest = dt;
+    b->last = dt;
     b->calls++;
   } while (rc == MT_ETIMEDOUT);
   double rate = (double)b->size / 1e6 / (mtb_now() - t0);
@@ -150,13 +152,14 @@ static double run_big_raw(void *arg) {
 }
 
 static void compare_big(size_t size, double timeout) {
-  big_t b = {size, timeout, 0, 0};
+  big_t b = {size, timeout, 0, 0, 0};
   double o = mtb_median(run_big_ours, &b, MTB_REPS);
   double r = mtb_median(run_big_raw, &b, MTB_REPS);
   char bench[96];
   snprintf(bench, sizeof bench, "pipe %zu MB, recv with %g ms timeouts", size >> 20,
            timeout * 1e3);
-  printf("(last run: %ld receive calls, longest %.1f ms)\n", b.calls, b.longest * 1e3);
+  printf("(last run: %ld receive calls; longest timed-out call %.1f ms, completing call %.1f ms)\n",
+         b.calls, b.longest * 1e3, b.last * 1e3);
   mtb_report(bench, "MB/s", o, "raw pipe read loop", r, true);
 }
 
