@@ -41,7 +41,8 @@
  * full.  A receive that times out loses nothing: a partly received message is kept
  * inside the connection (in a buffer grown once to that message's size,
  * freed when it is delivered) and the next call resumes it, whatever buffer
- * that call passes.  A send waits up to its timeout
+ * that call passes; the call that completes it copies it into that buffer
+ * once (for hundreds of MB, that copy can take longer than a short timeout).  A send waits up to its timeout
  * for room before the first byte; once a message has started it is always
  * completed (a half-sent frame would corrupt the stream), unless the peer
  * closes.  One connection end must not be used by two threads at once (as
