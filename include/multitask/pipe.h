@@ -6,8 +6,11 @@
  * Pipe(False)).  Descriptors are O_CLOEXEC; create the pipe before fork()
  * and close the end a process does not use (mt_conn_close) so that EOF is
  * seen.  Messages are framed with a 4-byte length (0xffffffff + an 8-byte
- * length from 4 GiB on, as Python), so any size up to MT_CONN_MAX_MSG (1 TiB, i.e. far beyond Python's ~32 MB advice) goes
- * through; bytes are streamed, never held twice by the sender.
+ * length from 4 GiB on, as Python), so any size up to MT_CONN_MAX_MSG (1 TiB,
+ * i.e. far beyond Python's ~32 MB advice) can be sent; bytes are streamed,
+ * never held twice by the sender.  A receiving end accepts messages up to
+ * its own maximum, MT_CONN_DEFAULT_MAX_RECV (1 GiB) unless changed with
+ * mt_conn_set_max_recv.
  *
  * SIGPIPE: socket writes use MSG_NOSIGNAL.  A pipe has no such flag, so the
  * first simplex send of a thread blocks SIGPIPE in that thread (never a
@@ -22,10 +25,24 @@
  * above), a peer
  * that closes in the middle of a message -> MT_EIO (the partial message is
  * dropped), recv_bytes_into with a too-small buffer -> MT_EMSGSIZE with the
- * needed size reported and the message kept for the next call.
+ * needed size reported and the message kept for the next call.  A header
+ * announcing more than the end's maximum (a bogus or hostile peer: the stream
+ * cannot be resynchronised) -> MT_EMSGSIZE with the announced size in *len
+ * where the call has one, and the receive side is broken: every later
+ * receive, peek and poll on that end returns MT_EBROKEN (mt_wait reports it
+ * ready, since a receive returns at once).  Sending on a duplex end is not
+ * affected; close it when done.
  *
- * Timeouts: a receive that times out loses nothing (a partly received
- * message is kept inside the connection).  A send waits up to its timeout
+ * Timeouts: a receive returns by its deadline even while the peer keeps
+ * writing: it reads at least once when bytes are there and checks the
+ * deadline before every further read; past the deadline it only takes the
+ * bytes the kernel already holds (one pipe or socket buffer at most) and
+ * never waits, so a timeout of 0 still receives a message that is there in
+ * full.  A receive that times out loses nothing: a partly received message is kept
+ * inside the connection (in a buffer grown once to that message's size,
+ * freed when it is delivered) and the next call resumes it, whatever buffer
+ * that call passes; the call that completes it copies it into that buffer
+ * once (for hundreds of MB, that copy can take longer than a short timeout).  A send waits up to its timeout
  * for room before the first byte; once a message has started it is always
  * completed (a half-sent frame would corrupt the stream), unless the peer
  * closes.  One connection end must not be used by two threads at once (as
@@ -48,6 +65,8 @@ extern "C" {
 typedef struct mt_conn mt_conn_t;
 
 #define MT_CONN_MAX_MSG ((uint64_t)1 << 40)
+/* Largest message a new connection end accepts. */
+#define MT_CONN_DEFAULT_MAX_RECV ((size_t)1 << 30)
 
 /* Pipe(duplex): 0 and *a, *b set, or MT_EMFILE / MT_ENOMEM / MT_EINVAL. */
 int mt_pipe(bool duplex, mt_conn_t **a, mt_conn_t **b);
@@ -70,19 +89,31 @@ int mt_conn_send_bytes(mt_conn_t *c, const void *buf, size_t len, double timeout
 
 /* recv_bytes_into(buffer[offset:]): pass buf + offset and the room left.
  * 0 with *len = message size; MT_EMSGSIZE with *len = needed size (the
- * message stays); MT_ECLOSED at EOF; MT_EIO (peer closed mid-message);
- * MT_ETIMEDOUT; MT_EBADF; MT_EPERM (write-only end); MT_EINVAL. */
+ * message stays; if *len is above the end's maximum the end is broken
+ * instead, see above); MT_ECLOSED at EOF; MT_EIO (peer closed
+ * mid-message); MT_ETIMEDOUT; MT_EBROKEN; MT_EBADF; MT_EPERM (write-only
+ * end); MT_EINVAL. */
 int mt_conn_recv_bytes_into(mt_conn_t *c, void *buf, size_t cap, size_t *len,
                             double timeout);
 /* recv_bytes(): *out is a malloc'd buffer of *len bytes (plus a NUL byte
  * after them for convenience) the caller frees.  Codes as above, and
- * MT_ENOMEM (the message stays). */
+ * MT_ENOMEM: the message stays, except when the receive buffer could not
+ * grow to keep a message interrupted by a timeout (part of it was already
+ * read: the end is broken, MT_EBROKEN afterwards; any receive call). */
 int mt_conn_recv_bytes(mt_conn_t *c, void **out, size_t *len, double timeout);
 /* Size of the next message without taking it (waits like recv). */
 int mt_conn_peek_size(mt_conn_t *c, size_t *len, double timeout);
 
+/* Largest message this end accepts (Python's recv_bytes(maxlength), but per
+ * connection): 1 .. MT_CONN_MAX_MSG, else MT_EINVAL (also for c NULL).  A
+ * larger header gives MT_EMSGSIZE and breaks the receive side (above). */
+int mt_conn_set_max_recv(mt_conn_t *c, size_t max);
+/* The current maximum in *max: 0, or MT_EINVAL. */
+int mt_conn_get_max_recv(const mt_conn_t *c, size_t *max);
+
 /* poll(timeout): 1 if a message (or EOF) can be received without blocking,
- * 0 on timeout (as Python's False), MT_EBADF, MT_EINVAL. */
+ * 0 on timeout (as Python's False), MT_EBROKEN, MT_EBADF, MT_EINVAL.  Like
+ * Python's, it may say 1 when only part of a message has arrived. */
 int mt_conn_poll(mt_conn_t *c, double timeout);
 
 /* Typed send()/recv() for the values C programs pass most: a 1-byte tag

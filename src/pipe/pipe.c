@@ -12,11 +12,28 @@
  * does not fit the receive buffer, the body is read straight into the
  * caller's memory; on the sender side writev streams from the caller's
  * memory.  Nothing is limited by the pipe buffer or by Python's 32-bit
- * length, hence MT_CONN_MAX_MSG = 1 TiB.
+ * length, hence MT_CONN_MAX_MSG = 1 TiB; each end accepts frames up to its
+ * own maximum (max_recv, default MT_CONN_DEFAULT_MAX_RECV).  A header above
+ * it cannot be skipped (the stream has no resync point), so the receive
+ * side is then broken for good: MT_EMSGSIZE once, MT_EBROKEN afterwards.
+ *
+ * Deadlines.  A call reads at least once when bytes are there, and checks
+ * its deadline before every further read (rx_t): a poll whose deadline
+ * has passed still reports "ready" while a sender keeps writing, so without
+ * that check one call would read a whole 300 MB message past its deadline.
+ * Once the deadline has passed, the call still takes the bytes the kernel
+ * held at that moment (FIONREAD: one pipe or socket buffer at most, so the
+ * overrun is one bounded copy) and never waits for more.  So a timeout of 0
+ * still receives a message that is already there in full (the process
+ * pool drains a dead worker's socket that way).
  *
  * Nothing is lost on a receive error: a too-small buffer only looks at the
- * header (MT_EMSGSIZE); a timeout in the middle of a body moves what was
- * read back into the receive buffer (growing it), so the next call resumes.
+ * header (MT_EMSGSIZE).  A timeout in the middle of a large body moves what
+ * was read into the receive buffer, grown ONCE to the frame's size, and
+ * marks the frame `staged`: later calls read the rest into that buffer
+ * (whatever buffer they pass) and copy the body out once, on completion;
+ * then the big buffer is released.  So a message received with many short
+ * timeouts costs two copies at most, not one per call.
  * A send, once its first byte is out, always finishes (or the peer closes),
  * since a half frame would corrupt the stream for good.
  *
@@ -26,6 +43,7 @@
  * (or inside the frame being delivered, never in a delivered one).
  */
 #include "multitask/pipe.h"
+#include "pipe/pipe_internal.h"
 #include "core/core.h"
 #include "platform/platform.h"
 #include "queue/queue_internal.h"
@@ -43,6 +61,9 @@
 struct mt_conn {
   int fd;
   bool rd, wr, is_sock;
+  bool staged; /* the frame at rpos is being completed inside rbuf */
+  bool broken; /* a header above max_recv: receives return MT_EBROKEN */
+  size_t max_recv;
   unsigned char *rbuf;
   size_t rcap, rpos, rlen;
 };
@@ -56,6 +77,7 @@ static mt_conn_t *conn_new(int fd, bool rd, bool wr, bool is_sock) {
   c->rd = rd;
   c->wr = wr;
   c->is_sock = is_sock;
+  c->max_recv = MT_CONN_DEFAULT_MAX_RECV;
   return c;
 }
 
@@ -85,6 +107,7 @@ int mt_conn_close(mt_conn_t *c) {
   free(c->rbuf);
   c->rbuf = NULL;
   c->rcap = c->rpos = c->rlen = 0;
+  c->staged = false;
   return 0;
 }
 
@@ -99,6 +122,8 @@ int mt_conn_fileno(const mt_conn_t *c) {
   return c->fd >= 0 ? c->fd : MT_EBADF;
 }
 
+size_t mt__conn_rbuf_cap(const mt_conn_t *c) { return c ? c->rcap : 0; }
+
 int mt_conn_writable(const mt_conn_t *c) { return c && c->wr; }
 int mt_conn_readable(const mt_conn_t *c) { return c && c->rd; }
 
@@ -106,6 +131,19 @@ static int check(const mt_conn_t *c, bool reading) {
   if (!c) return MT_EINVAL;
   if (c->fd < 0) return MT_EBADF;
   if (reading ? !c->rd : !c->wr) return MT_EPERM;
+  if (reading && c->broken) return MT_EBROKEN;
+  return 0;
+}
+
+int mt_conn_set_max_recv(mt_conn_t *c, size_t max) {
+  if (!c || max == 0 || (uint64_t)max > MT_CONN_MAX_MSG) return MT_EINVAL;
+  c->max_recv = max;
+  return 0;
+}
+
+int mt_conn_get_max_recv(const mt_conn_t *c, size_t *max) {
+  if (!c || !max) return MT_EINVAL;
+  *max = c->max_recv;
   return 0;
 }
 
@@ -186,7 +224,8 @@ int mt_conn_send_bytes(mt_conn_t *c, const void *buf, size_t len, double timeout
 
 static size_t buffered(const mt_conn_t *c) { return c->rlen - c->rpos; }
 
-/* Makes room for `need` bytes from rpos on. */
+/* Makes room for `need` bytes from rpos on.  Grows to exactly `need` (at
+ * least RBUF_MIN): only a staged frame grows it, once, to its own size. */
 static int reserve(mt_conn_t *c, size_t need) {
   if (c->rpos > 0 && c->rcap - c->rpos < need) {
     memmove(c->rbuf, c->rbuf + c->rpos, buffered(c));
@@ -194,8 +233,7 @@ static int reserve(mt_conn_t *c, size_t need) {
     c->rpos = 0;
   }
   if (c->rcap >= need && c->rbuf) return 0;
-  size_t ncap = c->rcap ? c->rcap : RBUF_MIN;
-  while (ncap < need) ncap *= 2;
+  size_t ncap = need < RBUF_MIN ? RBUF_MIN : need;
   unsigned char *nb = realloc(c->rbuf, ncap);
   if (!nb) return MT_ENOMEM;
   c->rbuf = nb;
@@ -203,28 +241,57 @@ static int reserve(mt_conn_t *c, size_t need) {
   return 0;
 }
 
+/* Forgets what is buffered; a buffer grown for a staged frame is freed. */
+static void drop(mt_conn_t *c) {
+  c->rpos = c->rlen = 0;
+  c->staged = false;
+  if (c->rcap > RBUF_MIN) {
+    free(c->rbuf);
+    c->rbuf = NULL;
+    c->rcap = 0;
+  }
+}
+
+/* One receive call: its deadline, whether it has read yet, and once the
+ * deadline has passed, how many queued bytes it may still take. */
+typedef struct {
+  int64_t deadline;
+  bool has_read, late;
+  size_t late_left;
+} rx_t;
+
 /* Reads into dst (at most n bytes), waiting until the deadline.  Bytes
- * read, 0 at EOF, or a negative code. */
-static ssize_t read_some(mt_conn_t *c, void *dst, size_t n, int64_t deadline) {
-  if (!may_block(deadline)) {
-    int r = mt__wait_fd(c->fd, POLLIN, deadline);
+ * read, 0 at EOF, or a negative code.  After the call's first read the
+ * deadline is checked before reading again (see the note at the top). */
+static ssize_t read_some(mt_conn_t *c, void *dst, size_t n, rx_t *x) {
+  if (x->has_read && !x->late && mt__deadline_passed(x->deadline)) {
+    x->late = true;
+    x->late_left = mt__sys_pending(c->fd);
+  }
+  if (x->late) {
+    if (x->late_left == 0) return MT_ETIMEDOUT;
+    if (n > x->late_left) n = x->late_left; /* there: the read cannot block */
+  } else if (!may_block(x->deadline)) {
+    int r = mt__wait_fd(c->fd, POLLIN, x->deadline);
     if (r < 0) return r;
   }
   ssize_t got = mt__sys_read(c->fd, dst, n);
+  x->has_read = true;
+  if (x->late && got > 0) x->late_left -= (size_t)got;
   return got == -ECONNRESET ? 0 : got;
 }
 
 /* Ensures `need` buffered bytes.  At EOF: MT_ECLOSED if nothing is
  * buffered, else MT_EIO (a truncated frame, dropped). */
-static int ensure(mt_conn_t *c, size_t need, int64_t deadline) {
+static int ensure(mt_conn_t *c, size_t need, rx_t *x) {
   while (buffered(c) < need) {
     int r = reserve(c, need);
     if (r) return r;
-    ssize_t got = read_some(c, c->rbuf + c->rlen, c->rcap - c->rlen, deadline);
+    ssize_t got = read_some(c, c->rbuf + c->rlen, c->rcap - c->rlen, x);
     if (got < 0) return (int)got;
     if (got == 0) {
       bool partial = buffered(c) > 0;
-      c->rpos = c->rlen = 0;
+      drop(c);
       return partial ? MT_EIO : MT_ECLOSED;
     }
     c->rlen += (size_t)got;
@@ -232,46 +299,57 @@ static int ensure(mt_conn_t *c, size_t need, int64_t deadline) {
   return 0;
 }
 
-/* Waits for the next frame's header: its body length and header size. */
-static int read_header(mt_conn_t *c, int64_t deadline, uint64_t *len, size_t *hlen) {
-  int r = ensure(c, HDR, deadline);
+/* The stream cannot be resynchronised: the receive side is done. */
+static int break_stream(mt_conn_t *c, int code) {
+  drop(c);
+  c->broken = true;
+  return code;
+}
+
+/* Waits for the next frame's header: its body length and header size.
+ * MT_EMSGSIZE (connection broken, *len set) above max_recv. */
+static int read_header(mt_conn_t *c, rx_t *x, uint64_t *len, size_t *hlen) {
+  int r = ensure(c, HDR, x);
   if (r) return r;
   uint32_t n;
   memcpy(&n, c->rbuf + c->rpos, HDR);
   *hlen = HDR;
   *len = n;
-  if (n != LEN_ESC) return 0;
-  r = ensure(c, HDR_BIG, deadline);
-  if (r) return r;
-  memcpy(len, c->rbuf + c->rpos + HDR, 8);
-  *hlen = HDR_BIG;
-  return 0;
+  if (n == LEN_ESC) {
+    r = ensure(c, HDR_BIG, x);
+    if (r) return r;
+    memcpy(len, c->rbuf + c->rpos + HDR, 8);
+    *hlen = HDR_BIG;
+  }
+  return *len > c->max_recv ? break_stream(c, MT_EMSGSIZE) : 0;
 }
 
-/* Puts the header and `got` body bytes back in front of the (empty)
- * buffer after a timeout, so the message resumes on the next call. */
-static int put_back(mt_conn_t *c, uint64_t len, const void *body, size_t got) {
+/* After a timeout of a direct read: the header and the `got` body bytes
+ * already in dst go into the (empty) receive buffer, staged.  If that
+ * allocation fails those bytes are gone: the stream is broken. */
+static int stage_from(mt_conn_t *c, uint64_t len, const void *body, size_t got) {
   unsigned char hdr[HDR_BIG];
   size_t hlen = encode_hdr(hdr, len);
   c->rpos = c->rlen = 0;
-  int r = reserve(c, hlen + got);
-  if (r) return r;
+  if (reserve(c, hlen + len)) return break_stream(c, MT_ENOMEM);
   memcpy(c->rbuf, hdr, hlen);
   memcpy(c->rbuf + hlen, body, got);
   c->rlen = hlen + got;
-  return 0;
+  c->staged = true;
+  return MT_ETIMEDOUT;
 }
 
 /* Delivers the frame whose header (hlen bytes) is buffered and whose
  * length fits. */
-static int deliver(mt_conn_t *c, unsigned char *dst, uint64_t len, size_t hlen,
-                   int64_t deadline) {
+static int deliver(mt_conn_t *c, unsigned char *dst, uint64_t len, size_t hlen, rx_t *x) {
   size_t avail = buffered(c) - hlen;
-  if (avail >= len || len < DIRECT_MIN) {
-    int r = ensure(c, hlen + len, deadline);
+  if (c->staged || avail >= len || len < DIRECT_MIN) {
+    int r = ensure(c, hlen + len, x);
     if (r) return r;
     memcpy(dst, c->rbuf + c->rpos + hlen, len);
     c->rpos += hlen + len;
+    if (c->staged && buffered(c) == 0) drop(c); /* frees a grown buffer */
+    c->staged = false;
     return 0;
   }
   /* Large: copy what is buffered, read the rest straight into dst (one
@@ -280,11 +358,8 @@ static int deliver(mt_conn_t *c, unsigned char *dst, uint64_t len, size_t hlen,
   c->rpos = c->rlen = 0;
   size_t got = avail;
   while (got < len) {
-    ssize_t n = read_some(c, dst + got, len - got, deadline);
-    if (n == MT_ETIMEDOUT) {
-      int r = put_back(c, len, dst, got);
-      return r ? r : MT_ETIMEDOUT;
-    }
+    ssize_t n = read_some(c, dst + got, len - got, x);
+    if (n == MT_ETIMEDOUT) return stage_from(c, len, dst, got);
     if (n < 0) return (int)n;
     if (n == 0) return MT_EIO; /* peer closed mid-message: dropped */
     got += (size_t)n;
@@ -292,49 +367,53 @@ static int deliver(mt_conn_t *c, unsigned char *dst, uint64_t len, size_t hlen,
   return 0;
 }
 
-int mt_conn_peek_size(mt_conn_t *c, size_t *len, double timeout) {
+/* Starts a receive call: 0, or the code it returns at once. */
+static int rx_begin(mt_conn_t *c, rx_t *x, bool args_ok, double timeout) {
   int r = check(c, true);
   if (r) return r;
-  if (!len) return MT_EINVAL;
-  int64_t deadline;
-  if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
+  if (!args_ok) return MT_EINVAL;
+  x->has_read = x->late = false;
+  x->late_left = 0;
+  return mt__deadline(timeout, &x->deadline) ? MT_EINVAL : 0;
+}
+
+int mt_conn_peek_size(mt_conn_t *c, size_t *len, double timeout) {
+  rx_t x;
+  int r = rx_begin(c, &x, len != NULL, timeout);
+  if (r) return r;
   uint64_t n;
   size_t hlen;
-  r = read_header(c, deadline, &n, &hlen);
-  if (r) return r;
-  *len = (size_t)n;
-  return 0;
+  r = read_header(c, &x, &n, &hlen);
+  if (r == 0 || r == MT_EMSGSIZE) *len = (size_t)n;
+  return r;
 }
 
 int mt_conn_recv_bytes_into(mt_conn_t *c, void *buf, size_t cap, size_t *len,
                             double timeout) {
-  int r = check(c, true);
+  rx_t x;
+  int r = rx_begin(c, &x, len && (!cap || buf), timeout);
   if (r) return r;
-  if (!len || (cap && !buf)) return MT_EINVAL;
-  int64_t deadline;
-  if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
   uint64_t n;
   size_t hlen;
-  r = read_header(c, deadline, &n, &hlen);
+  r = read_header(c, &x, &n, &hlen);
+  if (r == 0 || r == MT_EMSGSIZE) *len = (size_t)n;
   if (r) return r;
-  *len = (size_t)n;
   if (n > cap) return MT_EMSGSIZE;
-  return deliver(c, buf, n, hlen, deadline);
+  return deliver(c, buf, n, hlen, &x);
 }
 
 int mt_conn_recv_bytes(mt_conn_t *c, void **out, size_t *len, double timeout) {
-  int r = check(c, true);
+  rx_t x;
+  int r = rx_begin(c, &x, out && len, timeout);
   if (r) return r;
-  if (!out || !len) return MT_EINVAL;
-  int64_t deadline;
-  if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
   uint64_t n;
   size_t hlen;
-  r = read_header(c, deadline, &n, &hlen);
+  r = read_header(c, &x, &n, &hlen);
+  if (r == MT_EMSGSIZE) *len = (size_t)n;
   if (r) return r;
   unsigned char *p = n < SIZE_MAX ? malloc(n + 1) : NULL;
   if (!p) return MT_ENOMEM;
-  r = deliver(c, p, n, hlen, deadline);
+  r = deliver(c, p, n, hlen, &x);
   if (r) {
     free(p);
     return r;
@@ -345,12 +424,29 @@ int mt_conn_recv_bytes(mt_conn_t *c, void **out, size_t *len, double timeout) {
   return 0;
 }
 
+/* A receive would return at once from the buffer: a whole frame (or a
+ * header above the maximum) is there, or the receive side is broken. */
+static bool frame_buffered(const mt_conn_t *c) {
+  size_t b = buffered(c), hlen = HDR;
+  if (c->broken) return true;
+  if (b < HDR) return false;
+  uint32_t n;
+  memcpy(&n, c->rbuf + c->rpos, HDR);
+  uint64_t len = n;
+  if (n == LEN_ESC) {
+    if (b < HDR_BIG) return false;
+    memcpy(&len, c->rbuf + c->rpos + HDR, 8);
+    hlen = HDR_BIG;
+  }
+  return len > c->max_recv || b - hlen >= len;
+}
+
 int mt_conn_poll(mt_conn_t *c, double timeout) {
   int r = check(c, true);
   if (r) return r;
   int64_t deadline;
   if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
-  if (buffered(c) > 0) return 1;
+  if (frame_buffered(c)) return 1;
   r = mt__wait_fd(c->fd, POLLIN, deadline);
   if (r == MT_ETIMEDOUT) return 0;
   return r < 0 ? r : 1;
@@ -380,27 +476,25 @@ int mt_conn_send_str(mt_conn_t *c, const char *s, double timeout) {
 
 /* Waits for the next frame's header and tag; MT_EINVAL (frame kept) when
  * the tag differs or, for fixed sizes, the length is wrong. */
-static int expect(mt_conn_t *c, unsigned char tag, uint64_t fixed_len, int64_t deadline,
+static int expect(mt_conn_t *c, unsigned char tag, uint64_t fixed_len, rx_t *x,
                   uint64_t *len, size_t *hlen) {
-  int r = read_header(c, deadline, len, hlen);
+  int r = read_header(c, x, len, hlen);
   if (r) return r;
   if (*len < 1 || (fixed_len && *len != fixed_len)) return MT_EINVAL;
-  r = ensure(c, *hlen + 1, deadline);
+  r = ensure(c, *hlen + 1, x);
   if (r) return r;
   return c->rbuf[c->rpos + *hlen] == tag ? 0 : MT_EINVAL;
 }
 
 static int recv_fixed(mt_conn_t *c, unsigned char tag, void *v, double timeout) {
-  int r = check(c, true);
+  rx_t x;
+  int r = rx_begin(c, &x, v != NULL, timeout);
   if (r) return r;
-  if (!v) return MT_EINVAL;
-  int64_t deadline;
-  if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
   uint64_t len;
   size_t hlen;
-  r = expect(c, tag, 9, deadline, &len, &hlen);
+  r = expect(c, tag, 9, &x, &len, &hlen);
   if (r) return r;
-  r = ensure(c, hlen + 9, deadline);
+  r = ensure(c, hlen + 9, &x);
   if (r) return r;
   memcpy(v, c->rbuf + c->rpos + hlen + 1, 8);
   c->rpos += hlen + 9;
@@ -416,18 +510,16 @@ int mt_conn_recv_f64(mt_conn_t *c, double *v, double timeout) {
 }
 
 int mt_conn_recv_str(mt_conn_t *c, char **s, double timeout) {
-  int r = check(c, true);
+  rx_t x;
+  int r = rx_begin(c, &x, s != NULL, timeout);
   if (r) return r;
-  if (!s) return MT_EINVAL;
-  int64_t deadline;
-  if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
   uint64_t len;
   size_t hlen;
-  r = expect(c, TAG_STR, 0, deadline, &len, &hlen);
+  r = expect(c, TAG_STR, 0, &x, &len, &hlen);
   if (r) return r;
   unsigned char *p = len < SIZE_MAX ? malloc(len + 1) : NULL;
   if (!p) return MT_ENOMEM;
-  r = deliver(c, p, len, hlen, deadline);
+  r = deliver(c, p, len, hlen, &x);
   if (r) {
     free(p);
     return r;
@@ -472,7 +564,7 @@ static int check_direct(mt_waitable_t *list, int n) {
     mt_waitable_t *w = &list[i];
     w->ready = 0;
     if (is_queue(w)) w->ready = queue_check(w);
-    else if (w->kind == MT_WAIT_CONN) w->ready = buffered(w->obj) > 0;
+    else if (w->kind == MT_WAIT_CONN) w->ready = frame_buffered(w->obj);
     ready += w->ready;
   }
   return ready;

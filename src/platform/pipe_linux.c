@@ -24,6 +24,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -85,6 +86,14 @@ ssize_t mt__sys_read(int fd, void *buf, size_t n) {
   int e = errno;
   errno = saved;
   return r < 0 ? -e : r;
+}
+
+size_t mt__sys_pending(int fd) {
+  int saved = errno;
+  int n = 0;
+  if (ioctl(fd, FIONREAD, &n) < 0 || n < 0) n = 0;
+  errno = saved;
+  return (size_t)n;
 }
 
 ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n) {

@@ -93,6 +93,8 @@ void *mt__sys_map_populated(size_t bytes);
 int mt__sys_pipe_make(bool duplex, int fds[2]);
 /* read(), EINTR retried: bytes (0 = EOF) or a negative code. */
 ssize_t mt__sys_read(int fd, void *buf, size_t n);
+/* Bytes queued for reading now (FIONREAD on a pipe or socket); 0 on error. */
+size_t mt__sys_pending(int fd);
 /* writev() (sendmsg(MSG_NOSIGNAL) on a socket) that never raises SIGPIPE:
  * bytes or a negative code (MT_EPIPE when the reader is gone).  On a pipe,
  * the first call of a thread blocks SIGPIPE in that thread (see the file). */

@@ -2,8 +2,11 @@
  * typed values, poll and mt_wait, a 256 MB message, and a framing fuzz with
  * random sizes, random split writes and a peer closing mid-message. */
 #include "mt_test.h"
+#include "pipe/pipe_internal.h"
 #include "queue/queue_internal.h"
+#include "wait/wait.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -290,6 +293,292 @@ static void framing_fuzz(void **state) {
   mt_conn_free(b);
 }
 
+static int fd_readable(int fd) {
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  return poll(&p, 1, 0);
+}
+
+/* ---- receive deadlines (issue 10 item 3) ---------------------------------------- */
+
+/* A frame of `size` body bytes with a 4-byte header, body pattern(i, seed). */
+static unsigned char *make_frame(size_t size, uint64_t seed) {
+  unsigned char *f = malloc(4 + size);
+  uint32_t n = (uint32_t)size;
+  memcpy(f, &n, 4);
+  for (size_t i = 0; i < size; i++) f[4 + i] = pattern(i, seed);
+  return f;
+}
+
+static void check_body(const unsigned char *p, size_t size, uint64_t seed) {
+  for (size_t i = 0; i < size; i++)
+    if (p[i] != pattern(i, seed)) fail_msg("byte %zu of %zu wrong", i, size);
+}
+
+/* The sender is played by the thread's parker (the wait layer's hook): each
+ * time the receiver would wait, it writes the next chunk of the frame and
+ * reports the descriptor ready, which is what poll does after the deadline
+ * when bytes are there.  So the sender is always mid-frame and never late. */
+typedef struct {
+  int fd;
+  const unsigned char *frame;
+  size_t total, off, chunk;
+  int waits;
+} pump_t;
+
+static int pump_wait_fds(void *ctx, struct pollfd *fds, int nfds, int64_t deadline) {
+  (void)deadline;
+  pump_t *p = ctx;
+  p->waits++;
+  size_t k = p->total - p->off < p->chunk ? p->total - p->off : p->chunk;
+  if (k == 0) return MT_ETIMEDOUT; /* the whole frame is out: nothing comes */
+  ssize_t w = write(p->fd, p->frame + p->off, k);
+  if (w <= 0) return MT_EIO;
+  p->off += (size_t)w;
+  for (int i = 0; i < nfds; i++) fds[i].revents = POLLIN;
+  return nfds;
+}
+
+/* Teardown: a failed assertion must not leave the parker installed. */
+static int remove_parker(void **state) {
+  (void)state;
+  mt__set_parker(NULL);
+  return 0;
+}
+
+/* Timeout 0: the deadline has passed after the first read, so each call
+ * reads one chunk and returns MT_ETIMEDOUT mid-frame, whatever buffer it
+ * is given; the receive buffer never exceeds the frame + 64 KiB; the
+ * message arrives intact.  Both paths: a small frame (kept in the receive
+ * buffer) and a large one (read straight into the caller's memory). */
+static void recv_deadline_mid_frame(void **state) {
+  (void)state;
+  const size_t sizes[2] = {5000, 256 * 1024};
+  for (int s = 0; s < 2; s++) {
+    size_t size = sizes[s];
+    mt_conn_t *r, *w;
+    assert_code(mt_pipe(false, &r, &w), 0);
+    unsigned char *frame = make_frame(size, 11 + (uint64_t)s);
+    pump_t p = {mt_conn_fileno(w), frame, 4 + size, 0, size / 8, 0};
+    mt__parker_t parker = {NULL, pump_wait_fds, &p};
+    unsigned char *bufs[2] = {malloc(size), malloc(size)};
+    mt__set_parker(&parker);
+    int calls = 0, rc;
+    size_t n = 0;
+    do {
+      int waits = p.waits;
+      rc = mt_conn_recv_bytes_into(r, bufs[calls % 2], size, &n, 0);
+      calls++;
+      if (p.waits != waits + 1) /* one read, then the deadline */
+        fail_msg("call %d (%s) waited %d times (%zu of %zu bytes sent)", calls,
+                 mt_err_name(rc), p.waits - waits, p.off, p.total);
+      if (rc == MT_ETIMEDOUT) assert_true(p.off < p.total); /* sender mid-frame */
+      assert_true(mt__conn_rbuf_cap(r) <= size + 64 * 1024);
+    } while (rc == MT_ETIMEDOUT && calls < 100);
+    mt__set_parker(NULL);
+    assert_code(rc, 0);
+    assert_int_equal(n, size);
+    assert_true(calls >= 8); /* one chunk per call */
+    check_body(bufs[(calls - 1) % 2], size, 11 + (uint64_t)s);
+    free(bufs[0]);
+    free(bufs[1]);
+    free(frame);
+    mt_conn_free(r);
+    mt_conn_free(w);
+  }
+}
+
+/* The other side of the deadline rule: bytes already queued in the kernel
+ * are still taken after the deadline (a bounded copy, no waiting), so a
+ * timeout of 0 receives a large message that is there in full, in one call
+ * (the process pool drains a dead worker's socket so). */
+static void recv_zero_timeout_queued(void **state) {
+  (void)state;
+  size_t size = 512 * 1024;
+  mt_conn_t *r, *w;
+  assert_code(mt_pipe(false, &r, &w), 0);
+  if (fcntl(mt_conn_fileno(w), F_SETPIPE_SZ, 1 << 20) < (1 << 20)) {
+    print_message("cannot grow the pipe to 1 MiB: skipped\n");
+    mt_conn_free(r);
+    mt_conn_free(w);
+    return;
+  }
+  unsigned char *frame = make_frame(size, 3), *buf = malloc(size);
+  assert_int_equal(write(mt_conn_fileno(w), frame, 4 + size), (ssize_t)(4 + size));
+  size_t n = 0;
+  assert_code(mt_conn_recv_bytes_into(r, buf, size, &n, 0), 0);
+  assert_int_equal(n, size);
+  check_body(buf, size, 3);
+  assert_code(mt_conn_recv_bytes_into(r, buf, size, &n, 0), MT_ETIMEDOUT);
+  free(frame);
+  free(buf);
+  mt_conn_free(r);
+  mt_conn_free(w);
+}
+
+/* A real sender thread writes all but the last 4 KiB of a 1.5 MB frame
+ * through the raw descriptor, then stops until the test lets it go on.
+ * The receiver calls with short timeouts and alternating buffers: while
+ * the sender is stopped (and the pipe drained) every call times out, the
+ * receive buffer stays within frame + 64 KiB; then the message is intact. */
+typedef struct {
+  int fd, go_fd;
+  const unsigned char *frame;
+  size_t total;
+  atomic_int stopped;
+} stall_t;
+
+static bool write_all(int fd, const unsigned char *p, size_t n) {
+  while (n > 0) {
+    ssize_t k = write(fd, p, n);
+    if (k <= 0) return false;
+    p += k;
+    n -= (size_t)k;
+  }
+  return true;
+}
+
+static void *stall_sender(void *arg) {
+  stall_t *t = arg;
+  size_t first = t->total - 4096;
+  if (!write_all(t->fd, t->frame, first)) return (void *)1;
+  atomic_store(&t->stopped, 1);
+  char go;
+  if (read(t->go_fd, &go, 1) != 1) return (void *)2;
+  return write_all(t->fd, t->frame + first, t->total - first) ? NULL : (void *)3;
+}
+
+static void recv_timeouts_resume(void **state) {
+  (void)state;
+  size_t size = (3u << 19) + 12345; /* 1.5 MiB + a bit: not a power of two */
+  mt_conn_t *r, *w;
+  assert_code(mt_pipe(false, &r, &w), 0);
+  int go[2];
+  assert_int_equal(pipe(go), 0);
+  unsigned char *frame = make_frame(size, 5);
+  stall_t t = {mt_conn_fileno(w), go[0], frame, 4 + size, 0};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, stall_sender, &t), 0);
+  unsigned char *bufs[2] = {malloc(size), malloc(size)};
+  int calls = 0, stalled_timeouts = 0, rc;
+  size_t n = 0;
+  for (;;) {
+    double timeout = calls % 3 == 0 ? 0 : 0.001 * (calls % 3);
+    rc = mt_conn_recv_bytes_into(r, bufs[calls % 2], size, &n, timeout);
+    calls++;
+    if (mt__conn_rbuf_cap(r) > size + 64 * 1024)
+      fail_msg("call %d: receive buffer %zu bytes for a %zu-byte frame", calls,
+               mt__conn_rbuf_cap(r), size);
+    if (rc != MT_ETIMEDOUT) break;
+    /* Stopped and drained: the frame cannot be complete yet. */
+    if (stalled_timeouts >= 0 && atomic_load(&t.stopped) && !fd_readable(mt_conn_fileno(r)) &&
+        ++stalled_timeouts == 20) {
+      assert_int_equal(write(go[1], "g", 1), 1);
+      stalled_timeouts = -1; /* released */
+    }
+  }
+  assert_code(rc, 0);
+  assert_int_equal(stalled_timeouts, -1);
+  assert_int_equal(n, size);
+  check_body(bufs[(calls - 1) % 2], size, 5);
+  void *res;
+  assert_int_equal(pthread_join(th, &res), 0);
+  assert_null(res);
+  print_message("1.5 MB frame received in %d calls\n", calls);
+  free(bufs[0]);
+  free(bufs[1]);
+  free(frame);
+  close(go[0]);
+  close(go[1]);
+  mt_conn_free(r);
+  mt_conn_free(w);
+}
+
+/* ---- frame length limit (issue 10 item 10) --------------------------------------- */
+
+/* A bogus header (a length far above the connection's maximum) cannot be
+ * skipped: MT_EMSGSIZE, and the receive side is broken for good. */
+static void bogus_header(void **state) {
+  (void)state;
+  for (int form = 0; form < 2; form++) {
+    mt_conn_t *a, *b;
+    assert_code(mt_pipe(true, &a, &b), 0);
+    unsigned char hdr[12];
+    uint32_t esc = 0xffffffffu, big = 0xfffffff0u;
+    uint64_t huge = (uint64_t)1 << 39;
+    memcpy(hdr, form ? &esc : &big, 4);
+    memcpy(hdr + 4, &huge, 8);
+    size_t hlen = form ? 12 : 4;
+    assert_int_equal(write(mt_conn_fileno(a), hdr, hlen), (ssize_t)hlen);
+    void *p = NULL;
+    size_t n = 0;
+    assert_code(mt_conn_recv_bytes(b, &p, &n, 0.05), MT_EMSGSIZE);
+    assert_int_equal(n, form ? huge : big);
+    assert_null(p);
+    assert_code(mt_conn_send_bytes(a, "ok", 2, 1), 0); /* a good frame behind it */
+    assert_code(mt_conn_recv_bytes(b, &p, &n, 0.05), MT_EBROKEN);
+    char buf[8];
+    assert_code(mt_conn_recv_bytes_into(b, buf, sizeof buf, &n, 0), MT_EBROKEN);
+    assert_code(mt_conn_peek_size(b, &n, 0), MT_EBROKEN);
+    int64_t v;
+    assert_code(mt_conn_recv_i64(b, &v, 0), MT_EBROKEN);
+    assert_code(mt_conn_poll(b, 0), MT_EBROKEN);
+    mt_waitable_t wl = {MT_WAIT_CONN, b, -1, 0};
+    assert_int_equal(mt_wait(&wl, 1, 0), 1); /* a receive returns at once */
+    /* The other direction is a separate stream: still fine. */
+    assert_code(mt_conn_send_bytes(b, "back", 4, 1), 0);
+    assert_code(mt_conn_recv_bytes_into(a, buf, sizeof buf, &n, 1), 0);
+    assert_memory_equal(buf, "back", 4);
+    mt_conn_free(a);
+    mt_conn_free(b);
+  }
+}
+
+/* The per-connection maximum: default, validation, the exact boundary. */
+static void max_recv_limit(void **state) {
+  (void)state;
+  mt_conn_t *a, *b;
+  assert_code(mt_pipe(true, &a, &b), 0);
+  size_t max = 0;
+  assert_code(mt_conn_get_max_recv(b, &max), 0);
+  assert_int_equal(max, MT_CONN_DEFAULT_MAX_RECV);
+  assert_code(mt_conn_set_max_recv(NULL, 100), MT_EINVAL);
+  assert_code(mt_conn_set_max_recv(b, 0), MT_EINVAL);
+  if (SIZE_MAX > MT_CONN_MAX_MSG)
+    assert_code(mt_conn_set_max_recv(b, (size_t)MT_CONN_MAX_MSG + 1), MT_EINVAL);
+  assert_code(mt_conn_get_max_recv(NULL, &max), MT_EINVAL);
+  assert_code(mt_conn_get_max_recv(b, NULL), MT_EINVAL);
+  assert_code(mt_conn_get_max_recv(b, &max), 0);
+  assert_int_equal(max, MT_CONN_DEFAULT_MAX_RECV); /* bad values changed nothing */
+  assert_code(mt_conn_set_max_recv(b, (size_t)MT_CONN_MAX_MSG), 0);
+  assert_code(mt_conn_set_max_recv(b, 100), 0);
+  assert_code(mt_conn_get_max_recv(b, &max), 0);
+  assert_int_equal(max, 100);
+  char buf[256] = {0};
+  size_t n = 0;
+  assert_code(mt_conn_send_bytes(a, buf, 100, 1), 0); /* exactly the maximum */
+  assert_code(mt_conn_recv_bytes_into(b, buf, sizeof buf, &n, 1), 0);
+  assert_int_equal(n, 100);
+  assert_code(mt_conn_send_bytes(a, buf, 101, 1), 0); /* one more */
+  assert_code(mt_conn_peek_size(b, &n, 1), MT_EMSGSIZE);
+  assert_int_equal(n, 101);
+  assert_code(mt_conn_recv_bytes_into(b, buf, sizeof buf, &n, 1), MT_EBROKEN);
+  mt_conn_free(a);
+  mt_conn_free(b);
+  /* A typed receive meets the same check; a small limit on the other end
+   * leaves this direction alone. */
+  assert_code(mt_pipe(true, &a, &b), 0);
+  assert_code(mt_conn_set_max_recv(b, 8), 0);
+  assert_code(mt_conn_send_i64(a, 7, 1), 0); /* tag + 8 bytes = 9 */
+  int64_t v;
+  assert_code(mt_conn_recv_i64(b, &v, 1), MT_EMSGSIZE);
+  assert_code(mt_conn_recv_i64(b, &v, 1), MT_EBROKEN);
+  assert_code(mt_conn_send_i64(b, 8, 1), 0);
+  assert_code(mt_conn_recv_i64(a, &v, 1), 0);
+  assert_int_equal(v, 8);
+  mt_conn_free(a);
+  mt_conn_free(b);
+}
+
 /* ---- connection.wait ----------------------------------------------------------- */
 
 static void wait_many(void **state) {
@@ -396,10 +685,6 @@ static void wait_queue_shutdown(void **state) {
 
 /* The registration protocol itself: an event whose item is gone again
  * leaves no readable descriptor behind (no busy loop), the next put does. */
-static int fd_readable(int fd) {
-  struct pollfd p = {.fd = fd, .events = POLLIN};
-  return poll(&p, 1, 0);
-}
 
 static void wait_queue_stale_event(void **state) {
   (void)state;
@@ -477,6 +762,9 @@ int main(void) {
       cmocka_unit_test(wait_queue_thread_put),
       cmocka_unit_test(wait_queue_shutdown),
       cmocka_unit_test(wait_queue_stale_event),
+      cmocka_unit_test_teardown(recv_deadline_mid_frame, remove_parker),
+      cmocka_unit_test(recv_zero_timeout_queued), cmocka_unit_test(recv_timeouts_resume),
+      cmocka_unit_test(bogus_header),      cmocka_unit_test(max_recv_limit),
   };
 #else
   const struct CMUnitTest tests[] = {
@@ -485,6 +773,9 @@ int main(void) {
       cmocka_unit_test(framing_fuzz),    cmocka_unit_test(wait_many),
       cmocka_unit_test(wait_queue_thread_put), cmocka_unit_test(wait_queue_shutdown),
       cmocka_unit_test(wait_queue_stale_event), cmocka_unit_test(wait_mpqueue_fork),
+      cmocka_unit_test_teardown(recv_deadline_mid_frame, remove_parker),
+      cmocka_unit_test(recv_zero_timeout_queued), cmocka_unit_test(recv_timeouts_resume),
+      cmocka_unit_test(bogus_header),      cmocka_unit_test(max_recv_limit),
   };
 #endif
   return cmocka_run_group_tests(tests, NULL, NULL);
