@@ -264,7 +264,7 @@ static bool spin_for_news(pool_t *p) {
 static int start_worker_locked(pool_t *p);
 
 static void pool_unref(pool_t *p) {
-  if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) free(p);
+  if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) mt__free(p);
 }
 
 static void add_idle_token(worker_t *w) {
@@ -514,7 +514,7 @@ mt_executor_t *mt_thread_pool_new(const mt_thread_pool_opts_t *opts) {
     int n = mt__cpu_count() + 4;
     o.max_workers = n < 32 ? n : 32;
   }
-  pool_t *p = aligned_alloc(64, sizeof *p);
+  pool_t *p = mt__aligned_alloc(64, sizeof *p);
   if (!p) return mt__fail_null(MT_ENOMEM);
   memset(p, 0, sizeof *p);
   mt__mutex_init(&p->ctl);
@@ -531,7 +531,7 @@ mt_executor_t *mt_thread_pool_new(const mt_thread_pool_opts_t *opts) {
     snprintf(p->prefix, sizeof p->prefix, "ThreadPoolExecutor-%d",
              __atomic_fetch_add(&pool_counter, 1, __ATOMIC_RELAXED));
   mt_executor_t *ex = mt_executor_new(&pool_ops, p);
-  if (!ex) free(p);
+  if (!ex) mt__free(p);
   return ex;
 }
 

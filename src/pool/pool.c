@@ -56,15 +56,15 @@
 static void job_unref(job_t *j) {
   if (__atomic_sub_fetch(&j->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
   if (j->res) {
-    for (size_t i = 0; i < j->n; i++) free(j->res[i].ptr);
-    free(j->res);
+    for (size_t i = 0; i < j->n; i++) mt__free(j->res[i].ptr);
+    mt__free(j->res);
   }
-  free(j->ready);
-  free(j->order);
-  free(j->one_buf);
-  free(j->own_items);
+  mt__free(j->ready);
+  mt__free(j->order);
+  mt__free(j->one_buf);
+  mt__free(j->own_items);
   if (j->future) mt_future_free(j->future);
-  free(j);
+  mt__free(j);
 }
 
 static void job_notify(job_t *j) {
@@ -122,7 +122,7 @@ static int q_reserve(mt_pool_t *p) {
   }
   if (p->qlen + 1 < p->qcap) return 0;
   size_t cap = p->qcap ? p->qcap * 2 : 64;
-  range_t *q = realloc(p->q, cap * sizeof *q);
+  range_t *q = mt__realloc(p->q, cap * sizeof *q);
   if (!q) return MT_ENOMEM;
   p->q = q;
   p->qcap = cap;
@@ -155,7 +155,7 @@ static char *died_message(const worker_t *w, int exitcode) {
   else
     snprintf(buf, sizeof buf, "worker pid %d exited with status %d (exitcode %d)", w->pid,
              exitcode, exitcode);
-  return strdup(buf);
+  return mt__strdup(buf);
 }
 
 static void job_item_finished(mt_pool_t *p, job_t *j) {
@@ -186,7 +186,7 @@ static void deliver(mt_pool_t *p, job_t *j, size_t idx, int code, int exitcode,
     if (code == 0) {
       mt_value_t v = {(void *)(uintptr_t)value, 0, NULL};
       if (len) {
-        v.ptr = malloc(len + 1);
+        v.ptr = mt__malloc(len + 1);
         if (v.ptr) {
           memcpy(v.ptr, bytes, len);
           ((char *)v.ptr)[len] = 0;
@@ -220,7 +220,7 @@ static void deliver(mt_pool_t *p, job_t *j, size_t idx, int code, int exitcode,
   r->exitcode = exitcode;
   r->value = (void *)(uintptr_t)value;
   if (code == 0 && len) {
-    r->ptr = malloc(len);
+    r->ptr = mt__malloc(len);
     if (r->ptr) {
       memcpy(r->ptr, bytes, len);
       r->len = len;
@@ -265,9 +265,9 @@ static void take_records(mt_pool_t *p, batch_t *b, uint32_t first, uint32_t coun
     uint32_t idx = first + k;
     if (idx < b->received) continue; /* already delivered */
     char *msg = NULL;
-    if (h.msglen) msg = strndup((const char *)msgp, h.msglen);
+    if (h.msglen) msg = mt__strndup((const char *)msgp, h.msglen);
     deliver(p, b->job, b->start + idx, h.code, 0, data, h.len, h.value, msg);
-    free(msg);
+    mt__free(msg);
     b->received = idx + 1;
   }
 }
@@ -336,7 +336,7 @@ static void drain_worker(mt_pool_t *p, worker_t *w) {
         }
       }
     }
-    free(buf);
+    mt__free(buf);
   }
 }
 
@@ -361,10 +361,10 @@ static void handle_death(mt_pool_t *p, worker_t *w) {
       b->received = running;
       if (running < b->count) {
         int code = w->kill_code ? w->kill_code : MT_EWORKERDIED;
-        char *msg = w->kill_code ? strdup(w->kill_why) : died_message(w, exitcode);
+        char *msg = w->kill_code ? mt__strdup(w->kill_why) : died_message(w, exitcode);
         deliver(p, b->job, b->start + running, code, w->kill_code ? 0 : exitcode, NULL, 0,
                 0, msg);
-        free(msg);
+        mt__free(msg);
         q_push_front(p, b->job, b->start + running + 1, b->start + b->count);
       }
     } else if (!w->dying) {
@@ -465,7 +465,7 @@ static int send_batch(mt_pool_t *p, worker_t *w, bool second) {
   }
   k = i;
   if (second && bytes > MAX_SECOND_MSG) return 0;
-  unsigned char *m = malloc(bytes);
+  unsigned char *m = mt__malloc(bytes);
   if (!m) return MT_ENOMEM;
   tmsg_hdr_t h = {.type = T_BATCH, .mode = (uint32_t)j->mode, .seq = ++p->next_seq,
                   .fn = (uint64_t)(uintptr_t)j->fn, .count = (uint32_t)k};
@@ -491,7 +491,7 @@ static int send_batch(mt_pool_t *p, worker_t *w, bool second) {
     p->qlen--;
   }
   int s = mt_conn_send_bytes(w->conn, m, bytes, MT_FOREVER);
-  free(m);
+  mt__free(m);
   /* a failed send means the worker is dying: its pidfd settles the batch */
   (void)s;
   return 1;
@@ -610,8 +610,8 @@ static void keep_workers(mt_pool_t *p) {
 static void *manager_main(void *arg) {
   mt_pool_t *p = arg;
   int nfds_max = 1 + 2 * p->nw;
-  struct pollfd *fds = calloc((size_t)nfds_max, sizeof *fds);
-  int *who = calloc((size_t)nfds_max, sizeof *who);
+  struct pollfd *fds = mt__calloc((size_t)nfds_max, sizeof *fds);
+  int *who = mt__calloc((size_t)nfds_max, sizeof *who);
   for (;;) {
     take_incoming(p);
     int st = get_state(p);
@@ -681,8 +681,8 @@ static void *manager_main(void *arg) {
       }
     }
   }
-  free(fds);
-  free(who);
+  mt__free(fds);
+  mt__free(who);
   /* anything left (no worker could run it) fails */
   fail_queue(p, __atomic_load_n(&p->broken, __ATOMIC_ACQUIRE) ? MT_EBROKEN : MT_ECANCELLED,
              "pool stopped");
@@ -700,12 +700,12 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
   if (o.processes <= 0) o.processes = mt_cpu_count();
   if (o.processes <= 0) o.processes = 1;
   if (o.processes > 1024) return mt__fail_null(MT_EINVAL);
-  mt_pool_t *p = calloc(1, sizeof *p);
+  mt_pool_t *p = mt__calloc(1, sizeof *p);
   if (!p) return mt__fail_null(MT_ENOMEM);
   p->opts = o;
   p->nw = o.processes;
   mt__mutex_init(&p->lock);
-  p->w = calloc((size_t)p->nw, sizeof *p->w);
+  p->w = mt__calloc((size_t)p->nw, sizeof *p->w);
   int r = p->w ? 0 : MT_ENOMEM;
   if (r == 0) r = mt_pipe(false, &p->wake_r, &p->wake_w);
   for (int i = 0; r == 0 && i < p->nw; i++) {
@@ -734,8 +734,8 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
     mt_thread_free(p->manager);
     mt_conn_free(p->wake_r);
     mt_conn_free(p->wake_w);
-    free(p->w);
-    free(p);
+    mt__free(p->w);
+    mt__free(p);
     return mt__fail_null(r);
   }
   return p;
@@ -772,7 +772,7 @@ int mt__pool_submit_one(mt_pool_t *p, int mode, void *fn, const void *in, size_t
   if (out) *out = NULL;
   if (!p || !fn || !out || (len && !in)) return MT_EINVAL;
   if (opts && (opts->timeout < 0 || opts->timeout != opts->timeout)) return MT_EINVAL;
-  job_t *j = calloc(1, sizeof *j);
+  job_t *j = mt__calloc(1, sizeof *j);
   if (!j) return MT_ENOMEM;
   j->kind = JK_FUTURE;
   j->mode = mode;
@@ -782,9 +782,9 @@ int mt__pool_submit_one(mt_pool_t *p, int mode, void *fn, const void *in, size_t
   j->refs = 1;
   if (opts) j->topts = *opts;
   if (len) {
-    j->one_buf = malloc(len);
+    j->one_buf = mt__malloc(len);
     if (!j->one_buf) {
-      free(j);
+      mt__free(j);
       return MT_ENOMEM;
     }
     memcpy(j->one_buf, in, len);
@@ -792,8 +792,8 @@ int mt__pool_submit_one(mt_pool_t *p, int mode, void *fn, const void *in, size_t
   j->one = (mt_bytes_t){j->one_buf, len};
   j->future = mt_future_new();
   if (!j->future) {
-    free(j->one_buf);
-    free(j);
+    mt__free(j->one_buf);
+    mt__free(j);
     return MT_ENOMEM;
   }
   mt_future_set_cancel_hook(j->future, cancel_hook, p);
@@ -848,7 +848,7 @@ static job_t *map_job(mt_pool_t *p, int kind, int mode, void *fn, const mt_bytes
   for (size_t i = 0; i < n; i++)
     if (items[i].len && !items[i].ptr) return NULL;
   *err = MT_ENOMEM;
-  job_t *j = calloc(1, sizeof *j);
+  job_t *j = mt__calloc(1, sizeof *j);
   if (!j) return NULL;
   j->kind = kind;
   j->mode = mode;
@@ -857,16 +857,16 @@ static job_t *map_job(mt_pool_t *p, int kind, int mode, void *fn, const mt_bytes
   j->n = n;
   j->chunksize = chunksize ? chunksize : default_chunksize(p, n);
   j->refs = 2;
-  j->res = calloc(n ? n : 1, sizeof *j->res);
+  j->res = mt__calloc(n ? n : 1, sizeof *j->res);
   if (kind == JK_IMAP) {
-    j->ready = calloc(n ? n : 1, 1);
-    j->order = calloc(n ? n : 1, sizeof *j->order);
+    j->ready = mt__calloc(n ? n : 1, 1);
+    j->order = mt__calloc(n ? n : 1, sizeof *j->order);
   }
   if (!j->res || (kind == JK_IMAP && (!j->ready || !j->order))) {
-    free(j->res);
-    free(j->ready);
-    free(j->order);
-    free(j);
+    mt__free(j->res);
+    mt__free(j->ready);
+    mt__free(j->order);
+    mt__free(j);
     return NULL;
   }
   *err = 0;
@@ -878,7 +878,7 @@ static job_t *map_job(mt_pool_t *p, int kind, int mode, void *fn, const mt_bytes
 static int own_inputs(job_t *j) {
   size_t total = j->n * sizeof(mt_bytes_t);
   for (size_t i = 0; i < j->n; i++) total += j->items[i].len;
-  mt_bytes_t *copy = malloc(total ? total : 1);
+  mt_bytes_t *copy = mt__malloc(total ? total : 1);
   if (!copy) return MT_ENOMEM;
   unsigned char *data = (unsigned char *)(copy + j->n);
   for (size_t i = 0; i < j->n; i++) {
@@ -979,7 +979,7 @@ int mt_pool_map_async(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size
 void mt_pool_items_release(mt_pool_item_t *results, size_t n) {
   if (!results) return;
   for (size_t i = 0; i < n; i++) {
-    free(results[i].ptr);
+    mt__free(results[i].ptr);
     results[i] = (mt_pool_item_t){0};
   }
 }
@@ -996,9 +996,9 @@ mt_pool_imap_t *mt_pool_imap(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *item
   int r;
   job_t *j = map_job(p, JK_IMAP, MODE_BYTES, (void *)(uintptr_t)fn, items, n, chunksize, &r);
   if (!j) return mt__fail_null(r);
-  mt_pool_imap_t *it = calloc(1, sizeof *it);
+  mt_pool_imap_t *it = mt__calloc(1, sizeof *it);
   if (!it || own_inputs(j) < 0) {
-    free(it);
+    mt__free(it);
     job_unref(j);
     job_unref(j);
     return mt__fail_null(MT_ENOMEM);
@@ -1007,7 +1007,7 @@ mt_pool_imap_t *mt_pool_imap(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *item
   if (r < 0) {
     job_unref(j);
     job_unref(j);
-    free(it);
+    mt__free(it);
     return mt__fail_null(r);
   }
   *it = (mt_pool_imap_t){p, j, unordered, 0};
@@ -1043,7 +1043,7 @@ void mt_pool_imap_free(mt_pool_imap_t *it) {
   __atomic_store_n(&it->p->purge, true, __ATOMIC_RELEASE);
   wake_manager(it->p);
   job_unref(it->j);
-  free(it);
+  mt__free(it);
 }
 
 static int set_state(mt_pool_t *p, int st) {
@@ -1089,9 +1089,9 @@ void mt_pool_free(mt_pool_t *p) {
   for (int i = 0; i < p->nw; i++) mt__obj_free(p->w[i].shm, sizeof(wshm_t), MT_SHARED);
   mt_conn_free(p->wake_r);
   mt_conn_free(p->wake_w);
-  free(p->q);
-  free(p->w);
-  free(p);
+  mt__free(p->q);
+  mt__free(p->w);
+  mt__free(p);
 }
 
 int mt_pool_pids(mt_pool_t *p, int *out, int n) {

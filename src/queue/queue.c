@@ -80,14 +80,14 @@ struct mt_queue {
 static int grow(mt_queue_t *q) {
   size_t ncap = q->cap ? q->cap * 2 : 16;
   if (q->kind == K_PRIO) {
-    hent_t *h = realloc(q->heap, ncap * sizeof *h);
+    hent_t *h = mt__realloc(q->heap, ncap * sizeof *h);
     if (!h) return MT_ENOMEM;
     q->heap = h;
   } else {
-    void **r = malloc(ncap * sizeof *r);
+    void **r = mt__malloc(ncap * sizeof *r);
     if (!r) return MT_ENOMEM;
     for (size_t i = 0; i < q->count; i++) r[i] = q->ring[(q->head + i) % q->cap];
-    free(q->ring);
+    mt__free(q->ring);
     q->ring = r;
     q->head = 0;
   }
@@ -209,7 +209,7 @@ static int park(mt_queue_t *q, waitq_t *w, int64_t deadline) {
 /* ---- construction ----------------------------------------------------------- */
 
 static mt_queue_t *make(enum kind kind, size_t maxsize) {
-  mt_queue_t *q = calloc(1, sizeof *q);
+  mt_queue_t *q = mt__calloc(1, sizeof *q);
   if (!q) return mt__fail_null(MT_ENOMEM);
   mt__mutex_init(&q->lock);
   q->efd = -1;
@@ -235,7 +235,7 @@ int mt_queue_set_item_free(mt_queue_t *q, void (*item_free)(void *)) {
  * destructor runs without the lock.  Returns the count in *n. */
 static void **drain_locked(mt_queue_t *q, size_t *n) {
   *n = q->count;
-  void **items = q->count ? malloc(q->count * sizeof *items) : NULL;
+  void **items = q->count ? mt__malloc(q->count * sizeof *items) : NULL;
   int64_t key;
   for (size_t i = 0; i < *n; i++) {
     void *it = take(q, &key);
@@ -251,11 +251,11 @@ void mt_queue_free(mt_queue_t *q) {
   void **items = drain_locked(q, &n);
   if (q->item_free)
     for (size_t i = 0; i < n; i++) q->item_free(items[i]);
-  free(items);
+  mt__free(items);
   if (q->efd >= 0) mt__sys_close(q->efd);
-  free(q->ring);
-  free(q->heap);
-  free(q);
+  mt__free(q->ring);
+  mt__free(q->heap);
+  mt__free(q);
 }
 
 /* ---- put / get -------------------------------------------------------------- */
@@ -426,7 +426,7 @@ int mt_queue_shutdown(mt_queue_t *q, bool immediate) {
   if (wake_join) mt__wake_word(&q->joinq.seq, INT32_MAX, false);
   if (item_free)
     for (size_t i = 0; i < n; i++) item_free(items[i]);
-  free(items);
+  mt__free(items);
   return 0;
 }
 

@@ -128,7 +128,7 @@ static void sift_down(size_t i) {
 static int heap_push(mt_timer_t *t) {
   if (tq.n == tq.cap) {
     size_t cap = tq.cap ? tq.cap * 2 : 64;
-    mt_timer_t **h = realloc(tq.heap, cap * sizeof *h);
+    mt_timer_t **h = mt__realloc(tq.heap, cap * sizeof *h);
     if (!h) return MT_ENOMEM;
     tq.heap = h;
     tq.cap = cap;
@@ -183,7 +183,7 @@ static void run_top(void) {
   __atomic_store_n(&t->running, 0, __ATOMIC_RELEASE);
   if (t->run_waiters) mt__wake_word(&t->running, INT32_MAX, false);
   if (t->free_pending) {
-    free(t);
+    mt__free(t);
     return;
   }
   if (t->loop && !t->cancelled) {
@@ -266,7 +266,7 @@ static mt_timer_t *timer_new(double interval, void (*fn)(void *), void *arg, boo
   if (!fn || isnan(interval) || interval < 0 || (loop && interval <= 0))
     return mt__fail_null(MT_EINVAL);
   if (interval > 1e9) interval = 1e9; /* ~31 years, avoids overflow */
-  mt_timer_t *t = calloc(1, sizeof *t);
+  mt_timer_t *t = mt__calloc(1, sizeof *t);
   if (!t) return mt__fail_null(MT_ENOMEM);
   t->fn = fn;
   t->arg = arg;
@@ -396,5 +396,5 @@ void mt_timer_free(mt_timer_t *t) {
   }
   cancel_locked(t);
   tq_unlock();
-  free(t);
+  mt__free(t);
 }
