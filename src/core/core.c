@@ -12,6 +12,7 @@
  * page per small object (documented in docs/design.md). */
 void *mt__obj_alloc(size_t size, int flags) {
   if (!(flags & MT_SHARED)) return mt__calloc(1, size);
+  if (!mt__alloc_ok()) return NULL;
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
                  -1, 0);
   return p == MAP_FAILED ? NULL : p;

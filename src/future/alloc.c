@@ -116,6 +116,7 @@ static void refill(cache_t *c) {
 }
 
 void *mt__future_alloc(void) {
+  if (!mt__alloc_ok()) return NULL;
   cache_t *c = &tl_cache;
   if (!c->cur) refill(c);
   slot_t *s = c->cur;

@@ -385,7 +385,7 @@ int mt_task_fail(int code, const char *fmt, ...) {
   if (fmt) {
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(&tl_message, fmt, ap) < 0) tl_message = NULL;
+    if (!mt__alloc_ok() || vasprintf(&tl_message, fmt, ap) < 0) tl_message = NULL;
     va_end(ap);
   }
   return code;
