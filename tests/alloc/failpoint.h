@@ -28,8 +28,8 @@ static void fp_run(const char *name, int (*scenario)(void)) {
   for (k = 1;; k++) {
     mt__alloc_fail_at(k);
     int r = scenario();
-    mt__alloc_fail_at(0);
     bool hit = mt__alloc_injected();
+    mt__alloc_fail_at(0);
     if (r == MT_ENOMEM && hit)
       nomem++;
     else if (r == 0 && hit)

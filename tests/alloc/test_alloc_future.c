@@ -26,7 +26,10 @@ static int scenario(void) {
   }
   if (r == 0) {
     r = mt_futures_wait(fs, N, 0, MT_ALL_COMPLETED, NULL, NULL, NULL);
-    if (r >= 0) FP_CHECK(r == 0), r = 0;
+    if (r >= 0) {
+      FP_CHECK(r == 0);
+      r = 0;
+    }
   }
   mt_as_completed_t *it = NULL;
   if (r == 0 && !(it = mt_as_completed_new(fs, N, 5))) r = fp_errno();
@@ -41,7 +44,10 @@ static int scenario(void) {
   if (r == 0) {
     mt_future_t *done[N];
     r = mt_futures_wait(fs, N, 5, MT_FIRST_EXCEPTION, done, NULL, NULL);
-    if (r >= 0) FP_CHECK(r == N), r = 0;
+    if (r >= 0) {
+      FP_CHECK(r == N);
+      r = 0;
+    }
   }
   if (it) {
     int seen = 0;
