@@ -231,30 +231,37 @@ int mt_queue_set_item_free(mt_queue_t *q, void (*item_free)(void *)) {
   return 0;
 }
 
-/* Removes every queued item under the lock into a private array so the
- * destructor runs without the lock.  Returns the count in *n. */
-static void **drain_locked(mt_queue_t *q, size_t *n) {
-  *n = q->count;
-  void **items = q->count ? mt__malloc(q->count * sizeof *items) : NULL;
-  int64_t key;
-  for (size_t i = 0; i < *n; i++) {
-    void *it = take(q, &key);
-    if (items) items[i] = it;
-  }
-  if (!items) *n = 0; /* out of memory: the items leak, the queue stays sane */
-  return items;
+/* The queued items, detached from the queue under its lock so the
+ * destructor runs without the lock.  The storage itself moves out (no
+ * allocation: an out-of-memory here would leak the items). */
+typedef struct detached {
+  void **ring;
+  hent_t *heap;
+  size_t head, count, cap;
+} detached_t;
+
+static detached_t detach_locked(mt_queue_t *q) {
+  detached_t d = {q->ring, q->heap, q->head, q->count, q->cap};
+  q->ring = NULL;
+  q->heap = NULL;
+  q->head = q->cap = 0;
+  __atomic_store_n(&q->count, 0, __ATOMIC_RELAXED);
+  return d;
+}
+
+/* Runs item_free (may be NULL) on each detached item, frees the storage. */
+static void detached_free(detached_t *d, void (*item_free)(void *)) {
+  for (size_t i = 0; item_free && i < d->count; i++)
+    item_free(d->heap ? d->heap[i].item : d->ring[(d->head + i) % d->cap]);
+  mt__free(d->ring);
+  mt__free(d->heap);
 }
 
 void mt_queue_free(mt_queue_t *q) {
   if (!q) return;
-  size_t n;
-  void **items = drain_locked(q, &n);
-  if (q->item_free)
-    for (size_t i = 0; i < n; i++) q->item_free(items[i]);
-  mt__free(items);
+  detached_t d = detach_locked(q);
+  detached_free(&d, q->item_free);
   if (q->efd >= 0) mt__sys_close(q->efd);
-  mt__free(q->ring);
-  mt__free(q->heap);
   mt__free(q);
 }
 
@@ -406,13 +413,12 @@ int mt_queue_join(mt_queue_t *q, double timeout) {
 
 int mt_queue_shutdown(mt_queue_t *q, bool immediate) {
   if (!q) return MT_EINVAL;
-  size_t n = 0;
-  void **items = NULL;
+  detached_t d = {0};
   lock(q);
   __atomic_store_n(&q->closed, true, __ATOMIC_RELAXED);
   if (immediate) {
     size_t queued = q->count;
-    items = drain_locked(q, &n);
+    d = detach_locked(q);
     q->unfinished = q->unfinished > queued ? q->unfinished - queued : 0;
   }
   void (*item_free)(void *) = q->item_free;
@@ -424,9 +430,7 @@ int mt_queue_shutdown(mt_queue_t *q, bool immediate) {
   if (wake_get) mt__wake_word(&q->getq.seq, INT32_MAX, false);
   if (wake_put) mt__wake_word(&q->putq.seq, INT32_MAX, false);
   if (wake_join) mt__wake_word(&q->joinq.seq, INT32_MAX, false);
-  if (item_free)
-    for (size_t i = 0; i < n; i++) item_free(items[i]);
-  mt__free(items);
+  detached_free(&d, item_free);
   return 0;
 }
 

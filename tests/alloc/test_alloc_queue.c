@@ -20,7 +20,7 @@ static void item_free(void *p) {
 static int fill(mt_queue_t *q, bool prio, int n, int *in) {
   for (*in = 0; *in < n; (*in)++) {
     void *it = item_new(*in);
-    int r = prio ? mt_queue_put_prio(q, n - *in, it, 0) : mt_queue_put_nowait(q, it);
+    int r = prio ? mt_queue_put_prio(q, *in, it, 0) : mt_queue_put_nowait(q, it);
     if (r < 0) {
       item_free(it); /* not taken: still ours */
       FP_CHECK(r == MT_ENOMEM);
