@@ -146,6 +146,7 @@ static int collect_chunk(mt_future_t *f, int64_t deadline, mt_value_t *results,
                          size_t start, size_t *failed_index) {
   mt_value_t v;
   int r = mt_future_result(f, mt__deadline_left(deadline), &v);
+  if (r == MT_ETASKFAILED) return MT_ENOMEM; /* run_chunk fails only for memory */
   if (r < 0) return r;
   chunk_out_t *o = v.ptr;
   memcpy(results + start, o->v, o->done * sizeof(mt_value_t));
