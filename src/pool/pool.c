@@ -129,15 +129,27 @@ static int q_reserve(mt_pool_t *p) {
   return 0;
 }
 
+static void fail_range(mt_pool_t *p, job_t *j, size_t start, size_t end, int code,
+                       const char *msg);
+
+/* Queueing a range can need memory: when there is none, its items end
+ * MT_ENOMEM at once (never dropped: their caller would wait forever). */
 static void q_push_back(mt_pool_t *p, job_t *j, size_t start, size_t end) {
-  if (start >= end || q_reserve(p) < 0) return;
+  if (start >= end) return;
+  if (q_reserve(p) < 0) {
+    fail_range(p, j, start, end, MT_ENOMEM, "out of memory queueing it");
+    return;
+  }
   p->q[p->qhead + p->qlen++] = (range_t){j, start, end};
 }
 
 static void q_push_front(mt_pool_t *p, job_t *j, size_t start, size_t end) {
   if (start >= end) return;
   if (p->qhead == 0) {
-    if (q_reserve(p) < 0) return;
+    if (q_reserve(p) < 0) {
+      fail_range(p, j, start, end, MT_ENOMEM, "out of memory queueing it");
+      return;
+    }
     memmove(p->q + 1, p->q, p->qlen * sizeof *p->q);
     p->qhead = 1;
   }
@@ -309,14 +321,19 @@ static int spawn_worker(mt_pool_t *p, worker_t *w) {
   return 0;
 }
 
-/* Reads every complete message the worker sent (never blocks). */
-static void drain_worker(mt_pool_t *p, worker_t *w) {
+/* Reads every complete message the worker sent (never blocks).  Out of
+ * memory: the message stays in the connection's buffer (where poll no
+ * longer sees it), so recv_retry makes the manager try again soon;
+ * returns MT_ENOMEM then, else 0. */
+static int drain_worker(mt_pool_t *p, worker_t *w) {
+  w->recv_retry = false;
   for (;;) {
     void *buf;
     size_t len;
     int r = mt_conn_recv_bytes(w->conn, &buf, &len, 0);
     if (r == MT_ECLOSED || r == MT_EIO || r == MT_EBADF) w->eof = true;
-    if (r < 0) return;
+    if (r == MT_ENOMEM) w->recv_retry = true;
+    if (r < 0) return r == MT_ENOMEM ? r : 0;
     const rmsg_hdr_t *h = buf;
     if (len >= sizeof *h && w->nfl > 0 && !w->dying) {
       batch_t *b = &w->fl[0];
@@ -342,7 +359,8 @@ static void drain_worker(mt_pool_t *p, worker_t *w) {
 
 /* The worker's process ended: settle what it held, then replace it. */
 static void handle_death(mt_pool_t *p, worker_t *w) {
-  drain_worker(p, w);
+  int dr = drain_worker(p, w);
+  for (int tries = 0; dr < 0 && tries < 3; tries++) dr = drain_worker(p, w);
   int exitcode = 0;
   mt_process_join(w->proc, 0);
   mt_process_exitcode(w->proc, &exitcode);
@@ -354,6 +372,11 @@ static void handle_death(mt_pool_t *p, worker_t *w) {
       uint32_t done = __atomic_load_n(&w->shm->done, __ATOMIC_ACQUIRE);
       uint32_t flushed = __atomic_load_n(&w->shm->flushed, __ATOMIC_ACQUIRE);
       if (done > b->count) done = b->count;
+      if (dr < 0 && b->received < flushed) { /* sent, but could not be received */
+        fail_range(p, b->job, b->start + b->received, b->start + flushed, MT_ENOMEM,
+                   "out of memory receiving its result");
+        b->received = flushed;
+      }
       if (flushed < done)
         take_records(p, b, flushed, done - flushed, w->shm->arena + sizeof(rmsg_hdr_t),
                      w->shm->arena + MT__ARENA);
@@ -466,7 +489,16 @@ static int send_batch(mt_pool_t *p, worker_t *w, bool second) {
   k = i;
   if (second && bytes > MAX_SECOND_MSG) return 0;
   unsigned char *m = mt__malloc(bytes);
-  if (!m) return MT_ENOMEM;
+  if (!m) { /* these items fail now rather than wait for a wake-up */
+    size_t start = r->start;
+    r->start += k;
+    if (r->start == r->end) {
+      p->qhead++;
+      p->qlen--;
+    }
+    fail_range(p, j, start, start + k, MT_ENOMEM, "out of memory sending it to a worker");
+    return 1;
+  }
   tmsg_hdr_t h = {.type = T_BATCH, .mode = (uint32_t)j->mode, .seq = ++p->next_seq,
                   .fn = (uint64_t)(uintptr_t)j->fn, .count = (uint32_t)k};
   memcpy(m, &h, sizeof h);
@@ -603,15 +635,25 @@ static void keep_workers(mt_pool_t *p) {
   int st = get_state(p);
   if (st == P_TERMINATING) return;
   if (st == P_CLOSED && p->qlen == 0) return;
-  for (int i = 0; i < p->nw; i++)
-    if (!p->w[i].alive) spawn_worker(p, &p->w[i]);
+  bool any = false;
+  int spawn_err = 0;
+  for (int i = 0; i < p->nw; i++) {
+    if (!p->w[i].alive) {
+      int r = spawn_worker(p, &p->w[i]);
+      if (r < 0) spawn_err = r;
+    }
+    any |= p->w[i].alive;
+  }
+  /* No worker at all and none could start (out of memory, fork failed):
+   * the queued work fails with that code instead of waiting for a wake-up
+   * that may never come.  The next submit tries again. */
+  if (!any && spawn_err < 0) fail_queue(p, spawn_err, "no worker process could be started");
 }
 
 static void *manager_main(void *arg) {
   mt_pool_t *p = arg;
-  int nfds_max = 1 + 2 * p->nw;
-  struct pollfd *fds = mt__calloc((size_t)nfds_max, sizeof *fds);
-  int *who = mt__calloc((size_t)nfds_max, sizeof *who);
+  struct pollfd *fds = p->fds;
+  int *who = p->who;
   for (;;) {
     take_incoming(p);
     int st = get_state(p);
@@ -645,6 +687,9 @@ static void *manager_main(void *arg) {
       else if (w->run_deadline < deadline)
         deadline = w->run_deadline;
     }
+    for (int i = 0; i < p->nw; i++) /* a receive that ran out of memory: retry soon */
+      if (p->w[i].alive && p->w[i].recv_retry && now + 10000000 < deadline)
+        deadline = now + 10000000;
     if (p->term_deadline) {
       if (now >= p->term_deadline && !p->term_killed) {
         p->term_killed = true;
@@ -669,6 +714,8 @@ static void *manager_main(void *arg) {
       who[nf++] = i + p->nw;
     }
     int r = mt__wait_fds(fds, nf, deadline);
+    for (int i = 0; i < p->nw; i++)
+      if (p->w[i].alive && p->w[i].recv_retry) drain_worker(p, &p->w[i]);
     if (r <= 0) continue;
     if (fds[0].revents) drain_wake(p);
     for (int k = 1; k < nf; k++) {
@@ -681,8 +728,6 @@ static void *manager_main(void *arg) {
       }
     }
   }
-  mt__free(fds);
-  mt__free(who);
   /* anything left (no worker could run it) fails */
   fail_queue(p, __atomic_load_n(&p->broken, __ATOMIC_ACQUIRE) ? MT_EBROKEN : MT_ECANCELLED,
              "pool stopped");
@@ -706,7 +751,9 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
   p->nw = o.processes;
   mt__mutex_init(&p->lock);
   p->w = mt__calloc((size_t)p->nw, sizeof *p->w);
-  int r = p->w ? 0 : MT_ENOMEM;
+  p->fds = mt__calloc((size_t)(1 + 2 * p->nw), sizeof *p->fds);
+  p->who = mt__calloc((size_t)(1 + 2 * p->nw), sizeof *p->who);
+  int r = p->w && p->fds && p->who ? 0 : MT_ENOMEM;
   if (r == 0) r = mt_pipe(false, &p->wake_r, &p->wake_w);
   for (int i = 0; r == 0 && i < p->nw; i++) {
     p->w[i].pool = p;
@@ -735,6 +782,8 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
     mt_conn_free(p->wake_r);
     mt_conn_free(p->wake_w);
     mt__free(p->w);
+    mt__free(p->fds);
+    mt__free(p->who);
     mt__free(p);
     return mt__fail_null(r);
   }
@@ -1091,6 +1140,8 @@ void mt_pool_free(mt_pool_t *p) {
   mt_conn_free(p->wake_w);
   mt__free(p->q);
   mt__free(p->w);
+  mt__free(p->fds);
+  mt__free(p->who);
   mt__free(p);
 }
 
