@@ -14,13 +14,18 @@
  * fails exactly one allocation of the caller's own process, and the
  * caller sees the result through its own API (MT_ENOMEM or success).
  * Failures in children are a different scenario (their own exit paths)
- * and are not injected. */
+ * and are not injected.
+ *
+ * Debugging: with MT_FAILPOINT_TRACE set in the environment, each injected
+ * failure prints its stack to stderr (tests/alloc/failpoint.h also takes
+ * MT_FAILPOINT_FROM=k to start at run k). */
 #include "core/core.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #ifdef MT_ALLOC_FAILPOINTS
+#include <execinfo.h>
 #include <unistd.h>
 
 static long countdown;    /* atomic: > 0 armed; the allocation taking it to 0 fails */
@@ -40,6 +45,10 @@ bool mt__alloc_ok(void) {
   if (__atomic_load_n(&armed_pid, __ATOMIC_RELAXED) != getpid()) return true;
   if (__atomic_sub_fetch(&countdown, 1, __ATOMIC_SEQ_CST) != 0) return true;
   __atomic_store_n(&injected, 1, __ATOMIC_SEQ_CST);
+  if (getenv("MT_FAILPOINT_TRACE")) { /* debugging: where did it fail? */
+    void *pc[24];
+    backtrace_symbols_fd(pc, backtrace(pc, 24), 2);
+  }
   return false;
 }
 #endif

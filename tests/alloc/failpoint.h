@@ -25,7 +25,8 @@
 static void fp_run(const char *name, int (*scenario)(void)) {
   long k;
   int nomem = 0, absorbed = 0;
-  for (k = 1;; k++) {
+  const char *from = getenv("MT_FAILPOINT_FROM"); /* debugging: start at run k */
+  for (k = from ? atol(from) : 1;; k++) {
     mt__alloc_fail_at(k);
     int r = scenario();
     bool hit = mt__alloc_injected();
@@ -37,6 +38,7 @@ static void fp_run(const char *name, int (*scenario)(void)) {
     else if (r != 0)
       fail_msg("%s run %ld (%s): returned %s (%d)", name, k,
                hit ? "allocation failed" : "no injection", mt_err_name(r), r);
+    if (getenv("MT_FAILPOINT_TRACE")) fprintf(stderr, "run %ld: %d\n", k, r);
     if (!hit) break;
   }
   printf("%s: %ld runs: %d returned MT_ENOMEM, %d succeeded despite the failure\n", name,
