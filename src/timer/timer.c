@@ -125,8 +125,12 @@ static void sift_down(size_t i) {
   heap_set(i, t);
 }
 
-static int heap_push(mt_timer_t *t) {
-  if (tq.n == tq.cap) {
+/* A start keeps one slot spare for the re-arm of the loop timer whose
+ * callback is running (one at a time, and it is out of the heap): the
+ * re-arm (rearm = true) may take that slot, so it never allocates and
+ * never fails. */
+static int heap_push(mt_timer_t *t, bool rearm) {
+  if (tq.n + (rearm ? 0 : 1) >= tq.cap) {
     size_t cap = tq.cap ? tq.cap * 2 : 64;
     mt_timer_t **h = mt__realloc(tq.heap, cap * sizeof *h);
     if (!h) return MT_ENOMEM;
@@ -189,7 +193,7 @@ static void run_top(void) {
   if (t->loop && !t->cancelled) {
     t->due_ns = next_tick(t, mt__now_ns());
     t->state = TM_PENDING;
-    if (heap_push(t) == 0) return;
+    if (heap_push(t, true) == 0) return;
   }
   finish(t);
 }
@@ -304,7 +308,7 @@ int mt_timer_start(mt_timer_t *t) {
   t->start_ns = now;
   t->due_ns = t->loop ? now : now + t->interval_ns;
   t->order = tq.next_order++;
-  if (r == 0) r = heap_push(t);
+  if (r == 0) r = heap_push(t, false);
   bool wake = false;
   if (r == 0) {
     t->started = true;

@@ -1,6 +1,6 @@
 /* Allocation failures in timers: creation and start return MT_ENOMEM; a
  * started one-shot fires exactly once; a started loop timer keeps ticking
- * (its re-arm never allocates) until cancelled. */
+ * (its re-arm never allocates, even into a full heap) until cancelled. */
 #include "failpoint.h"
 
 static mt_event_t *ticked; /* made before the runs: not part of them */
@@ -54,7 +54,50 @@ static void timer_under_failures(void **state) {
   mt_event_free(ticked);
 }
 
+/* A loop timer is out of the heap while its callback runs; each tick here
+ * starts one far-off timer (the heap fills up through every capacity) and
+ * then arms a failure for the next allocation, which is the re-arm's own
+ * when the heap is full.  The loop must keep ticking. */
+#define NFAR 300
+static mt_timer_t *far[NFAR];
+static int nfar;
+static void noop(void *arg) { (void)arg; }
+
+static void filling_tick(void *arg) {
+  (void)arg;
+  mt__alloc_fail_at(0);
+  mt_timer_t *t = nfar < NFAR ? mt_timer_new(3600, noop, NULL) : NULL;
+  if (t) {
+    far[nfar++] = t;
+    FP_CHECK(mt_timer_start(t) == 0);
+  }
+  if (__atomic_add_fetch(&ticks, 1, __ATOMIC_SEQ_CST) == NFAR) mt_event_set(ticked);
+  mt__alloc_fail_at(1);
+}
+
+static void loop_timer_rearm_never_fails(void **state) {
+  (void)state;
+  ticked = mt_event_new(0);
+  assert_non_null(ticked);
+  ticks = 0;
+  mt_timer_t *lt = mt_loop_timer_new(0.0005, filling_tick, NULL);
+  assert_non_null(lt);
+  assert_code(mt_timer_start(lt), 0);
+  int r = mt_event_wait(ticked, 20);
+  mt_timer_cancel(lt);
+  mt_timer_join(lt, 10);
+  mt__alloc_fail_at(0);
+  if (r != 0) fail_msg("the loop timer stopped after %d ticks (its re-arm failed)", ticks);
+  mt_timer_free(lt);
+  for (int i = 0; i < nfar; i++) {
+    mt_timer_cancel(far[i]);
+    mt_timer_free(far[i]);
+  }
+  mt_event_free(ticked);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(timer_under_failures)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(timer_under_failures),
+                                     cmocka_unit_test(loop_timer_rearm_never_fails)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
