@@ -1,6 +1,8 @@
 /* Allocation failures in the thread pool: creation, submit and map return
  * MT_ENOMEM; every future that was handed out completes (never waits
  * forever); nothing leaks. */
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 
 #include "failpoint.h"
@@ -50,7 +52,59 @@ static void thread_pool_under_failures(void **state) {
   fp_run("thread pool", scenario);
 }
 
+/* A task ends its worker thread (pthread_exit) while no replacement can
+ * start (the spawn's allocation fails) and no other worker is left: the
+ * queued futures fail with MT_ENOMEM instead of waiting forever. */
+static mt_future_t *gate;
+static int wait_gate(void *arg, mt_value_t *out) {
+  (void)out;
+  __atomic_store_n((int *)arg, 1, __ATOMIC_SEQ_CST);
+  return mt_future_result(gate, MT_FOREVER, NULL);
+}
+static int exits_after_arming(void *arg, mt_value_t *out) {
+  (void)arg;
+  (void)out;
+  /* worker_died: 1 = the dead task's message, 2 = the replacement's spawn */
+  mt__alloc_fail_at(2);
+  pthread_exit(NULL);
+}
+
+static void no_replacement_fails_backlog(void **state) {
+  (void)state;
+  mt_thread_pool_opts_t o = {.max_workers = 1};
+  mt_executor_t *ex = mt_thread_pool_new(&o);
+  assert_non_null(ex);
+  gate = mt_future_new();
+  int started = 0;
+  mt_future_t *a, *e, *g[5];
+  assert_code(mt_executor_submit(ex, wait_gate, &started, &a), 0);
+  while (!__atomic_load_n(&started, __ATOMIC_SEQ_CST)) sched_yield(); /* a runs alone */
+  assert_code(mt_executor_submit(ex, exits_after_arming, NULL, &e), 0);
+  for (int i = 0; i < 5; i++) assert_code(mt_executor_submit(ex, twice, NULL, &g[i]), 0);
+  assert_code(mt_future_set_result(gate, (mt_value_t){0}), 0);
+  assert_code(mt_future_result(e, 10, NULL), MT_EWORKERDIED);
+  for (int i = 0; i < 5; i++) {
+    /* bounded: before the fix these waited forever */
+    assert_code(mt_future_result(g[i], 10, NULL), MT_ENOMEM);
+    mt_future_free(g[i]);
+  }
+  assert_true(mt__alloc_injected());
+  mt__alloc_fail_at(0);
+  /* the pool still works: the next submit starts a worker */
+  mt_future_t *f;
+  assert_code(mt_executor_submit(ex, twice, (void *)(intptr_t)4, &f), 0);
+  mt_value_t v;
+  assert_code(mt_future_result(f, 10, &v), 0);
+  assert_int_equal((intptr_t)v.ptr, 8);
+  mt_future_free(f);
+  mt_future_free(a);
+  mt_future_free(e);
+  mt_future_free(gate);
+  mt_executor_free(ex);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(thread_pool_under_failures)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(thread_pool_under_failures),
+                                     cmocka_unit_test(no_replacement_fails_backlog)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
