@@ -93,7 +93,7 @@ static int sq_task(void *arg, mt_value_t *out) {
 }
 
 static int executor_scenario(void) {
-  mt_process_pool_opts_t o = {.max_workers = 2};
+  mt_process_pool_opts_t o = {.max_workers = 1};
   mt_executor_t *ex = mt_process_pool_new(&o);
   if (!ex) return fp_errno();
   int r = 0;
