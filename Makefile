@@ -28,7 +28,7 @@ check: test check-asan check-tsan
 	@echo "make check: plain, ASan+UBSan and TSan runs all passed"
 
 check-asan: deps
-	@$(call CMAKE_GEN,build-asan,Debug,-DMT_SANITIZE=address -DMT_TEST_SCALE=0.02 -DMT_TEST_TIMEOUT_MULTIPLIER=3 -DMT_BUILD_EXAMPLES=OFF)
+	@$(call CMAKE_GEN,build-asan,Debug,-DMT_SANITIZE=address -DMT_ALLOC_FAILPOINTS=ON -DMT_TEST_SCALE=0.02 -DMT_TEST_TIMEOUT_MULTIPLIER=3 -DMT_BUILD_EXAMPLES=OFF)
 	cmake --build build-asan -j $(JOBS)
 	$(call CTEST,build-asan,-LE slow)
 

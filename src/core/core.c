@@ -11,7 +11,8 @@
  * inherited by every later fork, and freed with munmap.  The cost is one
  * page per small object (documented in docs/design.md). */
 void *mt__obj_alloc(size_t size, int flags) {
-  if (!(flags & MT_SHARED)) return calloc(1, size);
+  if (!(flags & MT_SHARED)) return mt__calloc(1, size);
+  if (!mt__alloc_ok()) return NULL;
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
                  -1, 0);
   return p == MAP_FAILED ? NULL : p;
@@ -22,7 +23,7 @@ void mt__obj_free(void *p, size_t size, int flags) {
   if (flags & MT_SHARED)
     munmap(p, size);
   else
-    free(p);
+    mt__free(p);
 }
 
 void *mt__fail_null(int code) {

@@ -23,7 +23,7 @@
 mt_executor_t *mt_executor_new(const mt_executor_ops_t *ops, void *self) {
   if (!ops || !ops->submit || !ops->shutdown || !ops->destroy)
     return mt__fail_null(MT_EINVAL);
-  mt_executor_t *ex = malloc(sizeof *ex);
+  mt_executor_t *ex = mt__malloc(sizeof *ex);
   if (!ex) return mt__fail_null(MT_ENOMEM);
   ex->ops = ops;
   ex->self = self;
@@ -61,7 +61,7 @@ void mt_executor_free(mt_executor_t *ex) {
   if (!ex) return;
   ex->ops->shutdown(ex->self, true, false);
   ex->ops->destroy(ex->self);
-  free(ex);
+  mt__free(ex);
 }
 
 void mt_executor_scope_end(mt_executor_t **ex) {
@@ -86,14 +86,14 @@ static void chunk_out_free(void *ptr) {
   chunk_out_t *o = ptr;
   for (size_t i = 0; i < o->done; i++)
     if (o->v[i].free_fn) o->v[i].free_fn(o->v[i].ptr);
-  free(o);
+  mt__free(o);
 }
 
 static int run_chunk(void *arg, mt_value_t *result) {
   chunk_t *c = arg;
-  chunk_out_t *o = calloc(1, sizeof *o + c->count * sizeof(mt_value_t));
+  chunk_out_t *o = mt__calloc(1, sizeof *o + c->count * sizeof(mt_value_t));
   if (!o) {
-    free(c);
+    mt__free(c);
     return mt_task_fail(MT_ENOMEM, "map: no memory for a chunk's results");
   }
   for (size_t i = 0; i < c->count; i++) {
@@ -106,7 +106,7 @@ static int run_chunk(void *arg, mt_value_t *result) {
     }
     o->done++;
   }
-  free(c);
+  mt__free(c);
   *result = (mt_value_t){o, sizeof *o, chunk_out_free};
   return 0;
 }
@@ -121,13 +121,13 @@ static size_t auto_chunksize(mt_executor_t *ex, size_t n) {
 /* Submits chunk j covering args[start, start + count). */
 static int submit_chunk(mt_executor_t *ex, mt_task_fn fn, void *const *args, size_t start,
                         size_t count, mt_future_t **out) {
-  chunk_t *c = malloc(sizeof *c + count * sizeof(void *));
+  chunk_t *c = mt__malloc(sizeof *c + count * sizeof(void *));
   if (!c) return MT_ENOMEM;
   c->fn = fn;
   c->count = count;
   memcpy(c->args, args + start, count * sizeof(void *));
   int r = mt_executor_submit(ex, run_chunk, c, out);
-  if (r < 0) free(c);
+  if (r < 0) mt__free(c);
   return r;
 }
 
@@ -137,7 +137,7 @@ static int submit_chunk(mt_executor_t *ex, mt_task_fn fn, void *const *args, siz
 static void drop_chunk_future(mt_future_t *f) {
   mt_future_cancel(f);
   int r = mt_future_result(f, 0, NULL);
-  if (r != 0 && r != MT_ETASKFAILED && r != MT_ETIMEDOUT) free(f->arg);
+  if (r != 0 && r != MT_ETASKFAILED && r != MT_ETIMEDOUT) mt__free(f->arg);
   mt_future_free(f);
 }
 
@@ -146,6 +146,7 @@ static int collect_chunk(mt_future_t *f, int64_t deadline, mt_value_t *results,
                          size_t start, size_t *failed_index) {
   mt_value_t v;
   int r = mt_future_result(f, mt__deadline_left(deadline), &v);
+  if (r == MT_ETASKFAILED) return MT_ENOMEM; /* run_chunk fails only for memory */
   if (r < 0) return r;
   chunk_out_t *o = v.ptr;
   memcpy(results + start, o->v, o->done * sizeof(mt_value_t));
@@ -172,7 +173,7 @@ int mt_executor_map(mt_executor_t *ex, mt_task_fn fn, void *const *args, size_t 
                         results, failed_index);
   size_t cs = chunksize ? chunksize : auto_chunksize(ex, n);
   size_t nchunks = (n + cs - 1) / cs;
-  mt_future_t **fs = calloc(nchunks, sizeof *fs);
+  mt_future_t **fs = mt__calloc(nchunks, sizeof *fs);
   if (!fs) return MT_ENOMEM;
   size_t submitted = 0;
   for (; submitted < nchunks && r == 0; submitted++) {
@@ -193,6 +194,6 @@ int mt_executor_map(mt_executor_t *ex, mt_task_fn fn, void *const *args, size_t 
       drop_chunk_future(fs[j]); /* as Python: cancel what did not start */
     }
   }
-  free(fs);
+  mt__free(fs);
   return r;
 }

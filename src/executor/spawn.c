@@ -6,6 +6,7 @@
  * Workers block every signal: process signals go to the application's own
  * threads, as Python delivers them to the main thread. */
 #include "executor/pool_internal.h"
+#include "core/core.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -20,13 +21,13 @@ typedef struct {
 
 static void *trampoline(void *p) {
   start_t s = *(start_t *)p;
-  free(p);
+  mt__free(p);
   s.fn(s.arg);
   return NULL;
 }
 
 int mt__exec_spawn(void (*fn)(void *arg), void *arg, const char *name) {
-  start_t *s = malloc(sizeof *s);
+  start_t *s = mt__malloc(sizeof *s);
   if (!s) return MT_ENOMEM;
   s->fn = fn;
   s->arg = arg;
@@ -38,7 +39,7 @@ int mt__exec_spawn(void (*fn)(void *arg), void *arg, const char *name) {
   int e = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (!t) {
-    free(s);
+    mt__free(s);
     return e ? -e : MT_EAGAIN;
   }
   mt_thread_free(t); /* detached: the pool counts its workers itself */

@@ -35,8 +35,9 @@
  * Lock order: ctl -> qlock -> future.lock.  submit holds ctl while it
  * checks closed/broken and pushes, so after shutdown sets `closed` under
  * ctl no push can follow: the queue only drains.  Callbacks never run under
- * a pool lock (drained futures are cancelled/failed after qlock is
- * released).
+ * a pool lock: every path that completes futures it took from the queue
+ * or a dead worker's batch (drain, worker_died) collects them under the
+ * lock and completes them after releasing it.
  *
  * Lifetime: `refs` = 1 for the handle + 1 per live worker, so a pool shut
  * down without wait is freed by its last worker.  Workers are detached
@@ -155,9 +156,9 @@ static int pop_batch(pool_t *p, mt_future_t **out, int max) {
   return k;
 }
 
-/* Pops everything (no push can follow: `closed` or `broken` is set) and
- * cancels or fails each future outside the lock. */
-static void drain(pool_t *p, int code) {
+/* Pops every queued future (under qlock) into a list linked by qnext, to
+ * be completed by fail_list outside every pool lock. */
+static mt_future_t *pop_all(pool_t *p) {
   mt_future_t *list = NULL, **last = &list;
   mt__mutex_lock(&p->qlock, false, MT__NO_DEADLINE);
   uint64_t k = 0;
@@ -168,14 +169,25 @@ static void drain(pool_t *p, int code) {
   *last = NULL;
   __atomic_store_n(&p->npopped, p->npopped + k, __ATOMIC_SEQ_CST);
   mt__mutex_unlock(&p->qlock, false);
+  return list;
+}
+
+/* Completes a list from pop_all: never under a pool lock (callbacks run). */
+static void fail_list(mt_future_t *list, int code, const char *why) {
   for (mt_future_t *f = list, *n; f; f = n) {
     n = f->qnext;
     if (code == MT_ECANCELLED)
       mt_future_cancel(f);
     else
-      mt__future_fail(f, code, "the pool is broken: a worker's initializer failed");
+      mt__future_fail(f, code, why);
     mt_future_free(f);
   }
+}
+
+/* Pops everything (no push can follow: `closed` or `broken` is set) and
+ * cancels or fails each future outside the lock. */
+static void drain(pool_t *p, int code) {
+  fail_list(pop_all(p), code, "the pool is broken: a worker's initializer failed");
 }
 
 /* ---- parking ----------------------------------------------------------- */
@@ -264,7 +276,7 @@ static bool spin_for_news(pool_t *p) {
 static int start_worker_locked(pool_t *p);
 
 static void pool_unref(pool_t *p) {
-  if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) free(p);
+  if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) mt__free(p);
 }
 
 static void add_idle_token(worker_t *w) {
@@ -352,21 +364,27 @@ static void worker_died(void *arg) {
     mt__future_fail(cur, MT_EWORKERDIED, "the task ended its worker thread (pthread_exit)");
     mt_future_free(cur);
   }
+  mt_future_t *orphans = NULL; /* failed after ctl is released */
   mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
   bool closed = load32(&p->closed) || load32(&p->broken);
-  for (int j = w->i + 1; cur && j < w->k; j++) {
-    if (!closed) {
-      q_push(p, w->batch[j]);
-      __atomic_fetch_add(&p->npushed, 1, __ATOMIC_SEQ_CST);
-      continue;
-    }
+  for (int j = w->i + 1; cur && j < w->k && !closed; j++) {
+    q_push(p, w->batch[j]);
+    __atomic_fetch_add(&p->npushed, 1, __ATOMIC_SEQ_CST);
+  }
+  __atomic_sub_fetch(&p->nthreads, 1, __ATOMIC_SEQ_CST);
+  /* A replacement runs the backlog (after shutdown too: the queue drains).
+   * If none can start (out of memory or threads) and nobody is left, the
+   * backlog fails rather than wait forever.  Under ctl, so no submit pushes
+   * meanwhile; a later submit tries to start a worker again. */
+  if (backlog(p) > 0 && start_worker_locked(p) < 0 && load32(&p->nthreads) == 0)
+    orphans = pop_all(p);
+  mt__mutex_unlock(&p->ctl, false);
+  for (int j = w->i + 1; cur && j < w->k && closed; j++) {
     mt__future_fail(w->batch[j], MT_EWORKERDIED, "its worker thread ended before it ran");
     mt_future_free(w->batch[j]);
   }
-  __atomic_sub_fetch(&p->nthreads, 1, __ATOMIC_SEQ_CST);
-  if (!closed && backlog(p) > 0) start_worker_locked(p);
-  mt__mutex_unlock(&p->ctl, false);
-  if (!closed) wake_one(p);
+  fail_list(orphans, MT_ENOMEM, "no worker thread could be started to run it");
+  wake_one(p);
   mt__wake_word(&p->nthreads, INT32_MAX, false);
   pool_unref(p);
 }
@@ -514,7 +532,7 @@ mt_executor_t *mt_thread_pool_new(const mt_thread_pool_opts_t *opts) {
     int n = mt__cpu_count() + 4;
     o.max_workers = n < 32 ? n : 32;
   }
-  pool_t *p = aligned_alloc(64, sizeof *p);
+  pool_t *p = mt__aligned_alloc(64, sizeof *p);
   if (!p) return mt__fail_null(MT_ENOMEM);
   memset(p, 0, sizeof *p);
   mt__mutex_init(&p->ctl);
@@ -531,7 +549,7 @@ mt_executor_t *mt_thread_pool_new(const mt_thread_pool_opts_t *opts) {
     snprintf(p->prefix, sizeof p->prefix, "ThreadPoolExecutor-%d",
              __atomic_fetch_add(&pool_counter, 1, __ATOMIC_RELAXED));
   mt_executor_t *ex = mt_executor_new(&pool_ops, p);
-  if (!ex) free(p);
+  if (!ex) mt__free(p);
   return ex;
 }
 

@@ -16,6 +16,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include "core/core.h"
 #include "platform/platform.h"
 
 #include "future/future_internal.h"
@@ -26,8 +27,8 @@
 #endif
 
 #ifdef MT__PLAIN_MALLOC
-void *mt__future_alloc(void) { return malloc(sizeof(mt_future_t)); }
-void mt__future_dealloc(void *p) { free(p); }
+void *mt__future_alloc(void) { return mt__malloc(sizeof(mt_future_t)); }
+void mt__future_dealloc(void *p) { mt__free(p); }
 #else
 
 #define SLOT (((sizeof(mt_future_t) + 63) / 64) * 64)
@@ -115,6 +116,7 @@ static void refill(cache_t *c) {
 }
 
 void *mt__future_alloc(void) {
+  if (!mt__alloc_ok()) return NULL;
   cache_t *c = &tl_cache;
   if (!c->cur) refill(c);
   slot_t *s = c->cur;

@@ -59,7 +59,7 @@ static bool is_done(uint32_t s) {
 }
 
 static char *dup_message(const char *m) {
-  return m && *m ? strdup(m) : NULL;
+  return m && *m ? mt__strdup(m) : NULL;
 }
 
 /* ---- life cycle ------------------------------------------------------ */
@@ -87,10 +87,10 @@ mt_future_t *mt_future_ref(mt_future_t *f) {
 
 static void destroy(mt_future_t *f) {
   if (f->value.free_fn) f->value.free_fn(f->value.ptr);
-  free(f->message);
+  mt__free(f->message);
   for (mt__cb_t *c = f->cbs, *n; c; c = n) {
     n = c->next;
-    free(c);
+    mt__free(c);
   }
   mt__future_dealloc(f);
 }
@@ -133,7 +133,7 @@ static void run_callbacks(mt_future_t *f, mt__cb_t *c) {
   while (c) {
     mt__cb_t *n = c->next;
     c->fn(f, c->arg);
-    free(c);
+    mt__free(c);
     c = n;
   }
 }
@@ -357,7 +357,7 @@ int mt_future_add_done_callback(mt_future_t *f, mt_future_cb fn, void *arg) {
     fn(f, arg);
     return 0;
   }
-  mt__cb_t *c = malloc(sizeof *c);
+  mt__cb_t *c = mt__malloc(sizeof *c);
   if (!c) return MT_ENOMEM;
   *c = (mt__cb_t){fn, arg, NULL};
   mt__mutex_lock(&f->lock, false, MT__NO_DEADLINE);
@@ -371,7 +371,7 @@ int mt_future_add_done_callback(mt_future_t *f, mt_future_cb fn, void *arg) {
   }
   mt__mutex_unlock(&f->lock, false);
   if (!listening) {
-    free(c);
+    mt__free(c);
     fn(f, arg);
   }
   return 0;
@@ -380,12 +380,12 @@ int mt_future_add_done_callback(mt_future_t *f, mt_future_cb fn, void *arg) {
 /* ---- inside a task --------------------------------------------------- */
 
 int mt_task_fail(int code, const char *fmt, ...) {
-  free(tl_message);
+  mt__free(tl_message);
   tl_message = NULL;
   if (fmt) {
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(&tl_message, fmt, ap) < 0) tl_message = NULL;
+    if (!mt__alloc_ok() || vasprintf(&tl_message, fmt, ap) < 0) tl_message = NULL;
     va_end(ap);
   }
   return code;
@@ -418,7 +418,7 @@ void mt__future_run(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx)
   } else {
     f->value = v;
     if (tl_message) {
-      free(tl_message);
+      mt__free(tl_message);
       tl_message = NULL;
     }
   }

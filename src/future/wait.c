@@ -87,11 +87,11 @@ static int cmp_pair(const void *a, const void *b) {
 
 /* Unique futures of fs in first-occurrence order into c->fs. */
 static int dedup(mt__collector_t *c, mt_future_t *const *fs, int n) {
-  pair_t *p = malloc(sizeof *p * (size_t)(n ? n : 1));
-  bool *keep = calloc((size_t)(n ? n : 1), 1);
+  pair_t *p = mt__malloc(sizeof *p * (size_t)(n ? n : 1));
+  bool *keep = mt__calloc((size_t)(n ? n : 1), 1);
   if (!p || !keep) {
-    free(p);
-    free(keep);
+    mt__free(p);
+    mt__free(keep);
     return MT_ENOMEM;
   }
   for (int i = 0; i < n; i++) p[i] = (pair_t){fs[i], i};
@@ -101,8 +101,8 @@ static int dedup(mt__collector_t *c, mt_future_t *const *fs, int n) {
   c->n = 0;
   for (int i = 0; i < n; i++)
     if (keep[i]) c->fs[c->n++] = fs[i];
-  free(p);
-  free(keep);
+  mt__free(p);
+  mt__free(keep);
   return 0;
 }
 
@@ -139,9 +139,9 @@ static void detach(mt__collector_t *c) {
 }
 
 static void collector_release(mt__collector_t *c) {
-  free(c->fs);
-  free(c->nodes);
-  free(c->order);
+  mt__free(c->fs);
+  mt__free(c->nodes);
+  mt__free(c->order);
 }
 
 static int collector_init(mt__collector_t *c, mt_future_t *const *fs, int n,
@@ -154,9 +154,9 @@ static int collector_init(mt__collector_t *c, mt_future_t *const *fs, int n,
   if (r < 0) return r;
   mt__mutex_init(&c->lock);
   size_t m = (size_t)(n ? n : 1);
-  c->fs = malloc(m * sizeof *c->fs);
-  c->nodes = calloc(m, sizeof *c->nodes);
-  c->order = malloc(m * sizeof *c->order);
+  c->fs = mt__malloc(m * sizeof *c->fs);
+  c->nodes = mt__calloc(m, sizeof *c->nodes);
+  c->order = mt__malloc(m * sizeof *c->order);
   if (!c->fs || !c->nodes || !c->order || dedup(c, fs, n) < 0) {
     collector_release(c);
     return MT_ENOMEM;
@@ -231,11 +231,11 @@ int mt_futures_wait(mt_future_t *const *fs, int n, double timeout, int return_wh
 /* ---- as_completed ----------------------------------------------------- */
 
 mt_as_completed_t *mt_as_completed_new(mt_future_t *const *fs, int n, double timeout) {
-  mt_as_completed_t *it = malloc(sizeof *it);
+  mt_as_completed_t *it = mt__malloc(sizeof *it);
   if (!it) return mt__fail_null(MT_ENOMEM);
   int r = collector_init(&it->c, fs, n, timeout);
   if (r < 0) {
-    free(it);
+    mt__free(it);
     return mt__fail_null(r);
   }
   return it;
@@ -257,5 +257,5 @@ void mt_as_completed_free(mt_as_completed_t *it) {
   if (!it) return;
   detach(&it->c);
   collector_release(&it->c);
-  free(it);
+  mt__free(it);
 }

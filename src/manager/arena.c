@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "core/core.h"
 #include "multitask/error.h"
 #include "multitask/manager.h"
 
@@ -27,6 +28,7 @@ static uint32_t class_of(size_t len) {
 
 int64_t mt__arena_alloc(mt__arena_t *a, char *base, size_t len) {
   if (len > ((size_t)1 << 30)) return MT_EFULL;
+  if (!mt__alloc_ok()) return MT_ENOMEM; /* injected (tests): as if out of memory */
   uint32_t c = class_of(len);
   uint64_t off = a->free_head[c];
   if (off) {

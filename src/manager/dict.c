@@ -112,7 +112,7 @@ mt_shdict_t *mt_shdict_new(size_t capacity, size_t arena) {
   /* page-aligned tables: zeroing one gives whole pages back (MADV_REMOVE) */
   uint64_t tbytes = (nslots * sizeof(slot_t) + 4095) & ~(uint64_t)4095;
   uint64_t total = HEADER_BYTES + 2 * tbytes + arena;
-  mt_shdict_t *d = mt__sys_map_reserve(total);
+  mt_shdict_t *d = mt__alloc_ok() ? mt__sys_map_reserve(total) : NULL;
   if (!d) return mt__fail_null(MT_ENOMEM);
   mt__mutex_init(&d->lock);
   d->map_bytes = total;

@@ -51,7 +51,7 @@ mt_shlist_t *mt_shlist_new(size_t capacity, size_t arena) {
   if (capacity > ((size_t)1 << 32) || arena > ((size_t)1 << 40)) return mt__fail_null(MT_EINVAL);
   uint64_t cbytes = ((uint64_t)capacity * sizeof(mt__cell_t) + 4095) & ~(uint64_t)4095;
   uint64_t total = HEADER_BYTES + cbytes + arena;
-  mt_shlist_t *l = mt__sys_map_reserve(total);
+  mt_shlist_t *l = mt__alloc_ok() ? mt__sys_map_reserve(total) : NULL;
   if (!l) return mt__fail_null(MT_ENOMEM);
   mt__mutex_init(&l->lock);
   l->map_bytes = total;

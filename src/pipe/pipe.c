@@ -71,7 +71,7 @@ struct mt_conn {
 /* ---- creation ------------------------------------------------------------ */
 
 static mt_conn_t *conn_new(int fd, bool rd, bool wr, bool is_sock) {
-  mt_conn_t *c = calloc(1, sizeof *c);
+  mt_conn_t *c = mt__calloc(1, sizeof *c);
   if (!c) return NULL;
   c->fd = fd;
   c->rd = rd;
@@ -90,8 +90,8 @@ int mt_pipe(bool duplex, mt_conn_t **a, mt_conn_t **b) {
   *a = conn_new(fds[0], true, duplex, duplex);
   *b = conn_new(fds[1], duplex, true, duplex);
   if (!*a || !*b) {
-    free(*a);
-    free(*b);
+    mt__free(*a);
+    mt__free(*b);
     mt__sys_close(fds[0]);
     mt__sys_close(fds[1]);
     *a = *b = NULL;
@@ -104,7 +104,7 @@ int mt_conn_close(mt_conn_t *c) {
   if (!c) return MT_EINVAL;
   if (c->fd >= 0) mt__sys_close(c->fd);
   c->fd = -1;
-  free(c->rbuf);
+  mt__free(c->rbuf);
   c->rbuf = NULL;
   c->rcap = c->rpos = c->rlen = 0;
   c->staged = false;
@@ -114,7 +114,7 @@ int mt_conn_close(mt_conn_t *c) {
 void mt_conn_free(mt_conn_t *c) {
   if (!c) return;
   mt_conn_close(c);
-  free(c);
+  mt__free(c);
 }
 
 int mt_conn_fileno(const mt_conn_t *c) {
@@ -234,7 +234,7 @@ static int reserve(mt_conn_t *c, size_t need) {
   }
   if (c->rcap >= need && c->rbuf) return 0;
   size_t ncap = need < RBUF_MIN ? RBUF_MIN : need;
-  unsigned char *nb = realloc(c->rbuf, ncap);
+  unsigned char *nb = mt__realloc(c->rbuf, ncap);
   if (!nb) return MT_ENOMEM;
   c->rbuf = nb;
   c->rcap = ncap;
@@ -411,11 +411,11 @@ int mt_conn_recv_bytes(mt_conn_t *c, void **out, size_t *len, double timeout) {
   r = read_header(c, &x, &n, &hlen);
   if (r == MT_EMSGSIZE) *len = (size_t)n;
   if (r) return r;
-  unsigned char *p = n < SIZE_MAX ? malloc(n + 1) : NULL;
+  unsigned char *p = n < SIZE_MAX ? mt__malloc(n + 1) : NULL;
   if (!p) return MT_ENOMEM;
   r = deliver(c, p, n, hlen, &x);
   if (r) {
-    free(p);
+    mt__free(p);
     return r;
   }
   p[n] = 0;
@@ -517,11 +517,11 @@ int mt_conn_recv_str(mt_conn_t *c, char **s, double timeout) {
   size_t hlen;
   r = expect(c, TAG_STR, 0, &x, &len, &hlen);
   if (r) return r;
-  unsigned char *p = len < SIZE_MAX ? malloc(len + 1) : NULL;
+  unsigned char *p = len < SIZE_MAX ? mt__malloc(len + 1) : NULL;
   if (!p) return MT_ENOMEM;
   r = deliver(c, p, len, hlen, &x);
   if (r) {
-    free(p);
+    mt__free(p);
     return r;
   }
   memmove(p, p + 1, len - 1); /* drop the tag */
@@ -628,8 +628,8 @@ int mt_wait(mt_waitable_t *list, int n, double timeout) {
   if (validate(list, n) || mt__deadline(timeout, &deadline)) return MT_EINVAL;
   struct pollfd stack[16];
   int fstack[16];
-  struct pollfd *pfd = n <= 16 ? stack : malloc((size_t)n * sizeof *pfd);
-  int *fds = n <= 16 ? fstack : malloc((size_t)n * sizeof *fds);
+  struct pollfd *pfd = n <= 16 ? stack : mt__malloc((size_t)n * sizeof *pfd);
+  int *fds = n <= 16 ? fstack : mt__malloc((size_t)n * sizeof *fds);
   int ready = pfd && fds ? begin_all(list, n, pfd) : MT_ENOMEM;
   if (ready == 0) {
     for (int i = 0; i < n; i++) fds[i] = pfd[i].fd;
@@ -639,7 +639,7 @@ int mt_wait(mt_waitable_t *list, int n, double timeout) {
     for (int i = 0; i < n; i++)
       if (is_queue(&list[i])) queue_end(&list[i]);
   }
-  if (pfd != stack) free(pfd);
-  if (fds != fstack) free(fds);
+  if (pfd != stack) mt__free(pfd);
+  if (fds != fstack) mt__free(fds);
   return ready;
 }

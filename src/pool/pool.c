@@ -56,15 +56,15 @@
 static void job_unref(job_t *j) {
   if (__atomic_sub_fetch(&j->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
   if (j->res) {
-    for (size_t i = 0; i < j->n; i++) free(j->res[i].ptr);
-    free(j->res);
+    for (size_t i = 0; i < j->n; i++) mt__free(j->res[i].ptr);
+    mt__free(j->res);
   }
-  free(j->ready);
-  free(j->order);
-  free(j->one_buf);
-  free(j->own_items);
+  mt__free(j->ready);
+  mt__free(j->order);
+  mt__free(j->one_buf);
+  mt__free(j->own_items);
   if (j->future) mt_future_free(j->future);
-  free(j);
+  mt__free(j);
 }
 
 static void job_notify(job_t *j) {
@@ -122,22 +122,34 @@ static int q_reserve(mt_pool_t *p) {
   }
   if (p->qlen + 1 < p->qcap) return 0;
   size_t cap = p->qcap ? p->qcap * 2 : 64;
-  range_t *q = realloc(p->q, cap * sizeof *q);
+  range_t *q = mt__realloc(p->q, cap * sizeof *q);
   if (!q) return MT_ENOMEM;
   p->q = q;
   p->qcap = cap;
   return 0;
 }
 
+static void fail_range(mt_pool_t *p, job_t *j, size_t start, size_t end, int code,
+                       const char *msg);
+
+/* Queueing a range can need memory: when there is none, its items end
+ * MT_ENOMEM at once (never dropped: their caller would wait forever). */
 static void q_push_back(mt_pool_t *p, job_t *j, size_t start, size_t end) {
-  if (start >= end || q_reserve(p) < 0) return;
+  if (start >= end) return;
+  if (q_reserve(p) < 0) {
+    fail_range(p, j, start, end, MT_ENOMEM, "out of memory queueing it");
+    return;
+  }
   p->q[p->qhead + p->qlen++] = (range_t){j, start, end};
 }
 
 static void q_push_front(mt_pool_t *p, job_t *j, size_t start, size_t end) {
   if (start >= end) return;
   if (p->qhead == 0) {
-    if (q_reserve(p) < 0) return;
+    if (q_reserve(p) < 0) {
+      fail_range(p, j, start, end, MT_ENOMEM, "out of memory queueing it");
+      return;
+    }
     memmove(p->q + 1, p->q, p->qlen * sizeof *p->q);
     p->qhead = 1;
   }
@@ -155,7 +167,7 @@ static char *died_message(const worker_t *w, int exitcode) {
   else
     snprintf(buf, sizeof buf, "worker pid %d exited with status %d (exitcode %d)", w->pid,
              exitcode, exitcode);
-  return strdup(buf);
+  return mt__strdup(buf);
 }
 
 static void job_item_finished(mt_pool_t *p, job_t *j) {
@@ -186,7 +198,7 @@ static void deliver(mt_pool_t *p, job_t *j, size_t idx, int code, int exitcode,
     if (code == 0) {
       mt_value_t v = {(void *)(uintptr_t)value, 0, NULL};
       if (len) {
-        v.ptr = malloc(len + 1);
+        v.ptr = mt__malloc(len + 1);
         if (v.ptr) {
           memcpy(v.ptr, bytes, len);
           ((char *)v.ptr)[len] = 0;
@@ -220,7 +232,7 @@ static void deliver(mt_pool_t *p, job_t *j, size_t idx, int code, int exitcode,
   r->exitcode = exitcode;
   r->value = (void *)(uintptr_t)value;
   if (code == 0 && len) {
-    r->ptr = malloc(len);
+    r->ptr = mt__malloc(len);
     if (r->ptr) {
       memcpy(r->ptr, bytes, len);
       r->len = len;
@@ -265,9 +277,9 @@ static void take_records(mt_pool_t *p, batch_t *b, uint32_t first, uint32_t coun
     uint32_t idx = first + k;
     if (idx < b->received) continue; /* already delivered */
     char *msg = NULL;
-    if (h.msglen) msg = strndup((const char *)msgp, h.msglen);
+    if (h.msglen) msg = mt__strndup((const char *)msgp, h.msglen);
     deliver(p, b->job, b->start + idx, h.code, 0, data, h.len, h.value, msg);
-    free(msg);
+    mt__free(msg);
     b->received = idx + 1;
   }
 }
@@ -309,14 +321,19 @@ static int spawn_worker(mt_pool_t *p, worker_t *w) {
   return 0;
 }
 
-/* Reads every complete message the worker sent (never blocks). */
-static void drain_worker(mt_pool_t *p, worker_t *w) {
+/* Reads every complete message the worker sent (never blocks).  Out of
+ * memory: the message stays in the connection's buffer (where poll no
+ * longer sees it), so recv_retry makes the manager try again soon;
+ * returns MT_ENOMEM then, else 0. */
+static int drain_worker(mt_pool_t *p, worker_t *w) {
+  w->recv_retry = false;
   for (;;) {
     void *buf;
     size_t len;
     int r = mt_conn_recv_bytes(w->conn, &buf, &len, 0);
     if (r == MT_ECLOSED || r == MT_EIO || r == MT_EBADF) w->eof = true;
-    if (r < 0) return;
+    if (r == MT_ENOMEM) w->recv_retry = true;
+    if (r < 0) return r == MT_ENOMEM ? r : 0;
     const rmsg_hdr_t *h = buf;
     if (len >= sizeof *h && w->nfl > 0 && !w->dying) {
       batch_t *b = &w->fl[0];
@@ -336,13 +353,14 @@ static void drain_worker(mt_pool_t *p, worker_t *w) {
         }
       }
     }
-    free(buf);
+    mt__free(buf);
   }
 }
 
 /* The worker's process ended: settle what it held, then replace it. */
 static void handle_death(mt_pool_t *p, worker_t *w) {
-  drain_worker(p, w);
+  int dr = drain_worker(p, w);
+  for (int tries = 0; dr < 0 && tries < 3; tries++) dr = drain_worker(p, w);
   int exitcode = 0;
   mt_process_join(w->proc, 0);
   mt_process_exitcode(w->proc, &exitcode);
@@ -354,6 +372,11 @@ static void handle_death(mt_pool_t *p, worker_t *w) {
       uint32_t done = __atomic_load_n(&w->shm->done, __ATOMIC_ACQUIRE);
       uint32_t flushed = __atomic_load_n(&w->shm->flushed, __ATOMIC_ACQUIRE);
       if (done > b->count) done = b->count;
+      if (dr < 0 && b->received < flushed) { /* sent, but could not be received */
+        fail_range(p, b->job, b->start + b->received, b->start + flushed, MT_ENOMEM,
+                   "out of memory receiving its result");
+        b->received = flushed;
+      }
       if (flushed < done)
         take_records(p, b, flushed, done - flushed, w->shm->arena + sizeof(rmsg_hdr_t),
                      w->shm->arena + MT__ARENA);
@@ -361,10 +384,10 @@ static void handle_death(mt_pool_t *p, worker_t *w) {
       b->received = running;
       if (running < b->count) {
         int code = w->kill_code ? w->kill_code : MT_EWORKERDIED;
-        char *msg = w->kill_code ? strdup(w->kill_why) : died_message(w, exitcode);
+        char *msg = w->kill_code ? mt__strdup(w->kill_why) : died_message(w, exitcode);
         deliver(p, b->job, b->start + running, code, w->kill_code ? 0 : exitcode, NULL, 0,
                 0, msg);
-        free(msg);
+        mt__free(msg);
         q_push_front(p, b->job, b->start + running + 1, b->start + b->count);
       }
     } else if (!w->dying) {
@@ -465,8 +488,17 @@ static int send_batch(mt_pool_t *p, worker_t *w, bool second) {
   }
   k = i;
   if (second && bytes > MAX_SECOND_MSG) return 0;
-  unsigned char *m = malloc(bytes);
-  if (!m) return MT_ENOMEM;
+  unsigned char *m = mt__malloc(bytes);
+  if (!m) { /* these items fail now rather than wait for a wake-up */
+    size_t start = r->start;
+    r->start += k;
+    if (r->start == r->end) {
+      p->qhead++;
+      p->qlen--;
+    }
+    fail_range(p, j, start, start + k, MT_ENOMEM, "out of memory sending it to a worker");
+    return 1;
+  }
   tmsg_hdr_t h = {.type = T_BATCH, .mode = (uint32_t)j->mode, .seq = ++p->next_seq,
                   .fn = (uint64_t)(uintptr_t)j->fn, .count = (uint32_t)k};
   memcpy(m, &h, sizeof h);
@@ -491,7 +523,7 @@ static int send_batch(mt_pool_t *p, worker_t *w, bool second) {
     p->qlen--;
   }
   int s = mt_conn_send_bytes(w->conn, m, bytes, MT_FOREVER);
-  free(m);
+  mt__free(m);
   /* a failed send means the worker is dying: its pidfd settles the batch */
   (void)s;
   return 1;
@@ -603,15 +635,25 @@ static void keep_workers(mt_pool_t *p) {
   int st = get_state(p);
   if (st == P_TERMINATING) return;
   if (st == P_CLOSED && p->qlen == 0) return;
-  for (int i = 0; i < p->nw; i++)
-    if (!p->w[i].alive) spawn_worker(p, &p->w[i]);
+  bool any = false;
+  int spawn_err = 0;
+  for (int i = 0; i < p->nw; i++) {
+    if (!p->w[i].alive) {
+      int r = spawn_worker(p, &p->w[i]);
+      if (r < 0) spawn_err = r;
+    }
+    any |= p->w[i].alive;
+  }
+  /* No worker at all and none could start (out of memory, fork failed):
+   * the queued work fails with that code instead of waiting for a wake-up
+   * that may never come.  The next submit tries again. */
+  if (!any && spawn_err < 0) fail_queue(p, spawn_err, "no worker process could be started");
 }
 
 static void *manager_main(void *arg) {
   mt_pool_t *p = arg;
-  int nfds_max = 1 + 2 * p->nw;
-  struct pollfd *fds = calloc((size_t)nfds_max, sizeof *fds);
-  int *who = calloc((size_t)nfds_max, sizeof *who);
+  struct pollfd *fds = p->fds;
+  int *who = p->who;
   for (;;) {
     take_incoming(p);
     int st = get_state(p);
@@ -645,6 +687,9 @@ static void *manager_main(void *arg) {
       else if (w->run_deadline < deadline)
         deadline = w->run_deadline;
     }
+    for (int i = 0; i < p->nw; i++) /* a receive that ran out of memory: retry soon */
+      if (p->w[i].alive && p->w[i].recv_retry && now + 10000000 < deadline)
+        deadline = now + 10000000;
     if (p->term_deadline) {
       if (now >= p->term_deadline && !p->term_killed) {
         p->term_killed = true;
@@ -669,6 +714,8 @@ static void *manager_main(void *arg) {
       who[nf++] = i + p->nw;
     }
     int r = mt__wait_fds(fds, nf, deadline);
+    for (int i = 0; i < p->nw; i++)
+      if (p->w[i].alive && p->w[i].recv_retry) drain_worker(p, &p->w[i]);
     if (r <= 0) continue;
     if (fds[0].revents) drain_wake(p);
     for (int k = 1; k < nf; k++) {
@@ -681,8 +728,6 @@ static void *manager_main(void *arg) {
       }
     }
   }
-  free(fds);
-  free(who);
   /* anything left (no worker could run it) fails */
   fail_queue(p, __atomic_load_n(&p->broken, __ATOMIC_ACQUIRE) ? MT_EBROKEN : MT_ECANCELLED,
              "pool stopped");
@@ -700,13 +745,15 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
   if (o.processes <= 0) o.processes = mt_cpu_count();
   if (o.processes <= 0) o.processes = 1;
   if (o.processes > 1024) return mt__fail_null(MT_EINVAL);
-  mt_pool_t *p = calloc(1, sizeof *p);
+  mt_pool_t *p = mt__calloc(1, sizeof *p);
   if (!p) return mt__fail_null(MT_ENOMEM);
   p->opts = o;
   p->nw = o.processes;
   mt__mutex_init(&p->lock);
-  p->w = calloc((size_t)p->nw, sizeof *p->w);
-  int r = p->w ? 0 : MT_ENOMEM;
+  p->w = mt__calloc((size_t)p->nw, sizeof *p->w);
+  p->fds = mt__calloc((size_t)(1 + 2 * p->nw), sizeof *p->fds);
+  p->who = mt__calloc((size_t)(1 + 2 * p->nw), sizeof *p->who);
+  int r = p->w && p->fds && p->who ? 0 : MT_ENOMEM;
   if (r == 0) r = mt_pipe(false, &p->wake_r, &p->wake_w);
   for (int i = 0; r == 0 && i < p->nw; i++) {
     p->w[i].pool = p;
@@ -734,8 +781,10 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
     mt_thread_free(p->manager);
     mt_conn_free(p->wake_r);
     mt_conn_free(p->wake_w);
-    free(p->w);
-    free(p);
+    mt__free(p->w);
+    mt__free(p->fds);
+    mt__free(p->who);
+    mt__free(p);
     return mt__fail_null(r);
   }
   return p;
@@ -772,7 +821,7 @@ int mt__pool_submit_one(mt_pool_t *p, int mode, void *fn, const void *in, size_t
   if (out) *out = NULL;
   if (!p || !fn || !out || (len && !in)) return MT_EINVAL;
   if (opts && (opts->timeout < 0 || opts->timeout != opts->timeout)) return MT_EINVAL;
-  job_t *j = calloc(1, sizeof *j);
+  job_t *j = mt__calloc(1, sizeof *j);
   if (!j) return MT_ENOMEM;
   j->kind = JK_FUTURE;
   j->mode = mode;
@@ -782,9 +831,9 @@ int mt__pool_submit_one(mt_pool_t *p, int mode, void *fn, const void *in, size_t
   j->refs = 1;
   if (opts) j->topts = *opts;
   if (len) {
-    j->one_buf = malloc(len);
+    j->one_buf = mt__malloc(len);
     if (!j->one_buf) {
-      free(j);
+      mt__free(j);
       return MT_ENOMEM;
     }
     memcpy(j->one_buf, in, len);
@@ -792,8 +841,8 @@ int mt__pool_submit_one(mt_pool_t *p, int mode, void *fn, const void *in, size_t
   j->one = (mt_bytes_t){j->one_buf, len};
   j->future = mt_future_new();
   if (!j->future) {
-    free(j->one_buf);
-    free(j);
+    mt__free(j->one_buf);
+    mt__free(j);
     return MT_ENOMEM;
   }
   mt_future_set_cancel_hook(j->future, cancel_hook, p);
@@ -848,7 +897,7 @@ static job_t *map_job(mt_pool_t *p, int kind, int mode, void *fn, const mt_bytes
   for (size_t i = 0; i < n; i++)
     if (items[i].len && !items[i].ptr) return NULL;
   *err = MT_ENOMEM;
-  job_t *j = calloc(1, sizeof *j);
+  job_t *j = mt__calloc(1, sizeof *j);
   if (!j) return NULL;
   j->kind = kind;
   j->mode = mode;
@@ -857,16 +906,16 @@ static job_t *map_job(mt_pool_t *p, int kind, int mode, void *fn, const mt_bytes
   j->n = n;
   j->chunksize = chunksize ? chunksize : default_chunksize(p, n);
   j->refs = 2;
-  j->res = calloc(n ? n : 1, sizeof *j->res);
+  j->res = mt__calloc(n ? n : 1, sizeof *j->res);
   if (kind == JK_IMAP) {
-    j->ready = calloc(n ? n : 1, 1);
-    j->order = calloc(n ? n : 1, sizeof *j->order);
+    j->ready = mt__calloc(n ? n : 1, 1);
+    j->order = mt__calloc(n ? n : 1, sizeof *j->order);
   }
   if (!j->res || (kind == JK_IMAP && (!j->ready || !j->order))) {
-    free(j->res);
-    free(j->ready);
-    free(j->order);
-    free(j);
+    mt__free(j->res);
+    mt__free(j->ready);
+    mt__free(j->order);
+    mt__free(j);
     return NULL;
   }
   *err = 0;
@@ -878,7 +927,7 @@ static job_t *map_job(mt_pool_t *p, int kind, int mode, void *fn, const mt_bytes
 static int own_inputs(job_t *j) {
   size_t total = j->n * sizeof(mt_bytes_t);
   for (size_t i = 0; i < j->n; i++) total += j->items[i].len;
-  mt_bytes_t *copy = malloc(total ? total : 1);
+  mt_bytes_t *copy = mt__malloc(total ? total : 1);
   if (!copy) return MT_ENOMEM;
   unsigned char *data = (unsigned char *)(copy + j->n);
   for (size_t i = 0; i < j->n; i++) {
@@ -979,7 +1028,7 @@ int mt_pool_map_async(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size
 void mt_pool_items_release(mt_pool_item_t *results, size_t n) {
   if (!results) return;
   for (size_t i = 0; i < n; i++) {
-    free(results[i].ptr);
+    mt__free(results[i].ptr);
     results[i] = (mt_pool_item_t){0};
   }
 }
@@ -996,9 +1045,9 @@ mt_pool_imap_t *mt_pool_imap(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *item
   int r;
   job_t *j = map_job(p, JK_IMAP, MODE_BYTES, (void *)(uintptr_t)fn, items, n, chunksize, &r);
   if (!j) return mt__fail_null(r);
-  mt_pool_imap_t *it = calloc(1, sizeof *it);
+  mt_pool_imap_t *it = mt__calloc(1, sizeof *it);
   if (!it || own_inputs(j) < 0) {
-    free(it);
+    mt__free(it);
     job_unref(j);
     job_unref(j);
     return mt__fail_null(MT_ENOMEM);
@@ -1007,7 +1056,7 @@ mt_pool_imap_t *mt_pool_imap(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *item
   if (r < 0) {
     job_unref(j);
     job_unref(j);
-    free(it);
+    mt__free(it);
     return mt__fail_null(r);
   }
   *it = (mt_pool_imap_t){p, j, unordered, 0};
@@ -1043,7 +1092,7 @@ void mt_pool_imap_free(mt_pool_imap_t *it) {
   __atomic_store_n(&it->p->purge, true, __ATOMIC_RELEASE);
   wake_manager(it->p);
   job_unref(it->j);
-  free(it);
+  mt__free(it);
 }
 
 static int set_state(mt_pool_t *p, int st) {
@@ -1089,9 +1138,11 @@ void mt_pool_free(mt_pool_t *p) {
   for (int i = 0; i < p->nw; i++) mt__obj_free(p->w[i].shm, sizeof(wshm_t), MT_SHARED);
   mt_conn_free(p->wake_r);
   mt_conn_free(p->wake_w);
-  free(p->q);
-  free(p->w);
-  free(p);
+  mt__free(p->q);
+  mt__free(p->w);
+  mt__free(p->fds);
+  mt__free(p->who);
+  mt__free(p);
 }
 
 int mt_pool_pids(mt_pool_t *p, int *out, int n) {

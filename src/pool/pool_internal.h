@@ -108,6 +108,7 @@ typedef struct worker {
   wshm_t *shm;
   int pid;
   bool alive, quitting, dying, eof;
+  bool recv_retry; /* a receive ran out of memory: the message waits in conn */
   batch_t fl[2];
   int nfl;
   long quota; /* items it may still be given; < 0 unlimited */
@@ -138,6 +139,8 @@ struct mt_pool {
   /* manager only: */
   range_t *q;
   size_t qhead, qlen, qcap;
+  struct pollfd *fds; /* the manager's poll set (1 + 2 * nw), made by mt_pool_new */
+  int *who;           /* which worker each fds[] entry belongs to */
   uint64_t next_seq;
   bool broken;    /* atomic: an initializer failed */
   bool purge;     /* atomic: a job was cancelled: purge the queue */

@@ -45,27 +45,27 @@ static int ppe_max_workers(void *self) { return ((ppe_t *)self)->pool->nw; }
 static void ppe_destroy(void *self) {
   ppe_t *e = self;
   mt_pool_free(e->pool);
-  free(e);
+  mt__free(e);
 }
 
 static int ppe_map(void *self, mt_task_fn fn, void *const *args, size_t n, double timeout,
                    size_t chunksize, mt_value_t *results, size_t *failed_index) {
   ppe_t *e = self;
-  mt_bytes_t *items = malloc((n ? n : 1) * sizeof *items);
-  mt_pool_item_t *res = calloc(n ? n : 1, sizeof *res);
+  mt_bytes_t *items = mt__malloc((n ? n : 1) * sizeof *items);
+  mt_pool_item_t *res = mt__calloc(n ? n : 1, sizeof *res);
   if (!items || !res) {
-    free(items);
-    free(res);
+    mt__free(items);
+    mt__free(res);
     return MT_ENOMEM;
   }
   for (size_t i = 0; i < n; i++) items[i] = (mt_bytes_t){&args[i], sizeof args[i]};
   int r = mt__pool_map_values(e->pool, MODE_VALUE, (void *)(uintptr_t)fn, items, n,
                               chunksize, timeout, res);
-  free(items);
+  mt__free(items);
   if (r == MT_ETIMEDOUT || r == MT_ECLOSED || r == MT_EBROKEN || r == MT_EINVAL ||
       r == MT_ENOMEM) {
     if (r != MT_ETIMEDOUT) mt_pool_items_release(res, n);
-    free(res);
+    mt__free(res);
     return r;
   }
   r = 0;
@@ -76,7 +76,7 @@ static int ppe_map(void *self, mt_task_fn fn, void *const *args, size_t n, doubl
       if (failed_index) *failed_index = i;
     }
     if (r < 0) {
-      free(res[i].ptr);
+      mt__free(res[i].ptr);
       continue;
     }
     if (res[i].len)
@@ -84,7 +84,7 @@ static int ppe_map(void *self, mt_task_fn fn, void *const *args, size_t n, doubl
     else
       results[i] = (mt_value_t){res[i].value, 0, NULL};
   }
-  free(res);
+  mt__free(res);
   return r;
 }
 
@@ -104,19 +104,19 @@ mt_executor_t *mt_process_pool_new(const mt_process_pool_opts_t *opts) {
   mt_pool_opts_t po = {.processes = o.max_workers, .initializer = o.initializer,
                        .initarg = o.initarg, .maxtasksperchild = o.max_tasks_per_child,
                        .grace = o.grace};
-  ppe_t *e = calloc(1, sizeof *e);
+  ppe_t *e = mt__calloc(1, sizeof *e);
   if (!e) return mt__fail_null(MT_ENOMEM);
   e->shutdown_timeout = o.shutdown_timeout;
   e->pool = mt_pool_new(&po);
   if (!e->pool) {
     int err = errno;
-    free(e);
+    mt__free(e);
     return mt__fail_null(-err);
   }
   mt_executor_t *ex = mt_executor_new(&ppe_ops, e);
   if (!ex) {
     mt_pool_free(e->pool);
-    free(e);
+    mt__free(e);
     return mt__fail_null(MT_ENOMEM);
   }
   return ex;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "future/future_internal.h"
 #include "pool/pool_internal.h"
 
@@ -50,7 +51,7 @@ static char *take_task_message(int code) {
   mt__future_run(f, NULL, NULL);
   mt_task_error_t e;
   char *m = NULL;
-  if (mt_future_exception(f, 0, &e) == 0 && e.message && e.message[0]) m = strdup(e.message);
+  if (mt_future_exception(f, 0, &e) == 0 && e.message && e.message[0]) m = mt__strdup(e.message);
   mt_future_free(f);
   return m;
 }
@@ -78,7 +79,7 @@ static void put_record(wctx_t *x, uint32_t idx, int code, const mt_value_t *v,
   }
   /* big result: its own message (the arena is empty now) */
   size_t total = sizeof(rmsg_hdr_t) + need;
-  unsigned char *m = malloc(total);
+  unsigned char *m = mt__malloc(total);
   if (!m) {
     put_record(x, idx, MT_ENOMEM, &(mt_value_t){0}, NULL);
     return;
@@ -89,7 +90,7 @@ static void put_record(wctx_t *x, uint32_t idx, int code, const mt_value_t *v,
   memcpy(m + sizeof h + sizeof rh, v->ptr, len);
   if (msglen) memcpy(m + sizeof h + sizeof rh + mt__pad8(len), msg, msglen);
   if (mt_conn_send_bytes(x->c, m, total, MT_FOREVER) < 0) _exit(0);
-  free(m);
+  mt__free(m);
   __atomic_store_n(&s->done, idx + 1, __ATOMIC_RELEASE);
   __atomic_store_n(&s->flushed, idx + 1, __ATOMIC_RELEASE);
 }
@@ -124,7 +125,7 @@ static long run_batch(wctx_t *x, const unsigned char *buf, size_t len) {
       msg = take_task_message(r);
     }
     put_record(x, i, r < 0 ? r : 0, &v, msg);
-    free(msg);
+    mt__free(msg);
     if (r >= 0 && v.free_fn) v.free_fn(v.ptr);
   }
   flush(x);
@@ -153,11 +154,11 @@ int mt__pool_worker_main(void *arg) {
     if (mt_conn_recv_bytes(x.c, &buf, &len, MT_FOREVER) < 0) return 0;
     const tmsg_hdr_t *h = buf;
     if (len < sizeof *h || h->type != T_BATCH) {
-      free(buf);
+      mt__free(buf);
       return 0;
     }
     long n = run_batch(&x, buf, len);
-    free(buf);
+    mt__free(buf);
     if (left > 0 && (left -= n) <= 0) return 0;
   }
 }

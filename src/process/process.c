@@ -174,13 +174,13 @@ static int reap(mt_process_t *p) {
 /* ---- objects ---------------------------------------------------------- */
 
 static void free_name(mt_process_t *p) {
-  if (p->name != p->name_buf) free(p->name);
+  if (p->name != p->name_buf) mt__free(p->name);
   p->name = NULL;
 }
 
 static int set_name(mt_process_t *p, const char *name) {
   size_t n = strlen(name);
-  char *dst = n < sizeof p->name_buf ? p->name_buf : malloc(n + 1);
+  char *dst = n < sizeof p->name_buf ? p->name_buf : mt__malloc(n + 1);
   if (!dst) return MT_ENOMEM;
   memmove(dst, name, n + 1);
   if (p->name && p->name != dst) free_name(p);
@@ -220,13 +220,13 @@ static int default_name(mt_process_t *p) {
 
 static mt_process_t *proc_alloc(const mt_process_opts_t *opts) {
   ensure_init();
-  mt_process_t *p = calloc(1, sizeof *p);
+  mt_process_t *p = mt__calloc(1, sizeof *p);
   if (!p) return mt__fail_null(MT_ENOMEM);
   p->kind = K_CHILD;
   p->pidfd = -1;
   p->fork_gen = mt__fork_generation();
   if ((opts && opts->name ? set_name(p, opts->name) : default_name(p)) < 0) {
-    free(p);
+    mt__free(p);
     return mt__fail_null(MT_ENOMEM);
   }
   p->daemon = opts ? opts->daemon : false;
@@ -293,7 +293,7 @@ static void cleanup_children(void) {
     if (q->detached) {
       close(q->pidfd);
       free_name(q);
-      free(q);
+      mt__free(q);
     }
   }
 }
@@ -484,7 +484,7 @@ int mt_process_wait_any(mt_process_t **ps, int n, double timeout) {
   int r = mt__deadline(timeout, &deadline);
   if (r) return r;
   if (n < 0 || (n > 0 && !ps)) return MT_EINVAL;
-  struct pollfd small[32], *fds = n <= 32 ? small : calloc((size_t)n, sizeof *fds);
+  struct pollfd small[32], *fds = n <= 32 ? small : mt__calloc((size_t)n, sizeof *fds);
   if (!fds) return MT_ENOMEM;
   for (;;) {
     int bad, i = first_done(ps, n, &bad);
@@ -507,7 +507,7 @@ int mt_process_wait_any(mt_process_t **ps, int n, double timeout) {
     }
     if (r < 0) break;
   }
-  if (fds != small) free(fds);
+  if (fds != small) mt__free(fds);
   return r;
 }
 
@@ -610,7 +610,7 @@ void mt_process_free(mt_process_t *p) {
   }
   if (mine && p->pidfd >= 0) close(p->pidfd);
   free_name(p);
-  free(p);
+  mt__free(p);
 }
 
 /* ---- module functions ------------------------------------------------- */
@@ -631,7 +631,7 @@ int mt_active_children(mt_process_t **out, int n) {
       if (q->detached) {
         close(q->pidfd);
         free_name(q);
-        free(q);
+        mt__free(q);
       }
     } else if (!q->detached) {
       if (live < n) out[live] = q;

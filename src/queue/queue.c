@@ -80,14 +80,14 @@ struct mt_queue {
 static int grow(mt_queue_t *q) {
   size_t ncap = q->cap ? q->cap * 2 : 16;
   if (q->kind == K_PRIO) {
-    hent_t *h = realloc(q->heap, ncap * sizeof *h);
+    hent_t *h = mt__realloc(q->heap, ncap * sizeof *h);
     if (!h) return MT_ENOMEM;
     q->heap = h;
   } else {
-    void **r = malloc(ncap * sizeof *r);
+    void **r = mt__malloc(ncap * sizeof *r);
     if (!r) return MT_ENOMEM;
     for (size_t i = 0; i < q->count; i++) r[i] = q->ring[(q->head + i) % q->cap];
-    free(q->ring);
+    mt__free(q->ring);
     q->ring = r;
     q->head = 0;
   }
@@ -209,7 +209,7 @@ static int park(mt_queue_t *q, waitq_t *w, int64_t deadline) {
 /* ---- construction ----------------------------------------------------------- */
 
 static mt_queue_t *make(enum kind kind, size_t maxsize) {
-  mt_queue_t *q = calloc(1, sizeof *q);
+  mt_queue_t *q = mt__calloc(1, sizeof *q);
   if (!q) return mt__fail_null(MT_ENOMEM);
   mt__mutex_init(&q->lock);
   q->efd = -1;
@@ -231,31 +231,38 @@ int mt_queue_set_item_free(mt_queue_t *q, void (*item_free)(void *)) {
   return 0;
 }
 
-/* Removes every queued item under the lock into a private array so the
- * destructor runs without the lock.  Returns the count in *n. */
-static void **drain_locked(mt_queue_t *q, size_t *n) {
-  *n = q->count;
-  void **items = q->count ? malloc(q->count * sizeof *items) : NULL;
-  int64_t key;
-  for (size_t i = 0; i < *n; i++) {
-    void *it = take(q, &key);
-    if (items) items[i] = it;
-  }
-  if (!items) *n = 0; /* out of memory: the items leak, the queue stays sane */
-  return items;
+/* The queued items, detached from the queue under its lock so the
+ * destructor runs without the lock.  The storage itself moves out (no
+ * allocation: an out-of-memory here would leak the items). */
+typedef struct detached {
+  void **ring;
+  hent_t *heap;
+  size_t head, count, cap;
+} detached_t;
+
+static detached_t detach_locked(mt_queue_t *q) {
+  detached_t d = {q->ring, q->heap, q->head, q->count, q->cap};
+  q->ring = NULL;
+  q->heap = NULL;
+  q->head = q->cap = 0;
+  __atomic_store_n(&q->count, 0, __ATOMIC_RELAXED);
+  return d;
+}
+
+/* Runs item_free (may be NULL) on each detached item, frees the storage. */
+static void detached_free(detached_t *d, void (*item_free)(void *)) {
+  for (size_t i = 0; item_free && i < d->count; i++)
+    item_free(d->heap ? d->heap[i].item : d->ring[(d->head + i) % d->cap]);
+  mt__free(d->ring);
+  mt__free(d->heap);
 }
 
 void mt_queue_free(mt_queue_t *q) {
   if (!q) return;
-  size_t n;
-  void **items = drain_locked(q, &n);
-  if (q->item_free)
-    for (size_t i = 0; i < n; i++) q->item_free(items[i]);
-  free(items);
+  detached_t d = detach_locked(q);
+  detached_free(&d, q->item_free);
   if (q->efd >= 0) mt__sys_close(q->efd);
-  free(q->ring);
-  free(q->heap);
-  free(q);
+  mt__free(q);
 }
 
 /* ---- put / get -------------------------------------------------------------- */
@@ -406,13 +413,12 @@ int mt_queue_join(mt_queue_t *q, double timeout) {
 
 int mt_queue_shutdown(mt_queue_t *q, bool immediate) {
   if (!q) return MT_EINVAL;
-  size_t n = 0;
-  void **items = NULL;
+  detached_t d = {0};
   lock(q);
   __atomic_store_n(&q->closed, true, __ATOMIC_RELAXED);
   if (immediate) {
     size_t queued = q->count;
-    items = drain_locked(q, &n);
+    d = detach_locked(q);
     q->unfinished = q->unfinished > queued ? q->unfinished - queued : 0;
   }
   void (*item_free)(void *) = q->item_free;
@@ -424,9 +430,7 @@ int mt_queue_shutdown(mt_queue_t *q, bool immediate) {
   if (wake_get) mt__wake_word(&q->getq.seq, INT32_MAX, false);
   if (wake_put) mt__wake_word(&q->putq.seq, INT32_MAX, false);
   if (wake_join) mt__wake_word(&q->joinq.seq, INT32_MAX, false);
-  if (item_free)
-    for (size_t i = 0; i < n; i++) item_free(items[i]);
-  free(items);
+  detached_free(&d, item_free);
   return 0;
 }
 

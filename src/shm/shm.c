@@ -368,7 +368,7 @@ static int open_segment(mt_shm_t *s, bool create, size_t *size) {
 mt_shm_t *mt_shm_new(const char *name, bool create, size_t size) {
   if (create && size == 0) return mt__fail_null(MT_EINVAL);
   if (!create && !name) return mt__fail_null(MT_EINVAL);
-  mt_shm_t *s = calloc(1, sizeof *s);
+  mt_shm_t *s = mt__calloc(1, sizeof *s);
   if (!s) return mt__fail_null(MT_ENOMEM);
   int r = 0;
   for (int tries = 0; tries < 100; tries++) {
@@ -378,7 +378,7 @@ mt_shm_t *mt_shm_new(const char *name, bool create, size_t size) {
     if (name || r != MT_EEXIST) break;
   }
   if (r < 0) {
-    free(s);
+    mt__free(s);
     return mt__fail_null(r);
   }
   s->size = size;
@@ -401,6 +401,6 @@ int mt_shm_unlink(mt_shm_t *s) {
 int mt_shm_close(mt_shm_t *s) {
   if (!s) return MT_EINVAL;
   munmap(s->buf, s->size);
-  free(s);
+  mt__free(s);
   return 0;
 }

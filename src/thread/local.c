@@ -54,9 +54,9 @@ static int alloc_slot(uint32_t *index, uint32_t *gen) {
   } else {
     if (slots.n_slots == slots.cap) {
       uint32_t cap = slots.cap ? slots.cap * 2 : 64;
-      uint32_t *g = realloc(slots.gen, cap * sizeof *g);
+      uint32_t *g = mt__realloc(slots.gen, cap * sizeof *g);
       if (g) slots.gen = g;
-      uint32_t *f = g ? realloc(slots.free_idx, cap * sizeof *f) : NULL;
+      uint32_t *f = g ? mt__realloc(slots.free_idx, cap * sizeof *f) : NULL;
       if (f) slots.free_idx = f;
       if (!g || !f) r = MT_ENOMEM;
       else slots.cap = cap;
@@ -78,11 +78,11 @@ static void release_slot(uint32_t index) {
 }
 
 mt_local_t *mt_local_new(void (*dtor)(void *value)) {
-  mt_local_t *l = malloc(sizeof *l);
+  mt_local_t *l = mt__malloc(sizeof *l);
   if (!l) return mt__fail_null(MT_ENOMEM);
   int r = alloc_slot(&l->index, &l->gen);
   if (r < 0) {
-    free(l);
+    mt__free(l);
     return mt__fail_null(r);
   }
   l->dtor = dtor;
@@ -104,7 +104,7 @@ void mt_local_free(mt_local_t *l) {
     tl_tab[l->index].gen = 0;
   }
   release_slot(l->index);
-  free(l);
+  mt__free(l);
 }
 
 void *mt_local_get(mt_local_t *l) {
@@ -116,7 +116,7 @@ void *mt_local_get(mt_local_t *l) {
 static int grow_table(uint32_t need) {
   uint32_t cap = tl_cap ? tl_cap : 8;
   while (cap <= need) cap *= 2;
-  entry_t *t = realloc(tl_tab, cap * sizeof *t);
+  entry_t *t = mt__realloc(tl_tab, cap * sizeof *t);
   if (!t) return MT_ENOMEM;
   memset(t + tl_cap, 0, (cap - tl_cap) * sizeof *t);
   tl_tab = t;
@@ -152,7 +152,7 @@ void mt__locals_run_dtors(void) {
     }
     if (!any) break;
   }
-  free(tl_tab);
+  mt__free(tl_tab);
   tl_tab = NULL;
   tl_cap = 0;
 }

@@ -129,7 +129,7 @@ static void reap_or_detach(mt_thread_t *t) {
 static void thread_ref(mt_thread_t *t) { __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED); }
 
 static void thread_unref(mt_thread_t *t) {
-  if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0) free(t);
+  if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0) mt__free(t);
 }
 
 static void reg_lock(void) { mt__mutex_lock(&reg.lock, false, MT__NO_DEADLINE); }
@@ -248,7 +248,7 @@ static void *trampoline(void *p) {
 /* ---- dummy threads and the main thread --------------------------------- */
 
 static mt_thread_t *make_dummy(bool is_main) {
-  mt_thread_t *t = calloc(1, sizeof *t);
+  mt_thread_t *t = mt__calloc(1, sizeof *t);
   if (!t) return NULL;
   t->dummy = true;
   t->daemon = !is_main; /* as Python: dummies are daemonic, MainThread not */
@@ -268,7 +268,7 @@ static mt_thread_t *make_dummy(bool is_main) {
 }
 
 void mt__thread_adopt_internal(const char *name) {
-  mt_thread_t *t = calloc(1, sizeof *t);
+  mt_thread_t *t = mt__calloc(1, sizeof *t);
   if (!t) return; /* then it becomes an ordinary dummy if it asks */
   t->dummy = true;
   snprintf(t->name, sizeof t->name, "%s", name);
@@ -355,7 +355,7 @@ mt_thread_t *mt_thread_new(void *(*fn)(void *arg), void *arg, const mt_thread_op
     return mt__fail_null(MT_ENAMETOOLONG);
   if (opts && opts->stack_size && opts->stack_size < (size_t)PTHREAD_STACK_MIN)
     return mt__fail_null(MT_EINVAL);
-  mt_thread_t *t = calloc(1, sizeof *t);
+  mt_thread_t *t = mt__calloc(1, sizeof *t);
   if (!t) return mt__fail_null(MT_ENOMEM);
   t->fn = fn;
   t->arg = arg;

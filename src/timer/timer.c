@@ -125,10 +125,14 @@ static void sift_down(size_t i) {
   heap_set(i, t);
 }
 
-static int heap_push(mt_timer_t *t) {
-  if (tq.n == tq.cap) {
+/* A start keeps one slot spare for the re-arm of the loop timer whose
+ * callback is running (one at a time, and it is out of the heap): the
+ * re-arm (rearm = true) may take that slot, so it never allocates and
+ * never fails. */
+static int heap_push(mt_timer_t *t, bool rearm) {
+  if (tq.n + (rearm ? 0 : 1) >= tq.cap) {
     size_t cap = tq.cap ? tq.cap * 2 : 64;
-    mt_timer_t **h = realloc(tq.heap, cap * sizeof *h);
+    mt_timer_t **h = mt__realloc(tq.heap, cap * sizeof *h);
     if (!h) return MT_ENOMEM;
     tq.heap = h;
     tq.cap = cap;
@@ -183,13 +187,13 @@ static void run_top(void) {
   __atomic_store_n(&t->running, 0, __ATOMIC_RELEASE);
   if (t->run_waiters) mt__wake_word(&t->running, INT32_MAX, false);
   if (t->free_pending) {
-    free(t);
+    mt__free(t);
     return;
   }
   if (t->loop && !t->cancelled) {
     t->due_ns = next_tick(t, mt__now_ns());
     t->state = TM_PENDING;
-    if (heap_push(t) == 0) return;
+    if (heap_push(t, true) == 0) return;
   }
   finish(t);
 }
@@ -266,7 +270,7 @@ static mt_timer_t *timer_new(double interval, void (*fn)(void *), void *arg, boo
   if (!fn || isnan(interval) || interval < 0 || (loop && interval <= 0))
     return mt__fail_null(MT_EINVAL);
   if (interval > 1e9) interval = 1e9; /* ~31 years, avoids overflow */
-  mt_timer_t *t = calloc(1, sizeof *t);
+  mt_timer_t *t = mt__calloc(1, sizeof *t);
   if (!t) return mt__fail_null(MT_ENOMEM);
   t->fn = fn;
   t->arg = arg;
@@ -304,7 +308,7 @@ int mt_timer_start(mt_timer_t *t) {
   t->start_ns = now;
   t->due_ns = t->loop ? now : now + t->interval_ns;
   t->order = tq.next_order++;
-  if (r == 0) r = heap_push(t);
+  if (r == 0) r = heap_push(t, false);
   bool wake = false;
   if (r == 0) {
     t->started = true;
@@ -396,5 +400,5 @@ void mt_timer_free(mt_timer_t *t) {
   }
   cancel_locked(t);
   tq_unlock();
-  free(t);
+  mt__free(t);
 }

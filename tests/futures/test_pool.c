@@ -544,6 +544,54 @@ static void task_that_exits_its_thread(void **state) {
   mt_executor_free(ex);
 }
 
+/* Issue 10 item 4: when a worker dies after shutdown, the rest of its
+ * batch fails with MT_EWORKERDIED; their done-callbacks must not run under
+ * the pool's lock, so a callback that submits to the same pool gets
+ * MT_ECLOSED instead of deadlocking the dying worker. */
+static mt_executor_t *died_ex;
+static int died_submit_rc[8];
+static int died_cb_runs;
+static void submit_from_callback(mt_future_t *f, void *arg) {
+  (void)f;
+  mt_future_t *g = NULL;
+  int r = mt_executor_submit(died_ex, count_task, NULL, &g);
+  if (r == 0) mt_future_free(g);
+  died_submit_rc[(intptr_t)arg] = r;
+  __atomic_fetch_add(&died_cb_runs, 1, __ATOMIC_SEQ_CST);
+}
+
+static void worker_death_callbacks_outside_lock(void **state) {
+  (void)state;
+  died_ex = pool(1, NULL);
+  gate = mt_future_new();
+  int started = 0;
+  mt_future_t *a, *e, *g[8];
+  assert_code(mt_executor_submit(died_ex, wait_gate, &started, &a), 0);
+  while (!__atomic_load_n(&started, __ATOMIC_SEQ_CST)) sched_yield(); /* a runs alone */
+  assert_code(mt_executor_submit(died_ex, exits_thread, NULL, &e), 0);
+  for (intptr_t i = 0; i < 8; i++) {
+    assert_code(mt_executor_submit(died_ex, count_task, NULL, &g[i]), 0);
+    assert_code(mt_future_add_done_callback(g[i], submit_from_callback, (void *)i), 0);
+  }
+  assert_code(mt_executor_shutdown(died_ex, false, false), 0);
+  open_gate(); /* the worker takes e + g[] in one batch and dies in e */
+  assert_code(mt_future_result(e, 10, NULL), MT_EWORKERDIED);
+  for (int i = 0; i < 8; i++) {
+    /* a bounded wait: before the fix the worker deadlocks in the callback */
+    assert_code(mt_future_result(g[i], 10, NULL), MT_EWORKERDIED);
+    mt_future_free(g[i]);
+  }
+  /* a result is published before its callbacks run: wait for the last */
+  double until = now() + 10;
+  while (__atomic_load_n(&died_cb_runs, __ATOMIC_SEQ_CST) < 8 && now() < until) sched_yield();
+  assert_int_equal(__atomic_load_n(&died_cb_runs, __ATOMIC_SEQ_CST), 8);
+  for (int i = 0; i < 8; i++) assert_int_equal(died_submit_rc[i], MT_ECLOSED);
+  mt_future_free(a);
+  mt_future_free(e);
+  mt_future_free(gate);
+  mt_executor_free(died_ex);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(million_trivial_tasks),
@@ -562,6 +610,7 @@ int main(void) {
       cmocka_unit_test(custom_executor_behind_the_same_api),
       cmocka_unit_test(shutdown_from_own_worker),
       cmocka_unit_test(task_that_exits_its_thread),
+      cmocka_unit_test(worker_death_callbacks_outside_lock),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
