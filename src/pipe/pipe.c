@@ -246,7 +246,7 @@ static void drop(mt_conn_t *c) {
   c->rpos = c->rlen = 0;
   c->staged = false;
   if (c->rcap > RBUF_MIN) {
-    free(c->rbuf);
+    mt__free(c->rbuf);
     c->rbuf = NULL;
     c->rcap = 0;
   }
