@@ -186,12 +186,13 @@ static int open_task(int32_t id, bool thread) {
 int mt__task_alive(int32_t id, bool thread, uint64_t stamp) {
   int fd = open_task(id, thread);
   if (fd == MT_ESRCH) return 0;
+  bool proc_kind = stamp >> 63; /* compare with a stamp of the same kind */
   uint64_t now = 0;
   int alive;
   if (fd < 0) { /* old kernel, not a leader; or out of descriptors */
     uint64_t start;
     alive = proc_stat(id, &start);
-    if (alive == 1 && start) now = start | (1ull << 63);
+    if (alive == 1 && start && proc_kind) now = start | (1ull << 63);
   } else {
     /* A pidfd is readable once the thread/process exited (zombie too);
      * a process pidfd only when all its threads did. */
@@ -199,11 +200,10 @@ int mt__task_alive(int32_t id, bool thread, uint64_t stamp) {
     alive = poll(&p, 1, 0) == 0;
     /* taken after the pidfd pinned the task: if it matches, the live task
      * we polled is the one the stamp names */
-    if (alive && stamp) now = stamp_of(fd, id);
+    if (alive && stamp) now = proc_kind ? mt__sys_start_stamp(id) : stamp_of(fd, id);
     close(fd);
   }
-  /* compare stamps of the same kind only (bit 63: /proc start time) */
-  if (alive == 1 && stamp && now && (now >> 63) == (stamp >> 63) && now != stamp) alive = 0;
+  if (alive == 1 && stamp && now && (now >> 63) == proc_kind && now != stamp) alive = 0;
   return alive;
 }
 

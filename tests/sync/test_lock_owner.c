@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -236,8 +237,95 @@ static void liveness_not_fooled_by_reused_id(void **state) {
   alarm(0);
 }
 
+
+/* ---- stamps (platform.h) -------------------------------------------------
+ * Unit checks of the comparison itself: a live task with a different stamp
+ * of the same kind is "not the same task"; a zombie or reaped task is dead;
+ * the /proc start-time fallback parses field 22 even when the task's name
+ * holds spaces and ')'. */
+static uint64_t proc_start_by_hand(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *p = strrchr(buf, ')') + 2;
+  unsigned long long v = 0;
+  /* fields 3..21 skipped, 22 read */
+  if (sscanf(p, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+             &v) != 1)
+    return 0;
+  return v;
+}
+
+static void *thread_stamp(void *arg) {
+  uint64_t *out = arg;
+  out[0] = (uint64_t)mt__gettid();
+  out[1] = mt__self_stamp(true);
+  return NULL;
+}
+
+static void stamps_tell_tasks_apart(void **state) {
+  (void)state;
+  uint64_t me = mt__self_stamp(false);
+  assert_true(me != 0);
+  assert_int_equal(mt__self_stamp(false), me); /* cached, stable */
+  assert_int_equal(mt__task_alive(getpid(), false, me), 1);
+  assert_int_equal(mt__task_alive(getpid(), false, 0), 1); /* no stamp: liveness only */
+  assert_int_equal(mt__task_alive(getpid(), false, me ^ 1), 0); /* same id, other task */
+  uint64_t mine_t = mt__self_stamp(true);
+  assert_int_equal(mt__task_alive(mt__gettid(), true, mine_t), 1);
+  assert_int_equal(mt__task_alive(mt__gettid(), true, mine_t ^ 1), 0);
+
+  /* /proc start-time stamps: bit 63, field 22 */
+  uint64_t st = mt__sys_start_stamp(getpid());
+  assert_true(st >> 63);
+  assert_int_equal(st & ~(1ull << 63), proc_start_by_hand(getpid()));
+  assert_int_equal(mt__task_alive(getpid(), false, st), 1);
+  assert_int_equal(mt__task_alive(getpid(), false, st + 1), 0);
+
+  /* a child named with spaces and ')': same parse; then zombie, then gone */
+  uint64_t *box = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  mt_event_t *up = mt_event_new(MT_SHARED);
+  pid_t c = fork();
+  if (c == 0) {
+    prctl(PR_SET_NAME, "a) b) c d", 0, 0, 0);
+    box[0] = mt__self_stamp(false);
+    box[1] = mt__sys_start_stamp(getpid());
+    mt_event_set(up);
+    for (;;) pause();
+  }
+  assert_code(mt_event_wait(up, 30), 0);
+  assert_true(box[0] != 0 && box[0] != me);
+  assert_int_equal(box[1] & ~(1ull << 63), proc_start_by_hand(c));
+  assert_int_equal(mt__task_alive(c, false, box[0]), 1);
+  assert_int_equal(mt__task_alive(c, false, box[1]), 1);
+  assert_int_equal(mt__task_alive(c, false, me), 0); /* our stamp is not the child's */
+  kill(c, SIGKILL);
+  siginfo_t si;
+  waitid(P_PID, (id_t)c, &si, WEXITED | WNOWAIT); /* dead, still a zombie */
+  assert_int_equal(mt__task_alive(c, false, box[0]), 0);
+  assert_int_equal(mt__task_alive(c, false, 0), 0);
+  waitpid(c, NULL, 0);
+  assert_int_equal(mt__task_alive(c, false, box[0]), 0);
+  assert_int_equal(mt__sys_start_stamp(c), 0);
+
+  /* a thread: alive while it runs, dead once joined */
+  uint64_t t[2];
+  pthread_t th;
+  pthread_create(&th, NULL, thread_stamp, t);
+  pthread_join(th, NULL);
+  assert_true(t[1] != 0 && t[1] != mine_t);
+  assert_int_equal(mt__task_alive((int32_t)t[0], true, t[1]), 0);
+  mt_event_free(up);
+  munmap(box, 4096);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(stamps_tell_tasks_apart),
       cmocka_unit_test(lock_thread_exit_is_not_owner_death),
       cmocka_unit_test(lock_process_death_and_consistent_by_other_thread),
       cmocka_unit_test(rlock_thread_exit_is_owner_death),
