@@ -40,20 +40,39 @@ static void full_round(mt_barrier_t *b, int parties) {
   assert_int_equal(seen, (1u << parties) - 1);
 }
 
+/* A waiting survivor: exits 0 when its wait ends with MT_EBROKEN in time. */
+static pid_t survivor(mt_barrier_t *b) {
+  pid_t s = fork();
+  if (s == 0) {
+    double t0 = now_s();
+    int r = mt_barrier_wait(b, 30);
+    _exit(r == MT_EBROKEN && now_s() - t0 < 30 ? 0 : 1);
+  }
+  return s;
+}
+
+/* Four parties: a victim and a survivor child wait (in either order), the
+ * victim is SIGKILLed, then we arrive third.  Both survivors must get
+ * MT_EBROKEN within the bound; then reset and a full round. */
 static void barrier_party_killed_in_wait_breaks(void **state) {
   (void)state;
   alarm(120); /* a wedged barrier kills the test instead of hanging it */
-  mt_barrier_t *b = mt_barrier_new(3, NULL, NULL, MT_FOREVER, MT_SHARED);
+  mt_barrier_t *b = mt_barrier_new(4, NULL, NULL, MT_FOREVER, MT_SHARED);
   assert_non_null(b);
   long rounds = mt_test_scaled(20, 3);
   double worst = 0;
   for (long i = 0; i < rounds; i++) {
-    pid_t v = fork();
+    pid_t s = 0, v;
+    if (i % 4 >= 2) s = survivor(b); /* the victim arrives second */
+    while (s && mt_barrier_n_waiting(b) < 1) sched_yield();
+    v = fork();
     if (v == 0) {
       mt_barrier_wait(b, MT_FOREVER);
       _exit(0);
     }
-    while (mt_barrier_n_waiting(b) < 1) sched_yield(); /* v is inside wait */
+    while (mt_barrier_n_waiting(b) < (s ? 2 : 1)) sched_yield(); /* v is inside wait */
+    if (!s) s = survivor(b);
+    while (mt_barrier_n_waiting(b) < 2) sched_yield();
     kill(v, SIGKILL);
     if (i % 2) waitpid(v, NULL, 0); /* odd rounds: reaped; even: a zombie */
     double t0 = now_s();
@@ -61,13 +80,16 @@ static void barrier_party_killed_in_wait_breaks(void **state) {
     double dt = now_s() - t0;
     if (dt > worst) worst = dt;
     if (dt >= DETECT_BOUND_S) fail_msg("round %ld: dead party seen after %.3f s", i, dt);
+    int st;
+    assert_int_equal(waitpid(s, &st, 0), s);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0); /* the other survivor too */
     if (!(i % 2)) waitpid(v, NULL, 0);
     assert_int_equal(mt_barrier_broken(b), 1);
     assert_code(mt_barrier_wait(b, 1), MT_EBROKEN); /* stays broken */
     assert_code(mt_barrier_reset(b), 0);
     assert_int_equal(mt_barrier_broken(b), 0);
     assert_int_equal(mt_barrier_n_waiting(b), 0);
-    full_round(b, 3);
+    full_round(b, 4);
   }
   printf("# %ld rounds: dead party detected after at most %.1f ms\n", rounds, worst * 1e3);
   mt_barrier_free(b);
