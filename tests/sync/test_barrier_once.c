@@ -53,6 +53,12 @@ static void barrier_errors_and_timeout(void **state) {
   mt_barrier_t *b = mt_barrier_new(2, NULL, NULL, MT_FOREVER, 0);
   assert_int_equal(mt_barrier_parties(b), 2);
   assert_code(mt_barrier_wait(b, -3), MT_EINVAL);
+  /* a shared barrier records its arrivals: its parties are capped */
+  assert_null(mt_barrier_new(MT_BARRIER_SHARED_MAX + 1, NULL, NULL, MT_FOREVER, MT_SHARED));
+  mt_barrier_t *big = mt_barrier_new(MT_BARRIER_SHARED_MAX, NULL, NULL, MT_FOREVER, MT_SHARED);
+  assert_non_null(big);
+  assert_int_equal(mt_barrier_parties(big), MT_BARRIER_SHARED_MAX);
+  mt_barrier_free(big);
   double t0 = now_s();
   assert_code(mt_barrier_wait(b, 0.05), MT_EBROKEN); /* timeout breaks it */
   assert_not_early(t0, 0.05);
