@@ -26,11 +26,15 @@ typedef struct mt_event mt_event_t;
 typedef struct mt_barrier mt_barrier_t;
 
 /* ---- Lock (threading.Lock / multiprocessing.Lock) ----------------------
- * Any thread may release it (as Python).  The acquirer is recorded as the
- * holder.  MT_SHARED locks are robust: if the holder dies, the next acquirer
- * gets MT_EOWNERDEAD WITH the lock held; it repairs the protected state and
- * calls mt_lock_consistent() before releasing, otherwise the lock becomes
- * permanently MT_ENOTRECOVERABLE.  Detection delay: <= 10 ms of waiting. */
+ * Any thread may release it (as Python).  The acquiring thread is recorded
+ * as the holder, but a Lock belongs to its PROCESS: that thread may exit and
+ * another thread of the process release it.  MT_SHARED locks are robust:
+ * if the holding process dies, the next acquirer gets MT_EOWNERDEAD WITH the
+ * lock held; it (or any thread of its process) repairs the protected state
+ * and calls mt_lock_consistent() before releasing, otherwise the lock
+ * becomes permanently MT_ENOTRECOVERABLE.  Detection delay: <= 10 ms of
+ * waiting plus one liveness check; a new process that got the dead holder's
+ * pid does not fool it (docs/design.md). */
 mt_lock_t *mt_lock_new(int flags);
 void mt_lock_free(mt_lock_t *lock);
 /* 0 acquired, MT_ETIMEDOUT, MT_EOWNERDEAD (acquired), MT_ENOTRECOVERABLE,
@@ -40,10 +44,13 @@ int mt_lock_acquire(mt_lock_t *lock, double timeout);
 int mt_lock_release(mt_lock_t *lock);
 /* 1 locked, 0 unlocked, MT_EINVAL. */
 int mt_lock_locked(const mt_lock_t *lock);
-/* After MT_EOWNERDEAD: the state is repaired.  MT_EINVAL if not needed. */
+/* After MT_EOWNERDEAD: the state is repaired.  MT_EINVAL if not needed,
+ * MT_EPERM if the calling process does not hold the lock. */
 int mt_lock_consistent(mt_lock_t *lock);
 
-/* ---- RLock (owner + recursion count) ----------------------------------- */
+/* ---- RLock (owner + recursion count) -----------------------------------
+ * Owned by the acquiring THREAD: when that thread exits (or its process
+ * dies) holding an MT_SHARED RLock, the next acquirer gets MT_EOWNERDEAD. */
 mt_rlock_t *mt_rlock_new(int flags);
 void mt_rlock_free(mt_rlock_t *rlock);
 /* Re-acquiring by the owner only counts up.  Same codes as mt_lock_acquire. */
@@ -77,10 +84,14 @@ int mt_cond_acquire(mt_cond_t *cond, double timeout);
 int mt_cond_release(mt_cond_t *cond);
 /* Releases the lock, waits for a notify, re-acquires.  MT_EPERM when the
  * caller does not hold the lock (RLock: does not own it).  0 when notified,
- * MT_ETIMEDOUT (the lock is held again in both cases). */
+ * MT_ETIMEDOUT (the lock is held again in both cases).  Re-acquiring an
+ * MT_SHARED lock can also return MT_EOWNERDEAD (held again; its previous
+ * holder died: repair, then mt_lock_consistent / mt_rlock_consistent) or
+ * MT_ENOTRECOVERABLE (not held). */
 int mt_cond_wait(mt_cond_t *cond, double timeout);
 /* Waits until pred(arg) is true (checked first).  0, or MT_ETIMEDOUT when
- * the deadline passed with pred still false. */
+ * the deadline passed with pred still false; MT_EOWNERDEAD /
+ * MT_ENOTRECOVERABLE as mt_cond_wait (pred not checked again). */
 int mt_cond_wait_for(mt_cond_t *cond, bool (*pred)(void *arg), void *arg,
                      double timeout);
 /* Wakes up to n waiters; the caller must hold the lock (else MT_EPERM). */
@@ -98,10 +109,18 @@ int mt_event_is_set(const mt_event_t *ev);
 int mt_event_wait(mt_event_t *ev, double timeout);
 
 /* ---- Barrier ----------------------------------------------------------
- * action (may be NULL) runs in one thread when all parties arrived; a
- * non-zero return breaks the barrier.  A wait that times out breaks it
- * (as Python).  mt_barrier_wait returns the arrival index 0..parties-1,
- * MT_EBROKEN or MT_EINVAL. */
+ * action (may be NULL) runs in the last party to arrive, once all arrived;
+ * a non-zero return breaks the barrier.  A wait that times out breaks it
+ * (as Python); every wait returns by its deadline, also while another
+ * party runs the action (then the action still decides that round).
+ * mt_barrier_wait returns the arrival index 0..parties-1, MT_EBROKEN or
+ * MT_EINVAL.  reset() gives MT_EBROKEN to waiting parties and makes the
+ * barrier usable at once, whatever happened before.
+ * MT_SHARED: at most MT_BARRIER_SHARED_MAX parties (each arrival is
+ * recorded); a party that dies inside mt_barrier_wait (SIGKILL) breaks the
+ * barrier: the others get MT_EBROKEN within 10 ms of waiting plus one
+ * liveness check, unless its round completed first. */
+#define MT_BARRIER_SHARED_MAX 65536
 mt_barrier_t *mt_barrier_new(unsigned parties, int (*action)(void *arg), void *arg,
                              double timeout, int flags);
 void mt_barrier_free(mt_barrier_t *b);

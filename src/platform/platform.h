@@ -41,9 +41,25 @@ int mt__sys_poll(struct pollfd *fds, nfds_t n, int64_t deadline_ns);
 /* pidfd_open(pid, flags); returns fd or negative code. */
 int mt__sys_pidfd_open(pid_t pid, unsigned flags);
 
-/* 1 if thread `tid` (any process) is alive, 0 if it exited (also when it is
- * a zombie), negative code if it cannot be told. */
-int mt__thread_alive(int32_t tid);
+/* ---- task identity, for owner-death checks (src/sync/) ----------------
+ * Ids are recycled (pid_max is 32768 on many machines), so "is task 1234
+ * alive?" is not enough: the holder may be dead and 1234 a new task.  A
+ * STAMP tells two tasks that had the same id apart: the pidfs inode number
+ * of a pidfd of the task (unique per boot; Linux 6.9+), else its start time
+ * in clock ticks from /proc/<id>/stat, tagged with bit 63 (a reused id then
+ * passes only if the new task started in the same tick, 10 ms, as the dead
+ * one).  0 means unknown. */
+/* getpid(), cached (reset in a fork child). */
+int32_t mt__getpid(void);
+/* Stamp of the calling thread (thread=true) or of its process; cached. */
+uint64_t mt__self_stamp(bool thread);
+/* 1 if task `id` is alive and, when stamp != 0, is the task the stamp was
+ * taken of; 0 if it exited (a zombie counts as exited) or the id now names
+ * another task; negative code if it cannot be told.  thread=true: `id` is a
+ * thread; false: a process, alive while any of its threads is. */
+int mt__task_alive(int32_t id, bool thread, uint64_t stamp);
+/* The /proc stamp of task `id` (start time | bit 63), 0 if unreadable. */
+uint64_t mt__sys_start_stamp(int32_t id);
 
 /* Number of CPUs this process may run on (affinity mask). */
 int mt__cpu_count(void);

@@ -9,10 +9,13 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,6 +23,9 @@
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
+#endif
+#ifndef PIDFS_MAGIC
+#define PIDFS_MAGIC 0x50494446
 #endif
 
 int64_t mt__now_ns(void) {
@@ -31,7 +37,17 @@ int64_t mt__now_ns(void) {
 _Thread_local int32_t mt__tid_cache __attribute__((tls_model("initial-exec")));
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static void tid_atfork_child(void) { mt__tid_cache = 0; }
+static int32_t pid_cache;            /* mt__getpid */
+static uint64_t proc_stamp;          /* mt__self_stamp(false) */
+static _Thread_local uint64_t thread_stamp __attribute__((tls_model("initial-exec")));
+
+/* The child is a new process with a new thread: forget every cached id. */
+static void tid_atfork_child(void) {
+  mt__tid_cache = 0;
+  thread_stamp = 0;
+  __atomic_store_n(&pid_cache, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&proc_stamp, 0, __ATOMIC_RELAXED);
+}
 static void install_tid_atfork(void) {
   pthread_atfork(NULL, NULL, tid_atfork_child);
 }
@@ -109,32 +125,110 @@ int mt__sys_pidfd_open(pid_t pid, unsigned flags) {
   return r < 0 ? -e : (int)r;
 }
 
-/* Reads the state letter from /proc/<tid>/stat: the fallback for kernels
- * without PIDFD_THREAD (< 6.9). */
-static int proc_thread_alive(int32_t tid) {
-  char path[64], buf[256];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
+/* Reads /proc/<id>/stat: 1 alive (0 for a zombie or a missing task) and
+ * the start time (field 22, clock ticks since boot).  Negative code if
+ * /proc cannot be read. */
+static int proc_stat(int32_t id, uint64_t *start) {
+  char path[64], buf[512];
+  *start = 0;
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)id);
+  int saved = errno;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno == ENOENT || errno == ESRCH ? 0 : -errno;
+  if (fd < 0) {
+    int e = errno;
+    errno = saved;
+    return e == ENOENT || e == ESRCH ? 0 : -e;
+  }
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
+  errno = saved;
   if (n <= 0) return 0;
   buf[n] = 0;
-  char *p = strrchr(buf, ')');
+  char *p = strrchr(buf, ')'); /* the name may hold spaces and ')' */
   if (!p || p[1] == 0 || p[2] == 0) return 0;
-  return !(p[2] == 'Z' || p[2] == 'X');
+  char state = p[2];
+  p += 2; /* field 3; every later field follows one space */
+  for (int field = 3; field < 22 && p; field++) {
+    p = strchr(p, ' ');
+    if (p) p++;
+  }
+  if (p) *start = strtoull(p, NULL, 10);
+  return !(state == 'Z' || state == 'X');
 }
 
-int mt__thread_alive(int32_t tid) {
-  int fd = mt__sys_pidfd_open(tid, PIDFD_THREAD);
-  if (fd == MT_EINVAL) fd = mt__sys_pidfd_open(tid, 0); /* old kernel, leader */
+uint64_t mt__sys_start_stamp(int32_t id) {
+  uint64_t start;
+  if (proc_stat(id, &start) < 0 || start == 0) return 0;
+  return start | (1ull << 63);
+}
+
+/* The stamp of the task behind an open pidfd: its pidfs inode when pidfds
+ * live in pidfs, else the /proc start time. */
+static uint64_t stamp_of(int pidfd, int32_t id) {
+  struct statfs fs;
+  struct stat st;
+  int saved = errno;
+  bool pidfs = pidfd >= 0 && fstatfs(pidfd, &fs) == 0 && fs.f_type == PIDFS_MAGIC &&
+               fstat(pidfd, &st) == 0;
+  errno = saved;
+  if (pidfs) return (uint64_t)st.st_ino & ~(1ull << 63);
+  return mt__sys_start_stamp(id);
+}
+
+/* pidfd of a thread (PIDFD_THREAD, Linux 6.9+; before that only a thread
+ * group leader can be opened) or of a process. */
+static int open_task(int32_t id, bool thread) {
+  int fd = mt__sys_pidfd_open(id, thread ? PIDFD_THREAD : 0);
+  if (fd == MT_EINVAL && thread) fd = mt__sys_pidfd_open(id, 0);
+  return fd;
+}
+
+int mt__task_alive(int32_t id, bool thread, uint64_t stamp) {
+  int fd = open_task(id, thread);
   if (fd == MT_ESRCH) return 0;
-  if (fd < 0) return proc_thread_alive(tid);
-  /* A pidfd is readable once the thread/process has exited (zombie too). */
-  struct pollfd p = {.fd = fd, .events = POLLIN};
-  int r = poll(&p, 1, 0);
-  close(fd);
-  return r == 0;
+  bool proc_kind = stamp >> 63; /* compare with a stamp of the same kind */
+  uint64_t now = 0;
+  int alive;
+  if (fd < 0) { /* old kernel, not a leader; or out of descriptors */
+    uint64_t start;
+    alive = proc_stat(id, &start);
+    if (alive == 1 && start && proc_kind) now = start | (1ull << 63);
+  } else {
+    /* A pidfd is readable once the thread/process exited (zombie too);
+     * a process pidfd only when all its threads did. */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    alive = poll(&p, 1, 0) == 0;
+    /* taken after the pidfd pinned the task: if it matches, the live task
+     * we polled is the one the stamp names */
+    if (alive && stamp) now = proc_kind ? mt__sys_start_stamp(id) : stamp_of(fd, id);
+    close(fd);
+  }
+  if (alive == 1 && stamp && now && (now >> 63) == proc_kind && now != stamp) alive = 0;
+  return alive;
+}
+
+int32_t mt__getpid(void) {
+  int32_t p = __atomic_load_n(&pid_cache, __ATOMIC_RELAXED);
+  if (__builtin_expect(p != 0, 1)) return p;
+  pthread_once(&atfork_once, install_tid_atfork);
+  p = (int32_t)getpid();
+  __atomic_store_n(&pid_cache, p, __ATOMIC_RELAXED);
+  return p;
+}
+
+uint64_t mt__self_stamp(bool thread) {
+  uint64_t s = thread ? thread_stamp : __atomic_load_n(&proc_stamp, __ATOMIC_RELAXED);
+  if (__builtin_expect(s != 0, 1)) return s == 1 ? 0 : s; /* 1: unknown */
+  int32_t id = thread ? mt__gettid() : mt__getpid();
+  int fd = open_task(id, thread);
+  s = stamp_of(fd, id);
+  if (fd >= 0) close(fd);
+  uint64_t keep = s ? s : 1;
+  if (thread)
+    thread_stamp = keep;
+  else
+    __atomic_store_n(&proc_stamp, keep, __ATOMIC_RELAXED);
+  return s;
 }
 
 int mt__cpu_count(void) {

@@ -2,7 +2,10 @@
  *
  * Both sit on mt__mutex_t (sync/mutex.h): one word holding the acquirer's
  * kernel tid, so uncontended acquire/release is one CAS and one XCHG, and a
- * waiter can tell whether the holder died.  The robust-state machine
+ * waiter can tell whether the holder died.  Who owns it differs, as in
+ * Python: a shared Lock belongs to the acquiring PROCESS (any of its
+ * threads may release it or mark it consistent; the acquiring thread may
+ * exit), an RLock to the acquiring THREAD (its exit is owner death).  The robust-state machine
  * (consistent -> inconsistent after MT_EOWNERDEAD -> consistent again via
  * mt_X_consistent, or not-recoverable when released without it) mirrors
  * robust pthread mutexes, for private and MT_SHARED locks alike; for private
@@ -32,37 +35,38 @@ struct mt_rlock {
   int flags;
 };
 
-static bool is_shared(int flags) { return (flags & MT_SHARED) != 0; }
+/* The mutex mode (sync/mutex.h) of a Lock / an RLock. */
+static int lock_mode(int flags) { return flags & MT_SHARED ? MT__M_SHARED_PROC : MT__M_PRIVATE; }
+static int rlock_mode(int flags) { return flags & MT_SHARED ? MT__M_SHARED : MT__M_PRIVATE; }
 
 /* Shared acquire path for both kinds: handles the robust-state machine. */
-static int robust_acquire(mt__mutex_t *m, uint32_t *state, int flags, double timeout) {
+static int robust_acquire(mt__mutex_t *m, uint32_t *state, int mode, double timeout) {
   int64_t deadline;
   int r = mt__deadline(timeout, &deadline);
   if (r < 0) return r;
   if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == NOTRECOVERABLE) return MT_ENOTRECOVERABLE;
   if (timeout == 0)
-    r = mt__mutex_trylock(m) == 0 ? 0 : MT_ETIMEDOUT;
+    r = mt__mutex_trylock_mode(m, mode) == 0 ? 0 : MT_ETIMEDOUT;
   else
-    r = mt__mutex_lock(m, is_shared(flags), deadline);
+    r = mt__mutex_lock(m, mode, deadline);
   if (r == MT_EOWNERDEAD) {
     __atomic_store_n(state, INCONSISTENT, __ATOMIC_RELEASE);
     return r;
   }
   if (r == 0 && __atomic_load_n(state, __ATOMIC_ACQUIRE) == NOTRECOVERABLE) {
-    mt__mutex_unlock(m, is_shared(flags));
+    mt__mutex_unlock(m, mode);
     return MT_ENOTRECOVERABLE;
   }
   return r;
 }
 
-static int robust_release(mt__mutex_t *m, uint32_t *state, int flags) {
+static int robust_release(mt__mutex_t *m, uint32_t *state, int mode) {
   if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == INCONSISTENT)
     __atomic_store_n(state, NOTRECOVERABLE, __ATOMIC_RELEASE);
-  return mt__mutex_unlock(m, is_shared(flags));
+  return mt__mutex_unlock(m, mode);
 }
 
-static int mark_consistent(const mt__mutex_t *m, uint32_t *state) {
-  if (mt__mutex_holder(m) != mt__gettid()) return MT_EPERM;
+static int mark_consistent(uint32_t *state) {
   if (__atomic_load_n(state, __ATOMIC_ACQUIRE) != INCONSISTENT) return MT_EINVAL;
   __atomic_store_n(state, CONSISTENT, __ATOMIC_RELEASE);
   return 0;
@@ -85,12 +89,12 @@ void mt_lock_free(mt_lock_t *l) {
 
 int mt_lock_acquire(mt_lock_t *l, double timeout) {
   if (!l) return MT_EINVAL;
-  return robust_acquire(&l->m, &l->state, l->flags, timeout);
+  return robust_acquire(&l->m, &l->state, lock_mode(l->flags), timeout);
 }
 
 int mt_lock_release(mt_lock_t *l) {
   if (!l) return MT_EINVAL;
-  return robust_release(&l->m, &l->state, l->flags);
+  return robust_release(&l->m, &l->state, lock_mode(l->flags));
 }
 
 int mt_lock_locked(const mt_lock_t *l) {
@@ -98,9 +102,16 @@ int mt_lock_locked(const mt_lock_t *l) {
   return mt__mutex_holder(&l->m) != 0;
 }
 
+/* Any thread of the owning process may repair it (the one that got
+ * MT_EOWNERDEAD may have exited since). */
 int mt_lock_consistent(mt_lock_t *l) {
   if (!l) return MT_EINVAL;
-  return mark_consistent(&l->m, &l->state);
+  int32_t holder = mt__mutex_holder(&l->m);
+  bool ours = l->flags & MT_SHARED
+                  ? mt__mutex_holder_pid(&l->m) == mt__getpid()
+                  : holder != 0 && (holder == mt__gettid() || mt__thread_in_self(holder));
+  if (!ours) return MT_EPERM;
+  return mark_consistent(&l->state);
 }
 
 /* Scoped helper: the block runs with the lock held.  A dead previous owner
@@ -149,7 +160,7 @@ int mt_rlock_acquire(mt_rlock_t *l, double timeout) {
     l->count++;
     return 0;
   }
-  int r = robust_acquire(&l->m, &l->state, l->flags, timeout);
+  int r = robust_acquire(&l->m, &l->state, rlock_mode(l->flags), timeout);
   if (r == 0 || r == MT_EOWNERDEAD) l->count = 1;
   return r;
 }
@@ -158,12 +169,13 @@ int mt_rlock_release(mt_rlock_t *l) {
   if (!l) return MT_EINVAL;
   if (mt__mutex_holder(&l->m) != mt__gettid()) return MT_EPERM;
   if (--l->count > 0) return 0;
-  return robust_release(&l->m, &l->state, l->flags);
+  return robust_release(&l->m, &l->state, rlock_mode(l->flags));
 }
 
 int mt_rlock_consistent(mt_rlock_t *l) {
   if (!l) return MT_EINVAL;
-  return mark_consistent(&l->m, &l->state);
+  if (mt__mutex_holder(&l->m) != mt__gettid()) return MT_EPERM;
+  return mark_consistent(&l->state);
 }
 
 /* For Condition: release an RLock completely / restore its depth. */

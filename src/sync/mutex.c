@@ -1,4 +1,5 @@
-/* Internal futex mutex; see mutex.h for the word layout and owner death. */
+/* Internal futex mutex; see mutex.h for the word layout, the modes and
+ * owner death. */
 #include "sync/mutex.h"
 #include "core/core.h"
 #include "platform/platform.h"
@@ -6,18 +7,34 @@
 
 void mt__mutex_init(mt__mutex_t *m) {
   __atomic_store_n(&m->word, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&m->owner_tid, 0, __ATOMIC_RELAXED);
   m->fork_gen = mt__fork_generation();
 }
 
-/* Is the holder gone?  Only asked on slow paths. */
-static bool holder_dead(uint32_t v, bool shared) {
-  int32_t holder = (int32_t)(v & MT__M_TID);
-  if (holder == 0) return false;
-  if (shared) return mt__thread_alive(holder) == 0;
-  return !mt__thread_in_self(holder);
+void mt__mutex_note_owner(mt__mutex_t *m, int mode) {
+  bool proc = mode == MT__M_SHARED_PROC;
+  __atomic_store_n(&m->owner_pid, mt__getpid(), __ATOMIC_RELAXED);
+  __atomic_store_n(&m->owner_stamp, mt__self_stamp(!proc), __ATOMIC_RELAXED);
+  __atomic_store_n(&m->owner_tid, (uint32_t)mt__gettid(), __ATOMIC_RELEASE);
 }
 
-int mt__mutex_lock_slow(mt__mutex_t *m, bool shared, int64_t deadline_ns) {
+/* Is the holder gone?  Only asked on slow paths, after a whole slice with
+ * the word unchanged. */
+static bool holder_dead(const mt__mutex_t *m, uint32_t v, int mode) {
+  int32_t holder = (int32_t)(v & MT__M_TID);
+  if (holder == 0) return false;
+  if (!mode) return !mt__thread_in_self(holder);
+  if (__atomic_load_n(&m->owner_tid, __ATOMIC_ACQUIRE) != (uint32_t)holder)
+    /* The holder took the word but has not recorded itself (it does so
+     * right away): if its thread is already gone, it died in between. */
+    return mt__task_alive(holder, true, 0) == 0;
+  uint64_t stamp = __atomic_load_n(&m->owner_stamp, __ATOMIC_RELAXED);
+  if (mode == MT__M_SHARED_PROC)
+    return mt__task_alive(__atomic_load_n(&m->owner_pid, __ATOMIC_RELAXED), false, stamp) == 0;
+  return mt__task_alive(holder, true, stamp) == 0;
+}
+
+int mt__mutex_lock_slow(mt__mutex_t *m, int mode, int64_t deadline_ns) {
   uint32_t tid = (uint32_t)mt__gettid();
 
   /* No spin here: the critical sections behind this mutex are short, and a
@@ -26,6 +43,7 @@ int mt__mutex_lock_slow(mt__mutex_t *m, bool shared, int64_t deadline_ns) {
    * as glibc does, is 2x faster than a 100-round spin, and the in-process
    * queues gain 20-40%.  Waiting for an EVENT (condition, semaphore, event,
    * future) is where spinning pays, and those spin on their own words. */
+  bool shared = mode != MT__M_PRIVATE;
   bool check_owner = shared || m->fork_gen != mt__fork_generation();
   for (;;) {
     uint32_t v = __atomic_load_n(&m->word, __ATOMIC_RELAXED);
@@ -33,8 +51,10 @@ int mt__mutex_lock_slow(mt__mutex_t *m, bool shared, int64_t deadline_ns) {
       /* We may not be the only waiter: keep the WAITERS bit so the next
        * unlock wakes the others (Drepper's "mutex 2"). */
       if (__atomic_compare_exchange_n(&m->word, &v, tid | MT__M_WAITERS, false,
-                                      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+                                      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        if (shared) mt__mutex_note_owner(m, mode);
         return 0;
+      }
       continue;
     }
     if (!(v & MT__M_WAITERS)) {
@@ -51,14 +71,18 @@ int mt__mutex_lock_slow(mt__mutex_t *m, bool shared, int64_t deadline_ns) {
     int r = mt__wait_word(&m->word, v, shared, until);
     if (r == MT_ETIMEDOUT) {
       if (mt__deadline_passed(deadline_ns)) return MT_ETIMEDOUT;
-      if (check_owner && __atomic_load_n(&m->word, __ATOMIC_RELAXED) == v &&
-          holder_dead(v, shared)) {
+      /* acquire: the holder's owner_* record is then visible (its CAS
+       * continues the release sequence of the previous unlock) */
+      if (check_owner && __atomic_load_n(&m->word, __ATOMIC_ACQUIRE) == v &&
+          holder_dead(m, v, mode)) {
         if (__atomic_compare_exchange_n(&m->word, &v, tid | MT__M_WAITERS, false,
-                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+          if (shared) mt__mutex_note_owner(m, mode);
           return MT_EOWNERDEAD;
+        }
       }
     }
   }
 }
 
-void mt__mutex_wake(mt__mutex_t *m, bool shared) { mt__wake_word(&m->word, 1, shared); }
+void mt__mutex_wake(mt__mutex_t *m, int mode) { mt__wake_word(&m->word, 1, mode != 0); }

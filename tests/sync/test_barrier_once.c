@@ -53,6 +53,12 @@ static void barrier_errors_and_timeout(void **state) {
   mt_barrier_t *b = mt_barrier_new(2, NULL, NULL, MT_FOREVER, 0);
   assert_int_equal(mt_barrier_parties(b), 2);
   assert_code(mt_barrier_wait(b, -3), MT_EINVAL);
+  /* a shared barrier records its arrivals: its parties are capped */
+  assert_null(mt_barrier_new(MT_BARRIER_SHARED_MAX + 1, NULL, NULL, MT_FOREVER, MT_SHARED));
+  mt_barrier_t *big = mt_barrier_new(MT_BARRIER_SHARED_MAX, NULL, NULL, MT_FOREVER, MT_SHARED);
+  assert_non_null(big);
+  assert_int_equal(mt_barrier_parties(big), MT_BARRIER_SHARED_MAX);
+  mt_barrier_free(big);
   double t0 = now_s();
   assert_code(mt_barrier_wait(b, 0.05), MT_EBROKEN); /* timeout breaks it */
   assert_not_early(t0, 0.05);
@@ -101,6 +107,80 @@ static void barrier_abort_wakes_waiters(void **state) {
   mt_barrier_free(b);
 }
 
+
+/* The last party runs a slow action; a wait that arrives meanwhile must
+ * still return by its deadline (it breaks the barrier, as a timed-out wait
+ * does in Python), while the round whose action ran completes. */
+static mt_event_t *action_started, *action_go;
+static int slow_action(void *arg) {
+  (void)arg;
+  mt_event_set(action_started);
+  mt_event_wait(action_go, 20);
+  return 0;
+}
+
+static void *wait_store(void *arg) {
+  void **a = arg;
+  *(int *)a[1] = mt_barrier_wait(a[0], 30);
+  return NULL;
+}
+
+static void barrier_wait_during_action_honours_timeout(void **state) {
+  (void)state;
+  action_started = mt_event_new(0);
+  action_go = mt_event_new(0);
+  mt_barrier_t *b = mt_barrier_new(2, slow_action, NULL, MT_FOREVER, 0);
+  int res[2] = {-100, -100};
+  void *args[2][2] = {{b, &res[0]}, {b, &res[1]}};
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, wait_store, args[i]);
+  assert_code(mt_event_wait(action_started, 30), 0);
+  double t0 = now_s();
+  int r = mt_barrier_wait(b, 0.1);
+  double dt = now_s() - t0;
+  mt_event_set(action_go);
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  if (dt >= 2.0) fail_msg("wait(0.1) during the action returned after %.3f s", dt);
+  assert_not_early(t0, 0.1);
+  assert_code(r, MT_EBROKEN);
+  /* the round whose action ran completed: indices 0 and 1 */
+  assert_true((res[0] == 0 && res[1] == 1) || (res[0] == 1 && res[1] == 0));
+  assert_int_equal(mt_barrier_broken(b), 1);
+  assert_code(mt_barrier_reset(b), 0);
+  mt_event_set(action_started); /* the next action must not block */
+  res[0] = res[1] = -100;
+  for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, wait_store, args[i]);
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  assert_true(res[0] >= 0 && res[1] >= 0 && res[0] != res[1]);
+  mt_barrier_free(b);
+  mt_event_free(action_go);
+  mt_event_free(action_started);
+}
+
+/* reset() while parties wait: they get MT_EBROKEN and the barrier is at
+ * once usable for a full round (Python's reset). Repeated many times. */
+static void barrier_reset_wakes_then_usable(void **state) {
+  (void)state;
+  mt_barrier_t *b = mt_barrier_new(3, NULL, NULL, MT_FOREVER, 0);
+  long rounds = mt_test_scaled(200, 10);
+  for (long i = 0; i < rounds; i++) {
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++) pthread_create(&t[k], NULL, abort_victim, b);
+    while (mt_barrier_n_waiting(b) < 2) sched_yield();
+    assert_code(mt_barrier_reset(b), 0);
+    for (int k = 0; k < 2; k++) pthread_join(t[k], NULL);
+    assert_int_equal(mt_barrier_broken(b), 0);
+    int res[3];
+    void *args[3][2] = {{b, &res[0]}, {b, &res[1]}, {b, &res[2]}};
+    pthread_t u[3];
+    for (int k = 0; k < 3; k++) pthread_create(&u[k], NULL, wait_store, args[k]);
+    for (int k = 0; k < 3; k++) pthread_join(u[k], NULL);
+    for (int k = 0; k < 3; k++) assert_true(res[k] >= 0 && res[k] < 3);
+    assert_int_equal((1 << res[0]) | (1 << res[1]) | (1 << res[2]), 7);
+  }
+  mt_barrier_free(b);
+}
+
 static int once_runs;
 static void once_init(void *arg) {
   (void)arg;
@@ -128,6 +208,8 @@ int main(void) {
       cmocka_unit_test(barrier_errors_and_timeout),
       cmocka_unit_test(barrier_action_failure_breaks),
       cmocka_unit_test(barrier_abort_wakes_waiters),
+      cmocka_unit_test(barrier_wait_during_action_honours_timeout),
+      cmocka_unit_test(barrier_reset_wakes_then_usable),
       cmocka_unit_test(once_exactly_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
