@@ -96,6 +96,7 @@ static struct {
 } reg;
 
 static _Atomic unsigned name_counter;
+void (*mt__thread_start_hook)(mt_thread_t *t);
 static pthread_key_t exit_key;
 static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
 
@@ -385,6 +386,7 @@ int mt_thread_start(mt_thread_t *t) {
   reg_lock();
   list_add(t);
   reg_unlock();
+  if (mt__thread_start_hook) mt__thread_start_hook(t);
 
   pthread_t pth;
   int r;
