@@ -9,12 +9,10 @@
  * length from 4 GiB on, as Python), so any size up to MT_CONN_MAX_MSG (1 TiB, i.e. far beyond Python's ~32 MB advice) goes
  * through; bytes are streamed, never held twice by the sender.
  *
- * SIGPIPE: socket writes use MSG_NOSIGNAL.  A pipe has no such flag, so the
- * first simplex send of a thread blocks SIGPIPE in that thread (never a
- * process-wide handler); the signal a failed write raises is taken back at
- * once, and a child forked from that thread gets SIGPIPE unblocked again.
- * Side effect to know: in that thread, your own writes to a closed pipe or
- * socket return EPIPE instead of killing the process.
+ * SIGPIPE: socket writes use MSG_NOSIGNAL.  A pipe has no such flag, so a
+ * simplex send blocks SIGPIPE in the calling thread for the write only
+ * (never a process-wide handler) and takes the signal a failed write raised
+ * back at once; the thread's mask is the same after the call as before.
  *
  * Error model (Python exception -> code): EOFError -> MT_ECLOSED (the peer
  * closed and everything it sent has been read), OSError on a closed end ->

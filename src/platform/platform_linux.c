@@ -137,6 +137,23 @@ int mt__thread_alive(int32_t tid) {
   return r == 0;
 }
 
+int mt__sys_thread_create_blocked(pthread_t *th, size_t stack_size, bool detached,
+                                  void *(*fn)(void *arg), void *arg) {
+  int saved = errno;
+  pthread_attr_t a;
+  int r = pthread_attr_init(&a);
+  if (r) return -r;
+  sigset_t all;
+  sigfillset(&all); /* glibc keeps its two internal signals usable */
+  r = pthread_attr_setsigmask_np(&a, &all);
+  if (!r && stack_size) r = pthread_attr_setstacksize(&a, stack_size);
+  if (!r && detached) r = pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  if (!r) r = pthread_create(th, &a, fn, arg);
+  pthread_attr_destroy(&a);
+  errno = saved;
+  return -r;
+}
+
 int mt__cpu_count(void) {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) == 0) {

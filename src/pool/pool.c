@@ -45,6 +45,8 @@
 #include "core/core.h"
 #include "platform/platform.h"
 #include "pool/pool_internal.h"
+#include "process/process_internal.h"
+#include "thread/thread.h"
 #include "wait/wait.h"
 
 #define TARGET_BATCH_NS 2000000.0
@@ -291,8 +293,12 @@ static int spawn_worker(mt_pool_t *p, worker_t *w) {
   snprintf(name, sizeof name, "PoolWorker-%ld", n);
   mt_process_opts_t po = {.name = name, .daemon = true};
   w->proc = mt_process_new(mt__pool_worker_main, w, &po);
-  if (!w->proc) r = -errno;
-  else r = mt_process_start(w->proc);
+  if (!w->proc) {
+    r = -errno;
+  } else {
+    mt__process_set_child_mask(w->proc, &p->child_mask);
+    r = mt_process_start(w->proc);
+  }
   mt_conn_free(b);
   w->child_conn = NULL;
   if (r < 0) {
@@ -704,6 +710,7 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
   if (!p) return mt__fail_null(MT_ENOMEM);
   p->opts = o;
   p->nw = o.processes;
+  pthread_sigmask(SIG_BLOCK, NULL, &p->child_mask); /* the workers' mask */
   mt__mutex_init(&p->lock);
   p->w = calloc((size_t)p->nw, sizeof *p->w);
   int r = p->w ? 0 : MT_ENOMEM;
@@ -718,7 +725,7 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
     mt_thread_opts_t to = {.name = "mt-pool", .daemon = true, .daemon_set = true};
     p->manager = mt_thread_new(manager_main, p, &to);
     if (!p->manager) r = -errno;
-    else r = mt_thread_start(p->manager);
+    else r = mt__thread_start_internal(p->manager); /* every signal blocked */
   }
   if (r < 0) {
     for (int i = 0; p->w && i < p->nw; i++) {

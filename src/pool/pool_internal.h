@@ -4,6 +4,7 @@
 #ifndef MT_POOL_INTERNAL_H
 #define MT_POOL_INTERNAL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -128,6 +129,7 @@ struct mt_pool {
   int nw;
   worker_t *w;
   mt_thread_t *manager;
+  sigset_t child_mask; /* mt_pool_new's caller's: every worker starts with it */
   mt_conn_t *wake_r, *wake_w;
   uint32_t wake_pending;
   /* guarded by lock: */

@@ -382,7 +382,7 @@ mt_thread_t *mt_thread_new(void *(*fn)(void *arg), void *arg, const mt_thread_op
   return t;
 }
 
-int mt_thread_start(mt_thread_t *t) {
+static int start(mt_thread_t *t, bool internal) {
   if (!t) return MT_EINVAL;
   uint32_t expected = T_NEW;
   if (!__atomic_compare_exchange_n(&t->state, &expected, T_RUNNING, false,
@@ -397,7 +397,9 @@ int mt_thread_start(mt_thread_t *t) {
 
   pthread_t pth;
   int r;
-  if (t->stack_size) {
+  if (internal) {
+    r = -mt__sys_thread_create_blocked(&pth, t->stack_size, false, trampoline, t);
+  } else if (t->stack_size) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     r = pthread_attr_setstacksize(&attr, t->stack_size);
@@ -417,6 +419,11 @@ int mt_thread_start(mt_thread_t *t) {
   __atomic_store_n(&t->ident, (uint64_t)pth, __ATOMIC_RELEASE);
   return 0;
 }
+
+/* A user's thread inherits its creator's mask (as pthread, as Python). */
+int mt_thread_start(mt_thread_t *t) { return start(t, false); }
+
+int mt__thread_start_internal(mt_thread_t *t) { return start(t, true); }
 
 mt_thread_t *mt_thread_spawn(void *(*fn)(void *arg), void *arg, const mt_thread_opts_t *opts) {
   mt_thread_t *t = mt_thread_new(fn, arg, opts);
