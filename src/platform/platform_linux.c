@@ -241,7 +241,9 @@ void mt__sys_zero_shared(void *p, size_t bytes) {
 void mt__sys_yield(void) { sched_yield(); }
 
 void *mt__sys_map_populated(size_t bytes) {
+  int saved = errno;
   void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
                  -1, 0);
+  errno = saved;
   return m == MAP_FAILED ? NULL : m;
 }

@@ -613,6 +613,20 @@ static void keep_workers(mt_pool_t *p) {
     if (!p->w[i].alive) spawn_worker(p, &p->w[i]);
 }
 
+/* Frees what is left of a stopped pool (every worker is gone).  Called by
+ * mt_pool_free after the join, or by the manager itself as its last act
+ * (mt_pool_free from a callback); then mt_thread_free detaches the running
+ * manager, whose record lives until it returns. */
+static void pool_release(mt_pool_t *p) {
+  mt_thread_free(p->manager);
+  for (int i = 0; i < p->nw; i++) mt__obj_free(p->w[i].shm, sizeof(wshm_t), MT_SHARED);
+  mt_conn_free(p->wake_r);
+  mt_conn_free(p->wake_w);
+  free(p->q);
+  free(p->w);
+  free(p);
+}
+
 static void *manager_main(void *arg) {
   mt_pool_t *p = arg;
   int nfds_max = 1 + 2 * p->nw;
@@ -694,6 +708,8 @@ static void *manager_main(void *arg) {
              "pool stopped");
   take_incoming(p);
   fail_queue(p, MT_ECANCELLED, "pool stopped");
+  /* mt_pool_free from a callback left the freeing to us (see there) */
+  if (__atomic_load_n(&p->free_when_stopped, __ATOMIC_ACQUIRE)) pool_release(p);
   return NULL;
 }
 
@@ -1090,15 +1106,17 @@ int mt_pool_terminate(mt_pool_t *p) {
 
 void mt_pool_free(mt_pool_t *p) {
   if (!p) return;
+  if (mt_thread_current() == p->manager) {
+    /* From a callback, i.e. on the manager thread, which cannot join
+     * itself and still runs on p: terminate (a closed pool drains), and
+     * the manager frees the pool when it stops. */
+    if (get_state(p) == P_OPEN) set_state(p, P_TERMINATING);
+    __atomic_store_n(&p->free_when_stopped, true, __ATOMIC_RELEASE);
+    return;
+  }
   if (get_state(p) == P_OPEN) mt_pool_terminate(p);
   mt_pool_join(p, MT_FOREVER);
-  mt_thread_free(p->manager);
-  for (int i = 0; i < p->nw; i++) mt__obj_free(p->w[i].shm, sizeof(wshm_t), MT_SHARED);
-  mt_conn_free(p->wake_r);
-  mt_conn_free(p->wake_w);
-  free(p->q);
-  free(p->w);
-  free(p);
+  pool_release(p);
 }
 
 int mt_pool_pids(mt_pool_t *p, int *out, int n) {

@@ -145,6 +145,7 @@ struct mt_pool {
   bool purge;     /* atomic: a job was cancelled: purge the queue */
   long started;   /* atomic */
   bool joined;
+  bool free_when_stopped; /* atomic: mt_pool_free was called from a callback */
   int64_t term_deadline;
   bool term_killed;
 };
