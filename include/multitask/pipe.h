@@ -12,12 +12,10 @@
  * its own maximum, MT_CONN_DEFAULT_MAX_RECV (1 GiB) unless changed with
  * mt_conn_set_max_recv.
  *
- * SIGPIPE: socket writes use MSG_NOSIGNAL.  A pipe has no such flag, so the
- * first simplex send of a thread blocks SIGPIPE in that thread (never a
- * process-wide handler); the signal a failed write raises is taken back at
- * once, and a child forked from that thread gets SIGPIPE unblocked again.
- * Side effect to know: in that thread, your own writes to a closed pipe or
- * socket return EPIPE instead of killing the process.
+ * SIGPIPE: socket writes use MSG_NOSIGNAL.  A pipe has no such flag, so a
+ * simplex send blocks SIGPIPE in the calling thread for the write only
+ * (never a process-wide handler) and takes the signal a failed write raised
+ * back at once; the thread's mask is the same after the call as before.
  *
  * Error model (Python exception -> code): EOFError -> MT_ECLOSED (the peer
  * closed and everything it sent has been read), OSError on a closed end ->

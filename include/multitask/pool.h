@@ -153,7 +153,10 @@ int mt_pool_terminate(mt_pool_t *p);
  * terminate (else MT_EBUSY, Python's ValueError).  0 or MT_ETIMEDOUT. */
 int mt_pool_join(mt_pool_t *p, double timeout);
 /* Terminates (if not already done) and frees (Python's `with Pool()` exit).
- * Futures handed out stay valid.  NULL is ignored. */
+ * Futures handed out stay valid.  NULL is ignored.  From a callback (the
+ * pool's manager thread, which cannot wait for itself): an open pool is
+ * terminated (a closed one drains), the call returns at once, and the
+ * manager frees the pool when it stops; do not use p afterwards. */
 void mt_pool_free(mt_pool_t *p);
 
 /* Pids of the live workers into out (up to n); returns how many there are

@@ -49,7 +49,8 @@ typedef struct mt_thread_opts {
  * EINVAL (fn NULL, stack too small), ENAMETOOLONG, ENOMEM. */
 mt_thread_t *mt_thread_new(void *(*fn)(void *arg), void *arg, const mt_thread_opts_t *opts);
 /* Starts it; once it returns the thread is alive and enumerated and its
- * ident is set.  MT_ESTARTED when started twice (or a dummy), MT_EAGAIN
+ * ident is set.  The thread inherits the caller's signal mask (the
+ * library's own threads block every signal instead).  MT_ESTARTED when started twice (or a dummy), MT_EAGAIN
  * when the system cannot make a thread, MT_EINVAL for NULL. */
 int mt_thread_start(mt_thread_t *t);
 /* Convenience: new + start. NULL with errno on failure. */

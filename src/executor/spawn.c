@@ -3,16 +3,17 @@
  * current_thread().name, ...).  They are daemon threads: a program that
  * returns from main without shutting its executor down is not held by idle
  * workers (use mt_executor_free or MT_WITH_EXECUTOR to wait for the work).
- * Workers block every signal: process signals go to the application's own
- * threads, as Python delivers them to the main thread. */
+ * Workers block every signal (mt__thread_start_internal): process signals
+ * go to the application's own threads, as Python delivers them to the main
+ * thread. */
 #include "executor/pool_internal.h"
 #include "core/core.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 
 #include "multitask/thread.h"
+#include "thread/thread.h"
 
 typedef struct {
   void (*fn)(void *arg);
@@ -32,15 +33,12 @@ int mt__exec_spawn(void (*fn)(void *arg), void *arg, const char *name) {
   s->fn = fn;
   s->arg = arg;
   mt_thread_opts_t o = {.name = name, .daemon = true, .daemon_set = true};
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
-  mt_thread_t *t = mt_thread_spawn(trampoline, s, &o);
-  int e = errno;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (!t) {
+  mt_thread_t *t = mt_thread_new(trampoline, s, &o);
+  int r = t ? mt__thread_start_internal(t) : (errno ? -errno : MT_ENOMEM);
+  if (r < 0) {
+    mt_thread_free(t);
     mt__free(s);
-    return e ? -e : MT_EAGAIN;
+    return r;
   }
   mt_thread_free(t); /* detached: the pool counts its workers itself */
   return 0;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -60,6 +61,16 @@ uint64_t mt__self_stamp(bool thread);
 int mt__task_alive(int32_t id, bool thread, uint64_t stamp);
 /* The /proc stamp of task `id` (start time | bit 63), 0 if unreadable. */
 uint64_t mt__sys_start_stamp(int32_t id);
+
+/* The ONE way the library starts a thread of its own (the timer thread,
+ * the process forker, the pool's manager, executor workers; thread.c's
+ * mt__thread_start_internal for those that are mt_thread_t): the thread
+ * begins with every signal blocked, so process signals go to the
+ * application's threads, and the caller's mask is never touched
+ * (pthread_attr_setsigmask_np).  stack_size 0 = default.  0 or a negative
+ * code (MT_EAGAIN when the system cannot make a thread). */
+int mt__sys_thread_create_blocked(pthread_t *th, size_t stack_size, bool detached,
+                                  void *(*fn)(void *arg), void *arg);
 
 /* Number of CPUs this process may run on (affinity mask). */
 int mt__cpu_count(void);
@@ -113,7 +124,7 @@ ssize_t mt__sys_read(int fd, void *buf, size_t n);
 size_t mt__sys_pending(int fd);
 /* writev() (sendmsg(MSG_NOSIGNAL) on a socket) that never raises SIGPIPE:
  * bytes or a negative code (MT_EPIPE when the reader is gone).  On a pipe,
- * the first call of a thread blocks SIGPIPE in that thread (see the file). */
+ * SIGPIPE is blocked for the write only: the caller's mask is unchanged. */
 ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n);
 /* close(); EINTR counts as closed.  0 or a negative code. */
 int mt__sys_close(int fd);

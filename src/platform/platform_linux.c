@@ -231,6 +231,23 @@ uint64_t mt__self_stamp(bool thread) {
   return s;
 }
 
+int mt__sys_thread_create_blocked(pthread_t *th, size_t stack_size, bool detached,
+                                  void *(*fn)(void *arg), void *arg) {
+  int saved = errno;
+  pthread_attr_t a;
+  int r = pthread_attr_init(&a);
+  if (r) return -r;
+  sigset_t all;
+  sigfillset(&all); /* glibc keeps its two internal signals usable */
+  r = pthread_attr_setsigmask_np(&a, &all);
+  if (!r && stack_size) r = pthread_attr_setstacksize(&a, stack_size);
+  if (!r && detached) r = pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  if (!r) r = pthread_create(th, &a, fn, arg);
+  pthread_attr_destroy(&a);
+  errno = saved;
+  return -r;
+}
+
 int mt__cpu_count(void) {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) == 0) {
@@ -318,7 +335,9 @@ void mt__sys_zero_shared(void *p, size_t bytes) {
 void mt__sys_yield(void) { sched_yield(); }
 
 void *mt__sys_map_populated(size_t bytes) {
+  int saved = errno;
   void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
                  -1, 0);
+  errno = saved;
   return m == MAP_FAILED ? NULL : m;
 }

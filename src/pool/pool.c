@@ -45,6 +45,8 @@
 #include "core/core.h"
 #include "platform/platform.h"
 #include "pool/pool_internal.h"
+#include "process/process_internal.h"
+#include "thread/thread.h"
 #include "wait/wait.h"
 
 #define TARGET_BATCH_NS 2000000.0
@@ -303,8 +305,12 @@ static int spawn_worker(mt_pool_t *p, worker_t *w) {
   snprintf(name, sizeof name, "PoolWorker-%ld", n);
   mt_process_opts_t po = {.name = name, .daemon = true};
   w->proc = mt_process_new(mt__pool_worker_main, w, &po);
-  if (!w->proc) r = -errno;
-  else r = mt_process_start(w->proc);
+  if (!w->proc) {
+    r = -errno;
+  } else {
+    mt__process_set_child_mask(w->proc, &p->child_mask);
+    r = mt_process_start(w->proc);
+  }
   mt_conn_free(b);
   w->child_conn = NULL;
   if (r < 0) {
@@ -650,6 +656,22 @@ static void keep_workers(mt_pool_t *p) {
   if (!any && spawn_err < 0) fail_queue(p, spawn_err, "no worker process could be started");
 }
 
+/* Frees what is left of a stopped pool (every worker is gone).  Called by
+ * mt_pool_free after the join, or by the manager itself as its last act
+ * (mt_pool_free from a callback); then mt_thread_free detaches the running
+ * manager, whose record lives until it returns. */
+static void pool_release(mt_pool_t *p) {
+  mt_thread_free(p->manager);
+  for (int i = 0; i < p->nw; i++) mt__obj_free(p->w[i].shm, sizeof(wshm_t), MT_SHARED);
+  mt_conn_free(p->wake_r);
+  mt_conn_free(p->wake_w);
+  mt__free(p->q);
+  mt__free(p->w);
+  mt__free(p->fds);
+  mt__free(p->who);
+  mt__free(p);
+}
+
 static void *manager_main(void *arg) {
   mt_pool_t *p = arg;
   struct pollfd *fds = p->fds;
@@ -733,6 +755,8 @@ static void *manager_main(void *arg) {
              "pool stopped");
   take_incoming(p);
   fail_queue(p, MT_ECANCELLED, "pool stopped");
+  /* mt_pool_free from a callback left the freeing to us (see there) */
+  if (__atomic_load_n(&p->free_when_stopped, __ATOMIC_ACQUIRE)) pool_release(p);
   return NULL;
 }
 
@@ -749,6 +773,7 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
   if (!p) return mt__fail_null(MT_ENOMEM);
   p->opts = o;
   p->nw = o.processes;
+  pthread_sigmask(SIG_BLOCK, NULL, &p->child_mask); /* the workers' mask */
   mt__mutex_init(&p->lock);
   p->w = mt__calloc((size_t)p->nw, sizeof *p->w);
   p->fds = mt__calloc((size_t)(1 + 2 * p->nw), sizeof *p->fds);
@@ -765,7 +790,7 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
     mt_thread_opts_t to = {.name = "mt-pool", .daemon = true, .daemon_set = true};
     p->manager = mt_thread_new(manager_main, p, &to);
     if (!p->manager) r = -errno;
-    else r = mt_thread_start(p->manager);
+    else r = mt__thread_start_internal(p->manager); /* every signal blocked */
   }
   if (r < 0) {
     for (int i = 0; p->w && i < p->nw; i++) {
@@ -1132,17 +1157,17 @@ int mt_pool_terminate(mt_pool_t *p) {
 
 void mt_pool_free(mt_pool_t *p) {
   if (!p) return;
+  if (mt_thread_current() == p->manager) {
+    /* From a callback, i.e. on the manager thread, which cannot join
+     * itself and still runs on p: terminate (a closed pool drains), and
+     * the manager frees the pool when it stops. */
+    if (get_state(p) == P_OPEN) set_state(p, P_TERMINATING);
+    __atomic_store_n(&p->free_when_stopped, true, __ATOMIC_RELEASE);
+    return;
+  }
   if (get_state(p) == P_OPEN) mt_pool_terminate(p);
   mt_pool_join(p, MT_FOREVER);
-  mt_thread_free(p->manager);
-  for (int i = 0; i < p->nw; i++) mt__obj_free(p->w[i].shm, sizeof(wshm_t), MT_SHARED);
-  mt_conn_free(p->wake_r);
-  mt_conn_free(p->wake_w);
-  mt__free(p->q);
-  mt__free(p->w);
-  mt__free(p->fds);
-  mt__free(p->who);
-  mt__free(p);
+  pool_release(p);
 }
 
 int mt_pool_pids(mt_pool_t *p, int *out, int n) {

@@ -4,6 +4,7 @@
 #ifndef MT_POOL_INTERNAL_H
 #define MT_POOL_INTERNAL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -129,6 +130,7 @@ struct mt_pool {
   int nw;
   worker_t *w;
   mt_thread_t *manager;
+  sigset_t child_mask; /* mt_pool_new's caller's: every worker starts with it */
   mt_conn_t *wake_r, *wake_w;
   uint32_t wake_pending;
   /* guarded by lock: */
@@ -146,6 +148,7 @@ struct mt_pool {
   bool purge;     /* atomic: a job was cancelled: purge the queue */
   long started;   /* atomic */
   bool joined;
+  bool free_when_stopped; /* atomic: mt_pool_free was called from a callback */
   int64_t term_deadline;
   bool term_killed;
 };

@@ -32,6 +32,12 @@
  * started from any thread but the main one is forked by a library thread
  * that lives as long as the process (the "forker", started on first use).
  *
+ * Signal masks.  A child begins with the mask of the thread that called
+ * mt_process_start (captured there; the pool passes the mask of
+ * mt_pool_new's caller instead, mt__process_set_child_mask), whichever
+ * thread forks it: the forker, like every internal thread, blocks every
+ * signal, and a child forked with that mask could not even be terminated.
+ *
  * Lock order: forker_lock -> reg_lock.  Invariants: state moves NEW ->
  * RUNNING -> DONE only; a RUNNING child is on the list; pidfd >= 0 from start
  * until close/free (of the generation that started it).
@@ -48,6 +54,7 @@
 
 #include "core/core.h"
 #include "platform/platform.h"
+#include "process/process_internal.h"
 #include "sync/mutex.h"
 #include "wait/wait.h"
 
@@ -72,6 +79,8 @@ struct mt_process {
   pid_t pid;
   int pidfd;
   int exitcode;
+  bool mask_given;     /* child_mask set by mt__process_set_child_mask */
+  sigset_t child_mask; /* the child's mask: see "Signal masks" */
   uint32_t fork_gen; /* generation that made (and may wait for) it */
   struct mt_process *prev, *next;
 };
@@ -311,6 +320,7 @@ static void flush_std(FILE *f) {
 
 static void child_main(mt_process_t *p, pid_t parent_pid) {
   tl_forking = NULL;
+  pthread_sigmask(SIG_SETMASK, &p->child_mask, NULL);
   if (p->daemon) {
     mt__sys_set_pdeathsig(SIGKILL);
     if (getppid() != parent_pid) _exit(1); /* parent died before prctl */
@@ -391,14 +401,10 @@ static int start_via_forker(mt_process_t *p) {
   mt__mutex_lock(&S.forker_lock, false, MT__NO_DEADLINE);
   if (!S.forker_running) {
     pthread_t t;
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    int e = pthread_create(&t, &a, forker_main, NULL);
-    pthread_attr_destroy(&a);
-    if (e) {
+    int e = mt__sys_thread_create_blocked(&t, 0, true, forker_main, NULL);
+    if (e < 0) {
       mt__mutex_unlock(&S.forker_lock, false);
-      return -e;
+      return e;
     }
     S.forker_running = true;
   }
@@ -418,8 +424,14 @@ int mt_process_start(mt_process_t *p) {
   if (p->closed) return MT_ECLOSED;
   if (atomic_load(&p->state) != S_NEW) return MT_ESTARTED;
   if (p->fork_gen != mt__fork_generation()) return MT_EFORKED;
+  if (!p->mask_given) pthread_sigmask(SIG_BLOCK, NULL, &p->child_mask);
   if (p->daemon && mt__gettid() != getpid()) return start_via_forker(p);
   return start_here(p);
+}
+
+void mt__process_set_child_mask(mt_process_t *p, const sigset_t *mask) {
+  p->child_mask = *mask;
+  p->mask_given = true;
 }
 
 /* ---- waiting and state ------------------------------------------------ */

@@ -30,8 +30,12 @@
  * Registry.  Every live thread (started, not finished) is on one doubly
  * linked list under `reg.lock`, in start order: enumerate and active_count
  * read it.  A library thread is listed by mt_thread_start BEFORE
- * pthread_create (so it is enumerated as soon as start returns, as Python)
- * and unlisted before it stores DONE (so it is gone once join returns).
+ * pthread_create (so it is enumerated as soon as start returns, as Python,
+ * and a fork in between marks it DONE in the child) and unlisted before it
+ * stores DONE (so it is gone once join returns).  So a thread found through
+ * enumerate may have no pthread id yet (ident 0 until pthread_create
+ * returns or the thread stores its own): join then parks on `state`
+ * instead of calling pthread_join, and ident/native_id wait for the id.
  * Threads the library did not start become "dummy" threads the first time
  * they call mt_thread_current(): listed with a pthread key whose destructor
  * unlists them when they exit.  The main thread is registered by a
@@ -96,6 +100,7 @@ static struct {
 } reg;
 
 static _Atomic unsigned name_counter;
+void (*mt__thread_start_hook)(mt_thread_t *t);
 static pthread_key_t exit_key;
 static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
 
@@ -118,11 +123,14 @@ static bool claim_reap(mt_thread_t *t) {
                                      __ATOMIC_RELAXED);
 }
 
+/* Called once the thread is DONE (the thread stored its ident before) or
+ * by the handle's owner, whose mt_thread_start stored it: so the state is
+ * read first and the ident is never the unset 0. */
 static void reap_or_detach(mt_thread_t *t) {
   if (!claim_reap(t)) return;
-  /* ident is the pthread_t, stored by start and by the thread itself */
+  bool done = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == T_DONE;
   pthread_t pth = (pthread_t)__atomic_load_n(&t->ident, __ATOMIC_ACQUIRE);
-  if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == T_DONE) pthread_join(pth, NULL);
+  if (done) pthread_join(pth, NULL);
   else pthread_detach(pth);
 }
 
@@ -189,7 +197,7 @@ static void set_kernel_name(mt_thread_t *t) {
 }
 
 static void publish_self(mt_thread_t *t) {
-  __atomic_store_n(&t->ident, (uint64_t)pthread_self(), __ATOMIC_RELAXED);
+  __atomic_store_n(&t->ident, (uint64_t)pthread_self(), __ATOMIC_RELEASE);
   __atomic_store_n(&t->tid, (uint32_t)mt__gettid(), __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&t->tid_waiters, __ATOMIC_SEQ_CST))
     mt__wake_word(&t->tid, INT32_MAX, false);
@@ -374,7 +382,7 @@ mt_thread_t *mt_thread_new(void *(*fn)(void *arg), void *arg, const mt_thread_op
   return t;
 }
 
-int mt_thread_start(mt_thread_t *t) {
+static int start(mt_thread_t *t, bool internal) {
   if (!t) return MT_EINVAL;
   uint32_t expected = T_NEW;
   if (!__atomic_compare_exchange_n(&t->state, &expected, T_RUNNING, false,
@@ -385,10 +393,13 @@ int mt_thread_start(mt_thread_t *t) {
   reg_lock();
   list_add(t);
   reg_unlock();
+  if (mt__thread_start_hook) mt__thread_start_hook(t);
 
   pthread_t pth;
   int r;
-  if (t->stack_size) {
+  if (internal) {
+    r = -mt__sys_thread_create_blocked(&pth, t->stack_size, false, trampoline, t);
+  } else if (t->stack_size) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     r = pthread_attr_setstacksize(&attr, t->stack_size);
@@ -405,9 +416,14 @@ int mt_thread_start(mt_thread_t *t) {
     __atomic_sub_fetch(&t->refs, 1, __ATOMIC_RELAXED);
     return -r;
   }
-  __atomic_store_n(&t->ident, (uint64_t)pth, __ATOMIC_RELAXED);
+  __atomic_store_n(&t->ident, (uint64_t)pth, __ATOMIC_RELEASE);
   return 0;
 }
+
+/* A user's thread inherits its creator's mask (as pthread, as Python). */
+int mt_thread_start(mt_thread_t *t) { return start(t, false); }
+
+int mt__thread_start_internal(mt_thread_t *t) { return start(t, true); }
 
 mt_thread_t *mt_thread_spawn(void *(*fn)(void *arg), void *arg, const mt_thread_opts_t *opts) {
   mt_thread_t *t = mt_thread_new(fn, arg, opts);
@@ -428,10 +444,14 @@ int mt_thread_join(mt_thread_t *t, double timeout, void **result) {
   if (t->dummy) return MT_ENOTSUP;
   uint32_t s = load_state(t);
   if (s == T_NEW) return MT_ENOTSTARTED;
-  if (s != T_DONE && deadline == MT__NO_DEADLINE && !mt__get_parker() && claim_reap(t)) {
+  /* ident is 0 while a thread found through enumerate is still inside
+   * mt_thread_start: then park on state like any other joiner. */
+  uint64_t id = __atomic_load_n(&t->ident, __ATOMIC_ACQUIRE);
+  if (s != T_DONE && id != 0 && deadline == MT__NO_DEADLINE && !mt__get_parker() &&
+      claim_reap(t)) {
     /* Untimed join by the first joiner of a plain thread: pthread_join
      * sleeps once, until the kernel reports the exit (see top). */
-    pthread_join((pthread_t)__atomic_load_n(&t->ident, __ATOMIC_ACQUIRE), NULL);
+    pthread_join((pthread_t)id, NULL);
     s = load_state(t);
   }
   while (s != T_DONE) {
@@ -482,16 +502,11 @@ int mt_thread_set_daemon(mt_thread_t *t, bool daemon) {
   return 0;
 }
 
-uint64_t mt_thread_ident(const mt_thread_t *t) {
-  if (!t || load_state(t) == T_NEW) return 0;
-  return __atomic_load_n(&t->ident, __ATOMIC_RELAXED); /* set by start */
-}
-
-/* The kernel tid is known once the new thread has run its first
- * instructions: a reader that asks earlier waits for it (briefly). */
-int32_t mt_thread_native_id(const mt_thread_t *t) {
-  if (!t || load_state(t) == T_NEW) return 0;
-  mt_thread_t *w = (mt_thread_t *)t;
+/* The new thread publishes its ident, then its tid, as its first
+ * instructions (publish_self).  A reader that asks earlier (it found the
+ * thread through enumerate while mt_thread_start runs) waits for them,
+ * briefly; the 1 ms re-check covers a pthread_create that failed. */
+static uint32_t wait_published(mt_thread_t *w) {
   uint32_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
   while (tid == 0 && load_state(w) == T_RUNNING) {
     __atomic_add_fetch(&w->tid_waiters, 1, __ATOMIC_SEQ_CST);
@@ -500,7 +515,20 @@ int32_t mt_thread_native_id(const mt_thread_t *t) {
     __atomic_sub_fetch(&w->tid_waiters, 1, __ATOMIC_RELAXED);
     tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
   }
-  return (int32_t)tid;
+  return tid;
+}
+
+uint64_t mt_thread_ident(const mt_thread_t *t) {
+  if (!t || load_state(t) == T_NEW) return 0;
+  uint64_t id = __atomic_load_n(&t->ident, __ATOMIC_ACQUIRE); /* set by start */
+  if (id) return id;
+  wait_published((mt_thread_t *)t);
+  return __atomic_load_n(&t->ident, __ATOMIC_ACQUIRE);
+}
+
+int32_t mt_thread_native_id(const mt_thread_t *t) {
+  if (!t || load_state(t) == T_NEW) return 0;
+  return (int32_t)wait_published((mt_thread_t *)t);
 }
 
 mt_thread_t *mt_thread_current(void) {

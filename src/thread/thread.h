@@ -16,4 +16,14 @@ void mt__thread_arm_exit_hook(void);
  * it starts default to non-daemon (as from Python's Timer thread). */
 void mt__thread_adopt_internal(const char *name);
 
+/* mt_thread_start for the library's own mt_thread_t threads (the pool's
+ * manager, executor workers): the thread starts with every signal blocked
+ * (mt__sys_thread_create_blocked). */
+int mt__thread_start_internal(mt_thread_t *t);
+
+/* Test hook (tests/thread/test_thread_start_race.c): when set, mt_thread_start
+ * calls it between listing the thread and pthread_create, so a test can
+ * hold that window open.  NULL otherwise. */
+extern void (*mt__thread_start_hook)(mt_thread_t *t);
+
 #endif

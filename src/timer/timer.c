@@ -249,17 +249,9 @@ static void register_fork(void) { mt__on_fork_child(after_fork_child); }
 /* Under tq.lock.  The thread blocks every signal: handlers run elsewhere. */
 static int ensure_thread(void) {
   if (tq.thread_started) return 0;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
   pthread_t th;
-  int r = pthread_create(&th, &attr, timer_main, NULL);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  pthread_attr_destroy(&attr);
-  if (r != 0) return -r;
+  int r = mt__sys_thread_create_blocked(&th, 0, true, timer_main, NULL);
+  if (r < 0) return r;
   tq.thread_started = true;
   return 0;
 }
