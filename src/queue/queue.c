@@ -494,3 +494,8 @@ int mt__queue_fd_waiters(mt_queue_t *q) {
   unlock(q);
   return n;
 }
+
+void mt__queue_hold_lock(mt_queue_t *q, bool hold) {
+  if (hold) lock(q);
+  else unlock(q);
+}
