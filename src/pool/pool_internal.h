@@ -143,6 +143,7 @@ struct mt_pool {
   bool purge;     /* atomic: a job was cancelled: purge the queue */
   long started;   /* atomic */
   bool joined;
+  uint32_t fork_gen; /* mt__fork_generation() at creation */
   int64_t term_deadline;
   bool term_killed;
 };

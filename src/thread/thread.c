@@ -42,8 +42,9 @@
  * non-daemon library thread (looping, so threads started meanwhile are
  * joined too); daemon threads are not waited for and die with the process.
  *
- * fork.  Only the forking thread exists in the child: a child handler
- * (mt__on_fork_child) unlists every other thread, marks it DONE (join
+ * fork.  Only the forking thread exists in the child.  The prepare handler
+ * (mt__on_fork) takes reg.lock, so the list is whole at fork; the child
+ * handler unlists every other thread, marks it DONE (join
  * returns at once, is_alive is 0) and makes the forking thread the main
  * thread, with its new native id, as Python does.
  *
@@ -286,7 +287,7 @@ __attribute__((constructor)) static void thread_module_init(void) {
   (void)mt__gettid(); /* its tid reset must run before our fork handler */
   mt__mutex_init(&reg.lock);
   pthread_key_create(&exit_key, exit_key_dtor);
-  mt__on_fork_child(after_fork_child);
+  mt__on_fork(MT__FORK_THREADS, reg_lock, reg_unlock, after_fork_child);
   if (mt__gettid() == (int32_t)getpid()) make_dummy(true);
 }
 

@@ -32,6 +32,28 @@
 static atomic_bool stop;
 static atomic_long churned;
 
+/* While a child runs the churners pause (so it is not starved of the two
+ * cores); they churn again before the next fork. */
+static atomic_bool paused;
+static pthread_mutex_t pause_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pause_cv = PTHREAD_COND_INITIALIZER;
+
+static bool keep_going(void) {
+  if (atomic_load(&paused)) {
+    pthread_mutex_lock(&pause_mu);
+    while (atomic_load(&paused) && !atomic_load(&stop)) pthread_cond_wait(&pause_cv, &pause_mu);
+    pthread_mutex_unlock(&pause_mu);
+  }
+  return !atomic_load(&stop);
+}
+
+static void set_paused(bool p) {
+  pthread_mutex_lock(&pause_mu);
+  atomic_store(&paused, p);
+  pthread_cond_broadcast(&pause_cv);
+  pthread_mutex_unlock(&pause_mu);
+}
+
 /* ---- timers ------------------------------------------------------------- */
 
 static size_t n_timer_slots; /* split between the timer churners */
@@ -57,7 +79,7 @@ static void *timer_churn(void *arg) {
   size_t half = n_timer_slots / 2, lo = (size_t)arg * half, hi = lo + half;
   unsigned k = (unsigned)(uintptr_t)arg * 7919u;
   for (size_t i = lo; i < hi; i++) atomic_store(&timer_slots[i], make_timer(k++));
-  while (!atomic_load(&stop)) {
+  while (keep_going()) {
     k = k * 1103515245u + 12345u;
     size_t i = lo + (k >> 8) % half;
     /* Unpublish before free: a child sees NULL or a live timer. */
@@ -82,7 +104,7 @@ static int task_double(void *arg, mt_value_t *out) {
 
 static void *tpool_churn(void *arg) {
   (void)arg;
-  for (uintptr_t n = 1; !atomic_load(&stop); n++) {
+  for (uintptr_t n = 1; keep_going(); n++) {
     mt_future_t *f;
     if (mt_executor_submit(tpool, task_double, (void *)n, &f) != 0) abort();
     mt_future_t *old = atomic_exchange(&futs[n % N_FUTS], f);
@@ -103,7 +125,7 @@ static void *future_churn(void *arg) {
   enum { BULK = 1500 };
   mt_future_t **fs = malloc(BULK * sizeof *fs);
   if (!fs) abort();
-  while (!atomic_load(&stop)) {
+  while (keep_going()) {
     for (int i = 0; i < BULK; i++)
       if (!(fs[i] = mt_future_new())) abort();
     for (int i = 0; i < BULK; i++) mt_future_free(fs[i]);
@@ -125,7 +147,7 @@ static int ptask(const void *in, size_t len, mt_value_t *out) {
 
 static void *ppool_churn(void *arg) {
   (void)arg;
-  for (int n = 0; !atomic_load(&stop); n++) {
+  for (int n = 0; keep_going(); n++) {
     mt_value_t v;
     if (mt_pool_apply(ppool, ptask, &n, sizeof n, &v) != 0) abort();
     if ((uintptr_t)v.ptr != (uintptr_t)n + 1) abort();
@@ -147,7 +169,7 @@ static void *set_local_and_exit(void *arg) {
 
 static void *local_churn(void *arg) {
   (void)arg;
-  for (int n = 0; !atomic_load(&stop); n++) {
+  for (int n = 0; keep_going(); n++) {
     mt_local_t *l[8];
     for (int i = 0; i < 8; i++) {
       if (!(l[i] = mt_local_new(NULL))) abort();
@@ -166,7 +188,7 @@ static void *local_churn(void *arg) {
 
 static void *queue_churn(void *arg) {
   (void)arg;
-  while (!atomic_load(&stop)) {
+  while (keep_going()) {
     void *item;
     for (uintptr_t i = 1; i <= 64; i++)
       if (mt_queue_put(gq, (void *)i, MT_FOREVER) != 0) abort();
@@ -215,6 +237,7 @@ static int child_pools(void) {
   mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 1});
   if (!p) return 25;
   if (mt_pool_apply(p, ptask, &n, sizeof n, &v) != 0 || (uintptr_t)v.ptr != 6) return 26;
+  if (mt_pool_close(p) != 0 || mt_pool_join(p, 10) != 0) return 27;
   mt_pool_free(p);
   return 0;
 }
@@ -310,7 +333,7 @@ static int wait_child(pid_t pid) {
 
 static void test_fork_while_churning(void **state) {
   (void)state;
-  long forks = mt_test_scaled(30, 3);
+  long forks = mt_test_scaled(16, 3);
   n_timer_slots = (size_t)mt_test_scaled(100000, 2000) & ~(size_t)1;
   timer_slots = calloc(n_timer_slots, sizeof *timer_slots);
   assert_non_null(timer_slots);
@@ -332,8 +355,9 @@ static void test_fork_while_churning(void **state) {
   for (long i = 0; i < forks; i++) {
     /* Let every churner get going between forks (waits on progress, not
      * on time). */
+    set_paused(false);
     long c0 = atomic_load(&churned);
-    while (atomic_load(&churned) < c0 + 50) sched_yield();
+    while (atomic_load(&churned) < c0 + 200) sched_yield();
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -342,6 +366,7 @@ static void test_fork_while_churning(void **state) {
       for (size_t s = 0; s < sizeof sigs / sizeof sigs[0]; s++) signal(sigs[s], SIG_DFL);
       _exit(child_main());
     }
+    set_paused(true);
     int status = wait_child(pid);
     if (status == -1) fail_msg("fork %ld: child hung (killed after %d ms)", i, CHILD_DEADLINE_MS);
     if (WIFSIGNALED(status)) fail_msg("fork %ld: child died of signal %d", i, WTERMSIG(status));
@@ -350,6 +375,7 @@ static void test_fork_while_churning(void **state) {
     else if (code != 0) fail_msg("fork %ld: child check %d failed", i, code);
   }
   atomic_store(&stop, true);
+  set_paused(false);
   for (int i = 0; i < K; i++) pthread_join(th[i], NULL);
   printf("%ld forks, %zu timers, %ld churn rounds, %d children found the queue busy\n",
          forks, n_timer_slots, atomic_load(&churned), busy_queue);
