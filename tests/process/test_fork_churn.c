@@ -333,6 +333,13 @@ static int wait_child(pid_t pid) {
 
 static void test_fork_while_churning(void **state) {
   (void)state;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  /* The sanitizers' allocators are not fork-safe (GCC 12 libasan): a child
+   * forked while another thread allocates hangs in its first malloc, inside
+   * __asan::Allocator::Allocate (seen with gdb), whatever the library does.
+   * Run it in the plain build. */
+  skip();
+#endif
   long forks = mt_test_scaled(16, 3);
   n_timer_slots = (size_t)mt_test_scaled(100000, 2000) & ~(size_t)1;
   timer_slots = calloc(n_timer_slots, sizeof *timer_slots);
