@@ -340,7 +340,7 @@ static void test_fork_while_churning(void **state) {
    * Run it in the plain build. */
   skip();
 #endif
-  long forks = mt_test_scaled(16, 3);
+  long forks = mt_test_scaled(12, 3);
   n_timer_slots = (size_t)mt_test_scaled(100000, 2000) & ~(size_t)1;
   timer_slots = calloc(n_timer_slots, sizeof *timer_slots);
   assert_non_null(timer_slots);
