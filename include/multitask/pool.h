@@ -81,7 +81,11 @@ typedef struct mt_pool_opts {
 
 /* Python's Pool(processes, initializer, initargs, maxtasksperchild).  opts
  * may be NULL.  Workers are started at once.  NULL + errno (EINVAL, ENOMEM,
- * EAGAIN when fork fails). */
+ * EAGAIN when fork fails).
+ * fork: in a process forked after the pool was made (its workers and
+ * result thread are the parent's), apply/map/imap/imap_next, close,
+ * terminate and join return MT_EFORKED and mt_pool_free returns at once;
+ * make a new pool in the child. */
 mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts);
 
 /* Options of one apply_async / submit (NULL: none). */

@@ -28,7 +28,14 @@ extern "C" {
  * pointer to the queue, get hands it to the getter.  An uncontended put or
  * get makes no system call; a waker calls the kernel only when a waiter
  * really sleeps.  Not usable across processes (pointers would not mean
- * anything there): use mt_mpqueue_t below. */
+ * anything there): use mt_mpqueue_t below.
+ *
+ * fork: a child gets its own copy of each queue.  If another thread was
+ * inside a call on the queue at fork (it held the queue's lock), the copy
+ * may be torn: in the child every call on that queue returns
+ * MT_ENOTRECOVERABLE (after at most ~10 ms for the first; mt_queue_free
+ * then frees the object without touching the items).  Otherwise the copy
+ * is usable. */
 typedef struct mt_queue mt_queue_t;
 
 /* queue.Queue(maxsize): FIFO.  maxsize 0 = unbounded. */

@@ -105,7 +105,9 @@ int32_t mt_thread_get_native_id(void);
  * (as C's exit() does not run thread destructors).  Any number of locals may
  * exist; get and set take no lock. */
 typedef struct mt_local mt_local_t;
-mt_local_t *mt_local_new(void (*dtor)(void *value)); /* NULL + ENOMEM */
+/* NULL + ENOMEM (ENOTRECOVERABLE if the slot table was found torn: a
+ * holder vanished inside it, which the fork handlers rule out). */
+mt_local_t *mt_local_new(void (*dtor)(void *value));
 void mt_local_free(mt_local_t *l);
 void *mt_local_get(mt_local_t *l); /* NULL for NULL */
 /* Replaces the caller's value WITHOUT destroying the previous one (you own

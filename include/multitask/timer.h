@@ -33,9 +33,12 @@ mt_timer_t *mt_timer_new(double interval, void (*fn)(void *arg), void *arg);
 /* Repeating (the notes' LoopTimer): runs at start, then every interval
  * (> 0) until cancelled; ticks are start + k*interval (no drift); a tick
  * missed because a callback overran is skipped, not replayed: the next
- * call is at the first tick not in the past. */
+ * call is at the first tick not in the past.  Once started it keeps ticking
+ * until cancelled: the re-arm after each tick allocates nothing (its place
+ * in the heap is reserved by mt_timer_start), so it cannot fail. */
 mt_timer_t *mt_loop_timer_new(double interval, void (*fn)(void *arg), void *arg);
-/* 0, MT_ESTARTED (started before), MT_EAGAIN (no timer thread), MT_EINVAL.
+/* 0, MT_ESTARTED (started before), MT_EAGAIN (no timer thread), MT_ENOMEM
+ * (the heap could not grow: not started, may be started again), MT_EINVAL.
  * A timer cancelled before start starts fine and never fires (Python). */
 int mt_timer_start(mt_timer_t *t);
 /* Stops it if it has not fired (one-shot) / stops further ticks (loop).

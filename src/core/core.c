@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -31,28 +32,79 @@ void *mt__fail_null(int code) {
   return NULL;
 }
 
-#define MAX_FORK_HANDLERS 16
+/* ---- fork handlers ------------------------------------------------------
+ * One pthread_atfork registration for the whole library.  prepare takes
+ * `reg` (so no registration is half done at fork) and then each part's
+ * lock in mt__fork_part order; parent and child release / reset them in
+ * the reverse order, the child after bumping the generation.  Child-only
+ * handlers (mt__on_fork_child) run last, in registration order.  A handler
+ * is written before it is published (release store of its count or flag),
+ * so a fork at any moment sees it complete or not at all. */
+
+#define MAX_CHILD_HANDLERS 16
+typedef struct part_handlers {
+  void (*prepare)(void), (*parent)(void), (*child)(void);
+  _Atomic bool set;
+} part_handlers_t;
+
 static _Atomic uint32_t fork_gen;
-static void (*fork_handlers[MAX_FORK_HANDLERS])(void);
-static _Atomic int n_fork_handlers;
+static part_handlers_t parts[MT__FORK_PARTS];
+static void (*child_handlers[MAX_CHILD_HANDLERS])(void);
+static _Atomic int n_child_handlers;
+static pthread_mutex_t reg = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static bool part_set(int i) { return atomic_load_explicit(&parts[i].set, memory_order_acquire); }
+
+static void atfork_prepare(void) {
+  pthread_mutex_lock(&reg);
+  for (int i = 0; i < MT__FORK_PARTS; i++)
+    if (part_set(i)) parts[i].prepare();
+}
+
+static void atfork_parent(void) {
+  for (int i = MT__FORK_PARTS - 1; i >= 0; i--)
+    if (part_set(i)) parts[i].parent();
+  pthread_mutex_unlock(&reg);
+}
 
 static void atfork_child(void) {
   atomic_fetch_add(&fork_gen, 1);
-  int n = atomic_load(&n_fork_handlers);
-  for (int i = 0; i < n; i++) fork_handlers[i]();
+  for (int i = MT__FORK_PARTS - 1; i >= 0; i--)
+    if (part_set(i)) parts[i].child();
+  int n = atomic_load_explicit(&n_child_handlers, memory_order_acquire);
+  for (int i = 0; i < n; i++) child_handlers[i]();
+  pthread_mutex_unlock(&reg); /* locked by this same thread in prepare */
 }
 
-static void install_atfork(void) { pthread_atfork(NULL, NULL, atfork_child); }
+/* Without the handlers every fork could leave a child with torn internal
+ * state: refuse to go on (the only failure is ENOMEM at first use). */
+static void install_atfork(void) {
+  if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0) abort();
+}
 
 uint32_t mt__fork_generation(void) {
   pthread_once(&fork_once, install_atfork);
   return atomic_load_explicit(&fork_gen, memory_order_relaxed);
 }
 
+void mt__on_fork(enum mt__fork_part part, void (*prepare)(void), void (*parent)(void),
+                 void (*child)(void)) {
+  pthread_once(&fork_once, install_atfork);
+  pthread_mutex_lock(&reg);
+  parts[part].prepare = prepare;
+  parts[part].parent = parent;
+  parts[part].child = child;
+  atomic_store_explicit(&parts[part].set, true, memory_order_release);
+  pthread_mutex_unlock(&reg);
+}
+
 void mt__on_fork_child(void (*fn)(void)) {
   pthread_once(&fork_once, install_atfork);
-  int i = atomic_fetch_add(&n_fork_handlers, 1);
-  if (i < MAX_FORK_HANDLERS) fork_handlers[i] = fn;
-  else abort(); /* internal misuse: a fixed number of parts register */
+  pthread_mutex_lock(&reg);
+  int i = atomic_load_explicit(&n_child_handlers, memory_order_relaxed);
+  if (i >= MAX_CHILD_HANDLERS) abort(); /* internal misuse: a fixed number of parts register */
+  child_handlers[i] = fn;
+  atomic_store_explicit(&n_child_handlers, i + 1, memory_order_release);
+  pthread_mutex_unlock(&reg);
 }

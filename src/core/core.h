@@ -44,8 +44,30 @@ static inline bool mt__alloc_ok(void) { return true; }
  * can tell cheaply, on slow paths only, that they were made before a fork. */
 uint32_t mt__fork_generation(void);
 
-/* Registers a function run in the child after fork, after the library's
- * own reset (used by the thread registry, timer thread, executors). */
+/* Parts whose fork handlers keep an internal lock quiescent across fork,
+ * in LOCK ORDER: prepare handlers run first to last (each takes its part's
+ * lock), parent and child handlers last to first.  Each of these locks is a
+ * leaf (nothing else is locked while one is held), so the order only has
+ * to be fixed, and nothing holding one of them may fork.  See the fork
+ * section of docs/design.md. */
+enum mt__fork_part {
+  MT__FORK_THREADS, /* thread registry (thread.c reg.lock) */
+  MT__FORK_TIMERS,  /* timer heap (timer.c tq.lock) */
+  MT__FORK_LOCALS,  /* local slot table (local.c slots.lock) */
+  MT__FORK_FUTURES, /* future slab stack (alloc.c g_lock) */
+  MT__FORK_PARTS
+};
+
+/* Registers a part's handlers (once per part): prepare takes the part's
+ * lock before fork, parent releases it, child resets the part (it runs
+ * after the generation was bumped, so mt__mutex_init there gives a lock of
+ * the child's generation).  A part must not call this with its lock held. */
+void mt__on_fork(enum mt__fork_part part, void (*prepare)(void), void (*parent)(void),
+                 void (*child)(void));
+
+/* Registers a function run in the child after fork, after the parts' child
+ * handlers, for state the forking path keeps consistent itself (the
+ * process registry: process.c holds its lock across its own fork()). */
 void mt__on_fork_child(void (*fn)(void));
 
 /* Sets errno to -code and returns NULL: the constructor error convention. */

@@ -9,16 +9,28 @@
  * freeing thread's cache (no lock); full batches of BATCH slots move to a
  * global stack of batches under g_lock (O(1): whole chains), and an empty
  * cache takes one batch back.  A thread's cache returns to the global
- * stack when the thread exits.
+ * stack when the thread exits (a pthread key destructor, registered before
+ * the thread first caches anything); a thread for which that cannot be
+ * registered (pthread_key_create / pthread_setspecific failed) caches
+ * nothing and moves single slots to and from the global stack.
+ *
+ * fork: the prepare handler (mt__on_fork) takes g_lock, so the global stack
+ * is whole at fork; the child re-initialises the lock.  The forking
+ * thread's cache is kept; the other threads' caches are lost in the child
+ * (bounded: two batches per thread).  A dead holder of g_lock can thus not
+ * happen; were it to (MT_EOWNERDEAD), the stack is dropped (its slots
+ * leak) rather than read while possibly torn.
  *
  * Under ASan/TSan plain malloc/free is used so the tools keep seeing every
  * use after free.  Memory is bounded by the peak number of live futures.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include "core/core.h"
 #include "platform/platform.h"
 
+#include "core/core.h"
 #include "future/future_internal.h"
 #include "wait/wait.h"
 
@@ -49,17 +61,23 @@ typedef struct cache {
   slot_t *cur;
   int ncur;
   slot_t *spare; /* NULL or a chain of BATCH slots */
+  bool registered; /* flush_cache will run at thread exit */
 } cache_t;
 
 static mt__mutex_t g_lock;
 static slot_t *g_batches; /* stack of batches, linked by next_batch */
 static pthread_key_t g_key;
+static bool g_key_ok;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static _Thread_local cache_t tl_cache;
 
+static void g_lock_take(void) {
+  if (mt__mutex_lock(&g_lock, false, MT__NO_DEADLINE) == MT_EOWNERDEAD) g_batches = NULL;
+}
+
 static void push_batch(slot_t *head, int n) {
   head->n = n;
-  mt__mutex_lock(&g_lock, false, MT__NO_DEADLINE);
+  g_lock_take();
   head->next_batch = g_batches;
   g_batches = head;
   mt__mutex_unlock(&g_lock, false);
@@ -73,9 +91,22 @@ static void flush_cache(void *unused) {
   *c = (cache_t){0};
 }
 
+static void before_fork(void) { g_lock_take(); }
+static void after_fork_parent(void) { mt__mutex_unlock(&g_lock, false); }
+static void after_fork_child(void) { mt__mutex_init(&g_lock); }
+
 static void init_once(void) {
   mt__mutex_init(&g_lock);
-  pthread_key_create(&g_key, flush_cache);
+  g_key_ok = pthread_key_create(&g_key, flush_cache) == 0;
+  mt__on_fork(MT__FORK_FUTURES, before_fork, after_fork_parent, after_fork_child);
+}
+
+/* Arranges for the calling thread's cache to be flushed at its exit;
+ * false when that is impossible (then the thread must not cache). */
+static bool register_thread(cache_t *c) {
+  pthread_once(&g_once, init_once);
+  c->registered = g_key_ok && pthread_setspecific(g_key, c) == 0;
+  return c->registered;
 }
 
 /* Under g_lock: a new slab, carved into batches on g_batches. */
@@ -95,30 +126,52 @@ static bool grow_locked(void) {
   return true;
 }
 
-static void refill(cache_t *c) {
+/* Under g_lock: the top batch of the global stack (growing it if empty),
+ * or NULL when out of memory. */
+static slot_t *pop_batch_locked(void) {
+  if (!g_batches) grow_locked();
+  slot_t *b = g_batches;
+  if (b) g_batches = b->next_batch;
+  return b;
+}
+
+/* Fills an empty cache; false when the thread may not cache. */
+static bool refill(cache_t *c) {
   if (c->spare) {
     c->cur = c->spare;
     c->ncur = BATCH;
     c->spare = NULL;
-    return;
+    return true;
   }
-  pthread_once(&g_once, init_once);
-  pthread_setspecific(g_key, c); /* so the cache is flushed at thread exit */
-  mt__mutex_lock(&g_lock, false, MT__NO_DEADLINE);
-  if (!g_batches) grow_locked();
-  slot_t *b = g_batches;
+  if (!c->registered && !register_thread(c)) return false;
+  g_lock_take();
+  slot_t *b = pop_batch_locked();
   if (b) {
-    g_batches = b->next_batch;
     c->cur = b;
     c->ncur = b->n;
   }
   mt__mutex_unlock(&g_lock, false);
+  return true;
+}
+
+/* One slot straight from the global stack (a thread that may not cache). */
+static slot_t *take_uncached(void) {
+  g_lock_take();
+  slot_t *b = pop_batch_locked();
+  if (b && b->next) { /* the rest of the batch goes back */
+    slot_t *rest = b->next;
+    rest->n = b->n - 1;
+    rest->next_batch = g_batches;
+    g_batches = rest;
+  }
+  mt__mutex_unlock(&g_lock, false);
+  return b;
 }
 
 void *mt__future_alloc(void) {
   if (!mt__alloc_ok()) return NULL;
   cache_t *c = &tl_cache;
-  if (!c->cur) refill(c);
+  if (!c->cur && !refill(c)) return take_uncached();
   slot_t *s = c->cur;
   if (!s) return NULL;
   c->cur = s->next;
@@ -129,17 +182,18 @@ void *mt__future_alloc(void) {
 
 void mt__future_dealloc(void *p) {
   cache_t *c = &tl_cache;
+  slot_t *s = p;
+  if (__builtin_expect(!c->registered, 0) && !register_thread(c)) {
+    s->next = NULL;
+    push_batch(s, 1);
+    return;
+  }
   if (c->ncur == BATCH) { /* cur is full: it becomes the spare */
-    if (c->spare) {
-      pthread_once(&g_once, init_once);
-      pthread_setspecific(g_key, c);
-      push_batch(c->spare, BATCH);
-    }
+    if (c->spare) push_batch(c->spare, BATCH);
     c->spare = c->cur;
     c->cur = NULL;
     c->ncur = 0;
   }
-  slot_t *s = p;
   s->next = c->cur;
   c->cur = s;
   c->ncur++;

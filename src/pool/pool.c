@@ -31,6 +31,10 @@
  * go only to idle workers and alone: a RUNNING future is really running, so
  * cancelling it (or its timeout) kills exactly that worker.
  *
+ * fork: a pool made before fork has no manager and no workers in the child
+ * (they belong to the parent): every call there returns MT_EFORKED and
+ * mt_pool_free returns at once (the thread pool does the same).
+ *
  * Lock order: pool->lock only (user threads: state, incoming list); the
  * manager never holds it while sending, waiting or completing futures.
  * Invariants: a worker's in-flight batches are in send order; the queue
@@ -774,6 +778,7 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
   p->opts = o;
   p->nw = o.processes;
   pthread_sigmask(SIG_BLOCK, NULL, &p->child_mask); /* the workers' mask */
+  p->fork_gen = mt__fork_generation();
   mt__mutex_init(&p->lock);
   p->w = mt__calloc((size_t)p->nw, sizeof *p->w);
   p->fds = mt__calloc((size_t)(1 + 2 * p->nw), sizeof *p->fds);
@@ -815,8 +820,11 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
   return p;
 }
 
+static bool forked(const mt_pool_t *p) { return p->fork_gen != mt__fork_generation(); }
+
 /* Hands a job to the manager (the manager's reference is the job's first). */
 static int submit_job(mt_pool_t *p, job_t *j) {
+  if (forked(p)) return MT_EFORKED;
   mt__mutex_lock(&p->lock, false, MT__NO_DEADLINE);
   if (p->state != P_OPEN) {
     mt__mutex_unlock(&p->lock, false);
@@ -967,6 +975,7 @@ static int own_inputs(job_t *j) {
 
 /* Submits a map job; n == 0 completes at once. */
 static int start_map(mt_pool_t *p, job_t *j) {
+  if (forked(p)) return MT_EFORKED;
   if (j->n == 0) {
     mt__mutex_lock(&p->lock, false, MT__NO_DEADLINE);
     int st = p->state;
@@ -1100,6 +1109,7 @@ int mt_pool_imap_next(mt_pool_imap_t *it, double timeout, mt_pool_item_t *out,
   int64_t deadline;
   int r = mt__deadline(timeout, &deadline);
   if (r < 0) return r;
+  if (forked(it->p)) return MT_EFORKED;
   if (it->next >= it->j->n) return 0;
   r = job_wait(it->j, imap_has_next, it, deadline);
   if (r < 0) return r;
@@ -1113,6 +1123,10 @@ int mt_pool_imap_next(mt_pool_imap_t *it, double timeout, mt_pool_item_t *out,
 
 void mt_pool_imap_free(mt_pool_imap_t *it) {
   if (!it) return;
+  if (forked(it->p)) { /* the job is the parent manager's: leave it */
+    mt__free(it);
+    return;
+  }
   __atomic_store_n(&it->j->cancelled, true, __ATOMIC_RELEASE);
   __atomic_store_n(&it->p->purge, true, __ATOMIC_RELEASE);
   wake_manager(it->p);
@@ -1122,6 +1136,7 @@ void mt_pool_imap_free(mt_pool_imap_t *it) {
 
 static int set_state(mt_pool_t *p, int st) {
   if (!p) return MT_EINVAL;
+  if (forked(p)) return MT_EFORKED;
   mt__mutex_lock(&p->lock, false, MT__NO_DEADLINE);
   if (p->state < st) __atomic_store_n(&p->state, st, __ATOMIC_RELEASE);
   mt__mutex_unlock(&p->lock, false);
@@ -1132,6 +1147,7 @@ static int set_state(mt_pool_t *p, int st) {
 int mt_pool_close(mt_pool_t *p) { return set_state(p, P_CLOSED); }
 
 int mt__pool_cancel_pending(mt_pool_t *p) {
+  if (forked(p)) return MT_EFORKED;
   mt__mutex_lock(&p->lock, false, MT__NO_DEADLINE);
   p->cancel_pending = true;
   mt__mutex_unlock(&p->lock, false);
@@ -1141,6 +1157,7 @@ int mt__pool_cancel_pending(mt_pool_t *p) {
 
 int mt_pool_join(mt_pool_t *p, double timeout) {
   if (!p) return MT_EINVAL;
+  if (forked(p)) return MT_EFORKED;
   if (get_state(p) == P_OPEN) return MT_EBUSY;
   if (p->joined) return 0;
   if (mt_thread_current() == p->manager) return MT_EDEADLK; /* from a callback */
@@ -1157,6 +1174,7 @@ int mt_pool_terminate(mt_pool_t *p) {
 
 void mt_pool_free(mt_pool_t *p) {
   if (!p) return;
+  if (forked(p)) return; /* the parent's manager owns it (fds are CLOEXEC) */
   if (mt_thread_current() == p->manager) {
     /* From a callback, i.e. on the manager thread, which cannot join
      * itself and still runs on p: terminate (a closed pool drains), and

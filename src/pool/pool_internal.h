@@ -149,6 +149,7 @@ struct mt_pool {
   long started;   /* atomic */
   bool joined;
   bool free_when_stopped; /* atomic: mt_pool_free was called from a callback */
+  uint32_t fork_gen; /* mt__fork_generation() at creation */
   int64_t term_deadline;
   bool term_killed;
 };

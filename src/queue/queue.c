@@ -25,6 +25,15 @@
  * so a queue waited on gets an eventfd, written under the lock by put and
  * shutdown only while fd_waiters > 0 (see the mt_wait section below).
 
+ * fork.  A child gets a copy of the queue.  If another thread of the parent
+ * held q->lock at fork (it was inside put or get), the copy may be torn: the
+ * first call in the child takes the lock over after the dead-owner check
+ * (sync/mutex.h, at most 10 ms) and gets MT_EOWNERDEAD; the queue is then
+ * marked broken and every call on it returns MT_ENOTRECOVERABLE (free only
+ * releases the object, reading nothing that may be torn).  A queue nobody
+ * was inside is a usable copy.  No fork handler: the library does not list
+ * the user's queues, and taking every queue's lock at fork would stall it.
+
  * Invariants (under lock): 0 <= count <= maxsize (if maxsize); unfinished
  * >= 0 counts puts minus task_done; closed never goes back to false.
  * Lock order: only q->lock; no callback (item_free) runs under it.
@@ -67,6 +76,7 @@ struct mt_queue {
   uint64_t next_seq;
   size_t unfinished;
   bool closed;
+  bool broken; /* a holder died inside (fork): never trust the state */
   void (*item_free)(void *);
   waitq_t getq, putq, joinq;
   /* mt_wait (connection.wait) support, all under the lock: */
@@ -159,8 +169,23 @@ static void *take(mt_queue_t *q, int64_t *key) {
 
 /* ---- waiting -------------------------------------------------------------- */
 
-static void lock(mt_queue_t *q) { mt__mutex_lock(&q->lock, false, MT__NO_DEADLINE); }
 static void unlock(mt_queue_t *q) { mt__mutex_unlock(&q->lock, false); }
+
+static bool is_broken(const mt_queue_t *q) { return __atomic_load_n(&q->broken, __ATOMIC_RELAXED); }
+
+/* Takes the lock whatever the state; a dead holder marks the queue broken. */
+static void lock_raw(mt_queue_t *q) {
+  if (mt__mutex_lock(&q->lock, false, MT__NO_DEADLINE) == MT_EOWNERDEAD)
+    __atomic_store_n(&q->broken, true, __ATOMIC_RELAXED);
+}
+
+/* 0 with the lock held, or MT_ENOTRECOVERABLE (not held): see "fork". */
+static int lock(mt_queue_t *q) {
+  lock_raw(q);
+  if (!is_broken(q)) return 0;
+  unlock(q);
+  return MT_ENOTRECOVERABLE;
+}
 
 /* Under lock: an event for one waiter.  Returns whether a kernel wake is
  * needed (a sleeper no wake is heading to yet). */
@@ -195,12 +220,12 @@ static int park(mt_queue_t *q, waitq_t *w, int64_t deadline) {
   uint32_t seen = w->seq;
   unlock(q);
   bool moved = mt__spin_until_changed(&w->seq, seen, mt__spin_rounds());
-  lock(q);
+  lock_raw(q);
   if (moved || w->seq != seen) return 0;
   w->sleepers++;
   unlock(q);
   int r = mt__wait_word(&w->seq, seen, false, deadline);
-  lock(q);
+  lock_raw(q);
   w->sleepers--;
   if (w->wakes > 0) w->wakes--;
   return r;
@@ -225,7 +250,8 @@ mt_queue_t *mt_simplequeue_new(void) { return make(K_SIMPLE, 0); }
 
 int mt_queue_set_item_free(mt_queue_t *q, void (*item_free)(void *)) {
   if (!q) return MT_EINVAL;
-  lock(q);
+  int r = lock(q);
+  if (r < 0) return r;
   q->item_free = item_free;
   unlock(q);
   return 0;
@@ -259,6 +285,11 @@ static void detached_free(detached_t *d, void (*item_free)(void *)) {
 
 void mt_queue_free(mt_queue_t *q) {
   if (!q) return;
+  if (is_broken(q)) { /* ring/heap may be dangling (a grow was cut short) */
+    if (q->efd >= 0) mt__sys_close(q->efd);
+    mt__free(q);
+    return;
+  }
   detached_t d = detach_locked(q);
   detached_free(&d, q->item_free);
   if (q->efd >= 0) mt__sys_close(q->efd);
@@ -271,9 +302,13 @@ int mt_queue_put_prio(mt_queue_t *q, int64_t key, void *item, double timeout) {
   int64_t deadline = 0;
   if (!q) return MT_EINVAL;
   if (timeout != 0 && mt__deadline(timeout, &deadline)) return MT_EINVAL;
-  lock(q);
-  int r;
+  int r = lock(q);
+  if (r < 0) return r;
   for (;;) {
+    if (q->broken) {
+      r = MT_ENOTRECOVERABLE;
+      break;
+    }
     if (q->closed) {
       r = MT_ECLOSED;
       break;
@@ -312,9 +347,13 @@ int mt_queue_get_prio(mt_queue_t *q, int64_t *key, void **item, double timeout) 
   int64_t deadline = 0, k;
   if (!q || !item) return MT_EINVAL;
   if (timeout != 0 && mt__deadline(timeout, &deadline)) return MT_EINVAL;
-  lock(q);
-  int r;
+  int r = lock(q);
+  if (r < 0) return r;
   for (;;) {
+    if (q->broken) {
+      r = MT_ENOTRECOVERABLE;
+      break;
+    }
     if (q->count > 0) {
       *item = take(q, &k);
       if (key) *key = k;
@@ -359,14 +398,20 @@ static size_t load_count(const mt_queue_t *q) {
 
 int mt_queue_qsize(const mt_queue_t *q) {
   if (!q) return MT_EINVAL;
+  if (is_broken(q)) return MT_ENOTRECOVERABLE;
   size_t n = load_count(q);
   return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
-int mt_queue_empty(const mt_queue_t *q) { return q ? load_count(q) == 0 : MT_EINVAL; }
+int mt_queue_empty(const mt_queue_t *q) {
+  if (!q) return MT_EINVAL;
+  if (is_broken(q)) return MT_ENOTRECOVERABLE;
+  return load_count(q) == 0;
+}
 
 int mt_queue_full(const mt_queue_t *q) {
   if (!q) return MT_EINVAL;
+  if (is_broken(q)) return MT_ENOTRECOVERABLE;
   return q->maxsize > 0 && load_count(q) >= q->maxsize;
 }
 
@@ -377,7 +422,8 @@ size_t mt_queue_maxsize(const mt_queue_t *q) { return q ? q->maxsize : 0; }
 int mt_queue_task_done(mt_queue_t *q) {
   if (!q) return MT_EINVAL;
   if (q->kind == K_SIMPLE) return MT_ENOTSUP;
-  lock(q);
+  int r = lock(q);
+  if (r < 0) return r;
   if (q->unfinished == 0) {
     unlock(q);
     return MT_EOVERFLOW;
@@ -394,9 +440,13 @@ int mt_queue_join(mt_queue_t *q, double timeout) {
   if (!q) return MT_EINVAL;
   if (q->kind == K_SIMPLE) return MT_ENOTSUP;
   if (timeout != 0 && mt__deadline(timeout, &deadline)) return MT_EINVAL;
-  lock(q);
-  int r = 0;
+  int r = lock(q);
+  if (r < 0) return r;
   while (q->unfinished > 0) {
+    if (q->broken) {
+      r = MT_ENOTRECOVERABLE;
+      break;
+    }
     if (timeout == 0 || mt__deadline_passed(deadline)) {
       r = MT_ETIMEDOUT;
       break;
@@ -414,7 +464,8 @@ int mt_queue_join(mt_queue_t *q, double timeout) {
 int mt_queue_shutdown(mt_queue_t *q, bool immediate) {
   if (!q) return MT_EINVAL;
   detached_t d = {0};
-  lock(q);
+  int r = lock(q);
+  if (r < 0) return r;
   __atomic_store_n(&q->closed, true, __ATOMIC_RELAXED);
   if (immediate) {
     size_t queued = q->count;
@@ -436,6 +487,7 @@ int mt_queue_shutdown(mt_queue_t *q, bool immediate) {
 
 int mt_queue_is_shutdown(const mt_queue_t *q) {
   if (!q) return MT_EINVAL;
+  if (is_broken(q)) return MT_ENOTRECOVERABLE;
   return __atomic_load_n(&q->closed, __ATOMIC_RELAXED) ? 1 : 0;
 }
 
@@ -450,7 +502,8 @@ int mt_queue_is_shutdown(const mt_queue_t *q) {
  * puts costs one write.  The put fast path pays one load of fd_waiters. */
 
 int mt__queue_wait_begin(mt_queue_t *q) {
-  lock(q);
+  int r = lock(q);
+  if (r < 0) return r;
   if (q->efd < 0) {
     int fd = mt__sys_eventfd();
     if (fd < 0) {
@@ -466,7 +519,7 @@ int mt__queue_wait_begin(mt_queue_t *q) {
 }
 
 int mt__queue_wait_check(mt_queue_t *q) {
-  lock(q);
+  if (lock(q) < 0) return 1; /* "ready": the caller's get says why */
   bool ready = q->count > 0 || q->closed;
   if (!ready && q->efd_signalled) {
     mt__sys_eventfd_drain(q->efd);
@@ -477,7 +530,7 @@ int mt__queue_wait_check(mt_queue_t *q) {
 }
 
 void mt__queue_wait_end(mt_queue_t *q) {
-  lock(q);
+  if (lock(q) < 0) return;
   q->fd_waiters--;
   unlock(q);
 }
@@ -485,7 +538,7 @@ void mt__queue_wait_end(mt_queue_t *q) {
 /* ---- test hook (queue_internal.h) -------------------------------------------- */
 
 void mt__queue_waiting(mt_queue_t *q, int *getters, int *putters, int *joiners) {
-  lock(q);
+  lock_raw(q);
   *getters = (int)q->getq.waiters;
   *putters = (int)q->putq.waiters;
   *joiners = (int)q->joinq.waiters;
@@ -493,8 +546,13 @@ void mt__queue_waiting(mt_queue_t *q, int *getters, int *putters, int *joiners) 
 }
 
 int mt__queue_fd_waiters(mt_queue_t *q) {
-  lock(q);
+  lock_raw(q);
   int n = (int)q->fd_waiters;
   unlock(q);
   return n;
+}
+
+void mt__queue_hold_lock(mt_queue_t *q, bool hold) {
+  if (hold) lock_raw(q);
+  else unlock(q);
 }

@@ -2,6 +2,8 @@
 #ifndef MT_QUEUE_INTERNAL_H
 #define MT_QUEUE_INTERNAL_H
 
+#include <stdbool.h>
+
 #include "multitask/queue.h"
 
 /* Number of threads currently blocked in get / put / join of q (counted
@@ -28,5 +30,8 @@ void mt__mpqueue_wait_end(mt_mpqueue_t *q);
 /* Test hooks: mt_wait calls registered on q right now. */
 int mt__queue_fd_waiters(mt_queue_t *q);
 int mt__mpqueue_fd_waiters(mt_mpqueue_t *q);
+/* Test hook: takes (hold) or releases q's internal lock, as a thread inside
+ * a queue call would hold it. */
+void mt__queue_hold_lock(mt_queue_t *q, bool hold);
 
 #endif

@@ -15,12 +15,21 @@
  *
  * Lock: `slots.lock` guards the global slot table (generations and the free
  * list) only; it is a leaf and never held while a destructor runs.
+ *
+ * fork: the prepare handler (mt__on_fork) takes slots.lock, so the table is
+ * whole at fork; the child re-initialises the lock.  The forking thread's
+ * values are kept; the tables of the other threads are unreachable in the
+ * child (their threads do not exist there) and their values are neither
+ * returned nor destroyed.  A dead holder of slots.lock (MT_EOWNERDEAD) can
+ * therefore not happen; were it to, the table may be torn: the slot table
+ * is marked broken and mt_local_new fails with MT_ENOTRECOVERABLE.
  */
 #include "thread/thread.h"
 #include "core/core.h"
 #include "sync/mutex.h"
 #include "wait/wait.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,14 +50,33 @@ static struct {
   uint32_t *gen;      /* generation of each slot */
   uint32_t *free_idx; /* stack of free slot indexes */
   uint32_t n_slots, cap, n_free;
+  bool broken; /* a holder died inside: never trust the table again */
 } slots;
+
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+/* 0 with slots.lock held, or MT_ENOTRECOVERABLE (not held). */
+static int slots_lock(void) {
+  if (mt__mutex_lock(&slots.lock, false, MT__NO_DEADLINE) == MT_EOWNERDEAD) slots.broken = true;
+  if (!slots.broken) return 0;
+  mt__mutex_unlock(&slots.lock, false);
+  return MT_ENOTRECOVERABLE;
+}
+
+static void before_fork(void) { mt__mutex_lock(&slots.lock, false, MT__NO_DEADLINE); }
+static void after_fork_parent(void) { mt__mutex_unlock(&slots.lock, false); }
+static void after_fork_child(void) { mt__mutex_init(&slots.lock); }
+static void register_fork(void) {
+  mt__on_fork(MT__FORK_LOCALS, before_fork, after_fork_parent, after_fork_child);
+}
 
 static _Thread_local entry_t *tl_tab;
 static _Thread_local uint32_t tl_cap;
 
 static int alloc_slot(uint32_t *index, uint32_t *gen) {
-  mt__mutex_lock(&slots.lock, false, MT__NO_DEADLINE);
-  int r = 0;
+  pthread_once(&fork_once, register_fork);
+  int r = slots_lock();
+  if (r < 0) return r;
   if (slots.n_free) {
     *index = slots.free_idx[--slots.n_free];
   } else {
@@ -72,7 +100,7 @@ static int alloc_slot(uint32_t *index, uint32_t *gen) {
 }
 
 static void release_slot(uint32_t index) {
-  mt__mutex_lock(&slots.lock, false, MT__NO_DEADLINE);
+  if (slots_lock() < 0) return; /* broken: the index is simply not reused */
   slots.free_idx[slots.n_free++] = index; /* cap >= n_slots >= n_free */
   mt__mutex_unlock(&slots.lock, false);
 }

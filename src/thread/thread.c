@@ -46,8 +46,9 @@
  * non-daemon library thread (looping, so threads started meanwhile are
  * joined too); daemon threads are not waited for and die with the process.
  *
- * fork.  Only the forking thread exists in the child: a child handler
- * (mt__on_fork_child) unlists every other thread, marks it DONE (join
+ * fork.  Only the forking thread exists in the child.  The prepare handler
+ * (mt__on_fork) takes reg.lock, so the list is whole at fork; the child
+ * handler unlists every other thread, marks it DONE (join
  * returns at once, is_alive is 0) and makes the forking thread the main
  * thread, with its new native id, as Python does.
  *
@@ -236,8 +237,10 @@ static void exit_key_dtor(void *unused) {
 
 void mt__thread_arm_exit_hook(void) {
   if (tl_armed) return;
-  tl_armed = true;
-  pthread_setspecific(exit_key, &tl_armed);
+  /* Fails only for lack of memory: then the exit of a foreign thread is not
+   * seen (its locals' destructors do not run); library threads also call
+   * thread_finish themselves, so they are unaffected. */
+  tl_armed = pthread_setspecific(exit_key, &tl_armed) == 0;
 }
 
 static void *trampoline(void *p) {
@@ -293,8 +296,11 @@ static void after_fork_child(void);
 __attribute__((constructor)) static void thread_module_init(void) {
   (void)mt__gettid(); /* its tid reset must run before our fork handler */
   mt__mutex_init(&reg.lock);
-  pthread_key_create(&exit_key, exit_key_dtor);
-  mt__on_fork_child(after_fork_child);
+  /* Without the key no thread's exit could be seen (joins would hang):
+   * fail loudly at load, as core.c does for pthread_atfork.  It can only
+   * fail when PTHREAD_KEYS_MAX keys are already taken. */
+  if (pthread_key_create(&exit_key, exit_key_dtor) != 0) abort();
+  mt__on_fork(MT__FORK_THREADS, reg_lock, reg_unlock, after_fork_child);
   if (mt__gettid() == (int32_t)getpid()) make_dummy(true);
 }
 

@@ -32,10 +32,17 @@
  * the call of fn(arg) with copies taken under it), and mt_timer_free takes
  * tq.lock before freeing: a timer is never touched after free.
  *
- * fork: the timer thread does not exist in the child.  The child handler
- * resets the lock, marks every pending (or running) timer DONE (it never
- * fires in the child, join returns at once) and the thread is started again
- * lazily by the next mt_timer_start.
+ * Re-arming a loop timer never allocates, so it cannot fail: every start
+ * grows the heap to hold one more timer than it then has (room for the one
+ * whose callback may be running: there is one timer thread), and a cancel
+ * only shrinks n.  Only mt_timer_start can meet MT_ENOMEM, and it says so.
+ *
+ * fork: the prepare handler takes tq.lock (so the heap is whole: no sift
+ * in progress, n matches the array) and the parent handler releases it.
+ * The timer thread does not exist in the child: the child handler resets
+ * the lock, marks every pending (or running) timer DONE (it never fires in
+ * the child, join returns at once) and the thread is started again lazily
+ * by the next mt_timer_start.
  *
  * Lock order: tq.lock is a leaf; no callback runs under it.
  */
@@ -125,21 +132,22 @@ static void sift_down(size_t i) {
   heap_set(i, t);
 }
 
-/* A start keeps one slot spare for the re-arm of the loop timer whose
- * callback is running (one at a time, and it is out of the heap): the
- * re-arm (rearm = true) may take that slot, so it never allocates and
- * never fails. */
-static int heap_push(mt_timer_t *t, bool rearm) {
-  if (tq.n + (rearm ? 0 : 1) >= tq.cap) {
-    size_t cap = tq.cap ? tq.cap * 2 : 64;
-    mt_timer_t **h = mt__realloc(tq.heap, cap * sizeof *h);
-    if (!h) return MT_ENOMEM;
-    tq.heap = h;
-    tq.cap = cap;
-  }
+/* Room for `need` timers in the heap.  0 or MT_ENOMEM. */
+static int heap_reserve(size_t need) {
+  if (need <= tq.cap) return 0;
+  size_t cap = tq.cap ? tq.cap : 64;
+  while (cap < need) cap *= 2;
+  mt_timer_t **h = mt__realloc(tq.heap, cap * sizeof *h);
+  if (!h) return MT_ENOMEM;
+  tq.heap = h;
+  tq.cap = cap;
+  return 0;
+}
+
+/* The caller made room (heap_reserve). */
+static void heap_push(mt_timer_t *t) {
   heap_set(tq.n++, t);
   sift_up(tq.n - 1);
-  return 0;
 }
 
 static void heap_remove(mt_timer_t *t) {
@@ -190,10 +198,11 @@ static void run_top(void) {
     mt__free(t);
     return;
   }
-  if (t->loop && !t->cancelled) {
+  if (t->loop && !t->cancelled) { /* fits: see "Re-arming" at the top */
     t->due_ns = next_tick(t, mt__now_ns());
     t->state = TM_PENDING;
-    if (heap_push(t, true) == 0) return;
+    heap_push(t);
+    return;
   }
   finish(t);
 }
@@ -221,6 +230,9 @@ static void *timer_main(void *unused) {
   return NULL;
 }
 
+static void before_fork(void) { tq_lock(); }
+static void after_fork_parent(void) { tq_unlock(); }
+
 static void after_fork_child(void) {
   mt__mutex_init(&tq.lock);
   for (size_t i = 0; i < tq.n; i++) {
@@ -244,7 +256,9 @@ static void after_fork_child(void) {
   tq.sleeping = false;
 }
 
-static void register_fork(void) { mt__on_fork_child(after_fork_child); }
+static void register_fork(void) {
+  mt__on_fork(MT__FORK_TIMERS, before_fork, after_fork_parent, after_fork_child);
+}
 
 /* Under tq.lock.  The thread blocks every signal: handlers run elsewhere. */
 static int ensure_thread(void) {
@@ -300,9 +314,10 @@ int mt_timer_start(mt_timer_t *t) {
   t->start_ns = now;
   t->due_ns = t->loop ? now : now + t->interval_ns;
   t->order = tq.next_order++;
-  if (r == 0) r = heap_push(t, false);
+  if (r == 0) r = heap_reserve(tq.n + 2); /* itself + a re-arm in flight */
   bool wake = false;
   if (r == 0) {
+    heap_push(t);
     t->started = true;
     t->state = TM_PENDING;
     if (tq.sleeping && t->heap_idx == 0 && t->due_ns < tq.sleep_until) {
