@@ -339,7 +339,7 @@ static int start_here(mt_process_t *p) {
   fflush(NULL); /* no buffered output printed twice */
   reg_lock_take();
   tl_forking = p;
-  pid_t pid = fork();
+  pid_t pid = mt__sys_fork();
   if (pid == 0) child_main(p, parent_pid); /* never returns */
   tl_forking = NULL;
   if (pid < 0) {
