@@ -5,22 +5,21 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <sys/mman.h>
+
+#include "platform/platform.h"
 
 /* MT_SHARED objects each get their own anonymous shared mapping: simple,
  * inherited by every later fork, and freed with munmap.  The cost is one
  * page per small object (documented in docs/design.md). */
 void *mt__obj_alloc(size_t size, int flags) {
   if (!(flags & MT_SHARED)) return calloc(1, size);
-  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                 -1, 0);
-  return p == MAP_FAILED ? NULL : p;
+  return mt__sys_map_shared(size);
 }
 
 void mt__obj_free(void *p, size_t size, int flags) {
   if (!p) return;
   if (flags & MT_SHARED)
-    munmap(p, size);
+    mt__sys_unmap(p, size);
   else
     free(p);
 }
