@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "multitask/thread.h"
+#include "platform/platform.h"
 
 typedef struct {
   void (*fn)(void *arg);
@@ -33,10 +34,10 @@ int mt__exec_spawn(void (*fn)(void *arg), void *arg, const char *name) {
   mt_thread_opts_t o = {.name = name, .daemon = true, .daemon_set = true};
   sigset_t all, old;
   sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
+  mt__sys_sigmask(SIG_BLOCK, &all, &old);
   mt_thread_t *t = mt_thread_spawn(trampoline, s, &o);
   int e = errno;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  mt__sys_sigmask(SIG_SETMASK, &old, NULL);
   if (!t) {
     free(s);
     return e ? -e : MT_EAGAIN;
