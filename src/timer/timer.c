@@ -250,10 +250,10 @@ static int ensure_thread(void) {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   sigset_t all, old;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  mt__sys_sigmask(SIG_SETMASK, &all, &old);
   pthread_t th;
   int r = pthread_create(&th, &attr, timer_main, NULL);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  mt__sys_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
   if (r != 0) return -r;
   tq.thread_started = true;
