@@ -2,10 +2,14 @@
 # commands on a fresh Debian machine: scripts/deps.sh installs what is missing.
 JOBS      ?= $(shell nproc)
 BUILD     ?= build
-CMAKE_GEN  = cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=$(2) $(3) >/dev/null
+# Warnings are errors only in the project's own check builds (MT_WERROR is
+# OFF by default in CMake, so a user's newer compiler never breaks a build).
+WERROR    ?= OFF
+CMAKE_GEN  = cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=$(2) -DMT_WERROR=$(WERROR) $(3) >/dev/null
 CTEST      = ctest --test-dir $(1) --output-on-failure -j $(JOBS) $(2)
 
-.PHONY: all build deps demo check test check-asan check-tsan stress bench install clean
+.PHONY: all build deps demo check test check-boundary check-debug check-release check-clang \
+        check-asan check-tsan stress bench install clean
 
 all: build
 
@@ -22,10 +26,33 @@ demo: build
 test: build
 	$(call CTEST,$(BUILD),)
 
-# Plain run, then the same tests under ASan+UBSan and TSan (fork tests are
-# excluded from TSan: it cannot follow a child that starts threads).
-check: test check-asan check-tsan
-	@echo "make check: plain, ASan+UBSan and TSan runs all passed"
+# make check: the platform boundary, then four compilers/optimisation levels
+# with warnings as errors, then the sanitizers.
+#   gcc RelWithDebInfo  build + all tests (with the symbol and install tests)
+#   gcc Release (-O3)   build + all tests (optimiser-dependent races/warnings)
+#   gcc Debug           build only: the ASan and TSan runs below are Debug builds
+#                       that run the tests already
+#   clang RelWithDebInfo build only: it is there for clang's warnings
+#   ASan+UBSan, TSan    Debug, small stress sizes (TSan without fork tests)
+check check-boundary check-debug check-release check-clang check-asan check-tsan: WERROR = ON
+check: check-boundary test check-release check-debug check-clang check-asan check-tsan
+	@echo "make check: boundary, gcc RelWithDebInfo/Release/Debug, clang, ASan+UBSan and TSan all passed"
+
+check-boundary:
+	scripts/check-boundary.sh
+
+check-release: deps
+	@$(call CMAKE_GEN,build-gcc-release,Release,)
+	cmake --build build-gcc-release -j $(JOBS)
+	$(call CTEST,build-gcc-release,)
+
+check-debug: deps
+	@$(call CMAKE_GEN,build-gcc-debug,Debug,)
+	cmake --build build-gcc-debug -j $(JOBS)
+
+check-clang: deps
+	@$(call CMAKE_GEN,build-clang,RelWithDebInfo,-DCMAKE_C_COMPILER=clang)
+	cmake --build build-clang -j $(JOBS)
 
 check-asan: deps
 	@$(call CMAKE_GEN,build-asan,Debug,-DMT_SANITIZE=address -DMT_ALLOC_FAILPOINTS=ON -DMT_TEST_SCALE=0.02 -DMT_TEST_TIMEOUT_MULTIPLIER=3 -DMT_BUILD_EXAMPLES=OFF)
@@ -52,4 +79,5 @@ install: build
 	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-stress build-release
+	rm -rf $(BUILD) build-asan build-tsan build-stress build-release \
+	  build-gcc-release build-gcc-debug build-clang

@@ -13,6 +13,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
 
 /* X(NAME, value, message): the ONE list the enum, mt_strerror and
  * mt_err_name are generated from. */
@@ -77,6 +78,7 @@ enum {
                         forked after it is created */
 };
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

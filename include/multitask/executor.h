@@ -18,6 +18,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
 
 typedef struct mt_executor mt_executor_t;
 
@@ -114,6 +115,7 @@ void mt_executor_free(mt_executor_t *ex);
 void mt_executor_scope_end(mt_executor_t **ex);
 #define MT_WITH_EXECUTOR __attribute__((cleanup(mt_executor_scope_end)))
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -30,6 +30,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
 
 typedef struct mt_future mt_future_t;
 
@@ -189,6 +190,7 @@ mt_as_completed_t *mt_as_completed_new(mt_future_t *const *fs, int n, double tim
 int mt_as_completed_next(mt_as_completed_t *it, mt_future_t **out);
 void mt_as_completed_free(mt_as_completed_t *it);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -26,6 +26,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
 
 typedef enum mt_val_type {
   MT_VAL_INT = 1,    /* int64_t */
@@ -112,6 +113,7 @@ int mt_shlist_incr(mt_shlist_t *l, long index, int64_t delta, int64_t *result);
 int mt_shlist_pop(mt_shlist_t *l);
 long mt_shlist_len(mt_shlist_t *l);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -59,6 +59,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
 
 typedef struct mt_conn mt_conn_t;
 
@@ -148,6 +149,7 @@ typedef struct mt_waitable {
  * re-check.  See docs/pipes.md. */
 int mt_wait(mt_waitable_t *list, int n, double timeout);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

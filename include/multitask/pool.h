@@ -42,6 +42,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
 
 typedef struct mt_pool mt_pool_t;
 
@@ -198,6 +199,7 @@ int mt_process_pool_submit(mt_executor_t *ex, mt_pool_fn fn, const void *in, siz
 /* The Pool behind a process executor (pids, started count), or NULL. */
 mt_pool_t *mt_process_pool_pool(mt_executor_t *ex);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

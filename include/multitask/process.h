@@ -28,6 +28,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
 
 typedef struct mt_process mt_process_t;
 
@@ -133,6 +134,7 @@ int mt_active_children(mt_process_t **out, int n);
 /* CPUs this process may run on (the affinity mask, not the machine). */
 int mt_cpu_count(void);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
 
 /* ======================= in-process queues ============================
  * Items are `void *` pointers owned by whoever holds them: put hands the
@@ -175,6 +176,7 @@ int mt_mpqueue_join(mt_mpqueue_t *q, double timeout);
 int mt_mpqueue_shutdown(mt_mpqueue_t *q, bool immediate);
 int mt_mpqueue_is_shutdown(const mt_mpqueue_t *q);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -29,6 +29,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
 
 /* ---- Value / RawValue ------------------------------------------------- */
 typedef struct mt_value mt_value_t;
@@ -105,6 +106,7 @@ int mt_shm_unlink(mt_shm_t *s);
 /* Unmaps and frees the handle (Python's close()).  Does not unlink. */
 int mt_shm_close(mt_shm_t *s);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
 
 typedef struct mt_lock mt_lock_t;
 typedef struct mt_rlock mt_rlock_t;
@@ -145,18 +146,23 @@ int mt_once(mt_once_t *once, void (*fn)(void *arg), void *arg);
  * cleanup attribute.  If acquiring fails the block is skipped.  A lock whose
  * previous holder died is accepted and marked consistent: when a dying holder
  * can leave the protected data torn, call mt_lock_acquire and handle
- * MT_EOWNERDEAD yourself. */
-mt_lock_t *mt__with_lock_acquire(mt_lock_t *lock);
-void mt__with_lock_release(mt_lock_t **lockp);
+ * MT_EOWNERDEAD yourself.
+ * The two functions are what the macro expands to (public and exported so
+ * the macro works against the shared library); call them through it:
+ * begin returns `lock` held (a dead holder's lock made consistent) or NULL,
+ * end releases *lockp if it is not NULL and sets it to NULL. */
+mt_lock_t *mt_lock_scope_begin(mt_lock_t *lock);
+void mt_lock_scope_end(mt_lock_t **lockp);
 #define MT__CAT2(a, b) a##b
 #define MT__CAT(a, b) MT__CAT2(a, b)
-#define MT_WITH_LOCK(lock)                                                           \
-  for (mt_lock_t *MT__CAT(mt__with_, __LINE__)                                       \
-           __attribute__((cleanup(mt__with_lock_release))) =                         \
-           mt__with_lock_acquire(lock);                                                \
-       MT__CAT(mt__with_, __LINE__) != NULL;                                         \
-       mt__with_lock_release(&MT__CAT(mt__with_, __LINE__)))
+#define MT_WITH_LOCK(lock)                                                       \
+  for (mt_lock_t *MT__CAT(mt__with_, __LINE__)                                   \
+           __attribute__((cleanup(mt_lock_scope_end))) =                         \
+           mt_lock_scope_begin(lock);                                            \
+       MT__CAT(mt__with_, __LINE__) != NULL;                                     \
+       mt_lock_scope_end(&MT__CAT(mt__with_, __LINE__)))
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

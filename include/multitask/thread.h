@@ -31,6 +31,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
 
 typedef struct mt_thread mt_thread_t;
 
@@ -114,6 +115,7 @@ void *mt_local_get(mt_local_t *l); /* NULL for NULL */
  * what get returned).  0, MT_EINVAL (NULL), MT_ENOMEM. */
 int mt_local_set(mt_local_t *l, void *value);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

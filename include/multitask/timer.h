@@ -24,6 +24,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
 
 typedef struct mt_timer mt_timer_t;
 
@@ -60,6 +61,7 @@ int mt_timer_fired(const mt_timer_t *t);
  * called from the timer's own callback: it is freed when that returns. */
 void mt_timer_free(mt_timer_t *t);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

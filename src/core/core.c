@@ -6,7 +6,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <sys/mman.h>
+
+#include "platform/platform.h"
 
 /* MT_SHARED objects each get their own anonymous shared mapping: simple,
  * inherited by every later fork, and freed with munmap.  The cost is one
@@ -14,15 +15,13 @@
 void *mt__obj_alloc(size_t size, int flags) {
   if (!(flags & MT_SHARED)) return mt__calloc(1, size);
   if (!mt__alloc_ok()) return NULL;
-  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                 -1, 0);
-  return p == MAP_FAILED ? NULL : p;
+  return mt__sys_map_shared(size);
 }
 
 void mt__obj_free(void *p, size_t size, int flags) {
   if (!p) return;
   if (flags & MT_SHARED)
-    munmap(p, size);
+    mt__sys_unmap(p, size);
   else
     mt__free(p);
 }

@@ -1,6 +1,6 @@
-/* Linux backend of the pipe section of platform.h: the raw descriptor
+/* Linux backend of the descriptor part of platform/fd.h: the raw descriptor
  * system calls of src/pipe/ and src/queue/ (socketpair, pipe2, read,
- * writev/sendmsg, close, the SIGPIPE mask, eventfd) wrapped so that callers
+ * writev/sendmsg, close, the SIGPIPE mask, eventfd, small file writes) wrapped so that callers
  * get a count or a negative MT_E* code and errno is left untouched.
  *
  * Pipe descriptors stay blocking; the caller (pipe.c) decides per call whether
@@ -140,4 +140,20 @@ void mt__sys_eventfd_drain(int fd) {
   do r = read(fd, &v, sizeof v);
   while (r < 0 && errno == EINTR);
   errno = saved; /* EAGAIN: already zero */
+}
+
+ssize_t mt__sys_write_file(const char *path, const void *data, size_t n) {
+  int saved = errno;
+  ssize_t r;
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    r = -errno;
+  } else {
+    do r = write(fd, data, n);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) r = -errno;
+    close(fd);
+  }
+  errno = saved;
+  return r;
 }

@@ -777,7 +777,7 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
   if (!p) return mt__fail_null(MT_ENOMEM);
   p->opts = o;
   p->nw = o.processes;
-  pthread_sigmask(SIG_BLOCK, NULL, &p->child_mask); /* the workers' mask */
+  mt__sys_sigmask(SIG_BLOCK, NULL, &p->child_mask); /* the workers' mask */
   p->fork_gen = mt__fork_generation();
   mt__mutex_init(&p->lock);
   p->w = mt__calloc((size_t)p->nw, sizeof *p->w);

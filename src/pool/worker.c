@@ -13,6 +13,7 @@
 #include "core/core.h"
 #include "future/future_internal.h"
 #include "pool/pool_internal.h"
+#include "platform/platform.h"
 
 typedef struct wctx {
   worker_t *w;
@@ -135,7 +136,7 @@ static long run_batch(wctx_t *x, const unsigned char *buf, size_t len) {
 int mt__pool_worker_main(void *arg) {
   worker_t *w = arg;
   struct mt_pool *p = w->pool;
-  if (!p->opts.workers_get_sigint) signal(SIGINT, SIG_IGN);
+  if (!p->opts.workers_get_sigint) mt__sys_ignore_signal(SIGINT);
   /* descriptors of the parent's side: closing them here keeps EOF working
    * for the other workers and the parent */
   for (int i = 0; i < p->nw; i++)

@@ -320,7 +320,7 @@ static void flush_std(FILE *f) {
 
 static void child_main(mt_process_t *p, pid_t parent_pid) {
   tl_forking = NULL;
-  pthread_sigmask(SIG_SETMASK, &p->child_mask, NULL);
+  mt__sys_sigmask(SIG_SETMASK, &p->child_mask, NULL);
   if (p->daemon) {
     mt__sys_set_pdeathsig(SIGKILL);
     if (getppid() != parent_pid) _exit(1); /* parent died before prctl */
@@ -349,7 +349,7 @@ static int start_here(mt_process_t *p) {
   fflush(NULL); /* no buffered output printed twice */
   reg_lock_take();
   tl_forking = p;
-  pid_t pid = fork();
+  pid_t pid = mt__sys_fork();
   if (pid == 0) child_main(p, parent_pid); /* never returns */
   tl_forking = NULL;
   if (pid < 0) {
@@ -424,7 +424,7 @@ int mt_process_start(mt_process_t *p) {
   if (p->closed) return MT_ECLOSED;
   if (atomic_load(&p->state) != S_NEW) return MT_ESTARTED;
   if (p->fork_gen != mt__fork_generation()) return MT_EFORKED;
-  if (!p->mask_given) pthread_sigmask(SIG_BLOCK, NULL, &p->child_mask);
+  if (!p->mask_given) mt__sys_sigmask(SIG_BLOCK, NULL, &p->child_mask);
   if (p->daemon && mt__gettid() != getpid()) return start_via_forker(p);
   return start_here(p);
 }

@@ -332,37 +332,7 @@ static void random_name(char *out) {
 }
 
 static int open_segment(mt_shm_t *s, bool create, size_t *size) {
-  int fd = shm_open(s->name, create ? O_CREAT | O_EXCL | O_RDWR : O_RDWR, 0600);
-  if (fd < 0) return -errno;
-  if (create) {
-    if (ftruncate(fd, (off_t)*size) < 0) {
-      int e = errno;
-      close(fd);
-      shm_unlink(s->name);
-      return -e;
-    }
-  } else {
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-      int e = errno;
-      close(fd);
-      return -e;
-    }
-    if (*size == 0) *size = (size_t)st.st_size;
-    if (*size == 0 || *size > (size_t)st.st_size) {
-      close(fd);
-      return MT_EINVAL;
-    }
-  }
-  void *p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  int e = errno;
-  close(fd);
-  if (p == MAP_FAILED) {
-    if (create) shm_unlink(s->name);
-    return -e;
-  }
-  s->buf = p;
-  return 0;
+  return mt__sys_shm_map(s->name, create, size, &s->buf);
 }
 
 mt_shm_t *mt_shm_new(const char *name, bool create, size_t size) {
@@ -395,12 +365,12 @@ int mt_shm_unlink(mt_shm_t *s) {
   if (s->creator == 0 || s->creator != getpid()) return MT_EPERM;
   if (s->unlinked) return MT_ENOENT;
   s->unlinked = true;
-  return shm_unlink(s->name) < 0 ? -errno : 0;
+  return mt__sys_shm_unlink(s->name);
 }
 
 int mt_shm_close(mt_shm_t *s) {
   if (!s) return MT_EINVAL;
-  munmap(s->buf, s->size);
+  mt__sys_unmap(s->buf, s->size);
   mt__free(s);
   return 0;
 }

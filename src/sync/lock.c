@@ -117,7 +117,7 @@ int mt_lock_consistent(mt_lock_t *l) {
 /* Scoped helper: the block runs with the lock held.  A dead previous owner
  * is accepted (the lock is marked consistent): use mt_lock_acquire directly
  * when the protected data can be left torn by a dying holder. */
-mt_lock_t *mt__with_lock_acquire(mt_lock_t *l) {
+mt_lock_t *mt_lock_scope_begin(mt_lock_t *l) {
   int r = mt_lock_acquire(l, MT_FOREVER);
   if (r == MT_EOWNERDEAD) {
     mt_lock_consistent(l);
@@ -126,7 +126,7 @@ mt_lock_t *mt__with_lock_acquire(mt_lock_t *l) {
   return r == 0 ? l : NULL;
 }
 
-void mt__with_lock_release(mt_lock_t **lp) {
+void mt_lock_scope_end(mt_lock_t **lp) {
   if (*lp) mt_lock_release(*lp);
   *lp = NULL;
 }

@@ -131,7 +131,7 @@ static void reap_or_detach(mt_thread_t *t) {
   if (!claim_reap(t)) return;
   bool done = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == T_DONE;
   pthread_t pth = (pthread_t)__atomic_load_n(&t->ident, __ATOMIC_ACQUIRE);
-  if (done) pthread_join(pth, NULL);
+  if (done) mt__sys_thread_join(pth);
   else pthread_detach(pth);
 }
 
@@ -190,11 +190,7 @@ static void set_kernel_name(mt_thread_t *t) {
   if (tid == 0 || load_state(t) != T_RUNNING) return; /* it names itself */
   char path[64];
   snprintf(path, sizeof path, "/proc/self/task/%u/comm", tid);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  ssize_t w = write(fd, comm, strlen(comm));
-  (void)w;
-  close(fd);
+  mt__sys_write_file(path, comm, strlen(comm));
 }
 
 static void publish_self(mt_thread_t *t) {
@@ -457,7 +453,7 @@ int mt_thread_join(mt_thread_t *t, double timeout, void **result) {
       claim_reap(t)) {
     /* Untimed join by the first joiner of a plain thread: pthread_join
      * sleeps once, until the kernel reports the exit (see top). */
-    pthread_join((pthread_t)id, NULL);
+    mt__sys_thread_join((pthread_t)id);
     s = load_state(t);
   }
   while (s != T_DONE) {

@@ -246,7 +246,7 @@ static void kill_round(mt_mpqueue_t *q, klog_t *lg, long cap, uint64_t base, uns
     uint64_t last = 0;
     for (;;) {
       int n = mt_mpqueue_get(q, buf, sizeof buf, NULL, MT_FOREVER);
-      msg_hdr_t h;
+      msg_hdr_t h = {0}; /* read even when check_msg failed (bad is counted) */
       if (n < 0 || !check_msg(buf, (size_t)n, &h) || h.seq < base || (last && h.seq <= last))
         atomic_fetch_add(&lg->bad, 1);
       last = h.seq;
@@ -284,7 +284,7 @@ static void kill_round(mt_mpqueue_t *q, klog_t *lg, long cap, uint64_t base, uns
   static unsigned char buf[KMSG];
   int n;
   while ((n = mt_mpqueue_get(q, buf, sizeof buf, NULL, 0)) >= 0) {
-    msg_hdr_t h;
+    msg_hdr_t h = {0}; /* read even when check_msg failed (bad is counted) */
     if (!check_msg(buf, (size_t)n, &h)) fail_msg("torn message");
     if (h.seq < next) fail_msg("message %llu delivered twice", (unsigned long long)h.seq);
     missing += (long)(h.seq - next);

@@ -23,11 +23,14 @@ static void reset_counts(void) {
 
 static mt_local_t *g_local;
 
+/* One object, compared by address (two equal literals need not be one). */
+static char notmain[] = "notmain";
+
 static void *set_notmain(void *arg) {
   (void)arg;
   void *before = mt_local_get(g_local);
-  mt_local_set(g_local, "notmain");
-  return mt_local_get(g_local) == (void *)"notmain" ? before : (void *)1;
+  mt_local_set(g_local, notmain);
+  return mt_local_get(g_local) == (void *)notmain ? before : (void *)1;
 }
 
 /* The notes' example: main sets "main", a thread sets "notmain", main

@@ -1,0 +1,42 @@
+/* platform/fd.h - descriptors: poll, pipes, eventfd, small files
+ * (Linux: platform_linux.c, pipe_linux.c). */
+#ifndef MT_PLATFORM_FD_H
+#define MT_PLATFORM_FD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <poll.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/* poll with an absolute deadline; returns count of ready fds, MT_ETIMEDOUT,
+ * or a negative code. Retries on EINTR. */
+int mt__sys_poll(struct pollfd *fds, nfds_t n, int64_t deadline_ns);
+
+/* socketpair (duplex) or pipe2 (fds[0] reads, fds[1] writes), O_CLOEXEC,
+ * blocking.  0 or a negative code. */
+int mt__sys_pipe_make(bool duplex, int fds[2]);
+/* read(), EINTR retried: bytes (0 = EOF) or a negative code. */
+ssize_t mt__sys_read(int fd, void *buf, size_t n);
+/* Bytes queued for reading now (FIONREAD on a pipe or socket); 0 on error. */
+size_t mt__sys_pending(int fd);
+/* writev() (sendmsg(MSG_NOSIGNAL) on a socket) that never raises SIGPIPE:
+ * bytes or a negative code (MT_EPIPE when the reader is gone).  On a pipe,
+ * SIGPIPE is blocked for the write only: the caller's mask is unchanged. */
+ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n);
+/* close(); EINTR counts as closed.  0 or a negative code. */
+int mt__sys_close(int fd);
+/* A non-blocking, close-on-exec eventfd (counter 0): fd or a negative code.
+ * signal adds 1 (readable until drained); drain resets it to 0.  Neither
+ * blocks nor reports errors (a saturated or empty counter is fine). */
+int mt__sys_eventfd(void);
+void mt__sys_eventfd_signal(int fd);
+void mt__sys_eventfd_drain(int fd);
+
+/* Writes n bytes of data to the existing file `path` (open O_WRONLY, one
+ * write, close), e.g. /proc/self/task/<tid>/comm.  Bytes written or a
+ * negative code. */
+ssize_t mt__sys_write_file(const char *path, const void *data, size_t n);
+
+#endif
