@@ -362,9 +362,31 @@ static void slice_ended(sim_t *s) {
   s->cur = -1;
 }
 
-static void boost(sim_t *s) {
-  /* Every process goes to queue 0 with a fresh allotment, keeping the order
-   * of the queues; the running one is stopped and goes to the tail. */
+/* The boost after `at`: the next multiple of S, or NEVER when it would pass
+ * 2^63-1 (no boost then; not an overflow of the run). */
+static int64_t boost_after(int64_t at, int64_t S) {
+  int64_t k = at / S + 1;
+  return k > INT64_MAX / S ? NEVER : k * S;
+}
+
+/* MLFQ rule 5.  Every process goes to queue 0 with a fresh allotment, the
+ * ready queues concatenated in level order.  A process that has run in its
+ * current slice is stopped first, so the slice is charged to the level it ran
+ * at (charging it after the reset gave the fresh allotment a negative
+ * balance and the clock ran backwards), and is appended at the tail.  A
+ * process being switched in (the switch is in progress, or ends at this very
+ * tick) is not displaced: it keeps the CPU, now at level 0 with a fresh
+ * allotment.  Otherwise, when the switch cost is a multiple of S, every
+ * switched-in process was boosted away before its first tick, forever; this
+ * way every context switch is followed by at least one tick of work. */
+static int boost(sim_t *s) {
+  int32_t stopped = -1;
+  int rc = MS_OK;
+  if (s->cpu == CPU_RUN && s->run_start < s->now) {
+    stopped = s->cur;
+    rc = stop_run(s);
+    s->cur = -1;
+  }
   int32_t h = -1, t = -1;
   for (int l = 0; l < s->levels; l++) {
     if (s->head[l] < 0) continue;
@@ -379,13 +401,10 @@ static void boost(sim_t *s) {
     s->cx[i].level = 0;
     s->cx[i].used = 0;
   }
-  if (s->cpu == CPU_RUN) {
-    int32_t cur = s->cur;
-    stop_run(s);
-    s->cur = -1;
-    ready_push(s, cur);
-  }
-  s->next_boost = add_time(s, s->next_boost, s->c->boost);
+  if (stopped >= 0) ready_push(s, stopped);
+  else if (s->cpu == CPU_RUN) begin_run(s); /* switched in at this tick: its turn at level 0 */
+  s->next_boost = boost_after(s->now, s->c->boost);
+  return rc;
 }
 
 static bool should_preempt(const sim_t *s) {
@@ -460,7 +479,7 @@ static int step(sim_t *s) {
     rc = stop_run(s);
     slice_ended(s);
   }
-  if (s->c->policy == MS_MLFQ && s->c->boost && s->next_boost == s->now) boost(s);
+  if (!rc && s->c->policy == MS_MLFQ && s->c->boost && s->next_boost == s->now) rc = boost(s);
   if (!rc && s->cpu == CPU_RUN && should_preempt(s)) rc = preempt(s);
   if (!rc && s->cpu == CPU_IDLE && s->nready) rc = dispatch(s);
   return rc;
@@ -585,8 +604,7 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   for (int l = 0; l < MS_MAX_QUEUES; l++) s->head[l] = s->tail[l] = -1;
   s->cur = s->last = -1;
   s->now = s->idle_since = r->first_arrival = proc(s, 0)->arrival;
-  s->next_boost = c->boost ? ((s->now / c->boost) + 1) * c->boost : NEVER;
-  if (c->boost && s->now / c->boost + 1 > INT64_MAX / c->boost) s->next_boost = NEVER;
+  s->next_boost = c->boost ? boost_after(s->now, c->boost) : NEVER;
   return MS_OK;
 }
 

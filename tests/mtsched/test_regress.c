@@ -1,0 +1,94 @@
+/* Regression tests for simulator defects of issue 17 (each failed before
+ * its fix): boost + allotment charging the stopped slice to the fresh
+ * allotment (overlapping slices, the clock going back), a boost during a
+ * context switch livelocking, the next-boost computation overflowing
+ * (UBSan) and runs ending far below 2^63-1 reported as passing it. */
+#include "sched_test.h"
+
+#include <unistd.h>
+
+/* The chart tiles [first arrival, last finish] with no overlap and every
+ * process's slices sum to its CPU time. */
+static void tiles(const run_t *x) {
+  int64_t t = x->r.first_arrival;
+  int64_t *ran = calloc(x->w.n, sizeof *ran);
+  for (size_t i = 0; i < x->r.ngantt; i++) {
+    const ms_slice_t *g = &x->r.gantt[i];
+    if (g->start != t || g->end <= g->start) {
+      char *s = run_gantt(x);
+      fail_msg("slice %zu does not follow at %lld: %s", i, (long long)t, s);
+    }
+    t = g->end;
+    if (g->proc >= 0) ran[g->proc] += g->end - g->start;
+  }
+  assert_int_equal(t, x->r.last_finish);
+  for (size_t i = 0; i < x->w.n; i++) assert_int_equal(ran[i], x->w.procs[i].cpu_total);
+  free(ran);
+}
+
+/* issue 17: `J0 0 20` -p mlfq --queues 2 --quanta 1,4 --allotment 1,4
+ * --boost 6 printed |J0 0-6|J0 2-12|J0 3-18|J0 4-20|. */
+static void boost_with_allotment(void **state) {
+  (void)state;
+  run_t *x = run_new("J0 0 20\n", "mlfq:queues=2:quanta=1,4:allotment=1,4:boost=6");
+  char *g = run_gantt(x);
+  assert_string_equal(g, "|J0 0-20|");
+  free(g);
+  tiles(x);
+  run_free(x);
+  /* two processes: the stopped slice is charged to the old level, then the
+   * usage is reset (hand-computed) */
+  x = run_new("A 0 9\nB 0 9\n", "mlfq:queues=2:quanta=1,4:allotment=2:boost=5");
+  tiles(x);
+  g = run_gantt(x);
+  assert_string_equal(g, "|A 0-1|B 1-2|A 2-3|B 3-4|A 4-5|B 5-6|A 6-7|B 7-8|A 8-9|B 9-10|A 10-11|B 11-12|A 12-13|B 13-14|"
+                      "A 14-15|B 15-16|A 16-17|B 17-18|");
+  free(g);
+  run_free(x);
+}
+
+/* issue 17: J0 0 7 + J1 0 5, mlfq --boost 3 --cs 3 never ended: the
+ * process being switched in was boosted away before its first tick. */
+static void boost_during_switch(void **state) {
+  (void)state;
+  alarm(20); /* the unfixed simulator loops forever (and grows memory) */
+  run_t *x = run_new("J0 0 7\nJ1 0 5\n", "mlfq:boost=3:cs=3");
+  tiles(x);
+  char *g = run_gantt(x);
+  /* hand-computed: the switch 1-4 spans the boost at 3, J1 keeps the CPU
+   * at level 0; each switch is followed by one tick of work */
+  assert_string_equal(g, "|J0 0-1|cs 1-4|J1 4-5|cs 5-8|J0 8-9|cs 9-12|J1 12-13|cs 13-16|J0 16-17|"
+                         "cs 17-20|J1 20-21|cs 21-24|J0 24-25|cs 25-28|J1 28-29|cs 29-32|J0 32-33|"
+                         "cs 33-36|J1 36-37|cs 37-40|J0 40-42|");
+  free(g);
+  run_free(x);
+  alarm(0);
+}
+
+/* issue 17: arrival 2^62 with --boost 2^62 computed the next boost as
+ * 2 * 2^62 (signed overflow, UBSan) and a run that ends at 2^62 + 5 was
+ * reported as passing 2^63-1. */
+static void boost_near_int64_max(void **state) {
+  (void)state;
+  run_t *x = run_new("A 4611686018427387904 5\n", "mlfq:boost=4611686018427387904");
+  assert_int_equal(x->r.ps[0].finish, 4611686018427387909LL);
+  tiles(x);
+  run_free(x);
+  x = run_new("A 0 5\nB 4611686018427387904 5\n", "mlfq:boost=4611686018427387904");
+  assert_int_equal(x->r.ps[1].finish, 4611686018427387909LL);
+  tiles(x);
+  run_free(x);
+  x = run_new("A 9223372036854775000 7\nB 0 3\n", "mlfq:boost=3074457345618258602:cs=1");
+  assert_int_equal(x->r.ps[0].finish, 9223372036854775008LL /* after a 1-tick switch */);
+  tiles(x);
+  run_free(x);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(boost_with_allotment),
+      cmocka_unit_test(boost_during_switch),
+      cmocka_unit_test(boost_near_int64_max),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
