@@ -63,6 +63,8 @@ static const char *const specs[] = {
     "mlfq", "mlfq:queues=4:boost=17", "mlfq:quanta=2,3:allotment=5", "priority:aging=3",
     "ppriority:aging=2", "rr:q=2:cs=1", "srtf:cs=2", "mlfq:boost=9:cs=1",
     "ppriority:aging=1:cs=1", "hrrn:cs=3", "mlfq:queues=1", "mlfq:allotment=3:boost=20",
+    "mlfq:queues=2:quanta=1,4:allotment=1,4:boost=6", "mlfq:boost=3:cs=3",
+    "mlfq:quanta=2,3,5:allotment=4,6,1:boost=5:cs=1",
 };
 
 static void random_invariants(void **state) {

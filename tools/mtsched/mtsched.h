@@ -98,9 +98,10 @@ int ms_config_from_spec(const ms_config_t *base, const char *spec, ms_config_t *
 int ms_parse_i64(const char *s, size_t len, int64_t min, int64_t *out);
 
 /* ---- simulation ---- */
-typedef struct ms_slice {
+typedef struct ms_slice { /* 24 bytes */
   int64_t start, end;
   int32_t proc; /* index into procs (file order), MS_IDLE or MS_CS */
+  int32_t cpu;  /* 0 .. cpus-1 */
 } ms_slice_t;
 
 typedef struct ms_pstat {
@@ -125,6 +126,14 @@ typedef struct ms_result {
 int ms_simulate(const ms_workload_t *w, const ms_config_t *cfg, ms_result_t *r,
                 char *err, size_t errlen);
 void ms_result_free(ms_result_t *r);
+/* The differential invariant of a finished run, O(slices + processes):
+ * per CPU the slices follow each other with no overlap and no gap, time
+ * never goes back, from the first arrival to the last finish; a process
+ * never runs on two CPUs at once, never before its arrival or after its
+ * finish; its slices sum to its CPU bursts; busy, idle and switch totals
+ * match the chart.  Returns MS_OK, or MS_EINPUT with the first violation
+ * in err.  The tests and the fuzz harness run it after every simulation. */
+int ms_check(const ms_result_t *r, char *err, size_t errlen);
 
 /* ---- output ---- */
 typedef enum ms_format { MS_TEXT, MS_JSON, MS_CSV, MS_SVG } ms_format_t;

@@ -259,7 +259,7 @@ static int add_slice(sim_t *s, int64_t a, int64_t b, int32_t who) {
     r->gantt = g;
     r->capgantt = cap;
   }
-  r->gantt[r->ngantt++] = (ms_slice_t){a, b, who};
+  r->gantt[r->ngantt++] = (ms_slice_t){a, b, who, 0};
   return MS_OK;
 }
 
@@ -673,6 +673,55 @@ int ms_simulate(const ms_workload_t *w, const ms_config_t *cfg, ms_result_t *r,
   if (rc == MS_OK) totals(&s);
   sim_free(&s);
   if (rc != MS_OK) ms_result_free(r);
+  return rc;
+}
+
+int ms_check(const ms_result_t *r, char *err, size_t errlen) {
+  const ms_workload_t *w = r->w;
+  int cpus = 1;
+  for (size_t i = 0; i < r->ngantt; i++)
+    if (r->gantt[i].cpu >= cpus) cpus = r->gantt[i].cpu + 1;
+  int64_t *ran = calloc(w->n, sizeof *ran), *pend = malloc(w->n * sizeof *pend);
+  int64_t *cend = malloc((size_t)cpus * sizeof *cend);
+  if (!ran || !pend || !cend) return free(ran), free(pend), free(cend), MS_ENOMEM;
+  for (size_t i = 0; i < w->n; i++) pend[i] = w->procs[i].arrival;
+  for (int c = 0; c < cpus; c++) cend[c] = r->first_arrival;
+  int64_t busy = 0, cs = 0, idle = 0;
+  int rc = MS_OK;
+  for (size_t i = 0; i < r->ngantt && !rc; i++) {
+    const ms_slice_t *g = &r->gantt[i];
+    if (g->cpu < 0 || g->end <= g->start || g->start != cend[g->cpu])
+      rc = fail(err, errlen, "slice %zu (%lld-%lld, cpu %d) does not follow the cpu's previous slice "
+                "(ending at %lld)", i, (long long)g->start, (long long)g->end, (int)g->cpu,
+                (long long)(g->cpu >= 0 ? cend[g->cpu] : 0));
+    else if (g->proc >= (int32_t)w->n || g->proc < MS_CS)
+      rc = fail(err, errlen, "slice %zu: bad process %d", i, (int)g->proc);
+    else if (g->proc >= 0 && (g->start < pend[g->proc] || g->end > r->ps[g->proc].finish))
+      rc = fail(err, errlen, "slice %zu: %s runs at %lld-%lld, before its arrival, its previous "
+                "slice's end (%lld) or after its finish", i, w->procs[g->proc].name,
+                (long long)g->start, (long long)g->end, (long long)pend[g->proc]);
+    if (rc) break;
+    cend[g->cpu] = g->end;
+    int64_t d = g->end - g->start;
+    if (g->proc >= 0) ran[g->proc] += d, busy += d, pend[g->proc] = g->end;
+    else if (g->proc == MS_CS) cs += d;
+    else idle += d;
+  }
+  int64_t last = r->first_arrival;
+  for (int c = 0; c < cpus; c++)
+    if (cend[c] > last) last = cend[c];
+  if (!rc && last != r->last_finish)
+    rc = fail(err, errlen, "the chart ends at %lld, the last finish is %lld", (long long)last,
+              (long long)r->last_finish);
+  for (size_t i = 0; i < w->n && !rc; i++)
+    if (ran[i] != w->procs[i].cpu_total)
+      rc = fail(err, errlen, "%s ran %lld ticks, its CPU bursts sum to %lld", w->procs[i].name,
+                (long long)ran[i], (long long)w->procs[i].cpu_total);
+  if (!rc && (busy != r->busy || cs != r->cs_time || idle != r->idle_time))
+    rc = fail(err, errlen, "chart totals busy %lld cs %lld idle %lld differ from the run's %lld %lld %lld",
+              (long long)busy, (long long)cs, (long long)idle, (long long)r->busy,
+              (long long)r->cs_time, (long long)r->idle_time);
+  free(ran), free(pend), free(cend);
   return rc;
 }
 
