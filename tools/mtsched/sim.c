@@ -65,7 +65,7 @@ typedef struct heap {
 } heap_t;
 
 enum { CPU_IDLE, CPU_SWITCH, CPU_RUN };
-enum { READY_RING, READY_FIFO, READY_HEAP, READY_SCAN };
+enum { READY_RING, READY_FIFO, READY_HEAP, READY_SCAN, READY_KINETIC };
 
 typedef struct sim {
   const ms_workload_t *w;
@@ -85,6 +85,9 @@ typedef struct sim {
   size_t nready;
   heap_t ready;   /* READY_HEAP */
   int32_t *scan;  /* READY_SCAN */
+  int32_t *kwin;  /* READY_KINETIC: winner per tree node (1..2*kcap-1), -1 = none */
+  int64_t *kmc;   /* READY_KINETIC: earliest certificate failure in the subtree */
+  size_t kcap;    /* leaves (a power of two >= n): leaf of rank i is kcap + i */
   heap_t io;      /* key = completion time */
   int64_t now;
   int32_t next_arrival; /* rank */
@@ -163,6 +166,85 @@ static int64_t heap_key(const sim_t *s, int32_t rank) {
   }
 }
 
+/* ---- HRRN: a kinetic tournament ----
+ * The response ratio of a ready process i at time t is (t - r_i + b_i) / b_i
+ * (r_i: when it entered the ready set, b_i: its burst): a line in t.  Two
+ * lines swap order at most once, and the clock only moves forward, so a
+ * tournament tree over the ranks keeps at each node the winner of its two
+ * children at the current time together with the first time that could
+ * change (the certificate), and at each node the earliest certificate of its
+ * subtree.  Moving to time t recomputes only the nodes whose subtree holds a
+ * failed certificate; an insertion or removal recomputes one leaf-to-root
+ * path.  The comparison is the one the scan used (exact, 128-bit cross
+ * multiplication, ties to the smaller rank), so the choice is the same. */
+static inline void ratio_terms(const sim_t *s, int32_t a, int32_t b, unsigned __int128 *x,
+                        unsigned __int128 *y) {
+  /* (w_a + b_a) * b_b and (w_b + b_b) * b_a: each < 2^64 * 2^63 */
+  unsigned __int128 ba = (unsigned __int128)s->rt[a].rem, bb = (unsigned __int128)s->rt[b].rem;
+  unsigned __int128 wa = (unsigned __int128)(uint64_t)(s->now - s->cx[a].ready_since);
+  unsigned __int128 wb = (unsigned __int128)(uint64_t)(s->now - s->cx[b].ready_since);
+  *x = (wa + ba) * bb;
+  *y = (wb + bb) * ba;
+}
+
+/* Node p from its children at s->now: winner, and the subtree's earliest
+ * certificate.  With winner W and loser L, g(t) = x - y falls by
+ * (b_L - b_W) per tick when b_W > b_L (W's line is flatter); L wins from the
+ * first t with g(t) <= 0 (L < W, ties to L) or g(t) < 0 (L > W). */
+static void kin_fix(sim_t *s, size_t p) {
+  int32_t a = s->kwin[2 * p], b = s->kwin[2 * p + 1];
+  int64_t cert = NEVER;
+  if (a < 0 || b < 0) {
+    s->kwin[p] = a < 0 ? b : a;
+  } else {
+    unsigned __int128 x, y;
+    ratio_terms(s, a, b, &x, &y);
+    bool a_wins = x > y || (x == y && a < b);
+    int32_t w = a_wins ? a : b, l = a_wins ? b : a;
+    unsigned __int128 g = a_wins ? x - y : y - x;
+    s->kwin[p] = w;
+    int64_t bw = s->rt[w].rem, bl = s->rt[l].rem;
+    if (bw > bl) {
+      unsigned __int128 fall = (unsigned __int128)(bw - bl), d;
+      if (g >> 64 == 0) { /* the common case: a 64-bit division */
+        uint64_t g64 = (uint64_t)g, f64 = (uint64_t)fall;
+        d = l < w ? g64 / f64 + (g64 % f64 != 0) : g64 / f64 + 1;
+      } else {
+        d = l < w ? (g + fall - 1) / fall : g / fall + 1;
+      }
+      if (d <= (unsigned __int128)(INT64_MAX - s->now)) cert = s->now + (int64_t)d; /* d >= 1 */
+    }
+  }
+  if (2 * p < s->kcap) { /* children are inner nodes */
+    if (s->kmc[2 * p] < cert) cert = s->kmc[2 * p];
+    if (s->kmc[2 * p + 1] < cert) cert = s->kmc[2 * p + 1];
+  }
+  s->kmc[p] = cert;
+}
+
+/* Brings the subtree of p to s->now. */
+static void kin_advance(sim_t *s, size_t p) {
+  if (p >= s->kcap || s->kmc[p] > s->now) return;
+  kin_advance(s, 2 * p);
+  kin_advance(s, 2 * p + 1);
+  kin_fix(s, p);
+}
+
+/* Puts v (rank or -1) at rank's leaf.  Up the path, a node whose winner and
+ * subtree certificate come out unchanged leaves its ancestors unchanged too
+ * (a certificate is an absolute time, whenever it was computed). */
+static void kin_set(sim_t *s, int32_t rank, int32_t v) {
+  kin_advance(s, 1);
+  size_t p = s->kcap + (size_t)rank;
+  s->kwin[p] = v;
+  for (p /= 2; p >= 1; p /= 2) {
+    int32_t w = s->kwin[p];
+    int64_t mc = s->kmc[p];
+    kin_fix(s, p);
+    if (s->kwin[p] == w && s->kmc[p] == mc) break;
+  }
+}
+
 static void ready_push(sim_t *s, int32_t rank) {
   s->nready++;
   if (s->kind == READY_RING) {
@@ -176,6 +258,9 @@ static void ready_push(sim_t *s, int32_t rank) {
     s->tail[l] = rank;
   } else if (s->kind == READY_HEAP) {
     heap_push(&s->ready, (hent_t){heap_key(s, rank), rank});
+  } else if (s->kind == READY_KINETIC) {
+    s->cx[rank].ready_since = s->now;
+    kin_set(s, rank, rank);
   } else {
     cold_t *x = &s->cx[rank];
     x->ready_since = s->now;
@@ -184,21 +269,13 @@ static void ready_push(sim_t *s, int32_t rank) {
   }
 }
 
-/* Is a better than b for the scanning policies (hrrn, aging priority)? */
+/* Is a better than b for the scanning policies (aging priority)? */
 static bool scan_better(const sim_t *s, int32_t a, int32_t b) {
-  if (s->c->policy == MS_HRRN) {
-    /* (w_a + b_a) / b_a > (w_b + b_b) / b_b, cross-multiplied exactly */
-    unsigned __int128 ba = (unsigned __int128)s->rt[a].rem, bb = (unsigned __int128)s->rt[b].rem;
-    unsigned __int128 wa = (unsigned __int128)(s->now - s->cx[a].ready_since);
-    unsigned __int128 wb = (unsigned __int128)(s->now - s->cx[b].ready_since);
-    unsigned __int128 x = (wa + ba) * bb, y = (wb + bb) * ba;
-    return x > y || (x == y && a < b);
-  }
   ms_i128 pa = eff_prio(s, a), pb = eff_prio(s, b);
   return pa < pb || (pa == pb && a < b);
 }
 
-static int32_t ready_peek(const sim_t *s) {
+static int32_t ready_peek(sim_t *s) {
   if (s->nready == 0) return -1;
   if (s->kind == READY_RING) return s->ring[s->rhead];
   if (s->kind == READY_FIFO) {
@@ -207,6 +284,10 @@ static int32_t ready_peek(const sim_t *s) {
     return -1;
   }
   if (s->kind == READY_HEAP) return s->ready.a[0].rank;
+  if (s->kind == READY_KINETIC) {
+    kin_advance(s, 1);
+    return s->kwin[1];
+  }
   int32_t best = s->scan[0];
   for (size_t i = 1; i < s->nready; i++)
     if (scan_better(s, s->scan[i], best)) best = s->scan[i];
@@ -233,6 +314,8 @@ static int32_t ready_take(sim_t *s) {
     if (s->head[l] < 0) s->tail[l] = -1;
   } else if (s->kind == READY_HEAP) {
     heap_pop(&s->ready);
+  } else if (s->kind == READY_KINETIC) {
+    kin_set(s, best, -1);
   } else {
     int32_t moved = s->scan[s->nready - 1];
     s->scan[s->cx[best].pos] = moved;
@@ -407,7 +490,7 @@ static int boost(sim_t *s) {
   return rc;
 }
 
-static bool should_preempt(const sim_t *s) {
+static bool should_preempt(sim_t *s) {
   int32_t b = ready_peek(s);
   if (b < 0) return false;
   const rt_t *cur = &s->rt[s->cur];
@@ -561,10 +644,10 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   s->cx = ms_big_alloc(w->n * sizeof *s->cx, true); /* untouched (no page faults) unless used */
   s->io.a = ms_big_alloc(w->n * sizeof *s->io.a, false);
   r->ps = ms_big_alloc(w->n * sizeof *r->ps, true);
-  bool scan = c->policy == MS_HRRN ||
-              (c->aging && (c->policy == MS_PRIORITY || c->policy == MS_PPRIORITY));
+  bool scan = c->aging && (c->policy == MS_PRIORITY || c->policy == MS_PPRIORITY);
   s->kind = (c->policy == MS_FCFS || c->policy == MS_RR) ? READY_RING
             : c->policy == MS_MLFQ                        ? READY_FIFO
+            : c->policy == MS_HRRN                        ? READY_KINETIC
             : scan                                        ? READY_SCAN
                                                           : READY_HEAP;
   if (s->kind == READY_RING) {
@@ -575,9 +658,17 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   }
   if (s->kind == READY_HEAP) s->ready.a = ms_big_alloc(w->n * sizeof *s->ready.a, false);
   if (s->kind == READY_SCAN) s->scan = ms_big_alloc(w->n * sizeof *s->scan, false);
+  if (s->kind == READY_KINETIC) {
+    for (s->kcap = 1; s->kcap < w->n; s->kcap *= 2) {}
+    s->kwin = ms_big_alloc(2 * s->kcap * sizeof *s->kwin, false);
+    s->kmc = ms_big_alloc(s->kcap * sizeof *s->kmc, false);
+    if (s->kwin) memset(s->kwin, 0xff, 2 * s->kcap * sizeof *s->kwin); /* all -1 */
+    if (s->kmc)
+      for (size_t i = 0; i < s->kcap; i++) s->kmc[i] = NEVER;
+  }
   if (!s->order || !s->arrival || !s->rt || !s->ran || !s->cx || !s->io.a || !r->ps ||
       (s->kind == READY_RING && !s->ring) || (s->kind == READY_HEAP && !s->ready.a) ||
-      (s->kind == READY_SCAN && !s->scan))
+      (s->kind == READY_SCAN && !s->scan) || (s->kind == READY_KINETIC && (!s->kwin || !s->kmc)))
     return MS_ENOMEM;
   if (rank_order(w, s->order, s->arrival)) return MS_ENOMEM;
   /* Reserve the gantt chart once (address space only: pages are touched as
@@ -618,6 +709,8 @@ static void sim_free(sim_t *s) {
   free(s->io.a);
   free(s->ready.a);
   free(s->scan);
+  free(s->kwin);
+  free(s->kmc);
 }
 
 static void totals(sim_t *s) {
