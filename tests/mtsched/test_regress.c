@@ -84,11 +84,88 @@ static void boost_near_int64_max(void **state) {
   run_free(x);
 }
 
+/* --cpus: the notes' Pool(3) of ten tasks (examples/sched/pool3.txt) under
+ * FCFS on 3 CPUs finishes in the notes' order 0,2,4,3,6,5,1,8,7,9. */
+static void pool3_completion_order(void **state) {
+  (void)state;
+  size_t len;
+  char *text = slurp(MTSCHED_TEST_DIR "/../../examples/sched/pool3.txt", &len);
+  run_t *x = run_new(text, "fcfs:cpus=3");
+  int order[10];
+  for (int k = 0; k < 10; k++) order[k] = k;
+  for (int a = 0; a < 10; a++) /* sort task numbers by finish time */
+    for (int b = a + 1; b < 10; b++)
+      if (x->r.ps[order[b]].finish < x->r.ps[order[a]].finish) {
+        int t = order[a];
+        order[a] = order[b];
+        order[b] = t;
+      }
+  static const int notes[10] = {0, 2, 4, 3, 6, 5, 1, 8, 7, 9};
+  assert_memory_equal(order, notes, sizeof notes);
+  assert_int_equal(x->r.last_finish, 353);
+  for (size_t i = 0; i < x->r.ngantt; i++) assert_true(x->r.gantt[i].cpu < 3);
+  run_free(x);
+  free(text);
+}
+
+/* --cpus preemption displaces the running process the policy ranks last,
+ * ties to the lowest CPU number. */
+static void cpus_preemption_victim(void **state) {
+  (void)state;
+  run_t *x = run_new("A 0 10\nB 0 8\nC 1 2\n", "srtf:cpus=2"); /* A has more left */
+  assert_int_equal(x->r.ps[0].finish, 12);
+  assert_int_equal(x->r.ps[1].finish, 8);
+  assert_int_equal(x->r.ps[2].finish, 3);
+  run_free(x);
+  x = run_new("A 0 8\nB 0 10\nC 1 2\n", "srtf:cpus=2"); /* B (cpu 1) has more left */
+  assert_int_equal(x->r.ps[0].finish, 8);
+  assert_int_equal(x->r.ps[1].finish, 12);
+  run_free(x);
+  x = run_new("A 0 10\nB 0 10\nC 1 2\n", "srtf:cpus=2"); /* tie: cpu 0 (A) */
+  assert_int_equal(x->r.ps[0].finish, 12);
+  assert_int_equal(x->r.ps[1].finish, 10);
+  run_free(x);
+  x = run_new("A 0 5 3\nB 0 5 1\nC 1 5 2\n", "ppriority:cpus=2"); /* A (cpu 1) is worst: C takes cpu 1, A resumes on cpu 0 at 5 */
+  assert_int_equal(x->r.ps[0].finish, 9);
+  assert_int_equal(x->r.ps[1].finish, 5);
+  assert_int_equal(x->r.ps[2].finish, 6);
+  char *g = run_gantt(x);
+  assert_string_equal(g, "|A 0-1|B 0-5|C 1-6|A 5-9|");
+  free(g);
+  run_free(x);
+}
+
+/* Random workloads on 2..4 CPUs under every policy: run_new checks the
+ * per-CPU invariant (ms_check) after each run. */
+static void cpus_invariants(void **state) {
+  (void)state;
+  static const char *const sp[] = {
+      "fcfs:cpus=3", "sjf:cpus=2", "srtf:cpus=2:cs=1", "priority:cpus=3", "ppriority:aging=2:cpus=2",
+      "hrrn:cpus=4", "rr:q=2:cpus=3:cs=1", "mlfq:boost=9:cpus=2:cs=1", "ppriority:cpus=3:cs=2",
+      "mlfq:queues=2:quanta=1,4:allotment=1,4:boost=6:cpus=2", "mlfq:boost=3:cs=3:cpus=3"};
+  long rounds = mt_test_scaled(200, 10);
+  uint64_t rng = 7;
+  for (long k = 0; k < rounds; k++) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ms_gen_opts_t o = {.n = 1 + (int64_t)(ms_splitmix64(&rng) % 20), .seed = k,
+                       .max_arrival = k % 3 ? 30 : 0, .max_burst = 1 + k % 9, .io = k % 2};
+    ms_gen(f, &o);
+    fclose(f);
+    for (size_t s = 0; s < sizeof sp / sizeof sp[0]; s++) run_free(run_new(buf, sp[s]));
+    free(buf);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(boost_with_allotment),
       cmocka_unit_test(boost_during_switch),
       cmocka_unit_test(boost_near_int64_max),
+      cmocka_unit_test(pool3_completion_order),
+      cmocka_unit_test(cpus_preemption_victim),
+      cmocka_unit_test(cpus_invariants),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,7 @@ enum { MS_OK = 0, MS_ENOMEM = -1, MS_EINPUT = -2, MS_EIO = -3 };
 
 #define MS_ERRLEN 512
 #define MS_MAX_QUEUES 64
+#define MS_MAX_CPUS 1024
 #define MS_IDLE (-1) /* gantt slice with no process */
 #define MS_CS (-2)   /* gantt slice of a context switch */
 
@@ -79,6 +80,8 @@ typedef struct ms_config {
   int nallot;                           /* 0 = notes' rule (per quantum) */
   int64_t allotment[MS_MAX_QUEUES];
   bool priority_high;                   /* larger number = higher priority */
+  int cpus;                             /* --cpus: running slots sharing one ready set (1) */
+  bool trace;                           /* --trace: record the decision events */
   char label[160];                      /* e.g. "rr:q=4" */
 } ms_config_t;
 

@@ -281,16 +281,22 @@ static void write_text(out_t *f, const ms_result_t *r) {
   put_s(f, "policy ");
   put_s(f, r->cfg.label);
   put_c(f, '\n');
-  put_c(f, '|');
-  for (size_t i = 0; i < r->ngantt; i++) {
-    put_s(f, slice_name(r, &r->gantt[i]));
-    put_c(f, ' ');
-    put_i64(f, r->gantt[i].start);
-    put_c(f, '-');
-    put_i64(f, r->gantt[i].end);
+  int cpus = r->cfg.cpus > 1 ? r->cfg.cpus : 1;
+  for (int k = 0; k < cpus; k++) { /* with --cpus, one Gantt line per CPU */
+    if (cpus > 1) put_s(f, "cpu"), put_i64(f, k), put_c(f, ' ');
     put_c(f, '|');
+    for (size_t i = 0; i < r->ngantt; i++) {
+      if (r->gantt[i].cpu != k) continue;
+      put_s(f, slice_name(r, &r->gantt[i]));
+      put_c(f, ' ');
+      put_i64(f, r->gantt[i].start);
+      put_c(f, '-');
+      put_i64(f, r->gantt[i].end);
+      put_c(f, '|');
+    }
+    put_c(f, '\n');
   }
-  put_s(f, "\n\n");
+  put_c(f, '\n');
   int width[COLS];
   char b[24];
   for (int c = 0; c < COLS; c++) width[c] = (int)strlen(col_names[c]);
@@ -415,7 +421,7 @@ static void json_proc(out_t *f, const ms_workload_t *w, const ms_proc_t *p,
 
 /* One element of "gantt", same scheme. */
 static void json_slice(out_t *f, const ms_workload_t *w, const ms_slice_t *g, size_t i,
-                       const char *indent, size_t ilen) {
+                       const char *indent, size_t ilen, bool cpu) {
   const char *name = g->proc >= 0 ? w->procs[g->proc].name : NULL;
   long nl = name ? json_plain_len(name) : 0;
   size_t need = 120 + ilen + (size_t)(nl < 0 ? 0 : nl);
@@ -430,6 +436,7 @@ static void json_slice(out_t *f, const ms_workload_t *w, const ms_slice_t *g, si
     put_s(f, ", \"end\": ");
     put_i64(f, g->end);
     if (g->proc == MS_CS) put_s(f, ", \"cs\": true");
+    if (cpu) put_s(f, ", \"cpu\": "), put_i64(f, g->cpu);
     put_c(f, '}');
     return;
   }
@@ -453,6 +460,10 @@ static void json_slice(out_t *f, const ms_workload_t *w, const ms_slice_t *g, si
   d = LIT(d, ", \"end\": ");
   d += fmt_i64(d, g->end);
   if (g->proc == MS_CS) d = LIT(d, ", \"cs\": true");
+  if (cpu) {
+    d = LIT(d, ", \"cpu\": ");
+    d += fmt_i64(d, g->cpu);
+  }
   *d++ = '}';
   f->p = d;
 }
@@ -491,7 +502,7 @@ static void write_json(out_t *f, const ms_result_t *r, const char *indent) {
       __builtin_prefetch(&w->procs[r->gantt[i + 16].proc]);
     if (i + 8 < r->ngantt && r->gantt[i + 8].proc >= 0)
       __builtin_prefetch(w->procs[r->gantt[i + 8].proc].name);
-    json_slice(f, w, &r->gantt[i], i, indent, ilen);
+    json_slice(f, w, &r->gantt[i], i, indent, ilen, r->cfg.cpus > 1);
   }
   out_printf(f, "]}");
 }

@@ -65,6 +65,14 @@ typedef struct heap {
 } heap_t;
 
 enum { CPU_IDLE, CPU_SWITCH, CPU_RUN };
+
+/* One CPU (running slot); all of them share the ready set. */
+typedef struct cpu {
+  int state;            /* CPU_* */
+  int32_t cur, last;    /* rank running (or switching in), rank that ran last */
+  int64_t run_start, run_end, sw_end, idle_since;
+  size_t lastslice;     /* 1 + index of this CPU's last gantt slice (0: none) */
+} cpu_t;
 enum { READY_RING, READY_FIFO, READY_HEAP, READY_SCAN, READY_KINETIC };
 
 typedef struct sim {
@@ -91,9 +99,9 @@ typedef struct sim {
   heap_t io;      /* key = completion time */
   int64_t now;
   int32_t next_arrival; /* rank */
-  int cpu;
-  int32_t cur, last;
-  int64_t run_start, run_end, sw_end, idle_since;
+  cpu_t *cpus;    /* --cpus N running slots */
+  int ncpu;
+  cpu_t *x;       /* the CPU being handled */
   int64_t next_boost;
   int32_t done;
   int overflow;
@@ -329,9 +337,10 @@ static int32_t ready_take(sim_t *s) {
 static int add_slice(sim_t *s, int64_t a, int64_t b, int32_t who) {
   ms_result_t *r = s->r;
   if (b <= a) return MS_OK;
-  if (r->ngantt && r->gantt[r->ngantt - 1].proc == who && r->gantt[r->ngantt - 1].end == a &&
-      who >= 0) {
-    r->gantt[r->ngantt - 1].end = b;
+  cpu_t *x = s->x;
+  ms_slice_t *l = x->lastslice ? &r->gantt[x->lastslice - 1] : NULL; /* this CPU's last */
+  if (l && l->proc == who && l->end == a && who >= 0) {
+    l->end = b;
     return MS_OK;
   }
   if (r->ngantt == r->capgantt) {
@@ -342,7 +351,8 @@ static int add_slice(sim_t *s, int64_t a, int64_t b, int32_t who) {
     r->gantt = g;
     r->capgantt = cap;
   }
-  r->gantt[r->ngantt++] = (ms_slice_t){a, b, who, 0};
+  r->gantt[r->ngantt++] = (ms_slice_t){a, b, who, (int32_t)(x - s->cpus)};
+  x->lastslice = r->ngantt;
   return MS_OK;
 }
 
@@ -361,28 +371,28 @@ static int64_t next_external(const sim_t *s) {
   return t;
 }
 
-/* The CPU starts running s->cur at s->now: choose where this slice ends. */
+/* The CPU starts running s->x->cur at s->now: choose where this slice ends. */
 static void begin_run(sim_t *s) {
-  rt_t *p = &s->rt[s->cur];
+  rt_t *p = &s->rt[s->x->cur];
   const ms_config_t *c = s->c;
-  s->cpu = CPU_RUN;
-  s->run_start = s->now;
-  s->last = s->cur;
+  s->x->state = CPU_RUN;
+  s->x->run_start = s->now;
+  s->x->last = s->x->cur;
   int64_t burst_end = add_time(s, s->now, p->rem);
   int64_t q = 0;
   bool lone_rr = false;
   if (c->policy == MS_RR) {
     q = c->quantum;
-    lone_rr = s->nready == 0;
+    lone_rr = s->nready == 0 && s->ncpu == 1;
   } else if (c->policy == MS_MLFQ) {
-    const cold_t *x = &s->cx[s->cur];
+    const cold_t *x = &s->cx[s->x->cur];
     int last = s->levels - 1;
     q = c->quanta[x->level];
     if (c->nallot && x->level < last && c->allotment[x->level] - x->used < q)
       q = c->allotment[x->level] - x->used;
-    lone_rr = x->level == last && s->nready == 0;
+    lone_rr = x->level == last && s->nready == 0 && s->ncpu == 1;
   }
-  s->run_end = burst_end;
+  s->x->run_end = burst_end;
   if (!q) return;
   ms_i128 end = (ms_i128)s->now + q;
   if (lone_rr) { /* skip expiries that would hand the CPU back to us */
@@ -391,24 +401,24 @@ static void begin_run(sim_t *s) {
     ms_i128 k = ((ms_i128)ext - s->now + q - 1) / q;
     end = (ms_i128)s->now + k * q;
   }
-  if (end < burst_end) s->run_end = (int64_t)end;
+  if (end < burst_end) s->x->run_end = (int64_t)end;
 }
 
 /* Stops the running process at s->now, accounting its slice. */
 static int stop_run(sim_t *s) {
-  rt_t *p = &s->rt[s->cur];
-  int64_t ran = s->now - s->run_start;
-  uint64_t bit = (uint64_t)1 << (s->cur & 63);
-  if (ran > 0 && !(s->ran[s->cur >> 6] & bit)) { /* first real run */
-    s->ran[s->cur >> 6] |= bit;
-    s->r->ps[p->idx].start = s->run_start;
+  rt_t *p = &s->rt[s->x->cur];
+  int64_t ran = s->now - s->x->run_start;
+  uint64_t bit = (uint64_t)1 << (s->x->cur & 63);
+  if (ran > 0 && !(s->ran[s->x->cur >> 6] & bit)) { /* first real run */
+    s->ran[s->x->cur >> 6] |= bit;
+    s->r->ps[p->idx].start = s->x->run_start;
   }
   p->rem -= ran;
-  if (s->c->policy == MS_MLFQ) s->cx[s->cur].used += ran;
+  if (s->c->policy == MS_MLFQ) s->cx[s->x->cur].used += ran;
   s->r->busy += ran;
-  s->cpu = CPU_IDLE;
-  s->idle_since = s->now;
-  return add_slice(s, s->run_start, s->now, p->idx);
+  s->x->state = CPU_IDLE;
+  s->x->idle_since = s->now;
+  return add_slice(s, s->x->run_start, s->now, p->idx);
 }
 
 static void mlfq_demote(sim_t *s, cold_t *p) {
@@ -417,7 +427,7 @@ static void mlfq_demote(sim_t *s, cold_t *p) {
 }
 
 static void slice_ended(sim_t *s) {
-  int32_t rank = s->cur;
+  int32_t rank = s->x->cur;
   rt_t *p = &s->rt[rank];
   cold_t *x = &s->cx[rank];
   bool mlfq = s->c->policy == MS_MLFQ;
@@ -442,7 +452,7 @@ static void slice_ended(sim_t *s) {
     }
     ready_push(s, rank);
   }
-  s->cur = -1;
+  s->x->cur = -1;
 }
 
 /* The boost after `at`: the next multiple of S, or NEVER when it would pass
@@ -463,12 +473,15 @@ static int64_t boost_after(int64_t at, int64_t S) {
  * switched-in process was boosted away before its first tick, forever; this
  * way every context switch is followed by at least one tick of work. */
 static int boost(sim_t *s) {
-  int32_t stopped = -1;
-  int rc = MS_OK;
-  if (s->cpu == CPU_RUN && s->run_start < s->now) {
-    stopped = s->cur;
-    rc = stop_run(s);
-    s->cur = -1;
+  int32_t stopped[s->ncpu];
+  int nstopped = 0, rc = MS_OK;
+  for (int k = 0; k < s->ncpu; k++) { /* in CPU order */
+    s->x = &s->cpus[k];
+    if (s->x->state == CPU_RUN && s->x->run_start < s->now) {
+      stopped[nstopped++] = s->x->cur;
+      rc |= stop_run(s);
+      s->x->cur = -1;
+    }
   }
   int32_t h = -1, t = -1;
   for (int l = 0; l < s->levels; l++) {
@@ -484,46 +497,71 @@ static int boost(sim_t *s) {
     s->cx[i].level = 0;
     s->cx[i].used = 0;
   }
-  if (stopped >= 0) ready_push(s, stopped);
-  else if (s->cpu == CPU_RUN) begin_run(s); /* switched in at this tick: its turn at level 0 */
+  for (int k = 0; k < nstopped; k++) ready_push(s, stopped[k]);
+  for (int k = 0; k < s->ncpu; k++) { /* switched in at this tick: its turn at level 0 */
+    s->x = &s->cpus[k];
+    if (s->x->state == CPU_RUN) begin_run(s);
+  }
   s->next_boost = boost_after(s->now, s->c->boost);
   return rc;
 }
 
+/* The running process the policy ranks last, by the rules of --cpus: SRTF
+ * the largest remaining time, priority the worst (frozen) priority, MLFQ the
+ * lowest level; ties to the lowest CPU number.  NULL when none can be
+ * preempted (non-preemptive policy, or no CPU running: a switch in
+ * progress is not interrupted). */
+static cpu_t *victim(sim_t *s) {
+  ms_policy_t p = s->c->policy;
+  if (p != MS_SRTF && p != MS_PPRIORITY && p != MS_MLFQ) return NULL;
+  cpu_t *v = NULL;
+  ms_i128 worst = 0;
+  for (int k = 0; k < s->ncpu; k++) {
+    cpu_t *x = &s->cpus[k];
+    if (x->state != CPU_RUN) continue;
+    ms_i128 key = p == MS_SRTF        ? (ms_i128)s->rt[x->cur].rem - (s->now - x->run_start)
+                  : p == MS_PPRIORITY ? s->cx[x->cur].run_prio
+                                      : (ms_i128)s->cx[x->cur].level;
+    if (!v || key > worst) v = x, worst = key;
+  }
+  return v;
+}
+
+/* Does the best ready process strictly beat s->x's (the victim's)? */
 static bool should_preempt(sim_t *s) {
   int32_t b = ready_peek(s);
   if (b < 0) return false;
-  const rt_t *cur = &s->rt[s->cur];
+  const rt_t *cur = &s->rt[s->x->cur];
   switch (s->c->policy) {
-  case MS_SRTF: return s->rt[b].rem < cur->rem - (s->now - s->run_start);
-  case MS_PPRIORITY: return eff_prio(s, b) < s->cx[s->cur].run_prio;
-  case MS_MLFQ: return s->cx[b].level < s->cx[s->cur].level;
+  case MS_SRTF: return s->rt[b].rem < cur->rem - (s->now - s->x->run_start);
+  case MS_PPRIORITY: return eff_prio(s, b) < s->cx[s->x->cur].run_prio;
+  case MS_MLFQ: return s->cx[b].level < s->cx[s->x->cur].level;
   default: return false;
   }
 }
 
 static int preempt(sim_t *s) {
-  int32_t rank = s->cur;
+  int32_t rank = s->x->cur;
   int rc = stop_run(s);
   if (s->c->policy == MS_MLFQ && !s->c->nallot) s->cx[rank].used = 0; /* fresh quantum */
-  s->cur = -1;
+  s->x->cur = -1;
   ready_push(s, rank);
   return rc;
 }
 
 static int dispatch(sim_t *s) {
   int32_t rank = ready_take(s);
-  int rc = add_slice(s, s->idle_since, s->now, MS_IDLE);
-  s->r->idle_time += s->now - s->idle_since;
-  s->cur = rank;
+  int rc = add_slice(s, s->x->idle_since, s->now, MS_IDLE);
+  s->r->idle_time += s->now - s->x->idle_since;
+  s->x->cur = rank;
   if (s->c->policy == MS_PPRIORITY) s->cx[rank].run_prio = eff_prio(s, rank);
-  if (s->last >= 0 && s->last != rank) {
+  if (s->x->last >= 0 && s->x->last != rank) {
     s->r->context_switches++;
     if (s->c->cs > 0) {
-      s->cpu = CPU_SWITCH;
-      s->sw_end = add_time(s, s->now, s->c->cs);
+      s->x->state = CPU_SWITCH;
+      s->x->sw_end = add_time(s, s->now, s->c->cs);
       s->r->cs_time += s->c->cs;
-      return rc ? rc : add_slice(s, s->now, s->sw_end, MS_CS);
+      return rc ? rc : add_slice(s, s->now, s->x->sw_end, MS_CS);
     }
   }
   begin_run(s);
@@ -532,9 +570,11 @@ static int dispatch(sim_t *s) {
 
 /* Earliest tick at which a waiting process's aged priority beats the
  * running one's: r_i + aging * (p_i - running + 1), minimised. */
-static int64_t aging_event(const sim_t *s) {
-  if (s->c->policy != MS_PPRIORITY || !s->c->aging || s->cpu != CPU_RUN) return NEVER;
-  ms_i128 best = NEVER, c = s->cx[s->cur].run_prio;
+static int64_t aging_event(sim_t *s) {
+  if (s->c->policy != MS_PPRIORITY || !s->c->aging) return NEVER;
+  cpu_t *v = victim(s);
+  if (!v) return NEVER;
+  ms_i128 best = NEVER, c = s->cx[v->cur].run_prio;
   for (size_t i = 0; i < s->nready; i++) {
     int32_t k = s->scan[i];
     ms_i128 t = (ms_i128)s->cx[k].ready_since + (ms_i128)s->c->aging * (base_prio(s, k) - c + 1);
@@ -543,28 +583,43 @@ static int64_t aging_event(const sim_t *s) {
   return best > s->now ? (int64_t)best : NEVER;
 }
 
-static int64_t next_event(const sim_t *s) {
+static int64_t next_event(sim_t *s) {
   int64_t t = next_external(s);
-  if (s->cpu == CPU_RUN && s->run_end < t) t = s->run_end;
-  if (s->cpu == CPU_SWITCH && s->sw_end < t) t = s->sw_end;
+  for (int k = 0; k < s->ncpu; k++) {
+    const cpu_t *x = &s->cpus[k];
+    if (x->state == CPU_RUN && x->run_end < t) t = x->run_end;
+    if (x->state == CPU_SWITCH && x->sw_end < t) t = x->sw_end;
+  }
   int64_t a = aging_event(s);
   return a < t ? a : t;
 }
 
-/* One tick's events, in the documented order. */
+/* One tick's events, in the documented order; with several CPUs each step
+ * visits the CPUs in number order. */
 static int step(sim_t *s) {
   int rc = MS_OK;
   while (s->next_arrival < s->n && s->arrival[s->next_arrival] == s->now)
     admit(s, s->next_arrival++);
   while (s->io.n && s->io.a[0].key == s->now) admit(s, heap_pop(&s->io).rank);
-  if (s->cpu == CPU_SWITCH && s->sw_end == s->now) begin_run(s);
-  else if (s->cpu == CPU_RUN && s->run_end == s->now) {
-    rc = stop_run(s);
-    slice_ended(s);
+  for (int k = 0; k < s->ncpu && !rc; k++) {
+    s->x = &s->cpus[k];
+    if (s->x->state == CPU_SWITCH && s->x->sw_end == s->now) begin_run(s);
+    else if (s->x->state == CPU_RUN && s->x->run_end == s->now) {
+      rc = stop_run(s);
+      slice_ended(s);
+    }
   }
   if (!rc && s->c->policy == MS_MLFQ && s->c->boost && s->next_boost == s->now) rc = boost(s);
-  if (!rc && s->cpu == CPU_RUN && should_preempt(s)) rc = preempt(s);
-  if (!rc && s->cpu == CPU_IDLE && s->nready) rc = dispatch(s);
+  /* idle CPUs take ready processes first; then a ready process strictly
+   * better than the running one the policy ranks last displaces it */
+  for (int k = 0; k < s->ncpu && !rc && s->nready; k++) {
+    s->x = &s->cpus[k];
+    if (s->x->state == CPU_IDLE) rc = dispatch(s);
+  }
+  while (!rc && s->nready && (s->x = victim(s)) && should_preempt(s)) {
+    rc = preempt(s);
+    if (!rc) rc = dispatch(s);
+  }
   return rc;
 }
 
@@ -693,8 +748,13 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   }
   s->levels = c->policy == MS_MLFQ ? c->queues : 1;
   for (int l = 0; l < MS_MAX_QUEUES; l++) s->head[l] = s->tail[l] = -1;
-  s->cur = s->last = -1;
-  s->now = s->idle_since = r->first_arrival = proc(s, 0)->arrival;
+  s->now = r->first_arrival = proc(s, 0)->arrival;
+  s->ncpu = c->cpus > 1 ? c->cpus : 1;
+  s->cpus = calloc((size_t)s->ncpu, sizeof *s->cpus);
+  if (!s->cpus) return MS_ENOMEM;
+  for (int k = 0; k < s->ncpu; k++)
+    s->cpus[k] = (cpu_t){.state = CPU_IDLE, .cur = -1, .last = -1, .idle_since = s->now};
+  s->x = &s->cpus[0];
   s->next_boost = c->boost ? boost_after(s->now, c->boost) : NEVER;
   return MS_OK;
 }
@@ -710,6 +770,7 @@ static void sim_free(sim_t *s) {
   free(s->ready.a);
   free(s->scan);
   free(s->kwin);
+  free(s->cpus);
   free(s->kmc);
 }
 
@@ -732,7 +793,7 @@ static void totals(sim_t *s) {
   r->avg_response = (double)r->sum_response / n;
   r->makespan = r->last_finish - r->first_arrival;
   r->throughput = r->makespan ? n / (double)r->makespan : 0;
-  r->utilization = r->makespan ? (double)r->busy / (double)r->makespan : 0;
+  r->utilization = r->makespan ? (double)r->busy / ((double)r->makespan * s->ncpu) : 0;
 }
 
 int ms_simulate(const ms_workload_t *w, const ms_config_t *cfg, ms_result_t *r,
@@ -752,7 +813,8 @@ int ms_simulate(const ms_workload_t *w, const ms_config_t *cfg, ms_result_t *r,
     r->events++;
     if (rc || s.done == s.n) break;
     int64_t t = next_event(&s);
-    bool pending = s.cpu != CPU_IDLE || s.io.n || s.next_arrival < s.n;
+    bool pending = s.io.n || s.next_arrival < s.n;
+    for (int k = 0; k < s.ncpu; k++) pending |= s.cpus[k].state != CPU_IDLE;
     if (s.overflow || (t == NEVER && !pending)) {
       s.overflow = 1;
       break;
