@@ -158,6 +158,73 @@ static void cpus_invariants(void **state) {
   }
 }
 
+/* --trace: replaying the log rebuilds the ready queues.  For the FIFO
+ * policies (fcfs, rr, mlfq) every dispatch takes the head of the highest
+ * non-empty queue of the replay, every process finishes once, and the
+ * queues end empty; the text trace is capped. */
+static void trace_replays(void **state) {
+  (void)state;
+  static const char *const sp[] = {"fcfs", "rr:q=2:cs=1", "mlfq:boost=5:cs=1",
+                                   "mlfq:quanta=1,3:allotment=2,3:boost=7", "rr:q=3:cpus=2",
+                                   "mlfq:boost=4:cpus=3:cs=2"};
+  long rounds = mt_test_scaled(100, 5);
+  for (long k = 0; k < rounds; k++) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ms_gen_opts_t o = {.n = 1 + k % 15, .seed = 100 + k, .max_arrival = 20, .max_burst = 8,
+                       .io = k % 2};
+    ms_gen(f, &o);
+    fclose(f);
+    for (size_t si = 0; si < sizeof sp / sizeof sp[0]; si++) {
+      ms_workload_t w;
+      ms_config_t c, base;
+      ms_result_t r;
+      char err[MS_ERRLEN];
+      ms_config_init(&base);
+      base.trace = true;
+      assert_int_equal(ms_parse_workload(buf, len, "t", &w, err, sizeof err), 0);
+      assert_int_equal(ms_config_from_spec(&base, sp[si], &c, err, sizeof err), 0);
+      assert_int_equal(ms_simulate(&w, &c, &r, err, sizeof err), 0);
+      assert_int_equal(ms_check(&r, err, sizeof err), 0);
+      int32_t q[MS_MAX_QUEUES][16];
+      int ql[MS_MAX_QUEUES] = {0}, levels = c.policy == MS_MLFQ ? c.queues : 1;
+      size_t finished = 0;
+      for (size_t i = 0; i < r.ntrace; i++) {
+        const ms_trace_t *e = &r.trace[i];
+        int l = e->level > 0 ? e->level : 0;
+        if (i) assert_true(e->t >= r.trace[i - 1].t);
+        switch (e->ev) {
+        case MS_EV_ARRIVE: case MS_EV_IO_DONE: case MS_EV_EXPIRE: case MS_EV_PREEMPT:
+          q[l][ql[l]++] = e->proc;
+          break;
+        case MS_EV_DISPATCH: {
+          int top = 0;
+          while (top < levels && !ql[top]) top++;
+          assert_int_equal(top, l);
+          assert_int_equal(q[l][0], e->proc);
+          memmove(q[l], q[l] + 1, (size_t)--ql[l] * sizeof q[l][0]);
+          break;
+        }
+        case MS_EV_BOOST:
+          for (int m = 1; m < levels; m++) {
+            memcpy(q[0] + ql[0], q[m], (size_t)ql[m] * sizeof q[0][0]);
+            ql[0] += ql[m], ql[m] = 0;
+          }
+          break;
+        case MS_EV_FINISH: finished++; break;
+        default: break;
+        }
+      }
+      assert_int_equal(finished, w.n);
+      for (int m = 0; m < levels; m++) assert_int_equal(ql[m], 0);
+      ms_result_free(&r);
+      ms_workload_free(&w);
+    }
+    free(buf);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(boost_with_allotment),
@@ -166,6 +233,7 @@ int main(void) {
       cmocka_unit_test(pool3_completion_order),
       cmocka_unit_test(cpus_preemption_victim),
       cmocka_unit_test(cpus_invariants),
+      cmocka_unit_test(trace_replays),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,6 +107,36 @@ typedef struct ms_slice { /* 24 bytes */
   int32_t cpu;  /* 0 .. cpus-1 */
 } ms_slice_t;
 
+/* --trace: one decision event.  Replaying the log in order rebuilds the
+ * ready queues at any instant: arrive, io_done, expire and preempt append
+ * the process to the tail of queue `level` (0 without MLFQ), dispatch
+ * removes it, boost moves every queue, in level order, to the tail of
+ * queue 0. */
+typedef enum ms_event {
+  MS_EV_ARRIVE,   /* arrived, entered the ready set */
+  MS_EV_IO_DONE,  /* back from I/O, entered the ready set */
+  MS_EV_EXPIRE,   /* quantum or allotment used up: back to the ready set (level after demotion) */
+  MS_EV_PREEMPT,  /* displaced by a better process or by a boost: back to the ready set */
+  MS_EV_BOOST,    /* MLFQ boost: every process to queue 0 */
+  MS_EV_DISPATCH, /* left the ready set for cpu (until = end of the context switch, if any) */
+  MS_EV_RUN,      /* starts running on cpu (until = planned end of the slice) */
+  MS_EV_IO_START, /* CPU burst done, I/O until `until` */
+  MS_EV_FINISH,   /* last burst done */
+  MS_NEVENTS
+} ms_event_t;
+
+typedef struct ms_trace { /* 40 bytes */
+  int64_t t;
+  int64_t left;   /* MLFQ with --allotment: allotment left at the level; else -1 */
+  int64_t until;  /* see the events; -1 when none */
+  int32_t proc;   /* file index; -1 for boost */
+  int32_t ev;     /* ms_event_t */
+  int16_t cpu;    /* -1 when none */
+  int16_t level;  /* MLFQ level (the queue entered or left); -1 without MLFQ */
+} ms_trace_t;
+
+const char *ms_event_name(int ev);
+
 typedef struct ms_pstat {
   int64_t start, finish, turnaround, waiting, response;
 } ms_pstat_t;
@@ -123,6 +153,8 @@ typedef struct ms_result {
   int64_t busy, cs_time, idle_time;
   uint64_t context_switches;
   uint64_t events;         /* loop iterations: the cost measure */
+  ms_trace_t *trace;       /* with cfg.trace: the decision log, in order */
+  size_t ntrace, captrace;
   double throughput, utilization;
 } ms_result_t;
 

@@ -105,6 +105,7 @@ typedef struct sim {
   int64_t next_boost;
   int32_t done;
   int overflow;
+  int nomem;      /* the trace could not grow */
 } sim_t;
 
 /* ---- small helpers ---- */
@@ -356,11 +357,45 @@ static int add_slice(sim_t *s, int64_t a, int64_t b, int32_t who) {
   return MS_OK;
 }
 
+/* ---- trace ---- */
+static const char *const event_names[MS_NEVENTS] = {
+    "arrive", "io_done", "expire", "preempt", "boost", "dispatch", "run", "io_start", "finish"};
+
+const char *ms_event_name(int ev) { return ev >= 0 && ev < MS_NEVENTS ? event_names[ev] : "?"; }
+
+/* Records one decision event of rank (-1: none) on s->x when on_cpu. */
+static void tr(sim_t *s, int ev, int32_t rank, bool on_cpu, int64_t until) {
+  ms_result_t *r = s->r;
+  if (!s->c->trace) return;
+  if (r->ntrace == r->captrace) {
+    size_t cap = r->captrace ? r->captrace * 2 : 256;
+    ms_trace_t *t = realloc(r->trace, cap * sizeof *t);
+    if (!t) {
+      s->nomem = 1;
+      return;
+    }
+    r->trace = t;
+    r->captrace = cap;
+  }
+  ms_trace_t e = {.t = s->now, .left = -1, .until = until, .proc = -1, .ev = ev,
+                  .cpu = on_cpu ? (int16_t)(s->x - s->cpus) : -1, .level = -1};
+  if (rank >= 0) {
+    e.proc = s->rt[rank].idx;
+    if (s->c->policy == MS_MLFQ) {
+      const cold_t *x = &s->cx[rank];
+      e.level = (int16_t)x->level;
+      if (s->c->nallot && x->level < s->levels - 1) e.left = s->c->allotment[x->level] - x->used;
+    }
+  }
+  r->trace[r->ntrace++] = e;
+}
+
 /* ---- events ---- */
 static void admit(sim_t *s, int32_t rank) {
   rt_t *p = &s->rt[rank];
   if (p->bi) p->rem = ms_burst(s->w, proc(s, rank), p->bi); /* bi 0: set by sim_init */
   ready_push(s, rank);
+  tr(s, p->bi ? MS_EV_IO_DONE : MS_EV_ARRIVE, rank, false, -1);
 }
 
 static int64_t next_external(const sim_t *s) {
@@ -393,15 +428,22 @@ static void begin_run(sim_t *s) {
     lone_rr = x->level == last && s->nready == 0 && s->ncpu == 1;
   }
   s->x->run_end = burst_end;
-  if (!q) return;
+  if (!q) {
+    tr(s, MS_EV_RUN, s->x->cur, true, s->x->run_end);
+    return;
+  }
   ms_i128 end = (ms_i128)s->now + q;
   if (lone_rr) { /* skip expiries that would hand the CPU back to us */
     int64_t ext = next_external(s);
-    if (ext == NEVER) return;
+    if (ext == NEVER) {
+      tr(s, MS_EV_RUN, s->x->cur, true, s->x->run_end);
+      return;
+    }
     ms_i128 k = ((ms_i128)ext - s->now + q - 1) / q;
     end = (ms_i128)s->now + k * q;
   }
   if (end < burst_end) s->x->run_end = (int64_t)end;
+  tr(s, MS_EV_RUN, s->x->cur, true, s->x->run_end);
 }
 
 /* Stops the running process at s->now, accounting its slice. */
@@ -440,10 +482,12 @@ static void slice_ended(sim_t *s) {
     if (p->bi == proc(s, rank)->nbursts) {
       s->r->ps[p->idx].finish = s->now;
       s->done++;
+      tr(s, MS_EV_FINISH, rank, true, -1);
     } else {
       int64_t t = add_time(s, s->now, ms_burst(s->w, proc(s, rank), p->bi));
       p->bi++;
       heap_push(&s->io, (hent_t){t, rank});
+      tr(s, MS_EV_IO_START, rank, true, t);
     }
   } else { /* quantum (or allotment) expired */
     if (mlfq) {
@@ -451,6 +495,7 @@ static void slice_ended(sim_t *s) {
       else if (!allot || x->used >= s->c->allotment[x->level]) mlfq_demote(s, x);
     }
     ready_push(s, rank);
+    tr(s, MS_EV_EXPIRE, rank, true, -1);
   }
   s->x->cur = -1;
 }
@@ -497,7 +542,11 @@ static int boost(sim_t *s) {
     s->cx[i].level = 0;
     s->cx[i].used = 0;
   }
-  for (int k = 0; k < nstopped; k++) ready_push(s, stopped[k]);
+  tr(s, MS_EV_BOOST, -1, false, -1);
+  for (int k = 0; k < nstopped; k++) {
+    ready_push(s, stopped[k]);
+    tr(s, MS_EV_PREEMPT, stopped[k], false, -1);
+  }
   for (int k = 0; k < s->ncpu; k++) { /* switched in at this tick: its turn at level 0 */
     s->x = &s->cpus[k];
     if (s->x->state == CPU_RUN) begin_run(s);
@@ -546,6 +595,7 @@ static int preempt(sim_t *s) {
   if (s->c->policy == MS_MLFQ && !s->c->nallot) s->cx[rank].used = 0; /* fresh quantum */
   s->x->cur = -1;
   ready_push(s, rank);
+  tr(s, MS_EV_PREEMPT, rank, true, -1);
   return rc;
 }
 
@@ -555,6 +605,8 @@ static int dispatch(sim_t *s) {
   s->r->idle_time += s->now - s->x->idle_since;
   s->x->cur = rank;
   if (s->c->policy == MS_PPRIORITY) s->cx[rank].run_prio = eff_prio(s, rank);
+  bool sw = s->x->last >= 0 && s->x->last != rank && s->c->cs > 0;
+  tr(s, MS_EV_DISPATCH, rank, true, sw ? add_time(s, s->now, s->c->cs) : -1);
   if (s->x->last >= 0 && s->x->last != rank) {
     s->r->context_switches++;
     if (s->c->cs > 0) {
@@ -821,6 +873,7 @@ int ms_simulate(const ms_workload_t *w, const ms_config_t *cfg, ms_result_t *r,
     }
     s.now = t;
   }
+  if (rc == MS_OK && s.nomem) rc = MS_ENOMEM;
   if (rc == MS_OK && s.overflow)
     rc = fail(err, errlen, "simulated time passes 2^63-1 ticks (policy %s)", cfg->label);
   else if (rc == MS_ENOMEM)
@@ -883,7 +936,10 @@ int ms_check(const ms_result_t *r, char *err, size_t errlen) {
 void ms_result_free(ms_result_t *r) {
   free(r->ps);
   free(r->gantt);
+  free(r->trace);
   r->ps = NULL;
   r->gantt = NULL;
+  r->trace = NULL;
+  r->ntrace = r->captrace = 0;
   r->ngantt = r->capgantt = 0;
 }
