@@ -47,11 +47,10 @@ typedef struct rt {
 
 typedef struct cold {
   ms_i128 run_prio;     /* ppriority: effective priority frozen while running */
-  int64_t ready_since;  /* scan policies: when it last entered the ready set */
+  int64_t ready_since;  /* hrrn, aging: when it last entered the ready set */
   int64_t used;         /* MLFQ: ticks used against the level's allotment */
   int32_t level;        /* MLFQ queue */
   int32_t next;         /* MLFQ FIFO link */
-  int32_t pos;          /* index in the scan array */
 } cold_t;
 
 typedef struct hent {
@@ -73,7 +72,7 @@ typedef struct cpu {
   int64_t run_start, run_end, sw_end, idle_since;
   size_t lastslice;     /* 1 + index of this CPU's last gantt slice (0: none) */
 } cpu_t;
-enum { READY_RING, READY_FIFO, READY_HEAP, READY_SCAN, READY_KINETIC };
+enum { READY_RING, READY_FIFO, READY_HEAP, READY_AGING, READY_KINETIC };
 
 typedef struct sim {
   const ms_workload_t *w;
@@ -92,10 +91,10 @@ typedef struct sim {
   int32_t head[MS_MAX_QUEUES], tail[MS_MAX_QUEUES];
   size_t nready;
   heap_t ready;   /* READY_HEAP */
-  int32_t *scan;  /* READY_SCAN */
+  ms_i128 *amin;  /* READY_AGING: min deadline per tree node (1..2*kcap-1) */
   int32_t *kwin;  /* READY_KINETIC: winner per tree node (1..2*kcap-1), -1 = none */
   int64_t *kmc;   /* READY_KINETIC: earliest certificate failure in the subtree */
-  size_t kcap;    /* leaves (a power of two >= n): leaf of rank i is kcap + i */
+  size_t kcap;    /* READY_KINETIC/AGING: leaves (a power of two >= n), rank i at kcap + i */
   heap_t io;      /* key = completion time */
   int64_t now;
   int32_t next_arrival; /* rank */
@@ -254,6 +253,39 @@ static void kin_set(sim_t *s, int32_t rank, int32_t v) {
   }
 }
 
+/* ---- priority with aging: a min tree over ranks ----
+ * A process that entered the ready set at r with base priority p has, at
+ * time t, the effective priority p - floor((t - r) / A) = ceil((D - t) / A)
+ * with D = r + A * p, its deadline: a fixed number per process, and the
+ * effective priority is monotone in it.  So the best process at t (the
+ * smallest effective priority, ties to the smaller rank, as the former scan)
+ * is: E = ceil((Dmin - t) / A); the smallest rank whose D <= t + E * A.
+ * A tree over the ranks holding the minimum D of each subtree answers both
+ * in O(log n), and an insertion or removal updates one leaf-to-root path.
+ * The earliest time a waiting process beats a running one with priority c
+ * is Dmin - A * (c - 1). */
+#define AGING_NONE ((ms_i128)(((unsigned __int128)1 << 127) - 1))
+
+static void aging_set(sim_t *s, int32_t rank, ms_i128 d) {
+  size_t p = s->kcap + (size_t)rank;
+  s->amin[p] = d;
+  for (p /= 2; p >= 1; p /= 2) {
+    ms_i128 m = s->amin[2 * p] < s->amin[2 * p + 1] ? s->amin[2 * p] : s->amin[2 * p + 1];
+    if (s->amin[p] == m) break; /* ancestors unchanged */
+    s->amin[p] = m;
+  }
+}
+
+static int32_t aging_best(const sim_t *s) {
+  ms_i128 dmin = s->amin[1], a = s->c->aging, diff = dmin - s->now;
+  if (dmin == AGING_NONE) return -1;
+  ms_i128 e = diff >= 0 ? (diff + a - 1) / a : -((-diff) / a); /* ceil(diff / a) */
+  ms_i128 bound = (ms_i128)s->now + e * a;
+  size_t p = 1;
+  while (p < s->kcap) p = s->amin[2 * p] <= bound ? 2 * p : 2 * p + 1;
+  return (int32_t)(p - s->kcap);
+}
+
 static void ready_push(sim_t *s, int32_t rank) {
   s->nready++;
   if (s->kind == READY_RING) {
@@ -271,17 +303,9 @@ static void ready_push(sim_t *s, int32_t rank) {
     s->cx[rank].ready_since = s->now;
     kin_set(s, rank, rank);
   } else {
-    cold_t *x = &s->cx[rank];
-    x->ready_since = s->now;
-    x->pos = (int32_t)(s->nready - 1);
-    s->scan[x->pos] = rank;
+    s->cx[rank].ready_since = s->now;
+    aging_set(s, rank, (ms_i128)s->now + (ms_i128)s->c->aging * base_prio(s, rank));
   }
-}
-
-/* Is a better than b for the scanning policies (aging priority)? */
-static bool scan_better(const sim_t *s, int32_t a, int32_t b) {
-  ms_i128 pa = eff_prio(s, a), pb = eff_prio(s, b);
-  return pa < pb || (pa == pb && a < b);
 }
 
 static int32_t ready_peek(sim_t *s) {
@@ -297,10 +321,7 @@ static int32_t ready_peek(sim_t *s) {
     kin_advance(s, 1);
     return s->kwin[1];
   }
-  int32_t best = s->scan[0];
-  for (size_t i = 1; i < s->nready; i++)
-    if (scan_better(s, s->scan[i], best)) best = s->scan[i];
-  return best;
+  return aging_best(s);
 }
 
 static int32_t ready_take(sim_t *s) {
@@ -326,9 +347,7 @@ static int32_t ready_take(sim_t *s) {
   } else if (s->kind == READY_KINETIC) {
     kin_set(s, best, -1);
   } else {
-    int32_t moved = s->scan[s->nready - 1];
-    s->scan[s->cx[best].pos] = moved;
-    s->cx[moved].pos = s->cx[best].pos;
+    aging_set(s, best, AGING_NONE);
   }
   s->nready--;
   return best;
@@ -626,13 +645,10 @@ static int64_t aging_event(sim_t *s) {
   if (s->c->policy != MS_PPRIORITY || !s->c->aging) return NEVER;
   cpu_t *v = victim(s);
   if (!v) return NEVER;
-  ms_i128 best = NEVER, c = s->cx[v->cur].run_prio;
-  for (size_t i = 0; i < s->nready; i++) {
-    int32_t k = s->scan[i];
-    ms_i128 t = (ms_i128)s->cx[k].ready_since + (ms_i128)s->c->aging * (base_prio(s, k) - c + 1);
-    if (t < best) best = t;
-  }
-  return best > s->now ? (int64_t)best : NEVER;
+  if (!s->nready) return NEVER;
+  ms_i128 c = s->cx[v->cur].run_prio;
+  ms_i128 best = s->amin[1] - (ms_i128)s->c->aging * (c - 1);
+  return best > s->now && best < NEVER ? (int64_t)best : NEVER;
 }
 
 static int64_t next_event(sim_t *s) {
@@ -755,7 +771,7 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   s->kind = (c->policy == MS_FCFS || c->policy == MS_RR) ? READY_RING
             : c->policy == MS_MLFQ                        ? READY_FIFO
             : c->policy == MS_HRRN                        ? READY_KINETIC
-            : scan                                        ? READY_SCAN
+            : scan                                        ? READY_AGING
                                                           : READY_HEAP;
   if (s->kind == READY_RING) {
     size_t cap = 1;
@@ -764,9 +780,13 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
     s->rmask = cap - 1;
   }
   if (s->kind == READY_HEAP) s->ready.a = ms_big_alloc(w->n * sizeof *s->ready.a, false);
-  if (s->kind == READY_SCAN) s->scan = ms_big_alloc(w->n * sizeof *s->scan, false);
+  for (s->kcap = 1; s->kcap < w->n; s->kcap *= 2) {}
+  if (s->kind == READY_AGING) {
+    s->amin = ms_big_alloc(2 * s->kcap * sizeof *s->amin, false);
+    if (s->amin)
+      for (size_t i = 0; i < 2 * s->kcap; i++) s->amin[i] = AGING_NONE;
+  }
   if (s->kind == READY_KINETIC) {
-    for (s->kcap = 1; s->kcap < w->n; s->kcap *= 2) {}
     s->kwin = ms_big_alloc(2 * s->kcap * sizeof *s->kwin, false);
     s->kmc = ms_big_alloc(s->kcap * sizeof *s->kmc, false);
     if (s->kwin) memset(s->kwin, 0xff, 2 * s->kcap * sizeof *s->kwin); /* all -1 */
@@ -775,7 +795,7 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   }
   if (!s->order || !s->arrival || !s->rt || !s->ran || !s->cx || !s->io.a || !r->ps ||
       (s->kind == READY_RING && !s->ring) || (s->kind == READY_HEAP && !s->ready.a) ||
-      (s->kind == READY_SCAN && !s->scan) || (s->kind == READY_KINETIC && (!s->kwin || !s->kmc)))
+      (s->kind == READY_AGING && !s->amin) || (s->kind == READY_KINETIC && (!s->kwin || !s->kmc)))
     return MS_ENOMEM;
   if (rank_order(w, s->order, s->arrival)) return MS_ENOMEM;
   /* Reserve the gantt chart once (address space only: pages are touched as
@@ -820,7 +840,7 @@ static void sim_free(sim_t *s) {
   free(s->ring);
   free(s->io.a);
   free(s->ready.a);
-  free(s->scan);
+  free(s->amin);
   free(s->kwin);
   free(s->cpus);
   free(s->kmc);
