@@ -6,14 +6,22 @@
 
 #include "mtsched.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const fuzz_specs[] = {
     "fcfs", "sjf", "srtf", "priority:aging=2", "ppriority:aging=1:cs=1", "hrrn",
-    "rr:q=2:cs=1", "mlfq:boost=7", "mlfq:allotment=2:quanta=1,3", "ppriority"};
+    "rr:q=2:cs=1", "mlfq:boost=7", "mlfq:allotment=2:quanta=1,3", "ppriority",
+    "mlfq:queues=2:quanta=1,4:allotment=1,4:boost=6", "mlfq:boost=3:cs=3",
+    "mlfq:quanta=2,3,5:allotment=4,6,1:boost=5:cs=1"};
 
 static void fuzz_check(const ms_workload_t *w, const ms_result_t *r) {
+  char err[MS_ERRLEN];
+  if (ms_check(r, err, sizeof err)) {
+    fprintf(stderr, "invariant: %s\n", err);
+    abort();
+  }
   int64_t busy = 0, t = r->first_arrival, cpu = 0;
   for (size_t i = 0; i < r->ngantt; i++) {
     if (r->gantt[i].start != t || r->gantt[i].end <= t) abort();

@@ -24,6 +24,7 @@ static inline run_t *run_new(const char *text, const char *spec) {
   if (ms_parse_workload(text, strlen(text), "t", &x->w, err, sizeof err)) fail_msg("%s", err);
   if (ms_config_from_spec(&base, spec, &cfg, err, sizeof err)) fail_msg("%s", err);
   if (ms_simulate(&x->w, &cfg, &x->r, err, sizeof err)) fail_msg("%s", err);
+  if (ms_check(&x->r, err, sizeof err)) fail_msg("%s: invariant: %s", spec, err); /* after every run */
   return x;
 }
 

@@ -63,6 +63,8 @@ static const char *const specs[] = {
     "mlfq", "mlfq:queues=4:boost=17", "mlfq:quanta=2,3:allotment=5", "priority:aging=3",
     "ppriority:aging=2", "rr:q=2:cs=1", "srtf:cs=2", "mlfq:boost=9:cs=1",
     "ppriority:aging=1:cs=1", "hrrn:cs=3", "mlfq:queues=1", "mlfq:allotment=3:boost=20",
+    "mlfq:queues=2:quanta=1,4:allotment=1,4:boost=6", "mlfq:boost=3:cs=3",
+    "mlfq:quanta=2,3,5:allotment=4,6,1:boost=5:cs=1",
 };
 
 static void random_invariants(void **state) {
@@ -164,6 +166,112 @@ static void cost_is_events(void **state) {
   free(buf);
 }
 
+/* HRRN (a kinetic tournament in sim.c) against a plain O(n^2) reference
+ * on CPU-only workloads: at each dispatch the largest (t - a + b) / b,
+ * compared by exact cross-multiplication, ties to (arrival, line).  Times
+ * up to 2^61 exercise the 128-bit certificate arithmetic. */
+static void hrrn_matches_reference(void **state) {
+  (void)state;
+  long rounds = mt_test_scaled(400, 20);
+  uint64_t rng = 42;
+  for (long k = 0; k < rounds; k++) {
+    int n = 1 + (int)(k % 60);
+    int64_t scale = k % 4 == 3 ? (int64_t)1 << 52 : 1, maxa = 1 + (int64_t)(k % 7) * 20;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    int64_t a[64], b[64], fin[64];
+    for (int i = 0; i < n; i++) {
+      a[i] = (int64_t)(ms_splitmix64(&rng) % (uint64_t)maxa) * scale;
+      b[i] = (1 + (int64_t)(ms_splitmix64(&rng) % 12)) * scale + (int64_t)(ms_splitmix64(&rng) % 3);
+      fprintf(f, "P%d %lld %lld\n", i, (long long)a[i], (long long)b[i]);
+    }
+    fclose(f);
+    bool done[64] = {0};
+    int64_t t = INT64_MAX;
+    for (int i = 0; i < n; i++) t = a[i] < t ? a[i] : t;
+    for (int left = n; left; left--) {
+      int best = -1;
+      for (int i = 0; i < n; i++) {
+        if (done[i] || a[i] > t) continue;
+        if (best < 0) { best = i; continue; }
+        unsigned __int128 x = (unsigned __int128)(uint64_t)(t - a[i] + b[i]) * (uint64_t)b[best];
+        unsigned __int128 y = (unsigned __int128)(uint64_t)(t - a[best] + b[best]) * (uint64_t)b[i];
+        bool earlier = a[i] < a[best] || (a[i] == a[best] && i < best);
+        if (x > y || (x == y && earlier)) best = i;
+      }
+      if (best < 0) { /* idle until the next arrival */
+        int64_t nx = INT64_MAX;
+        for (int i = 0; i < n; i++) if (!done[i] && a[i] < nx) nx = a[i];
+        t = nx, left++;
+        continue;
+      }
+      t += b[best];
+      fin[best] = t;
+      done[best] = true;
+    }
+    run_t *x = run_new(buf, "hrrn");
+    for (int i = 0; i < n; i++) assert_int_equal(x->r.ps[i].finish, fin[i]);
+    run_free(x);
+    free(buf);
+  }
+}
+
+/* Priority with aging (a min tree over deadlines in sim.c) against a plain
+ * O(n^2) reference on CPU-only workloads: at each dispatch the smallest
+ * p - floor((t - arrival) / A), ties to (arrival, line); priorities and
+ * times up to 2^50 exercise the 128-bit deadlines. */
+static void aging_matches_reference(void **state) {
+  (void)state;
+  long rounds = mt_test_scaled(400, 20);
+  uint64_t rng = 4242;
+  for (long k = 0; k < rounds; k++) {
+    int n = 1 + (int)(k % 50);
+    int64_t scale = k % 5 == 4 ? (int64_t)1 << 50 : 1, A = 1 + (int64_t)(k % 6);
+    if (k % 7 == 6) A = (int64_t)1 << 40;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    int64_t a[64], b[64], pr[64], fin[64];
+    for (int i = 0; i < n; i++) {
+      a[i] = (int64_t)(ms_splitmix64(&rng) % 40) * scale;
+      b[i] = (1 + (int64_t)(ms_splitmix64(&rng) % 9)) * scale;
+      pr[i] = (int64_t)(ms_splitmix64(&rng) % 12) - 3 - (k % 3 == 2 ? (int64_t)1 << 50 : 0);
+      fprintf(f, "P%d %lld %lld %lld\n", i, (long long)a[i], (long long)b[i], (long long)pr[i]);
+    }
+    fclose(f);
+    bool done[64] = {0};
+    int64_t t = INT64_MAX;
+    for (int i = 0; i < n; i++) t = a[i] < t ? a[i] : t;
+    for (int left = n; left;) {
+      int best = -1;
+      ms_i128 be = 0;
+      for (int i = 0; i < n; i++) {
+        if (done[i] || a[i] > t) continue;
+        ms_i128 e = (ms_i128)pr[i] - (t - a[i]) / A;
+        bool earlier = best < 0 || a[i] < a[best] || (a[i] == a[best] && i < best);
+        if (best < 0 || e < be || (e == be && earlier)) best = i, be = e;
+      }
+      if (best < 0) {
+        int64_t nx = INT64_MAX;
+        for (int i = 0; i < n; i++) if (!done[i] && a[i] < nx) nx = a[i];
+        t = nx;
+        continue;
+      }
+      t += b[best];
+      fin[best] = t;
+      done[best] = true;
+      left--;
+    }
+    char spec[64];
+    snprintf(spec, sizeof spec, "priority:aging=%lld", (long long)A);
+    run_t *x = run_new(buf, spec);
+    for (int i = 0; i < n; i++) assert_int_equal(x->r.ps[i].finish, fin[i]);
+    run_free(x);
+    free(buf);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(random_invariants),
@@ -171,6 +279,8 @@ int main(void) {
       cmocka_unit_test(rr_huge_quantum_is_fcfs),
       cmocka_unit_test(huge_times),
       cmocka_unit_test(cost_is_events),
+      cmocka_unit_test(hrrn_matches_reference),
+      cmocka_unit_test(aging_matches_reference),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@ static const char usage[] =
     "options: -q N (rr quantum, 4)  --cs N (context-switch ticks, 0)\n"
     "         --aging N (priority policies)  --priority-high (larger = higher)\n"
     "         --queues N  --quanta a,b,c  --boost S  --allotment N (mlfq)\n"
+    "         --cpus N (running slots sharing one ready queue, 1)  --trace (decision log)\n"
     "         --format text|json|csv|svg  -o FILE  --jobs 10,20,30 (instead of WORKLOAD)\n"
     "WORKLOAD: file or - (stdin); lines NAME ARRIVAL BURSTS [PRIORITY], # comments,\n"
     "          BURSTS = CPU or CPU,IO,CPU,...   See docs/mtsched.md.\n";
@@ -62,7 +63,8 @@ static const opt_t opts[] = {
     {"--jobs", NULL, true, NULL},      {"--priority-high", NULL, false, NULL},
     {"--seed", NULL, true, NULL},      {"--max-arrival", NULL, true, NULL},
     {"--max-burst", NULL, true, NULL}, {"--io", NULL, false, NULL},
-    {"--count", "-n", true, NULL},
+    {"--count", "-n", true, NULL},     {"--cpus", NULL, true, "cpus"},
+    {"--trace", NULL, false, NULL},
 };
 
 static const opt_t *find_opt(const char *arg, const char **inline_val) {
@@ -104,6 +106,7 @@ static int set_opt(cli_t *c, const opt_t *o, const char *v) {
   } else if (!strcmp(o->lng, "--output")) c->out = v;
   else if (!strcmp(o->lng, "--jobs")) c->jobs = v;
   else if (!strcmp(o->lng, "--priority-high")) c->base.priority_high = true;
+  else if (!strcmp(o->lng, "--trace")) c->base.trace = true;
   else if (!strcmp(o->lng, "--io")) c->gen.io = true;
   else if (!strcmp(o->lng, "--seed")) return gen_value("--seed", v, INT64_MIN + 1, &c->gen.seed);
   else if (!strcmp(o->lng, "--max-arrival"))

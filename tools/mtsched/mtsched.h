@@ -24,6 +24,7 @@ enum { MS_OK = 0, MS_ENOMEM = -1, MS_EINPUT = -2, MS_EIO = -3 };
 
 #define MS_ERRLEN 512
 #define MS_MAX_QUEUES 64
+#define MS_MAX_CPUS 1024
 #define MS_IDLE (-1) /* gantt slice with no process */
 #define MS_CS (-2)   /* gantt slice of a context switch */
 
@@ -79,6 +80,8 @@ typedef struct ms_config {
   int nallot;                           /* 0 = notes' rule (per quantum) */
   int64_t allotment[MS_MAX_QUEUES];
   bool priority_high;                   /* larger number = higher priority */
+  int cpus;                             /* --cpus: running slots sharing one ready set (1) */
+  bool trace;                           /* --trace: record the decision events */
   char label[160];                      /* e.g. "rr:q=4" */
 } ms_config_t;
 
@@ -98,10 +101,41 @@ int ms_config_from_spec(const ms_config_t *base, const char *spec, ms_config_t *
 int ms_parse_i64(const char *s, size_t len, int64_t min, int64_t *out);
 
 /* ---- simulation ---- */
-typedef struct ms_slice {
+typedef struct ms_slice { /* 24 bytes */
   int64_t start, end;
   int32_t proc; /* index into procs (file order), MS_IDLE or MS_CS */
+  int32_t cpu;  /* 0 .. cpus-1 */
 } ms_slice_t;
+
+/* --trace: one decision event.  Replaying the log in order rebuilds the
+ * ready queues at any instant: arrive, io_done, expire and preempt append
+ * the process to the tail of queue `level` (0 without MLFQ), dispatch
+ * removes it, boost moves every queue, in level order, to the tail of
+ * queue 0. */
+typedef enum ms_event {
+  MS_EV_ARRIVE,   /* arrived, entered the ready set */
+  MS_EV_IO_DONE,  /* back from I/O, entered the ready set */
+  MS_EV_EXPIRE,   /* quantum or allotment used up: back to the ready set (level after demotion) */
+  MS_EV_PREEMPT,  /* displaced by a better process or by a boost: back to the ready set */
+  MS_EV_BOOST,    /* MLFQ boost: every process to queue 0 */
+  MS_EV_DISPATCH, /* left the ready set for cpu (until = end of the context switch, if any) */
+  MS_EV_RUN,      /* starts running on cpu (until = planned end of the slice) */
+  MS_EV_IO_START, /* CPU burst done, I/O until `until` */
+  MS_EV_FINISH,   /* last burst done */
+  MS_NEVENTS
+} ms_event_t;
+
+typedef struct ms_trace { /* 40 bytes */
+  int64_t t;
+  int64_t left;   /* MLFQ with --allotment: allotment left at the level; else -1 */
+  int64_t until;  /* see the events; -1 when none */
+  int32_t proc;   /* file index; -1 for boost */
+  int32_t ev;     /* ms_event_t */
+  int16_t cpu;    /* -1 when none */
+  int16_t level;  /* MLFQ level (the queue entered or left); -1 without MLFQ */
+} ms_trace_t;
+
+const char *ms_event_name(int ev);
 
 typedef struct ms_pstat {
   int64_t start, finish, turnaround, waiting, response;
@@ -119,12 +153,22 @@ typedef struct ms_result {
   int64_t busy, cs_time, idle_time;
   uint64_t context_switches;
   uint64_t events;         /* loop iterations: the cost measure */
+  ms_trace_t *trace;       /* with cfg.trace: the decision log, in order */
+  size_t ntrace, captrace;
   double throughput, utilization;
 } ms_result_t;
 
 int ms_simulate(const ms_workload_t *w, const ms_config_t *cfg, ms_result_t *r,
                 char *err, size_t errlen);
 void ms_result_free(ms_result_t *r);
+/* The differential invariant of a finished run, O(slices + processes):
+ * per CPU the slices follow each other with no overlap and no gap, time
+ * never goes back, from the first arrival to the last finish; a process
+ * never runs on two CPUs at once, never before its arrival or after its
+ * finish; its slices sum to its CPU bursts; busy, idle and switch totals
+ * match the chart.  Returns MS_OK, or MS_EINPUT with the first violation
+ * in err.  The tests and the fuzz harness run it after every simulation. */
+int ms_check(const ms_result_t *r, char *err, size_t errlen);
 
 /* ---- output ---- */
 typedef enum ms_format { MS_TEXT, MS_JSON, MS_CSV, MS_SVG } ms_format_t;

@@ -276,21 +276,117 @@ static void pad(out_t *f, int n) {
   while (n-- > 0) put_c(f, ' ');
 }
 
+/* ---- --trace ---- */
+enum { TRACE_TEXT_CAP = 2000, TRACE_QUEUES_MAX_PROCS = 64 };
+
+static void trace_fields(out_t *f, const ms_result_t *r, const ms_trace_t *e) {
+  put_i64(f, e->t);
+  put_c(f, ' ');
+  put_s(f, ms_event_name(e->ev));
+  if (e->proc >= 0) put_c(f, ' '), put_s(f, r->w->procs[e->proc].name);
+  if (e->cpu >= 0) put_s(f, " cpu="), put_i64(f, e->cpu);
+  if (e->level >= 0) put_s(f, " level="), put_i64(f, e->level);
+  if (e->left >= 0) put_s(f, " allotment_left="), put_i64(f, e->left);
+  if (e->until >= 0) put_s(f, " until="), put_i64(f, e->until);
+}
+
+/* The text trace: one line per event, at most TRACE_TEXT_CAP lines (the
+ * JSON trace has them all).  For small runs, the ready queues rebuilt from
+ * the log so far (the rule in mtsched.h) follow each tick's events. */
+static void write_text_trace(out_t *f, const ms_result_t *r) {
+  size_t n = r->w->n;
+  int levels = r->cfg.policy == MS_MLFQ ? r->cfg.queues : 1;
+  bool queues = n <= TRACE_QUEUES_MAX_PROCS;
+  int32_t q[MS_MAX_QUEUES][TRACE_QUEUES_MAX_PROCS];
+  int len[MS_MAX_QUEUES] = {0};
+  put_s(f, "\ntrace (time event process [cpu level allotment_left until])\n");
+  for (size_t i = 0; i < r->ntrace && i < TRACE_TEXT_CAP; i++) {
+    const ms_trace_t *e = &r->trace[i];
+    put_s(f, "  ");
+    trace_fields(f, r, e);
+    put_c(f, '\n');
+    if (!queues) continue;
+    int l = e->level > 0 ? e->level : 0;
+    if (e->ev == MS_EV_ARRIVE || e->ev == MS_EV_IO_DONE || e->ev == MS_EV_EXPIRE ||
+        e->ev == MS_EV_PREEMPT) {
+      q[l][len[l]++] = e->proc;
+    } else if (e->ev == MS_EV_DISPATCH) {
+      for (int k = 0; k < len[l]; k++)
+        if (q[l][k] == e->proc) {
+          memmove(&q[l][k], &q[l][k + 1], (size_t)(len[l] - k - 1) * sizeof q[l][0]);
+          len[l]--;
+          break;
+        }
+    } else if (e->ev == MS_EV_BOOST) {
+      for (int m = 1; m < levels; m++) {
+        memcpy(&q[0][len[0]], q[m], (size_t)len[m] * sizeof q[0][0]);
+        len[0] += len[m];
+        len[m] = 0;
+      }
+    }
+    if (i + 1 < r->ntrace && r->trace[i + 1].t == e->t) continue; /* end of the tick only */
+    put_s(f, "    ready");
+    for (int m = 0; m < levels; m++) {
+      if (levels > 1) put_s(f, " q"), put_i64(f, m), put_c(f, ':');
+      put_s(f, " [");
+      for (int k = 0; k < len[m]; k++) {
+        if (k) put_c(f, ' ');
+        put_s(f, r->w->procs[q[m][k]].name);
+      }
+      put_c(f, ']');
+    }
+    put_c(f, '\n');
+  }
+  if (r->ntrace > TRACE_TEXT_CAP) {
+    put_s(f, "  ... ");
+    put_i64(f, (int64_t)(r->ntrace - TRACE_TEXT_CAP));
+    put_s(f, " more events (--format json has all of them)\n");
+  }
+}
+
+static void write_json_trace(out_t *f, const ms_result_t *r, const char *indent) {
+  out_printf(f, ",\n%s \"trace\": [", indent);
+  for (size_t i = 0; i < r->ntrace; i++) {
+    const ms_trace_t *e = &r->trace[i];
+    put_s(f, i ? ",\n  " : "\n  ");
+    put_s(f, indent);
+    put_s(f, "{\"t\": ");
+    put_i64(f, e->t);
+    put_s(f, ", \"event\": \"");
+    put_s(f, ms_event_name(e->ev));
+    put_s(f, "\", \"name\": ");
+    if (e->proc >= 0) put_json_str(f, r->w->procs[e->proc].name);
+    else put_s(f, "null");
+    if (e->cpu >= 0) put_s(f, ", \"cpu\": "), put_i64(f, e->cpu);
+    if (e->level >= 0) put_s(f, ", \"level\": "), put_i64(f, e->level);
+    if (e->left >= 0) put_s(f, ", \"allotment_left\": "), put_i64(f, e->left);
+    if (e->until >= 0) put_s(f, ", \"until\": "), put_i64(f, e->until);
+    put_c(f, '}');
+  }
+  put_c(f, ']');
+}
+
 static void write_text(out_t *f, const ms_result_t *r) {
   const ms_workload_t *w = r->w;
   put_s(f, "policy ");
   put_s(f, r->cfg.label);
   put_c(f, '\n');
-  put_c(f, '|');
-  for (size_t i = 0; i < r->ngantt; i++) {
-    put_s(f, slice_name(r, &r->gantt[i]));
-    put_c(f, ' ');
-    put_i64(f, r->gantt[i].start);
-    put_c(f, '-');
-    put_i64(f, r->gantt[i].end);
+  int cpus = r->cfg.cpus > 1 ? r->cfg.cpus : 1;
+  for (int k = 0; k < cpus; k++) { /* with --cpus, one Gantt line per CPU */
+    if (cpus > 1) put_s(f, "cpu"), put_i64(f, k), put_c(f, ' ');
     put_c(f, '|');
+    for (size_t i = 0; i < r->ngantt; i++) {
+      if (r->gantt[i].cpu != k) continue;
+      put_s(f, slice_name(r, &r->gantt[i]));
+      put_c(f, ' ');
+      put_i64(f, r->gantt[i].start);
+      put_c(f, '-');
+      put_i64(f, r->gantt[i].end);
+      put_c(f, '|');
+    }
+    put_c(f, '\n');
   }
-  put_s(f, "\n\n");
+  put_c(f, '\n');
   int width[COLS];
   char b[24];
   for (int c = 0; c < COLS; c++) width[c] = (int)strlen(col_names[c]);
@@ -415,7 +511,7 @@ static void json_proc(out_t *f, const ms_workload_t *w, const ms_proc_t *p,
 
 /* One element of "gantt", same scheme. */
 static void json_slice(out_t *f, const ms_workload_t *w, const ms_slice_t *g, size_t i,
-                       const char *indent, size_t ilen) {
+                       const char *indent, size_t ilen, bool cpu) {
   const char *name = g->proc >= 0 ? w->procs[g->proc].name : NULL;
   long nl = name ? json_plain_len(name) : 0;
   size_t need = 120 + ilen + (size_t)(nl < 0 ? 0 : nl);
@@ -430,6 +526,7 @@ static void json_slice(out_t *f, const ms_workload_t *w, const ms_slice_t *g, si
     put_s(f, ", \"end\": ");
     put_i64(f, g->end);
     if (g->proc == MS_CS) put_s(f, ", \"cs\": true");
+    if (cpu) put_s(f, ", \"cpu\": "), put_i64(f, g->cpu);
     put_c(f, '}');
     return;
   }
@@ -453,6 +550,10 @@ static void json_slice(out_t *f, const ms_workload_t *w, const ms_slice_t *g, si
   d = LIT(d, ", \"end\": ");
   d += fmt_i64(d, g->end);
   if (g->proc == MS_CS) d = LIT(d, ", \"cs\": true");
+  if (cpu) {
+    d = LIT(d, ", \"cpu\": ");
+    d += fmt_i64(d, g->cpu);
+  }
   *d++ = '}';
   f->p = d;
 }
@@ -491,9 +592,11 @@ static void write_json(out_t *f, const ms_result_t *r, const char *indent) {
       __builtin_prefetch(&w->procs[r->gantt[i + 16].proc]);
     if (i + 8 < r->ngantt && r->gantt[i + 8].proc >= 0)
       __builtin_prefetch(w->procs[r->gantt[i + 8].proc].name);
-    json_slice(f, w, &r->gantt[i], i, indent, ilen);
+    json_slice(f, w, &r->gantt[i], i, indent, ilen, r->cfg.cpus > 1);
   }
-  out_printf(f, "]}");
+  put_c(f, ']');
+  if (r->cfg.trace) write_json_trace(f, r, indent);
+  put_c(f, '}');
 }
 
 /* ---- csv ---- */
@@ -1024,7 +1127,10 @@ int ms_write_run(FILE *file, const ms_result_t *r, ms_format_t fmt) {
   out_t o, *f = &o;
   if (out_open(f, file)) return MS_ENOMEM;
   switch (fmt) {
-  case MS_TEXT: write_text(f, r); break;
+  case MS_TEXT:
+    write_text(f, r);
+    if (r->cfg.trace) write_text_trace(f, r);
+    break;
   case MS_JSON: write_json(f, r, ""); put_c(f, '\n'); break;
   case MS_CSV: write_csv_header(f, false); write_csv_rows(f, r, false); break;
   case MS_SVG: write_svg(f, r, 1); break;

@@ -479,7 +479,7 @@ int ms_config_set(ms_config_t *c, const char *key, const char *val, char *err,
   if (strcmp(key, "allotment") == 0)
     return parse_list("allotment", val, c->allotment, &c->nallot, err, errlen);
   if (strcmp(key, "q") && strcmp(key, "cs") && strcmp(key, "aging") && strcmp(key, "queues") &&
-      strcmp(key, "boost"))
+      strcmp(key, "boost") && strcmp(key, "cpus"))
     return fail(err, errlen, "unknown option '%s'", key);
   int rc = ms_parse_i64(val, strlen(val), positive ? 1 : 0, &v);
   if (rc)
@@ -490,6 +490,10 @@ int ms_config_set(ms_config_t *c, const char *key, const char *val, char *err,
   else if (strcmp(key, "cs") == 0) c->cs = v;
   else if (strcmp(key, "aging") == 0) c->aging = v;
   else if (strcmp(key, "boost") == 0) c->boost = v;
+  else if (strcmp(key, "cpus") == 0) {
+    if (v > MS_MAX_CPUS) return fail(err, errlen, "cpus: at most %d", MS_MAX_CPUS);
+    c->cpus = (int)v;
+  }
   else {
     if (v > MS_MAX_QUEUES) return fail(err, errlen, "queues: at most %d", MS_MAX_QUEUES);
     c->queues = (int)v;
@@ -529,6 +533,7 @@ int ms_config_finish(ms_config_t *c, char *err, size_t errlen) {
   if (c->aging && (c->policy == MS_PRIORITY || c->policy == MS_PPRIORITY))
     append_label(c, ":aging=%lld", c->aging);
   if (c->cs) append_label(c, ":cs=%lld", c->cs);
+  if (c->cpus > 1) append_label(c, ":cpus=%lld", c->cpus);
   return MS_OK;
 }
 

@@ -47,11 +47,10 @@ typedef struct rt {
 
 typedef struct cold {
   ms_i128 run_prio;     /* ppriority: effective priority frozen while running */
-  int64_t ready_since;  /* scan policies: when it last entered the ready set */
+  int64_t ready_since;  /* hrrn, aging: when it last entered the ready set */
   int64_t used;         /* MLFQ: ticks used against the level's allotment */
   int32_t level;        /* MLFQ queue */
   int32_t next;         /* MLFQ FIFO link */
-  int32_t pos;          /* index in the scan array */
 } cold_t;
 
 typedef struct hent {
@@ -65,7 +64,15 @@ typedef struct heap {
 } heap_t;
 
 enum { CPU_IDLE, CPU_SWITCH, CPU_RUN };
-enum { READY_RING, READY_FIFO, READY_HEAP, READY_SCAN };
+
+/* One CPU (running slot); all of them share the ready set. */
+typedef struct cpu {
+  int state;            /* CPU_* */
+  int32_t cur, last;    /* rank running (or switching in), rank that ran last */
+  int64_t run_start, run_end, sw_end, idle_since;
+  size_t lastslice;     /* 1 + index of this CPU's last gantt slice (0: none) */
+} cpu_t;
+enum { READY_RING, READY_FIFO, READY_HEAP, READY_AGING, READY_KINETIC };
 
 typedef struct sim {
   const ms_workload_t *w;
@@ -84,16 +91,20 @@ typedef struct sim {
   int32_t head[MS_MAX_QUEUES], tail[MS_MAX_QUEUES];
   size_t nready;
   heap_t ready;   /* READY_HEAP */
-  int32_t *scan;  /* READY_SCAN */
+  ms_i128 *amin;  /* READY_AGING: min deadline per tree node (1..2*kcap-1) */
+  int32_t *kwin;  /* READY_KINETIC: winner per tree node (1..2*kcap-1), -1 = none */
+  int64_t *kmc;   /* READY_KINETIC: earliest certificate failure in the subtree */
+  size_t kcap;    /* READY_KINETIC/AGING: leaves (a power of two >= n), rank i at kcap + i */
   heap_t io;      /* key = completion time */
   int64_t now;
   int32_t next_arrival; /* rank */
-  int cpu;
-  int32_t cur, last;
-  int64_t run_start, run_end, sw_end, idle_since;
+  cpu_t *cpus;    /* --cpus N running slots */
+  int ncpu;
+  cpu_t *x;       /* the CPU being handled */
   int64_t next_boost;
   int32_t done;
   int overflow;
+  int nomem;      /* the trace could not grow */
 } sim_t;
 
 /* ---- small helpers ---- */
@@ -163,6 +174,118 @@ static int64_t heap_key(const sim_t *s, int32_t rank) {
   }
 }
 
+/* ---- HRRN: a kinetic tournament ----
+ * The response ratio of a ready process i at time t is (t - r_i + b_i) / b_i
+ * (r_i: when it entered the ready set, b_i: its burst): a line in t.  Two
+ * lines swap order at most once, and the clock only moves forward, so a
+ * tournament tree over the ranks keeps at each node the winner of its two
+ * children at the current time together with the first time that could
+ * change (the certificate), and at each node the earliest certificate of its
+ * subtree.  Moving to time t recomputes only the nodes whose subtree holds a
+ * failed certificate; an insertion or removal recomputes one leaf-to-root
+ * path.  The comparison is the one the scan used (exact, 128-bit cross
+ * multiplication, ties to the smaller rank), so the choice is the same. */
+static inline void ratio_terms(const sim_t *s, int32_t a, int32_t b, unsigned __int128 *x,
+                        unsigned __int128 *y) {
+  /* (w_a + b_a) * b_b and (w_b + b_b) * b_a: each < 2^64 * 2^63 */
+  unsigned __int128 ba = (unsigned __int128)s->rt[a].rem, bb = (unsigned __int128)s->rt[b].rem;
+  unsigned __int128 wa = (unsigned __int128)(uint64_t)(s->now - s->cx[a].ready_since);
+  unsigned __int128 wb = (unsigned __int128)(uint64_t)(s->now - s->cx[b].ready_since);
+  *x = (wa + ba) * bb;
+  *y = (wb + bb) * ba;
+}
+
+/* Node p from its children at s->now: winner, and the subtree's earliest
+ * certificate.  With winner W and loser L, g(t) = x - y falls by
+ * (b_L - b_W) per tick when b_W > b_L (W's line is flatter); L wins from the
+ * first t with g(t) <= 0 (L < W, ties to L) or g(t) < 0 (L > W). */
+static void kin_fix(sim_t *s, size_t p) {
+  int32_t a = s->kwin[2 * p], b = s->kwin[2 * p + 1];
+  int64_t cert = NEVER;
+  if (a < 0 || b < 0) {
+    s->kwin[p] = a < 0 ? b : a;
+  } else {
+    unsigned __int128 x, y;
+    ratio_terms(s, a, b, &x, &y);
+    bool a_wins = x > y || (x == y && a < b);
+    int32_t w = a_wins ? a : b, l = a_wins ? b : a;
+    unsigned __int128 g = a_wins ? x - y : y - x;
+    s->kwin[p] = w;
+    int64_t bw = s->rt[w].rem, bl = s->rt[l].rem;
+    if (bw > bl) {
+      unsigned __int128 fall = (unsigned __int128)(bw - bl), d;
+      if (g >> 64 == 0) { /* the common case: a 64-bit division */
+        uint64_t g64 = (uint64_t)g, f64 = (uint64_t)fall;
+        d = l < w ? g64 / f64 + (g64 % f64 != 0) : g64 / f64 + 1;
+      } else {
+        d = l < w ? (g + fall - 1) / fall : g / fall + 1;
+      }
+      if (d <= (unsigned __int128)(INT64_MAX - s->now)) cert = s->now + (int64_t)d; /* d >= 1 */
+    }
+  }
+  if (2 * p < s->kcap) { /* children are inner nodes */
+    if (s->kmc[2 * p] < cert) cert = s->kmc[2 * p];
+    if (s->kmc[2 * p + 1] < cert) cert = s->kmc[2 * p + 1];
+  }
+  s->kmc[p] = cert;
+}
+
+/* Brings the subtree of p to s->now. */
+static void kin_advance(sim_t *s, size_t p) {
+  if (p >= s->kcap || s->kmc[p] > s->now) return;
+  kin_advance(s, 2 * p);
+  kin_advance(s, 2 * p + 1);
+  kin_fix(s, p);
+}
+
+/* Puts v (rank or -1) at rank's leaf.  Up the path, a node whose winner and
+ * subtree certificate come out unchanged leaves its ancestors unchanged too
+ * (a certificate is an absolute time, whenever it was computed). */
+static void kin_set(sim_t *s, int32_t rank, int32_t v) {
+  kin_advance(s, 1);
+  size_t p = s->kcap + (size_t)rank;
+  s->kwin[p] = v;
+  for (p /= 2; p >= 1; p /= 2) {
+    int32_t w = s->kwin[p];
+    int64_t mc = s->kmc[p];
+    kin_fix(s, p);
+    if (s->kwin[p] == w && s->kmc[p] == mc) break;
+  }
+}
+
+/* ---- priority with aging: a min tree over ranks ----
+ * A process that entered the ready set at r with base priority p has, at
+ * time t, the effective priority p - floor((t - r) / A) = ceil((D - t) / A)
+ * with D = r + A * p, its deadline: a fixed number per process, and the
+ * effective priority is monotone in it.  So the best process at t (the
+ * smallest effective priority, ties to the smaller rank, as the former scan)
+ * is: E = ceil((Dmin - t) / A); the smallest rank whose D <= t + E * A.
+ * A tree over the ranks holding the minimum D of each subtree answers both
+ * in O(log n), and an insertion or removal updates one leaf-to-root path.
+ * The earliest time a waiting process beats a running one with priority c
+ * is Dmin - A * (c - 1). */
+#define AGING_NONE ((ms_i128)(((unsigned __int128)1 << 127) - 1))
+
+static void aging_set(sim_t *s, int32_t rank, ms_i128 d) {
+  size_t p = s->kcap + (size_t)rank;
+  s->amin[p] = d;
+  for (p /= 2; p >= 1; p /= 2) {
+    ms_i128 m = s->amin[2 * p] < s->amin[2 * p + 1] ? s->amin[2 * p] : s->amin[2 * p + 1];
+    if (s->amin[p] == m) break; /* ancestors unchanged */
+    s->amin[p] = m;
+  }
+}
+
+static int32_t aging_best(const sim_t *s) {
+  ms_i128 dmin = s->amin[1], a = s->c->aging, diff = dmin - s->now;
+  if (dmin == AGING_NONE) return -1;
+  ms_i128 e = diff >= 0 ? (diff + a - 1) / a : -((-diff) / a); /* ceil(diff / a) */
+  ms_i128 bound = (ms_i128)s->now + e * a;
+  size_t p = 1;
+  while (p < s->kcap) p = s->amin[2 * p] <= bound ? 2 * p : 2 * p + 1;
+  return (int32_t)(p - s->kcap);
+}
+
 static void ready_push(sim_t *s, int32_t rank) {
   s->nready++;
   if (s->kind == READY_RING) {
@@ -176,29 +299,16 @@ static void ready_push(sim_t *s, int32_t rank) {
     s->tail[l] = rank;
   } else if (s->kind == READY_HEAP) {
     heap_push(&s->ready, (hent_t){heap_key(s, rank), rank});
+  } else if (s->kind == READY_KINETIC) {
+    s->cx[rank].ready_since = s->now;
+    kin_set(s, rank, rank);
   } else {
-    cold_t *x = &s->cx[rank];
-    x->ready_since = s->now;
-    x->pos = (int32_t)(s->nready - 1);
-    s->scan[x->pos] = rank;
+    s->cx[rank].ready_since = s->now;
+    aging_set(s, rank, (ms_i128)s->now + (ms_i128)s->c->aging * base_prio(s, rank));
   }
 }
 
-/* Is a better than b for the scanning policies (hrrn, aging priority)? */
-static bool scan_better(const sim_t *s, int32_t a, int32_t b) {
-  if (s->c->policy == MS_HRRN) {
-    /* (w_a + b_a) / b_a > (w_b + b_b) / b_b, cross-multiplied exactly */
-    unsigned __int128 ba = (unsigned __int128)s->rt[a].rem, bb = (unsigned __int128)s->rt[b].rem;
-    unsigned __int128 wa = (unsigned __int128)(s->now - s->cx[a].ready_since);
-    unsigned __int128 wb = (unsigned __int128)(s->now - s->cx[b].ready_since);
-    unsigned __int128 x = (wa + ba) * bb, y = (wb + bb) * ba;
-    return x > y || (x == y && a < b);
-  }
-  ms_i128 pa = eff_prio(s, a), pb = eff_prio(s, b);
-  return pa < pb || (pa == pb && a < b);
-}
-
-static int32_t ready_peek(const sim_t *s) {
+static int32_t ready_peek(sim_t *s) {
   if (s->nready == 0) return -1;
   if (s->kind == READY_RING) return s->ring[s->rhead];
   if (s->kind == READY_FIFO) {
@@ -207,10 +317,11 @@ static int32_t ready_peek(const sim_t *s) {
     return -1;
   }
   if (s->kind == READY_HEAP) return s->ready.a[0].rank;
-  int32_t best = s->scan[0];
-  for (size_t i = 1; i < s->nready; i++)
-    if (scan_better(s, s->scan[i], best)) best = s->scan[i];
-  return best;
+  if (s->kind == READY_KINETIC) {
+    kin_advance(s, 1);
+    return s->kwin[1];
+  }
+  return aging_best(s);
 }
 
 static int32_t ready_take(sim_t *s) {
@@ -233,10 +344,10 @@ static int32_t ready_take(sim_t *s) {
     if (s->head[l] < 0) s->tail[l] = -1;
   } else if (s->kind == READY_HEAP) {
     heap_pop(&s->ready);
+  } else if (s->kind == READY_KINETIC) {
+    kin_set(s, best, -1);
   } else {
-    int32_t moved = s->scan[s->nready - 1];
-    s->scan[s->cx[best].pos] = moved;
-    s->cx[moved].pos = s->cx[best].pos;
+    aging_set(s, best, AGING_NONE);
   }
   s->nready--;
   return best;
@@ -246,9 +357,10 @@ static int32_t ready_take(sim_t *s) {
 static int add_slice(sim_t *s, int64_t a, int64_t b, int32_t who) {
   ms_result_t *r = s->r;
   if (b <= a) return MS_OK;
-  if (r->ngantt && r->gantt[r->ngantt - 1].proc == who && r->gantt[r->ngantt - 1].end == a &&
-      who >= 0) {
-    r->gantt[r->ngantt - 1].end = b;
+  cpu_t *x = s->x;
+  ms_slice_t *l = x->lastslice ? &r->gantt[x->lastslice - 1] : NULL; /* this CPU's last */
+  if (l && l->proc == who && l->end == a && who >= 0) {
+    l->end = b;
     return MS_OK;
   }
   if (r->ngantt == r->capgantt) {
@@ -259,8 +371,42 @@ static int add_slice(sim_t *s, int64_t a, int64_t b, int32_t who) {
     r->gantt = g;
     r->capgantt = cap;
   }
-  r->gantt[r->ngantt++] = (ms_slice_t){a, b, who};
+  r->gantt[r->ngantt++] = (ms_slice_t){a, b, who, (int32_t)(x - s->cpus)};
+  x->lastslice = r->ngantt;
   return MS_OK;
+}
+
+/* ---- trace ---- */
+static const char *const event_names[MS_NEVENTS] = {
+    "arrive", "io_done", "expire", "preempt", "boost", "dispatch", "run", "io_start", "finish"};
+
+const char *ms_event_name(int ev) { return ev >= 0 && ev < MS_NEVENTS ? event_names[ev] : "?"; }
+
+/* Records one decision event of rank (-1: none) on s->x when on_cpu. */
+static void tr(sim_t *s, int ev, int32_t rank, bool on_cpu, int64_t until) {
+  ms_result_t *r = s->r;
+  if (!s->c->trace) return;
+  if (r->ntrace == r->captrace) {
+    size_t cap = r->captrace ? r->captrace * 2 : 256;
+    ms_trace_t *t = realloc(r->trace, cap * sizeof *t);
+    if (!t) {
+      s->nomem = 1;
+      return;
+    }
+    r->trace = t;
+    r->captrace = cap;
+  }
+  ms_trace_t e = {.t = s->now, .left = -1, .until = until, .proc = -1, .ev = ev,
+                  .cpu = on_cpu ? (int16_t)(s->x - s->cpus) : -1, .level = -1};
+  if (rank >= 0) {
+    e.proc = s->rt[rank].idx;
+    if (s->c->policy == MS_MLFQ) {
+      const cold_t *x = &s->cx[rank];
+      e.level = (int16_t)x->level;
+      if (s->c->nallot && x->level < s->levels - 1) e.left = s->c->allotment[x->level] - x->used;
+    }
+  }
+  r->trace[r->ntrace++] = e;
 }
 
 /* ---- events ---- */
@@ -268,6 +414,7 @@ static void admit(sim_t *s, int32_t rank) {
   rt_t *p = &s->rt[rank];
   if (p->bi) p->rem = ms_burst(s->w, proc(s, rank), p->bi); /* bi 0: set by sim_init */
   ready_push(s, rank);
+  tr(s, p->bi ? MS_EV_IO_DONE : MS_EV_ARRIVE, rank, false, -1);
 }
 
 static int64_t next_external(const sim_t *s) {
@@ -278,54 +425,61 @@ static int64_t next_external(const sim_t *s) {
   return t;
 }
 
-/* The CPU starts running s->cur at s->now: choose where this slice ends. */
+/* The CPU starts running s->x->cur at s->now: choose where this slice ends. */
 static void begin_run(sim_t *s) {
-  rt_t *p = &s->rt[s->cur];
+  rt_t *p = &s->rt[s->x->cur];
   const ms_config_t *c = s->c;
-  s->cpu = CPU_RUN;
-  s->run_start = s->now;
-  s->last = s->cur;
+  s->x->state = CPU_RUN;
+  s->x->run_start = s->now;
+  s->x->last = s->x->cur;
   int64_t burst_end = add_time(s, s->now, p->rem);
   int64_t q = 0;
   bool lone_rr = false;
   if (c->policy == MS_RR) {
     q = c->quantum;
-    lone_rr = s->nready == 0;
+    lone_rr = s->nready == 0 && s->ncpu == 1;
   } else if (c->policy == MS_MLFQ) {
-    const cold_t *x = &s->cx[s->cur];
+    const cold_t *x = &s->cx[s->x->cur];
     int last = s->levels - 1;
     q = c->quanta[x->level];
     if (c->nallot && x->level < last && c->allotment[x->level] - x->used < q)
       q = c->allotment[x->level] - x->used;
-    lone_rr = x->level == last && s->nready == 0;
+    lone_rr = x->level == last && s->nready == 0 && s->ncpu == 1;
   }
-  s->run_end = burst_end;
-  if (!q) return;
+  s->x->run_end = burst_end;
+  if (!q) {
+    tr(s, MS_EV_RUN, s->x->cur, true, s->x->run_end);
+    return;
+  }
   ms_i128 end = (ms_i128)s->now + q;
   if (lone_rr) { /* skip expiries that would hand the CPU back to us */
     int64_t ext = next_external(s);
-    if (ext == NEVER) return;
+    if (ext == NEVER) {
+      tr(s, MS_EV_RUN, s->x->cur, true, s->x->run_end);
+      return;
+    }
     ms_i128 k = ((ms_i128)ext - s->now + q - 1) / q;
     end = (ms_i128)s->now + k * q;
   }
-  if (end < burst_end) s->run_end = (int64_t)end;
+  if (end < burst_end) s->x->run_end = (int64_t)end;
+  tr(s, MS_EV_RUN, s->x->cur, true, s->x->run_end);
 }
 
 /* Stops the running process at s->now, accounting its slice. */
 static int stop_run(sim_t *s) {
-  rt_t *p = &s->rt[s->cur];
-  int64_t ran = s->now - s->run_start;
-  uint64_t bit = (uint64_t)1 << (s->cur & 63);
-  if (ran > 0 && !(s->ran[s->cur >> 6] & bit)) { /* first real run */
-    s->ran[s->cur >> 6] |= bit;
-    s->r->ps[p->idx].start = s->run_start;
+  rt_t *p = &s->rt[s->x->cur];
+  int64_t ran = s->now - s->x->run_start;
+  uint64_t bit = (uint64_t)1 << (s->x->cur & 63);
+  if (ran > 0 && !(s->ran[s->x->cur >> 6] & bit)) { /* first real run */
+    s->ran[s->x->cur >> 6] |= bit;
+    s->r->ps[p->idx].start = s->x->run_start;
   }
   p->rem -= ran;
-  if (s->c->policy == MS_MLFQ) s->cx[s->cur].used += ran;
+  if (s->c->policy == MS_MLFQ) s->cx[s->x->cur].used += ran;
   s->r->busy += ran;
-  s->cpu = CPU_IDLE;
-  s->idle_since = s->now;
-  return add_slice(s, s->run_start, s->now, p->idx);
+  s->x->state = CPU_IDLE;
+  s->x->idle_since = s->now;
+  return add_slice(s, s->x->run_start, s->now, p->idx);
 }
 
 static void mlfq_demote(sim_t *s, cold_t *p) {
@@ -334,7 +488,7 @@ static void mlfq_demote(sim_t *s, cold_t *p) {
 }
 
 static void slice_ended(sim_t *s) {
-  int32_t rank = s->cur;
+  int32_t rank = s->x->cur;
   rt_t *p = &s->rt[rank];
   cold_t *x = &s->cx[rank];
   bool mlfq = s->c->policy == MS_MLFQ;
@@ -347,10 +501,12 @@ static void slice_ended(sim_t *s) {
     if (p->bi == proc(s, rank)->nbursts) {
       s->r->ps[p->idx].finish = s->now;
       s->done++;
+      tr(s, MS_EV_FINISH, rank, true, -1);
     } else {
       int64_t t = add_time(s, s->now, ms_burst(s->w, proc(s, rank), p->bi));
       p->bi++;
       heap_push(&s->io, (hent_t){t, rank});
+      tr(s, MS_EV_IO_START, rank, true, t);
     }
   } else { /* quantum (or allotment) expired */
     if (mlfq) {
@@ -358,13 +514,39 @@ static void slice_ended(sim_t *s) {
       else if (!allot || x->used >= s->c->allotment[x->level]) mlfq_demote(s, x);
     }
     ready_push(s, rank);
+    tr(s, MS_EV_EXPIRE, rank, true, -1);
   }
-  s->cur = -1;
+  s->x->cur = -1;
 }
 
-static void boost(sim_t *s) {
-  /* Every process goes to queue 0 with a fresh allotment, keeping the order
-   * of the queues; the running one is stopped and goes to the tail. */
+/* The boost after `at`: the next multiple of S, or NEVER when it would pass
+ * 2^63-1 (no boost then; not an overflow of the run). */
+static int64_t boost_after(int64_t at, int64_t S) {
+  int64_t k = at / S + 1;
+  return k > INT64_MAX / S ? NEVER : k * S;
+}
+
+/* MLFQ rule 5.  Every process goes to queue 0 with a fresh allotment, the
+ * ready queues concatenated in level order.  A process that has run in its
+ * current slice is stopped first, so the slice is charged to the level it ran
+ * at (charging it after the reset gave the fresh allotment a negative
+ * balance and the clock ran backwards), and is appended at the tail.  A
+ * process being switched in (the switch is in progress, or ends at this very
+ * tick) is not displaced: it keeps the CPU, now at level 0 with a fresh
+ * allotment.  Otherwise, when the switch cost is a multiple of S, every
+ * switched-in process was boosted away before its first tick, forever; this
+ * way every context switch is followed by at least one tick of work. */
+static int boost(sim_t *s) {
+  int32_t stopped[s->ncpu];
+  int nstopped = 0, rc = MS_OK;
+  for (int k = 0; k < s->ncpu; k++) { /* in CPU order */
+    s->x = &s->cpus[k];
+    if (s->x->state == CPU_RUN && s->x->run_start < s->now) {
+      stopped[nstopped++] = s->x->cur;
+      rc |= stop_run(s);
+      s->x->cur = -1;
+    }
+  }
   int32_t h = -1, t = -1;
   for (int l = 0; l < s->levels; l++) {
     if (s->head[l] < 0) continue;
@@ -379,49 +561,78 @@ static void boost(sim_t *s) {
     s->cx[i].level = 0;
     s->cx[i].used = 0;
   }
-  if (s->cpu == CPU_RUN) {
-    int32_t cur = s->cur;
-    stop_run(s);
-    s->cur = -1;
-    ready_push(s, cur);
+  tr(s, MS_EV_BOOST, -1, false, -1);
+  for (int k = 0; k < nstopped; k++) {
+    ready_push(s, stopped[k]);
+    tr(s, MS_EV_PREEMPT, stopped[k], false, -1);
   }
-  s->next_boost = add_time(s, s->next_boost, s->c->boost);
+  for (int k = 0; k < s->ncpu; k++) { /* switched in at this tick: its turn at level 0 */
+    s->x = &s->cpus[k];
+    if (s->x->state == CPU_RUN) begin_run(s);
+  }
+  s->next_boost = boost_after(s->now, s->c->boost);
+  return rc;
 }
 
-static bool should_preempt(const sim_t *s) {
+/* The running process the policy ranks last, by the rules of --cpus: SRTF
+ * the largest remaining time, priority the worst (frozen) priority, MLFQ the
+ * lowest level; ties to the lowest CPU number.  NULL when none can be
+ * preempted (non-preemptive policy, or no CPU running: a switch in
+ * progress is not interrupted). */
+static cpu_t *victim(sim_t *s) {
+  ms_policy_t p = s->c->policy;
+  if (p != MS_SRTF && p != MS_PPRIORITY && p != MS_MLFQ) return NULL;
+  cpu_t *v = NULL;
+  ms_i128 worst = 0;
+  for (int k = 0; k < s->ncpu; k++) {
+    cpu_t *x = &s->cpus[k];
+    if (x->state != CPU_RUN) continue;
+    ms_i128 key = p == MS_SRTF        ? (ms_i128)s->rt[x->cur].rem - (s->now - x->run_start)
+                  : p == MS_PPRIORITY ? s->cx[x->cur].run_prio
+                                      : (ms_i128)s->cx[x->cur].level;
+    if (!v || key > worst) v = x, worst = key;
+  }
+  return v;
+}
+
+/* Does the best ready process strictly beat s->x's (the victim's)? */
+static bool should_preempt(sim_t *s) {
   int32_t b = ready_peek(s);
   if (b < 0) return false;
-  const rt_t *cur = &s->rt[s->cur];
+  const rt_t *cur = &s->rt[s->x->cur];
   switch (s->c->policy) {
-  case MS_SRTF: return s->rt[b].rem < cur->rem - (s->now - s->run_start);
-  case MS_PPRIORITY: return eff_prio(s, b) < s->cx[s->cur].run_prio;
-  case MS_MLFQ: return s->cx[b].level < s->cx[s->cur].level;
+  case MS_SRTF: return s->rt[b].rem < cur->rem - (s->now - s->x->run_start);
+  case MS_PPRIORITY: return eff_prio(s, b) < s->cx[s->x->cur].run_prio;
+  case MS_MLFQ: return s->cx[b].level < s->cx[s->x->cur].level;
   default: return false;
   }
 }
 
 static int preempt(sim_t *s) {
-  int32_t rank = s->cur;
+  int32_t rank = s->x->cur;
   int rc = stop_run(s);
   if (s->c->policy == MS_MLFQ && !s->c->nallot) s->cx[rank].used = 0; /* fresh quantum */
-  s->cur = -1;
+  s->x->cur = -1;
   ready_push(s, rank);
+  tr(s, MS_EV_PREEMPT, rank, true, -1);
   return rc;
 }
 
 static int dispatch(sim_t *s) {
   int32_t rank = ready_take(s);
-  int rc = add_slice(s, s->idle_since, s->now, MS_IDLE);
-  s->r->idle_time += s->now - s->idle_since;
-  s->cur = rank;
+  int rc = add_slice(s, s->x->idle_since, s->now, MS_IDLE);
+  s->r->idle_time += s->now - s->x->idle_since;
+  s->x->cur = rank;
   if (s->c->policy == MS_PPRIORITY) s->cx[rank].run_prio = eff_prio(s, rank);
-  if (s->last >= 0 && s->last != rank) {
+  bool sw = s->x->last >= 0 && s->x->last != rank && s->c->cs > 0;
+  tr(s, MS_EV_DISPATCH, rank, true, sw ? add_time(s, s->now, s->c->cs) : -1);
+  if (s->x->last >= 0 && s->x->last != rank) {
     s->r->context_switches++;
     if (s->c->cs > 0) {
-      s->cpu = CPU_SWITCH;
-      s->sw_end = add_time(s, s->now, s->c->cs);
+      s->x->state = CPU_SWITCH;
+      s->x->sw_end = add_time(s, s->now, s->c->cs);
       s->r->cs_time += s->c->cs;
-      return rc ? rc : add_slice(s, s->now, s->sw_end, MS_CS);
+      return rc ? rc : add_slice(s, s->now, s->x->sw_end, MS_CS);
     }
   }
   begin_run(s);
@@ -430,39 +641,53 @@ static int dispatch(sim_t *s) {
 
 /* Earliest tick at which a waiting process's aged priority beats the
  * running one's: r_i + aging * (p_i - running + 1), minimised. */
-static int64_t aging_event(const sim_t *s) {
-  if (s->c->policy != MS_PPRIORITY || !s->c->aging || s->cpu != CPU_RUN) return NEVER;
-  ms_i128 best = NEVER, c = s->cx[s->cur].run_prio;
-  for (size_t i = 0; i < s->nready; i++) {
-    int32_t k = s->scan[i];
-    ms_i128 t = (ms_i128)s->cx[k].ready_since + (ms_i128)s->c->aging * (base_prio(s, k) - c + 1);
-    if (t < best) best = t;
-  }
-  return best > s->now ? (int64_t)best : NEVER;
+static int64_t aging_event(sim_t *s) {
+  if (s->c->policy != MS_PPRIORITY || !s->c->aging) return NEVER;
+  cpu_t *v = victim(s);
+  if (!v) return NEVER;
+  if (!s->nready) return NEVER;
+  ms_i128 c = s->cx[v->cur].run_prio;
+  ms_i128 best = s->amin[1] - (ms_i128)s->c->aging * (c - 1);
+  return best > s->now && best < NEVER ? (int64_t)best : NEVER;
 }
 
-static int64_t next_event(const sim_t *s) {
+static int64_t next_event(sim_t *s) {
   int64_t t = next_external(s);
-  if (s->cpu == CPU_RUN && s->run_end < t) t = s->run_end;
-  if (s->cpu == CPU_SWITCH && s->sw_end < t) t = s->sw_end;
+  for (int k = 0; k < s->ncpu; k++) {
+    const cpu_t *x = &s->cpus[k];
+    if (x->state == CPU_RUN && x->run_end < t) t = x->run_end;
+    if (x->state == CPU_SWITCH && x->sw_end < t) t = x->sw_end;
+  }
   int64_t a = aging_event(s);
   return a < t ? a : t;
 }
 
-/* One tick's events, in the documented order. */
+/* One tick's events, in the documented order; with several CPUs each step
+ * visits the CPUs in number order. */
 static int step(sim_t *s) {
   int rc = MS_OK;
   while (s->next_arrival < s->n && s->arrival[s->next_arrival] == s->now)
     admit(s, s->next_arrival++);
   while (s->io.n && s->io.a[0].key == s->now) admit(s, heap_pop(&s->io).rank);
-  if (s->cpu == CPU_SWITCH && s->sw_end == s->now) begin_run(s);
-  else if (s->cpu == CPU_RUN && s->run_end == s->now) {
-    rc = stop_run(s);
-    slice_ended(s);
+  for (int k = 0; k < s->ncpu && !rc; k++) {
+    s->x = &s->cpus[k];
+    if (s->x->state == CPU_SWITCH && s->x->sw_end == s->now) begin_run(s);
+    else if (s->x->state == CPU_RUN && s->x->run_end == s->now) {
+      rc = stop_run(s);
+      slice_ended(s);
+    }
   }
-  if (s->c->policy == MS_MLFQ && s->c->boost && s->next_boost == s->now) boost(s);
-  if (!rc && s->cpu == CPU_RUN && should_preempt(s)) rc = preempt(s);
-  if (!rc && s->cpu == CPU_IDLE && s->nready) rc = dispatch(s);
+  if (!rc && s->c->policy == MS_MLFQ && s->c->boost && s->next_boost == s->now) rc = boost(s);
+  /* idle CPUs take ready processes first; then a ready process strictly
+   * better than the running one the policy ranks last displaces it */
+  for (int k = 0; k < s->ncpu && !rc && s->nready; k++) {
+    s->x = &s->cpus[k];
+    if (s->x->state == CPU_IDLE) rc = dispatch(s);
+  }
+  while (!rc && s->nready && (s->x = victim(s)) && should_preempt(s)) {
+    rc = preempt(s);
+    if (!rc) rc = dispatch(s);
+  }
   return rc;
 }
 
@@ -542,11 +767,11 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   s->cx = ms_big_alloc(w->n * sizeof *s->cx, true); /* untouched (no page faults) unless used */
   s->io.a = ms_big_alloc(w->n * sizeof *s->io.a, false);
   r->ps = ms_big_alloc(w->n * sizeof *r->ps, true);
-  bool scan = c->policy == MS_HRRN ||
-              (c->aging && (c->policy == MS_PRIORITY || c->policy == MS_PPRIORITY));
+  bool scan = c->aging && (c->policy == MS_PRIORITY || c->policy == MS_PPRIORITY);
   s->kind = (c->policy == MS_FCFS || c->policy == MS_RR) ? READY_RING
             : c->policy == MS_MLFQ                        ? READY_FIFO
-            : scan                                        ? READY_SCAN
+            : c->policy == MS_HRRN                        ? READY_KINETIC
+            : scan                                        ? READY_AGING
                                                           : READY_HEAP;
   if (s->kind == READY_RING) {
     size_t cap = 1;
@@ -555,10 +780,22 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
     s->rmask = cap - 1;
   }
   if (s->kind == READY_HEAP) s->ready.a = ms_big_alloc(w->n * sizeof *s->ready.a, false);
-  if (s->kind == READY_SCAN) s->scan = ms_big_alloc(w->n * sizeof *s->scan, false);
+  for (s->kcap = 1; s->kcap < w->n; s->kcap *= 2) {}
+  if (s->kind == READY_AGING) {
+    s->amin = ms_big_alloc(2 * s->kcap * sizeof *s->amin, false);
+    if (s->amin)
+      for (size_t i = 0; i < 2 * s->kcap; i++) s->amin[i] = AGING_NONE;
+  }
+  if (s->kind == READY_KINETIC) {
+    s->kwin = ms_big_alloc(2 * s->kcap * sizeof *s->kwin, false);
+    s->kmc = ms_big_alloc(s->kcap * sizeof *s->kmc, false);
+    if (s->kwin) memset(s->kwin, 0xff, 2 * s->kcap * sizeof *s->kwin); /* all -1 */
+    if (s->kmc)
+      for (size_t i = 0; i < s->kcap; i++) s->kmc[i] = NEVER;
+  }
   if (!s->order || !s->arrival || !s->rt || !s->ran || !s->cx || !s->io.a || !r->ps ||
       (s->kind == READY_RING && !s->ring) || (s->kind == READY_HEAP && !s->ready.a) ||
-      (s->kind == READY_SCAN && !s->scan))
+      (s->kind == READY_AGING && !s->amin) || (s->kind == READY_KINETIC && (!s->kwin || !s->kmc)))
     return MS_ENOMEM;
   if (rank_order(w, s->order, s->arrival)) return MS_ENOMEM;
   /* Reserve the gantt chart once (address space only: pages are touched as
@@ -583,10 +820,14 @@ static int sim_init(sim_t *s, const ms_workload_t *w, const ms_config_t *c, ms_r
   }
   s->levels = c->policy == MS_MLFQ ? c->queues : 1;
   for (int l = 0; l < MS_MAX_QUEUES; l++) s->head[l] = s->tail[l] = -1;
-  s->cur = s->last = -1;
-  s->now = s->idle_since = r->first_arrival = proc(s, 0)->arrival;
-  s->next_boost = c->boost ? ((s->now / c->boost) + 1) * c->boost : NEVER;
-  if (c->boost && s->now / c->boost + 1 > INT64_MAX / c->boost) s->next_boost = NEVER;
+  s->now = r->first_arrival = proc(s, 0)->arrival;
+  s->ncpu = c->cpus > 1 ? c->cpus : 1;
+  s->cpus = calloc((size_t)s->ncpu, sizeof *s->cpus);
+  if (!s->cpus) return MS_ENOMEM;
+  for (int k = 0; k < s->ncpu; k++)
+    s->cpus[k] = (cpu_t){.state = CPU_IDLE, .cur = -1, .last = -1, .idle_since = s->now};
+  s->x = &s->cpus[0];
+  s->next_boost = c->boost ? boost_after(s->now, c->boost) : NEVER;
   return MS_OK;
 }
 
@@ -599,7 +840,10 @@ static void sim_free(sim_t *s) {
   free(s->ring);
   free(s->io.a);
   free(s->ready.a);
-  free(s->scan);
+  free(s->amin);
+  free(s->kwin);
+  free(s->cpus);
+  free(s->kmc);
 }
 
 static void totals(sim_t *s) {
@@ -621,7 +865,7 @@ static void totals(sim_t *s) {
   r->avg_response = (double)r->sum_response / n;
   r->makespan = r->last_finish - r->first_arrival;
   r->throughput = r->makespan ? n / (double)r->makespan : 0;
-  r->utilization = r->makespan ? (double)r->busy / (double)r->makespan : 0;
+  r->utilization = r->makespan ? (double)r->busy / ((double)r->makespan * s->ncpu) : 0;
 }
 
 int ms_simulate(const ms_workload_t *w, const ms_config_t *cfg, ms_result_t *r,
@@ -641,13 +885,15 @@ int ms_simulate(const ms_workload_t *w, const ms_config_t *cfg, ms_result_t *r,
     r->events++;
     if (rc || s.done == s.n) break;
     int64_t t = next_event(&s);
-    bool pending = s.cpu != CPU_IDLE || s.io.n || s.next_arrival < s.n;
+    bool pending = s.io.n || s.next_arrival < s.n;
+    for (int k = 0; k < s.ncpu; k++) pending |= s.cpus[k].state != CPU_IDLE;
     if (s.overflow || (t == NEVER && !pending)) {
       s.overflow = 1;
       break;
     }
     s.now = t;
   }
+  if (rc == MS_OK && s.nomem) rc = MS_ENOMEM;
   if (rc == MS_OK && s.overflow)
     rc = fail(err, errlen, "simulated time passes 2^63-1 ticks (policy %s)", cfg->label);
   else if (rc == MS_ENOMEM)
@@ -658,10 +904,62 @@ int ms_simulate(const ms_workload_t *w, const ms_config_t *cfg, ms_result_t *r,
   return rc;
 }
 
+int ms_check(const ms_result_t *r, char *err, size_t errlen) {
+  const ms_workload_t *w = r->w;
+  int cpus = 1;
+  for (size_t i = 0; i < r->ngantt; i++)
+    if (r->gantt[i].cpu >= cpus) cpus = r->gantt[i].cpu + 1;
+  int64_t *ran = calloc(w->n, sizeof *ran), *pend = malloc(w->n * sizeof *pend);
+  int64_t *cend = malloc((size_t)cpus * sizeof *cend);
+  if (!ran || !pend || !cend) return free(ran), free(pend), free(cend), MS_ENOMEM;
+  for (size_t i = 0; i < w->n; i++) pend[i] = w->procs[i].arrival;
+  for (int c = 0; c < cpus; c++) cend[c] = r->first_arrival;
+  int64_t busy = 0, cs = 0, idle = 0;
+  int rc = MS_OK;
+  for (size_t i = 0; i < r->ngantt && !rc; i++) {
+    const ms_slice_t *g = &r->gantt[i];
+    if (g->cpu < 0 || g->end <= g->start || g->start != cend[g->cpu])
+      rc = fail(err, errlen, "slice %zu (%lld-%lld, cpu %d) does not follow the cpu's previous slice "
+                "(ending at %lld)", i, (long long)g->start, (long long)g->end, (int)g->cpu,
+                (long long)(g->cpu >= 0 ? cend[g->cpu] : 0));
+    else if (g->proc >= (int32_t)w->n || g->proc < MS_CS)
+      rc = fail(err, errlen, "slice %zu: bad process %d", i, (int)g->proc);
+    else if (g->proc >= 0 && (g->start < pend[g->proc] || g->end > r->ps[g->proc].finish))
+      rc = fail(err, errlen, "slice %zu: %s runs at %lld-%lld, before its arrival, its previous "
+                "slice's end (%lld) or after its finish", i, w->procs[g->proc].name,
+                (long long)g->start, (long long)g->end, (long long)pend[g->proc]);
+    if (rc) break;
+    cend[g->cpu] = g->end;
+    int64_t d = g->end - g->start;
+    if (g->proc >= 0) ran[g->proc] += d, busy += d, pend[g->proc] = g->end;
+    else if (g->proc == MS_CS) cs += d;
+    else idle += d;
+  }
+  int64_t last = r->first_arrival;
+  for (int c = 0; c < cpus; c++)
+    if (cend[c] > last) last = cend[c];
+  if (!rc && last != r->last_finish)
+    rc = fail(err, errlen, "the chart ends at %lld, the last finish is %lld", (long long)last,
+              (long long)r->last_finish);
+  for (size_t i = 0; i < w->n && !rc; i++)
+    if (ran[i] != w->procs[i].cpu_total)
+      rc = fail(err, errlen, "%s ran %lld ticks, its CPU bursts sum to %lld", w->procs[i].name,
+                (long long)ran[i], (long long)w->procs[i].cpu_total);
+  if (!rc && (busy != r->busy || cs != r->cs_time || idle != r->idle_time))
+    rc = fail(err, errlen, "chart totals busy %lld cs %lld idle %lld differ from the run's %lld %lld %lld",
+              (long long)busy, (long long)cs, (long long)idle, (long long)r->busy,
+              (long long)r->cs_time, (long long)r->idle_time);
+  free(ran), free(pend), free(cend);
+  return rc;
+}
+
 void ms_result_free(ms_result_t *r) {
   free(r->ps);
   free(r->gantt);
+  free(r->trace);
   r->ps = NULL;
   r->gantt = NULL;
+  r->trace = NULL;
+  r->ntrace = r->captrace = 0;
   r->ngantt = r->capgantt = 0;
 }
