@@ -196,6 +196,17 @@ static void svg_readable(void **state) {
   char *svg = file_text("io.svg");
   assert_non_null(strstr(svg, "fill=\"url(#io)\" stroke=\"#2a6fb0\" stroke-width=\"0.6\"><title>B I/O 19-21</title>"));
   free(svg);
+  /* --cpus 3: one CPU row per CPU, each slice on its own CPU's row */
+  put("p3.txt", "T0 0 9\nT1 0 195\nT2 0 10\nT3 0 20\n");
+  assert_int_equal(sh("run -p fcfs --cpus 3 --format svg -o p3.svg p3.txt", &out, &err), 0);
+  free(out);
+  free(err);
+  svg = file_text("p3.svg");
+  assert_non_null(strstr(svg, "font-weight=\"bold\">CPU 0</text>"));
+  assert_non_null(strstr(svg, "font-weight=\"bold\">CPU 2</text>"));
+  assert_null(strstr(svg, "font-weight=\"bold\">CPU 3</text>"));
+  assert_null(strstr(svg, "font-weight=\"bold\">CPU</text>"));
+  free(svg);
   /* hundreds of switches: 732 switches, ticks thinned to pixel columns */
   assert_int_equal(sh("gen -n 40 --seed 3 --io --max-arrival 100 --max-burst 30 -o sw.txt", &out, &err), 0);
   free(out);

@@ -648,9 +648,7 @@ static void write_csv_rows(out_t *f, const ms_result_t *r, bool with_policy) {
  *   that the whole picture stays below SVG_MAX_H, under the 32,767-pixel
  *   limit of librsvg and browsers) a row holds a group of processes
  *   consecutive in arrival order.
- * Several CPUs: svg_ncpus() and slice_cpu() are the only places that know
- * there is one CPU; a slice's CPU number turns the CPU row into one row per
- * CPU. */
+ * Several CPUs (--cpus N): one CPU row per CPU (svg_ncpus, slice_cpu). */
 enum {
   SVG_W = 960, SVG_LEFT = 120, SVG_RIGHT = 30, ROW_H = 22, BAR_H = 16, SVG_TOP = 52,
   TICK_H = 6, AXIS_H = 48, SVG_MAX_H = 32000, ROWS_MAX = 1000, LABEL_CHARS = 15
@@ -658,8 +656,8 @@ enum {
 enum { WHO_DENSE = -3 }; /* a painted bar that merges several slices */
 typedef enum { K_CPU, K_RUN, K_IO, K_LIFE } kind_t;
 
-static int svg_ncpus(const ms_result_t *r) { (void)r; return 1; }     /* r->cfg.cpus */
-static int slice_cpu(const ms_slice_t *g) { (void)g; return 0; }      /* g->cpu */
+static int svg_ncpus(const ms_result_t *r) { return r->cfg.cpus > 1 ? r->cfg.cpus : 1; }
+static int slice_cpu(const ms_slice_t *g) { return g->cpu; }
 
 static double svg_x(const ms_result_t *r, int64_t t) {
   int64_t span = r->last_finish - r->first_arrival;
