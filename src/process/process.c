@@ -16,6 +16,10 @@
  * active_children() walk, and it owns children freed while running
  * ("detached"): they are released by whoever reaps them next, so the library
  * never leaves a zombie.
+ * Nothing reads an entry outside reg_lock: other threads (a Pool's manager
+ * reaping and freeing dead workers) may free a handle at any moment, also
+ * while the exit-time cleanup runs; that cleanup waits on a dup of the
+ * pidfd and re-sweeps the list under the lock after each wait.
  *
  * Fork.  start() holds reg_lock across fork() so the child inherits a
  * consistent list; the child's fork handler closes the inherited pidfds of
