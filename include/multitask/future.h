@@ -137,6 +137,18 @@ int mt_future_set_exception(mt_future_t *f, int code, const char *message);
  * MT_EWORKERDIED): result() returns that code itself. */
 int mt_future_set_error(mt_future_t *f, int code, const char *message);
 
+/* fork: a child gets a copy of each future; its state, value and error stay
+ * readable there.  If another thread was inside the future's internal lock
+ * at fork (adding a callback, completing it, hanging a wait() or
+ * as_completed() watcher on it), its callback and watcher lists may be torn:
+ * in the child (the first call after at most ~10 ms, the owner check)
+ * add_done_callback, mt_futures_wait and mt_as_completed_new over it return
+ * MT_ENOTRECOVERABLE, and set_result / set_exception / set_error store the
+ * outcome (result() returns it) but return MT_ENOTRECOVERABLE: callbacks
+ * added before the fork never run there.  The same holds for an
+ * as_completed iterator another thread was inside: next() returns
+ * MT_ENOTRECOVERABLE; free it as usual. */
+
 /* ---- callbacks ------------------------------------------------------ */
 
 typedef void (*mt_future_cb)(mt_future_t *f, void *arg);
@@ -145,7 +157,8 @@ typedef void (*mt_future_cb)(mt_future_t *f, void *arg);
  * added; at once in the caller when already done.  Each callback runs
  * exactly once, also when added while the future completes.  Callbacks run
  * with no lock held: they may submit more work, wait on other futures or
- * free f's extra references.  0, MT_EINVAL, MT_ENOMEM. */
+ * free f's extra references.  0, MT_EINVAL, MT_ENOMEM, MT_ENOTRECOVERABLE
+ * (fork, above). */
 int mt_future_add_done_callback(mt_future_t *f, mt_future_cb fn, void *arg);
 
 /* ---- inside a task -------------------------------------------------- */

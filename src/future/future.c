@@ -26,6 +26,18 @@
  * callback itself, else it appends.  A completer that saw LISTENERS takes
  * `lock` after its final CAS, so it sees every append made before.
  *
+ * fork.  A child gets a copy of each future.  Its state word, value and
+ * error are written lock-free and stay usable there.  If another thread held
+ * f->lock at fork (it was adding a callback, completing, or hanging a
+ * wait()/as_completed() watcher), the callback and watcher lists may be
+ * torn: the first locker in the child gets MT_EOWNERDEAD (after the
+ * dead-owner check, sync/mutex.h, at most ~10 ms), marks the future broken,
+ * and from then on the lists are never read again: callbacks added before
+ * the fork never run in the child and are not freed (they may dangle),
+ * add_done_callback, wait() and as_completed() over it return
+ * MT_ENOTRECOVERABLE, and completing it stores the outcome (result() sees
+ * it) but returns MT_ENOTRECOVERABLE, as its callbacks did not run.
+ *
  * Lock order: future.lock -> collector.lock (wait.c).  No other lock is
  * taken under future.lock; callbacks run with none held.
  */
@@ -88,6 +100,7 @@ mt_future_t *mt_future_ref(mt_future_t *f) {
 static void destroy(mt_future_t *f) {
   if (f->value.free_fn) f->value.free_fn(f->value.ptr);
   mt__free(f->message);
+  if (__atomic_load_n(&f->broken, __ATOMIC_RELAXED)) f->cbs = NULL; /* may be torn */
   for (mt__cb_t *c = f->cbs, *n; c; c = n) {
     n = c->next;
     mt__free(c);
@@ -138,16 +151,32 @@ static void run_callbacks(mt_future_t *f, mt__cb_t *c) {
   }
 }
 
-/* Called by whoever made the future done; `old` is the word before. */
-static void notify(mt_future_t *f, uint32_t old) {
+int mt__future_lock(mt_future_t *f) {
+  if (mt__mutex_lock(&f->lock, false, MT__NO_DEADLINE) == MT_EOWNERDEAD)
+    __atomic_store_n(&f->broken, true, __ATOMIC_RELAXED);
+  if (!__atomic_load_n(&f->broken, __ATOMIC_RELAXED)) return 0;
+  mt__mutex_unlock(&f->lock, false);
+  return MT_ENOTRECOVERABLE;
+}
+
+void mt__future_hold_lock(mt_future_t *f, bool hold) {
+  if (hold) (void)mt__mutex_lock(&f->lock, false, MT__NO_DEADLINE);
+  else mt__mutex_unlock(&f->lock, false);
+}
+
+/* Called by whoever made the future done; `old` is the word before.
+ * 0, or MT_ENOTRECOVERABLE when the lists were abandoned (see "fork"). */
+static int notify(mt_future_t *f, uint32_t old) {
   if (old & MT__F_SLEEPERS) mt__wake_word(&f->state, INT32_MAX, false);
-  if (!(old & MT__F_LISTENERS)) return;
-  mt__mutex_lock(&f->lock, false, MT__NO_DEADLINE);
+  if (!(old & MT__F_LISTENERS)) return 0;
+  int r = mt__future_lock(f);
+  if (r < 0) return r;
   mt__cb_t *cbs = f->cbs;
   f->cbs = f->cbs_last = NULL;
   mt__watch_notify_all(f);
   mt__mutex_unlock(&f->lock, false);
   run_callbacks(f, cbs);
+  return 0;
 }
 
 /* Moves a not-done future to `to` (CANCELLED, or FINISHED from BUSY).
@@ -174,7 +203,7 @@ static bool claim(mt_future_t *f) {
   }
 }
 
-static void finish(mt_future_t *f) { notify(f, publish(f, MT_FUTURE_FINISHED)); }
+static int finish(mt_future_t *f) { return notify(f, publish(f, MT_FUTURE_FINISHED)); }
 
 /* ---- cancelling ------------------------------------------------------ */
 
@@ -189,7 +218,7 @@ int mt_future_cancel(mt_future_t *f) {
                                     __ATOMIC_RELAXED))
       break;
   }
-  notify(f, old);
+  (void)notify(f, old); /* cancelled either way; 1 says only that */
   return 1;
 }
 
@@ -311,8 +340,7 @@ int mt_future_set_result(mt_future_t *f, mt_value_t value) {
   if (!f) return MT_EINVAL;
   if (!claim(f)) return MT_EBUSY;
   f->value = value;
-  finish(f);
-  return 0;
+  return finish(f);
 }
 
 static int set_error(mt_future_t *f, int code, const char *message, bool by_task) {
@@ -321,8 +349,7 @@ static int set_error(mt_future_t *f, int code, const char *message, bool by_task
   f->err = code;
   f->task_err = by_task;
   f->message = dup_message(message);
-  finish(f);
-  return 0;
+  return finish(f);
 }
 
 int mt_future_set_exception(mt_future_t *f, int code, const char *message) {
@@ -360,7 +387,11 @@ int mt_future_add_done_callback(mt_future_t *f, mt_future_cb fn, void *arg) {
   mt__cb_t *c = mt__malloc(sizeof *c);
   if (!c) return MT_ENOMEM;
   *c = (mt__cb_t){fn, arg, NULL};
-  mt__mutex_lock(&f->lock, false, MT__NO_DEADLINE);
+  int r = mt__future_lock(f);
+  if (r < 0) {
+    mt__free(c);
+    return r;
+  }
   bool listening = mt__future_listen_locked(f);
   if (listening) {
     if (f->cbs_last)
@@ -423,5 +454,5 @@ void mt__future_run(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx)
     }
   }
   if (before_finish) before_finish(ctx);
-  finish(f);
+  (void)finish(f); /* a broken future (fork) still holds the outcome */
 }

@@ -31,6 +31,7 @@ struct mt_future {
   mt_value_t value;
   char *message;       /* NULL or heap copy of the error message */
   mt__mutex_t lock;    /* guards cbs and watchers */
+  bool broken;         /* a holder of lock died (fork): cbs/watchers abandoned */
   mt__cb_t *cbs, *cbs_last;
   struct mt__watch *watchers;
   /* executor's part */
@@ -57,6 +58,14 @@ mt_future_t *mt__future_task_new(mt_task_fn fn, void *arg, uint32_t refs);
 void mt__future_run(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx);
 /* Completes f with an executor error if still pending/running. */
 void mt__future_fail(mt_future_t *f, int code, const char *message);
+/* Takes f->lock: 0 with it held, or MT_ENOTRECOVERABLE (not held) when a
+ * holder died inside (another thread held it at fork): see future.c "fork". */
+int mt__future_lock(mt_future_t *f);
+/* Test hook: takes (hold) or releases f->lock as a caller would. */
+void mt__future_hold_lock(mt_future_t *f, bool hold);
+/* Test hook: the same for an as_completed iterator's collector lock. */
+void mt__as_completed_hold_lock(mt_as_completed_t *it, bool hold);
+
 /* Hook used by mt_future_cancel_running for a running future. */
 void mt__future_set_cancel_hook(mt_future_t *f, int (*hook)(mt_future_t *, void *),
                                 void *ctx);

@@ -12,6 +12,13 @@
  * Lock order: future.lock -> collector.lock.  Detaching takes each future's
  * lock and unlinks the node if it is still there; after that no future can
  * reach the collector, so it can be freed.
+ * fork: a future whose lock another thread held at fork is abandoned in
+ * the child (future.c, "fork"): wait() and as_completed() over it return
+ * MT_ENOTRECOVERABLE.  Likewise an as_completed iterator whose collector
+ * lock was held at fork (another thread was in next(), or completing one
+ * of its futures): the first locker in the child gets MT_EOWNERDEAD, marks
+ * it broken, and next() returns MT_ENOTRECOVERABLE from then on (free still
+ * works: it reads only the iterator's own arrays).
  * Invariant: every watched future is appended to `order` at most once
  * (its node is unlinked when notified), so count <= n.
  */
@@ -30,6 +37,7 @@ struct mt__watch {
 
 typedef struct mt__collector {
   mt__mutex_t lock;     /* guards order/count/nfailed */
+  bool broken;          /* a holder of lock died (fork): order abandoned */
   uint32_t seq;         /* futex word: bumped on each append */
   uint32_t sleeping;    /* the waiter parked at least once */
   int n;                /* unique futures watched */
@@ -50,11 +58,26 @@ static bool failed(const mt_future_t *f) {
              MT_FUTURE_FINISHED && f->err != 0;
 }
 
-static void append(mt__collector_t *c, mt_future_t *f) {
-  mt__mutex_lock(&c->lock, false, MT__NO_DEADLINE);
-  c->order[c->count++] = f;
-  if (failed(f)) c->nfailed++;
+/* 0 with c->lock held, or MT_ENOTRECOVERABLE (not held): see "fork". */
+static int collector_lock(mt__collector_t *c) {
+  if (mt__mutex_lock(&c->lock, false, MT__NO_DEADLINE) == MT_EOWNERDEAD)
+    __atomic_store_n(&c->broken, true, __ATOMIC_RELAXED);
+  if (!__atomic_load_n(&c->broken, __ATOMIC_RELAXED)) return 0;
   mt__mutex_unlock(&c->lock, false);
+  return MT_ENOTRECOVERABLE;
+}
+
+void mt__as_completed_hold_lock(mt_as_completed_t *it, bool hold) {
+  if (hold) (void)mt__mutex_lock(&it->c.lock, false, MT__NO_DEADLINE);
+  else mt__mutex_unlock(&it->c.lock, false);
+}
+
+static void append(mt__collector_t *c, mt_future_t *f) {
+  if (collector_lock(c) == 0) { /* broken: the waiter learns it on its check */
+    c->order[c->count++] = f;
+    if (failed(f)) c->nfailed++;
+    mt__mutex_unlock(&c->lock, false);
+  }
   __atomic_fetch_add(&c->seq, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&c->sleeping, __ATOMIC_SEQ_CST))
     mt__wake_word(&c->seq, INT32_MAX, false);
@@ -106,12 +129,14 @@ static int dedup(mt__collector_t *c, mt_future_t *const *fs, int n) {
   return 0;
 }
 
-static void attach(mt__collector_t *c) {
+/* 0, or MT_ENOTRECOVERABLE when a future is broken (the caller detaches). */
+static int attach(mt__collector_t *c) {
   for (int i = 0; i < c->n; i++) {
     mt_future_t *f = c->fs[i];
     struct mt__watch *w = &c->nodes[i];
     w->c = c;
-    mt__mutex_lock(&f->lock, false, MT__NO_DEADLINE);
+    int r = mt__future_lock(f);
+    if (r < 0) return r;
     if (mt__future_listen_locked(f)) {
       w->next = f->watchers;
       f->watchers = w;
@@ -121,13 +146,14 @@ static void attach(mt__collector_t *c) {
     }
     mt__mutex_unlock(&f->lock, false);
   }
+  return 0;
 }
 
 static void detach(mt__collector_t *c) {
   for (int i = 0; i < c->n; i++) {
     mt_future_t *f = c->fs[i];
     struct mt__watch *w = &c->nodes[i];
-    mt__mutex_lock(&f->lock, false, MT__NO_DEADLINE);
+    if (mt__future_lock(f) < 0) continue; /* broken: its list is never read */
     if (w->linked) {
       struct mt__watch **pp = &f->watchers;
       while (*pp && *pp != w) pp = &(*pp)->next;
@@ -161,8 +187,12 @@ static int collector_init(mt__collector_t *c, mt_future_t *const *fs, int n,
     collector_release(c);
     return MT_ENOMEM;
   }
-  attach(c);
-  return 0;
+  r = attach(c);
+  if (r < 0) {
+    detach(c);
+    collector_release(c);
+  }
+  return r;
 }
 
 /* ---- waiting ---------------------------------------------------------- */
@@ -175,19 +205,22 @@ static bool first_exception(const mt__collector_t *c, int k) {
   return c->nfailed > 0 || c->count >= c->n;
 }
 
-static bool check(mt__collector_t *c, pred_fn pred, int arg) {
-  mt__mutex_lock(&c->lock, false, MT__NO_DEADLINE);
+/* 1 when pred holds, 0 not yet, MT_ENOTRECOVERABLE (broken: see "fork"). */
+static int check(mt__collector_t *c, pred_fn pred, int arg) {
+  int r = collector_lock(c);
+  if (r < 0) return r;
   bool ok = pred(c, arg);
   mt__mutex_unlock(&c->lock, false);
   return ok;
 }
 
-/* 0 once pred holds, MT_ETIMEDOUT at the deadline. */
+/* 0 once pred holds, MT_ETIMEDOUT at the deadline, MT_ENOTRECOVERABLE. */
 static int collector_wait(mt__collector_t *c, pred_fn pred, int arg) {
   int rounds = mt__spin_rounds();
   for (;;) {
     uint32_t s = __atomic_load_n(&c->seq, __ATOMIC_SEQ_CST);
-    if (check(c, pred, arg)) return 0;
+    int ok = check(c, pred, arg);
+    if (ok != 0) return ok < 0 ? ok : 0;
     if (rounds > 0 && !mt__deadline_passed(c->deadline)) {
       mt__spin_until_changed(&c->seq, s, rounds);
       rounds = 0;
@@ -195,8 +228,10 @@ static int collector_wait(mt__collector_t *c, pred_fn pred, int arg) {
     }
     __atomic_store_n(&c->sleeping, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&c->seq, __ATOMIC_SEQ_CST) != s) continue;
-    if (mt__wait_word(&c->seq, s, false, c->deadline) == MT_ETIMEDOUT)
-      return check(c, pred, arg) ? 0 : MT_ETIMEDOUT;
+    if (mt__wait_word(&c->seq, s, false, c->deadline) == MT_ETIMEDOUT) {
+      ok = check(c, pred, arg);
+      return ok < 0 ? ok : ok ? 0 : MT_ETIMEDOUT;
+    }
   }
 }
 
@@ -207,12 +242,16 @@ int mt_futures_wait(mt_future_t *const *fs, int n, double timeout, int return_wh
   int r = collector_init(&c, fs, n, timeout);
   if (r < 0) return r;
   if (return_when == MT_FIRST_COMPLETED)
-    collector_wait(&c, at_least, c.n ? 1 : 0);
+    r = collector_wait(&c, at_least, c.n ? 1 : 0);
   else if (return_when == MT_FIRST_EXCEPTION)
-    collector_wait(&c, first_exception, 0);
+    r = collector_wait(&c, first_exception, 0);
   else
-    collector_wait(&c, at_least, c.n);
+    r = collector_wait(&c, at_least, c.n);
   detach(&c);
+  if (r == MT_ENOTRECOVERABLE) {
+    collector_release(&c);
+    return r;
+  }
   int nd = 0, nn = 0;
   for (int i = 0; i < c.n; i++) {
     if (mt_future_done(c.fs[i]) == 1) {
@@ -247,7 +286,7 @@ int mt_as_completed_next(mt_as_completed_t *it, mt_future_t **out) {
   if (c->next >= c->n) return 0;
   int r = collector_wait(c, at_least, c->next + 1);
   if (r < 0) return r;
-  mt__mutex_lock(&c->lock, false, MT__NO_DEADLINE);
+  if ((r = collector_lock(c)) < 0) return r;
   *out = c->order[c->next++];
   mt__mutex_unlock(&c->lock, false);
   return 1;

@@ -16,6 +16,10 @@
  * active_children() walk, and it owns children freed while running
  * ("detached"): they are released by whoever reaps them next, so the library
  * never leaves a zombie.
+ * Nothing reads an entry outside reg_lock: other threads (a Pool's manager
+ * reaping and freeing dead workers) may free a handle at any moment, also
+ * while the exit-time cleanup runs; that cleanup waits on a dup of the
+ * pidfd and re-sweeps the list under the lock after each wait.
  *
  * Fork.  start() holds reg_lock across fork() so the child inherits a
  * consistent list; the child's fork handler closes the inherited pidfds of
@@ -44,6 +48,8 @@
  */
 #include "multitask/process.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -272,9 +278,32 @@ static int check_child(const mt_process_t *p) {
 
 /* ---- the child side --------------------------------------------------- */
 
+/* Frees an entry the registry owns (detached) once it is reaped.  Caller
+ * holds S.reg_lock; q is off the list. */
+static void release_detached(mt_process_t *q) {
+  close(q->pidfd);
+  free_name(q);
+  mt__free(q);
+}
+
+/* Reaps every listed child that ended and frees those the registry owns.
+ * Caller holds S.reg_lock. */
+static void sweep_locked(void) {
+  for (mt_process_t *q = S.reg_head, *next; q; q = next) {
+    next = q->next;
+    if (reap_locked(q) && q->detached) release_detached(q);
+  }
+}
+
 /* Python's _exit_function for the current process: terminate daemonic
  * children, then join every child (daemons get a grace period, then
- * SIGKILL).  Runs at exit() and when a child's target returns. */
+ * SIGKILL).  Runs at exit() and when a child's target returns.
+ *
+ * Other threads go on meanwhile (a process pool's manager reaps its dead
+ * workers and frees their handles), so no entry is touched without
+ * S.reg_lock: the wait outside the lock is on a duplicate of the child's
+ * pidfd taken under the lock, and afterwards the registry is swept again
+ * (the owner may have reaped and freed that child in between). */
 static void cleanup_children(void) {
   if (!__atomic_load_n(&S.reg_head, __ATOMIC_RELAXED)) return; /* no fault */
   reg_lock_take();
@@ -285,25 +314,34 @@ static void cleanup_children(void) {
   mt__deadline(DAEMON_GRACE_S, &grace);
   for (;;) {
     reg_lock_take();
+    sweep_locked();
     mt_process_t *q = S.reg_head;
+    pid_t pid = q ? q->pid : 0;
+    bool daemon = q && q->daemon;
+    int fd = q ? fcntl(q->pidfd, F_DUPFD_CLOEXEC, 0) : -1;
+    int e = errno;
     reg_lock_drop();
     if (!q) break;
-    int r = mt__wait_fd(q->pidfd, POLLIN, q->daemon ? grace : MT__NO_DEADLINE);
+    int r = fd < 0 ? -e : mt__wait_fd(fd, POLLIN, daemon ? grace : MT__NO_DEADLINE);
     if (r == MT_ETIMEDOUT) {
-      mt__sys_pidfd_send_signal(q->pidfd, SIGKILL);
-      r = mt__wait_fd(q->pidfd, POLLIN, MT__NO_DEADLINE);
+      mt__sys_pidfd_send_signal(fd, SIGKILL);
+      r = mt__wait_fd(fd, POLLIN, MT__NO_DEADLINE);
     }
+    if (fd >= 0) close(fd);
+    if (r >= 0) continue; /* it ended: the next sweep reaps it */
+    /* Cannot wait for it (no descriptor left, ...): give it up, if the
+     * same child is still listed. */
     reg_lock_take();
-    if (!reap_locked(q) && r < 0) { /* cannot wait for it: give it up */
-      reg_remove(q);
-      atomic_store(&q->state, S_DONE);
+    for (mt_process_t *c = S.reg_head; c; c = c->next) {
+      if (c != q || c->pid != pid) continue;
+      if (!reap_locked(c)) {
+        reg_remove(c);
+        atomic_store(&c->state, S_DONE);
+      }
+      if (c->detached) release_detached(c);
+      break;
     }
     reg_lock_drop();
-    if (q->detached) {
-      close(q->pidfd);
-      free_name(q);
-      mt__free(q);
-    }
   }
 }
 
@@ -640,11 +678,7 @@ int mt_active_children(mt_process_t **out, int n) {
   while (q) {
     mt_process_t *next = q->next;
     if (reap_locked(q)) {
-      if (q->detached) {
-        close(q->pidfd);
-        free_name(q);
-        mt__free(q);
-      }
+      if (q->detached) release_detached(q);
     } else if (!q->detached) {
       if (live < n) out[live] = q;
       live++;
