@@ -70,13 +70,18 @@ void mtb_stop(mtb_run_t *r);
 void mtb_add_cpu(mtb_run_t *r, double seconds);
 
 /* Runs sides[0] (ours) and sides[1..n-1] (baselines) alternately, validates
- * every run, reports one row per baseline.  Exits(1) on a failed validation. */
+ * every run, reports one row per baseline.  Exits(1) on a failed validation.
+ * n == 1 measures and validates ours alone (printed, no row: a figure with
+ * no peer is not a comparison; mtb_last_ours() then feeds a Python row). */
 void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n);
 
 /* Runs `/usr/bin/python3 bench/python/<script> <args>` which prints the median
  * of its own repetitions; reports it against ours' figure as a reference row. */
 void mtb_python_row(const char *bench, const char *unit, bool rate, double ours,
                     const char *baseline, const char *script, const char *args);
+/* The same for a reference figure the caller measured (Python). */
+void mtb_reference_row(const char *bench, const char *unit, bool rate, double ours,
+                       const char *baseline, double theirs);
 /* The median figure (in the row's unit) of ours from the last mtb_compare. */
 double mtb_last_ours(void);
 
