@@ -288,7 +288,7 @@ static void sempp_run(void *a, mtb_run_t *r) {
 
 int main(void) {
   N = (long)(10000000 * mtb_scale());
-  ROUNDS = (long)(200000 * mtb_scale());
+  ROUNDS = (long)(100000 * mtb_scale());
   if (ROUNDS < 1000) ROUNDS = 1000;
   SPIN = fp_spin_rounds();
   char py[32];
