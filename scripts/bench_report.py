@@ -61,7 +61,8 @@ def chart(rows, path):
            'font-family="sans-serif" font-size="11">' % (left + width + 70, h),
            '<rect width="100%" height="100%" fill="white"/>',
            '<text x="10" y="18" font-size="13">ratio, log scale (&gt; 1 = ours better); '
-           'bar = wall time, dot = CPU time; grey = Python reference</text>']
+           'bar = wall time, dot = CPU time; grey = Python reference; '
+           'bars clamped to 0.01..100, numbers exact</text>']
     for d in range(int(lo), int(hi) + 1):
         v = 10.0 ** d
         out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s"/>' % (
@@ -80,7 +81,7 @@ def chart(rows, path):
             out.append('<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>' % (
                 x0, y + 3, max(x1 - x0, 1), rowh - 6, colour))
             out.append('<text x="%.1f" y="%d" fill="#444">%.2f</text>' % (
-                x(ratio) + 4 if ratio >= 1 else x(ratio) - 34, y + 11, ratio))
+                x(ratio) + 4 if ratio >= 1 else max(x(ratio) - 34, left + 2), y + 11, ratio))
         c = r.get("cpu_ratio")
         if c and c > 0:
             out.append('<circle cx="%.1f" cy="%d" r="3" fill="#236"/>' % (x(c), y + rowh // 2))
