@@ -73,7 +73,7 @@ bench:
 	@scripts/deps.sh bench
 	@$(call CMAKE_GEN,build-release,Release,-DMT_BUILD_BENCH=ON -DMT_BUILD_TESTS=OFF)
 	cmake --build build-release -j $(JOBS)
-	scripts/bench.sh build-release $(BUILD)/bench
+	$(if $(QUICK),MT_BENCH_QUICK=1 ,)scripts/bench.sh build-release $(BUILD)/bench
 
 install: build
 	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX),)

@@ -1,7 +1,10 @@
 #!/bin/sh
 # Runs every benchmark of a Release build and writes OUT/results.jsonl (one
-# JSON object per comparison) and OUT/results.md (a readable table).
+# JSON object per comparison, fields in docs/benchmarks.md), OUT/results.md
+# (a readable table) and OUT/ratios.svg (every ratio on a log scale).
 # Usage: scripts/bench.sh BUILD_DIR OUT_DIR [FILTER]
+# MT_BENCH_QUICK=1 (make bench QUICK=1): one repetition at 1/100 of the
+# sizes, and a failure for any row that lacks the harness fields.
 set -u
 build=$1; out=$2; filter=${3:-}
 mkdir -p "$out"
@@ -16,14 +19,6 @@ while read -r prog; do
   echo "=== $(basename "$prog")"
   "$prog" || { echo "*** $prog failed" >&2; failed=1; }
 done < "$build/bench.list"
-/usr/bin/python3 - "$out/results.jsonl" "$out/results.md" <<'PY'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-with open(sys.argv[2], "w") as f:
-    f.write("| bench | unit | ours | baseline | theirs | ratio |\n|---|---|---:|---|---:|---:|\n")
-    for r in rows:
-        f.write("| %s | %s | %.4g | %s | %.4g | %.2f |\n" % (
-            r["bench"], r["unit"], r["ours"], r["baseline"], r["theirs"], r["ratio"]))
-print("wrote %d results to %s" % (len(rows), sys.argv[2]))
-PY
+/usr/bin/python3 scripts/bench_report.py "$out/results.jsonl" "$out/results.md" \
+  "$out/ratios.svg" ${MT_BENCH_QUICK:+--strict} || failed=1
 exit $failed

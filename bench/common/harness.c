@@ -1,9 +1,12 @@
+/* harness.c - alternating, validated, wall+CPU benchmark rows (see harness.h). */
 #include "harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 double mtb_now(void) {
   struct timespec ts;
@@ -11,25 +14,219 @@ double mtb_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double tv(struct timeval t) { return (double)t.tv_sec + (double)t.tv_usec / 1e6; }
+
+double mtb_cpu(void) {
+  struct rusage s, c;
+  getrusage(RUSAGE_SELF, &s);
+  getrusage(RUSAGE_CHILDREN, &c);
+  return tv(s.ru_utime) + tv(s.ru_stime) + tv(c.ru_utime) + tv(c.ru_stime);
+}
+
+double mtb_proc_cpu(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  /* fields after the ")" closing comm (which may hold spaces): state is
+   * field 3, utime 14, stime 15 */
+  char *p = strrchr(buf, ')');
+  if (!p) return -1;
+  unsigned long ut, st;
+  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    return -1;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+void mtb_start(mtb_run_t *r) {
+  r->state = 1;
+  r->c0 = mtb_cpu();
+  r->t0 = mtb_now();
+}
+
+void mtb_stop(mtb_run_t *r) {
+  r->wall = mtb_now() - r->t0;
+  r->cpu = mtb_cpu() - r->c0;
+  r->state = 2;
+}
+
+void mtb_add_cpu(mtb_run_t *r, double seconds) {
+  if (seconds > 0) r->extra_cpu += seconds;
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
 }
 
+/* Quantile q of n sorted values (linear interpolation). */
+static double quantile(const double *s, int n, double q) {
+  double pos = q * (n - 1);
+  int i = (int)pos;
+  if (i >= n - 1) return s[n - 1];
+  return s[i] + (pos - i) * (s[i + 1] - s[i]);
+}
+
+static double median(const double *v, int n) {
+  double s[MTB_MAX_REPS];
+  memcpy(s, v, sizeof *v * (size_t)n);
+  qsort(s, (size_t)n, sizeof *s, cmp_double);
+  return quantile(s, n, 0.5);
+}
+
+static void put_spread(FILE *f, const double *v, int n) {
+  double s[MTB_MAX_REPS];
+  memcpy(s, v, sizeof *v * (size_t)n);
+  qsort(s, (size_t)n, sizeof *s, cmp_double);
+  fprintf(f, "[%.6g, %.6g, %.6g, %.6g]", s[0], quantile(s, n, 0.25), quantile(s, n, 0.75),
+          s[n - 1]);
+}
+
+static void put_list(FILE *f, const double *v, int n) {
+  fputc('[', f);
+  for (int i = 0; i < n; i++) fprintf(f, "%s%.6g", i ? ", " : "", v[i]);
+  fputc(']', f);
+}
+
+/* JSON string with quotes and backslashes escaped. */
+static void put_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') fputc('\\', f);
+    fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+static double last_ours;
+double mtb_last_ours(void) { return last_ours; }
+
+int mtb_reps(void) {
+  const char *q = getenv("MT_BENCH_QUICK");
+  if (q && *q && strcmp(q, "0") != 0) return 1;
+  const char *s = getenv("MT_BENCH_REPS");
+  int n = s ? atoi(s) : MTB_REPS;
+  if (n < 1) n = 1;
+  if (n > MTB_MAX_REPS) n = MTB_MAX_REPS;
+  return n;
+}
+
+double mtb_scale(void) {
+  const char *s = getenv("MT_BENCH_SCALE");
+  double f = s ? atof(s) : 1.0;
+  if (!(f > 0)) f = 1.0;
+  const char *q = getenv("MT_BENCH_QUICK");
+  if (q && *q && strcmp(q, "0") != 0) f *= 0.01;
+  return f;
+}
+
+static _Noreturn void fail(const mtb_row_t *row, const char *label, int rep, const char *why,
+                           const mtb_run_t *r) {
+  fprintf(stderr,
+          "*** BENCH NOT VALID: %s / %s, repetition %d: %s (ops %ld, checksum %llu, "
+          "expected %llu)\n",
+          row->bench, label, rep, why, r->ops, (unsigned long long)r->sum,
+          (unsigned long long)row->expect);
+  exit(1);
+}
+
+void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
+  int reps = mtb_reps();
+  static double fig[MTB_MAX_SIDES][MTB_MAX_REPS], cpu[MTB_MAX_SIDES][MTB_MAX_REPS];
+  if (n < 1 || n > MTB_MAX_SIDES) {
+    fprintf(stderr, "mtb_compare: %d sides\n", n);
+    exit(1);
+  }
+  for (int k = 0; k < reps; k++) {
+    for (int s = 0; s < n; s++) { /* A B A B ...: ours first in every round */
+      mtb_run_t r = {0};
+      sides[s].run(sides[s].arg, &r);
+      if (r.state != 2) fail(row, sides[s].label, k, "run never called mtb_stop", &r);
+      if (r.ops <= 0 || !(r.wall > 0)) fail(row, sides[s].label, k, "no operations timed", &r);
+      if (r.sum != row->expect) fail(row, sides[s].label, k, "wrong checksum", &r);
+      double c = r.cpu + r.extra_cpu;
+      fig[s][k] = row->rate ? (double)r.ops / r.wall : r.wall * row->unit_scale / (double)r.ops;
+      cpu[s][k] = c * 1e9 / (double)r.ops;
+    }
+  }
+  double o = median(fig[0], reps), co = median(cpu[0], reps);
+  last_ours = o;
+  const char *out = getenv("MT_BENCH_OUT");
+  if (n == 1) /* ours alone (no C peer yet): printed, never recorded */
+    printf("%-36s %-12s ours %10.4g  (no C peer; CPU ns/op %.4g; validated)\n", row->bench,
+           row->unit, o, co);
+  for (int s = 1; s < n; s++) {
+    double t = median(fig[s], reps), ct = median(cpu[s], reps);
+    double ratio = row->rate ? o / t : t / o;
+    double cratio = co > 0 ? ct / co : 0;
+    printf("%-36s %-12s ours %10.4g  %-30s %10.4g  ratio %6.2f | CPU ns/op %9.4g vs %9.4g  "
+           "cpu_ratio %6.2f\n",
+           row->bench, row->unit, o, sides[s].label, t, ratio, co, ct, cratio);
+    if (!out) continue;
+    FILE *f = fopen(out, "a");
+    if (!f) continue;
+    fputs("{\"bench\": ", f), put_str(f, row->bench);
+    fputs(", \"unit\": ", f), put_str(f, row->unit);
+    fprintf(f, ", \"ours\": %.6g, \"baseline\": ", o), put_str(f, sides[s].label);
+    fprintf(f, ", \"theirs\": %.6g, \"ratio\": %.4g", t, ratio);
+    fprintf(f, ", \"cpu_unit\": \"ns/op\", \"cpu_ours\": %.6g, \"cpu_theirs\": %.6g, "
+               "\"cpu_ratio\": %.4g", co, ct, cratio);
+    fputs(", \"spread\": {\"ours\": ", f), put_spread(f, fig[0], reps);
+    fputs(", \"theirs\": ", f), put_spread(f, fig[s], reps);
+    fputs("}, \"samples\": {\"ours\": ", f), put_list(f, fig[0], reps);
+    fputs(", \"theirs\": ", f), put_list(f, fig[s], reps);
+    fputs("}, \"cpu_samples\": {\"ours\": ", f), put_list(f, cpu[0], reps);
+    fputs(", \"theirs\": ", f), put_list(f, cpu[s], reps);
+    fprintf(f, "}, \"first\": \"ours\", \"reps\": %d, \"validated\": true, \"checksum\": %llu}\n",
+            reps, (unsigned long long)row->expect);
+    fclose(f);
+  }
+}
+
+void mtb_python_row(const char *bench, const char *unit, bool rate, double ours,
+                    const char *baseline, const char *script, const char *args) {
+  double t = mtb_python(script, args);
+  if (!(t > 0)) {
+    printf("%-36s python reference %s failed or missing\n", bench, script);
+    return; /* a missing reference is not a result */
+  }
+  mtb_reference_row(bench, unit, rate, ours, baseline, t);
+}
+
+void mtb_reference_row(const char *bench, const char *unit, bool rate, double ours,
+                       const char *baseline, double t) {
+  double ratio = rate ? ours / t : t / ours;
+  printf("%-36s %-12s ours %10.4g  %-30s %10.4g  ratio %6.2f (reference)\n", bench, unit, ours,
+         baseline, t, ratio);
+  const char *out = getenv("MT_BENCH_OUT");
+  FILE *f = out ? fopen(out, "a") : NULL;
+  if (!f) return;
+  fputs("{\"bench\": ", f), put_str(f, bench);
+  fputs(", \"unit\": ", f), put_str(f, unit);
+  fprintf(f, ", \"ours\": %.6g, \"baseline\": ", ours), put_str(f, baseline);
+  fprintf(f, ", \"theirs\": %.6g, \"ratio\": %.4g, \"reference\": true, \"cpu_ours\": null, "
+             "\"cpu_theirs\": null, \"cpu_ratio\": null, \"spread\": null, \"samples\": null, "
+             "\"first\": null, \"validated\": null}\n", t, ratio);
+  fclose(f);
+}
+
+/* ---- legacy API ---- */
 double mtb_median(double (*fn)(void *arg), void *arg, int reps) {
-  double v[64];
+  double v[MTB_MAX_REPS];
   if (reps < 1) reps = 1;
-  if (reps > 64) reps = 64;
+  if (reps > MTB_MAX_REPS) reps = MTB_MAX_REPS;
   for (int i = 0; i < reps; i++) v[i] = fn(arg);
-  qsort(v, (size_t)reps, sizeof v[0], cmp_double);
-  return reps % 2 ? v[reps / 2] : (v[reps / 2 - 1] + v[reps / 2]) / 2;
+  return median(v, reps);
 }
 
 double mtb_python(const char *script, const char *args) {
   const char *dir = getenv("MT_BENCH_PYDIR");
   char cmd[1024];
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/%s %s", dir ? dir : "bench/python",
-           script, args ? args : "");
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/%s %s", dir ? dir : "bench/python", script,
+           args ? args : "");
   FILE *p = popen(cmd, "r");
   if (!p) return -1;
   double v = -1;
@@ -38,25 +235,19 @@ double mtb_python(const char *script, const char *args) {
   return v;
 }
 
-void mtb_report(const char *bench, const char *unit, double ours,
-                const char *baseline, double theirs, bool higher_is_better) {
+void mtb_report(const char *bench, const char *unit, double ours, const char *baseline,
+                double theirs, bool higher_is_better) {
   double ratio = 0;
   if (ours > 0 && theirs > 0) ratio = higher_is_better ? ours / theirs : theirs / ours;
-  printf("%-34s %-10s ours %12.4g  %-22s %12.4g  ratio %7.2f\n", bench, unit, ours,
+  printf("%-36s %-12s ours %10.4g  %-30s %10.4g  ratio %6.2f (legacy row)\n", bench, unit, ours,
          baseline, theirs, ratio);
   const char *out = getenv("MT_BENCH_OUT");
-  if (!out || theirs <= 0) return; /* a missing baseline is not a result */
+  if (!out || theirs <= 0) return;
   FILE *f = fopen(out, "a");
   if (!f) return;
-  fprintf(f,
-          "{\"bench\": \"%s\", \"unit\": \"%s\", \"ours\": %.6g, \"baseline\": \"%s\", "
-          "\"theirs\": %.6g, \"ratio\": %.4g}\n",
-          bench, unit, ours, baseline, theirs, ratio);
+  fputs("{\"bench\": ", f), put_str(f, bench);
+  fputs(", \"unit\": ", f), put_str(f, unit);
+  fprintf(f, ", \"ours\": %.6g, \"baseline\": ", ours), put_str(f, baseline);
+  fprintf(f, ", \"theirs\": %.6g, \"ratio\": %.4g}\n", theirs, ratio);
   fclose(f);
-}
-
-double mtb_scale(void) {
-  const char *s = getenv("MT_BENCH_SCALE");
-  double f = s ? atof(s) : 1.0;
-  return f > 0 ? f : 1.0;
 }

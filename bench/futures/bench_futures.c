@@ -1,10 +1,12 @@
 /* Futures and ThreadPoolExecutor against GLib's GThreadPool, a hand-written
- * pthread mutex/condvar work queue and Python's ThreadPoolExecutor, all
- * with the same number of workers (W = 2, the cores of this machine):
+ * pthread mutex/condvar work queue (plain, and with our spin-then-park policy:
+ * the fair peer, bench/common/fairpeer.h) and Python's ThreadPoolExecutor (a
+ * reference), all with the same number of workers (W = 2):
  *   1. throughput: submit N trivial tasks, then collect every result;
  *   2. latency: one task at a time, submit -> result (round trips/s);
- *   3. map over N items vs Python's executor.map.
- * Every run checks its results. */
+ *   3. map over N items.
+ * Sides alternate run by run (harness.h); every run returns the sum of its
+ * results, checked against N(N-1) (each task doubles its index). */
 #include <glib.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -13,19 +15,14 @@
 
 #include <multitask.h>
 
+#include "fairpeer.h"
 #include "harness.h"
 
 #define W 2
 
-static long N;        /* throughput / map items */
-static long N_LAT;    /* latency round trips */
-
-static void check(int ok, const char *what) {
-  if (!ok) {
-    fprintf(stderr, "bench_futures: wrong result in %s\n", what);
-    exit(1);
-  }
-}
+static long N;     /* throughput / map items */
+static long N_LAT; /* latency round trips */
+static int SPIN;   /* our spin budget, for the fair peer */
 
 /* ---- ours -------------------------------------------------------------- */
 
@@ -39,56 +36,59 @@ static mt_executor_t *ours_pool(void) {
   return mt_thread_pool_new(&o);
 }
 
-static double ours_throughput(void *unused) {
+static void ours_throughput(void *unused, mtb_run_t *r) {
   (void)unused;
   mt_executor_t *ex = ours_pool();
   mt_future_t **fs = malloc(sizeof *fs * (size_t)N);
-  double t = mtb_now();
+  uint64_t sum = 0;
+  mtb_start(r);
   for (long i = 0; i < N; i++) mt_executor_submit(ex, twice, (void *)(intptr_t)i, &fs[i]);
   for (long i = 0; i < N; i++) {
     mt_value_t v;
-    check(mt_future_result(fs[i], MT_FOREVER, &v) == 0 && (intptr_t)v.ptr == 2 * i, "ours");
+    if (mt_future_result(fs[i], MT_FOREVER, &v) == 0) sum += (uint64_t)(intptr_t)v.ptr;
     mt_future_free(fs[i]);
   }
-  double rate = (double)N / (mtb_now() - t);
+  mtb_stop(r);
   mt_executor_free(ex);
   free(fs);
-  return rate;
+  r->ops = N, r->sum = sum;
 }
 
-static double ours_latency(void *unused) {
+static void ours_latency(void *unused, mtb_run_t *r) {
   (void)unused;
   mt_executor_t *ex = ours_pool();
   mt_future_t *f;
+  uint64_t sum = 0;
   mt_executor_submit(ex, twice, 0, &f); /* start the worker */
   mt_future_result(f, MT_FOREVER, NULL);
   mt_future_free(f);
-  double t = mtb_now();
+  mtb_start(r);
   for (long i = 0; i < N_LAT; i++) {
     mt_value_t v;
     mt_executor_submit(ex, twice, (void *)(intptr_t)i, &f);
-    check(mt_future_result(f, MT_FOREVER, &v) == 0 && (intptr_t)v.ptr == 2 * i, "ours lat");
+    if (mt_future_result(f, MT_FOREVER, &v) == 0) sum += (uint64_t)(intptr_t)v.ptr;
     mt_future_free(f);
   }
-  double rate = (double)N_LAT / (mtb_now() - t);
+  mtb_stop(r);
   mt_executor_free(ex);
-  return rate;
+  r->ops = N_LAT, r->sum = sum;
 }
 
-static double ours_map(void *unused) {
+static void ours_map(void *unused, mtb_run_t *r) {
   (void)unused;
   mt_executor_t *ex = ours_pool();
   void **args = malloc(sizeof *args * (size_t)N);
   mt_value_t *res = malloc(sizeof *res * (size_t)N);
   for (long i = 0; i < N; i++) args[i] = (void *)(intptr_t)i;
-  double t = mtb_now();
-  check(mt_executor_map(ex, twice, args, (size_t)N, MT_FOREVER, 0, res, NULL) == 0, "map");
-  double rate = (double)N / (mtb_now() - t);
-  for (long i = 0; i < N; i++) check((intptr_t)res[i].ptr == 2 * i, "map order");
+  mtb_start(r);
+  int rc = mt_executor_map(ex, twice, args, (size_t)N, MT_FOREVER, 0, res, NULL);
+  mtb_stop(r);
+  uint64_t sum = 0; /* order matters for map: a misplaced result breaks the sum */
+  for (long i = 0; i < N && rc == 0; i++) sum += (intptr_t)res[i].ptr == 2 * i ? (uint64_t)(2 * i) : 1;
   mt_executor_free(ex);
   free(args);
   free(res);
-  return rate;
+  r->ops = N, r->sum = rc == 0 ? sum : 0;
 }
 
 /* ---- GLib GThreadPool -------------------------------------------------- */
@@ -106,17 +106,18 @@ static void g_task(gpointer data, gpointer user) {
   s->results[i] = 2 * i;
 }
 
-static double glib_throughput(void *unused) {
+static void glib_throughput(void *unused, mtb_run_t *r) {
   (void)unused;
   gstate_t s = {.results = calloc((size_t)N, sizeof(intptr_t))};
   GThreadPool *p = g_thread_pool_new(g_task, &s, W, FALSE, NULL);
-  double t = mtb_now();
+  mtb_start(r);
   for (long i = 0; i < N; i++) g_thread_pool_push(p, (gpointer)(intptr_t)(i + 1), NULL);
   g_thread_pool_free(p, FALSE, TRUE); /* waits for every task */
-  double rate = (double)N / (mtb_now() - t);
-  for (long i = 0; i < N; i++) check(s.results[i] == 2 * i, "glib");
+  mtb_stop(r);
+  uint64_t sum = 0;
+  for (long i = 0; i < N; i++) sum += (uint64_t)s.results[i];
   free(s.results);
-  return rate;
+  r->ops = N, r->sum = sum;
 }
 
 static void g_lat_task(gpointer data, gpointer user) {
@@ -129,34 +130,39 @@ static void g_lat_task(gpointer data, gpointer user) {
   g_mutex_unlock(&s->lock);
 }
 
-static double glib_latency(void *unused) {
+static void glib_latency(void *unused, mtb_run_t *r) {
   (void)unused;
   gstate_t s = {.results = calloc(1, sizeof(intptr_t))};
   g_mutex_init(&s.lock);
   g_cond_init(&s.cond);
   GThreadPool *p = g_thread_pool_new(g_lat_task, &s, W, FALSE, NULL);
-  double t = mtb_now();
+  uint64_t sum = 0;
+  mtb_start(r);
   for (long i = 0; i < N_LAT; i++) {
     g_thread_pool_push(p, (gpointer)(intptr_t)(i + 1), NULL);
     g_mutex_lock(&s.lock);
     while (!s.done) g_cond_wait(&s.cond, &s.lock);
     s.done = 0;
-    check(s.results[0] == 2 * i, "glib lat");
+    sum += (uint64_t)s.results[0];
     g_mutex_unlock(&s.lock);
   }
-  double rate = (double)N_LAT / (mtb_now() - t);
+  mtb_stop(r);
   g_thread_pool_free(p, FALSE, TRUE);
   g_mutex_clear(&s.lock);
   g_cond_clear(&s.cond);
   free(s.results);
-  return rate;
+  r->ops = N_LAT, r->sum = sum;
 }
 
-/* ---- hand-written pthread mutex/condvar work queue --------------------- */
+/* ---- hand-written pthread mutex/condvar work queue ---------------------
+ * spin == 0: plain (sleep at once).  spin > 0: the fair peer, with our
+ * policy: an idle worker spins on the queue head, a caller waiting for a
+ * result spins on the job's done flag, each up to `spin` pause rounds,
+ * before they sleep on the condition variable. */
 
 typedef struct job {
   intptr_t arg, result;
-  int done;
+  uint32_t done;
   struct job *next;
 } job_t;
 
@@ -164,8 +170,7 @@ typedef struct {
   pthread_mutex_t lock;
   pthread_cond_t work, finished;
   job_t *head, *tail;
-  int waiting, stop;
-  long completed;
+  int waiting, stop, result_waiters, spin;
   pthread_t th[W];
 } pq_t;
 
@@ -173,6 +178,15 @@ static void *pq_worker(void *arg) {
   pq_t *q = arg;
   pthread_mutex_lock(&q->lock);
   for (;;) {
+    if (!q->head && !q->stop && q->spin) { /* spin for work, unlocked */
+      pthread_mutex_unlock(&q->lock);
+      for (int i = 0; i < q->spin; i++) {
+        if (__atomic_load_n(&q->head, __ATOMIC_RELAXED) || __atomic_load_n(&q->stop, __ATOMIC_RELAXED))
+          break;
+        fp_pause();
+      }
+      pthread_mutex_lock(&q->lock);
+    }
     while (!q->head && !q->stop) {
       q->waiting++;
       pthread_cond_wait(&q->work, &q->lock);
@@ -180,23 +194,23 @@ static void *pq_worker(void *arg) {
     }
     if (!q->head) break;
     job_t *j = q->head;
-    q->head = j->next;
+    __atomic_store_n(&q->head, j->next, __ATOMIC_RELAXED);
     if (!q->head) q->tail = NULL;
     pthread_mutex_unlock(&q->lock);
     j->result = j->arg * 2;
+    __atomic_store_n(&j->done, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&q->lock);
-    j->done = 1;
-    q->completed++;
-    pthread_cond_broadcast(&q->finished);
+    if (q->result_waiters) pthread_cond_broadcast(&q->finished);
   }
   pthread_mutex_unlock(&q->lock);
   return NULL;
 }
 
-static void pq_start(pq_t *q) {
+static void pq_start(pq_t *q, int spin) {
   pthread_mutex_init(&q->lock, NULL);
   pthread_cond_init(&q->work, NULL);
   pthread_cond_init(&q->finished, NULL);
+  q->spin = spin;
   for (int i = 0; i < W; i++) pthread_create(&q->th[i], NULL, pq_worker, q);
 }
 
@@ -206,89 +220,104 @@ static void pq_push(pq_t *q, job_t *j) {
   if (q->tail)
     q->tail->next = j;
   else
-    q->head = j;
+    __atomic_store_n(&q->head, j, __ATOMIC_RELEASE);
   q->tail = j;
   if (q->waiting) pthread_cond_signal(&q->work);
   pthread_mutex_unlock(&q->lock);
 }
 
 static void pq_wait(pq_t *q, job_t *j) {
+  if (fp_spin_changed(&j->done, 0, q->spin)) {
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return;
+  }
   pthread_mutex_lock(&q->lock);
-  while (!j->done) pthread_cond_wait(&q->finished, &q->lock);
+  q->result_waiters++; /* the worker broadcasts under this mutex: no lost wake-up */
+  while (!__atomic_load_n(&j->done, __ATOMIC_ACQUIRE)) pthread_cond_wait(&q->finished, &q->lock);
+  q->result_waiters--;
   pthread_mutex_unlock(&q->lock);
 }
 
 static void pq_stop(pq_t *q) {
   pthread_mutex_lock(&q->lock);
-  q->stop = 1;
+  __atomic_store_n(&q->stop, 1, __ATOMIC_RELAXED);
   pthread_cond_broadcast(&q->work);
   pthread_mutex_unlock(&q->lock);
   for (int i = 0; i < W; i++) pthread_join(q->th[i], NULL);
 }
 
-static double pq_throughput(void *unused) {
-  (void)unused;
+static void pq_throughput(void *spin, mtb_run_t *r) {
   pq_t q = {0};
-  pq_start(&q);
+  pq_start(&q, (int)(intptr_t)spin);
   job_t *jobs = calloc((size_t)N, sizeof *jobs);
-  double t = mtb_now();
+  uint64_t sum = 0;
+  mtb_start(r);
   for (long i = 0; i < N; i++) {
     jobs[i].arg = i;
     pq_push(&q, &jobs[i]);
   }
   for (long i = 0; i < N; i++) {
     pq_wait(&q, &jobs[i]);
-    check(jobs[i].result == 2 * i, "pthread queue");
+    sum += (uint64_t)jobs[i].result;
   }
-  double rate = (double)N / (mtb_now() - t);
+  mtb_stop(r);
   pq_stop(&q);
   free(jobs);
-  return rate;
+  r->ops = N, r->sum = sum;
 }
 
-static double pq_latency(void *unused) {
-  (void)unused;
+static void pq_latency(void *spin, mtb_run_t *r) {
   pq_t q = {0};
-  pq_start(&q);
+  pq_start(&q, (int)(intptr_t)spin);
   job_t j;
-  double t = mtb_now();
+  uint64_t sum = 0;
+  mtb_start(r);
   for (long i = 0; i < N_LAT; i++) {
     j = (job_t){.arg = i};
     pq_push(&q, &j);
     pq_wait(&q, &j);
-    check(j.result == 2 * i, "pthread queue lat");
+    sum += (uint64_t)j.result;
   }
-  double rate = (double)N_LAT / (mtb_now() - t);
+  mtb_stop(r);
   pq_stop(&q);
-  return rate;
+  r->ops = N_LAT, r->sum = sum;
 }
 
 int main(void) {
   N = (long)(1000000 * mtb_scale());
   N_LAT = (long)(100000 * mtb_scale());
+  SPIN = fp_spin_rounds();
+  void *spin = (void *)(intptr_t)SPIN;
   char args[64];
 
-  double ours = mtb_median(ours_throughput, NULL, MTB_REPS);
-  mtb_report("futures submit-all+collect 1e6", "tasks/s", ours, "GThreadPool(2)",
-             mtb_median(glib_throughput, NULL, MTB_REPS), true);
-  mtb_report("futures submit-all+collect 1e6", "tasks/s", ours, "pthread mutex/cond queue",
-             mtb_median(pq_throughput, NULL, MTB_REPS), true);
+  mtb_row_t row = {"futures submit-all+collect", "tasks/s", true, 0,
+                   (uint64_t)N * (uint64_t)(N - 1)};
+  mtb_side_t tp[] = {{"ours", ours_throughput, NULL},
+                     {"GThreadPool(2)", glib_throughput, NULL},
+                     {"pthread mutex/cond queue", pq_throughput, NULL},
+                     {"pthread queue + our spin policy", pq_throughput, spin}};
+  mtb_compare(&row, tp, 4);
   snprintf(args, sizeof args, "submit %ld %d", N / 20, W);
-  mtb_report("futures submit-all+collect", "tasks/s", ours, "Python TPE(2) 5e4",
-             mtb_python("futures_pool.py", args), true);
+  mtb_python_row(row.bench, row.unit, true, mtb_last_ours(), "Python TPE(2), N/20",
+                 "futures_pool.py", args);
 
-  ours = mtb_median(ours_latency, NULL, MTB_REPS);
-  mtb_report("futures submit->result one at a time", "calls/s", ours, "GThreadPool(2)+GCond",
-             mtb_median(glib_latency, NULL, MTB_REPS), true);
-  mtb_report("futures submit->result one at a time", "calls/s", ours,
-             "pthread mutex/cond queue", mtb_median(pq_latency, NULL, MTB_REPS), true);
+  row = (mtb_row_t){"futures submit->result one at a time", "calls/s", true, 0,
+                    (uint64_t)N_LAT * (uint64_t)(N_LAT - 1)};
+  mtb_side_t lat[] = {{"ours", ours_latency, NULL},
+                      {"GThreadPool(2)+GCond", glib_latency, NULL},
+                      {"pthread mutex/cond queue", pq_latency, NULL},
+                      {"pthread queue + our spin policy", pq_latency, spin}};
+  mtb_compare(&row, lat, 4);
   snprintf(args, sizeof args, "latency %ld %d", N_LAT / 10, W);
-  mtb_report("futures submit->result one at a time", "calls/s", ours, "Python TPE(2) 1e4",
-             mtb_python("futures_pool.py", args), true);
+  mtb_python_row(row.bench, row.unit, true, mtb_last_ours(), "Python TPE(2), N/10",
+                 "futures_pool.py", args);
 
-  ours = mtb_median(ours_map, NULL, MTB_REPS);
+  /* map: the same N doubled, in order, vs submitting them all to GThreadPool */
+  row = (mtb_row_t){"futures map", "items/s", true, 0, (uint64_t)N * (uint64_t)(N - 1)};
+  mtb_side_t map[] = {{"ours", ours_map, NULL}, {"GThreadPool(2) push all", glib_throughput, NULL}};
+  mtb_compare(&row, map, 2);
   snprintf(args, sizeof args, "map %ld %d", N / 20, W);
-  mtb_report("futures map 1e6 items", "items/s", ours, "Python executor.map 5e4",
-             mtb_python("futures_pool.py", args), true);
+  mtb_python_row(row.bench, row.unit, true, mtb_last_ours(), "Python executor.map, N/20",
+                 "futures_pool.py", args);
   return 0;
 }

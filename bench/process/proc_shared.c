@@ -1,29 +1,92 @@
-/* Shared state: the shared dict's get/set vs Python's Manager().dict(), and
- * a Value incremented under its lock vs Python's Value. */
+/* Shared state, alternating run by run with fair C peers (Python's
+ * Manager().dict() and Value as references only):
+ *   shared dict get+set on 1024 keys vs a GHashTable under a process-shared
+ *   pthread mutex (in one process, like ours: both read memory in place);
+ *   Value += 1 under its lock vs an int64 in shared memory under a
+ *   process-shared pthread mutex.
+ * Every run starts from zeros and checks the total of the increments. */
+#include <glib.h>
 #include <multitask.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <sys/mman.h>
 
 #include "harness.h"
 
 static long n_ops;
 
-static double dict_getset(void *arg) {
+static void dict_ours(void *arg, mtb_run_t *r) {
   mt_shdict_t *d = arg;
   char key[16];
-  double t0 = mtb_now();
+  for (int i = 0; i < 1024; i++) snprintf(key, sizeof key, "k%d", i), mt_shdict_set_int(d, key, 0);
+  mtb_start(r);
   for (long i = 0; i < n_ops; i++) {
     snprintf(key, sizeof key, "k%ld", i & 1023);
     int64_t v = 0;
     mt_shdict_get_int(d, key, &v);
     mt_shdict_set_int(d, key, v + 1);
   }
-  return 2.0 * n_ops / (mtb_now() - t0);
+  mtb_stop(r);
+  uint64_t sum = 0;
+  for (int i = 0; i < 1024; i++) {
+    int64_t v = 0;
+    snprintf(key, sizeof key, "k%d", i);
+    mt_shdict_get_int(d, key, &v);
+    sum += (uint64_t)v;
+  }
+  r->ops = 2 * n_ops, r->sum = sum;
 }
 
-static double value_incr(void *arg) {
+typedef struct {
+  pthread_mutex_t m;
+  int64_t value;
+} shared_t;
+
+static shared_t *shared_new(void) {
+  shared_t *s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST); /* like ours: a dead holder is survivable */
+  pthread_mutex_init(&s->m, &a);
+  return s;
+}
+
+/* GHashTable of "k<i>" -> int64 slot, every get and set under the shared
+ * mutex; a set of an existing key finds its slot and overwrites it in place
+ * (no allocation, as ours does for an int of the same size). */
+static void dict_glib(void *arg, mtb_run_t *r) {
+  shared_t *s = arg;
+  GHashTable *h = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  static int64_t slot[1024];
+  char key[16];
+  for (int i = 0; i < 1024; i++)
+    snprintf(key, sizeof key, "k%d", i), slot[i] = 0, g_hash_table_insert(h, g_strdup(key), &slot[i]);
+  mtb_start(r);
+  for (long i = 0; i < n_ops; i++) {
+    snprintf(key, sizeof key, "k%ld", i & 1023);
+    pthread_mutex_lock(&s->m);
+    int64_t v = *(int64_t *)g_hash_table_lookup(h, key);
+    pthread_mutex_unlock(&s->m);
+    pthread_mutex_lock(&s->m);
+    *(int64_t *)g_hash_table_lookup(h, key) = v + 1;
+    pthread_mutex_unlock(&s->m);
+  }
+  mtb_stop(r);
+  uint64_t sum = 0;
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init(&it, h);
+  while (g_hash_table_iter_next(&it, &k, &v)) sum += (uint64_t) * (int64_t *)v;
+  g_hash_table_destroy(h);
+  r->ops = 2 * n_ops, r->sum = sum;
+}
+
+static void value_ours(void *arg, mtb_run_t *r) {
   mt_value_t *v = arg;
   mt_lock_t *lock = mt_value_get_lock(v);
-  double t0 = mtb_now();
+  mt_value_set_i64(v, 0);
+  mtb_start(r);
   for (long i = 0; i < n_ops; i++) {
     mt_lock_acquire(lock, MT_FOREVER);
     int64_t x;
@@ -31,26 +94,43 @@ static double value_incr(void *arg) {
     mt_value_set_i64(v, x + 1);
     mt_lock_release(lock);
   }
-  return n_ops / (mtb_now() - t0);
+  mtb_stop(r);
+  int64_t x = 0;
+  mt_value_get_i64(v, &x);
+  r->ops = n_ops, r->sum = (uint64_t)x;
+}
+
+static void value_pthread(void *arg, mtb_run_t *r) {
+  shared_t *s = arg;
+  s->value = 0;
+  mtb_start(r);
+  for (long i = 0; i < n_ops; i++) {
+    pthread_mutex_lock(&s->m);
+    s->value++;
+    pthread_mutex_unlock(&s->m);
+  }
+  mtb_stop(r);
+  r->ops = n_ops, r->sum = (uint64_t)s->value;
 }
 
 int main(void) {
   n_ops = (long)(1000000 * mtb_scale());
   mt_shdict_t *d = mt_shdict_new(4096, 1 << 20);
-  for (int i = 0; i < 1024; i++) {
-    char key[16];
-    snprintf(key, sizeof key, "k%d", i);
-    mt_shdict_set_int(d, key, 0);
-  }
-  double ours = mtb_median(dict_getset, d, MTB_REPS);
-  double py = mtb_python("proc_manager_dict.py", "20000");
-  mtb_report("shared dict get/set", "ops/s", ours, "Python Manager dict", py, true);
+  shared_t *s = shared_new();
+  mtb_row_t row = {"shared dict get/set", "ops/s", true, 0, (uint64_t)n_ops};
+  mtb_side_t ds[] = {{"ours", dict_ours, d},
+                     {"GHashTable + process-shared mutex", dict_glib, s}};
+  mtb_compare(&row, ds, 2);
+  mtb_python_row(row.bench, row.unit, true, mtb_last_ours(), "Python Manager dict",
+                 "proc_manager_dict.py", "20000");
   mt_shdict_free(d);
 
   mt_value_t *v = mt_value_new('i', 0, true);
-  ours = mtb_median(value_incr, v, MTB_REPS);
-  py = mtb_python("proc_value.py", "200000");
-  mtb_report("Value += 1 under its lock", "ops/s", ours, "Python Value", py, true);
+  row = (mtb_row_t){"Value += 1 under its lock", "ops/s", true, 0, (uint64_t)n_ops};
+  mtb_side_t vs[] = {{"ours", value_ours, v}, {"int64 + process-shared mutex", value_pthread, s}};
+  mtb_compare(&row, vs, 2);
+  mtb_python_row(row.bench, row.unit, true, mtb_last_ours(), "Python Value", "proc_value.py",
+                 "200000");
   mt_value_free(v);
   return 0;
 }

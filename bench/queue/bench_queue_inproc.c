@@ -1,5 +1,7 @@
 /* In-process queue throughput: SPSC and MPMC (4 producers x 4 consumers)
- * moving pointers, ours vs GLib's GAsyncQueue and Python's queue.Queue. */
+ * moving pointers, ours vs GLib's GAsyncQueue (Python's queue.Queue as a
+ * reference), alternating run by run; every run checks the sum of the items
+ * its consumers took against the sum the producers put. */
 #include "harness.h"
 
 #include <glib.h>
@@ -45,7 +47,7 @@ static void *cons(void *arg) {
   return (void *)sum;
 }
 
-static double run(void *arg) {
+static void run(void *arg, mtb_run_t *r) {
   cfg_t *c = arg;
   cur = c;
   if (c->glib)
@@ -53,31 +55,38 @@ static double run(void *arg) {
   else
     c->q = mt_queue_new(0);
   pthread_t t[8];
-  double t0 = mtb_now();
+  uint64_t sum = 0;
+  mtb_start(r);
   for (int i = 0; i < c->nc; i++) pthread_create(&t[i], NULL, cons, NULL);
   for (int i = 0; i < c->np; i++) pthread_create(&t[c->nc + i], NULL, prod, NULL);
-  for (int i = 0; i < c->nc + c->np; i++) pthread_join(t[i], NULL);
-  double rate = (double)c->n / (mtb_now() - t0);
+  for (int i = 0; i < c->nc + c->np; i++) {
+    void *part;
+    pthread_join(t[i], &part);
+    if (i < c->nc) sum += (uintptr_t)part;
+  }
+  mtb_stop(r);
+  r->ops = c->n, r->sum = sum;
   if (c->glib)
     g_async_queue_unref(c->g);
   else
     mt_queue_free(c->q);
-  return rate;
 }
 
 static void compare(const char *name, int np, int nc, long n, const char *pyargs) {
   cfg_t ours = {np, nc, n, false, NULL, NULL}, glib = {np, nc, n, true, NULL, NULL};
-  double o = mtb_median(run, &ours, MTB_REPS);
-  double g = mtb_median(run, &glib, MTB_REPS);
   char bench[64];
   snprintf(bench, sizeof bench, "queue %s", name);
-  mtb_report(bench, "items/s", o, "GAsyncQueue", g, true);
-  mtb_report(bench, "items/s", o, "python queue.Queue", mtb_python("queue_thread.py", pyargs),
-             true);
+  uint64_t per = (uint64_t)(n / np); /* each producer puts 1..per */
+  mtb_row_t row = {bench, "items/s", true, 0, (uint64_t)np * per * (per + 1) / 2};
+  mtb_side_t sides[] = {{"ours", run, &ours}, {"GAsyncQueue", run, &glib}};
+  mtb_compare(&row, sides, 2);
+  mtb_python_row(bench, "items/s", true, mtb_last_ours(), "python queue.Queue", "queue_thread.py",
+                 pyargs);
 }
 
 int main(void) {
   long n = (long)(2000000 * mtb_scale());
+  n -= n % 4; /* equal shares for 4 producers and 4 consumers */
   char py[64];
   snprintf(py, sizeof py, "spsc %ld", n / 10);
   compare("SPSC", 1, 1, n, py);

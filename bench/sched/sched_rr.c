@@ -1,19 +1,17 @@
 /* bench/sched: round robin q=4 over `mtsched gen` workloads (seed 1,
  * CPU-only, arrivals over 0..5n, bursts 1..10, so the work per process is
  * the same at every n): read + parse + simulate + write the JSON document,
- * wall seconds, median of MTB_REPS, against a plain Python event simulation
- * of the same policy writing the same kind of JSON (bench/python/sched_rr.py).
+ * processes per second, median of the harness's repetitions, every run
+ * checked against the first (makespan, context switches, events); a plain
+ * Python event simulation of the same policy writing the same kind of JSON
+ * (bench/python/sched_rr.py) is a reference only (no C peer yet).
  *
  * Python needs 2-6 s per 10^5 processes here (57 s at 10^6), so it runs
- * at 10^5 only (3 repetitions, median) and three lines are reported:
- *   sched_rr_q4_json_100000procs  both at n = 10^5, seconds (equal work)
- *   sched_rr_q4_json_rate         processes per second: ours at 10^6 against
- *                                 Python at 10^5 (equal work per process; the
- *                                 bigger n only costs ours more cache misses)
- *   sched_rr_q4_json_1000000procs ours at 10^6, seconds (the issue's figure;
- *                                 no baseline is measured at that size, so the
- *                                 harness prints it without recording it: the
- *                                 rate line carries the same measurement)
+ * at 10^5 only (3 repetitions, median).  Lines (all procs/s):
+ *   sched_rr_q4_json_<big>procs    ours at 10^6, printed only (no peer)
+ *   sched_rr_q4_json_<small>procs  ours vs Python, both at 10^5 (reference row)
+ *   sched_rr_q4_json_rate          ours at 10^6 vs Python at 10^5 (reference
+ *                                  row; equal work per process)
  * MT_BENCH_SCALE scales both sizes. */
 #include "harness.h"
 #include "mtsched.h"
@@ -39,10 +37,11 @@ static void make_workload(job_t *j, int64_t n) {
   snprintf(j->opath, sizeof j->opath, "%s.json", j->wpath);
 }
 
-/* What `mtsched run -p rr -q 4 --format json -o OUT WORKLOAD` does. */
-static double run_once(void *arg) {
+/* What `mtsched run -p rr -q 4 --format json -o OUT WORKLOAD` does.
+ * Checksum: makespan, context switches and events of the simulation. */
+static void run_once(void *arg, mtb_run_t *run) {
   const job_t *j = arg;
-  double t0 = mtb_now();
+  mtb_start(run);
   FILE *f = fopen(j->wpath, "rb");
   struct stat st;
   if (!f || fstat(fileno(f), &st)) abort();
@@ -65,11 +64,12 @@ static double run_once(void *arg) {
   if (!o) abort();
   setvbuf(o, NULL, _IONBF, 0); /* ms_write_run buffers by itself */
   if (ms_write_run(o, &r, MS_JSON) || fclose(o)) abort();
+  mtb_stop(run);
+  run->ops = (long)w.n;
+  run->sum = mtb_mix(mtb_mix(mtb_mix(0, (uint64_t)r.makespan), r.context_switches), r.events);
   ms_result_free(&r);
   ms_workload_free(&w);
-  double t = mtb_now() - t0;
   remove(j->opath); /* every repetition writes a new file, like a first run */
-  return t;
 }
 
 static void cleanup(const job_t *j) {
@@ -84,19 +84,33 @@ int main(void) {
   job_t jb, js;
   make_workload(&jb, big);
   make_workload(&js, small);
-  double ours_big = mtb_median(run_once, &jb, MTB_REPS);
-  double ours_small = mtb_median(run_once, &js, MTB_REPS);
+  /* No C peer: ours alone, validated against the checksum of an untimed
+   * first run (the simulation is deterministic: every repetition must agree). */
+  mtb_run_t first = {0};
+  run_once(&jb, &first);
+  mtb_row_t row = {"sched_rr_q4_json", "procs/s", true, 0, first.sum};
+  mtb_side_t sb[] = {{"ours", run_once, &jb}};
+  char name[64], base[64];
+  snprintf(name, sizeof name, "sched_rr_q4_json_%lldprocs", (long long)big);
+  row.bench = name;
+  mtb_compare(&row, sb, 1);
+  double ours_big = mtb_last_ours();
+  run_once(&js, &first);
+  row.expect = first.sum;
+  snprintf(name, sizeof name, "sched_rr_q4_json_%lldprocs", (long long)small);
+  sb[0].arg = &js;
+  mtb_compare(&row, sb, 1);
+  double ours_small = mtb_last_ours();
+
   char args[300];
   snprintf(args, sizeof args, "%s %s 3", js.wpath, js.opath);
-  double py_small = mtb_python("sched_rr.py", args); /* ~6 s a run */
-  char name[64], base[64];
-  snprintf(name, sizeof name, "sched_rr_q4_json_%lldprocs", (long long)small);
-  mtb_report(name, "s", ours_small, "python event sim", py_small, false);
-  snprintf(base, sizeof base, "python event sim @%lld", (long long)small);
-  mtb_report("sched_rr_q4_json_rate", "procs/s", (double)big / ours_big, base,
-             py_small > 0 ? (double)small / py_small : -1, true);
-  snprintf(name, sizeof name, "sched_rr_q4_json_%lldprocs", (long long)big);
-  mtb_report(name, "s", ours_big, "(none measured)", -1, false);
+  double py_small = mtb_python("sched_rr.py", args); /* seconds for `small`, ~6 s a run */
+  if (py_small > 0) {
+    mtb_reference_row(name, "procs/s", true, ours_small, "python event sim", (double)small / py_small);
+    snprintf(base, sizeof base, "python event sim @%lld", (long long)small);
+    mtb_reference_row("sched_rr_q4_json_rate", "procs/s", true, ours_big, base,
+                      (double)small / py_small);
+  }
   cleanup(&jb);
   cleanup(&js);
   return 0;

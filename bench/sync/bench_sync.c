@@ -1,98 +1,99 @@
-/* Sync primitives vs glibc and Python, side by side in one run:
- * Lock uncontended / 2 threads contended vs pthread_mutex and
- * threading.Lock; RLock vs a recursive pthread mutex; Semaphore vs sem_t;
- * Condition ping-pong vs pthread_cond; Event set/wait round trip vs a
- * pthread mutex+cond event. */
+/* Sync primitives, ours vs glibc (and Python as a reference), alternating
+ * run by run through the harness; every run checks its count:
+ *   lock uncontended / 2 threads contended vs pthread_mutex; RLock nested vs
+ *   a recursive pthread mutex; semaphore release+acquire vs sem_t;
+ *   cross-thread ping-pong of condition, event and semaphore, each vs plain
+ *   pthread AND vs the fair peer with our spin-then-park policy
+ *   (bench/common/fairpeer.h). */
 #include <multitask.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
 
+#include "fairpeer.h"
 #include "harness.h"
 
-static long N;
+static long N;      /* single-thread ops */
+static long ROUNDS; /* cross-thread round trips */
+static int SPIN;    /* our spin budget, for the fair peers */
+
+enum { OURS, PLAIN, FAIR };
 
 /* ---- uncontended ---- */
-static double ours_lock(void *a) {
-  (void)a;
-  mt_lock_t *l = mt_lock_new(0);
-  double t0 = mtb_now();
-  for (long i = 0; i < N; i++) mt_lock_acquire(l, MT_FOREVER), mt_lock_release(l);
-  double ns = (mtb_now() - t0) * 1e9 / (double)N;
-  mt_lock_free(l);
-  return ns;
+static void lock_run(void *a, mtb_run_t *r) {
+  long c = 0;
+  if (a == (void *)OURS) {
+    mt_lock_t *l = mt_lock_new(0);
+    mtb_start(r);
+    for (long i = 0; i < N; i++) mt_lock_acquire(l, MT_FOREVER), c++, mt_lock_release(l);
+    mtb_stop(r);
+    mt_lock_free(l);
+  } else {
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    mtb_start(r);
+    for (long i = 0; i < N; i++) pthread_mutex_lock(&m), c++, pthread_mutex_unlock(&m);
+    mtb_stop(r);
+  }
+  r->ops = N, r->sum = (uint64_t)c;
 }
 
-static double pthread_lock(void *a) {
-  (void)a;
-  pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-  double t0 = mtb_now();
-  for (long i = 0; i < N; i++) pthread_mutex_lock(&m), pthread_mutex_unlock(&m);
-  return (mtb_now() - t0) * 1e9 / (double)N;
+static void rlock_run(void *a, mtb_run_t *r) {
+  long c = 0;
+  if (a == (void *)OURS) {
+    mt_rlock_t *l = mt_rlock_new(0);
+    mt_rlock_acquire(l, MT_FOREVER); /* measure the nested (recursive) path */
+    mtb_start(r);
+    for (long i = 0; i < N; i++) mt_rlock_acquire(l, MT_FOREVER), c++, mt_rlock_release(l);
+    mtb_stop(r);
+    mt_rlock_release(l);
+    mt_rlock_free(l);
+  } else {
+    pthread_mutex_t m;
+    pthread_mutexattr_t at;
+    pthread_mutexattr_init(&at);
+    pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&m, &at);
+    pthread_mutex_lock(&m);
+    mtb_start(r);
+    for (long i = 0; i < N; i++) pthread_mutex_lock(&m), c++, pthread_mutex_unlock(&m);
+    mtb_stop(r);
+    pthread_mutex_unlock(&m);
+    pthread_mutex_destroy(&m);
+  }
+  r->ops = N, r->sum = (uint64_t)c;
 }
 
-static double ours_rlock(void *a) {
-  (void)a;
-  mt_rlock_t *l = mt_rlock_new(0);
-  mt_rlock_acquire(l, MT_FOREVER); /* measure the nested (recursive) path too */
-  double t0 = mtb_now();
-  for (long i = 0; i < N; i++) mt_rlock_acquire(l, MT_FOREVER), mt_rlock_release(l);
-  double ns = (mtb_now() - t0) * 1e9 / (double)N;
-  mt_rlock_release(l);
-  mt_rlock_free(l);
-  return ns;
-}
-
-static double pthread_rlock(void *a) {
-  (void)a;
-  pthread_mutex_t m;
-  pthread_mutexattr_t at;
-  pthread_mutexattr_init(&at);
-  pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
-  pthread_mutex_init(&m, &at);
-  pthread_mutex_lock(&m);
-  double t0 = mtb_now();
-  for (long i = 0; i < N; i++) pthread_mutex_lock(&m), pthread_mutex_unlock(&m);
-  double ns = (mtb_now() - t0) * 1e9 / (double)N;
-  pthread_mutex_unlock(&m);
-  pthread_mutex_destroy(&m);
-  return ns;
-}
-
-static double ours_sem(void *a) {
-  (void)a;
-  mt_sem_t *s = mt_sem_new(1, 0);
-  double t0 = mtb_now();
-  for (long i = 0; i < N; i++) mt_sem_release(s, 1), mt_sem_acquire(s, MT_FOREVER);
-  double ns = (mtb_now() - t0) * 1e9 / (double)N;
-  mt_sem_free(s);
-  return ns;
-}
-
-static double posix_sem(void *a) {
-  (void)a;
-  sem_t s;
-  sem_init(&s, 0, 1);
-  double t0 = mtb_now();
-  for (long i = 0; i < N; i++) sem_post(&s), sem_wait(&s);
-  double ns = (mtb_now() - t0) * 1e9 / (double)N;
-  sem_destroy(&s);
-  return ns;
+static void sem_run(void *a, mtb_run_t *r) {
+  long c = 0;
+  if (a == (void *)OURS) {
+    mt_sem_t *s = mt_sem_new(1, 0);
+    mtb_start(r);
+    for (long i = 0; i < N; i++) mt_sem_release(s, 1), c += mt_sem_acquire(s, MT_FOREVER) == 0;
+    mtb_stop(r);
+    mt_sem_free(s);
+  } else {
+    sem_t s;
+    sem_init(&s, 0, 1);
+    mtb_start(r);
+    for (long i = 0; i < N; i++) sem_post(&s), c += sem_wait(&s) == 0;
+    mtb_stop(r);
+    sem_destroy(&s);
+  }
+  r->ops = N, r->sum = (uint64_t)c;
 }
 
 /* ---- 2 threads contending ---- */
 struct contend {
   mt_lock_t *l;
   pthread_mutex_t m;
-  long per;
-  long counter;
-  int use_ours;
+  long per, counter;
+  int ours;
 };
 
 static void *contender(void *arg) {
   struct contend *c = arg;
   for (long i = 0; i < c->per; i++) {
-    if (c->use_ours) {
+    if (c->ours) {
       mt_lock_acquire(c->l, MT_FOREVER);
       c->counter++;
       mt_lock_release(c->l);
@@ -105,183 +106,234 @@ static void *contender(void *arg) {
   return NULL;
 }
 
-static double contended(int ours) {
-  struct contend c = {.per = N / 2, .use_ours = ours};
+static void contended_run(void *a, mtb_run_t *r) {
+  struct contend c = {.per = N / 2, .ours = a == (void *)OURS};
   c.l = mt_lock_new(0);
   pthread_mutex_init(&c.m, NULL);
   pthread_t t[2];
-  double t0 = mtb_now();
+  mtb_start(r);
   for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, contender, &c);
   for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
-  double ns = (mtb_now() - t0) * 1e9 / (double)(2 * c.per);
-  if (c.counter != 2 * c.per) fprintf(stderr, "contended: lost updates!\n");
+  mtb_stop(r);
   mt_lock_free(c.l);
-  return ns;
+  r->ops = 2 * c.per, r->sum = (uint64_t)c.counter;
 }
-static double ours_contended(void *a) { (void)a; return contended(1); }
-static double pthread_contended(void *a) { (void)a; return contended(0); }
 
-/* ---- Condition ping-pong: two threads take turns ---- */
+/* ---- Condition ping-pong: two threads take turns on one counter ---- */
 struct pingpong {
   mt_lock_t *l;
   mt_cond_t *c;
   pthread_mutex_t m;
   pthread_cond_t pc;
-  long rounds;
+  fp_cond_t fc;
   long turn;
-  int ours;
+  int kind;
 };
 
-static void *ponger(void *arg) {
-  struct pingpong *p = arg;
-  for (long i = 0; i < p->rounds; i++) {
-    if (p->ours) {
-      mt_lock_acquire(p->l, MT_FOREVER);
-      while (p->turn % 2 == 0) mt_cond_wait(p->c, MT_FOREVER);
-      p->turn++;
-      mt_cond_notify(p->c, 1);
-      mt_lock_release(p->l);
-    } else {
-      pthread_mutex_lock(&p->m);
-      while (p->turn % 2 == 0) pthread_cond_wait(&p->pc, &p->m);
-      p->turn++;
-      pthread_cond_signal(&p->pc);
-      pthread_mutex_unlock(&p->m);
-    }
+/* One turn: wait until turn % 2 == parity, then advance it. */
+static void take_turn(struct pingpong *p, long parity) {
+  switch (p->kind) {
+  case OURS:
+    mt_lock_acquire(p->l, MT_FOREVER);
+    while (p->turn % 2 != parity) mt_cond_wait(p->c, MT_FOREVER);
+    p->turn++;
+    mt_cond_notify(p->c, 1);
+    mt_lock_release(p->l);
+    break;
+  case PLAIN:
+    pthread_mutex_lock(&p->m);
+    while (p->turn % 2 != parity) pthread_cond_wait(&p->pc, &p->m);
+    p->turn++;
+    pthread_cond_signal(&p->pc);
+    pthread_mutex_unlock(&p->m);
+    break;
+  default:
+    pthread_mutex_lock(&p->m);
+    while (p->turn % 2 != parity) fp_cond_wait(&p->fc, &p->m, SPIN);
+    p->turn++;
+    fp_cond_notify(&p->fc);
+    pthread_mutex_unlock(&p->m);
   }
+}
+
+static void *ponger(void *arg) {
+  for (long i = 0; i < ROUNDS; i++) take_turn(arg, 1);
   return NULL;
 }
 
-static double pingpong(int ours) {
-  struct pingpong p = {.rounds = N / 200 < 2000 ? 2000 : N / 200, .ours = ours};
+static void pingpong_run(void *a, mtb_run_t *r) {
+  struct pingpong p = {.kind = (int)(intptr_t)a};
   p.l = mt_lock_new(0);
   p.c = mt_cond_new(p.l, 0);
   pthread_mutex_init(&p.m, NULL);
   pthread_cond_init(&p.pc, NULL);
+  fp_cond_init(&p.fc);
   pthread_t t;
+  mtb_start(r);
   pthread_create(&t, NULL, ponger, &p);
-  double t0 = mtb_now();
-  for (long i = 0; i < p.rounds; i++) {
-    if (ours) {
-      mt_lock_acquire(p.l, MT_FOREVER);
-      while (p.turn % 2 == 1) mt_cond_wait(p.c, MT_FOREVER);
-      p.turn++;
-      mt_cond_notify(p.c, 1);
-      mt_lock_release(p.l);
-    } else {
-      pthread_mutex_lock(&p.m);
-      while (p.turn % 2 == 1) pthread_cond_wait(&p.pc, &p.m);
-      p.turn++;
-      pthread_cond_signal(&p.pc);
-      pthread_mutex_unlock(&p.m);
-    }
-  }
+  for (long i = 0; i < ROUNDS; i++) take_turn(&p, 0);
   pthread_join(t, NULL);
-  double rate = (double)p.rounds / (mtb_now() - t0);
+  mtb_stop(r);
   mt_cond_free(p.c);
   mt_lock_free(p.l);
-  return rate;
+  r->ops = ROUNDS, r->sum = (uint64_t)p.turn;
 }
-static double ours_pingpong(void *a) { (void)a; return pingpong(1); }
-static double pthread_pingpong(void *a) { (void)a; return pingpong(0); }
 
-/* ---- Event round trip: A sets e1, B waits e1, clears it, sets e2 ... ---- */
+/* ---- Event round trip: A sets e0, B waits e0, clears it, sets e1 ... ---- */
 struct evrt {
   mt_event_t *e[2];
   pthread_mutex_t m;
   pthread_cond_t c;
   int flag[2];
-  long rounds;
-  int ours;
+  fp_event_t fe[2];
+  long echoed;
+  int kind;
 };
 
-static void pev_set(struct evrt *r, int i) {
-  pthread_mutex_lock(&r->m);
-  r->flag[i] = 1;
-  pthread_cond_broadcast(&r->c);
-  pthread_mutex_unlock(&r->m);
+static void ev_set(struct evrt *r, int i) {
+  if (r->kind == OURS) {
+    mt_event_set(r->e[i]);
+  } else if (r->kind == FAIR) {
+    fp_event_set(&r->fe[i]);
+  } else {
+    pthread_mutex_lock(&r->m);
+    r->flag[i] = 1;
+    pthread_cond_broadcast(&r->c);
+    pthread_mutex_unlock(&r->m);
+  }
 }
-static void pev_wait_clear(struct evrt *r, int i) {
-  pthread_mutex_lock(&r->m);
-  while (!r->flag[i]) pthread_cond_wait(&r->c, &r->m);
-  r->flag[i] = 0;
-  pthread_mutex_unlock(&r->m);
+static void ev_wait_clear(struct evrt *r, int i) {
+  if (r->kind == OURS) {
+    mt_event_wait(r->e[i], MT_FOREVER);
+    mt_event_clear(r->e[i]);
+  } else if (r->kind == FAIR) {
+    fp_event_wait(&r->fe[i], SPIN / 4); /* event.c spins a quarter budget */
+    fp_event_clear(&r->fe[i]);
+  } else {
+    pthread_mutex_lock(&r->m);
+    while (!r->flag[i]) pthread_cond_wait(&r->c, &r->m);
+    r->flag[i] = 0;
+    pthread_mutex_unlock(&r->m);
+  }
 }
 
 static void *event_echo(void *arg) {
   struct evrt *r = arg;
-  for (long i = 0; i < r->rounds; i++) {
-    if (r->ours) {
-      mt_event_wait(r->e[0], MT_FOREVER);
-      mt_event_clear(r->e[0]);
-      mt_event_set(r->e[1]);
-    } else {
-      pev_wait_clear(r, 0);
-      pev_set(r, 1);
-    }
-  }
+  for (long i = 0; i < ROUNDS; i++) ev_wait_clear(r, 0), r->echoed++, ev_set(r, 1);
   return NULL;
 }
 
-static double event_rt(int ours) {
-  struct evrt r = {.rounds = N / 200 < 2000 ? 2000 : N / 200, .ours = ours};
+static void event_run(void *a, mtb_run_t *run) {
+  struct evrt r = {.kind = (int)(intptr_t)a};
   r.e[0] = mt_event_new(0);
   r.e[1] = mt_event_new(0);
   pthread_mutex_init(&r.m, NULL);
   pthread_cond_init(&r.c, NULL);
+  fp_event_init(&r.fe[0]);
+  fp_event_init(&r.fe[1]);
   pthread_t t;
+  long done = 0;
+  mtb_start(run);
   pthread_create(&t, NULL, event_echo, &r);
-  double t0 = mtb_now();
-  for (long i = 0; i < r.rounds; i++) {
-    if (ours) {
-      mt_event_set(r.e[0]);
-      mt_event_wait(r.e[1], MT_FOREVER);
-      mt_event_clear(r.e[1]);
-    } else {
-      pev_set(&r, 0);
-      pev_wait_clear(&r, 1);
-    }
-  }
+  for (long i = 0; i < ROUNDS; i++) ev_set(&r, 0), ev_wait_clear(&r, 1), done++;
   pthread_join(t, NULL);
-  double rate = (double)r.rounds / (mtb_now() - t0);
+  mtb_stop(run);
   mt_event_free(r.e[0]);
   mt_event_free(r.e[1]);
-  return rate;
+  run->ops = ROUNDS, run->sum = (uint64_t)(done + r.echoed);
 }
-static double ours_event(void *a) { (void)a; return event_rt(1); }
-static double pthread_event(void *a) { (void)a; return event_rt(0); }
+
+/* ---- Semaphore ping-pong: A releases s0, B takes it and releases s1 ---- */
+struct sempp {
+  mt_sem_t *s[2];
+  sem_t ps[2];
+  long echoed;
+  int kind;
+};
+
+static void sp_release(struct sempp *p, int i) {
+  if (p->kind == OURS)
+    mt_sem_release(p->s[i], 1);
+  else
+    sem_post(&p->ps[i]);
+}
+static void sp_acquire(struct sempp *p, int i) {
+  if (p->kind == OURS)
+    mt_sem_acquire(p->s[i], MT_FOREVER);
+  else if (p->kind == FAIR)
+    fp_sem_wait(&p->ps[i], SPIN);
+  else
+    sem_wait(&p->ps[i]);
+}
+static void *sem_echo(void *arg) {
+  struct sempp *p = arg;
+  for (long i = 0; i < ROUNDS; i++) sp_acquire(p, 0), p->echoed++, sp_release(p, 1);
+  return NULL;
+}
+static void sempp_run(void *a, mtb_run_t *r) {
+  struct sempp p = {.kind = (int)(intptr_t)a};
+  for (int i = 0; i < 2; i++) p.s[i] = mt_sem_new(0, 0), sem_init(&p.ps[i], 0, 0);
+  pthread_t t;
+  long done = 0;
+  mtb_start(r);
+  pthread_create(&t, NULL, sem_echo, &p);
+  for (long i = 0; i < ROUNDS; i++) sp_release(&p, 0), sp_acquire(&p, 1), done++;
+  pthread_join(t, NULL);
+  mtb_stop(r);
+  for (int i = 0; i < 2; i++) mt_sem_free(p.s[i]), sem_destroy(&p.ps[i]);
+  r->ops = ROUNDS, r->sum = (uint64_t)(done + p.echoed);
+}
+
+#define SIDE(label, fn, kind) {label, fn, (void *)(intptr_t)(kind)}
 
 int main(void) {
   N = (long)(10000000 * mtb_scale());
-  double o, t;
-  o = mtb_median(ours_lock, NULL, MTB_REPS);
-  t = mtb_median(pthread_lock, NULL, MTB_REPS);
-  mtb_report("lock_uncontended", "ns/op", o, "pthread_mutex", t, false);
-  t = mtb_python("sync_lock.py", "uncontended");
-  mtb_report("lock_uncontended", "ns/op", o, "python3 threading.Lock", t, false);
+  ROUNDS = (long)(100000 * mtb_scale());
+  if (ROUNDS < 1000) ROUNDS = 1000;
+  SPIN = fp_spin_rounds();
+  char py[32];
+  printf("fair peers spin %d rounds (ours: 2000 on >1 CPU, event 1/4)\n", SPIN);
 
-  o = mtb_median(ours_contended, NULL, MTB_REPS);
-  t = mtb_median(pthread_contended, NULL, MTB_REPS);
-  mtb_report("lock_contended_2threads", "ns/op", o, "pthread_mutex", t, false);
-  t = mtb_python("sync_lock.py", "contended");
-  mtb_report("lock_contended_2threads", "ns/op", o, "python3 threading.Lock", t, false);
+  mtb_row_t row = {"lock_uncontended", "ns/op", false, 1e9, (uint64_t)N};
+  mtb_side_t lock_s[] = {SIDE("ours", lock_run, OURS), SIDE("pthread_mutex", lock_run, PLAIN)};
+  mtb_compare(&row, lock_s, 2);
+  mtb_python_row(row.bench, row.unit, false, mtb_last_ours(), "python3 threading.Lock",
+                 "sync_lock.py", "uncontended");
 
-  o = mtb_median(ours_rlock, NULL, MTB_REPS);
-  t = mtb_median(pthread_rlock, NULL, MTB_REPS);
-  mtb_report("rlock_nested", "ns/op", o, "pthread recursive mutex", t, false);
+  row = (mtb_row_t){"lock_contended_2threads", "ns/op", false, 1e9, (uint64_t)(N / 2 * 2)};
+  mtb_side_t cont_s[] = {SIDE("ours", contended_run, OURS),
+                         SIDE("pthread_mutex", contended_run, PLAIN)};
+  mtb_compare(&row, cont_s, 2);
+  mtb_python_row(row.bench, row.unit, false, mtb_last_ours(), "python3 threading.Lock",
+                 "sync_lock.py", "contended");
 
-  o = mtb_median(ours_sem, NULL, MTB_REPS);
-  t = mtb_median(posix_sem, NULL, MTB_REPS);
-  mtb_report("semaphore_release_acquire", "ns/op", o, "sem_t", t, false);
+  row = (mtb_row_t){"rlock_nested", "ns/op", false, 1e9, (uint64_t)N};
+  mtb_side_t rl_s[] = {SIDE("ours", rlock_run, OURS),
+                       SIDE("pthread recursive mutex", rlock_run, PLAIN)};
+  mtb_compare(&row, rl_s, 2);
 
-  o = mtb_median(ours_pingpong, NULL, MTB_REPS);
-  t = mtb_median(pthread_pingpong, NULL, MTB_REPS);
-  mtb_report("condition_pingpong", "round trips/s", o, "pthread_cond", t, true);
+  row = (mtb_row_t){"semaphore_release_acquire", "ns/op", false, 1e9, (uint64_t)N};
+  mtb_side_t sem_s[] = {SIDE("ours", sem_run, OURS), SIDE("sem_t", sem_run, PLAIN)};
+  mtb_compare(&row, sem_s, 2);
 
-  o = mtb_median(ours_event, NULL, MTB_REPS);
-  t = mtb_median(pthread_event, NULL, MTB_REPS);
-  mtb_report("event_round_trip", "round trips/s", o, "pthread mutex+cond event", t, true);
-  t = mtb_python("sync_lock.py", "event");
-  mtb_report("event_round_trip", "round trips/s", o, "python3 threading.Event", t, true);
+  row = (mtb_row_t){"semaphore_pingpong", "round trips/s", true, 0, (uint64_t)(2 * ROUNDS)};
+  mtb_side_t spp_s[] = {SIDE("ours", sempp_run, OURS), SIDE("sem_t", sempp_run, PLAIN),
+                        SIDE("sem_t + our spin policy", sempp_run, FAIR)};
+  mtb_compare(&row, spp_s, 3);
+
+  row = (mtb_row_t){"condition_pingpong", "round trips/s", true, 0, (uint64_t)(2 * ROUNDS)};
+  mtb_side_t pp_s[] = {SIDE("ours", pingpong_run, OURS),
+                       SIDE("pthread_cond", pingpong_run, PLAIN),
+                       SIDE("pthread_cond + our spin policy", pingpong_run, FAIR)};
+  mtb_compare(&row, pp_s, 3);
+
+  row = (mtb_row_t){"event_round_trip", "round trips/s", true, 0, (uint64_t)(2 * ROUNDS)};
+  mtb_side_t ev_s[] = {SIDE("ours", event_run, OURS),
+                       SIDE("pthread mutex+cond event", event_run, PLAIN),
+                       SIDE("pthread event + our spin policy", event_run, FAIR)};
+  mtb_compare(&row, ev_s, 3);
+  snprintf(py, sizeof py, "event");
+  mtb_python_row(row.bench, row.unit, true, mtb_last_ours(), "python3 threading.Event",
+                 "sync_lock.py", py);
   return 0;
 }

@@ -1,5 +1,8 @@
-/* Thread start+join vs pthread_create+join and Python's Thread; 100,000
- * timers scheduled and cancelled vs Python's threading.Timer. */
+/* Thread start+join vs pthread_create+join (Python's Thread as a reference),
+ * alternating run by run: each thread returns its index + 1 and every run
+ * checks the sum.  100,000 timers scheduled and cancelled, with Python's
+ * threading.Timer as the only (reference) baseline: a timer-heap C peer
+ * (libuv, GLib timeout sources) is still to come (issue 13). */
 #include <multitask.h>
 #include "harness.h"
 
@@ -13,55 +16,54 @@ static long n_timers;
 
 static void *empty(void *arg) { return arg; }
 
-static double ours_start_join(void *arg) {
+static void ours_start_join(void *arg, mtb_run_t *r) {
   (void)arg;
-  double t0 = mtb_now();
+  uint64_t sum = 0;
+  mtb_start(r);
   for (long i = 0; i < n_threads; i++) {
-    mt_thread_t *t = mt_thread_spawn(empty, NULL, NULL);
-    mt_thread_join(t, MT_FOREVER, NULL);
+    mt_thread_t *t = mt_thread_spawn(empty, (void *)(intptr_t)(i + 1), NULL);
+    void *ret = NULL;
+    mt_thread_join(t, MT_FOREVER, &ret);
+    sum += (uint64_t)(intptr_t)ret;
     mt_thread_free(t);
   }
-  return (mtb_now() - t0) / (double)n_threads * 1e6;
+  mtb_stop(r);
+  r->ops = n_threads, r->sum = sum;
 }
 
-static double pthread_start_join(void *arg) {
+static void pthread_start_join(void *arg, mtb_run_t *r) {
   (void)arg;
-  double t0 = mtb_now();
+  uint64_t sum = 0;
+  mtb_start(r);
   for (long i = 0; i < n_threads; i++) {
     pthread_t t;
-    pthread_create(&t, NULL, empty, NULL);
-    pthread_join(t, NULL);
+    void *ret = NULL;
+    pthread_create(&t, NULL, empty, (void *)(intptr_t)(i + 1));
+    pthread_join(t, &ret);
+    sum += (uint64_t)(intptr_t)ret;
   }
-  return (mtb_now() - t0) / (double)n_threads * 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median_of(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  mtb_stop(r);
+  r->ops = n_threads, r->sum = sum;
 }
 
 static void never(void *arg) { (void)arg; }
 
-static double ours_timers(void *arg) {
+static void ours_timers(void *arg, mtb_run_t *r) {
   (void)arg;
   mt_timer_t **v = malloc((size_t)n_timers * sizeof *v);
-  double t0 = mtb_now();
+  long cancelled = 0;
+  mtb_start(r);
   for (long i = 0; i < n_timers; i++) {
     v[i] = mt_timer_new(100.0 + (double)(i % 1000) / 100, never, NULL);
     mt_timer_start(v[i]);
   }
   for (long i = 0; i < n_timers; i++) {
-    mt_timer_cancel(v[i]);
+    cancelled += mt_timer_cancel(v[i]) == 1; /* 1: this call stopped it */
     mt_timer_free(v[i]);
   }
-  double dt = mtb_now() - t0;
+  mtb_stop(r);
   free(v);
-  return (double)n_timers / dt;
+  r->ops = n_timers, r->sum = (uint64_t)cancelled;
 }
 
 static long rss_kb(void) {
@@ -102,29 +104,33 @@ static void pending_footprint(void) {
 int main(void) {
   double s = mtb_scale();
   n_threads = (long)(500 * s);
+  if (n_threads < 20) n_threads = 20;
   n_timers = (long)(100000 * s);
   char args[32];
 
-  ours_start_join(NULL); /* warm up: stacks cached by glibc */
-  pthread_start_join(NULL);
-  /* interleaved rounds: the machine is shared, load drifts over seconds */
-  enum { ROUNDS = 3 * MTB_REPS };
-  double o[ROUNDS], p[ROUNDS];
-  for (int i = 0; i < ROUNDS; i++) {
-    o[i] = ours_start_join(NULL);
-    p[i] = pthread_start_join(NULL);
-  }
-  double ours = median_of(o, ROUNDS), theirs = median_of(p, ROUNDS);
-  mtb_report("thread start+join", "us/thread", ours, "pthread_create+join", theirs, false);
+  mtb_run_t warm = {0}; /* stacks cached by glibc */
+  ours_start_join(NULL, &warm);
+  pthread_start_join(NULL, &warm);
+  mtb_row_t row = {"thread start+join", "us/thread", false, 1e6,
+                   (uint64_t)n_threads * (uint64_t)(n_threads + 1) / 2};
+  mtb_side_t th[] = {{"ours", ours_start_join, NULL},
+                     {"pthread_create+join", pthread_start_join, NULL}};
+  mtb_compare(&row, th, 2);
   snprintf(args, sizeof args, "%ld", n_threads);
-  double py = mtb_python("thread_start_join.py", args);
-  mtb_report("thread start+join", "us/thread", ours, "python Thread", py, false);
+  mtb_python_row(row.bench, row.unit, false, mtb_last_ours(), "python Thread",
+                 "thread_start_join.py", args);
 
   pending_footprint();
-  double ours_t = mtb_median(ours_timers, NULL, MTB_REPS);
-  snprintf(args, sizeof args, "%ld", (long)(2000 * s));
-  double py_t = mtb_python("thread_timer.py", args);
-  mtb_report("100k timers scheduled+cancelled", "timers/s", ours_t, "python threading.Timer",
-             py_t, true);
+  /* ours only: no C peer yet, so no compared row; Python as a reference */
+  mtb_run_t tr = {0};
+  ours_timers(NULL, &tr);
+  if (tr.sum != (uint64_t)n_timers) {
+    fprintf(stderr, "*** BENCH NOT VALID: timers cancelled %llu of %ld\n",
+            (unsigned long long)tr.sum, n_timers);
+    return 1;
+  }
+  snprintf(args, sizeof args, "%ld", (long)(2000 * s) > 0 ? (long)(2000 * s) : 1);
+  mtb_python_row("100k timers scheduled+cancelled", "timers/s", true,
+                 (double)tr.ops / tr.wall, "python threading.Timer", "thread_timer.py", args);
   return 0;
 }

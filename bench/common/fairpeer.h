@@ -1,0 +1,113 @@
+/* fairpeer.h - fair C peers: pthread primitives given the SAME spin-then-park
+ * policy as ours (src/wait/wait.c mt__spin_rounds: 2000 pause rounds when the
+ * process may run on more than one CPU, else 0; src/sync/cond.c and sem.c spin
+ * the full budget, event.c a quarter of it) before they sleep in the kernel.
+ * Without this, a row compares our spin with a baseline that goes straight to
+ * a futex sleep (tens of us per cross-core wake), which measures the policy,
+ * not the implementation.  Same policy, same budget, plain pthread otherwise. */
+#ifndef MT_BENCH_FAIRPEER_H
+#define MT_BENCH_FAIRPEER_H
+
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+static inline void fp_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* Our budget, computed the way mt__spin_rounds does (CPUs in our affinity). */
+static inline int fp_spin_rounds(void) {
+  cpu_set_t s;
+  int n = sched_getaffinity(0, sizeof s, &s) == 0 ? CPU_COUNT(&s) : 1;
+  return n > 1 ? 2000 : 0;
+}
+
+/* Spin up to `rounds` polls until *w != old. */
+static inline bool fp_spin_changed(const uint32_t *w, uint32_t old, int rounds) {
+  for (int i = 0; i < rounds; i++) {
+    if (__atomic_load_n(w, __ATOMIC_RELAXED) != old) return true;
+    fp_pause();
+  }
+  return __atomic_load_n(w, __ATOMIC_RELAXED) != old;
+}
+
+/* Condition: a sequence word bumped by notify (under the mutex), spun on
+ * with the mutex released, then pthread_cond_wait. */
+typedef struct {
+  pthread_cond_t c;
+  uint32_t seq;
+  int waiters; /* protected by the mutex */
+} fp_cond_t;
+
+static inline void fp_cond_init(fp_cond_t *c) {
+  pthread_cond_init(&c->c, NULL);
+  c->seq = 0;
+  c->waiters = 0;
+}
+static inline void fp_cond_wait(fp_cond_t *c, pthread_mutex_t *m, int rounds) {
+  uint32_t s = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
+  pthread_mutex_unlock(m);
+  fp_spin_changed(&c->seq, s, rounds);
+  pthread_mutex_lock(m);
+  if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) != s) return; /* notified while spinning */
+  c->waiters++; /* a notify needs the mutex we hold: no lost wake-up */
+  pthread_cond_wait(&c->c, m);
+  c->waiters--;
+}
+static inline void fp_cond_notify(fp_cond_t *c) { /* caller holds the mutex */
+  __atomic_add_fetch(&c->seq, 1, __ATOMIC_RELAXED);
+  if (c->waiters) pthread_cond_signal(&c->c);
+}
+
+/* Event: a flag word; set is one store unless somebody sleeps. */
+typedef struct {
+  pthread_mutex_t m;
+  pthread_cond_t c;
+  uint32_t flag;
+  int waiters;
+} fp_event_t;
+
+static inline void fp_event_init(fp_event_t *e) {
+  pthread_mutex_init(&e->m, NULL);
+  pthread_cond_init(&e->c, NULL);
+  e->flag = 0;
+  e->waiters = 0;
+}
+static inline void fp_event_set(fp_event_t *e) {
+  __atomic_store_n(&e->flag, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&e->waiters, __ATOMIC_SEQ_CST)) { /* Dekker with fp_event_wait */
+    pthread_mutex_lock(&e->m);
+    pthread_cond_broadcast(&e->c);
+    pthread_mutex_unlock(&e->m);
+  }
+}
+static inline void fp_event_clear(fp_event_t *e) { __atomic_store_n(&e->flag, 0, __ATOMIC_SEQ_CST); }
+static inline void fp_event_wait(fp_event_t *e, int rounds) {
+  if (fp_spin_changed(&e->flag, 0, rounds)) return;
+  pthread_mutex_lock(&e->m);
+  __atomic_add_fetch(&e->waiters, 1, __ATOMIC_SEQ_CST);
+  while (!__atomic_load_n(&e->flag, __ATOMIC_SEQ_CST)) pthread_cond_wait(&e->c, &e->m);
+  __atomic_sub_fetch(&e->waiters, 1, __ATOMIC_SEQ_CST);
+  pthread_mutex_unlock(&e->m);
+}
+
+/* Semaphore: sem_t, spinning on its value before sem_wait. */
+static inline void fp_sem_wait(sem_t *s, int rounds) {
+  if (sem_trywait(s) == 0) return;
+  for (int i = 0; i < rounds; i++) {
+    int v;
+    sem_getvalue(s, &v);
+    if (v > 0 && sem_trywait(s) == 0) return;
+    fp_pause();
+  }
+  sem_wait(s);
+}
+
+#endif

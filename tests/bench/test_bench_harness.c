@@ -1,0 +1,123 @@
+/* The benchmark harness: sides alternate run by run, a row carries every
+ * field docs/benchmarks.md lists, a wrong checksum exits 1 (loudly), and
+ * mtb_proc_cpu reads a live process's CPU time and fails for a gone one. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char order[64];
+static int norder;
+
+typedef struct {
+  char id;
+  uint64_t sum;
+} side_arg_t;
+
+static void side(void *arg, mtb_run_t *r) {
+  side_arg_t *a = arg;
+  volatile uint64_t x = 0;
+  mtb_start(r);
+  for (int i = 0; i < 100000; i++) x += (uint64_t)i;
+  mtb_stop(r);
+  if (norder < (int)sizeof order - 1) order[norder++] = a->id;
+  r->ops = 100000, r->sum = a->sum;
+}
+
+static char *read_all(const char *path) {
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  static char buf[65536];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  return buf;
+}
+
+static void test_alternates_and_reports_every_field(void **state) {
+  (void)state;
+  char path[] = "/tmp/mt_bench_harness_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  setenv("MT_BENCH_OUT", path, 1);
+  setenv("MT_BENCH_REPS", "3", 1);
+  unsetenv("MT_BENCH_QUICK");
+  side_arg_t a = {'A', 42}, b = {'B', 42}, c = {'C', 42};
+  mtb_row_t row = {"t", "ops/s", true, 0, 42};
+  mtb_side_t sides[] = {{"ours", side, &a}, {"b", side, &b}, {"c", side, &c}};
+  norder = 0;
+  mtb_compare(&row, sides, 3);
+  order[norder] = 0;
+  assert_string_equal(order, "ABCABCABC");
+  char *text = read_all(path);
+  const char *fields[] = {"\"bench\"", "\"unit\"", "\"ours\"", "\"baseline\"", "\"theirs\"",
+                          "\"ratio\"", "\"cpu_ours\"", "\"cpu_theirs\"", "\"cpu_ratio\"",
+                          "\"spread\"", "\"samples\"", "\"first\": \"ours\"",
+                          "\"validated\": true", "\"reps\": 3"};
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+    assert_non_null(strstr(text, fields[i]));
+  int lines = 0;
+  for (char *p = text; *p; p++) lines += *p == '\n';
+  assert_int_equal(lines, 2); /* one row per baseline */
+  unlink(path);
+}
+
+static void test_wrong_checksum_exits_1(void **state) {
+  (void)state;
+  unsetenv("MT_BENCH_OUT");
+  setenv("MT_BENCH_REPS", "3", 1);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    side_arg_t a = {'A', 42}, b = {'B', 41}; /* the baseline did other work */
+    mtb_row_t row = {"t", "ns/op", false, 1e9, 42};
+    mtb_side_t sides[] = {{"ours", side, &a}, {"b", side, &b}};
+    mtb_compare(&row, sides, 2);
+    _exit(0); /* reached only if the harness accepted the wrong sum */
+  }
+  int st;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 1);
+}
+
+static void test_proc_cpu(void **state) {
+  (void)state;
+  double c0 = mtb_proc_cpu(getpid());
+  assert_true(c0 >= 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) _exit(0);
+  waitpid(pid, NULL, 0);
+  assert_true(mtb_proc_cpu(pid) < 0); /* reaped: no /proc entry */
+}
+
+static void test_quick_mode(void **state) {
+  (void)state;
+  setenv("MT_BENCH_QUICK", "1", 1);
+  setenv("MT_BENCH_SCALE", "2", 1);
+  assert_int_equal(mtb_reps(), 1);
+  assert_true(mtb_scale() > 0.019 && mtb_scale() < 0.021);
+  unsetenv("MT_BENCH_QUICK");
+  unsetenv("MT_BENCH_SCALE");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_alternates_and_reports_every_field),
+      cmocka_unit_test(test_wrong_checksum_exits_1),
+      cmocka_unit_test(test_proc_cpu),
+      cmocka_unit_test(test_quick_mode),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
