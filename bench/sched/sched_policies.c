@@ -4,7 +4,7 @@
  *   burst   all arriving within 0..10 ticks
  * Each run is what `mtsched run -p POLICY --format json -o OUT W` does: read +
  * parse + simulate + write the JSON.  Lines per policy and workload:
- *   sched_P_W_json_1000000procs      wall s, median of MTB_REPS, against the
+ *   sched_P_W_json_1000000procs      wall s, median of the harness repetitions (validated), against the
  *                                    issue's goal of 2 s (ratio > 1 = met)
  *   sched_P_W_json_1000000procs_cpu  user + system CPU s of the same runs
  *                                    (the machine is shared: wall time is
@@ -32,10 +32,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+static int cmp_d(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+  if (n == 0) return 0;
+  qsort(v, (size_t)n, sizeof *v, cmp_d);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 typedef struct job {
   char wpath[64];
   char opath[80];
   const char *policy;
+  double cpu[MTB_MAX_REPS]; /* CPU seconds of each timed repetition */
+  int ncpu;
 } job_t;
 
 static void make_workload(job_t *j, int64_t n, int64_t max_arrival) {
@@ -50,16 +63,13 @@ static void make_workload(job_t *j, int64_t n, int64_t max_arrival) {
   snprintf(j->opath, sizeof j->opath, "%s.json", j->wpath);
 }
 
-static double cpu_now(void) {
-  struct rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return (double)u.ru_utime.tv_sec + (double)u.ru_stime.tv_sec +
-         ((double)u.ru_utime.tv_usec + (double)u.ru_stime.tv_usec) * 1e-6;
-}
-
-/* One run; returns wall seconds and adds CPU seconds to *cpu. */
-static double run_once(const job_t *j, double *cpu) {
-  double t0 = mtb_now(), c0 = cpu_now();
+/* One run of `mtsched run -p POLICY --format json -o OUT W`, timed by the
+ * harness.  Checksum: makespan, context switches and events (every
+ * repetition must agree with an untimed first run: the simulation is
+ * deterministic). */
+static void run_once(void *arg, mtb_run_t *run) {
+  job_t *j = arg;
+  mtb_start(run);
   FILE *f = fopen(j->wpath, "rb");
   struct stat st;
   if (!f || fstat(fileno(f), &st)) abort();
@@ -82,32 +92,36 @@ static double run_once(const job_t *j, double *cpu) {
   if (!o) abort();
   setvbuf(o, NULL, _IONBF, 0);
   if (ms_write_run(o, &r, MS_JSON) || fclose(o)) abort();
+  mtb_stop(run);
+  run->ops = 1; /* the unit is seconds per whole run */
+  run->sum = mtb_mix(mtb_mix(mtb_mix(0, (uint64_t)r.makespan), r.context_switches), r.events);
+  if (j->ncpu < MTB_MAX_REPS) j->cpu[j->ncpu++] = run->cpu;
   ms_result_free(&r);
   ms_workload_free(&w);
-  double t = mtb_now() - t0;
-  *cpu = cpu_now() - c0;
   remove(j->opath);
-  return t;
 }
 
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_d);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+/* Runs `j` through the harness (ours alone, validated); returns the median
+ * wall seconds and stores the median CPU seconds in *cpu. */
+static double measure(job_t *j, const char *name, double *cpu) {
+  mtb_run_t first = {0};
+  run_once(j, &first);
+  mtb_row_t row = {name, "s", false, 1.0, first.sum};
+  mtb_side_t side = {"ours", run_once, j};
+  j->ncpu = 0;
+  mtb_compare(&row, &side, 1);
+  *cpu = median(j->cpu, j->ncpu);
+  return mtb_last_ours();
 }
 
 /* Peak RSS (bytes) of one run in a fresh child process. */
-static double child_rss(const job_t *j) {
+static double child_rss(job_t *j) {
   int fd[2];
   if (pipe(fd)) return -1;
   pid_t pid = fork();
   if (pid == 0) {
-    double c;
-    run_once(j, &c);
+    mtb_run_t r = {0};
+    run_once(j, &r);
     struct rusage u;
     getrusage(RUSAGE_SELF, &u);
     double b = (double)u.ru_maxrss * 1024;
@@ -149,28 +163,31 @@ int main(void) {
       bool hrrn = strcmp(pol, "hrrn") == 0;
       job_t *jc = hrrn ? &jt : &js; /* the size compared with Python */
       jb.policy = js.policy = jt.policy = pol;
-      double wall[MTB_REPS], cpu[MTB_REPS], wsmall[MTB_REPS], c;
-      for (int k = 0; k < MTB_REPS; k++) { /* alternate the sizes run by run */
-        wall[k] = run_once(&jb, &cpu[k]);
-        wsmall[k] = run_once(jc, &c);
-      }
-      double rss_big = child_rss(&jb), rss_small = child_rss(&js);
       char args[300], name[96], base[64];
+      double cpu_big, cpu_small;
+      snprintf(name, sizeof name, "sched_%s_%s_json_%lldprocs", pol, wnames[wl], (long long)big);
+      double wall_big = measure(&jb, name, &cpu_big);
+      int64_t ncmp = hrrn ? tiny : small;
+      snprintf(name, sizeof name, "sched_%s_%s_json_%lldprocs", pol, wnames[wl], (long long)ncmp);
+      double wall_small = measure(jc, name, &cpu_small);
+      double rss_big = child_rss(&jb), rss_small = child_rss(&js);
       snprintf(args, sizeof args, "%s %s %s 3", pol, jc->wpath, jc->opath);
       double py = mtb_python("sched_all.py", args);
       snprintf(args, sizeof args, "--mem %s %s %s", pol, jc->wpath, jc->opath);
       double py_mem = mtb_python("sched_all.py", args);
       remove(jc->opath);
-      int64_t ncmp = hrrn ? tiny : small;
+      /* The goal rows are references (a target, not a peer): ratio > 1 = met. */
       snprintf(name, sizeof name, "sched_%s_%s_json_%lldprocs", pol, wnames[wl], (long long)big);
-      mtb_report(name, "s", median(wall, MTB_REPS), "goal", 2.0, false);
+      mtb_reference_row(name, "s", false, wall_big, "goal", 2.0);
       snprintf(name, sizeof name, "sched_%s_%s_json_%lldprocs_cpu", pol, wnames[wl], (long long)big);
-      mtb_report(name, "s", median(cpu, MTB_REPS), "goal", 2.0, false);
+      mtb_reference_row(name, "s", false, cpu_big, "goal", 2.0);
       snprintf(name, sizeof name, "sched_%s_%s_json_%lldprocs", pol, wnames[wl], (long long)ncmp);
-      mtb_report(name, "s", median(wsmall, MTB_REPS), "python event sim", py, false);
+      if (py > 0) mtb_reference_row(name, "s", false, wall_small, "python event sim", py);
+      (void)cpu_small;
       snprintf(name, sizeof name, "sched_%s_%s_bytes_per_proc", pol, wnames[wl]);
       snprintf(base, sizeof base, "python @%lld", (long long)ncmp);
-      mtb_report(name, "B/proc", (rss_big - rss_small) / (double)(big - small), base, py_mem, false);
+      if (py_mem > 0)
+        mtb_reference_row(name, "B/proc", false, (rss_big - rss_small) / (double)(big - small), base, py_mem);
     }
     remove(jb.wpath), remove(js.wpath), remove(jt.wpath);
   }
