@@ -1264,5 +1264,8 @@ int mt_pool_pids(mt_pool_t *p, int *out, int n) {
 
 long mt_pool_started(mt_pool_t *p) {
   if (!p) return MT_EINVAL;
-  return __atomic_load_n(&p->started, __ATOMIC_RELAXED);
+  pool_enter(p);
+  long n = __atomic_load_n(&p->started, __ATOMIC_RELAXED);
+  pool_leave(p);
+  return n;
 }
