@@ -161,7 +161,13 @@ int mt_pool_join(mt_pool_t *p, double timeout);
  * Futures handed out stay valid.  NULL is ignored.  From a callback (the
  * pool's manager thread, which cannot wait for itself): an open pool is
  * terminated (a closed one drains), the call returns at once, and the
- * manager frees the pool when it stops; do not use p afterwards. */
+ * manager frees the pool when it stops; do not use p afterwards.
+ * The rule with other threads: a thread that is already INSIDE a call on p
+ * (mt_pool_join, mt_pool_terminate, mt_pool_close, a map, ...) when
+ * mt_pool_free is called, from a callback or from another thread, is safe:
+ * the memory is released only when the last such call has returned (and
+ * the last imap iterator was freed with mt_pool_imap_free).  A call that
+ * STARTS after mt_pool_free was called is a use after free. */
 void mt_pool_free(mt_pool_t *p);
 
 /* Pids of the live workers into out (up to n); returns how many there are

@@ -35,6 +35,16 @@
  * (they belong to the parent): every call there returns MT_EFORKED and
  * mt_pool_free returns at once (the thread pool does the same).
  *
+ * Lifetime.  The pool is reference counted (users): one reference for
+ * the owner, dropped by mt_pool_free (or, when mt_pool_free ran in a
+ * callback on the manager, by the manager as its last act), plus one for
+ * every thread inside a pool call (pool_enter/pool_leave) and one for
+ * every imap iterator.  pool_release runs when the last one is dropped, so
+ * a deferred free never pulls the pool, or the manager's mt_thread_t, from
+ * under a thread parked in mt_pool_join / mt_pool_terminate / a map
+ * (review finding 1).  A call that STARTS after mt_pool_free was called is
+ * a use after free, as with any free: the caller must order it before.
+ *
  * Lock order: pool->lock only (user threads: state, incoming list); the
  * manager never holds it while sending, waiting or completing futures.
  * Invariants: a worker's in-flight batches are in send order; the queue
@@ -331,10 +341,18 @@ static int spawn_worker(mt_pool_t *p, worker_t *w) {
   return 0;
 }
 
+static void kill_for(worker_t *w, int code, const char *why);
+
 /* Reads every complete message the worker sent (never blocks).  Out of
  * memory: the message stays in the connection's buffer (where poll no
  * longer sees it), so recv_retry makes the manager try again soon;
- * returns MT_ENOMEM then, else 0. */
+ * returns MT_ENOMEM then.  A broken channel (a header above the maximum,
+ * or a partly read message lost to a lack of memory: the stream cannot be
+ * resynchronised, every later receive says MT_EBROKEN) is an end like EOF:
+ * the worker is killed and replaced, handle_death settles what it held;
+ * returns MT_EBROKEN then.  (Before, it was neither: the readable socket
+ * stayed polled, the manager spun, and the worker's task never ended.)
+ * Else 0. */
 static int drain_worker(mt_pool_t *p, worker_t *w) {
   w->recv_retry = false;
   for (;;) {
@@ -343,6 +361,11 @@ static int drain_worker(mt_pool_t *p, worker_t *w) {
     int r = mt_conn_recv_bytes(w->conn, &buf, &len, 0);
     if (r == MT_ECLOSED || r == MT_EIO || r == MT_EBADF) w->eof = true;
     if (r == MT_ENOMEM) w->recv_retry = true;
+    if (r == MT_EMSGSIZE || r == MT_EBROKEN) {
+      w->eof = true;
+      kill_for(w, MT_EBROKEN, "the worker's result channel broke: worker killed and replaced");
+      return MT_EBROKEN;
+    }
     if (r < 0) return r == MT_ENOMEM ? r : 0;
     const rmsg_hdr_t *h = buf;
     if (len >= sizeof *h && w->nfl > 0 && !w->dying) {
@@ -370,7 +393,7 @@ static int drain_worker(mt_pool_t *p, worker_t *w) {
 /* The worker's process ended: settle what it held, then replace it. */
 static void handle_death(mt_pool_t *p, worker_t *w) {
   int dr = drain_worker(p, w);
-  for (int tries = 0; dr < 0 && tries < 3; tries++) dr = drain_worker(p, w);
+  for (int tries = 0; dr == MT_ENOMEM && tries < 3; tries++) dr = drain_worker(p, w);
   int exitcode = 0;
   mt_process_join(w->proc, 0);
   mt_process_exitcode(w->proc, &exitcode);
@@ -383,8 +406,9 @@ static void handle_death(mt_pool_t *p, worker_t *w) {
       uint32_t flushed = __atomic_load_n(&w->shm->flushed, __ATOMIC_ACQUIRE);
       if (done > b->count) done = b->count;
       if (dr < 0 && b->received < flushed) { /* sent, but could not be received */
-        fail_range(p, b->job, b->start + b->received, b->start + flushed, MT_ENOMEM,
-                   "out of memory receiving its result");
+        fail_range(p, b->job, b->start + b->received, b->start + flushed, dr,
+                   dr == MT_ENOMEM ? "out of memory receiving its result"
+                                   : "its result was lost: the worker's channel broke");
         b->received = flushed;
       }
       if (flushed < done)
@@ -676,6 +700,13 @@ static void pool_release(mt_pool_t *p) {
   mt__free(p);
 }
 
+/* A thread inside a pool call (or an imap iterator) keeps p alive. */
+static void pool_enter(mt_pool_t *p) { __atomic_add_fetch(&p->users, 1, __ATOMIC_RELAXED); }
+
+static void pool_leave(mt_pool_t *p) {
+  if (__atomic_sub_fetch(&p->users, 1, __ATOMIC_ACQ_REL) == 0) pool_release(p);
+}
+
 static void *manager_main(void *arg) {
   mt_pool_t *p = arg;
   struct pollfd *fds = p->fds;
@@ -760,7 +791,7 @@ static void *manager_main(void *arg) {
   take_incoming(p);
   fail_queue(p, MT_ECANCELLED, "pool stopped");
   /* mt_pool_free from a callback left the freeing to us (see there) */
-  if (__atomic_load_n(&p->free_when_stopped, __ATOMIC_ACQUIRE)) pool_release(p);
+  if (__atomic_load_n(&p->free_when_stopped, __ATOMIC_ACQUIRE)) pool_leave(p);
   return NULL;
 }
 
@@ -779,6 +810,7 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
   p->nw = o.processes;
   mt__sys_sigmask(SIG_BLOCK, NULL, &p->child_mask); /* the workers' mask */
   p->fork_gen = mt__fork_generation();
+  p->users = 1; /* the owner's, dropped by mt_pool_free */
   mt__mutex_init(&p->lock);
   p->w = mt__calloc((size_t)p->nw, sizeof *p->w);
   p->fds = mt__calloc((size_t)(1 + 2 * p->nw), sizeof *p->fds);
@@ -825,22 +857,21 @@ static bool forked(const mt_pool_t *p) { return p->fork_gen != mt__fork_generati
 /* Hands a job to the manager (the manager's reference is the job's first). */
 static int submit_job(mt_pool_t *p, job_t *j) {
   if (forked(p)) return MT_EFORKED;
+  pool_enter(p);
   mt__mutex_lock(&p->lock, false, MT__NO_DEADLINE);
-  if (p->state != P_OPEN) {
-    mt__mutex_unlock(&p->lock, false);
-    return MT_ECLOSED;
+  int r = p->state != P_OPEN                              ? MT_ECLOSED
+          : __atomic_load_n(&p->broken, __ATOMIC_ACQUIRE) ? MT_EBROKEN
+                                                          : 0;
+  if (r == 0) {
+    j->next = NULL;
+    if (p->in_tail) p->in_tail->next = j;
+    else p->in_head = j;
+    p->in_tail = j;
   }
-  if (__atomic_load_n(&p->broken, __ATOMIC_ACQUIRE)) {
-    mt__mutex_unlock(&p->lock, false);
-    return MT_EBROKEN;
-  }
-  j->next = NULL;
-  if (p->in_tail) p->in_tail->next = j;
-  else p->in_head = j;
-  p->in_tail = j;
   mt__mutex_unlock(&p->lock, false);
-  wake_manager(p);
-  return 0;
+  if (r == 0) wake_manager(p);
+  pool_leave(p);
+  return r;
 }
 
 static int cancel_hook(mt_future_t *f, void *ctx) {
@@ -977,9 +1008,7 @@ static int own_inputs(job_t *j) {
 static int start_map(mt_pool_t *p, job_t *j) {
   if (forked(p)) return MT_EFORKED;
   if (j->n == 0) {
-    mt__mutex_lock(&p->lock, false, MT__NO_DEADLINE);
-    int st = p->state;
-    mt__mutex_unlock(&p->lock, false);
+    int st = get_state(p);
     if (st != P_OPEN) return MT_ECLOSED;
     if (j->future) mt_future_set_result(j->future, (mt_value_t){0});
     job_unref(j);
@@ -988,9 +1017,22 @@ static int start_map(mt_pool_t *p, job_t *j) {
   return submit_job(p, j);
 }
 
+static int map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items, size_t n,
+                      size_t chunksize, double timeout, mt_pool_item_t *results);
+
 int mt__pool_map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items,
                         size_t n, size_t chunksize, double timeout,
                         mt_pool_item_t *results) {
+  if (!p) return MT_EINVAL;
+  if (forked(p)) return MT_EFORKED;
+  pool_enter(p); /* it waits, then may touch p (timeout) */
+  int r = map_values(p, mode, fn, items, n, chunksize, timeout, results);
+  pool_leave(p);
+  return r;
+}
+
+static int map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items, size_t n,
+                      size_t chunksize, double timeout, mt_pool_item_t *results) {
   int64_t deadline;
   int r = mt__deadline(timeout, &deadline);
   if (r < 0) return r;
@@ -1094,6 +1136,7 @@ mt_pool_imap_t *mt_pool_imap(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *item
     return mt__fail_null(r);
   }
   *it = (mt_pool_imap_t){p, j, unordered, 0};
+  pool_enter(p); /* dropped by mt_pool_imap_free */
   return it;
 }
 
@@ -1131,16 +1174,19 @@ void mt_pool_imap_free(mt_pool_imap_t *it) {
   __atomic_store_n(&it->p->purge, true, __ATOMIC_RELEASE);
   wake_manager(it->p);
   job_unref(it->j);
+  pool_leave(it->p);
   mt__free(it);
 }
 
 static int set_state(mt_pool_t *p, int st) {
   if (!p) return MT_EINVAL;
   if (forked(p)) return MT_EFORKED;
+  pool_enter(p);
   mt__mutex_lock(&p->lock, false, MT__NO_DEADLINE);
   if (p->state < st) __atomic_store_n(&p->state, st, __ATOMIC_RELEASE);
   mt__mutex_unlock(&p->lock, false);
   wake_manager(p);
+  pool_leave(p);
   return 0;
 }
 
@@ -1148,28 +1194,42 @@ int mt_pool_close(mt_pool_t *p) { return set_state(p, P_CLOSED); }
 
 int mt__pool_cancel_pending(mt_pool_t *p) {
   if (forked(p)) return MT_EFORKED;
+  pool_enter(p);
   mt__mutex_lock(&p->lock, false, MT__NO_DEADLINE);
   p->cancel_pending = true;
   mt__mutex_unlock(&p->lock, false);
   wake_manager(p);
+  pool_leave(p);
   return 0;
+}
+
+/* The caller holds a reference (so p and p->manager outlive the wait). */
+static int pool_join(mt_pool_t *p, double timeout) {
+  if (get_state(p) == P_OPEN) return MT_EBUSY;
+  if (__atomic_load_n(&p->joined, __ATOMIC_ACQUIRE)) return 0;
+  if (mt_thread_current() == p->manager) return MT_EDEADLK; /* from a callback */
+  int r = mt_thread_join(p->manager, timeout, NULL);
+  if (r == 0) __atomic_store_n(&p->joined, true, __ATOMIC_RELEASE);
+  return r;
 }
 
 int mt_pool_join(mt_pool_t *p, double timeout) {
   if (!p) return MT_EINVAL;
   if (forked(p)) return MT_EFORKED;
-  if (get_state(p) == P_OPEN) return MT_EBUSY;
-  if (p->joined) return 0;
-  if (mt_thread_current() == p->manager) return MT_EDEADLK; /* from a callback */
-  int r = mt_thread_join(p->manager, timeout, NULL);
-  if (r == 0) p->joined = true;
+  pool_enter(p);
+  int r = pool_join(p, timeout);
+  pool_leave(p);
   return r;
 }
 
 int mt_pool_terminate(mt_pool_t *p) {
+  if (!p) return MT_EINVAL;
+  if (forked(p)) return MT_EFORKED;
+  pool_enter(p);
   int r = set_state(p, P_TERMINATING);
-  if (r < 0) return r;
-  return mt_pool_join(p, MT_FOREVER);
+  if (r == 0) r = pool_join(p, MT_FOREVER);
+  pool_leave(p);
+  return r;
 }
 
 void mt_pool_free(mt_pool_t *p) {
@@ -1185,11 +1245,12 @@ void mt_pool_free(mt_pool_t *p) {
   }
   if (get_state(p) == P_OPEN) mt_pool_terminate(p);
   mt_pool_join(p, MT_FOREVER);
-  pool_release(p);
+  pool_leave(p); /* the owner's reference: freed now, or by the last caller still inside */
 }
 
 int mt_pool_pids(mt_pool_t *p, int *out, int n) {
   if (!p || (n > 0 && !out) || n < 0) return MT_EINVAL;
+  pool_enter(p);
   int k = 0;
   for (int i = 0; i < p->nw; i++) {
     int pid = __atomic_load_n(&p->w[i].pid, __ATOMIC_RELAXED);
@@ -1197,10 +1258,14 @@ int mt_pool_pids(mt_pool_t *p, int *out, int n) {
     if (k < n) out[k] = pid;
     k++;
   }
+  pool_leave(p);
   return k;
 }
 
 long mt_pool_started(mt_pool_t *p) {
   if (!p) return MT_EINVAL;
-  return __atomic_load_n(&p->started, __ATOMIC_RELAXED);
+  pool_enter(p);
+  long n = __atomic_load_n(&p->started, __ATOMIC_RELAXED);
+  pool_leave(p);
+  return n;
 }

@@ -147,8 +147,9 @@ struct mt_pool {
   bool broken;    /* atomic: an initializer failed */
   bool purge;     /* atomic: a job was cancelled: purge the queue */
   long started;   /* atomic */
-  bool joined;
+  bool joined;            /* atomic */
   bool free_when_stopped; /* atomic: mt_pool_free was called from a callback */
+  uint32_t users;         /* atomic: references, see "Lifetime" in pool.c */
   uint32_t fork_gen; /* mt__fork_generation() at creation */
   int64_t term_deadline;
   bool term_killed;

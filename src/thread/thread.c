@@ -25,7 +25,9 @@
  * (dropped as the very last thing the thread does to the record).  So a
  * handle may be freed while its thread runs (the thread detaches) and the
  * exiting thread never touches freed memory when a joiner frees the handle
- * right after join returns.
+ * right after join returns.  A join holds a third, temporary reference
+ * while it runs, so a record found through enumerate stays valid under a
+ * parked joiner even if its owner frees the handle (a failed spawn does).
  *
  * Registry.  Every live thread (started, not finished) is on one doubly
  * linked list under `reg.lock`, in start order: enumerate and active_count
@@ -36,6 +38,8 @@
  * enumerate may have no pthread id yet (ident 0 until pthread_create
  * returns or the thread stores its own): join then parks on `state`
  * instead of calling pthread_join, and ident/native_id wait for the id.
+ * If pthread_create then fails, start unlists the thread, stores NEW again
+ * and wakes the parked joiners, which return MT_ENOTSTARTED.
  * Threads the library did not start become "dummy" threads the first time
  * they call mt_thread_current(): listed with a pthread key whose destructor
  * unlists them when they exit.  The main thread is registered by a
@@ -414,7 +418,12 @@ static int start(mt_thread_t *t, bool internal) {
     reg_lock();
     list_remove(t);
     reg_unlock();
-    __atomic_store_n(&t->state, T_NEW, __ATOMIC_RELEASE);
+    /* A joiner that found the thread through enumerate may be parked on
+     * state: wake it (Dekker with join as in mark_done); it then sees NEW
+     * and returns MT_ENOTSTARTED. */
+    __atomic_store_n(&t->state, T_NEW, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&t->joiners, __ATOMIC_SEQ_CST))
+      mt__wake_word(&t->state, INT32_MAX, false);
     __atomic_sub_fetch(&t->refs, 1, __ATOMIC_RELAXED);
     return -r;
   }
@@ -446,6 +455,9 @@ int mt_thread_join(mt_thread_t *t, double timeout, void **result) {
   if (t->dummy) return MT_ENOTSUP;
   uint32_t s = load_state(t);
   if (s == T_NEW) return MT_ENOTSTARTED;
+  /* The join holds a reference: the handle may be freed meanwhile (a failed
+   * mt_thread_spawn frees a record a joiner found through enumerate). */
+  thread_ref(t);
   /* ident is 0 while a thread found through enumerate is still inside
    * mt_thread_start: then park on state like any other joiner. */
   uint64_t id = __atomic_load_n(&t->ident, __ATOMIC_ACQUIRE);
@@ -456,18 +468,29 @@ int mt_thread_join(mt_thread_t *t, double timeout, void **result) {
     mt__sys_thread_join((pthread_t)id);
     s = load_state(t);
   }
+  int r = 0;
   while (s != T_DONE) {
     __atomic_add_fetch(&t->joiners, 1, __ATOMIC_SEQ_CST);
     s = __atomic_load_n(&t->state, __ATOMIC_SEQ_CST);
-    int r = 0;
-    if (s != T_DONE) r = mt__wait_word(&t->state, s, false, deadline);
+    int w = 0;
+    if (s == T_RUNNING) w = mt__wait_word(&t->state, s, false, deadline);
     __atomic_sub_fetch(&t->joiners, 1, __ATOMIC_RELAXED);
     s = load_state(t);
-    if (r == MT_ETIMEDOUT && s != T_DONE) return MT_ETIMEDOUT;
+    if (s == T_NEW) { /* its start failed (pthread_create) */
+      r = MT_ENOTSTARTED;
+      break;
+    }
+    if (w == MT_ETIMEDOUT && s != T_DONE) {
+      r = MT_ETIMEDOUT;
+      break;
+    }
   }
-  reap_or_detach(t);
-  if (result) *result = t->result;
-  return 0;
+  if (r == 0) {
+    reap_or_detach(t);
+    if (result) *result = t->result;
+  }
+  thread_unref(t);
+  return r;
 }
 
 void mt_thread_free(mt_thread_t *t) {

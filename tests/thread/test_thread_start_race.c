@@ -12,13 +12,23 @@
  * The library's calls to pthread_join and pthread_detach are wrapped
  * (-Wl,--wrap, see CMakeLists.txt) and counted: glibc answers
  * pthread_join(0) with ESRCH instead of crashing, which would leave the
- * real thread never joined nor detached (a leaked thread). */
+ * real thread never joined nor detached (a leaked thread).
+ *
+ * Review finding 2: pthread_create fails (a stack of 2^46 bytes cannot be
+ * mapped) while the prober, which found the thread through enumerate, is
+ * parked in mt_thread_join.  Start used to put the state back to NEW
+ * without a wake, and the join loop only ended on DONE: an untimed join
+ * hung, a timed one returned MT_ETIMEDOUT; mt_thread_spawn also freed the
+ * record under the parked joiner.  Now the joiner is woken and gets
+ * MT_ENOTSTARTED, and a join holds a reference on the record. */
 #include "mt_test.h"
 #include "tflag.h"
 #include "platform/platform.h"
 #include "thread/thread.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -150,6 +160,59 @@ static void run_mode(int mode) {
   assert_int_equal(w.target_calls, 1);
 }
 
+/* start fails while the prober is parked in join (untimed or timed). */
+static void run_fail(int mode, bool spawn) {
+  memset(&g, 0, sizeof g);
+  memset(&w, 0, sizeof w);
+  g.mode = mode;
+  pthread_t pr;
+  assert_int_equal(pthread_create(&pr, NULL, prober, NULL), 0);
+  mt_thread_opts_t o = {.name = "race-target", .stack_size = (size_t)1 << 46};
+  mt__thread_start_hook = hold_window;
+  int r;
+  mt_thread_t *t = NULL;
+  if (spawn) {
+    assert_null(mt_thread_spawn(target, (void *)77, &o));
+    r = -errno;
+  } else {
+    t = mt_thread_new(target, (void *)77, &o);
+    assert_non_null(t);
+    r = mt_thread_start(t);
+  }
+  mt__thread_start_hook = NULL;
+  assert_true(r < 0);
+  /* the prober must come back (bounded: a hang is the failure) */
+  int64_t give_up = mt__now_ns() + 10 * (int64_t)1000000000;
+  while (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) != 2 && mt__now_ns() < give_up)
+    sched_yield();
+  uint32_t ph = __atomic_load_n(&g.phase, __ATOMIC_ACQUIRE);
+  if (ph != 2) fprintf(stderr, "prober still inside mt_thread_join after 10 s\n");
+  assert_int_equal(ph, 2);
+  assert_int_equal(__real_pthread_join(pr, NULL), 0);
+  assert_true(g.found);
+  assert_code(g.rc, MT_ENOTSTARTED);
+  if (t) {
+    assert_int_equal(mt_thread_is_alive(t), 0);
+    assert_code(mt_thread_join(t, 0, NULL), MT_ENOTSTARTED);
+    mt_thread_free(t);
+  }
+  assert_int_equal(w.zero_calls, 0);
+  assert_int_equal(w.target_calls, 0);
+}
+
+static void join_when_start_fails(void **state) {
+  (void)state;
+  run_fail(M_JOIN, false);
+}
+static void timed_join_when_start_fails(void **state) {
+  (void)state;
+  run_fail(M_JOIN_TIMED, false);
+}
+static void join_when_spawn_fails(void **state) {
+  (void)state;
+  run_fail(M_JOIN, true);
+}
+
 static void join_in_window(void **state) {
   (void)state;
   run_mode(M_JOIN);
@@ -173,6 +236,9 @@ int main(void) {
       cmocka_unit_test(timed_join_in_window),
       cmocka_unit_test(ident_in_window),
       cmocka_unit_test(native_id_in_window),
+      cmocka_unit_test(join_when_start_fails),
+      cmocka_unit_test(timed_join_when_start_fails),
+      cmocka_unit_test(join_when_spawn_fails),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,87 @@
+/* Review finding 4: a worker's result connection breaks (the parent reads
+ * a frame header above its maximum, or a staged receive ran out of
+ * memory): drain_worker treated MT_EMSGSIZE / MT_EBROKEN as neither EOF
+ * nor out of memory.  The socket stayed in the poll set and readable, the
+ * manager spun at full CPU, and the worker stayed alive, so the task it
+ * held never ended (its future waited forever).  Now a broken connection
+ * counts as EOF: the worker is killed and replaced, and the task it was
+ * running fails with MT_EBROKEN.
+ *
+ * The task breaks its own connection: in the worker the only socket is
+ * the worker's end of its channel, and the task writes a frame header of
+ * 2 GiB (the parent accepts 1 GiB by default), then, once the parent has
+ * read it, a few more bytes (so the socket is readable on a broken end:
+ * the spin), then waits to be killed. */
+#include "tasks.h"
+
+#include <linux/sockios.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "platform/platform.h"
+
+static int t_break_channel(const void *in, size_t len, mt_value_t *out) {
+  (void)in, (void)len, (void)out;
+  int sock = -1;
+  for (int fd = 3; fd < 1024; fd++) {
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
+      if (sock >= 0) return mt_task_fail(MT_EINVAL, "two sockets in the worker");
+      sock = fd;
+    }
+  }
+  if (sock < 0) return mt_task_fail(MT_EINVAL, "no socket in the worker");
+  unsigned char msg[12 + 8];
+  uint32_t esc = 0xffffffffu;
+  uint64_t big = (uint64_t)2 << 30;
+  memcpy(msg, &esc, 4);
+  memcpy(msg + 4, &big, 8);
+  memset(msg + 12, 0x55, 8);
+  if (write(sock, msg, 12) != 12) return mt_task_fail(MT_EIO, "write");
+  /* the rest only once the parent has read the header (nothing of ours is
+   * left unread in the socket), so these bytes arrive on a broken end */
+  int64_t give_up = mt__now_ns() + 5 * (int64_t)1000000000;
+  int unread = 1;
+  while (ioctl(sock, SIOCOUTQ, &unread) == 0 && unread > 0 && mt__now_ns() < give_up)
+    sched_yield();
+  if (write(sock, msg + 12, 8) != 8) return mt_task_fail(MT_EIO, "write");
+  for (;;) pause(); /* until the pool kills this worker */
+  return 0;
+}
+
+static int t_seven(const void *in, size_t len, mt_value_t *out) {
+  (void)in, (void)len;
+  out->ptr = (void *)7;
+  return 0;
+}
+
+static void broken_channel_fails_the_task(void **state) {
+  (void)state;
+  for (long k = mt_test_scaled(3, 1); k > 0; k--) {
+    mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 1});
+    assert_non_null(p);
+    mt_future_t *f = NULL;
+    assert_code(mt_pool_apply_async(p, t_break_channel, NULL, 0, NULL, &f), 0);
+    mt_value_t v = {0};
+    /* bounded: before the fix this waited forever (MT_ETIMEDOUT here) */
+    assert_code(mt_future_result(f, 10, &v), MT_EBROKEN);
+    mt_task_error_t e;
+    assert_code(mt_future_exception(f, 0, &e), 0);
+    assert_int_equal(e.code, MT_EBROKEN);
+    mt_future_free(f);
+    /* the worker was replaced: the pool still works */
+    assert_code(mt_pool_apply(p, t_seven, NULL, 0, &v), 0);
+    assert_ptr_equal(v.ptr, (void *)7);
+    assert_code(mt_pool_close(p), 0);
+    assert_code(mt_pool_join(p, 30), 0);
+    mt_pool_free(p);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(broken_channel_fails_the_task),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
