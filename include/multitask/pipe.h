@@ -36,7 +36,8 @@
  * deadline before every further read; past the deadline it only takes the
  * bytes the kernel already holds (one pipe or socket buffer at most) and
  * never waits, so a timeout of 0 still receives a message that is there in
- * full.  A receive that times out loses nothing: a partly received message is kept
+ * full.  A receive that times out (or fails otherwise, e.g. a coroutine
+ * scheduler cancels its wait) loses nothing: a partly received message is kept
  * inside the connection (in a buffer grown once to that message's size,
  * freed when it is delivered) and the next call resumes it, whatever buffer
  * that call passes; the call that completes it copies it into that buffer
@@ -97,8 +98,9 @@ int mt_conn_recv_bytes_into(mt_conn_t *c, void *buf, size_t cap, size_t *len,
 /* recv_bytes(): *out is a malloc'd buffer of *len bytes (plus a NUL byte
  * after them for convenience) the caller frees.  Codes as above, and
  * MT_ENOMEM: the message stays, except when the receive buffer could not
- * grow to keep a message interrupted by a timeout (part of it was already
- * read: the end is broken, MT_EBROKEN afterwards; any receive call). */
+ * grow to keep a message interrupted by a timeout or another error (part
+ * of it was already read: the end is broken, MT_EBROKEN afterwards; any
+ * receive call). */
 int mt_conn_recv_bytes(mt_conn_t *c, void **out, size_t *len, double timeout);
 /* Size of the next message without taking it (waits like recv). */
 int mt_conn_peek_size(mt_conn_t *c, size_t *len, double timeout);

@@ -34,8 +34,9 @@ typedef struct mt_barrier mt_barrier_t;
  * lock held; it (or any thread of its process) repairs the protected state
  * and calls mt_lock_consistent() before releasing, otherwise the lock
  * becomes permanently MT_ENOTRECOVERABLE.  Detection delay: <= 10 ms of
- * waiting plus one liveness check; a new process that got the dead holder's
- * pid does not fool it (docs/design.md). */
+ * waiting plus one liveness check (a timeout-0 acquire that finds it held
+ * checks too, at most once per 10 ms per lock); a new process that got the
+ * dead holder's pid does not fool it (docs/design.md). */
 mt_lock_t *mt_lock_new(int flags);
 void mt_lock_free(mt_lock_t *lock);
 /* 0 acquired, MT_ETIMEDOUT, MT_EOWNERDEAD (acquired), MT_ENOTRECOVERABLE,
@@ -51,7 +52,9 @@ int mt_lock_consistent(mt_lock_t *lock);
 
 /* ---- RLock (owner + recursion count) -----------------------------------
  * Owned by the acquiring THREAD: when that thread exits (or its process
- * dies) holding an MT_SHARED RLock, the next acquirer gets MT_EOWNERDEAD. */
+ * dies) holding an MT_SHARED RLock, the next acquirer gets MT_EOWNERDEAD.
+ * A new thread that got the dead owner's tid is not the owner (it cannot
+ * re-enter, release or repair the lock; it gets MT_EOWNERDEAD too). */
 mt_rlock_t *mt_rlock_new(int flags);
 void mt_rlock_free(mt_rlock_t *rlock);
 /* Re-acquiring by the owner only counts up.  Same codes as mt_lock_acquire. */

@@ -28,9 +28,10 @@
  * pool drains a dead worker's socket that way).
  *
  * Nothing is lost on a receive error: a too-small buffer only looks at the
- * header (MT_EMSGSIZE).  A timeout in the middle of a large body moves what
- * was read into the receive buffer, grown ONCE to the frame's size, and
- * marks the frame `staged`: later calls read the rest into that buffer
+ * header (MT_EMSGSIZE).  A timeout (or any other error but EOF) in the
+ * middle of a large body moves what was read into the receive buffer,
+ * grown ONCE to the frame's size, and marks the frame `staged`: later
+ * calls read the rest into that buffer
  * (whatever buffer they pass) and copy the body out once, on completion;
  * then the big buffer is released.  So a message received with many short
  * timeouts costs two copies at most, not one per call.
@@ -324,10 +325,12 @@ static int read_header(mt_conn_t *c, rx_t *x, uint64_t *len, size_t *hlen) {
   return *len > c->max_recv ? break_stream(c, MT_EMSGSIZE) : 0;
 }
 
-/* After a timeout of a direct read: the header and the `got` body bytes
- * already in dst go into the (empty) receive buffer, staged.  If that
- * allocation fails those bytes are gone: the stream is broken. */
-static int stage_from(mt_conn_t *c, uint64_t len, const void *body, size_t got) {
+/* After a direct read stopped by `code` (a timeout or any other error,
+ * e.g. a scheduler's parker cancelling the wait): the header and the `got`
+ * body bytes already in dst go into the (empty) receive buffer, staged, so
+ * the next call resumes the frame.  If that allocation fails those bytes
+ * are gone: the stream is broken. */
+static int stage_from(mt_conn_t *c, uint64_t len, const void *body, size_t got, int code) {
   unsigned char hdr[HDR_BIG];
   size_t hlen = encode_hdr(hdr, len);
   c->rpos = c->rlen = 0;
@@ -336,7 +339,7 @@ static int stage_from(mt_conn_t *c, uint64_t len, const void *body, size_t got) 
   memcpy(c->rbuf + hlen, body, got);
   c->rlen = hlen + got;
   c->staged = true;
-  return MT_ETIMEDOUT;
+  return code;
 }
 
 /* Delivers the frame whose header (hlen bytes) is buffered and whose
@@ -359,8 +362,9 @@ static int deliver(mt_conn_t *c, unsigned char *dst, uint64_t len, size_t hlen, 
   size_t got = avail;
   while (got < len) {
     ssize_t n = read_some(c, dst + got, len - got, x);
-    if (n == MT_ETIMEDOUT) return stage_from(c, len, dst, got);
-    if (n < 0) return (int)n;
+    /* any error: rpos/rlen are already 0, so dropping these bytes would
+     * make the next call read body bytes as a header */
+    if (n < 0) return stage_from(c, len, dst, got, (int)n);
     if (n == 0) return MT_EIO; /* peer closed mid-message: dropped */
     got += (size_t)n;
   }

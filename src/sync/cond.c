@@ -65,9 +65,10 @@ int mt_cond_release(mt_cond_t *c) {
 }
 
 /* Python requires the lock to be held by the caller. For a Lock, the
- * recorded acquirer must be the caller. */
+ * recorded acquirer must be the caller (its tid and, when shared, its
+ * process's stamp: a tid alone may be a dead holder's, recycled). */
 static bool caller_holds(const mt_cond_t *c) {
-  if (c->lock) return mt__lock_holder(c->lock) == mt__gettid();
+  if (c->lock) return mt__lock_is_mine(c->lock);
   return mt_rlock_is_owned(c->rlock) == 1;
 }
 

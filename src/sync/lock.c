@@ -26,6 +26,7 @@ struct mt_lock {
   mt__mutex_t m;
   uint32_t state;
   int flags;
+  int64_t try_checked; /* last dead-holder check of a timeout-0 acquire */
 };
 
 struct mt_rlock {
@@ -33,6 +34,7 @@ struct mt_rlock {
   uint32_t state;
   uint32_t count;
   int flags;
+  int64_t try_checked;
 };
 
 /* The mutex mode (sync/mutex.h) of a Lock / an RLock. */
@@ -40,14 +42,17 @@ static int lock_mode(int flags) { return flags & MT_SHARED ? MT__M_SHARED_PROC :
 static int rlock_mode(int flags) { return flags & MT_SHARED ? MT__M_SHARED : MT__M_PRIVATE; }
 
 /* Shared acquire path for both kinds: handles the robust-state machine. */
-static int robust_acquire(mt__mutex_t *m, uint32_t *state, int mode, double timeout) {
+static int robust_acquire(mt__mutex_t *m, uint32_t *state, int64_t *try_checked, int mode,
+                          double timeout) {
   int64_t deadline;
   int r = mt__deadline(timeout, &deadline);
   if (r < 0) return r;
   if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == NOTRECOVERABLE) return MT_ENOTRECOVERABLE;
-  if (timeout == 0)
-    r = mt__mutex_trylock_mode(m, mode) == 0 ? 0 : MT_ETIMEDOUT;
-  else
+  if (timeout == 0) {
+    /* a try only, but a dead holder is still noticed (rate-limited) */
+    r = mt__mutex_trylock_mode(m, mode) == 0 ? 0 : mt__mutex_try_dead_holder(m, mode, try_checked);
+    if (r == MT_EBUSY) r = MT_ETIMEDOUT;
+  } else
     r = mt__mutex_lock(m, mode, deadline);
   if (r == MT_EOWNERDEAD) {
     __atomic_store_n(state, INCONSISTENT, __ATOMIC_RELEASE);
@@ -89,7 +94,7 @@ void mt_lock_free(mt_lock_t *l) {
 
 int mt_lock_acquire(mt_lock_t *l, double timeout) {
   if (!l) return MT_EINVAL;
-  return robust_acquire(&l->m, &l->state, lock_mode(l->flags), timeout);
+  return robust_acquire(&l->m, &l->state, &l->try_checked, lock_mode(l->flags), timeout);
 }
 
 int mt_lock_release(mt_lock_t *l) {
@@ -108,7 +113,7 @@ int mt_lock_consistent(mt_lock_t *l) {
   if (!l) return MT_EINVAL;
   int32_t holder = mt__mutex_holder(&l->m);
   bool ours = l->flags & MT_SHARED
-                  ? mt__mutex_holder_pid(&l->m) == mt__getpid()
+                  ? mt__mutex_proc_is_mine(&l->m)
                   : holder != 0 && (holder == mt__gettid() || mt__thread_in_self(holder));
   if (!ours) return MT_EPERM;
   return mark_consistent(&l->state);
@@ -146,35 +151,38 @@ void mt_rlock_free(mt_rlock_t *l) {
   if (l) mt__obj_free(l, sizeof *l, l->flags);
 }
 
+/* Ownership is the thread (and, when shared, its stamp: see
+ * mt__mutex_is_mine), never the tid alone, or a new thread given a dead
+ * owner's tid would re-enter, release or repair its lock. */
 int mt_rlock_is_owned(const mt_rlock_t *l) {
   if (!l) return MT_EINVAL;
-  return mt__mutex_holder(&l->m) == mt__gettid();
+  return mt__mutex_is_mine(&l->m, rlock_mode(l->flags));
 }
 
 int mt_rlock_acquire(mt_rlock_t *l, double timeout) {
   if (!l) return MT_EINVAL;
-  if (mt__mutex_holder(&l->m) == mt__gettid()) {
+  if (mt__mutex_is_mine(&l->m, rlock_mode(l->flags))) {
     int64_t d;
     if (mt__deadline(timeout, &d) < 0) return MT_EINVAL;
     if (l->count == UINT32_MAX) return MT_EOVERFLOW;
     l->count++;
     return 0;
   }
-  int r = robust_acquire(&l->m, &l->state, rlock_mode(l->flags), timeout);
+  int r = robust_acquire(&l->m, &l->state, &l->try_checked, rlock_mode(l->flags), timeout);
   if (r == 0 || r == MT_EOWNERDEAD) l->count = 1;
   return r;
 }
 
 int mt_rlock_release(mt_rlock_t *l) {
   if (!l) return MT_EINVAL;
-  if (mt__mutex_holder(&l->m) != mt__gettid()) return MT_EPERM;
+  if (!mt__mutex_is_mine(&l->m, rlock_mode(l->flags))) return MT_EPERM;
   if (--l->count > 0) return 0;
   return robust_release(&l->m, &l->state, rlock_mode(l->flags));
 }
 
 int mt_rlock_consistent(mt_rlock_t *l) {
   if (!l) return MT_EINVAL;
-  if (mt__mutex_holder(&l->m) != mt__gettid()) return MT_EPERM;
+  if (!mt__mutex_is_mine(&l->m, rlock_mode(l->flags))) return MT_EPERM;
   return mark_consistent(&l->state);
 }
 
@@ -192,6 +200,6 @@ int mt__rlock_acquire_restore(mt_rlock_t *l, uint32_t depth) {
   return r;
 }
 
-int32_t mt__lock_holder(const mt_lock_t *l) { return mt__mutex_holder(&l->m); }
+bool mt__lock_is_mine(const mt_lock_t *l) { return mt__mutex_is_mine(&l->m, lock_mode(l->flags)); }
 int mt__lock_flags(const mt_lock_t *l) { return l->flags; }
 int mt__rlock_flags(const mt_rlock_t *l) { return l->flags; }

@@ -34,6 +34,31 @@ static bool holder_dead(const mt__mutex_t *m, uint32_t v, int mode) {
   return mt__task_alive(holder, true, stamp) == 0;
 }
 
+/* A caller polling with timeout 0 never parks, so the slow path's slice
+ * check never runs for it: without this, a lock whose holder died could
+ * not be taken by polling at all.  Rate-limited per lock (the check opens
+ * a pidfd), so a busy poll on a live holder stays a failed CAS plus a
+ * clock read. */
+int mt__mutex_try_dead_holder(mt__mutex_t *m, int mode, int64_t *last_check_ns) {
+  if (mode == MT__M_PRIVATE && m->fork_gen == mt__fork_generation()) return MT_EBUSY;
+  int64_t now = mt__now_ns();
+  int64_t last = __atomic_load_n(last_check_ns, __ATOMIC_RELAXED);
+  if (last != 0 && now - last < MT__M_SLICE_NS) return MT_EBUSY;
+  /* one checker per slice; a loser just reports busy */
+  if (!__atomic_compare_exchange_n(last_check_ns, &last, now, false, __ATOMIC_RELAXED,
+                                   __ATOMIC_RELAXED))
+    return MT_EBUSY;
+  uint32_t v = __atomic_load_n(&m->word, __ATOMIC_ACQUIRE); /* see lock_slow */
+  if (!holder_dead(m, v, mode)) return MT_EBUSY;
+  /* keep WAITERS: parked waiters must still be woken by our unlock */
+  uint32_t mine = (uint32_t)mt__gettid() | (v & MT__M_WAITERS);
+  if (!__atomic_compare_exchange_n(&m->word, &v, mine, false, __ATOMIC_ACQUIRE,
+                                   __ATOMIC_RELAXED))
+    return MT_EBUSY; /* somebody else took it (over) first */
+  if (mode) mt__mutex_note_owner(m, mode);
+  return MT_EOWNERDEAD;
+}
+
 int mt__mutex_lock_slow(mt__mutex_t *m, int mode, int64_t deadline_ns) {
   uint32_t tid = (uint32_t)mt__gettid();
 

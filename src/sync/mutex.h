@@ -51,6 +51,10 @@ int mt__mutex_lock_slow(mt__mutex_t *m, int mode, int64_t deadline_ns);
 void mt__mutex_wake(mt__mutex_t *m, int mode);
 /* Records the caller as the owner of a shared mutex it just took. */
 void mt__mutex_note_owner(mt__mutex_t *m, int mode);
+/* After a failed try: if the holder is dead, takes the mutex over and
+ * returns MT_EOWNERDEAD, else MT_EBUSY.  Checks at most once per
+ * MT__M_SLICE_NS per *last_check_ns (a word beside the mutex, 0 at first). */
+int mt__mutex_try_dead_holder(mt__mutex_t *m, int mode, int64_t *last_check_ns);
 
 /* glibc's flag: true while the process has never had a second thread.  A
  * PRIVATE mutex then needs no atomic instruction (glibc's own mutexes take
@@ -110,6 +114,27 @@ static inline int32_t mt__mutex_holder_pid(const mt__mutex_t *m) {
   uint32_t tid = __atomic_load_n(&m->owner_tid, __ATOMIC_ACQUIRE);
   if (tid == 0 || tid != (uint32_t)mt__mutex_holder(m)) return 0;
   return __atomic_load_n(&m->owner_pid, __ATOMIC_RELAXED);
+}
+
+/* Does the calling thread hold it?  For a shared mutex the tid alone can
+ * lie: a holder that died leaves its tid in the word, and that tid may now
+ * belong to a new thread (of any process, or of another pid namespace).
+ * So the recorded owner (tid and stamp, of the thread in MT__M_SHARED, of
+ * the process in MT__M_SHARED_PROC) must be the caller too. */
+static inline bool mt__mutex_is_mine(const mt__mutex_t *m, int mode) {
+  int32_t tid = mt__gettid();
+  if (mt__mutex_holder(m) != tid) return false;
+  if (!mode) return true;
+  return __atomic_load_n(&m->owner_tid, __ATOMIC_ACQUIRE) == (uint32_t)tid &&
+         __atomic_load_n(&m->owner_stamp, __ATOMIC_RELAXED) ==
+             mt__self_stamp(mode == MT__M_SHARED);
+}
+
+/* Does the calling PROCESS hold this MT__M_SHARED_PROC mutex (pid and
+ * stamp: pids are recycled too)? */
+static inline bool mt__mutex_proc_is_mine(const mt__mutex_t *m) {
+  return mt__mutex_holder_pid(m) == mt__getpid() &&
+         __atomic_load_n(&m->owner_stamp, __ATOMIC_RELAXED) == mt__self_stamp(false);
 }
 
 #endif

@@ -1,12 +1,13 @@
 /* Internal glue between Condition and its Lock/RLock. */
 #ifndef MT_SYNC_INTERNAL_H
 #define MT_SYNC_INTERNAL_H
+#include <stdbool.h>
 #include <stdint.h>
 #include "multitask/sync.h"
 
 uint32_t mt__rlock_release_all(mt_rlock_t *l);
 int mt__rlock_acquire_restore(mt_rlock_t *l, uint32_t depth);
-int32_t mt__lock_holder(const mt_lock_t *l);
+bool mt__lock_is_mine(const mt_lock_t *l); /* acquired by the calling thread */
 int mt__lock_flags(const mt_lock_t *l);
 int mt__rlock_flags(const mt_rlock_t *l);
 

@@ -493,6 +493,81 @@ static void recv_timeouts_resume(void **state) {
   mt_conn_free(w);
 }
 
+/* A non-timeout error in the middle of a body read straight into the
+ * caller's memory (review finding 6): here the wait layer's hook fails the
+ * second wait with MT_ECANCELLED (as a coroutine scheduler may).  The
+ * partial body must not be lost: the error is returned, the next call
+ * (whatever buffer it passes) gets the whole message, and the frame behind
+ * it follows; the stream stays in step.  Both receive calls. */
+typedef struct {
+  int ready_left, waits, code;
+} failer_t;
+
+static int fail_wait_fds(void *ctx, struct pollfd *fds, int nfds, int64_t deadline) {
+  (void)deadline;
+  failer_t *f = ctx;
+  f->waits++;
+  if (f->ready_left-- <= 0) return f->code;
+  for (int i = 0; i < nfds; i++) fds[i].revents = POLLIN; /* the bytes are there */
+  return nfds;
+}
+
+typedef struct {
+  mt_conn_t *w;
+  const unsigned char *rest;
+  size_t n;
+} rest_t;
+
+static void *send_rest(void *arg) {
+  rest_t *t = arg;
+  if (!write_all(mt_conn_fileno(t->w), t->rest, t->n)) return (void *)1;
+  return mt_conn_send_bytes(t->w, "after", 5, 30) == 0 ? NULL : (void *)2;
+}
+
+static void recv_error_mid_direct_body(void **state) {
+  (void)state;
+  size_t size = 256 * 1024, first = 16 * 1024;
+  for (int variant = 0; variant < 2; variant++) {
+    mt_conn_t *r, *w;
+    assert_code(mt_pipe(false, &r, &w), 0);
+    unsigned char *frame = make_frame(size, 21 + (uint64_t)variant), *buf = malloc(size);
+    assert_true(write_all(mt_conn_fileno(w), frame, 4 + first));
+    failer_t f = {1, 0, MT_ECANCELLED};
+    mt__parker_t parker = {NULL, fail_wait_fds, &f};
+    mt__set_parker(&parker);
+    size_t n = 0;
+    void *p = NULL;
+    int rc = variant ? mt_conn_recv_bytes(r, &p, &n, 10)
+                     : mt_conn_recv_bytes_into(r, buf, size, &n, 10);
+    mt__set_parker(NULL);
+    assert_code(rc, MT_ECANCELLED);
+    assert_null(p);
+    assert_int_equal(f.waits, 2); /* the header and 16 KiB, then the failed wait */
+    rest_t t = {w, frame + 4 + first, size - first};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, send_rest, &t), 0);
+    unsigned char *other = malloc(size);
+    rc = variant ? mt_conn_recv_bytes(r, &p, &n, 10)
+                 : mt_conn_recv_bytes_into(r, other, size, &n, 10);
+    assert_code(rc, 0);
+    assert_int_equal(n, size);
+    check_body(variant ? p : other, size, 21 + (uint64_t)variant);
+    char small[8];
+    assert_code(mt_conn_recv_bytes_into(r, small, sizeof small, &n, 10), 0);
+    assert_int_equal(n, 5);
+    assert_memory_equal(small, "after", 5);
+    void *res;
+    assert_int_equal(pthread_join(th, &res), 0);
+    assert_null(res);
+    free(p);
+    free(other);
+    free(buf);
+    free(frame);
+    mt_conn_free(r);
+    mt_conn_free(w);
+  }
+}
+
 /* ---- frame length limit (issue 10 item 10) --------------------------------------- */
 
 /* A bogus header (a length far above the connection's maximum) cannot be
@@ -764,6 +839,7 @@ int main(void) {
       cmocka_unit_test(wait_queue_stale_event),
       cmocka_unit_test_teardown(recv_deadline_mid_frame, remove_parker),
       cmocka_unit_test(recv_zero_timeout_queued), cmocka_unit_test(recv_timeouts_resume),
+      cmocka_unit_test_teardown(recv_error_mid_direct_body, remove_parker),
       cmocka_unit_test(bogus_header),      cmocka_unit_test(max_recv_limit),
   };
 #else
@@ -775,6 +851,7 @@ int main(void) {
       cmocka_unit_test(wait_queue_stale_event), cmocka_unit_test(wait_mpqueue_fork),
       cmocka_unit_test_teardown(recv_deadline_mid_frame, remove_parker),
       cmocka_unit_test(recv_zero_timeout_queued), cmocka_unit_test(recv_timeouts_resume),
+      cmocka_unit_test_teardown(recv_error_mid_direct_body, remove_parker),
       cmocka_unit_test(bogus_header),      cmocka_unit_test(max_recv_limit),
   };
 #endif

@@ -238,6 +238,143 @@ static void liveness_not_fooled_by_reused_id(void **state) {
 }
 
 
+/* Review finding 3: the impostor itself (a new process whose main thread
+ * got the dead RLock holder's tid) must not be taken for the owner: not
+ * owned, cannot release or repair it, cannot use a Condition on it (nor on
+ * a Lock whose dead holder process had its id), and its acquire reports the
+ * owner's death instead of re-entering.  Exit code: the first failed check. */
+static int impostor_checks(mt_lock_t *l, mt_rlock_t *r, mt_cond_t *cl, mt_cond_t *cr) {
+  if (mt_rlock_is_owned(r) != 0) return 20;
+  if (mt_rlock_release(r) != MT_EPERM) return 21;
+  if (mt_rlock_consistent(r) != MT_EPERM) return 22;
+  if (mt_cond_notify(cr, 1) != MT_EPERM) return 23;
+  if (mt_cond_wait(cr, 0) != MT_EPERM) return 24;
+  if (mt_cond_notify(cl, 1) != MT_EPERM) return 25;
+  if (mt_lock_consistent(l) != MT_EPERM) return 26;
+  int got = mt_rlock_acquire(r, 10);
+  if (got != MT_EOWNERDEAD) {
+    fprintf(stderr, "impostor rlock acquire returned %s\n", mt_err_name(got));
+    return 27;
+  }
+  if (mt_rlock_consistent(r) != 0 || mt_rlock_release(r) != 0) return 28;
+  if (mt_lock_acquire(l, 10) != MT_EOWNERDEAD) return 29;
+  if (mt_lock_consistent(l) != 0 || mt_lock_release(l) != 0) return 30;
+  return 0;
+}
+
+static int impostor_round(mt_lock_t *l, mt_rlock_t *r, mt_cond_t *cl, mt_cond_t *cr,
+                          mt_event_t *held) {
+  mt_event_clear(held);
+  pid_t h = fork();
+  if (h == 0) {
+    if (mt_lock_acquire(l, MT_FOREVER) != 0 || mt_rlock_acquire(r, MT_FOREVER) != 0) _exit(1);
+    mt_event_set(held);
+    for (;;) pause();
+  }
+  if (mt_event_wait(held, 30) != 0) return 10;
+  kill(h, SIGKILL);
+  waitpid(h, NULL, 0);
+  if (set_last_pid(h - 1) != 0) return 11;
+  pid_t x = fork();
+  if (x == 0) _exit(getpid() != h ? 13 : impostor_checks(l, r, cl, cr));
+  int st;
+  waitpid(x, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
+}
+
+static void impostor_is_not_owner(void **state) {
+  (void)state;
+  alarm(120);
+  mt_lock_t *l = mt_lock_new(MT_SHARED);
+  mt_rlock_t *r = mt_rlock_new(MT_SHARED);
+  mt_cond_t *cl = mt_cond_new(l, MT_SHARED), *cr = mt_cond_new_rlock(r, MT_SHARED);
+  mt_event_t *held = mt_event_new(MT_SHARED);
+  pid_t outer = fork();
+  if (outer == 0) {
+    if (unshare(CLONE_NEWPID) != 0) _exit(REUSE_SKIP);
+    pid_t init = fork();
+    if (init == 0) {
+      long rounds = mt_test_scaled(3, 1);
+      for (long i = 0; i < rounds; i++) {
+        int rc = impostor_round(l, r, cl, cr, held);
+        if (rc != 0) _exit(rc);
+      }
+      _exit(REUSE_OK);
+    }
+    int st;
+    waitpid(init, &st, 0);
+    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st));
+  }
+  int st;
+  assert_int_equal(waitpid(outer, &st, 0), outer);
+  assert_true(WIFEXITED(st));
+  if (WEXITSTATUS(st) == REUSE_SKIP) skip();
+  if (WEXITSTATUS(st) != 0) fail_msg("impostor check failed: code %d", WEXITSTATUS(st));
+  mt_event_free(held);
+  mt_cond_free(cl);
+  mt_cond_free(cr);
+  mt_rlock_free(r);
+  mt_lock_free(l);
+  alarm(0);
+}
+
+/* Review finding 5: acquire with timeout 0 only tries, but a failed try
+ * still notices (rate-limited) that the holder is dead and takes over, so
+ * polling a lock whose holder died does not time out forever.  A live
+ * holder is never taken over.  Lock (holder process exits) and RLock
+ * (holder thread exits). */
+static int poll_zero(int (*acq)(void *), void *lk) {
+  double end = now_s() + 10;
+  int got;
+  while ((got = acq(lk)) == MT_ETIMEDOUT && now_s() < end) sched_yield();
+  return got;
+}
+static int lock_try(void *l) { return mt_lock_acquire(l, 0); }
+static int rlock_try(void *r) { return mt_rlock_acquire(r, 0); }
+
+static void zero_timeout_sees_dead_holder(void **state) {
+  (void)state;
+  mt_lock_t *l = mt_lock_new(MT_SHARED);
+  mt_rlock_t *r = mt_rlock_new(MT_SHARED);
+  mt_event_t *held = mt_event_new(MT_SHARED), *go = mt_event_new(MT_SHARED);
+  long rounds = mt_test_scaled(5, 2);
+  for (long i = 0; i < rounds; i++) {
+    mt_event_clear(held);
+    mt_event_clear(go);
+    pid_t pid = fork();
+    if (pid == 0) {
+      if (mt_lock_acquire(l, MT_FOREVER) != 0) _exit(1);
+      mt_event_set(held);
+      if (mt_event_wait(go, 30) != 0) _exit(2);
+      _exit(0); /* dies holding it */
+    }
+    assert_code(mt_event_wait(held, 30), 0);
+    /* alive: many tries over more than one detection slice all fail */
+    double end = now_s() + 0.05;
+    long tries = 0;
+    while (now_s() < end || tries < 100) {
+      assert_code(mt_lock_acquire(l, 0), MT_ETIMEDOUT);
+      tries++;
+    }
+    mt_event_set(go);
+    if (i % 2) waitpid(pid, NULL, 0); /* reaped, or not yet */
+    assert_code(poll_zero(lock_try, l), MT_EOWNERDEAD);
+    assert_code(mt_lock_consistent(l), 0);
+    assert_code(mt_lock_release(l), 0);
+    if (!(i % 2)) waitpid(pid, NULL, 0);
+
+    assert_code(on_thread_that_exits(acquire_rlock, r), 0);
+    assert_code(poll_zero(rlock_try, r), MT_EOWNERDEAD);
+    assert_code(mt_rlock_consistent(r), 0);
+    assert_code(mt_rlock_release(r), 0);
+  }
+  mt_event_free(held);
+  mt_event_free(go);
+  mt_rlock_free(r);
+  mt_lock_free(l);
+}
+
+
 /* ---- stamps (platform.h) -------------------------------------------------
  * Unit checks of the comparison itself: a live task with a different stamp
  * of the same kind is "not the same task"; a zombie or reaped task is dead;
@@ -330,6 +467,8 @@ int main(void) {
       cmocka_unit_test(lock_process_death_and_consistent_by_other_thread),
       cmocka_unit_test(rlock_thread_exit_is_owner_death),
       cmocka_unit_test(liveness_not_fooled_by_reused_id),
+      cmocka_unit_test(impostor_is_not_owner),
+      cmocka_unit_test(zero_timeout_sees_dead_holder),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
