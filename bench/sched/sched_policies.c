@@ -23,12 +23,12 @@
  * for every policy on both workload shapes (3,000 processes). MT_BENCH_SCALE
  * scales the sizes; MTSCHED_BENCH_POLICIES=fcfs,hrrn limits the policies. */
 #include "harness.h"
-#include "mtsched.h"
+#include "sched_job.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,71 +43,13 @@ static double median(double *v, int n) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-typedef struct job {
-  char wpath[64];
-  char opath[80];
-  const char *policy;
-  double cpu[MTB_MAX_REPS]; /* CPU seconds of each timed repetition */
-  int ncpu;
-} job_t;
-
-static void make_workload(job_t *j, int64_t n, int64_t max_arrival) {
-  strcpy(j->wpath, "/tmp/mtsched_bench_XXXXXX");
-  int fd = mkstemp(j->wpath);
-  FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
-  ms_gen_opts_t g = {.n = n, .seed = 1, .max_arrival = max_arrival, .max_burst = 10, .io = false};
-  if (!f || ms_gen(f, &g) || fclose(f)) {
-    fprintf(stderr, "bench: cannot write %s\n", j->wpath);
-    exit(1);
-  }
-  snprintf(j->opath, sizeof j->opath, "%s.json", j->wpath);
-}
-
-/* One run of `mtsched run -p POLICY --format json -o OUT W`, timed by the
- * harness.  Checksum: makespan, context switches and events (every
- * repetition must agree with an untimed first run: the simulation is
- * deterministic). */
-static void run_once(void *arg, mtb_run_t *run) {
-  job_t *j = arg;
-  mtb_start(run);
-  FILE *f = fopen(j->wpath, "rb");
-  struct stat st;
-  if (!f || fstat(fileno(f), &st)) abort();
-  size_t len = (size_t)st.st_size;
-  char *buf = ms_big_alloc(len + 1, false);
-  if (!buf || fread(buf, 1, len, f) != len) abort();
-  fclose(f);
-  ms_workload_t w;
-  ms_config_t c;
-  ms_result_t r;
-  char err[MS_ERRLEN];
-  ms_config_init(&c);
-  if (ms_parse_workload_owned(buf, len, j->wpath, &w, err, sizeof err) ||
-      ms_config_from_spec(&c, j->policy, &c, err, sizeof err) ||
-      ms_simulate(&w, &c, &r, err, sizeof err)) {
-    fprintf(stderr, "bench: %s\n", err);
-    exit(1);
-  }
-  FILE *o = fopen(j->opath, "w");
-  if (!o) abort();
-  setvbuf(o, NULL, _IONBF, 0);
-  if (ms_write_run(o, &r, MS_JSON) || fclose(o)) abort();
-  mtb_stop(run);
-  run->ops = 1; /* the unit is seconds per whole run */
-  run->sum = mtb_mix(mtb_mix(mtb_mix(0, (uint64_t)r.makespan), r.context_switches), r.events);
-  if (j->ncpu < MTB_MAX_REPS) j->cpu[j->ncpu++] = run->cpu;
-  ms_result_free(&r);
-  ms_workload_free(&w);
-  remove(j->opath);
-}
-
 /* Runs `j` through the harness (ours alone, validated); returns the median
  * wall seconds and stores the median CPU seconds in *cpu. */
-static double measure(job_t *j, const char *name, double *cpu) {
+static double measure(sched_job_t *j, const char *name, double *cpu) {
   mtb_run_t first = {0};
-  run_once(j, &first);
+  sched_job_run(j, &first);
   mtb_row_t row = {name, "s", false, 1.0, first.sum};
-  mtb_side_t side = {"ours", run_once, j};
+  mtb_side_t side = {"ours", sched_job_run, j};
   j->ncpu = 0;
   mtb_compare(&row, &side, 1);
   *cpu = median(j->cpu, j->ncpu);
@@ -115,13 +57,13 @@ static double measure(job_t *j, const char *name, double *cpu) {
 }
 
 /* Peak RSS (bytes) of one run in a fresh child process. */
-static double child_rss(job_t *j) {
+static double child_rss(sched_job_t *j) {
   int fd[2];
   if (pipe(fd)) return -1;
   pid_t pid = fork();
   if (pid == 0) {
     mtb_run_t r = {0};
-    run_once(j, &r);
+    sched_job_run(j, &r);
     struct rusage u;
     getrusage(RUSAGE_SELF, &u);
     double b = (double)u.ru_maxrss * 1024;
@@ -153,15 +95,15 @@ int main(void) {
   if (tiny < 10) tiny = 10, small = 100, big = 1000;
   static const char *const wnames[] = {"spread", "burst"};
   for (int wl = 0; wl < 2; wl++) {
-    job_t jb, js, jt;
-    make_workload(&jb, big, wl ? 10 : big);
-    make_workload(&js, small, wl ? 10 : small);
-    make_workload(&jt, tiny, wl ? 10 : tiny);
+    sched_job_t jb, js, jt;
+    sched_job_make(&jb, big, wl ? 10 : big, NULL);
+    sched_job_make(&js, small, wl ? 10 : small, NULL);
+    sched_job_make(&jt, tiny, wl ? 10 : tiny, NULL);
     for (size_t p = 0; p < sizeof policies / sizeof policies[0]; p++) {
       const char *pol = policies[p];
       if (!wanted(pol)) continue;
       bool hrrn = strcmp(pol, "hrrn") == 0;
-      job_t *jc = hrrn ? &jt : &js; /* the size compared with Python */
+      sched_job_t *jc = hrrn ? &jt : &js; /* the size compared with Python */
       jb.policy = js.policy = jt.policy = pol;
       char args[300], name[96], base[64];
       double cpu_big, cpu_small;
@@ -189,7 +131,7 @@ int main(void) {
       if (py_mem > 0)
         mtb_reference_row(name, "B/proc", false, (rss_big - rss_small) / (double)(big - small), base, py_mem);
     }
-    remove(jb.wpath), remove(js.wpath), remove(jt.wpath);
+    sched_job_cleanup(&jb), sched_job_cleanup(&js), sched_job_cleanup(&jt);
   }
   return 0;
 }

@@ -14,88 +14,31 @@
  *                                  row; equal work per process)
  * MT_BENCH_SCALE scales both sizes. */
 #include "harness.h"
-#include "mtsched.h"
+#include "sched_job.h"
 
+#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-
-typedef struct job {
-  char wpath[64];
-  char opath[80];
-} job_t;
-
-static void make_workload(job_t *j, int64_t n) {
-  strcpy(j->wpath, "/tmp/mtsched_bench_XXXXXX");
-  int fd = mkstemp(j->wpath);
-  FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
-  ms_gen_opts_t g = {.n = n, .seed = 1, .max_arrival = 5 * n, .max_burst = 10, .io = false};
-  if (!f || ms_gen(f, &g) || fclose(f)) {
-    fprintf(stderr, "bench: cannot write %s\n", j->wpath);
-    exit(1);
-  }
-  snprintf(j->opath, sizeof j->opath, "%s.json", j->wpath);
-}
-
-/* What `mtsched run -p rr -q 4 --format json -o OUT WORKLOAD` does.
- * Checksum: makespan, context switches and events of the simulation. */
-static void run_once(void *arg, mtb_run_t *run) {
-  const job_t *j = arg;
-  mtb_start(run);
-  FILE *f = fopen(j->wpath, "rb");
-  struct stat st;
-  if (!f || fstat(fileno(f), &st)) abort();
-  size_t len = (size_t)st.st_size;
-  char *buf = ms_big_alloc(len + 1, false);
-  if (!buf || fread(buf, 1, len, f) != len) abort();
-  fclose(f);
-  ms_workload_t w;
-  ms_config_t c;
-  ms_result_t r;
-  char err[MS_ERRLEN];
-  ms_config_init(&c);
-  if (ms_parse_workload_owned(buf, len, j->wpath, &w, err, sizeof err) ||
-      ms_config_from_spec(&c, "rr:q=4", &c, err, sizeof err) ||
-      ms_simulate(&w, &c, &r, err, sizeof err)) {
-    fprintf(stderr, "bench: %s\n", err);
-    exit(1);
-  }
-  FILE *o = fopen(j->opath, "w");
-  if (!o) abort();
-  setvbuf(o, NULL, _IONBF, 0); /* ms_write_run buffers by itself */
-  if (ms_write_run(o, &r, MS_JSON) || fclose(o)) abort();
-  mtb_stop(run);
-  run->ops = (long)w.n;
-  run->sum = mtb_mix(mtb_mix(mtb_mix(0, (uint64_t)r.makespan), r.context_switches), r.events);
-  ms_result_free(&r);
-  ms_workload_free(&w);
-  remove(j->opath); /* every repetition writes a new file, like a first run */
-}
-
-static void cleanup(const job_t *j) {
-  remove(j->wpath);
-  remove(j->opath);
-}
 
 int main(void) {
   int64_t big = (int64_t)(1000000 * mtb_scale()), small = (int64_t)(100000 * mtb_scale());
   if (big < 10) big = 10;
   if (small < 10) small = 10;
-  job_t jb, js;
-  make_workload(&jb, big);
-  make_workload(&js, small);
+  sched_job_t jb, js;
+  sched_job_make(&jb, big, 5 * big, "rr:q=4");
+  sched_job_make(&js, small, 5 * small, "rr:q=4");
+  jb.ops_are_procs = js.ops_are_procs = true;
   /* No C peer: ours alone, validated against the checksum of an untimed
    * first run (the simulation is deterministic: every repetition must agree). */
   mtb_run_t first = {0};
-  run_once(&jb, &first);
+  sched_job_run(&jb, &first);
   mtb_row_t row = {"sched_rr_q4_json", "procs/s", true, 0, first.sum};
-  mtb_side_t sb[] = {{"ours", run_once, &jb}};
+  mtb_side_t sb[] = {{"ours", sched_job_run, &jb}};
   char name[64], base[64];
   snprintf(name, sizeof name, "sched_rr_q4_json_%lldprocs", (long long)big);
   row.bench = name;
   mtb_compare(&row, sb, 1);
   double ours_big = mtb_last_ours();
-  run_once(&js, &first);
+  sched_job_run(&js, &first);
   row.expect = first.sum;
   snprintf(name, sizeof name, "sched_rr_q4_json_%lldprocs", (long long)small);
   sb[0].arg = &js;
@@ -111,7 +54,7 @@ int main(void) {
     mtb_reference_row("sched_rr_q4_json_rate", "procs/s", true, ours_big, base,
                       (double)small / py_small);
   }
-  cleanup(&jb);
-  cleanup(&js);
+  sched_job_cleanup(&jb);
+  sched_job_cleanup(&js);
   return 0;
 }
