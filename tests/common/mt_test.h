@@ -6,7 +6,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <multitask.h>
@@ -29,5 +35,33 @@ static inline long mt_test_scaled(long n, long min) {
       fail_msg("%s returned %s (%d), expected %s", #expr,                      \
                mt_err_name(mt__got), mt__got, mt_err_name(code));              \
   } while (0)
+
+/* The state letter of thread `tid` of this process from /proc ('R', 'S',
+ * ...; '?' when it is gone): lets a test wait until another thread is
+ * asleep inside a call, instead of sleeping. */
+static inline char mt_test_task_state(int32_t tid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return '?';
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return '?';
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  return p && p[1] && p[2] ? p[2] : '?';
+}
+
+/* Runs fn in a forked child, which exits with fn's result; returns that
+ * exit status (asserts the child exited normally). */
+static inline int mt_test_run_child(int (*fn)(void)) {
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) _exit(fn());
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
 
 #endif

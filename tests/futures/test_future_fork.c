@@ -40,16 +40,6 @@ static void *holder(void *arg) {
   return NULL;
 }
 
-static int run_child(int (*fn)(void)) {
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) _exit(fn());
-  int status;
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  assert_true(WIFEXITED(status));
-  return WEXITSTATUS(status);
-}
-
 /* Runs child_fn in a child forked while a thread holds the lock. */
 static int fork_while_held(int (*child_fn)(void)) {
   assert_int_equal(pipe(release_pipe), 0);
@@ -57,7 +47,7 @@ static int fork_while_held(int (*child_fn)(void)) {
   pthread_t t;
   assert_int_equal(pthread_create(&t, NULL, holder, NULL), 0);
   while (!atomic_load(&held)) sched_yield();
-  int rc = run_child(child_fn);
+  int rc = mt_test_run_child(child_fn);
   assert_int_equal(write(release_pipe[1], "x", 1), 1);
   pthread_join(t, NULL);
   close(release_pipe[0]);
@@ -106,7 +96,7 @@ static void test_future_lock_held_at_fork(void **state) {
   assert_non_null(g_f);
   assert_code(mt_future_add_done_callback(g_f, count_cb, NULL), 0);
   assert_int_equal(fork_while_held(child_future_busy), 0);
-  assert_int_equal(run_child(child_future_idle), 0);
+  assert_int_equal(mt_test_run_child(child_future_idle), 0);
   /* The parent's future is untouched by what the children did. */
   assert_int_equal(mt_future_done(g_f), 0);
   assert_code(mt_future_set_result(g_f, (mt_value_t){.ptr = (void *)9}), 0);
@@ -141,7 +131,7 @@ static void test_iterator_lock_held_at_fork(void **state) {
   g_it = mt_as_completed_new(fs, 1, MT_FOREVER);
   assert_non_null(g_it);
   assert_int_equal(fork_while_held(child_iter_busy), 0);
-  assert_int_equal(run_child(child_iter_idle), 0);
+  assert_int_equal(mt_test_run_child(child_iter_idle), 0);
   mt_future_t *out = NULL;
   assert_code(mt_as_completed_next(g_it, &out), 1);
   assert_ptr_equal(out, g_f);

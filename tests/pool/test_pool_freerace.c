@@ -31,19 +31,6 @@ static struct {
   uint32_t in_cb;        /* futex word: the callback runs */
 } g;
 
-static char task_state(int32_t tid) {
-  char path[64], buf[512];
-  snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return '?';
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return '?';
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  return p && p[1] && p[2] ? p[2] : '?';
-}
-
 static void on_manager_exit(void *v) {
   (void)v;
   __atomic_store_n(&g.manager_gone, 1, __ATOMIC_SEQ_CST);
@@ -60,7 +47,7 @@ static void free_cb(const mt_value_t *r, void *arg) {
   mt_local_set(local, &g); /* its destructor runs when the manager exits */
   int64_t give_up = mt__now_ns() + 20 * (int64_t)1000000000;
   while (mt__now_ns() < give_up) {
-    if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) == 1 && task_state(g.main_tid) == 'S') {
+    if (__atomic_load_n(&g.phase, __ATOMIC_ACQUIRE) == 1 && mt_test_task_state(g.main_tid) == 'S') {
       g.saw_sleep = 1;
       break;
     }

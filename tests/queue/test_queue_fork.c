@@ -49,16 +49,6 @@ static int child_idle(void) {
   return 0;
 }
 
-static int run_child(int (*fn)(void)) {
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) _exit(fn());
-  int status;
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  assert_true(WIFEXITED(status));
-  return WEXITSTATUS(status);
-}
-
 static void test_lock_held_at_fork(void **state) {
   (void)state;
   q = mt_queue_new(0);
@@ -68,7 +58,7 @@ static void test_lock_held_at_fork(void **state) {
   pthread_t t;
   assert_int_equal(pthread_create(&t, NULL, holder, NULL), 0);
   while (!atomic_load(&held)) sched_yield();
-  assert_int_equal(run_child(child_busy), 0);
+  assert_int_equal(mt_test_run_child(child_busy), 0);
   assert_int_equal(write(release_pipe[1], "x", 1), 1);
   pthread_join(t, NULL);
   /* The parent's queue is untouched by what the child did. */
@@ -85,7 +75,7 @@ static void test_idle_queue_is_a_copy(void **state) {
   q = mt_queue_new(0);
   assert_non_null(q);
   assert_code(mt_queue_put(q, q, 0), 0);
-  assert_int_equal(run_child(child_idle), 0);
+  assert_int_equal(mt_test_run_child(child_idle), 0);
   assert_int_equal(mt_queue_qsize(q), 1);
   mt_queue_free(q);
 }

@@ -76,20 +76,6 @@ int __wrap_pthread_detach(pthread_t t) {
 
 static void *target(void *arg) { return arg; }
 
-/* The state letter of thread tid of this process ('R', 'S', ...). */
-static char task_state(int32_t tid) {
-  char path[64], buf[512];
-  snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return '?';
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return '?';
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  return p && p[1] && p[2] ? p[2] : '?';
-}
-
 static void hold_window(mt_thread_t *t) {
   (void)t;
   flag_set(&g.listed);
@@ -97,7 +83,7 @@ static void hold_window(mt_thread_t *t) {
   for (;;) {
     uint32_t ph = __atomic_load_n(&g.phase, __ATOMIC_ACQUIRE);
     if (ph == 2) return;
-    if (ph == 1 && task_state(g.tid) == 'S') return;
+    if (ph == 1 && mt_test_task_state(g.tid) == 'S') return;
     if (mt__now_ns() > give_up) return; /* the prober is stuck elsewhere */
     sched_yield();
   }
