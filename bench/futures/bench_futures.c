@@ -33,7 +33,7 @@ static int twice(void *arg, mt_value_t *out) {
 
 static mt_executor_t *ours_pool(void) {
   mt_thread_pool_opts_t o = {.max_workers = W};
-  return mt_thread_pool_new(&o);
+  return mt_executor_new_thread_pool(&o);
 }
 
 static void ours_throughput(void *unused, mtb_run_t *r) {

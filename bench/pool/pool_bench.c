@@ -204,7 +204,7 @@ static void run_apply(void *arg, mtb_run_t *r) {
 static void run_submit(void *arg, mtb_run_t *r) {
   (void)arg;
   int pids[8];
-  int np = mt_pool_pids(mt_process_pool_pool(g_ex), pids, 8);
+  int np = mt_pool_pids(mt_executor_pool(g_ex), pids, 8);
   double w0 = workers_cpu(pids, np);
   uint64_t sum = 0;
   mtb_start(r);
@@ -270,7 +270,7 @@ int main(void) {
                  "pool_apply.py", args);
   mt_pool_free(g_pool);
 
-  g_ex = mt_process_pool_new(&(mt_process_pool_opts_t){.max_workers = 2});
+  g_ex = mt_executor_new_process_pool(&(mt_process_pool_opts_t){.max_workers = 2});
   row = (mtb_row_t){"ProcessPoolExecutor submit->result", "calls/s", true, 0, expect(g_calls)};
   mtb_side_t sb[] = {{"ours", run_submit, NULL}, {"raw C pipe pool round trip", run_raw, &rt}};
   mtb_compare(&row, sb, 2);

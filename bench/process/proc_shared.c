@@ -83,20 +83,20 @@ static void dict_glib(void *arg, mtb_run_t *r) {
 }
 
 static void value_ours(void *arg, mtb_run_t *r) {
-  mt_value_t *v = arg;
-  mt_lock_t *lock = mt_value_get_lock(v);
-  mt_value_set_i64(v, 0);
+  mt_shvalue_t *v = arg;
+  mt_lock_t *lock = mt_shvalue_get_lock(v);
+  mt_shvalue_set_i64(v, 0);
   mtb_start(r);
   for (long i = 0; i < n_ops; i++) {
     mt_lock_acquire(lock, MT_FOREVER);
     int64_t x;
-    mt_value_get_i64(v, &x);
-    mt_value_set_i64(v, x + 1);
+    mt_shvalue_get_i64(v, &x);
+    mt_shvalue_set_i64(v, x + 1);
     mt_lock_release(lock);
   }
   mtb_stop(r);
   int64_t x = 0;
-  mt_value_get_i64(v, &x);
+  mt_shvalue_get_i64(v, &x);
   r->ops = n_ops, r->sum = (uint64_t)x;
 }
 
@@ -125,12 +125,12 @@ int main(void) {
                  "proc_manager_dict.py", "20000");
   mt_shdict_free(d);
 
-  mt_value_t *v = mt_value_new('i', 0, true);
+  mt_shvalue_t *v = mt_shvalue_new('i', 0, true);
   row = (mtb_row_t){"Value += 1 under its lock", "ops/s", true, 0, (uint64_t)n_ops};
   mtb_side_t vs[] = {{"ours", value_ours, v}, {"int64 + process-shared mutex", value_pthread, s}};
   mtb_compare(&row, vs, 2);
   mtb_python_row(row.bench, row.unit, true, mtb_last_ours(), "Python Value", "proc_value.py",
                  "200000");
-  mt_value_free(v);
+  mt_shvalue_free(v);
   return 0;
 }

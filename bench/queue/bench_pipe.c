@@ -30,7 +30,7 @@ static uint64_t take(const char *m) {
 static void run_ours(void *arg, mtb_run_t *run) {
   cfg_t *c = arg;
   mt_conn_t *r, *w;
-  mt_pipe(false, &r, &w);
+  mt_pipe_new(false, &r, &w);
   char *buf = calloc(1, c->size);
   uint64_t sum = 0;
   mtb_start(run);
@@ -104,7 +104,7 @@ typedef struct {
 static void run_big_ours(void *arg, mtb_run_t *run) {
   big_t *b = arg;
   mt_conn_t *r, *w;
-  mt_pipe(false, &r, &w);
+  mt_pipe_new(false, &r, &w);
   unsigned char *buf = malloc(b->size);
   mtb_start(run);
   pid_t pid = fork();

@@ -16,7 +16,7 @@ static int sleep_ms(void *arg, mt_value_t *out) {
 int main(void) {
   intptr_t delays[] = {300, 100, 250, 50, 150};
   enum { N = 5 };
-  mt_executor_t *ex = mt_thread_pool_new(NULL);
+  mt_executor_t *ex = mt_executor_new_thread_pool(NULL);
   mt_future_t *fs[N];
   for (int i = 0; i < N; i++) {
     mt_executor_submit(ex, sleep_ms, (void *)delays[i], &fs[i]);

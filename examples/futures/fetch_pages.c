@@ -33,7 +33,7 @@ int main(void) {
                         "https://www.kernel.org", "https://www.debian.org"};
   enum { N = sizeof urls / sizeof urls[0] };
   mt_thread_pool_opts_t opts = {.max_workers = 20, .thread_name_prefix = "fetch"};
-  mt_executor_t *pool = mt_thread_pool_new(&opts);
+  mt_executor_t *pool = mt_executor_new_thread_pool(&opts);
   mt_future_t *fs[N];
   for (int i = 0; i < N; i++) {
     mt_executor_submit(pool, get_page, (void *)urls[i], &fs[i]);

@@ -23,28 +23,28 @@ static int divide(void *arg, mt_value_t *out) {
 static int loop_until_cancelled(void *arg, mt_value_t *out) {
   (void)out;
   __atomic_store_n((int *)arg, 1, __ATOMIC_SEQ_CST);
-  while (!mt_task_cancelled()) sched_yield();
+  while (!mt_task_is_cancelled()) sched_yield();
   return mt_task_fail(MT_ECANCELLED, "stopped politely");
 }
 
 int main(void) {
   mt_thread_pool_opts_t opts = {.max_workers = 1};
-  mt_executor_t *ex = mt_thread_pool_new(&opts);
+  mt_executor_t *ex = mt_executor_new_thread_pool(&opts);
   gate = mt_future_new();
   mt_future_t *a, *b;
   mt_executor_submit(ex, slow_add, (void *)41, &a);
   mt_executor_submit(ex, slow_add, (void *)1, &b); /* queued behind a */
   int c1 = mt_future_cancel(b);
   printf("b.cancel() -> %d, b.cancelled() -> %d, b.done() -> %d\n", c1,
-         mt_future_cancelled(b), mt_future_done(b));
+         mt_future_is_cancelled(b), mt_future_is_done(b));
   int r = mt_future_result(a, 0.1, NULL);
   printf("a.result(timeout=0.1) -> %s (a.running() -> %d)\n", mt_err_name(r),
-         mt_future_running(a));
+         mt_future_is_running(a));
   mt_future_set_result(gate, (mt_value_t){0}); /* let a finish */
   mt_value_t v;
   r = mt_future_result(a, MT_FOREVER, &v);
   printf("a.result() -> %s, value %ld, a.done() -> %d\n", mt_err_name(r),
-         (long)(intptr_t)v.ptr, mt_future_done(a));
+         (long)(intptr_t)v.ptr, mt_future_is_done(a));
 
   mt_future_t *c;
   mt_executor_submit(ex, divide, NULL, &c);

@@ -49,7 +49,7 @@ int main(void) {
   mt_pool_map(p, slow_or_quick, items, 4, 1, res);
   printf("map afterwards:");
   for (int i = 0; i < 4; i++) printf(" %ld", (long)(intptr_t)res[i].value);
-  printf("\n%ld workers started in all (the killed one was replaced)\n", mt_pool_started(p));
+  printf("\n%ld workers started in all (the killed one was replaced)\n", mt_pool_workers_started(p));
   mt_pool_close(p);
   mt_pool_join(p, MT_FOREVER);
   mt_pool_free(p);

@@ -13,7 +13,7 @@ static int writer(void *arg) {
   mt_shm_t *s = mt_shm_new(name, false, 0);
   if (!s) return 1;
   snprintf(mt_shm_buf(s), mt_shm_size(s), "hello from writer %d", (int)getpid());
-  mt_shm_close(s);
+  mt_shm_free(s);
   return 0;
 }
 
@@ -23,7 +23,7 @@ static int reader(void *arg) {
   if (!s) return 1;
   printf("reader %d read: \"%s\" (its unlink says %s)\n", (int)getpid(),
          (char *)mt_shm_buf(s), mt_err_name(mt_shm_unlink(s)));
-  mt_shm_close(s);
+  mt_shm_free(s);
   return 0;
 }
 
@@ -40,7 +40,7 @@ int main(void) {
   int first = mt_shm_unlink(seg), second = mt_shm_unlink(seg);
   printf("creator unlinks /dev/shm/%s: %s, twice: %s\n", mt_shm_name(seg),
          mt_err_name(first), mt_err_name(second));
-  mt_shm_close(seg);
+  mt_shm_free(seg);
   mt_process_free(w);
   mt_process_free(r);
   return 0;

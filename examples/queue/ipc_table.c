@@ -20,7 +20,7 @@ static double now(void) {
 
 static double pipe_rate(void) {
   mt_conn_t *r, *w;
-  mt_pipe(false, &r, &w);
+  mt_pipe_new(false, &r, &w);
   char buf[MSG] = {0};
   double t0 = now();
   pid_t pid = fork();
@@ -76,7 +76,7 @@ static double shm_rate(void) {
 
 int main(void) {
   double p = pipe_rate(), q = queue_rate(), s = shm_rate();
-  printf("%-16s %-18s %-18s %-18s\n", "", "Pipe (mt_pipe)", "Queue (mt_mpqueue)",
+  printf("%-16s %-18s %-18s %-18s\n", "", "Pipe (mt_pipe_new)", "Queue (mt_mpqueue)",
          "shared memory");
   printf("%-16s %-18s %-18s %-18s\n", "read/write", "both ends (duplex)", "FIFO",
          "overwrites");

@@ -9,7 +9,7 @@
 
 int main(void) {
   mt_conn_t *parent, *child;
-  if (mt_pipe(true, &parent, &child)) return 1;
+  if (mt_pipe_new(true, &parent, &child)) return 1;
   pid_t pid = fork();
   if (pid == 0) {
     mt_conn_close(parent); /* close the end this process does not use */

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 int main(void) {
-  mt_mpqueue_t *q = mt_joinablequeue_new(0, 64);
+  mt_mpqueue_t *q = mt_mpqueue_new_joinable(0, 64);
   pid_t consumer = fork();
   if (consumer == 0) { /* daemon: loops forever */
     char buf[64];

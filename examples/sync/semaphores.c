@@ -43,7 +43,7 @@ int main(void) {
   sem = mt_sem_new(3, 0);
   run(worker, 10);
   printf("Semaphore(3): at most %d workers were inside at once\n", max_inside);
-  stalls = mt_bounded_sem_new(5, 0);
+  stalls = mt_sem_new_bounded(5, 0);
   run(person, 8);
   int r = mt_sem_release(stalls, 1);
   printf("returning a sixth key: %s (%s)\n", mt_err_name(r), mt_strerror(r));

@@ -1,5 +1,5 @@
 /* Module-level singletons: a lock-guarded lazy instance (double-checked, as
- * the notes' Python singleton with a Lock) and the same with mt_once. */
+ * the notes' Python singleton with a Lock) and the same with mt_once_call. */
 #include <multitask.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +34,7 @@ static void make_once(void *arg) {
 static void *user(void *arg) {
   struct config **seen = arg;
   seen[0] = get_instance();
-  mt_once(&once, make_once, NULL);
+  mt_once_call(&once, make_once, NULL);
   seen[1] = once_instance;
   return NULL;
 }

@@ -27,7 +27,7 @@ int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   t0 = now();
   mt_timer_t *once = mt_timer_new(0.3, hello, NULL);
-  mt_timer_t *loop = mt_loop_timer_new(0.1, f1, NULL);
+  mt_timer_t *loop = mt_timer_new_loop(0.1, f1, NULL);
   mt_timer_t *never = mt_timer_new(0.2, hello, NULL);
   mt_timer_start(once);
   mt_timer_start(loop);
@@ -36,7 +36,7 @@ int main(void) {
   mt_timer_join(once, MT_FOREVER); /* Timer.join() */
   mt_timer_join(loop, 0.25);       /* let the loop tick a little longer */
   mt_timer_cancel(loop);
-  printf("loop ran %d times, one-shot %d time\n", mt_timer_fired(loop), mt_timer_fired(once));
+  printf("loop ran %d times, one-shot %d time\n", mt_timer_is_fired(loop), mt_timer_is_fired(once));
   mt_timer_free(once);
   mt_timer_free(loop);
   mt_timer_free(never);

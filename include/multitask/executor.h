@@ -63,7 +63,7 @@ typedef struct mt_thread_pool_opts {
 /* Python's ThreadPoolExecutor(max_workers, thread_name_prefix, initializer,
  * initargs).  opts may be NULL.  Workers start lazily, one per submit that
  * finds no idle worker, up to max_workers.  NULL + errno (EINVAL, ENOMEM). */
-mt_executor_t *mt_thread_pool_new(const mt_thread_pool_opts_t *opts);
+mt_executor_t *mt_executor_new_thread_pool(const mt_thread_pool_opts_t *opts);
 
 /* ---- Executor methods (every implementation) ------------------------ */
 
@@ -103,14 +103,14 @@ int mt_executor_resize(mt_executor_t *ex, int max_workers);
 int mt_executor_max_workers(mt_executor_t *ex);
 /* Number of worker threads alive right now (thread pool only, else
  * MT_ENOTSUP). */
-int mt_thread_pool_threads(mt_executor_t *ex);
+int mt_executor_thread_count(mt_executor_t *ex);
 
 /* shutdown(wait = true) then frees the executor.  Futures it handed out stay
  * valid (free them separately).  NULL is ignored. */
 void mt_executor_free(mt_executor_t *ex);
 
 /* The `with` statement: a variable declared
- *     mt_executor_t *ex MT_WITH_EXECUTOR = mt_thread_pool_new(NULL);
+ *     mt_executor_t *ex MT_WITH_EXECUTOR = mt_executor_new_thread_pool(NULL);
  * is shut down (wait = true) and freed when it goes out of scope. */
 void mt_executor_scope_end(mt_executor_t **ex);
 #define MT_WITH_EXECUTOR __attribute__((cleanup(mt_executor_scope_end)))

@@ -77,9 +77,9 @@ mt_future_t *mt_future_ref(mt_future_t *f);
 
 /* Current state, or MT_EINVAL for NULL. */
 int mt_future_state(const mt_future_t *f);
-int mt_future_cancelled(const mt_future_t *f); /* 1 / 0 (MT_EINVAL for NULL) */
-int mt_future_running(const mt_future_t *f);   /* 1 / 0 */
-int mt_future_done(const mt_future_t *f);      /* 1 when CANCELLED or FINISHED */
+int mt_future_is_cancelled(const mt_future_t *f); /* 1 / 0 (MT_EINVAL for NULL) */
+int mt_future_is_running(const mt_future_t *f);   /* 1 / 0 */
+int mt_future_is_done(const mt_future_t *f);      /* 1 when CANCELLED or FINISHED */
 
 /* ---- cancelling ----------------------------------------------------- */
 
@@ -90,12 +90,12 @@ int mt_future_cancel(mt_future_t *f);
 /* Cancels RUNNING work too (not in Python): a pending future is cancelled as
  * by mt_future_cancel (returns 1); for a running one the cancel request is
  * recorded and the executor's hook is called (thread pool: a flag the task
- * polls with mt_task_cancelled(); process pool: the worker is killed) and 0
+ * polls with mt_task_is_cancelled(); process pool: the worker is killed) and 0
  * is returned; the future then ends as the task (or executor) makes it end.
  * Returns 0 for a finished future too. */
 int mt_future_cancel_running(mt_future_t *f);
 /* 1 if mt_future_cancel_running asked this future to stop. */
-int mt_future_cancel_requested(const mt_future_t *f);
+int mt_future_is_cancel_requested(const mt_future_t *f);
 /* For executor implementations: hook(f, ctx) is called by
  * mt_future_cancel_running on a RUNNING future (e.g. a process pool kills
  * the worker running it).  Set it before the future can run. */
@@ -142,7 +142,7 @@ int mt_future_set_error(mt_future_t *f, int code, const char *message);
  * at fork (adding a callback, completing it, hanging a wait() or
  * as_completed() watcher on it), its callback and watcher lists may be torn:
  * in the child (the first call after at most ~10 ms, the owner check)
- * add_done_callback, mt_futures_wait and mt_as_completed_new over it return
+ * add_done_callback, mt_future_wait and mt_as_completed_new over it return
  * MT_ENOTRECOVERABLE, and set_result / set_exception / set_error store the
  * outcome (result() returns it) but return MT_ENOTRECOVERABLE: callbacks
  * added before the fork never run there.  The same holds for an
@@ -169,7 +169,7 @@ int mt_task_fail(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* 1 when the task running on this thread was asked to stop with
  * mt_future_cancel_running (0 outside a task). */
-int mt_task_cancelled(void);
+int mt_task_is_cancelled(void);
 /* The future of the task running on this thread (NULL outside a task). */
 mt_future_t *mt_task_current(void);
 
@@ -188,7 +188,7 @@ enum {
  * (a timeout is not an error, as Python: compare with n).  *n_not_done
  * receives the other count if not NULL.  Duplicate entries are counted
  * once.  MT_EINVAL for NULL futures, n < 0, a bad timeout or return_when. */
-int mt_futures_wait(mt_future_t *const *fs, int n, double timeout, int return_when,
+int mt_future_wait(mt_future_t *const *fs, int n, double timeout, int return_when,
                     mt_future_t **done, mt_future_t **not_done, int *n_not_done);
 
 /* Python's as_completed(fs, timeout) as an iterator: already-done futures

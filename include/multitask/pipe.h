@@ -1,7 +1,7 @@
 /* multitask/pipe.h - multiprocessing.Pipe and multiprocessing.connection.wait.
  * docs/pipes.md maps every Python name to these functions.
  *
- * mt_pipe(duplex) makes two connection ends: a socketpair when duplex (both
+ * mt_pipe_new(duplex) makes two connection ends: a socketpair when duplex (both
  * ends send and receive), a pipe when not (a receives, b sends, as Python's
  * Pipe(False)).  Descriptors are O_CLOEXEC; create the pipe before fork()
  * and close the end a process does not use (mt_conn_close) so that EOF is
@@ -27,7 +27,7 @@
  * announcing more than the end's maximum (a bogus or hostile peer: the stream
  * cannot be resynchronised) -> MT_EMSGSIZE with the announced size in *len
  * where the call has one, and the receive side is broken: every later
- * receive, peek and poll on that end returns MT_EBROKEN (mt_wait reports it
+ * receive, peek and poll on that end returns MT_EBROKEN (mt_conn_wait reports it
  * ready, since a receive returns at once).  Sending on a duplex end is not
  * affected; close it when done.
  *
@@ -69,7 +69,7 @@ typedef struct mt_conn mt_conn_t;
 #define MT_CONN_DEFAULT_MAX_RECV ((size_t)1 << 30)
 
 /* Pipe(duplex): 0 and *a, *b set, or MT_EMFILE / MT_ENOMEM / MT_EINVAL. */
-int mt_pipe(bool duplex, mt_conn_t **a, mt_conn_t **b);
+int mt_pipe_new(bool duplex, mt_conn_t **a, mt_conn_t **b);
 
 /* Connection.close(): closes the descriptor (idempotent).  The handle stays
  * valid (further calls return MT_EBADF) until mt_conn_free. */
@@ -79,8 +79,8 @@ void mt_conn_free(mt_conn_t *c);
 /* Connection.fileno(): the descriptor, or MT_EBADF when closed. */
 int mt_conn_fileno(const mt_conn_t *c);
 /* 1 if the end can send / receive, else 0. */
-int mt_conn_writable(const mt_conn_t *c);
-int mt_conn_readable(const mt_conn_t *c);
+int mt_conn_is_writable(const mt_conn_t *c);
+int mt_conn_is_readable(const mt_conn_t *c);
 
 /* send_bytes(buf): one message of len bytes.  0, MT_ECLOSED (peer gone),
  * MT_ETIMEDOUT (no byte sent), MT_EBADF, MT_EPERM (read-only end),
@@ -146,10 +146,10 @@ typedef struct mt_waitable {
  * (Python's empty list), MT_EINVAL, or a negative code when a queue's
  * wake-up descriptor cannot be made (MT_EMFILE).  Everything is waited on
  * in one poll: a queue is represented by an eventfd that put/shutdown make
- * readable while an mt_wait is registered on it (made at the first mt_wait
+ * readable while an mt_conn_wait is registered on it (made at the first mt_conn_wait
  * for an in-process queue, at creation for a cross-process one); no timed
  * re-check.  See docs/pipes.md. */
-int mt_wait(mt_waitable_t *list, int n, double timeout);
+int mt_conn_wait(mt_waitable_t *list, int n, double timeout);
 
 #pragma GCC visibility pop
 #ifdef __cplusplus

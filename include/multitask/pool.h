@@ -103,7 +103,7 @@ typedef struct mt_pool_task_opts {
 /* Python's apply_async: copies the argument and returns 0 with *out a new
  * future (free with mt_future_free); the future's value is a malloc'd copy
  * of the result (or the pointer value when len 0).  Futures work with
- * mt_futures_wait / mt_as_completed, mt_future_cancel (not started) and
+ * mt_future_wait / mt_as_completed, mt_future_cancel (not started) and
  * mt_future_cancel_running (kills the worker: MT_ECANCELLED).  Errors seen
  * by mt_future_result: MT_ETASKFAILED (the task returned a code: see
  * mt_future_exception), MT_EWORKERDIED (mt_pool_died_exitcode tells the
@@ -138,7 +138,7 @@ void mt_pool_items_release(mt_pool_item_t *results, size_t n);
 /* Python's imap / imap_unordered: an iterator over the results.  The items
  * are copied (the iterator may be dropped before they were all sent). */
 typedef struct mt_pool_imap mt_pool_imap_t;
-mt_pool_imap_t *mt_pool_imap(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items,
+mt_pool_imap_t *mt_pool_imap_new(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items,
                              size_t n, size_t chunksize, bool unordered);
 /* next(timeout): 1 with *out (its ptr is now the caller's) and *index (may
  * be NULL) the item's input index; 0 when all were returned; MT_ETIMEDOUT
@@ -174,7 +174,7 @@ void mt_pool_free(mt_pool_t *p);
  * (a dead worker's replacement may still be starting). */
 int mt_pool_pids(mt_pool_t *p, int *out, int n);
 /* Number of workers started so far (replacements included). */
-long mt_pool_started(mt_pool_t *p);
+long mt_pool_workers_started(mt_pool_t *p);
 
 /* ---- ProcessPoolExecutor -------------------------------------------- */
 
@@ -197,13 +197,13 @@ typedef struct mt_process_pool_opts {
  * future), len 0 returns the pointer value.  mt_executor_map works: its
  * chunks run in the workers.  shutdown(wait, cancel_futures) as Python,
  * bounded by shutdown_timeout.  NULL + errno. */
-mt_executor_t *mt_process_pool_new(const mt_process_pool_opts_t *opts);
+mt_executor_t *mt_executor_new_process_pool(const mt_process_pool_opts_t *opts);
 /* The bytes form of submit (argument copied) with task options (timeout,
  * callbacks); same codes as mt_pool_apply_async. */
-int mt_process_pool_submit(mt_executor_t *ex, mt_pool_fn fn, const void *in, size_t len,
+int mt_executor_submit_bytes(mt_executor_t *ex, mt_pool_fn fn, const void *in, size_t len,
                            const mt_pool_task_opts_t *opts, mt_future_t **out);
 /* The Pool behind a process executor (pids, started count), or NULL. */
-mt_pool_t *mt_process_pool_pool(mt_executor_t *ex);
+mt_pool_t *mt_executor_pool(mt_executor_t *ex);
 
 #pragma GCC visibility pop
 #ifdef __cplusplus

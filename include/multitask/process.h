@@ -122,15 +122,15 @@ void mt_process_free(mt_process_t *p);
 /* The object of the calling process: "MainProcess" in a process the library
  * did not start, the mt_process_t (name, pid, daemon) in a child it started.
  * Never NULL; do not free. */
-mt_process_t *mt_current_process(void);
+mt_process_t *mt_process_current(void);
 /* The parent of a child the library started, NULL in the main process
  * (Python's None).  Supports pid, name, is_alive, join, sentinel.  Do not
  * free. */
-mt_process_t *mt_parent_process(void);
+mt_process_t *mt_process_parent(void);
 /* Reaps every finished child of this process and stores up to n of the
  * live ones in out; returns how many are live (may exceed n).  Children
  * freed while running and now finished are released here. */
-int mt_active_children(mt_process_t **out, int n);
+int mt_process_active_children(mt_process_t **out, int n);
 /* CPUs this process may run on (the affinity mask, not the machine). */
 int mt_cpu_count(void);
 

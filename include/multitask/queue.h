@@ -42,13 +42,13 @@ typedef struct mt_queue mt_queue_t;
 /* queue.Queue(maxsize): FIFO.  maxsize 0 = unbounded. */
 mt_queue_t *mt_queue_new(size_t maxsize);
 /* queue.LifoQueue(maxsize): last in, first out. */
-mt_queue_t *mt_lifoqueue_new(size_t maxsize);
+mt_queue_t *mt_queue_new_lifo(size_t maxsize);
 /* queue.PriorityQueue(maxsize): lowest int64 key first; equal keys leave
  * in insertion order (stable, unlike a heapq of tuples). */
-mt_queue_t *mt_priorityqueue_new(size_t maxsize);
+mt_queue_t *mt_queue_new_priority(size_t maxsize);
 /* queue.SimpleQueue(): unbounded FIFO without task_done/join
  * (they return MT_ENOTSUP). */
-mt_queue_t *mt_simplequeue_new(void);
+mt_queue_t *mt_queue_new_simple(void);
 
 /* Optional destructor called for every item still queued when the queue is
  * shut down with immediate=true or freed.  0 or MT_EINVAL. */
@@ -80,8 +80,8 @@ int mt_queue_get_prio(mt_queue_t *q, int64_t *key, void **item, double timeout);
 /* qsize() (a count, >= 0), empty() and full() (1 / 0); MT_EINVAL for
  * NULL.  Like Python's, the answers may be stale as soon as they return. */
 int mt_queue_qsize(const mt_queue_t *q);
-int mt_queue_empty(const mt_queue_t *q);
-int mt_queue_full(const mt_queue_t *q);
+int mt_queue_is_empty(const mt_queue_t *q);
+int mt_queue_is_full(const mt_queue_t *q);
 /* The maxsize given at creation (0 = unbounded). */
 size_t mt_queue_maxsize(const mt_queue_t *q);
 
@@ -138,11 +138,11 @@ typedef struct mt_mpqueue mt_mpqueue_t;
 /* multiprocessing.Queue(maxsize).  NULL with errno EINVAL (max_msg above
  * MT_MPQUEUE_MAX_MSG, maxsize above 2^30 or the ring above 1 TiB), ENOMEM,
  * or EMFILE (each cross-process queue holds one eventfd, made here so that
- * mt_wait works in every process forked afterwards; closed by
+ * mt_conn_wait works in every process forked afterwards; closed by
  * mt_mpqueue_free). */
 mt_mpqueue_t *mt_mpqueue_new(size_t maxsize, size_t max_msg);
 /* multiprocessing.JoinableQueue(maxsize): adds task_done/join. */
-mt_mpqueue_t *mt_joinablequeue_new(size_t maxsize, size_t max_msg);
+mt_mpqueue_t *mt_mpqueue_new_joinable(size_t maxsize, size_t max_msg);
 /* Unmaps the queue in the calling process (each process that is done with
  * it may call this; the memory goes away with the last mapping). */
 void mt_mpqueue_free(mt_mpqueue_t *q);
@@ -160,8 +160,8 @@ int mt_mpqueue_get(mt_mpqueue_t *q, void *buf, size_t cap, size_t *needed,
 /* Number of messages queued (works on Linux, unlike Python's macOS one),
  * empty() and full() as 1 / 0. */
 int mt_mpqueue_qsize(const mt_mpqueue_t *q);
-int mt_mpqueue_empty(const mt_mpqueue_t *q);
-int mt_mpqueue_full(const mt_mpqueue_t *q);
+int mt_mpqueue_is_empty(const mt_mpqueue_t *q);
+int mt_mpqueue_is_full(const mt_mpqueue_t *q);
 /* The largest message accepted. */
 size_t mt_mpqueue_max_msg(const mt_mpqueue_t *q);
 /* JoinableQueue.task_done(): MT_EOVERFLOW if called too often,

@@ -15,7 +15,7 @@
  * silently truncates).  'L' holds 0..INT64_MAX through these accessors.
  * Every single get or set is indivisible (an atomic load/store of the
  * naturally aligned item); a read-modify-write such as v = v + 1 needs the
- * lock (mt_value_get_lock) or mt_value_add.
+ * lock (mt_shvalue_get_lock) or mt_shvalue_add.
  */
 #ifndef MULTITASK_SHM_H
 #define MULTITASK_SHM_H
@@ -32,51 +32,51 @@ extern "C" {
 #pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
 
 /* ---- Value / RawValue ------------------------------------------------- */
-typedef struct mt_value mt_value_t;
+typedef struct mt_shvalue mt_shvalue_t;
 
 /* Value(typecode, initial, lock): lock true makes an MT_SHARED mt_lock_t
- * reachable with mt_value_get_lock.  For 'f'/'d' use mt_value_new_double.
+ * reachable with mt_shvalue_get_lock.  For 'f'/'d' use mt_shvalue_new_double.
  * NULL with errno EINVAL (bad typecode), ERANGE (initial does not fit),
  * ENOMEM. */
-mt_value_t *mt_value_new(char typecode, int64_t initial, bool lock);
-mt_value_t *mt_value_new_double(char typecode, double initial, bool lock);
+mt_shvalue_t *mt_shvalue_new(char typecode, int64_t initial, bool lock);
+mt_shvalue_t *mt_shvalue_new_double(char typecode, double initial, bool lock);
 /* RawValue: the same without a lock. */
-mt_value_t *mt_raw_value_new(char typecode, int64_t initial);
-void mt_value_free(mt_value_t *v);
+mt_shvalue_t *mt_shvalue_new_raw(char typecode, int64_t initial);
+void mt_shvalue_free(mt_shvalue_t *v);
 /* The lock (Python's get_lock()); NULL for a raw value. */
-mt_lock_t *mt_value_get_lock(const mt_value_t *v);
-char mt_value_typecode(const mt_value_t *v);
+mt_lock_t *mt_shvalue_get_lock(const mt_shvalue_t *v);
+char mt_shvalue_typecode(const mt_shvalue_t *v);
 /* Integer typecodes: 0 / MT_ERANGE / MT_EINVAL (NULL, float typecode for
  * get_i64).  set_i64 on 'f'/'d' converts.  get_double works for all. */
-int mt_value_get_i64(const mt_value_t *v, int64_t *out);
-int mt_value_set_i64(mt_value_t *v, int64_t x);
-int mt_value_get_double(const mt_value_t *v, double *out);
+int mt_shvalue_get_i64(const mt_shvalue_t *v, int64_t *out);
+int mt_shvalue_set_i64(mt_shvalue_t *v, int64_t x);
+int mt_shvalue_get_double(const mt_shvalue_t *v, double *out);
 /* MT_EINVAL on an integer typecode (Python's TypeError). */
-int mt_value_set_double(mt_value_t *v, double x);
+int mt_shvalue_set_double(mt_shvalue_t *v, double x);
 /* Atomic v += delta without the lock (integer typecodes): the new value in
  * *result (may be NULL).  MT_ERANGE and no change if it would not fit. */
-int mt_value_add(mt_value_t *v, int64_t delta, int64_t *result);
+int mt_shvalue_add(mt_shvalue_t *v, int64_t delta, int64_t *result);
 
 /* ---- Array / RawArray ------------------------------------------------- */
-typedef struct mt_array mt_array_t;
+typedef struct mt_sharray mt_sharray_t;
 
 /* Array(typecode, n, lock): n zeroed items.  NULL with errno EINVAL (bad
  * typecode, n == 0) or ENOMEM. */
-mt_array_t *mt_array_new(char typecode, size_t n, bool lock);
-mt_array_t *mt_raw_array_new(char typecode, size_t n);
-void mt_array_free(mt_array_t *a);
-mt_lock_t *mt_array_get_lock(const mt_array_t *a);
-size_t mt_array_len(const mt_array_t *a);
-char mt_array_typecode(const mt_array_t *a);
-size_t mt_array_itemsize(const mt_array_t *a);
+mt_sharray_t *mt_sharray_new(char typecode, size_t n, bool lock);
+mt_sharray_t *mt_sharray_new_raw(char typecode, size_t n);
+void mt_sharray_free(mt_sharray_t *a);
+mt_lock_t *mt_sharray_get_lock(const mt_sharray_t *a);
+size_t mt_sharray_len(const mt_sharray_t *a);
+char mt_sharray_typecode(const mt_sharray_t *a);
+size_t mt_sharray_itemsize(const mt_sharray_t *a);
 /* The items themselves (n * itemsize bytes), for bulk use. */
-void *mt_array_data(mt_array_t *a);
+void *mt_sharray_data(mt_sharray_t *a);
 /* Bounds-checked: index >= len is MT_ERANGE (Python's IndexError); a
  * negative index counts from the end as in Python. */
-int mt_array_get_i64(const mt_array_t *a, long index, int64_t *out);
-int mt_array_set_i64(mt_array_t *a, long index, int64_t x);
-int mt_array_get_double(const mt_array_t *a, long index, double *out);
-int mt_array_set_double(mt_array_t *a, long index, double x);
+int mt_sharray_get_i64(const mt_sharray_t *a, long index, int64_t *out);
+int mt_sharray_set_i64(mt_sharray_t *a, long index, int64_t x);
+int mt_sharray_get_double(const mt_sharray_t *a, long index, double *out);
+int mt_sharray_set_double(mt_sharray_t *a, long index, double x);
 
 /* Size in bytes of a typecode's item, 0 if the typecode is unknown. */
 size_t mt_typecode_size(char typecode);
@@ -104,7 +104,7 @@ const char *mt_shm_name(const mt_shm_t *s);
  * MT_ENOENT the second time. */
 int mt_shm_unlink(mt_shm_t *s);
 /* Unmaps and frees the handle (Python's close()).  Does not unlink. */
-int mt_shm_close(mt_shm_t *s);
+int mt_shm_free(mt_shm_t *s);
 
 #pragma GCC visibility pop
 #ifdef __cplusplus

@@ -45,7 +45,7 @@ int mt_lock_acquire(mt_lock_t *lock, double timeout);
 /* 0, or MT_EPERM when the lock is not locked (Python's RuntimeError). */
 int mt_lock_release(mt_lock_t *lock);
 /* 1 locked, 0 unlocked, MT_EINVAL. */
-int mt_lock_locked(const mt_lock_t *lock);
+int mt_lock_is_locked(const mt_lock_t *lock);
 /* After MT_EOWNERDEAD: the state is repaired.  MT_EINVAL if not needed,
  * MT_EPERM if the calling process does not hold the lock. */
 int mt_lock_consistent(mt_lock_t *lock);
@@ -68,7 +68,7 @@ int mt_rlock_consistent(mt_rlock_t *rlock);
 /* ---- Semaphore / BoundedSemaphore -------------------------------------- */
 mt_sem_t *mt_sem_new(unsigned value, int flags);
 /* Bounded: releasing above `value` returns MT_EOVERFLOW (Python's ValueError). */
-mt_sem_t *mt_bounded_sem_new(unsigned value, int flags);
+mt_sem_t *mt_sem_new_bounded(unsigned value, int flags);
 void mt_sem_free(mt_sem_t *sem);
 int mt_sem_acquire(mt_sem_t *sem, double timeout);
 /* Adds n (>= 1).  Bounded over-release: MT_EOVERFLOW and nothing changes. */
@@ -134,14 +134,14 @@ int mt_barrier_abort(mt_barrier_t *b);
 int mt_barrier_parties(const mt_barrier_t *b);
 int mt_barrier_n_waiting(const mt_barrier_t *b);
 /* 1 broken, 0 not. */
-int mt_barrier_broken(const mt_barrier_t *b);
+int mt_barrier_is_broken(const mt_barrier_t *b);
 
 /* ---- once (module-level singletons) ----------------------------------
  * Runs fn(arg) exactly once across threads; others wait for it to finish.
  * Initialise with MT_ONCE_INIT. */
-typedef struct mt_once { unsigned state; } mt_once_t;
+typedef struct mt_once_call { unsigned state; } mt_once_t;
 #define MT_ONCE_INIT {0}
-int mt_once(mt_once_t *once, void (*fn)(void *arg), void *arg);
+int mt_once_call(mt_once_t *once, void (*fn)(void *arg), void *arg);
 
 /* ---- "with" ------------------------------------------------------------
  * MT_WITH_LOCK(lock) { ... } holds `lock` for the block and releases it

@@ -37,7 +37,7 @@ mt_timer_t *mt_timer_new(double interval, void (*fn)(void *arg), void *arg);
  * call is at the first tick not in the past.  Once started it keeps ticking
  * until cancelled: the re-arm after each tick allocates nothing (its place
  * in the heap is reserved by mt_timer_start), so it cannot fail. */
-mt_timer_t *mt_loop_timer_new(double interval, void (*fn)(void *arg), void *arg);
+mt_timer_t *mt_timer_new_loop(double interval, void (*fn)(void *arg), void *arg);
 /* 0, MT_ESTARTED (started before), MT_EAGAIN (no timer thread), MT_ENOMEM
  * (the heap could not grow: not started, may be started again), MT_EINVAL.
  * A timer cancelled before start starts fine and never fires (Python). */
@@ -56,7 +56,7 @@ int mt_timer_cancel(mt_timer_t *t);
  * MT_EDEADLK (called from a timer callback), MT_EINVAL. */
 int mt_timer_join(mt_timer_t *t, double timeout);
 /* How many callbacks completed: 0/1 (one-shot), ticks run (loop). */
-int mt_timer_fired(const mt_timer_t *t);
+int mt_timer_is_fired(const mt_timer_t *t);
 /* Cancels if needed (waiting for a running callback) and frees.  May be
  * called from the timer's own callback: it is freed when that returns. */
 void mt_timer_free(mt_timer_t *t);

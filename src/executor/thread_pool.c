@@ -526,7 +526,7 @@ static const mt_executor_ops_t pool_ops = {
     .destroy = pool_destroy,
 };
 
-mt_executor_t *mt_thread_pool_new(const mt_thread_pool_opts_t *opts) {
+mt_executor_t *mt_executor_new_thread_pool(const mt_thread_pool_opts_t *opts) {
   mt_thread_pool_opts_t o = opts ? *opts : (mt_thread_pool_opts_t){0};
   if (o.max_workers <= 0) {
     int n = mt__cpu_count() + 4;
@@ -553,7 +553,7 @@ mt_executor_t *mt_thread_pool_new(const mt_thread_pool_opts_t *opts) {
   return ex;
 }
 
-int mt_thread_pool_threads(mt_executor_t *ex) {
+int mt_executor_thread_count(mt_executor_t *ex) {
   if (!ex) return MT_EINVAL;
   if (ex->ops != &pool_ops) return MT_ENOTSUP;
   return (int)load32(&((pool_t *)ex->self)->nthreads);

@@ -120,22 +120,22 @@ int mt_future_state(const mt_future_t *f) {
   return (int)(load_state(f) & MT__F_STATE);
 }
 
-int mt_future_cancelled(const mt_future_t *f) {
+int mt_future_is_cancelled(const mt_future_t *f) {
   if (!f) return MT_EINVAL;
   return mt_future_state(f) == MT_FUTURE_CANCELLED;
 }
 
-int mt_future_running(const mt_future_t *f) {
+int mt_future_is_running(const mt_future_t *f) {
   if (!f) return MT_EINVAL;
   return mt_future_state(f) == MT_FUTURE_RUNNING;
 }
 
-int mt_future_done(const mt_future_t *f) {
+int mt_future_is_done(const mt_future_t *f) {
   if (!f) return MT_EINVAL;
   return is_done(load_state(f));
 }
 
-int mt_future_cancel_requested(const mt_future_t *f) {
+int mt_future_is_cancel_requested(const mt_future_t *f) {
   if (!f) return MT_EINVAL;
   return (int)__atomic_load_n(&f->cancel_req, __ATOMIC_ACQUIRE);
 }
@@ -422,7 +422,7 @@ int mt_task_fail(int code, const char *fmt, ...) {
   return code;
 }
 
-int mt_task_cancelled(void) {
+int mt_task_is_cancelled(void) {
   mt_future_t *f = tl_current;
   return f ? (int)__atomic_load_n(&f->cancel_req, __ATOMIC_ACQUIRE) : 0;
 }

@@ -235,7 +235,7 @@ static int collector_wait(mt__collector_t *c, pred_fn pred, int arg) {
   }
 }
 
-int mt_futures_wait(mt_future_t *const *fs, int n, double timeout, int return_when,
+int mt_future_wait(mt_future_t *const *fs, int n, double timeout, int return_when,
                     mt_future_t **done, mt_future_t **not_done, int *n_not_done) {
   if (return_when < MT_FIRST_COMPLETED || return_when > MT_ALL_COMPLETED) return MT_EINVAL;
   mt__collector_t c;
@@ -254,7 +254,7 @@ int mt_futures_wait(mt_future_t *const *fs, int n, double timeout, int return_wh
   }
   int nd = 0, nn = 0;
   for (int i = 0; i < c.n; i++) {
-    if (mt_future_done(c.fs[i]) == 1) {
+    if (mt_future_is_done(c.fs[i]) == 1) {
       if (done) done[nd] = c.fs[i];
       nd++;
     } else {

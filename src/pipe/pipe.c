@@ -1,4 +1,4 @@
-/* Pipe connections (multiprocessing.Pipe) and mt_wait (connection.wait).
+/* Pipe connections (multiprocessing.Pipe) and mt_conn_wait (connection.wait).
  *
  * Design.  A connection is a descriptor plus a receive buffer.  Every frame
  * is a 4-byte length in host order (or 0xffffffff and an 8-byte length for
@@ -82,7 +82,7 @@ static mt_conn_t *conn_new(int fd, bool rd, bool wr, bool is_sock) {
   return c;
 }
 
-int mt_pipe(bool duplex, mt_conn_t **a, mt_conn_t **b) {
+int mt_pipe_new(bool duplex, mt_conn_t **a, mt_conn_t **b) {
   if (!a || !b) return MT_EINVAL;
   int fds[2];
   int r = mt__sys_pipe_make(duplex, fds);
@@ -125,8 +125,8 @@ int mt_conn_fileno(const mt_conn_t *c) {
 
 size_t mt__conn_rbuf_cap(const mt_conn_t *c) { return c ? c->rcap : 0; }
 
-int mt_conn_writable(const mt_conn_t *c) { return c && c->wr; }
-int mt_conn_readable(const mt_conn_t *c) { return c && c->rd; }
+int mt_conn_is_writable(const mt_conn_t *c) { return c && c->wr; }
+int mt_conn_is_readable(const mt_conn_t *c) { return c && c->rd; }
 
 static int check(const mt_conn_t *c, bool reading) {
   if (!c) return MT_EINVAL;
@@ -627,7 +627,7 @@ static int wait_round(mt_waitable_t *list, int n, const int *fds, struct pollfd 
   return ready;
 }
 
-int mt_wait(mt_waitable_t *list, int n, double timeout) {
+int mt_conn_wait(mt_waitable_t *list, int n, double timeout) {
   int64_t deadline;
   if (validate(list, n) || mt__deadline(timeout, &deadline)) return MT_EINVAL;
   struct pollfd stack[16];

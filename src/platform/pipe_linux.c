@@ -114,7 +114,7 @@ int mt__sys_close(int fd) {
   return r < 0 && e != EINTR ? -e : 0;
 }
 
-/* ---- eventfd: the wake-up descriptor mt_wait polls for a queue -------- */
+/* ---- eventfd: the wake-up descriptor mt_conn_wait polls for a queue -------- */
 
 int mt__sys_eventfd(void) {
   int saved = errno;

@@ -304,7 +304,7 @@ static void take_records(mt_pool_t *p, batch_t *b, uint32_t first, uint32_t coun
 
 static int spawn_worker(mt_pool_t *p, worker_t *w) {
   mt_conn_t *a, *b;
-  int r = mt_pipe(true, &a, &b);
+  int r = mt_pipe_new(true, &a, &b);
   if (r < 0) return r;
   memset(w->shm, 0, offsetof(wshm_t, arena));
   w->conn = a;
@@ -497,7 +497,7 @@ static int send_batch(mt_pool_t *p, worker_t *w, bool second) {
     int s = mt_future_state(j->future) == MT_FUTURE_RUNNING
                 ? 1
                 : mt_future_set_running_or_notify_cancel(j->future);
-    if (s == 1 && mt_future_cancel_requested(j->future)) {
+    if (s == 1 && mt_future_is_cancel_requested(j->future)) {
       p->qhead++;
       p->qlen--;
       deliver(p, j, 0, MT_ECANCELLED, 0, NULL, 0, 0, "cancelled before it started");
@@ -737,7 +737,7 @@ static void *manager_main(void *arg) {
     for (int i = 0; i < p->nw; i++) {
       worker_t *w = &p->w[i];
       if (!w->alive || w->nfl == 0 || w->fl[0].job->kind != JK_FUTURE) continue;
-      if (mt_future_cancel_requested(w->fl[0].job->future))
+      if (mt_future_is_cancel_requested(w->fl[0].job->future))
         kill_for(w, MT_ECANCELLED, "cancelled while running: worker killed and replaced");
       else if (w->run_deadline <= now)
         kill_for(w, MT_ECANCELLED, "task timeout expired: worker killed and replaced");
@@ -816,7 +816,7 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
   p->fds = mt__calloc((size_t)(1 + 2 * p->nw), sizeof *p->fds);
   p->who = mt__calloc((size_t)(1 + 2 * p->nw), sizeof *p->who);
   int r = p->w && p->fds && p->who ? 0 : MT_ENOMEM;
-  if (r == 0) r = mt_pipe(false, &p->wake_r, &p->wake_w);
+  if (r == 0) r = mt_pipe_new(false, &p->wake_r, &p->wake_w);
   for (int i = 0; r == 0 && i < p->nw; i++) {
     p->w[i].pool = p;
     p->w[i].shm = mt__obj_alloc(sizeof(wshm_t), MT_SHARED);
@@ -1116,7 +1116,7 @@ struct mt_pool_imap {
   size_t next;
 };
 
-mt_pool_imap_t *mt_pool_imap(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items,
+mt_pool_imap_t *mt_pool_imap_new(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items,
                              size_t n, size_t chunksize, bool unordered) {
   int r;
   job_t *j = map_job(p, JK_IMAP, MODE_BYTES, (void *)(uintptr_t)fn, items, n, chunksize, &r);
@@ -1262,7 +1262,7 @@ int mt_pool_pids(mt_pool_t *p, int *out, int n) {
   return k;
 }
 
-long mt_pool_started(mt_pool_t *p) {
+long mt_pool_workers_started(mt_pool_t *p) {
   if (!p) return MT_EINVAL;
   pool_enter(p);
   long n = __atomic_load_n(&p->started, __ATOMIC_RELAXED);

@@ -97,7 +97,7 @@ static const mt_executor_ops_t ppe_ops = {
     .map = ppe_map,
 };
 
-mt_executor_t *mt_process_pool_new(const mt_process_pool_opts_t *opts) {
+mt_executor_t *mt_executor_new_process_pool(const mt_process_pool_opts_t *opts) {
   mt_process_pool_opts_t o = opts ? *opts : (mt_process_pool_opts_t){0};
   if (o.shutdown_timeout < 0 || o.shutdown_timeout != o.shutdown_timeout)
     return mt__fail_null(MT_EINVAL);
@@ -122,14 +122,14 @@ mt_executor_t *mt_process_pool_new(const mt_process_pool_opts_t *opts) {
   return ex;
 }
 
-mt_pool_t *mt_process_pool_pool(mt_executor_t *ex) {
+mt_pool_t *mt_executor_pool(mt_executor_t *ex) {
   if (!ex || ex->ops != &ppe_ops) return NULL;
   return ((ppe_t *)ex->self)->pool;
 }
 
-int mt_process_pool_submit(mt_executor_t *ex, mt_pool_fn fn, const void *in, size_t len,
+int mt_executor_submit_bytes(mt_executor_t *ex, mt_pool_fn fn, const void *in, size_t len,
                            const mt_pool_task_opts_t *opts, mt_future_t **out) {
-  mt_pool_t *p = mt_process_pool_pool(ex);
+  mt_pool_t *p = mt_executor_pool(ex);
   if (!p) {
     if (out) *out = NULL;
     return MT_EINVAL;

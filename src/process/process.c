@@ -665,11 +665,11 @@ void mt_process_free(mt_process_t *p) {
 
 /* ---- module functions ------------------------------------------------- */
 
-mt_process_t *mt_current_process(void) { return S.self_proc; }
+mt_process_t *mt_process_current(void) { return S.self_proc; }
 
-mt_process_t *mt_parent_process(void) { return S.have_parent ? &S.parent_rec : NULL; }
+mt_process_t *mt_process_parent(void) { return S.have_parent ? &S.parent_rec : NULL; }
 
-int mt_active_children(mt_process_t **out, int n) {
+int mt_process_active_children(mt_process_t **out, int n) {
   ensure_init();
   if (n < 0 || (n > 0 && !out)) return MT_EINVAL;
   int live = 0;

@@ -26,10 +26,10 @@
  * never a lost wake.  join() sleeps without the lock on join_seq, with a
  * sleeper count as the Dekker partner of task_done.
  *
- * mt_wait (connection.wait) needs a descriptor: an eventfd made with the
+ * mt_conn_wait (connection.wait) needs a descriptor: an eventfd made with the
  * queue (so every process forked later shares it), written by put and
- * shutdown under the lock while some mt_wait is registered (see the
- * mt_wait section at the end).
+ * shutdown under the lock while some mt_conn_wait is registered (see the
+ * mt_conn_wait section at the end).
 
  * Invariants (under lock): 0 <= tail - head <= nslots (uint32 arithmetic);
  * slots in [head, tail) hold complete messages; unfinished >= 0.
@@ -67,9 +67,9 @@ struct mt_mpqueue {
   waitq_t getq, putq;
   uint32_t join_seq, join_sleepers;
   size_t map_size;
-  /* mt_wait support, under the lock (see mt__mpqueue_wait_begin): */
+  /* mt_conn_wait support, under the lock (see mt__mpqueue_wait_begin): */
   int32_t efd;           /* eventfd made with the queue, inherited by fork */
-  uint32_t fd_waiters;   /* registered mt_wait calls, all processes */
+  uint32_t fd_waiters;   /* registered mt_conn_wait calls, all processes */
   uint32_t efd_signalled;
 };
 
@@ -120,7 +120,7 @@ mt_mpqueue_t *mt_mpqueue_new(size_t maxsize, size_t max_msg) {
   return make(maxsize, max_msg, false);
 }
 
-mt_mpqueue_t *mt_joinablequeue_new(size_t maxsize, size_t max_msg) {
+mt_mpqueue_t *mt_mpqueue_new_joinable(size_t maxsize, size_t max_msg) {
   return make(maxsize, max_msg, true);
 }
 
@@ -148,7 +148,7 @@ static bool signal_one(waitq_t *w) {
   return true;
 }
 
-/* Under lock: makes the eventfd readable for mt_wait callers (one write
+/* Under lock: makes the eventfd readable for mt_conn_wait callers (one write
  * per empty -> ready episode). */
 static void signal_fd(mt_mpqueue_t *q) {
   if (q->fd_waiters == 0 || q->efd_signalled) return;
@@ -296,12 +296,12 @@ int mt_mpqueue_qsize(const mt_mpqueue_t *q) {
   return n > q->nslots ? (int)q->nslots : (int)n; /* a racing read: clamp */
 }
 
-int mt_mpqueue_empty(const mt_mpqueue_t *q) {
+int mt_mpqueue_is_empty(const mt_mpqueue_t *q) {
   int n = mt_mpqueue_qsize(q);
   return n < 0 ? n : n == 0;
 }
 
-int mt_mpqueue_full(const mt_mpqueue_t *q) {
+int mt_mpqueue_is_full(const mt_mpqueue_t *q) {
   int n = mt_mpqueue_qsize(q);
   return n < 0 ? n : (uint32_t)n >= q->nslots;
 }
@@ -372,7 +372,7 @@ int mt_mpqueue_is_shutdown(const mt_mpqueue_t *q) {
   return __atomic_load_n(&q->closed, __ATOMIC_RELAXED) ? 1 : 0;
 }
 
-/* ---- mt_wait support (queue_internal.h) --------------------------------------
+/* ---- mt_conn_wait support (queue_internal.h) --------------------------------------
  * As in queue.c, but the eventfd is made with the queue (a descriptor
  * created later would not exist in processes forked before), and check
  * drains it whenever the queue is empty rather than trusting the flag: a

@@ -21,9 +21,9 @@
  * the item to a faster one simply waits again.  Putters on a full queue
  * mirror this; join() waits on its own queue and is woken all at once.
  *
- * mt_wait (connection.wait) cannot park on a futex word among descriptors,
+ * mt_conn_wait (connection.wait) cannot park on a futex word among descriptors,
  * so a queue waited on gets an eventfd, written under the lock by put and
- * shutdown only while fd_waiters > 0 (see the mt_wait section below).
+ * shutdown only while fd_waiters > 0 (see the mt_conn_wait section below).
 
  * fork.  A child gets a copy of the queue.  If another thread of the parent
  * held q->lock at fork (it was inside put or get), the copy may be torn: the
@@ -79,9 +79,9 @@ struct mt_queue {
   bool broken; /* a holder died inside (fork): never trust the state */
   void (*item_free)(void *);
   waitq_t getq, putq, joinq;
-  /* mt_wait (connection.wait) support, all under the lock: */
-  int efd;             /* eventfd polled by mt_wait; -1 until first needed */
-  uint32_t fd_waiters; /* mt_wait calls currently registered on q */
+  /* mt_conn_wait (connection.wait) support, all under the lock: */
+  int efd;             /* eventfd polled by mt_conn_wait; -1 until first needed */
+  uint32_t fd_waiters; /* mt_conn_wait calls currently registered on q */
   bool efd_signalled;  /* efd's counter is non-zero */
 };
 
@@ -244,9 +244,9 @@ static mt_queue_t *make(enum kind kind, size_t maxsize) {
 }
 
 mt_queue_t *mt_queue_new(size_t maxsize) { return make(K_FIFO, maxsize); }
-mt_queue_t *mt_lifoqueue_new(size_t maxsize) { return make(K_LIFO, maxsize); }
-mt_queue_t *mt_priorityqueue_new(size_t maxsize) { return make(K_PRIO, maxsize); }
-mt_queue_t *mt_simplequeue_new(void) { return make(K_SIMPLE, 0); }
+mt_queue_t *mt_queue_new_lifo(size_t maxsize) { return make(K_LIFO, maxsize); }
+mt_queue_t *mt_queue_new_priority(size_t maxsize) { return make(K_PRIO, maxsize); }
+mt_queue_t *mt_queue_new_simple(void) { return make(K_SIMPLE, 0); }
 
 int mt_queue_set_item_free(mt_queue_t *q, void (*item_free)(void *)) {
   if (!q) return MT_EINVAL;
@@ -403,13 +403,13 @@ int mt_queue_qsize(const mt_queue_t *q) {
   return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
-int mt_queue_empty(const mt_queue_t *q) {
+int mt_queue_is_empty(const mt_queue_t *q) {
   if (!q) return MT_EINVAL;
   if (is_broken(q)) return MT_ENOTRECOVERABLE;
   return load_count(q) == 0;
 }
 
-int mt_queue_full(const mt_queue_t *q) {
+int mt_queue_is_full(const mt_queue_t *q) {
   if (!q) return MT_EINVAL;
   if (is_broken(q)) return MT_ENOTRECOVERABLE;
   return q->maxsize > 0 && load_count(q) >= q->maxsize;
@@ -491,8 +491,8 @@ int mt_queue_is_shutdown(const mt_queue_t *q) {
   return __atomic_load_n(&q->closed, __ATOMIC_RELAXED) ? 1 : 0;
 }
 
-/* ---- mt_wait support (queue_internal.h) --------------------------------------
- * An mt_wait caller registers (fd_waiters++), then loops: check (ready, or
+/* ---- mt_conn_wait support (queue_internal.h) --------------------------------------
+ * An mt_conn_wait caller registers (fd_waiters++), then loops: check (ready, or
  * drain the eventfd while the queue is empty), poll the eventfd with the
  * other descriptors, check again.  A put or shutdown signals the eventfd
  * under the same lock whenever fd_waiters > 0, so between a check that saw

@@ -13,7 +13,7 @@ void mt__queue_waiting(mt_queue_t *q, int *getters, int *putters, int *joiners);
  * queue; may over-count after a sleeper was killed. */
 void mt__mpqueue_sleeping(const mt_mpqueue_t *q, int *getters, int *putters);
 
-/* mt_wait (src/pipe/pipe.c) over queues, without polling: begin registers
+/* mt_conn_wait (src/pipe/pipe.c) over queues, without polling: begin registers
  * the caller and returns a descriptor (an eventfd) that becomes readable
  * when a put or shutdown happens while registered, or a negative code.
  * check returns 1 if the queue is ready (not empty or shut down), else 0
@@ -27,7 +27,7 @@ void mt__queue_wait_end(mt_queue_t *q);
 int mt__mpqueue_wait_begin(mt_mpqueue_t *q);
 int mt__mpqueue_wait_check(mt_mpqueue_t *q);
 void mt__mpqueue_wait_end(mt_mpqueue_t *q);
-/* Test hooks: mt_wait calls registered on q right now. */
+/* Test hooks: mt_conn_wait calls registered on q right now. */
 int mt__queue_fd_waiters(mt_queue_t *q);
 int mt__mpqueue_fd_waiters(mt_mpqueue_t *q);
 /* Test hook: takes (hold) or releases q's internal lock, as a thread inside

@@ -128,15 +128,15 @@ static int set_int_item(char tc, void *p, int64_t x) {
 
 /* ---- Value ---------------------------------------------------------------- */
 
-struct mt_value {
+struct mt_shvalue {
   char tc;
   mt_lock_t *lock;
   _Alignas(8) unsigned char data[8];
 };
 
-static mt_value_t *value_alloc(char tc, bool lock) {
+static mt_shvalue_t *value_alloc(char tc, bool lock) {
   if (!mt_typecode_size(tc)) return mt__fail_null(MT_EINVAL);
-  mt_value_t *v = mt__obj_alloc(sizeof *v, MT_SHARED);
+  mt_shvalue_t *v = mt__obj_alloc(sizeof *v, MT_SHARED);
   if (!v) return mt__fail_null(MT_ENOMEM);
   v->tc = tc;
   if (lock && !(v->lock = mt_lock_new(MT_SHARED))) {
@@ -146,57 +146,57 @@ static mt_value_t *value_alloc(char tc, bool lock) {
   return v;
 }
 
-mt_value_t *mt_value_new(char tc, int64_t initial, bool lock) {
+mt_shvalue_t *mt_shvalue_new(char tc, int64_t initial, bool lock) {
   if (mt_typecode_size(tc) && !is_float(tc) && !int_fits(tc, initial))
     return mt__fail_null(MT_ERANGE);
-  mt_value_t *v = value_alloc(tc, lock);
+  mt_shvalue_t *v = value_alloc(tc, lock);
   if (v) set_int_item(tc, v->data, initial);
   return v;
 }
 
-mt_value_t *mt_value_new_double(char tc, double initial, bool lock) {
+mt_shvalue_t *mt_shvalue_new_double(char tc, double initial, bool lock) {
   if (mt_typecode_size(tc) && !is_float(tc)) return mt__fail_null(MT_EINVAL);
-  mt_value_t *v = value_alloc(tc, lock);
+  mt_shvalue_t *v = value_alloc(tc, lock);
   if (v && store_double(tc, v->data, initial) < 0) {
-    mt_value_free(v);
+    mt_shvalue_free(v);
     return mt__fail_null(MT_ERANGE);
   }
   return v;
 }
 
-mt_value_t *mt_raw_value_new(char tc, int64_t initial) { return mt_value_new(tc, initial, false); }
+mt_shvalue_t *mt_shvalue_new_raw(char tc, int64_t initial) { return mt_shvalue_new(tc, initial, false); }
 
-void mt_value_free(mt_value_t *v) {
+void mt_shvalue_free(mt_shvalue_t *v) {
   if (!v) return;
   if (v->lock) mt_lock_free(v->lock);
   mt__obj_free(v, sizeof *v, MT_SHARED);
 }
 
-mt_lock_t *mt_value_get_lock(const mt_value_t *v) { return v ? v->lock : NULL; }
-char mt_value_typecode(const mt_value_t *v) { return v ? v->tc : 0; }
+mt_lock_t *mt_shvalue_get_lock(const mt_shvalue_t *v) { return v ? v->lock : NULL; }
+char mt_shvalue_typecode(const mt_shvalue_t *v) { return v ? v->tc : 0; }
 
-int mt_value_get_i64(const mt_value_t *v, int64_t *out) {
+int mt_shvalue_get_i64(const mt_shvalue_t *v, int64_t *out) {
   if (!v || !out || is_float(v->tc)) return MT_EINVAL;
   *out = load_int(v->tc, v->data);
   return 0;
 }
 
-int mt_value_set_i64(mt_value_t *v, int64_t x) {
+int mt_shvalue_set_i64(mt_shvalue_t *v, int64_t x) {
   return v ? set_int_item(v->tc, v->data, x) : MT_EINVAL;
 }
 
-int mt_value_get_double(const mt_value_t *v, double *out) {
+int mt_shvalue_get_double(const mt_shvalue_t *v, double *out) {
   if (!v || !out) return MT_EINVAL;
   *out = load_double(v->tc, v->data);
   return 0;
 }
 
-int mt_value_set_double(mt_value_t *v, double x) {
+int mt_shvalue_set_double(mt_shvalue_t *v, double x) {
   return v ? store_double(v->tc, v->data, x) : MT_EINVAL;
 }
 
 /* CAS loop on the item's own width: works for every integer typecode. */
-int mt_value_add(mt_value_t *v, int64_t delta, int64_t *result) {
+int mt_shvalue_add(mt_shvalue_t *v, int64_t delta, int64_t *result) {
   if (!v || is_float(v->tc)) return MT_EINVAL;
   size_t sz = mt_typecode_size(v->tc);
   for (;;) {
@@ -221,17 +221,17 @@ int mt_value_add(mt_value_t *v, int64_t delta, int64_t *result) {
 
 #define ARRAY_HEADER 64
 
-struct mt_array {
+struct mt_sharray {
   char tc;
   size_t n, isz, bytes;
   mt_lock_t *lock;
 };
 
-mt_array_t *mt_array_new(char tc, size_t n, bool lock) {
+mt_sharray_t *mt_sharray_new(char tc, size_t n, bool lock) {
   size_t isz = mt_typecode_size(tc);
   if (!isz || n == 0 || n > (SIZE_MAX - ARRAY_HEADER) / isz) return mt__fail_null(MT_EINVAL);
   size_t bytes = ARRAY_HEADER + n * isz;
-  mt_array_t *a = mt__obj_alloc(bytes, MT_SHARED);
+  mt_sharray_t *a = mt__obj_alloc(bytes, MT_SHARED);
   if (!a) return mt__fail_null(MT_ENOMEM);
   a->tc = tc;
   a->n = n;
@@ -244,29 +244,29 @@ mt_array_t *mt_array_new(char tc, size_t n, bool lock) {
   return a;
 }
 
-mt_array_t *mt_raw_array_new(char tc, size_t n) { return mt_array_new(tc, n, false); }
+mt_sharray_t *mt_sharray_new_raw(char tc, size_t n) { return mt_sharray_new(tc, n, false); }
 
-void mt_array_free(mt_array_t *a) {
+void mt_sharray_free(mt_sharray_t *a) {
   if (!a) return;
   if (a->lock) mt_lock_free(a->lock);
   mt__obj_free(a, a->bytes, MT_SHARED);
 }
 
-mt_lock_t *mt_array_get_lock(const mt_array_t *a) { return a ? a->lock : NULL; }
-size_t mt_array_len(const mt_array_t *a) { return a ? a->n : 0; }
-char mt_array_typecode(const mt_array_t *a) { return a ? a->tc : 0; }
-size_t mt_array_itemsize(const mt_array_t *a) { return a ? a->isz : 0; }
-void *mt_array_data(mt_array_t *a) { return a ? (char *)a + ARRAY_HEADER : NULL; }
+mt_lock_t *mt_sharray_get_lock(const mt_sharray_t *a) { return a ? a->lock : NULL; }
+size_t mt_sharray_len(const mt_sharray_t *a) { return a ? a->n : 0; }
+char mt_sharray_typecode(const mt_sharray_t *a) { return a ? a->tc : 0; }
+size_t mt_sharray_itemsize(const mt_sharray_t *a) { return a ? a->isz : 0; }
+void *mt_sharray_data(mt_sharray_t *a) { return a ? (char *)a + ARRAY_HEADER : NULL; }
 
 /* The item's address, or NULL when the index is out of range. */
-static void *item(const mt_array_t *a, long index) {
+static void *item(const mt_sharray_t *a, long index) {
   long n = (long)a->n;
   if (index < 0) index += n;
   if (index < 0 || index >= n) return NULL;
   return (char *)a + ARRAY_HEADER + (size_t)index * a->isz;
 }
 
-int mt_array_get_i64(const mt_array_t *a, long index, int64_t *out) {
+int mt_sharray_get_i64(const mt_sharray_t *a, long index, int64_t *out) {
   if (!a || !out || is_float(a->tc)) return MT_EINVAL;
   void *p = item(a, index);
   if (!p) return MT_ERANGE;
@@ -274,13 +274,13 @@ int mt_array_get_i64(const mt_array_t *a, long index, int64_t *out) {
   return 0;
 }
 
-int mt_array_set_i64(mt_array_t *a, long index, int64_t x) {
+int mt_sharray_set_i64(mt_sharray_t *a, long index, int64_t x) {
   if (!a) return MT_EINVAL;
   void *p = item(a, index);
   return p ? set_int_item(a->tc, p, x) : MT_ERANGE;
 }
 
-int mt_array_get_double(const mt_array_t *a, long index, double *out) {
+int mt_sharray_get_double(const mt_sharray_t *a, long index, double *out) {
   if (!a || !out) return MT_EINVAL;
   void *p = item(a, index);
   if (!p) return MT_ERANGE;
@@ -288,7 +288,7 @@ int mt_array_get_double(const mt_array_t *a, long index, double *out) {
   return 0;
 }
 
-int mt_array_set_double(mt_array_t *a, long index, double x) {
+int mt_sharray_set_double(mt_sharray_t *a, long index, double x) {
   if (!a) return MT_EINVAL;
   void *p = item(a, index);
   return p ? store_double(a->tc, p, x) : MT_ERANGE;
@@ -368,7 +368,7 @@ int mt_shm_unlink(mt_shm_t *s) {
   return mt__sys_shm_unlink(s->name);
 }
 
-int mt_shm_close(mt_shm_t *s) {
+int mt_shm_free(mt_shm_t *s) {
   if (!s) return MT_EINVAL;
   mt__sys_unmap(s->buf, s->size);
   mt__free(s);

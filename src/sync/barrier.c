@@ -261,7 +261,7 @@ int mt_barrier_n_waiting(const mt_barrier_t *cb) {
   return n;
 }
 
-int mt_barrier_broken(const mt_barrier_t *cb) {
+int mt_barrier_is_broken(const mt_barrier_t *cb) {
   if (!cb) return MT_EINVAL;
   mt_barrier_t *b = (mt_barrier_t *)cb;
   lock(b);

@@ -102,7 +102,7 @@ int mt_lock_release(mt_lock_t *l) {
   return robust_release(&l->m, &l->state, lock_mode(l->flags));
 }
 
-int mt_lock_locked(const mt_lock_t *l) {
+int mt_lock_is_locked(const mt_lock_t *l) {
   if (!l) return MT_EINVAL;
   return mt__mutex_holder(&l->m) != 0;
 }

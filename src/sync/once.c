@@ -5,7 +5,7 @@
 
 enum { NOT_RUN = 0, RUNNING = 1, DONE = 2, RUNNING_WAITED = 3 };
 
-int mt_once(mt_once_t *once, void (*fn)(void *arg), void *arg) {
+int mt_once_call(mt_once_t *once, void (*fn)(void *arg), void *arg) {
   if (!once || !fn) return MT_EINVAL;
   uint32_t *w = (uint32_t *)&once->state;
   uint32_t s = __atomic_load_n(w, __ATOMIC_ACQUIRE);

@@ -28,7 +28,7 @@ static mt_sem_t *sem_new(unsigned value, unsigned bound, int flags) {
 }
 
 mt_sem_t *mt_sem_new(unsigned value, int flags) { return sem_new(value, 0, flags); }
-mt_sem_t *mt_bounded_sem_new(unsigned value, int flags) {
+mt_sem_t *mt_sem_new_bounded(unsigned value, int flags) {
   if (value == 0) return mt__fail_null(MT_EINVAL); /* could never be released */
   return sem_new(value, value, flags);
 }

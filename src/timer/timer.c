@@ -292,7 +292,7 @@ mt_timer_t *mt_timer_new(double interval, void (*fn)(void *arg), void *arg) {
   return timer_new(interval, fn, arg, false);
 }
 
-mt_timer_t *mt_loop_timer_new(double interval, void (*fn)(void *arg), void *arg) {
+mt_timer_t *mt_timer_new_loop(double interval, void (*fn)(void *arg), void *arg) {
   return timer_new(interval, fn, arg, true);
 }
 
@@ -391,7 +391,7 @@ int mt_timer_join(mt_timer_t *t, double timeout) {
   }
 }
 
-int mt_timer_fired(const mt_timer_t *t) {
+int mt_timer_is_fired(const mt_timer_t *t) {
   if (!t) return MT_EINVAL;
   return __atomic_load_n(&t->fired, __ATOMIC_ACQUIRE);
 }

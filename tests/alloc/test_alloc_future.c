@@ -25,7 +25,7 @@ static int scenario(void) {
     if (r == 0) accepted++;
   }
   if (r == 0) {
-    r = mt_futures_wait(fs, N, 0, MT_ALL_COMPLETED, NULL, NULL, NULL);
+    r = mt_future_wait(fs, N, 0, MT_ALL_COMPLETED, NULL, NULL, NULL);
     if (r >= 0) {
       FP_CHECK(r == 0);
       r = 0;
@@ -43,7 +43,7 @@ static int scenario(void) {
   FP_CHECK(cb_runs == accepted);
   if (r == 0) {
     mt_future_t *done[N];
-    r = mt_futures_wait(fs, N, 5, MT_FIRST_EXCEPTION, done, NULL, NULL);
+    r = mt_future_wait(fs, N, 5, MT_FIRST_EXCEPTION, done, NULL, NULL);
     if (r >= 0) {
       FP_CHECK(r == N);
       r = 0;

@@ -7,7 +7,7 @@
 static int scenario(void) {
   mt_mpqueue_t *q = mt_mpqueue_new(0, 64);
   if (!q) return fp_errno();
-  mt_mpqueue_t *jq = mt_joinablequeue_new(4, 32);
+  mt_mpqueue_t *jq = mt_mpqueue_new_joinable(4, 32);
   if (!jq) {
     mt_mpqueue_free(q);
     return fp_errno();

@@ -1,6 +1,6 @@
-/* Allocation failures in pipes: mt_pipe returns MT_ENOMEM and leaks
+/* Allocation failures in pipes: mt_pipe_new returns MT_ENOMEM and leaks
  * nothing; a receive that cannot allocate returns MT_ENOMEM and loses
- * nothing (the same message arrives intact on the next call); mt_wait over
+ * nothing (the same message arrives intact on the next call); mt_conn_wait over
  * more connections than its stack array returns MT_ENOMEM or the answer. */
 #include <string.h>
 
@@ -26,7 +26,7 @@ static int scenario(void) {
   static unsigned char big[40000];
   for (size_t i = 0; i < sizeof big; i++) big[i] = (unsigned char)(i * 7);
   mt_conn_t *a, *b;
-  int r = mt_pipe(true, &a, &b);
+  int r = mt_pipe_new(true, &a, &b);
   if (r < 0) return r;
   int nomem = 0;
   size_t sizes[] = {1, 100, 5000, sizeof big};
@@ -45,16 +45,16 @@ static int scenario(void) {
     if (r == 0) FP_CHECK(strcmp(s, "hello") == 0);
     free(s);
   }
-  /* mt_wait over NW connections, one of them ready */
+  /* mt_conn_wait over NW connections, one of them ready */
   mt_conn_t *ra[NW] = {0}, *wa[NW] = {0};
   int made = 0;
-  for (; r == 0 && made < NW; made++) r = mt_pipe(false, &ra[made], &wa[made]);
+  for (; r == 0 && made < NW; made++) r = mt_pipe_new(false, &ra[made], &wa[made]);
   if (r < 0) made--;
   if (r == 0) r = mt_conn_send_bytes(wa[7], "x", 1, 5);
   if (r == 0) {
     mt_waitable_t w[NW];
     for (int i = 0; i < NW; i++) w[i] = (mt_waitable_t){.kind = MT_WAIT_CONN, .obj = ra[i]};
-    r = mt_wait(w, NW, 5);
+    r = mt_conn_wait(w, NW, 5);
     if (r >= 0) {
       FP_CHECK(r == 1 && w[7].ready == 1);
       r = 0;

@@ -68,7 +68,7 @@ static int pool_scenario(void) {
     mt_pool_items_release(res, N);
   }
   if (r == 0) {
-    mt_pool_imap_t *it = mt_pool_imap(p, square, items, N, 5, false);
+    mt_pool_imap_t *it = mt_pool_imap_new(p, square, items, N, 5, false);
     if (!it) r = fp_errno();
     for (int i = 0; it && i < N; i++) {
       mt_pool_item_t x;
@@ -94,7 +94,7 @@ static int sq_task(void *arg, mt_value_t *out) {
 
 static int executor_scenario(void) {
   mt_process_pool_opts_t o = {.max_workers = 1};
-  mt_executor_t *ex = mt_process_pool_new(&o);
+  mt_executor_t *ex = mt_executor_new_process_pool(&o);
   if (!ex) return fp_errno();
   int r = 0;
   mt_future_t *f = NULL;

@@ -33,9 +33,9 @@ static int fill(mt_queue_t *q, bool prio, int n, int *in) {
 
 static int one_kind(int kind) {
   mt_queue_t *q = kind == 0   ? mt_queue_new(0)
-                  : kind == 1 ? mt_lifoqueue_new(0)
-                  : kind == 2 ? mt_priorityqueue_new(0)
-                              : mt_simplequeue_new();
+                  : kind == 1 ? mt_queue_new_lifo(0)
+                  : kind == 2 ? mt_queue_new_priority(0)
+                              : mt_queue_new_simple();
   if (!q) return fp_errno();
   FP_CHECK(mt_queue_set_item_free(q, item_free) == 0);
   int n = 100, in;

@@ -32,7 +32,7 @@ static int scenario(void) {
   if (r == 0) {
     ticks = 0;
     FP_CHECK(mt_event_clear(ticked) == 0);
-    mt_timer_t *lt = mt_loop_timer_new(0.001, loop_tick, NULL);
+    mt_timer_t *lt = mt_timer_new_loop(0.001, loop_tick, NULL);
     if (!lt) return fp_errno();
     r = mt_timer_start(lt);
     if (r == 0) {
@@ -80,7 +80,7 @@ static void loop_timer_rearm_never_fails(void **state) {
   ticked = mt_event_new(0);
   assert_non_null(ticked);
   ticks = 0;
-  mt_timer_t *lt = mt_loop_timer_new(0.0005, filling_tick, NULL);
+  mt_timer_t *lt = mt_timer_new_loop(0.0005, filling_tick, NULL);
   assert_non_null(lt);
   assert_code(mt_timer_start(lt), 0);
   int r = mt_event_wait(ticked, 20);

@@ -15,7 +15,7 @@ static int twice(void *arg, mt_value_t *out) {
 static void pool_after_fork(void **state) {
   (void)state;
   mt_thread_pool_opts_t o = {.max_workers = 2};
-  mt_executor_t *ex = mt_thread_pool_new(&o);
+  mt_executor_t *ex = mt_executor_new_thread_pool(&o);
   mt_future_t *f;
   assert_code(mt_executor_submit(ex, twice, (void *)3, &f), 0);
   assert_code(mt_future_result(f, MT_FOREVER, NULL), 0);
@@ -28,7 +28,7 @@ static void pool_after_fork(void **state) {
              mt_executor_resize(ex, 3) == MT_EFORKED;
     mt_executor_free(ex); /* must not hang */
     /* a new pool works in the child */
-    mt_executor_t *ex2 = mt_thread_pool_new(&o);
+    mt_executor_t *ex2 = mt_executor_new_thread_pool(&o);
     mt_value_t v;
     ok = ok && mt_executor_submit(ex2, twice, (void *)5, &f) == 0 &&
          mt_future_result(f, MT_FOREVER, &v) == 0 && (intptr_t)v.ptr == 10;

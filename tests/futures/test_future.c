@@ -23,18 +23,18 @@ static void states_and_result(void **state) {
   mt_future_t *f = mt_future_new();
   assert_non_null(f);
   assert_int_equal(mt_future_state(f), MT_FUTURE_PENDING);
-  assert_int_equal(mt_future_done(f), 0);
-  assert_int_equal(mt_future_running(f), 0);
+  assert_int_equal(mt_future_is_done(f), 0);
+  assert_int_equal(mt_future_is_running(f), 0);
   assert_code(mt_future_result(f, 0, NULL), MT_ETIMEDOUT);
   assert_code(mt_future_set_running_or_notify_cancel(f), 1);
-  assert_int_equal(mt_future_running(f), 1);
+  assert_int_equal(mt_future_is_running(f), 1);
   assert_code(mt_future_set_running_or_notify_cancel(f), MT_EBUSY);
   assert_code(mt_future_cancel(f), 0); /* running: cannot cancel */
   static int x = 42;
   freed = 0;
   assert_code(mt_future_set_result(f, (mt_value_t){&x, sizeof x, count_free}), 0);
   assert_int_equal(mt_future_state(f), MT_FUTURE_FINISHED);
-  assert_int_equal(mt_future_done(f), 1);
+  assert_int_equal(mt_future_is_done(f), 1);
   mt_value_t v;
   assert_code(mt_future_result(f, MT_FOREVER, &v), 0);
   assert_ptr_equal(v.ptr, &x);
@@ -69,8 +69,8 @@ static void cancel_pending(void **state) {
   mt_future_t *f = mt_future_new();
   assert_code(mt_future_cancel(f), 1);
   assert_code(mt_future_cancel(f), 1);
-  assert_int_equal(mt_future_cancelled(f), 1);
-  assert_int_equal(mt_future_done(f), 1);
+  assert_int_equal(mt_future_is_cancelled(f), 1);
+  assert_int_equal(mt_future_is_done(f), 1);
   assert_code(mt_future_result(f, MT_FOREVER, NULL), MT_ECANCELLED);
   assert_code(mt_future_exception(f, MT_FOREVER, NULL), MT_ECANCELLED);
   assert_code(mt_future_set_running_or_notify_cancel(f), 0);
@@ -120,7 +120,7 @@ static void error_paths(void **state) {
   assert_code(mt_future_take_result(f, 0, NULL), MT_EINVAL);
   assert_code(mt_future_exception(NULL, 0, NULL), MT_EINVAL);
   assert_code(mt_future_state(NULL), MT_EINVAL);
-  assert_code(mt_future_done(NULL), MT_EINVAL);
+  assert_code(mt_future_is_done(NULL), MT_EINVAL);
   assert_code(mt_future_cancel(NULL), MT_EINVAL);
   assert_code(mt_future_cancel_running(NULL), MT_EINVAL);
   assert_code(mt_future_set_result(NULL, (mt_value_t){0}), MT_EINVAL);
@@ -129,16 +129,16 @@ static void error_paths(void **state) {
   assert_code(mt_future_add_done_callback(NULL, NULL, NULL), MT_EINVAL);
   assert_code(mt_future_add_done_callback(f, NULL, NULL), MT_EINVAL);
   assert_code(mt_future_set_running_or_notify_cancel(NULL), MT_EINVAL);
-  assert_code(mt_futures_wait(NULL, 1, 0, MT_ALL_COMPLETED, NULL, NULL, NULL), MT_EINVAL);
-  assert_code(mt_futures_wait(&f, -1, 0, MT_ALL_COMPLETED, NULL, NULL, NULL), MT_EINVAL);
-  assert_code(mt_futures_wait(&f, 1, 0, 99, NULL, NULL, NULL), MT_EINVAL);
-  assert_code(mt_futures_wait(&f, 1, -5, MT_ALL_COMPLETED, NULL, NULL, NULL), MT_EINVAL);
+  assert_code(mt_future_wait(NULL, 1, 0, MT_ALL_COMPLETED, NULL, NULL, NULL), MT_EINVAL);
+  assert_code(mt_future_wait(&f, -1, 0, MT_ALL_COMPLETED, NULL, NULL, NULL), MT_EINVAL);
+  assert_code(mt_future_wait(&f, 1, 0, 99, NULL, NULL, NULL), MT_EINVAL);
+  assert_code(mt_future_wait(&f, 1, -5, MT_ALL_COMPLETED, NULL, NULL, NULL), MT_EINVAL);
   mt_future_t *nul = NULL;
-  assert_code(mt_futures_wait(&nul, 1, 0, MT_ALL_COMPLETED, NULL, NULL, NULL), MT_EINVAL);
+  assert_code(mt_future_wait(&nul, 1, 0, MT_ALL_COMPLETED, NULL, NULL, NULL), MT_EINVAL);
   assert_null(mt_as_completed_new(&f, 1, -3));
   assert_int_equal(errno, EINVAL);
   assert_code(mt_as_completed_next(NULL, &f), MT_EINVAL);
-  assert_int_equal(mt_task_cancelled(), 0);
+  assert_int_equal(mt_task_is_cancelled(), 0);
   assert_null(mt_task_current());
   mt_future_free(NULL);
   mt_as_completed_free(NULL);
@@ -151,7 +151,7 @@ typedef struct {
 } log_t;
 static void log_cb(mt_future_t *f, void *arg) {
   log_t *l = arg;
-  assert_int_equal(mt_future_done(f), 1);
+  assert_int_equal(mt_future_is_done(f), 1);
   l->order[l->n] = l->n;
   l->n++;
 }
@@ -201,10 +201,10 @@ static void cancel_running_calls_the_executor_hook(void **state) {
   assert_code(mt_future_set_cancel_hook(f, NULL, NULL), MT_EINVAL);
   assert_code(mt_future_set_cancel_hook(f, kill_hook, &hook_calls), 0);
   assert_code(mt_future_set_running_or_notify_cancel(f), 1);
-  assert_int_equal(mt_future_cancel_requested(f), 0);
+  assert_int_equal(mt_future_is_cancel_requested(f), 0);
   assert_code(mt_future_cancel_running(f), 0);
   assert_int_equal(hook_calls, 1);
-  assert_int_equal(mt_future_cancel_requested(f), 1);
+  assert_int_equal(mt_future_is_cancel_requested(f), 1);
   assert_code(mt_future_result(f, 0, NULL), MT_EWORKERDIED);
   assert_code(mt_future_cancel_running(f), 0); /* done: no second call */
   assert_int_equal(hook_calls, 1);

@@ -18,7 +18,7 @@ static double now(void) {
 
 static mt_executor_t *pool(int n, const char *prefix) {
   mt_thread_pool_opts_t o = {.max_workers = n, .thread_name_prefix = prefix};
-  mt_executor_t *ex = mt_thread_pool_new(&o);
+  mt_executor_t *ex = mt_executor_new_thread_pool(&o);
   assert_non_null(ex);
   return ex;
 }
@@ -41,7 +41,7 @@ static void million_trivial_tasks(void **state) {
     assert_int_equal((intptr_t)v.ptr, 2 * i);
     mt_future_free(fs[i]);
   }
-  assert_true(mt_thread_pool_threads(ex) <= 4);
+  assert_true(mt_executor_thread_count(ex) <= 4);
   mt_executor_free(ex);
   free(fs);
 }
@@ -82,8 +82,8 @@ static void shutdown_cancel_futures(void **state) {
   assert_code(mt_executor_shutdown(ex, true, false), 0);
   long cancelled = 0;
   for (long i = 0; i < n; i++) {
-    assert_int_equal(mt_future_done(fs[i]), 1);
-    if (mt_future_cancelled(fs[i])) cancelled++;
+    assert_int_equal(mt_future_is_done(fs[i]), 1);
+    if (mt_future_is_cancelled(fs[i])) cancelled++;
     mt_future_free(fs[i]);
   }
   assert_int_equal(cancelled, n);
@@ -174,7 +174,7 @@ static int good_init(void *arg) {
 static void initializer_failure_breaks_pool(void **state) {
   (void)state;
   mt_thread_pool_opts_t o = {.max_workers = 2, .initializer = bad_init};
-  mt_executor_t *ex = mt_thread_pool_new(&o);
+  mt_executor_t *ex = mt_executor_new_thread_pool(&o);
   mt_future_t *fs[5];
   int submitted = 0;
   for (int i = 0; i < 5; i++) {
@@ -199,7 +199,7 @@ static void initializer_failure_breaks_pool(void **state) {
 
   int inits = 0;
   o = (mt_thread_pool_opts_t){.max_workers = 2, .initializer = good_init, .initarg = &inits};
-  ex = mt_thread_pool_new(&o);
+  ex = mt_executor_new_thread_pool(&o);
   assert_code(mt_executor_submit(ex, count_task, NULL, &f), 0);
   assert_code(mt_future_result(f, MT_FOREVER, NULL), 0);
   mt_future_free(f);
@@ -210,20 +210,20 @@ static void initializer_failure_breaks_pool(void **state) {
 static void idle_workers_are_reused(void **state) {
   (void)state;
   mt_executor_t *ex = pool(4, NULL);
-  assert_int_equal(mt_thread_pool_threads(ex), 0); /* lazy */
+  assert_int_equal(mt_executor_thread_count(ex), 0); /* lazy */
   for (int i = 0; i < 50; i++) {
     mt_future_t *f;
     assert_code(mt_executor_submit(ex, twice, (void *)1, &f), 0);
     assert_code(mt_future_result(f, MT_FOREVER, NULL), 0);
     mt_future_free(f);
   }
-  assert_int_equal(mt_thread_pool_threads(ex), 1);
+  assert_int_equal(mt_executor_thread_count(ex), 1);
   mt_executor_free(ex);
 }
 
 static void wait_threads(mt_executor_t *ex, int n) {
   double t0 = now();
-  while (mt_thread_pool_threads(ex) != n) {
+  while (mt_executor_thread_count(ex) != n) {
     assert_true(now() - t0 < 10);
     sched_yield();
   }
@@ -238,10 +238,10 @@ static void resize_at_run_time(void **state) {
   mt_future_t *fs[4];
   for (int i = 0; i < 4; i++) assert_code(mt_executor_submit(ex, wait_gate, &started, &fs[i]), 0);
   while (__atomic_load_n(&started, __ATOMIC_SEQ_CST) < 4) sched_yield();
-  assert_int_equal(mt_thread_pool_threads(ex), 4);
+  assert_int_equal(mt_executor_thread_count(ex), 4);
   assert_code(mt_executor_resize(ex, 1), 0);
   assert_int_equal(mt_executor_max_workers(ex), 1);
-  assert_int_equal(mt_thread_pool_threads(ex), 4); /* busy ones stay */
+  assert_int_equal(mt_executor_thread_count(ex), 4); /* busy ones stay */
   open_gate();
   for (int i = 0; i < 4; i++) {
     assert_code(mt_future_result(fs[i], MT_FOREVER, NULL), 0);
@@ -255,7 +255,7 @@ static void resize_at_run_time(void **state) {
   started = 0;
   for (int i = 0; i < 3; i++) assert_code(mt_executor_submit(ex, wait_gate, &started, &fs[i]), 0);
   while (__atomic_load_n(&started, __ATOMIC_SEQ_CST) < 3) sched_yield();
-  assert_int_equal(mt_thread_pool_threads(ex), 3);
+  assert_int_equal(mt_executor_thread_count(ex), 3);
   open_gate();
   for (int i = 0; i < 3; i++) {
     assert_code(mt_future_result(fs[i], MT_FOREVER, NULL), 0);
@@ -263,7 +263,7 @@ static void resize_at_run_time(void **state) {
   }
   mt_future_free(gate);
   assert_code(mt_executor_shutdown(ex, true, false), 0);
-  assert_int_equal(mt_thread_pool_threads(ex), 0);
+  assert_int_equal(mt_executor_thread_count(ex), 0);
   assert_code(mt_executor_resize(ex, 2), MT_ECLOSED);
   mt_executor_free(ex);
 }
@@ -271,7 +271,7 @@ static void resize_at_run_time(void **state) {
 static int until_cancelled(void *arg, mt_value_t *out) {
   (void)out;
   __atomic_store_n((int *)arg, 1, __ATOMIC_SEQ_CST);
-  while (!mt_task_cancelled()) sched_yield();
+  while (!mt_task_is_cancelled()) sched_yield();
   assert_non_null(mt_task_current());
   return mt_task_fail(MT_ECANCELLED, "stopped on request");
 }
@@ -287,7 +287,7 @@ static void cancel_running_sets_the_flag(void **state) {
   assert_code(mt_future_cancel(f), 0); /* Python's cancel: not when running */
   assert_code(mt_future_cancel_running(g), 1); /* pending: plain cancel */
   assert_code(mt_future_cancel_running(f), 0);
-  assert_int_equal(mt_future_cancel_requested(f), 1);
+  assert_int_equal(mt_future_is_cancel_requested(f), 1);
   assert_code(mt_future_result(f, MT_FOREVER, NULL), MT_ETASKFAILED);
   mt_task_error_t e;
   assert_code(mt_future_exception(f, 0, &e), 0);
@@ -364,7 +364,7 @@ static void cancel_race_never_both(void **state) {
   assert_code(mt_executor_shutdown(ex, true, false), 0);
   long c2 = 0, r2 = 0;
   for (long i = 0; i < n; i++) {
-    int c = mt_future_cancelled(fs[i]);
+    int c = mt_future_is_cancelled(fs[i]);
     assert_int_equal(c + ran[i], 1); /* exactly one of the two */
     c2 += c;
     r2 += ran[i];
@@ -399,14 +399,14 @@ static void names_and_errors(void **state) {
   assert_code(mt_executor_shutdown(NULL, true, false), MT_EINVAL);
   assert_code(mt_executor_resize(NULL, 2), MT_EINVAL);
   assert_code(mt_executor_max_workers(NULL), MT_EINVAL);
-  assert_code(mt_thread_pool_threads(NULL), MT_EINVAL);
+  assert_code(mt_executor_thread_count(NULL), MT_EINVAL);
   assert_code(mt_executor_shutdown(ex, true, false), 0);
   assert_code(mt_executor_shutdown(ex, true, true), 0); /* twice is fine */
   assert_code(mt_executor_submit(ex, twice, NULL, &f), MT_ECLOSED);
   mt_executor_free(ex);
   mt_executor_free(NULL);
   assert_null(mt_executor_new(NULL, NULL));
-  ex = mt_thread_pool_new(NULL);
+  ex = mt_executor_new_thread_pool(NULL);
   int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
   int want = ncpu + 4 < 32 ? ncpu + 4 : 32;
   assert_true(mt_executor_max_workers(ex) >= 5 && mt_executor_max_workers(ex) <= want);
@@ -477,7 +477,7 @@ static void custom_executor_behind_the_same_api(void **state) {
     assert_code(mt_executor_map(ex, twice, args, 10, 1.0, 3, res, NULL), 0);
     for (int i = 0; i < 10; i++) assert_int_equal((intptr_t)res[i].ptr, 2 * i);
     assert_code(mt_executor_resize(ex, 4), MT_ENOTSUP);
-    assert_code(mt_thread_pool_threads(ex), MT_ENOTSUP);
+    assert_code(mt_executor_thread_count(ex), MT_ENOTSUP);
   }
   assert_int_equal(inline_shut, 1);
 }
@@ -537,9 +537,9 @@ static void task_that_exits_its_thread(void **state) {
     mt_future_free(g[i]);
   }
   assert_int_equal(counter, 20);
-  assert_true(mt_thread_pool_threads(ex) <= 1);
+  assert_true(mt_executor_thread_count(ex) <= 1);
   assert_code(mt_executor_shutdown(ex, true, false), 0);
-  assert_int_equal(mt_thread_pool_threads(ex), 0);
+  assert_int_equal(mt_executor_thread_count(ex), 0);
   mt_future_free(f);
   mt_executor_free(ex);
 }

@@ -17,7 +17,7 @@ static mt_executor_t *ex;
 static int setup(void **state) {
   (void)state;
   mt_thread_pool_opts_t o = {.max_workers = 2};
-  ex = mt_thread_pool_new(&o);
+  ex = mt_executor_new_thread_pool(&o);
   return ex ? 0 : -1;
 }
 static int teardown(void **state) {
@@ -60,14 +60,14 @@ static void wait_first_completed(void **state) {
   make(fs, 3);
   int nn = -1;
   double t0 = now();
-  assert_int_equal(mt_futures_wait(fs, 3, 0.05, MT_FIRST_COMPLETED, done, not_done, &nn), 0);
+  assert_int_equal(mt_future_wait(fs, 3, 0.05, MT_FIRST_COMPLETED, done, not_done, &nn), 0);
   assert_true(now() - t0 >= 0.05);
   assert_int_equal(nn, 3);
   int order[] = {1};
   plan_t p = {fs, order, 1, -1};
   mt_future_t *w;
   assert_code(mt_executor_submit(ex, complete_plan, &p, &w), 0);
-  assert_int_equal(mt_futures_wait(fs, 3, MT_FOREVER, MT_FIRST_COMPLETED, done, not_done, &nn), 1);
+  assert_int_equal(mt_future_wait(fs, 3, MT_FOREVER, MT_FIRST_COMPLETED, done, not_done, &nn), 1);
   assert_ptr_equal(done[0], fs[1]);
   assert_int_equal(nn, 2);
   assert_ptr_equal(not_done[0], fs[0]);
@@ -86,7 +86,7 @@ static void wait_first_exception(void **state) {
   mt_future_t *w;
   assert_code(mt_executor_submit(ex, complete_plan, &p, &w), 0);
   int nn;
-  int nd = mt_futures_wait(fs, 4, MT_FOREVER, MT_FIRST_EXCEPTION, done, NULL, &nn);
+  int nd = mt_future_wait(fs, 4, MT_FOREVER, MT_FIRST_EXCEPTION, done, NULL, &nn);
   assert_int_equal(nd, 2);
   assert_int_equal(nn, 2);
   assert_code(mt_future_result(fs[2], 0, NULL), MT_ETASKFAILED);
@@ -95,13 +95,13 @@ static void wait_first_exception(void **state) {
   /* no exception at all: FIRST_EXCEPTION waits for all */
   mt_future_set_result(fs[1], (mt_value_t){0});
   mt_future_cancel(fs[3]); /* a cancelled one is not an exception */
-  assert_int_equal(mt_futures_wait(fs, 4, 1, MT_FIRST_EXCEPTION, NULL, NULL, &nn), 4);
+  assert_int_equal(mt_future_wait(fs, 4, 1, MT_FIRST_EXCEPTION, NULL, NULL, &nn), 4);
   drop(fs, 4);
 
   make(fs, 2);
   mt_future_set_result(fs[0], (mt_value_t){0});
   double t0 = now();
-  assert_int_equal(mt_futures_wait(fs, 2, 0.03, MT_FIRST_EXCEPTION, NULL, NULL, &nn), 1);
+  assert_int_equal(mt_future_wait(fs, 2, 0.03, MT_FIRST_EXCEPTION, NULL, NULL, &nn), 1);
   assert_true(now() - t0 >= 0.03);
   drop(fs, 2);
 }
@@ -118,10 +118,10 @@ static void wait_all_completed(void **state) {
   mt_future_t *w;
   assert_code(mt_executor_submit(ex, complete_plan, &p, &w), 0);
   int nn = -1;
-  assert_int_equal(mt_futures_wait(fs, N + 1, MT_FOREVER, MT_ALL_COMPLETED, done, NULL, &nn), N);
+  assert_int_equal(mt_future_wait(fs, N + 1, MT_FOREVER, MT_ALL_COMPLETED, done, NULL, &nn), N);
   assert_int_equal(nn, 0);
   for (int i = 0; i < N; i++) assert_ptr_equal(done[i], fs[i]); /* input order */
-  assert_int_equal(mt_futures_wait(fs, 0, 0, MT_ALL_COMPLETED, NULL, NULL, NULL), 0);
+  assert_int_equal(mt_future_wait(fs, 0, 0, MT_ALL_COMPLETED, NULL, NULL, NULL), 0);
   mt_future_result(w, MT_FOREVER, NULL);
   mt_future_free(w);
   drop(fs, N);

@@ -20,7 +20,7 @@ static int task(void *arg, mt_value_t *result) {
 /* MT_WITH_LOCK: held inside the block, released however it is left. */
 static int with_lock_return(mt_lock_t *l) {
   MT_WITH_LOCK(l) {
-    if (mt_lock_locked(l) != 1) return -1;
+    if (mt_lock_is_locked(l) != 1) return -1;
     return 1; /* leaves through return: cleanup releases */
   }
   return 0;
@@ -42,19 +42,19 @@ int main(void) {
   if (codes < 10) return 2;
 
   static mt_once_t once = MT_ONCE_INIT;
-  if (mt_once(&once, once_fn, NULL) != 0 || mt_once(&once, once_fn, NULL) != 0 ||
+  if (mt_once_call(&once, once_fn, NULL) != 0 || mt_once_call(&once, once_fn, NULL) != 0 ||
       once_runs != 1)
     return 3;
 
   int inside = 0;
-  MT_WITH_LOCK(l) { inside = mt_lock_locked(l); }
-  if (inside != 1 || mt_lock_locked(l) != 0) return 4;
-  if (with_lock_return(l) != 1 || mt_lock_locked(l) != 0) return 4;
+  MT_WITH_LOCK(l) { inside = mt_lock_is_locked(l); }
+  if (inside != 1 || mt_lock_is_locked(l) != 0) return 4;
+  if (with_lock_return(l) != 1 || mt_lock_is_locked(l) != 0) return 4;
   mt_lock_free(l);
 
   mt_future_t *f = NULL;
   { /* MT_WITH_EXECUTOR: leaving the scope waits for the work. */
-    mt_executor_t *ex MT_WITH_EXECUTOR = mt_thread_pool_new(NULL);
+    mt_executor_t *ex MT_WITH_EXECUTOR = mt_executor_new_thread_pool(NULL);
     if (!ex || mt_executor_submit(ex, task, &task_ran, &f) != 0) return 5;
   }
   if (__atomic_load_n(&task_ran, __ATOMIC_ACQUIRE) != 1 ||

@@ -1,5 +1,5 @@
 /* Pipe connections: framing, errors that lose nothing, EOF, no SIGPIPE,
- * typed values, poll and mt_wait, a 256 MB message, and a framing fuzz with
+ * typed values, poll and mt_conn_wait, a 256 MB message, and a framing fuzz with
  * random sizes, random split writes and a peer closing mid-message. */
 #include "mt_test.h"
 #include "pipe/pipe_internal.h"
@@ -34,9 +34,9 @@ static void wait_child(pid_t pid) {
 static void duplex_basics(void **state) {
   (void)state;
   mt_conn_t *a, *b;
-  assert_code(mt_pipe(true, &a, &b), 0);
+  assert_code(mt_pipe_new(true, &a, &b), 0);
   assert_true(mt_conn_fileno(a) >= 0 && mt_conn_fileno(b) >= 0);
-  assert_int_equal(mt_conn_readable(a) && mt_conn_writable(a), 1);
+  assert_int_equal(mt_conn_is_readable(a) && mt_conn_is_writable(a), 1);
   assert_int_equal(mt_conn_poll(b, 0), 0);
   assert_code(mt_conn_send_bytes(a, "hello", 5, MT_FOREVER), 0);
   assert_code(mt_conn_send_bytes(a, "", 0, MT_FOREVER), 0);
@@ -71,7 +71,7 @@ static void duplex_basics(void **state) {
   assert_code(mt_conn_send_bytes(a, "x", 1, NAN), MT_EINVAL);
   assert_code(mt_conn_recv_bytes(b, NULL, &n, 0), MT_EINVAL);
   assert_code(mt_conn_poll(b, -2), MT_EINVAL);
-  assert_code(mt_pipe(true, NULL, &b), MT_EINVAL);
+  assert_code(mt_pipe_new(true, NULL, &b), MT_EINVAL);
   /* typed values; a wrong type is refused and the message kept */
   assert_code(mt_conn_send_i64(a, -42, 1), 0);
   assert_code(mt_conn_send_f64(a, 2.5, 1), 0);
@@ -117,9 +117,9 @@ static void duplex_basics(void **state) {
 static void simplex_basics(void **state) {
   (void)state;
   mt_conn_t *r, *w;
-  assert_code(mt_pipe(false, &r, &w), 0);
-  assert_int_equal(mt_conn_writable(r), 0);
-  assert_int_equal(mt_conn_readable(w), 0);
+  assert_code(mt_pipe_new(false, &r, &w), 0);
+  assert_int_equal(mt_conn_is_writable(r), 0);
+  assert_int_equal(mt_conn_is_readable(w), 0);
   assert_code(mt_conn_send_bytes(r, "x", 1, 0), MT_EPERM);
   char c;
   size_t n;
@@ -151,7 +151,7 @@ static void simplex_basics(void **state) {
 static void fork_ping_pong(void **state) {
   (void)state;
   mt_conn_t *a, *b;
-  assert_code(mt_pipe(true, &a, &b), 0);
+  assert_code(mt_pipe_new(true, &a, &b), 0);
   long rounds = mt_test_scaled(10000, 200);
   pid_t pid = fork();
   if (pid == 0) {
@@ -180,7 +180,7 @@ static void huge_message(void **state) {
   (void)state;
   size_t size = (size_t)mt_test_scaled(256L << 20, 16L << 20);
   mt_conn_t *r, *w;
-  assert_code(mt_pipe(false, &r, &w), 0);
+  assert_code(mt_pipe_new(false, &r, &w), 0);
   pid_t pid = fork();
   if (pid == 0) {
     mt_conn_close(r);
@@ -247,7 +247,7 @@ static void framing_fuzz(void **state) {
   unsigned seed = env ? (unsigned)atol(env) : (unsigned)time(NULL);
   print_message("framing_fuzz seed %u\n", seed);
   mt_conn_t *a, *b;
-  assert_code(mt_pipe(true, &a, &b), 0);
+  assert_code(mt_pipe_new(true, &a, &b), 0);
   pid_t pid = fork();
   if (pid == 0) {
     mt_conn_close(b);
@@ -356,7 +356,7 @@ static void recv_deadline_mid_frame(void **state) {
   for (int s = 0; s < 2; s++) {
     size_t size = sizes[s];
     mt_conn_t *r, *w;
-    assert_code(mt_pipe(false, &r, &w), 0);
+    assert_code(mt_pipe_new(false, &r, &w), 0);
     unsigned char *frame = make_frame(size, 11 + (uint64_t)s);
     pump_t p = {mt_conn_fileno(w), frame, 4 + size, 0, size / 8, 0};
     mt__parker_t parker = {NULL, pump_wait_fds, &p};
@@ -395,7 +395,7 @@ static void recv_zero_timeout_queued(void **state) {
   (void)state;
   size_t size = 512 * 1024;
   mt_conn_t *r, *w;
-  assert_code(mt_pipe(false, &r, &w), 0);
+  assert_code(mt_pipe_new(false, &r, &w), 0);
   if (fcntl(mt_conn_fileno(w), F_SETPIPE_SZ, 1 << 20) < (1 << 20)) {
     print_message("cannot grow the pipe to 1 MiB: skipped\n");
     mt_conn_free(r);
@@ -451,7 +451,7 @@ static void recv_timeouts_resume(void **state) {
   (void)state;
   size_t size = (3u << 19) + 12345; /* 1.5 MiB + a bit: not a power of two */
   mt_conn_t *r, *w;
-  assert_code(mt_pipe(false, &r, &w), 0);
+  assert_code(mt_pipe_new(false, &r, &w), 0);
   int go[2];
   assert_int_equal(pipe(go), 0);
   unsigned char *frame = make_frame(size, 5);
@@ -529,7 +529,7 @@ static void recv_error_mid_direct_body(void **state) {
   size_t size = 256 * 1024, first = 16 * 1024;
   for (int variant = 0; variant < 2; variant++) {
     mt_conn_t *r, *w;
-    assert_code(mt_pipe(false, &r, &w), 0);
+    assert_code(mt_pipe_new(false, &r, &w), 0);
     unsigned char *frame = make_frame(size, 21 + (uint64_t)variant), *buf = malloc(size);
     assert_true(write_all(mt_conn_fileno(w), frame, 4 + first));
     failer_t f = {1, 0, MT_ECANCELLED};
@@ -576,7 +576,7 @@ static void bogus_header(void **state) {
   (void)state;
   for (int form = 0; form < 2; form++) {
     mt_conn_t *a, *b;
-    assert_code(mt_pipe(true, &a, &b), 0);
+    assert_code(mt_pipe_new(true, &a, &b), 0);
     unsigned char hdr[12];
     uint32_t esc = 0xffffffffu, big = 0xfffffff0u;
     uint64_t huge = (uint64_t)1 << 39;
@@ -598,7 +598,7 @@ static void bogus_header(void **state) {
     assert_code(mt_conn_recv_i64(b, &v, 0), MT_EBROKEN);
     assert_code(mt_conn_poll(b, 0), MT_EBROKEN);
     mt_waitable_t wl = {MT_WAIT_CONN, b, -1, 0};
-    assert_int_equal(mt_wait(&wl, 1, 0), 1); /* a receive returns at once */
+    assert_int_equal(mt_conn_wait(&wl, 1, 0), 1); /* a receive returns at once */
     /* The other direction is a separate stream: still fine. */
     assert_code(mt_conn_send_bytes(b, "back", 4, 1), 0);
     assert_code(mt_conn_recv_bytes_into(a, buf, sizeof buf, &n, 1), 0);
@@ -612,7 +612,7 @@ static void bogus_header(void **state) {
 static void max_recv_limit(void **state) {
   (void)state;
   mt_conn_t *a, *b;
-  assert_code(mt_pipe(true, &a, &b), 0);
+  assert_code(mt_pipe_new(true, &a, &b), 0);
   size_t max = 0;
   assert_code(mt_conn_get_max_recv(b, &max), 0);
   assert_int_equal(max, MT_CONN_DEFAULT_MAX_RECV);
@@ -641,7 +641,7 @@ static void max_recv_limit(void **state) {
   mt_conn_free(b);
   /* A typed receive meets the same check; a small limit on the other end
    * leaves this direction alone. */
-  assert_code(mt_pipe(true, &a, &b), 0);
+  assert_code(mt_pipe_new(true, &a, &b), 0);
   assert_code(mt_conn_set_max_recv(b, 8), 0);
   assert_code(mt_conn_send_i64(a, 7, 1), 0); /* tag + 8 bytes = 9 */
   int64_t v;
@@ -659,8 +659,8 @@ static void max_recv_limit(void **state) {
 static void wait_many(void **state) {
   (void)state;
   mt_conn_t *a, *b, *c, *d;
-  assert_code(mt_pipe(true, &a, &b), 0);
-  assert_code(mt_pipe(false, &c, &d), 0);
+  assert_code(mt_pipe_new(true, &a, &b), 0);
+  assert_code(mt_pipe_new(false, &c, &d), 0);
   mt_queue_t *q = mt_queue_new(0);
   mt_mpqueue_t *mq = mt_mpqueue_new(4, 8);
   mt_waitable_t w[4] = {{MT_WAIT_CONN, b, -1, 0},
@@ -668,19 +668,19 @@ static void wait_many(void **state) {
                         {MT_WAIT_QUEUE, q, -1, 0},
                         {MT_WAIT_MPQUEUE, mq, -1, 0}};
   double t0 = now_s();
-  assert_int_equal(mt_wait(w, 4, 0.03), 0);
+  assert_int_equal(mt_conn_wait(w, 4, 0.03), 0);
   assert_true(now_s() - t0 >= 0.03);
   assert_code(mt_conn_send_bytes(d, "x", 1, 0), 0);
-  assert_int_equal(mt_wait(w, 4, MT_FOREVER), 1);
+  assert_int_equal(mt_conn_wait(w, 4, MT_FOREVER), 1);
   assert_int_equal(w[1].ready, 1);
   assert_int_equal(w[0].ready + w[2].ready + w[3].ready, 0);
   mt_queue_put(q, NULL, 0);
   mt_mpqueue_put(mq, "y", 1, 0);
   assert_code(mt_conn_send_bytes(a, "z", 1, 0), 0);
-  assert_int_equal(mt_wait(w, 4, 1), 4);
+  assert_int_equal(mt_conn_wait(w, 4, 1), 4);
   mt_waitable_t bad = {MT_WAIT_CONN, NULL, -1, 0};
-  assert_code(mt_wait(&bad, 1, 0), MT_EINVAL);
-  assert_code(mt_wait(w, 4, -5), MT_EINVAL);
+  assert_code(mt_conn_wait(&bad, 1, 0), MT_EINVAL);
+  assert_code(mt_conn_wait(w, 4, -5), MT_EINVAL);
   mt_conn_free(a);
   mt_conn_free(b);
   mt_conn_free(c);
@@ -689,7 +689,7 @@ static void wait_many(void **state) {
   mt_mpqueue_free(mq);
 }
 
-/* mt_wait on queues wakes on the put itself (an eventfd), not on a timed
+/* mt_conn_wait on queues wakes on the put itself (an eventfd), not on a timed
  * re-check: every round below waits until the waiter is registered (the
  * fd-waiter count, no sleep), then puts; the waiter must report exactly
  * that queue.  The mean wake latency is printed, never asserted. */
@@ -705,7 +705,7 @@ static void *qwait_thread(void *arg) {
   qwait_t *t = arg;
   for (int i = 0; i < t->rounds; i++) {
     mt_waitable_t w[2] = {{MT_WAIT_CONN, t->idle, -1, 0}, {MT_WAIT_QUEUE, t->q, -1, 0}};
-    if (mt_wait(w, 2, MT_FOREVER) != 1 || !w[1].ready || w[0].ready) return (void *)1;
+    if (mt_conn_wait(w, 2, MT_FOREVER) != 1 || !w[1].ready || w[0].ready) return (void *)1;
     void *it;
     if (mt_queue_get_nowait(t->q, &it) != 0 || it != (void *)(intptr_t)(i + 1))
       return (void *)2;
@@ -717,7 +717,7 @@ static void *qwait_thread(void *arg) {
 static void wait_queue_thread_put(void **state) {
   (void)state;
   mt_conn_t *a, *b;
-  assert_code(mt_pipe(true, &a, &b), 0);
+  assert_code(mt_pipe_new(true, &a, &b), 0);
   qwait_t t = {mt_queue_new(0), b, (int)mt_test_scaled(300, 20), 0};
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, qwait_thread, &t), 0);
@@ -733,7 +733,7 @@ static void wait_queue_thread_put(void **state) {
   assert_int_equal(pthread_join(th, &res), 0);
   assert_null(res);
   assert_int_equal(mt__queue_fd_waiters(t.q), 0);
-  print_message("mt_wait on a queue: mean put -> wake %.1f us over %d rounds\n",
+  print_message("mt_conn_wait on a queue: mean put -> wake %.1f us over %d rounds\n",
                 total / t.rounds * 1e6, t.rounds);
   mt_queue_free(t.q);
   mt_conn_free(a);
@@ -742,7 +742,7 @@ static void wait_queue_thread_put(void **state) {
 
 static void *shutdown_waiter(void *arg) {
   mt_waitable_t w = {MT_WAIT_QUEUE, arg, -1, 0};
-  return (void *)(intptr_t)(mt_wait(&w, 1, MT_FOREVER) == 1 && w.ready);
+  return (void *)(intptr_t)(mt_conn_wait(&w, 1, MT_FOREVER) == 1 && w.ready);
 }
 
 static void wait_queue_shutdown(void **state) {
@@ -781,17 +781,17 @@ static void wait_queue_stale_event(void **state) {
   assert_int_equal(mt__queue_wait_check(q), 1);
   mt__queue_wait_end(q);
   assert_int_equal(mt__queue_fd_waiters(q), 0);
-  /* Unregistered: a timed mt_wait on an emptied queue times out, not early. */
+  /* Unregistered: a timed mt_conn_wait on an emptied queue times out, not early. */
   assert_code(mt_queue_get(q, &it, 0), 0);
   mt_waitable_t w = {MT_WAIT_QUEUE, q, -1, 0};
   double t0 = now_s();
-  assert_int_equal(mt_wait(&w, 1, 0.02), 0);
+  assert_int_equal(mt_conn_wait(&w, 1, 0.02), 0);
   assert_true(now_s() - t0 >= 0.02);
   mt_queue_free(q);
 }
 
 /* Cross-process: parent and child ping-pong through two mpqueues, each
- * side blocking in mt_wait; each put waits until the peer is registered,
+ * side blocking in mt_conn_wait; each put waits until the peer is registered,
  * so every round exercises the shared eventfd wake-up. */
 static void wait_mpqueue_fork(void **state) {
   (void)state;
@@ -804,7 +804,7 @@ static void wait_mpqueue_fork(void **state) {
   if (pid == 0) {
     for (int i = 0; i < rounds; i++) {
       mt_waitable_t w = {MT_WAIT_MPQUEUE, to_child, -1, 0};
-      if (mt_wait(&w, 1, 30) != 1) _exit(1);
+      if (mt_conn_wait(&w, 1, 30) != 1) _exit(1);
       int v;
       if (mt_mpqueue_get(to_child, &v, sizeof v, NULL, 0) != (int)sizeof v || v != i) _exit(2);
       while (mt__mpqueue_fd_waiters(to_parent) != 1) sched_yield();
@@ -817,13 +817,13 @@ static void wait_mpqueue_fork(void **state) {
     while (mt__mpqueue_fd_waiters(to_child) != 1) sched_yield();
     assert_code(mt_mpqueue_put(to_child, &i, sizeof i, 0), 0);
     mt_waitable_t w = {MT_WAIT_MPQUEUE, to_parent, -1, 0};
-    assert_int_equal(mt_wait(&w, 1, 30), 1);
+    assert_int_equal(mt_conn_wait(&w, 1, 30), 1);
     int v = -1;
     assert_int_equal(mt_mpqueue_get(to_parent, &v, sizeof v, NULL, 0), (int)sizeof v);
     assert_int_equal(v, i);
   }
   wait_child(pid);
-  print_message("mt_wait across processes: mean round trip %.1f us over %d rounds\n",
+  print_message("mt_conn_wait across processes: mean round trip %.1f us over %d rounds\n",
                 (now_s() - t0) / rounds * 1e6, rounds);
   mt_mpqueue_free(to_child);
   mt_mpqueue_free(to_parent);

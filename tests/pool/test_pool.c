@@ -43,7 +43,7 @@ static void test_imap(void **state) {
   int64_t *vals = malloc(n * sizeof *vals);
   mt_bytes_t *items = make_items(vals, n);
   for (int unordered = 0; unordered < 2; unordered++) {
-    mt_pool_imap_t *it = mt_pool_imap(p, t_square, items, n, unordered ? 3 : 1, unordered);
+    mt_pool_imap_t *it = mt_pool_imap_new(p, t_square, items, n, unordered ? 3 : 1, unordered);
     assert_non_null(it);
     char *seen = calloc(n, 1);
     mt_pool_item_t r;
@@ -65,7 +65,7 @@ static void test_imap(void **state) {
   /* next with a timeout while the only item blocks */
   int64_t blk = BLOCK_ITEM;
   mt_bytes_t bitem = {&blk, sizeof blk};
-  mt_pool_imap_t *it = mt_pool_imap(p, t_square_or_block, &bitem, 1, 1, false);
+  mt_pool_imap_t *it = mt_pool_imap_new(p, t_square_or_block, &bitem, 1, 1, false);
   pid_t pid = wait_started();
   mt_pool_item_t r;
   assert_code(mt_pool_imap_next(it, 0.05, &r, NULL), MT_ETIMEDOUT);
@@ -75,7 +75,7 @@ static void test_imap(void **state) {
   assert_int_equal(r.exitcode, -SIGKILL);
   mt_pool_imap_free(it);
   /* dropping an iterator early loses nothing of the pool */
-  it = mt_pool_imap(p, t_square, items, n, 1, false);
+  it = mt_pool_imap_new(p, t_square, items, n, 1, false);
   assert_code(mt_pool_imap_next(it, MT_FOREVER, &r, NULL), 1);
   free(r.ptr);
   mt_pool_imap_free(it);
@@ -105,7 +105,7 @@ static void test_maxtasksperchild(void **state) {
     distinct += !dup;
   }
   assert_true(distinct >= N / 2);
-  assert_true(mt_pool_started(p) >= N / 2);
+  assert_true(mt_pool_workers_started(p) >= N / 2);
   /* a map counts items too and still completes */
   check_map(p, 101, 5);
   mt_pool_close(p);
@@ -231,7 +231,7 @@ static void test_errors(void **state) {
   mt_pool_item_t res[1];
   assert_code(mt_pool_map(p, t_square, &bad, 1, 0, res), MT_EINVAL);
   assert_code(mt_pool_map(p, t_square, NULL, 1, 0, res), MT_EINVAL);
-  assert_null(mt_pool_imap(p, NULL, &bad, 0, 0, false));
+  assert_null(mt_pool_imap_new(p, NULL, &bad, 0, 0, false));
   assert_code(mt_pool_imap_next(NULL, 0, res, NULL), MT_EINVAL);
   assert_code(mt_pool_join(p, 0), MT_EBUSY);
   assert_code(mt_pool_join(NULL, 0), MT_EINVAL);

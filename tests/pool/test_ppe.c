@@ -34,7 +34,7 @@ static int e_block(void *arg, mt_value_t *out) {
 
 static void test_submit_result(void **state) {
   (void)state;
-  mt_executor_t *ex = mt_process_pool_new(&(mt_process_pool_opts_t){.max_workers = 3});
+  mt_executor_t *ex = mt_executor_new_process_pool(&(mt_process_pool_opts_t){.max_workers = 3});
   assert_non_null(ex);
   assert_string_equal(mt_executor_kind(ex), "process");
   assert_int_equal(mt_executor_max_workers(ex), 3);
@@ -54,7 +54,7 @@ static void test_submit_result(void **state) {
   assert_memory_equal(v.ptr, "item-42", 7);
   mt_future_free(f);
   int64_t x = 9;
-  assert_code(mt_process_pool_submit(ex, t_square, &x, 8, NULL, &f), 0);
+  assert_code(mt_executor_submit_bytes(ex, t_square, &x, 8, NULL, &f), 0);
   assert_code(mt_future_result(f, MT_FOREVER, &v), 0);
   assert_int_equal(as_i64(v.ptr), 82);
   mt_future_free(f);
@@ -65,7 +65,7 @@ static void test_submit_result(void **state) {
 
 static void test_map(void **state) {
   (void)state;
-  mt_executor_t *ex = mt_process_pool_new(&(mt_process_pool_opts_t){.max_workers = 2});
+  mt_executor_t *ex = mt_executor_new_process_pool(&(mt_process_pool_opts_t){.max_workers = 2});
   size_t n = (size_t)mt_test_scaled(20000, 500);
   void **args = malloc(n * sizeof *args);
   mt_value_t *res = calloc(n, sizeof *res);
@@ -94,7 +94,7 @@ static void test_map(void **state) {
 static void test_wait_as_completed_and_death(void **state) {
   (void)state;
   started_pipe();
-  mt_executor_t *ex = mt_process_pool_new(&(mt_process_pool_opts_t){.max_workers = 2});
+  mt_executor_t *ex = mt_executor_new_process_pool(&(mt_process_pool_opts_t){.max_workers = 2});
   mt_future_t *fs[6];
   assert_code(mt_executor_submit(ex, e_block, NULL, &fs[0]), 0);
   pid_t pid = wait_started();
@@ -103,7 +103,7 @@ static void test_wait_as_completed_and_death(void **state) {
   int nnd = 0;
   /* all but the blocker finish */
   for (int i = 1; i < 6; i++) assert_code(mt_future_result(fs[i], MT_FOREVER, NULL), 0);
-  assert_int_equal(mt_futures_wait(fs, 6, 0, MT_ALL_COMPLETED, done, not_done, &nnd), 5);
+  assert_int_equal(mt_future_wait(fs, 6, 0, MT_ALL_COMPLETED, done, not_done, &nnd), 5);
   assert_int_equal(nnd, 1);
   assert_ptr_equal(not_done[0], fs[0]);
   kill(pid, SIGKILL);
@@ -132,7 +132,7 @@ static void test_shutdown(void **state) {
   started_pipe();
   /* cancel_futures: queued ones are cancelled, the running one finishes
    * only when killed by the shutdown timeout */
-  mt_executor_t *ex = mt_process_pool_new(
+  mt_executor_t *ex = mt_executor_new_process_pool(
       &(mt_process_pool_opts_t){.max_workers = 1, .shutdown_timeout = 0.2, .grace = 0.1});
   mt_future_t *blk, *q[5];
   assert_code(mt_executor_submit(ex, e_block, NULL, &blk), 0);
@@ -140,7 +140,7 @@ static void test_shutdown(void **state) {
   for (intptr_t i = 0; i < 5; i++) assert_code(mt_executor_submit(ex, e_triple, (void *)i, &q[i]), 0);
   assert_code(mt_executor_shutdown(ex, true, true), 0);
   for (int i = 0; i < 5; i++) {
-    assert_true(mt_future_cancelled(q[i]) == 1);
+    assert_true(mt_future_is_cancelled(q[i]) == 1);
     mt_future_free(q[i]);
   }
   assert_code(mt_future_result(blk, 0, NULL), MT_ECANCELLED);
@@ -148,7 +148,7 @@ static void test_shutdown(void **state) {
   assert_code(mt_executor_shutdown(ex, true, false), 0); /* again: fine */
   mt_executor_free(ex);
   /* shutdown(wait=false) then free waits for the queued work */
-  ex = mt_process_pool_new(&(mt_process_pool_opts_t){.max_workers = 2, .max_tasks_per_child = 3});
+  ex = mt_executor_new_process_pool(&(mt_process_pool_opts_t){.max_workers = 2, .max_tasks_per_child = 3});
   mt_future_t *fs[10];
   for (intptr_t i = 0; i < 10; i++) assert_code(mt_executor_submit(ex, e_triple, (void *)i, &fs[i]), 0);
   assert_code(mt_executor_shutdown(ex, false, false), 0);
@@ -159,8 +159,8 @@ static void test_shutdown(void **state) {
     assert_int_equal((intptr_t)v.ptr, i * 3);
     mt_future_free(fs[i]);
   }
-  assert_null(mt_process_pool_new(&(mt_process_pool_opts_t){.shutdown_timeout = -1}));
-  assert_null(mt_process_pool_pool(NULL));
+  assert_null(mt_executor_new_process_pool(&(mt_process_pool_opts_t){.shutdown_timeout = -1}));
+  assert_null(mt_executor_pool(NULL));
 }
 
 /* map(timeout): MT_ETIMEDOUT, what had not started is dropped; a shutdown
@@ -168,7 +168,7 @@ static void test_shutdown(void **state) {
 static void test_map_timeout(void **state) {
   (void)state;
   started_pipe();
-  mt_executor_t *ex = mt_process_pool_new(
+  mt_executor_t *ex = mt_executor_new_process_pool(
       &(mt_process_pool_opts_t){.max_workers = 1, .shutdown_timeout = 0.1, .grace = 0.1});
   void *args[3] = {0, 0, 0};
   mt_value_t res[3];

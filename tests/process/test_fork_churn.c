@@ -69,7 +69,7 @@ static void tick(void *arg) {
  * 1024th is a loop timer, so the timer thread pops, runs and re-arms too. */
 static mt_timer_t *make_timer(unsigned k) {
   mt_timer_t *t;
-  if (k % 1024 == 0) t = mt_loop_timer_new(0.01, tick, NULL);
+  if (k % 1024 == 0) t = mt_timer_new_loop(0.01, tick, NULL);
   else t = mt_timer_new(k % 8 == 0 ? 0.0002 : 1000.0 + (k % 1000), tick, NULL);
   if (!t || mt_timer_start(t) != 0) abort();
   return t;
@@ -215,7 +215,7 @@ static int child_timers(void) {
   long before = atomic_load(ticks);
   mt_timer_t *t = mt_timer_new(0.001, tick, NULL);
   if (!t || mt_timer_start(t) != 0) return 12;
-  if (mt_timer_join(t, 10) != 0 || mt_timer_fired(t) != 1) return 13;
+  if (mt_timer_join(t, 10) != 0 || mt_timer_is_fired(t) != 1) return 13;
   mt_timer_free(t);
   if (atomic_load(ticks) != before + 1) return 14;
   return 0;
@@ -224,7 +224,7 @@ static int child_timers(void) {
 static int child_pools(void) {
   mt_future_t *f;
   if (mt_executor_submit(tpool, task_double, (void *)1, &f) != MT_EFORKED) return 20;
-  mt_executor_t *ex = mt_thread_pool_new(&(mt_thread_pool_opts_t){.max_workers = 2});
+  mt_executor_t *ex = mt_executor_new_thread_pool(&(mt_thread_pool_opts_t){.max_workers = 2});
   if (!ex) return 21;
   if (mt_executor_submit(ex, task_double, (void *)21, &f) != 0) return 22;
   mt_value_t v;
@@ -344,7 +344,7 @@ static void test_fork_while_churning(void **state) {
   n_timer_slots = (size_t)mt_test_scaled(100000, 2000) & ~(size_t)1;
   timer_slots = calloc(n_timer_slots, sizeof *timer_slots);
   assert_non_null(timer_slots);
-  tpool = mt_thread_pool_new(&(mt_thread_pool_opts_t){.max_workers = 2});
+  tpool = mt_executor_new_thread_pool(&(mt_thread_pool_opts_t){.max_workers = 2});
   ppool = mt_pool_new(&(mt_pool_opts_t){.processes = 1, .maxtasksperchild = 50});
   gq = mt_queue_new(0);
   main_local = mt_local_new(NULL);

@@ -87,7 +87,7 @@ static _Atomic int stop;
 static void *hammer(void *arg) {
   (void)arg;
   mt_process_t *out[4];
-  while (!atomic_load(&stop)) mt_active_children(out, 4);
+  while (!atomic_load(&stop)) mt_process_active_children(out, 4);
   return NULL;
 }
 
@@ -135,7 +135,7 @@ static int child_touches_sibling(void *arg) {
   if (mt_process_kill(sibling) != MT_EFORKED) return 2;
   if (mt_process_exitcode(sibling, &code) != MT_EFORKED) return 3;
   if (mt_process_is_alive(sibling) != MT_EFORKED) return 4;
-  if (mt_active_children(NULL, 0) != 0) return 5; /* not our children */
+  if (mt_process_active_children(NULL, 0) != 0) return 5; /* not our children */
   return 0;
 }
 

@@ -178,8 +178,8 @@ static void test_errors(void **state) {
   assert_code(mt_process_exitcode(NULL, &code), MT_EINVAL);
   assert_code(mt_process_terminate(NULL), MT_EINVAL);
   assert_code(mt_process_start(NULL), MT_EINVAL);
-  assert_code(mt_process_join(mt_current_process(), 0), MT_EDEADLK);
-  assert_code(mt_active_children(NULL, 3), MT_EINVAL);
+  assert_code(mt_process_join(mt_process_current(), 0), MT_EDEADLK);
+  assert_code(mt_process_active_children(NULL, 3), MT_EINVAL);
   mt_process_free(NULL);
 }
 
@@ -196,10 +196,10 @@ struct probe {
 static int probe_run(mt_process_run_t *self) {
   struct probe *pr = (struct probe *)self;
   global_counter = 99; /* the parent's copy must not change */
-  mt_process_t *me = mt_current_process();
+  mt_process_t *me = mt_process_current();
   if (mt_process_pid(me) != getpid()) return 1;
   if (strcmp(mt_process_name(me), pr->name) != 0) return 2;
-  mt_process_t *parent = mt_parent_process();
+  mt_process_t *parent = mt_process_parent();
   if (!parent || mt_process_pid(parent) != pr->parent) return 3;
   if (mt_process_is_alive(parent) != 1) return 4;
   if (mt_process_join(parent, 0.01) != MT_ETIMEDOUT) return 5;
@@ -210,9 +210,9 @@ static int probe_run(mt_process_run_t *self) {
 
 static void test_module_functions(void **state) {
   (void)state;
-  assert_string_equal(mt_process_name(mt_current_process()), "MainProcess");
-  assert_int_equal(mt_process_pid(mt_current_process()), getpid());
-  assert_null(mt_parent_process());
+  assert_string_equal(mt_process_name(mt_process_current()), "MainProcess");
+  assert_int_equal(mt_process_pid(mt_process_current()), getpid());
+  assert_null(mt_process_parent());
   assert_true(mt_cpu_count() >= 1);
 
   struct probe pr = {{probe_run}, getpid(), "prober"};
@@ -241,10 +241,10 @@ static void test_active_children_and_detach(void **state) {
     assert_code(mt_process_start(ps[i]), 0);
   }
   mt_process_t *out[8];
-  assert_int_equal(mt_active_children(out, 8), 3);
-  assert_int_equal(mt_active_children(NULL, 0), 3);
+  assert_int_equal(mt_process_active_children(out, 8), 3);
+  assert_int_equal(mt_process_active_children(NULL, 0), 3);
   mt_process_free(ps[2]); /* freed while running: the library owns it */
-  assert_int_equal(mt_active_children(out, 8), 2);
+  assert_int_equal(mt_process_active_children(out, 8), 2);
   int pfd = pidfd_of(mt_process_pid(ps[0]));
   gate_open(&g);
   assert_true(ended_within(pfd, 10));
@@ -252,8 +252,8 @@ static void test_active_children_and_detach(void **state) {
   assert_code(mt_process_join(ps[0], MT_FOREVER), 0);
   assert_code(mt_process_join(ps[1], MT_FOREVER), 0);
   /* the detached one is reaped by active_children once it ended */
-  while (count_children() > 0) assert_int_equal(mt_active_children(out, 8), 0);
-  assert_int_equal(mt_active_children(out, 8), 0);
+  while (count_children() > 0) assert_int_equal(mt_process_active_children(out, 8), 0);
+  assert_int_equal(mt_process_active_children(out, 8), 0);
   mt_process_free(ps[0]);
   mt_process_free(ps[1]);
 }
@@ -400,7 +400,7 @@ static void test_exit_joins_children(void **state) {
 
 static void test_no_zombies(void **state) {
   (void)state;
-  mt_active_children(NULL, 0);
+  mt_process_active_children(NULL, 0);
   assert_int_equal(count_children(), 0);
 }
 

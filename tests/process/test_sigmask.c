@@ -92,7 +92,7 @@ typedef struct {
 static void send_to_closed(void *arg) {
   send_probe_t *s = arg;
   mt_conn_t *r, *w;
-  if (mt_pipe(false, &r, &w) < 0) return;
+  if (mt_pipe_new(false, &r, &w) < 0) return;
   mt_conn_close(r);
   s->before = own_mask();
   s->rc = mt_conn_send_bytes(w, "x", 1, 5);
@@ -155,8 +155,8 @@ static uint64_t child_mask(child_t *c) {
 static void terminate_child_of_library_thread(void **state) {
   (void)state;
   child_t a = {0}, b = {0};
-  assert_code(mt_pipe(false, &a.r, &a.w), 0);
-  assert_code(mt_pipe(false, &b.r, &b.w), 0);
+  assert_code(mt_pipe_new(false, &a.r, &a.w), 0);
+  assert_code(mt_pipe_new(false, &b.r, &b.w), 0);
   /* A blocks SIGTERM: its child starts with SIGTERM blocked (its mask) */
   run_on_thread(bit(SIGTERM), start_daemon, &a);
   assert_code(a.start_rc, 0);
@@ -273,7 +273,7 @@ static int task_one(void *arg, mt_value_t *out) {
 static void start_daemon_and_kill(void *unused) {
   (void)unused;
   child_t c = {0};
-  if (mt_pipe(false, &c.r, &c.w) < 0) return;
+  if (mt_pipe_new(false, &c.r, &c.w) < 0) return;
   start_daemon(&c);
   if (c.start_rc == 0) {
     child_mask(&c);
@@ -296,7 +296,7 @@ static void internal_threads_block_everything(void **state) {
   assert_code(mt_timer_join(tm, 20), 0);
   assert_int_equal(fired, 1);
   /* executor worker */
-  mt_executor_t *ex = mt_thread_pool_new(NULL);
+  mt_executor_t *ex = mt_executor_new_thread_pool(NULL);
   assert_non_null(ex);
   mt_future_t *f = NULL;
   assert_code(mt_executor_submit(ex, task_one, NULL, &f), 0);

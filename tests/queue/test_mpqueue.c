@@ -39,7 +39,7 @@ static void basic_api(void **state) {
   assert_code(mt_mpqueue_put(q, "hello", 5, 0), 0);
   assert_code(mt_mpqueue_put(q, "", 0, 0), 0);
   assert_int_equal(mt_mpqueue_qsize(q), 2);
-  assert_int_equal(mt_mpqueue_full(q), 1);
+  assert_int_equal(mt_mpqueue_is_full(q), 1);
   assert_code(mt_mpqueue_put(q, "x", 1, 0), MT_EFULL);
   assert_code(mt_mpqueue_put(q, "x", 1, 0.02), MT_ETIMEDOUT);
   assert_code(mt_mpqueue_put(NULL, "x", 1, 0), MT_EINVAL);
@@ -52,7 +52,7 @@ static void basic_api(void **state) {
   assert_int_equal(mt_mpqueue_get(q, buf, sizeof buf, &need, MT_FOREVER), 5);
   assert_memory_equal(buf, "hello", 5);
   assert_int_equal(mt_mpqueue_get(q, buf, 0, &need, 0), 0);
-  assert_int_equal(mt_mpqueue_empty(q), 1);
+  assert_int_equal(mt_mpqueue_is_empty(q), 1);
   assert_code(mt_mpqueue_task_done(q), MT_ENOTSUP);
   assert_code(mt_mpqueue_join(q, 0), MT_ENOTSUP);
   assert_code(mt_mpqueue_shutdown(q, false), 0);
@@ -64,7 +64,7 @@ static void basic_api(void **state) {
   assert_null(mt_mpqueue_new(4, (size_t)MT_MPQUEUE_MAX_MSG + 1));
   assert_int_equal(errno, EINVAL);
 
-  mt_mpqueue_t *j = mt_joinablequeue_new(0, 0);
+  mt_mpqueue_t *j = mt_mpqueue_new_joinable(0, 0);
   assert_int_equal(mt_mpqueue_max_msg(j), MT_MPQUEUE_DEFAULT_MSG);
   assert_code(mt_mpqueue_put(j, "a", 1, 0), 0);
   assert_code(mt_mpqueue_join(j, 0), MT_ETIMEDOUT);
@@ -173,13 +173,13 @@ static void processes_queue(void **state) {
 
 static void processes_joinable(void **state) {
   (void)state;
-  run_processes(mt_joinablequeue_new(0, MAXMSG), true);
+  run_processes(mt_mpqueue_new_joinable(0, MAXMSG), true);
 }
 
 /* join across processes returns exactly at the last task_done */
 static void join_across_processes(void **state) {
   (void)state;
-  mt_mpqueue_t *q = mt_joinablequeue_new(0, 8);
+  mt_mpqueue_t *q = mt_mpqueue_new_joinable(0, 8);
   _Atomic long *done = shared_alloc(sizeof(long));
   long n = mt_test_scaled(5000, 50);
   pid_t pid = fork();
@@ -203,7 +203,7 @@ static void join_across_processes(void **state) {
 /* A dead consumer never calls task_done: join must time out, not hang. */
 static void join_timeout_dead_consumer(void **state) {
   (void)state;
-  mt_mpqueue_t *q = mt_joinablequeue_new(0, 8);
+  mt_mpqueue_t *q = mt_mpqueue_new_joinable(0, 8);
   mt_mpqueue_put(q, "x", 1, 0);
   pid_t pid = fork();
   if (pid == 0) {

@@ -26,13 +26,13 @@ static void basic_api(void **state) {
   assert_non_null(q);
   void *it = NULL;
   assert_int_equal(mt_queue_qsize(q), 0);
-  assert_int_equal(mt_queue_empty(q), 1);
-  assert_int_equal(mt_queue_full(q), 0);
+  assert_int_equal(mt_queue_is_empty(q), 1);
+  assert_int_equal(mt_queue_is_full(q), 0);
   assert_int_equal(mt_queue_maxsize(q), 2);
   assert_code(mt_queue_get_nowait(q, &it), MT_EEMPTY);
   assert_code(mt_queue_put_nowait(q, P(1)), 0);
   assert_code(mt_queue_put(q, P(2), MT_FOREVER), 0);
-  assert_int_equal(mt_queue_full(q), 1);
+  assert_int_equal(mt_queue_is_full(q), 1);
   assert_int_equal(mt_queue_qsize(q), 2);
   assert_code(mt_queue_put_nowait(q, P(3)), MT_EFULL);
   assert_code(mt_queue_put(q, P(3), NAN), MT_EINVAL);
@@ -58,11 +58,11 @@ static void basic_api(void **state) {
   mt_queue_free(q);
   mt_queue_free(NULL);
 
-  mt_queue_t *s = mt_simplequeue_new();
+  mt_queue_t *s = mt_queue_new_simple();
   assert_code(mt_queue_put(s, P(5), 0), 0);
   assert_code(mt_queue_task_done(s), MT_ENOTSUP);
   assert_code(mt_queue_join(s, 0), MT_ENOTSUP);
-  assert_int_equal(mt_queue_full(s), 0);
+  assert_int_equal(mt_queue_is_full(s), 0);
   mt_queue_free(s);
 }
 
@@ -85,7 +85,7 @@ static void timeouts_not_early(void **state) {
 
 static void lifo_order(void **state) {
   (void)state;
-  mt_queue_t *q = mt_lifoqueue_new(0);
+  mt_queue_t *q = mt_queue_new_lifo(0);
   for (uintptr_t i = 1; i <= 1000; i++) assert_code(mt_queue_put(q, P(i), 0), 0);
   void *it;
   for (uintptr_t i = 1000; i >= 1; i--) {
@@ -119,7 +119,7 @@ static int kv_cmp(const void *a, const void *b) {
 
 static void priority_order_stable(void **state) {
   (void)state;
-  mt_queue_t *q = mt_priorityqueue_new(0);
+  mt_queue_t *q = mt_queue_new_priority(0);
   enum { N = 5000 };
   static kv_t want[N];
   srand(7);
@@ -232,15 +232,15 @@ static void mpmc_fifo_unbounded(void **state) {
 }
 static void mpmc_lifo(void **state) {
   (void)state;
-  run_mpmc(mt_lifoqueue_new(64), false);
+  run_mpmc(mt_queue_new_lifo(64), false);
 }
 static void mpmc_priority(void **state) {
   (void)state;
-  run_mpmc(mt_priorityqueue_new(64), false);
+  run_mpmc(mt_queue_new_priority(64), false);
 }
 static void mpmc_simple(void **state) {
   (void)state;
-  run_mpmc(mt_simplequeue_new(), true);
+  run_mpmc(mt_queue_new_simple(), true);
 }
 
 /* ---- cp(2,3): producers, then one None sentinel per consumer ----------------- */
@@ -412,7 +412,7 @@ static void shutdown_immediate(void **state) {
   assert_code(mt_queue_join(q, MT_FOREVER), 0);
   mt_queue_free(q);
   /* free calls the destructor on what is left */
-  q = mt_lifoqueue_new(0);
+  q = mt_queue_new_lifo(0);
   mt_queue_set_item_free(q, count_free);
   mt_queue_put(q, P(1), 0);
   mt_queue_put(q, P(2), 0);

@@ -31,42 +31,42 @@ static void join_all_ok(mt_process_t **ps, int n) {
 static long n_incr;
 
 static int incr_locked(void *arg) {
-  mt_value_t *v = arg;
+  mt_shvalue_t *v = arg;
   for (long i = 0; i < n_incr; i++) {
-    if (mt_lock_acquire(mt_value_get_lock(v), MT_FOREVER) != 0) return 1;
+    if (mt_lock_acquire(mt_shvalue_get_lock(v), MT_FOREVER) != 0) return 1;
     int64_t x;
-    mt_value_get_i64(v, &x);
-    mt_value_set_i64(v, x + 1);
-    mt_lock_release(mt_value_get_lock(v));
+    mt_shvalue_get_i64(v, &x);
+    mt_shvalue_set_i64(v, x + 1);
+    mt_lock_release(mt_shvalue_get_lock(v));
   }
   return 0;
 }
 
 static int incr_atomic(void *arg) {
   for (long i = 0; i < n_incr; i++)
-    if (mt_value_add(arg, 1, NULL) != 0) return 1;
+    if (mt_shvalue_add(arg, 1, NULL) != 0) return 1;
   return 0;
 }
 
 static void test_value_lock_counts(void **state) {
   (void)state;
   n_incr = mt_test_scaled(100000, 1000);
-  mt_value_t *v = mt_value_new('l', 0, true);
+  mt_shvalue_t *v = mt_shvalue_new('l', 0, true);
   assert_non_null(v);
-  assert_non_null(mt_value_get_lock(v));
+  assert_non_null(mt_shvalue_get_lock(v));
   mt_process_t *ps[4];
   assert_int_equal(start_all(ps, 4, incr_locked, v), 0);
   join_all_ok(ps, 4);
   int64_t x;
-  assert_code(mt_value_get_i64(v, &x), 0);
+  assert_code(mt_shvalue_get_i64(v, &x), 0);
   assert_int_equal(x, 4 * n_incr);
 
-  assert_code(mt_value_set_i64(v, 0), 0);
+  assert_code(mt_shvalue_set_i64(v, 0), 0);
   assert_int_equal(start_all(ps, 4, incr_atomic, v), 0);
   join_all_ok(ps, 4);
-  assert_code(mt_value_get_i64(v, &x), 0);
+  assert_code(mt_shvalue_get_i64(v, &x), 0);
   assert_int_equal(x, 4 * n_incr);
-  mt_value_free(v);
+  mt_shvalue_free(v);
 }
 
 /* ---- typecodes -------------------------------------------------------------- */
@@ -91,71 +91,71 @@ static void test_value_typecodes(void **state) {
   for (const char *t = int_codes; *t; t++) {
     int64_t lo, hi, x;
     bounds(*t, &lo, &hi);
-    mt_value_t *v = mt_raw_value_new(*t, hi);
+    mt_shvalue_t *v = mt_shvalue_new_raw(*t, hi);
     assert_non_null(v);
-    assert_null(mt_value_get_lock(v));
-    assert_int_equal(mt_value_typecode(v), *t);
-    assert_code(mt_value_get_i64(v, &x), 0);
+    assert_null(mt_shvalue_get_lock(v));
+    assert_int_equal(mt_shvalue_typecode(v), *t);
+    assert_code(mt_shvalue_get_i64(v, &x), 0);
     assert_true(x == hi);
-    assert_code(mt_value_set_i64(v, lo), 0);
-    assert_code(mt_value_get_i64(v, &x), 0);
+    assert_code(mt_shvalue_set_i64(v, lo), 0);
+    assert_code(mt_shvalue_get_i64(v, &x), 0);
     assert_true(x == lo);
-    if (hi < INT64_MAX) assert_code(mt_value_set_i64(v, hi + 1), MT_ERANGE);
-    if (lo > INT64_MIN) assert_code(mt_value_set_i64(v, lo - 1), MT_ERANGE);
-    assert_code(mt_value_get_i64(v, &x), 0);
+    if (hi < INT64_MAX) assert_code(mt_shvalue_set_i64(v, hi + 1), MT_ERANGE);
+    if (lo > INT64_MIN) assert_code(mt_shvalue_set_i64(v, lo - 1), MT_ERANGE);
+    assert_code(mt_shvalue_get_i64(v, &x), 0);
     assert_true(x == lo); /* nothing stored on MT_ERANGE */
-    assert_code(mt_value_set_double(v, 1.5), MT_EINVAL);
+    assert_code(mt_shvalue_set_double(v, 1.5), MT_EINVAL);
     double d;
-    assert_code(mt_value_get_double(v, &d), 0);
+    assert_code(mt_shvalue_get_double(v, &d), 0);
     assert_true(d == (double)lo);
-    assert_code(mt_value_set_i64(v, hi), 0);
-    if (hi < INT64_MAX) assert_code(mt_value_add(v, 1, NULL), MT_ERANGE);
-    assert_code(mt_value_add(v, -1, &x), 0);
+    assert_code(mt_shvalue_set_i64(v, hi), 0);
+    if (hi < INT64_MAX) assert_code(mt_shvalue_add(v, 1, NULL), MT_ERANGE);
+    assert_code(mt_shvalue_add(v, -1, &x), 0);
     assert_true(x == hi - 1);
-    mt_value_free(v);
+    mt_shvalue_free(v);
     if (hi < INT64_MAX) {
-      assert_null(mt_value_new(*t, hi + 1, false));
+      assert_null(mt_shvalue_new(*t, hi + 1, false));
       assert_int_equal(errno, ERANGE);
     }
   }
-  mt_value_t *f = mt_value_new_double('f', 0.5, true);
-  mt_value_t *d = mt_value_new_double('d', 1.0 / 3, false);
+  mt_shvalue_t *f = mt_shvalue_new_double('f', 0.5, true);
+  mt_shvalue_t *d = mt_shvalue_new_double('d', 1.0 / 3, false);
   double x;
   int64_t i;
-  assert_code(mt_value_get_double(f, &x), 0);
+  assert_code(mt_shvalue_get_double(f, &x), 0);
   assert_true(x == 0.5);
-  assert_code(mt_value_get_double(d, &x), 0);
+  assert_code(mt_shvalue_get_double(d, &x), 0);
   assert_true(x == 1.0 / 3);
-  assert_code(mt_value_set_double(f, 1e300), MT_ERANGE);
-  assert_code(mt_value_set_i64(d, 7), 0);
-  assert_code(mt_value_get_double(d, &x), 0);
+  assert_code(mt_shvalue_set_double(f, 1e300), MT_ERANGE);
+  assert_code(mt_shvalue_set_i64(d, 7), 0);
+  assert_code(mt_shvalue_get_double(d, &x), 0);
   assert_true(x == 7.0);
-  assert_code(mt_value_get_i64(d, &i), MT_EINVAL);
-  assert_code(mt_value_add(d, 1, NULL), MT_EINVAL);
-  mt_value_free(f);
-  mt_value_free(d);
-  assert_null(mt_value_new('q', 0, false));
+  assert_code(mt_shvalue_get_i64(d, &i), MT_EINVAL);
+  assert_code(mt_shvalue_add(d, 1, NULL), MT_EINVAL);
+  mt_shvalue_free(f);
+  mt_shvalue_free(d);
+  assert_null(mt_shvalue_new('q', 0, false));
   assert_int_equal(errno, EINVAL);
-  assert_null(mt_value_new_double('i', 1.0, false));
-  assert_code(mt_value_get_i64(NULL, &i), MT_EINVAL);
-  assert_code(mt_value_set_i64(NULL, 1), MT_EINVAL);
-  mt_value_free(NULL);
+  assert_null(mt_shvalue_new_double('i', 1.0, false));
+  assert_code(mt_shvalue_get_i64(NULL, &i), MT_EINVAL);
+  assert_code(mt_shvalue_set_i64(NULL, 1), MT_EINVAL);
+  mt_shvalue_free(NULL);
 }
 
 /* Array round trip through a child for every typecode. */
 static int array_child(void *arg) {
-  mt_array_t *a = arg;
-  long n = (long)mt_array_len(a);
-  char tc = mt_array_typecode(a);
+  mt_sharray_t *a = arg;
+  long n = (long)mt_sharray_len(a);
+  char tc = mt_sharray_typecode(a);
   for (long i = 0; i < n; i++) {
     if (tc == 'f' || tc == 'd') {
       double x;
-      if (mt_array_get_double(a, i, &x) || x != (double)i + 0.25) return 1;
-      if (mt_array_set_double(a, i, -x)) return 2;
+      if (mt_sharray_get_double(a, i, &x) || x != (double)i + 0.25) return 1;
+      if (mt_sharray_set_double(a, i, -x)) return 2;
     } else {
       int64_t x;
-      if (mt_array_get_i64(a, i, &x) || x != i % 100) return 3;
-      if (mt_array_set_i64(a, i, (i % 100) + 1)) return 4;
+      if (mt_sharray_get_i64(a, i, &x) || x != i % 100) return 3;
+      if (mt_sharray_set_i64(a, i, (i % 100) + 1)) return 4;
     }
   }
   return 0;
@@ -166,15 +166,15 @@ static void test_array_typecodes(void **state) {
   const char *codes = "cbBhHiIlLfd";
   for (const char *t = codes; *t; t++) {
     long n = 300;
-    mt_array_t *a = *t == 'i' ? mt_array_new(*t, (size_t)n, true) : mt_raw_array_new(*t, (size_t)n);
+    mt_sharray_t *a = *t == 'i' ? mt_sharray_new(*t, (size_t)n, true) : mt_sharray_new_raw(*t, (size_t)n);
     assert_non_null(a);
-    assert_int_equal(mt_array_len(a), n);
-    assert_int_equal(mt_array_itemsize(a), mt_typecode_size(*t));
-    assert_true((*t == 'i') == (mt_array_get_lock(a) != NULL));
+    assert_int_equal(mt_sharray_len(a), n);
+    assert_int_equal(mt_sharray_itemsize(a), mt_typecode_size(*t));
+    assert_true((*t == 'i') == (mt_sharray_get_lock(a) != NULL));
     bool fl = *t == 'f' || *t == 'd';
     for (long i = 0; i < n; i++) {
-      if (fl) assert_code(mt_array_set_double(a, i, (double)i + 0.25), 0);
-      else assert_code(mt_array_set_i64(a, i, i % 100), 0);
+      if (fl) assert_code(mt_sharray_set_double(a, i, (double)i + 0.25), 0);
+      else assert_code(mt_sharray_set_i64(a, i, i % 100), 0);
     }
     mt_process_t *p;
     assert_int_equal(start_all(&p, 1, array_child, a), 0);
@@ -182,31 +182,31 @@ static void test_array_typecodes(void **state) {
     for (long i = 0; i < n; i++) {
       if (fl) {
         double x;
-        assert_code(mt_array_get_double(a, i, &x), 0);
+        assert_code(mt_sharray_get_double(a, i, &x), 0);
         assert_true(x == -((double)i + 0.25));
       } else {
         int64_t x;
-        assert_code(mt_array_get_i64(a, i, &x), 0);
+        assert_code(mt_sharray_get_i64(a, i, &x), 0);
         assert_int_equal(x, i % 100 + 1);
       }
     }
     int64_t x;
     double dx;
-    assert_code(mt_array_get_double(a, n, &dx), MT_ERANGE);
-    assert_code(mt_array_get_double(a, -n - 1, &dx), MT_ERANGE);
-    assert_code(mt_array_get_double(a, -1, &dx), 0);
-    assert_code(mt_array_set_i64(a, n, 1), MT_ERANGE);
-    assert_code(mt_array_set_double(a, n, 1), MT_ERANGE);
+    assert_code(mt_sharray_get_double(a, n, &dx), MT_ERANGE);
+    assert_code(mt_sharray_get_double(a, -n - 1, &dx), MT_ERANGE);
+    assert_code(mt_sharray_get_double(a, -1, &dx), 0);
+    assert_code(mt_sharray_set_i64(a, n, 1), MT_ERANGE);
+    assert_code(mt_sharray_set_double(a, n, 1), MT_ERANGE);
     if (!fl) {
-      assert_code(mt_array_get_i64(a, n, &x), MT_ERANGE);
-      assert_code(mt_array_get_i64(a, -1, &x), 0);
+      assert_code(mt_sharray_get_i64(a, n, &x), MT_ERANGE);
+      assert_code(mt_sharray_get_i64(a, -1, &x), 0);
       assert_int_equal(x, (n - 1) % 100 + 1);
     }
-    mt_array_free(a);
+    mt_sharray_free(a);
   }
-  assert_null(mt_array_new('i', 0, false));
-  assert_null(mt_array_new('x', 3, false));
-  mt_array_free(NULL);
+  assert_null(mt_sharray_new('i', 0, false));
+  assert_null(mt_sharray_new('x', 3, false));
+  mt_sharray_free(NULL);
 }
 
 /* ---- SharedMemory ------------------------------------------------------------ */
@@ -227,7 +227,7 @@ static int attacher(void *arg) {
   if (strcmp(mt_shm_buf(s), "hello") != 0) return 2;
   strcpy((char *)mt_shm_buf(s) + 100, "world");
   if (mt_shm_unlink(s) != MT_EPERM) return 3; /* only the creator */
-  mt_shm_close(s);
+  mt_shm_free(s);
   return 0;
 }
 
@@ -257,11 +257,11 @@ static void test_named_shm(void **state) {
   a = mt_shm_new(name, false, 0);
   assert_non_null(a);
   assert_code(mt_shm_unlink(a), MT_EPERM);
-  mt_shm_close(a);
+  mt_shm_free(a);
   assert_code(mt_shm_unlink(s), 0);
   assert_code(mt_shm_unlink(s), MT_ENOENT);
   assert_int_equal(stat(path, &st), -1);
-  mt_shm_close(s);
+  mt_shm_free(s);
   assert_null(mt_shm_new(name, false, 0));
   assert_int_equal(errno, ENOENT);
 
@@ -281,13 +281,13 @@ static void test_named_shm(void **state) {
   assert_non_null(s);
   assert_memory_equal(mt_shm_name(s), "mt_", 3);
   assert_code(mt_shm_unlink(s), 0);
-  mt_shm_close(s);
+  mt_shm_free(s);
 }
 
 /* Value/Array/dict leave nothing in /dev/shm, even when a user is killed. */
 static int die_holding(void *arg) {
-  mt_value_t *v = arg;
-  mt_lock_acquire(mt_value_get_lock(v), MT_FOREVER);
+  mt_shvalue_t *v = arg;
+  mt_lock_acquire(mt_shvalue_get_lock(v), MT_FOREVER);
   raise(SIGKILL);
   return 0;
 }
@@ -297,8 +297,8 @@ static void test_no_dev_shm_entries(void **state) {
   char prefix[32];
   snprintf(prefix, sizeof prefix, "mt_%d_", (int)getpid());
   int before = count_our_shm("mt");
-  mt_value_t *v = mt_value_new('i', 0, true);
-  mt_array_t *a = mt_array_new('d', 1000, true);
+  mt_shvalue_t *v = mt_shvalue_new('i', 0, true);
+  mt_sharray_t *a = mt_sharray_new('d', 1000, true);
   mt_shdict_t *d = mt_shdict_new(1000, 1 << 20);
   mt_process_t *p;
   assert_int_equal(start_all(&p, 1, die_holding, v), 0);
@@ -307,11 +307,11 @@ static void test_no_dev_shm_entries(void **state) {
   assert_int_equal(count_our_shm("mt"), before);
   assert_int_equal(count_our_shm(prefix), 0);
   /* the lock the dead child held is handed over */
-  assert_code(mt_lock_acquire(mt_value_get_lock(v), 10), MT_EOWNERDEAD);
-  assert_code(mt_lock_consistent(mt_value_get_lock(v)), 0);
-  assert_code(mt_lock_release(mt_value_get_lock(v)), 0);
-  mt_value_free(v);
-  mt_array_free(a);
+  assert_code(mt_lock_acquire(mt_shvalue_get_lock(v), 10), MT_EOWNERDEAD);
+  assert_code(mt_lock_consistent(mt_shvalue_get_lock(v)), 0);
+  assert_code(mt_lock_release(mt_shvalue_get_lock(v)), 0);
+  mt_shvalue_free(v);
+  mt_sharray_free(a);
   mt_shdict_free(d);
 }
 

@@ -9,7 +9,7 @@ enum { THREADS = 4 };
 static long n_ops;
 static mt_shdict_t *dict;
 static mt_shlist_t *list;
-static mt_value_t *value;
+static mt_shvalue_t *value;
 
 static void *worker(void *arg) {
   long id = (long)arg;
@@ -20,9 +20,9 @@ static void *worker(void *arg) {
     mt_shdict_set_bytes(dict, key, key, 8);
     if (i % 2) mt_shdict_del(dict, key);
     mt_shlist_incr(list, 0, 1, NULL);
-    mt_value_add(value, 1, NULL);
-    mt_lock_acquire(mt_value_get_lock(value), MT_FOREVER);
-    mt_lock_release(mt_value_get_lock(value));
+    mt_shvalue_add(value, 1, NULL);
+    mt_lock_acquire(mt_shvalue_get_lock(value), MT_FOREVER);
+    mt_lock_release(mt_shvalue_get_lock(value));
   }
   return NULL;
 }
@@ -32,7 +32,7 @@ static void test_threads_share(void **state) {
   n_ops = mt_test_scaled(50000, 500);
   dict = mt_shdict_new(4096, 1 << 20);
   list = mt_shlist_new(4, 4096);
-  value = mt_value_new('l', 0, true);
+  value = mt_shvalue_new('l', 0, true);
   assert_code(mt_shlist_append_int(list, 0), 0);
   pthread_t t[THREADS];
   for (long i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, worker, (void *)i);
@@ -42,11 +42,11 @@ static void test_threads_share(void **state) {
   assert_int_equal(v, THREADS * n_ops);
   assert_code(mt_shlist_get_int(list, 0, &v), 0);
   assert_int_equal(v, THREADS * n_ops);
-  assert_code(mt_value_get_i64(value, &v), 0);
+  assert_code(mt_shvalue_get_i64(value, &v), 0);
   assert_int_equal(v, THREADS * n_ops);
   mt_shdict_free(dict);
   mt_shlist_free(list);
-  mt_value_free(value);
+  mt_shvalue_free(value);
 }
 
 int main(void) {

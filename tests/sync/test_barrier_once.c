@@ -40,7 +40,7 @@ static void barrier_rounds(void **state) {
   assert_int_equal(r.actions, r.rounds);
   for (int i = 0; i < 4; i++) assert_int_equal(r.index_hits[i], r.rounds);
   assert_int_equal(r.phase_errors, 0);
-  assert_int_equal(mt_barrier_broken(r.b), 0);
+  assert_int_equal(mt_barrier_is_broken(r.b), 0);
   mt_barrier_free(r.b);
 }
 
@@ -62,12 +62,12 @@ static void barrier_errors_and_timeout(void **state) {
   double t0 = now_s();
   assert_code(mt_barrier_wait(b, 0.05), MT_EBROKEN); /* timeout breaks it */
   assert_not_early(t0, 0.05);
-  assert_int_equal(mt_barrier_broken(b), 1);
+  assert_int_equal(mt_barrier_is_broken(b), 1);
   assert_code(mt_barrier_wait(b, 1), MT_EBROKEN);
   assert_code(mt_barrier_reset(b), 0);
-  assert_int_equal(mt_barrier_broken(b), 0);
+  assert_int_equal(mt_barrier_is_broken(b), 0);
   assert_code(mt_barrier_abort(b), 0);
-  assert_int_equal(mt_barrier_broken(b), 1);
+  assert_int_equal(mt_barrier_is_broken(b), 1);
   mt_barrier_free(b);
 }
 
@@ -85,7 +85,7 @@ static void barrier_action_failure_breaks(void **state) {
   (void)state;
   mt_barrier_t *b = mt_barrier_new(3, failing_action, NULL, MT_FOREVER, 0);
   run_threads(3, one_wait, b);
-  assert_int_equal(mt_barrier_broken(b), 1);
+  assert_int_equal(mt_barrier_is_broken(b), 1);
   mt_barrier_free(b);
 }
 
@@ -145,7 +145,7 @@ static void barrier_wait_during_action_honours_timeout(void **state) {
   assert_code(r, MT_EBROKEN);
   /* the round whose action ran completed: indices 0 and 1 */
   assert_true((res[0] == 0 && res[1] == 1) || (res[0] == 1 && res[1] == 0));
-  assert_int_equal(mt_barrier_broken(b), 1);
+  assert_int_equal(mt_barrier_is_broken(b), 1);
   assert_code(mt_barrier_reset(b), 0);
   mt_event_set(action_started); /* the next action must not block */
   res[0] = res[1] = -100;
@@ -169,7 +169,7 @@ static void barrier_reset_wakes_then_usable(void **state) {
     while (mt_barrier_n_waiting(b) < 2) sched_yield();
     assert_code(mt_barrier_reset(b), 0);
     for (int k = 0; k < 2; k++) pthread_join(t[k], NULL);
-    assert_int_equal(mt_barrier_broken(b), 0);
+    assert_int_equal(mt_barrier_is_broken(b), 0);
     int res[3];
     void *args[3][2] = {{b, &res[0]}, {b, &res[1]}, {b, &res[2]}};
     pthread_t u[3];
@@ -189,7 +189,7 @@ static void once_init(void *arg) {
 static mt_once_t the_once = MT_ONCE_INIT;
 static void *once_worker(void *arg) {
   (void)arg;
-  assert_code(mt_once(&the_once, once_init, NULL), 0);
+  assert_code(mt_once_call(&the_once, once_init, NULL), 0);
   assert_int_equal(__atomic_load_n(&once_runs, __ATOMIC_RELAXED), 1);
   return NULL;
 }
@@ -198,8 +198,8 @@ static void once_exactly_once(void **state) {
   (void)state;
   run_threads(8, once_worker, NULL);
   assert_int_equal(once_runs, 1);
-  assert_code(mt_once(NULL, once_init, NULL), MT_EINVAL);
-  assert_code(mt_once(&the_once, NULL, NULL), MT_EINVAL);
+  assert_code(mt_once_call(NULL, once_init, NULL), MT_EINVAL);
+  assert_code(mt_once_call(&the_once, NULL, NULL), MT_EINVAL);
 }
 
 int main(void) {

@@ -6,16 +6,16 @@ static void lock_basics(void **state) {
   (void)state;
   mt_lock_t *l = mt_lock_new(0);
   assert_non_null(l);
-  assert_int_equal(mt_lock_locked(l), 0);
+  assert_int_equal(mt_lock_is_locked(l), 0);
   assert_code(mt_lock_acquire(l, MT_FOREVER), 0);
-  assert_int_equal(mt_lock_locked(l), 1);
+  assert_int_equal(mt_lock_is_locked(l), 1);
   assert_code(mt_lock_acquire(l, 0), MT_ETIMEDOUT); /* not reentrant */
   double t0 = now_s();
   assert_code(mt_lock_acquire(l, 0.05), MT_ETIMEDOUT);
   assert_not_early(t0, 0.05);
   assert_code(mt_lock_release(l), 0);
   assert_code(mt_lock_release(l), MT_EPERM); /* releasing an unlocked lock */
-  assert_int_equal(mt_lock_locked(l), 0);
+  assert_int_equal(mt_lock_is_locked(l), 0);
   assert_code(mt_lock_consistent(l), MT_EPERM); /* not held */
   mt_lock_free(l);
 }
@@ -24,11 +24,11 @@ static void lock_errors(void **state) {
   (void)state;
   assert_code(mt_lock_acquire(NULL, 1), MT_EINVAL);
   assert_code(mt_lock_release(NULL), MT_EINVAL);
-  assert_code(mt_lock_locked(NULL), MT_EINVAL);
+  assert_code(mt_lock_is_locked(NULL), MT_EINVAL);
   mt_lock_t *l = mt_lock_new(0);
   assert_code(mt_lock_acquire(l, -2), MT_EINVAL);
   assert_code(mt_lock_acquire(l, 0.0 / 0.0), MT_EINVAL);
-  assert_int_equal(mt_lock_locked(l), 0); /* nothing changed */
+  assert_int_equal(mt_lock_is_locked(l), 0); /* nothing changed */
   mt_lock_free(l);
   errno = 0;
   assert_null(mt_lock_new(0x100));
@@ -47,7 +47,7 @@ static void lock_released_by_other_thread(void **state) {
   mt_lock_t *l = mt_lock_new(0);
   assert_code(mt_lock_acquire(l, MT_FOREVER), 0);
   run_threads(1, release_other, l);
-  assert_int_equal(mt_lock_locked(l), 0);
+  assert_int_equal(mt_lock_is_locked(l), 0);
   mt_lock_free(l);
 }
 
@@ -120,7 +120,7 @@ static void rlock_basics(void **state) {
 
 static int leave_early(mt_lock_t *l) {
   MT_WITH_LOCK(l) {
-    if (mt_lock_locked(l)) return 7; /* cleanup releases on return */
+    if (mt_lock_is_locked(l)) return 7; /* cleanup releases on return */
   }
   return 0;
 }
@@ -131,16 +131,16 @@ static void with_lock(void **state) {
   int ran = 0;
   MT_WITH_LOCK(l) {
     ran++;
-    assert_int_equal(mt_lock_locked(l), 1);
+    assert_int_equal(mt_lock_is_locked(l), 1);
   }
   assert_int_equal(ran, 1);
-  assert_int_equal(mt_lock_locked(l), 0);
+  assert_int_equal(mt_lock_is_locked(l), 0);
   assert_int_equal(leave_early(l), 7);
-  assert_int_equal(mt_lock_locked(l), 0);
+  assert_int_equal(mt_lock_is_locked(l), 0);
   for (int i = 0; i < 3; i++) {
     MT_WITH_LOCK(l) { break; }
   }
-  assert_int_equal(mt_lock_locked(l), 0);
+  assert_int_equal(mt_lock_is_locked(l), 0);
   mt_lock_free(l);
 }
 

@@ -57,7 +57,7 @@ static void lock_thread_exit_is_not_owner_death(void **state) {
     _exit(mt_lock_release(l) == 0 ? 0 : 3); /* released by another thread */
   }
   assert_code(mt_event_wait(held, 30), 0);
-  assert_int_equal(mt_lock_locked(l), 1);
+  assert_int_equal(mt_lock_is_locked(l), 1);
   /* 30 detection slices: a thread-exit would have been taken for death */
   assert_code(mt_lock_acquire(l, 0.3), MT_ETIMEDOUT);
   mt_event_set(go);

@@ -26,7 +26,7 @@ static void sem_basics(void **state) {
 
 static void bounded_sem(void **state) {
   (void)state;
-  mt_sem_t *s = mt_bounded_sem_new(5, 0); /* "five stalls, five keys" */
+  mt_sem_t *s = mt_sem_new_bounded(5, 0); /* "five stalls, five keys" */
   assert_code(mt_sem_release(s, 1), MT_EOVERFLOW);
   assert_int_equal(mt_sem_value(s), 5); /* nothing changed */
   assert_code(mt_sem_acquire(s, 0), 0);
@@ -37,7 +37,7 @@ static void bounded_sem(void **state) {
   assert_int_equal(mt_sem_value(s), 5);
   mt_sem_free(s);
   errno = 0;
-  assert_null(mt_bounded_sem_new(0, 0));
+  assert_null(mt_sem_new_bounded(0, 0));
   assert_int_equal(errno, EINVAL);
 }
 

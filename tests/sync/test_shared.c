@@ -59,7 +59,7 @@ static void robust_lock_owner_killed(void **state) {
     mt_event_clear(holding);
     pid_t pid = holder_child(l, NULL, holding);
     assert_code(mt_event_wait(holding, MT_FOREVER), 0);
-    assert_int_equal(mt_lock_locked(l), 1);
+    assert_int_equal(mt_lock_is_locked(l), 1);
     kill(pid, SIGKILL);
     /* the child is a zombie until reaped: death must still be seen */
     assert_code(mt_lock_acquire(l, MT_FOREVER), MT_EOWNERDEAD);

@@ -39,13 +39,13 @@ static void fires_once(void **state) {
   rec_t r = {.flag_at = 1};
   mt_timer_t *t = mt_timer_new(0.02, record, &r);
   assert_non_null(t);
-  assert_int_equal(mt_timer_fired(t), 0);
+  assert_int_equal(mt_timer_is_fired(t), 0);
   double t0 = now_s();
   assert_code(mt_timer_start(t), 0);
   assert_code(mt_timer_join(t, MT_FOREVER), 0);
   assert_true(r.at[0] - t0 >= 0.02); /* not before the interval */
   assert_int_equal(r.calls, 1);
-  assert_int_equal(mt_timer_fired(t), 1);
+  assert_int_equal(mt_timer_is_fired(t), 1);
   assert_code(mt_timer_cancel(t), 0); /* nothing left to cancel */
   assert_code(mt_timer_start(t), MT_ESTARTED);
   mt_timer_free(t);
@@ -63,7 +63,7 @@ static void cancel_before_firing(void **state) {
   assert_code(mt_timer_cancel(t), 1);
   assert_code(mt_timer_cancel(t), 0);
   assert_code(mt_timer_join(t, MT_FOREVER), 0);
-  assert_int_equal(mt_timer_fired(t), 0);
+  assert_int_equal(mt_timer_is_fired(t), 0);
   mt_timer_free(t);
 
   /* cancelled before start: start succeeds and it never fires (Python) */
@@ -71,7 +71,7 @@ static void cancel_before_firing(void **state) {
   assert_code(mt_timer_cancel(t), 1);
   assert_code(mt_timer_start(t), 0);
   assert_code(mt_timer_join(t, MT_FOREVER), 0);
-  assert_int_equal(mt_timer_fired(t), 0);
+  assert_int_equal(mt_timer_is_fired(t), 0);
   assert_code(mt_timer_start(t), MT_ESTARTED);
   mt_timer_free(t);
   assert_int_equal(r.calls, 0);
@@ -90,12 +90,12 @@ static void errors(void **state) {
   assert_null(mt_timer_new(-1, record, &r));
   assert_int_equal(errno, EINVAL);
   assert_null(mt_timer_new(NAN, record, &r));
-  assert_null(mt_loop_timer_new(0, record, &r));
+  assert_null(mt_timer_new_loop(0, record, &r));
   assert_int_equal(errno, EINVAL);
   assert_code(mt_timer_start(NULL), MT_EINVAL);
   assert_code(mt_timer_cancel(NULL), MT_EINVAL);
   assert_code(mt_timer_join(NULL, 1), MT_EINVAL);
-  assert_code(mt_timer_fired(NULL), MT_EINVAL);
+  assert_code(mt_timer_is_fired(NULL), MT_EINVAL);
   mt_timer_free(NULL);
   mt_timer_t *t = mt_timer_new(1, record, &r);
   assert_code(mt_timer_join(t, MT_FOREVER), MT_ENOTSTARTED);
@@ -130,11 +130,11 @@ static void cancel_races_firing(void **state) {
     assert_true(r == 0 || r == 1);
     if (r == 1) {
       assert_int_equal(after, before);
-      assert_int_equal(mt_timer_fired(t), 0);
+      assert_int_equal(mt_timer_is_fired(t), 0);
       cancelled++;
     } else {
       assert_int_equal(after, before + 1);
-      assert_int_equal(mt_timer_fired(t), 1);
+      assert_int_equal(mt_timer_is_fired(t), 1);
       fired++;
     }
     assert_code(mt_timer_join(t, MT_FOREVER), 0);
@@ -149,14 +149,14 @@ static void loop_ticks(void **state) {
   (void)state;
   const double iv = 0.01;
   rec_t r = {.flag_at = 5};
-  mt_timer_t *t = mt_loop_timer_new(iv, record, &r);
+  mt_timer_t *t = mt_timer_new_loop(iv, record, &r);
   double t0 = now_s();
   assert_code(mt_timer_start(t), 0);
   assert_code(flag_wait(&r.flag, MT_FOREVER), 0); /* 5 ticks ran */
   assert_code(mt_timer_cancel(t), 1);
   int calls = r.calls;
   assert_true(calls >= 5);
-  assert_int_equal(mt_timer_fired(t), calls); /* frozen after cancel */
+  assert_int_equal(mt_timer_is_fired(t), calls); /* frozen after cancel */
   assert_code(mt_timer_join(t, MT_FOREVER), 0);
   /* tick k is not before start + k*interval (ticks on a fixed grid) */
   for (int k = 1; k < calls && k < 64; k++) assert_true(r.at[k] - t0 >= k * iv - 1e-9);
@@ -168,7 +168,7 @@ static void loop_skips_missed_ticks(void **state) {
   (void)state;
   const double iv = 0.02;
   rec_t r = {.flag_at = 3, .overrun_first = 0.07};
-  mt_timer_t *t = mt_loop_timer_new(iv, record, &r);
+  mt_timer_t *t = mt_timer_new_loop(iv, record, &r);
   double t0 = now_s();
   assert_code(mt_timer_start(t), 0);
   flag_wait(&r.flag, MT_FOREVER);
@@ -184,13 +184,13 @@ static void loop_skips_missed_ticks(void **state) {
 static void loop_cancels_itself(void **state) {
   (void)state;
   rec_t r = {.cancel_at = 3};
-  mt_timer_t *t = mt_loop_timer_new(0.005, record, &r);
+  mt_timer_t *t = mt_timer_new_loop(0.005, record, &r);
   r.self = t;
   assert_code(mt_timer_start(t), 0);
   assert_code(mt_timer_join(t, MT_FOREVER), 0); /* done once cancelled */
   assert_int_equal(r.calls, 3);
   assert_int_equal(r.cancel_rc, 1);
-  assert_int_equal(mt_timer_fired(t), 3);
+  assert_int_equal(mt_timer_is_fired(t), 3);
   mt_timer_free(t);
 }
 
@@ -239,7 +239,7 @@ static void cancel_waits_for_running_callback(void **state) {
   flag_set(&s.release);
   assert_code(mt_timer_cancel(t), 0); /* it fired: nothing stopped */
   assert_int_equal(__atomic_load_n(&s.finished, __ATOMIC_ACQUIRE), 1);
-  assert_int_equal(mt_timer_fired(t), 1);
+  assert_int_equal(mt_timer_is_fired(t), 1);
   mt_timer_free(t);
 }
 
@@ -366,7 +366,7 @@ static void hundred_thousand_pending(void **state) {
   flag_wait(&many_done, MT_FOREVER);
   for (long i = 0; i < many_expected; i++) {
     assert_code(mt_timer_join(v[i], MT_FOREVER), 0);
-    assert_int_equal(mt_timer_fired(v[i]), 1);
+    assert_int_equal(mt_timer_is_fired(v[i]), 1);
     mt_timer_free(v[i]);
   }
   assert_int_equal(many_calls, many_expected);

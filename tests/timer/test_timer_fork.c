@@ -23,7 +23,7 @@ static void child_cb(void *arg) {
 static void timer_after_fork(void **state) {
   (void)state;
   mt_timer_t *pending = mt_timer_new(0.2, parent_cb, NULL);
-  mt_timer_t *loop = mt_loop_timer_new(10, parent_cb, NULL);
+  mt_timer_t *loop = mt_timer_new_loop(10, parent_cb, NULL);
   assert_code(mt_timer_start(pending), 0);
   assert_code(mt_timer_start(loop), 0);
   /* the loop ran at start: the timer thread is up and idle (ASan's
@@ -34,7 +34,7 @@ static void timer_after_fork(void **state) {
   if (pid == 0) {
     int bad = 0;
     if (mt_timer_join(pending, MT_FOREVER) != 0) bad |= 1;
-    if (mt_timer_fired(pending) != 0) bad |= 2;
+    if (mt_timer_is_fired(pending) != 0) bad |= 2;
     if (mt_timer_cancel(pending) != 0) bad |= 4; /* nothing left to stop */
     if (mt_timer_cancel(loop) != 0) bad |= 4;
     mt_timer_free(pending);
@@ -53,9 +53,9 @@ static void timer_after_fork(void **state) {
   /* the parent's timers are untouched: the loop ran at start, the one-shot
    * fires */
   assert_code(mt_timer_join(pending, MT_FOREVER), 0);
-  assert_int_equal(mt_timer_fired(pending), 1);
+  assert_int_equal(mt_timer_is_fired(pending), 1);
   assert_code(mt_timer_cancel(loop), 1);
-  assert_int_equal(mt_timer_fired(loop), 1);
+  assert_int_equal(mt_timer_is_fired(loop), 1);
   assert_int_equal(parent_calls, 2);
   mt_timer_free(pending);
   mt_timer_free(loop);

@@ -52,13 +52,13 @@ static void loop_survives_failed_realloc(void **state) {
 #ifdef SKIP_REALLOC
   skip();
 #endif
-  mt_timer_t *t = mt_loop_timer_new(0.01, tick, NULL);
+  mt_timer_t *t = mt_timer_new_loop(0.01, tick, NULL);
   assert_non_null(t);
   assert_code(mt_timer_start(t), 0);
   int r = flag_wait(&second_tick, 10);
   atomic_store(&fail_realloc, false);
   if (r != 0)
-    fail_msg("the loop timer stopped after tick %d (join(0) = %s)", mt_timer_fired(t),
+    fail_msg("the loop timer stopped after tick %d (join(0) = %s)", mt_timer_is_fired(t),
              mt_err_name(mt_timer_join(t, 0)));
   assert_code(mt_timer_cancel(t), 1); /* it was still running: this stopped it */
   mt_timer_free(t);
