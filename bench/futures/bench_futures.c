@@ -32,7 +32,8 @@ static int twice(void *arg, mt_value_t *out) {
 }
 
 static mt_executor_t *ours_pool(void) {
-  mt_thread_pool_opts_t o = {.max_workers = W};
+  mt_thread_pool_opts_t o = MT_THREAD_POOL_OPTS_INIT;
+  o.max_workers = W;
   return mt_executor_new_thread_pool(&o);
 }
 

@@ -238,7 +238,9 @@ int main(void) {
     g_vals[i] = (int64_t)i;
     g_items[i] = (mt_bytes_t){&g_vals[i], sizeof g_vals[i]};
   }
-  g_pool = mt_pool_new(&(mt_pool_opts_t){.processes = 2});
+  mt_pool_opts_t popts = MT_POOL_OPTS_INIT;
+  popts.processes = 2;
+  g_pool = mt_pool_new(&popts);
   raw_start(&g_raw);
   char args[64];
 
@@ -270,7 +272,9 @@ int main(void) {
                  "pool_apply.py", args);
   mt_pool_free(g_pool);
 
-  g_ex = mt_executor_new_process_pool(&(mt_process_pool_opts_t){.max_workers = 2});
+  mt_process_pool_opts_t ppopts = MT_PROCESS_POOL_OPTS_INIT;
+  ppopts.max_workers = 2;
+  g_ex = mt_executor_new_process_pool(&ppopts);
   row = (mtb_row_t){"ProcessPoolExecutor submit->result", "calls/s", true, 0, expect(g_calls)};
   mtb_side_t sb[] = {{"ours", run_submit, NULL}, {"raw C pipe pool round trip", run_raw, &rt}};
   mtb_compare(&row, sb, 2);

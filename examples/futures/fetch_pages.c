@@ -32,7 +32,9 @@ int main(void) {
                         "https://docs.python.org/3", "https://github.com",
                         "https://www.kernel.org", "https://www.debian.org"};
   enum { N = sizeof urls / sizeof urls[0] };
-  mt_thread_pool_opts_t opts = {.max_workers = 20, .thread_name_prefix = "fetch"};
+  mt_thread_pool_opts_t opts = MT_THREAD_POOL_OPTS_INIT;
+  opts.max_workers = 20;
+  opts.thread_name_prefix = "fetch";
   mt_executor_t *pool = mt_executor_new_thread_pool(&opts);
   mt_future_t *fs[N];
   for (int i = 0; i < N; i++) {

@@ -19,7 +19,8 @@ int main(void) {
   mt_value_t results[10];
   for (intptr_t i = 0; i < 10; i++) args[i] = (void *)i;
   {
-    mt_thread_pool_opts_t opts = {.max_workers = 4};
+    mt_thread_pool_opts_t opts = MT_THREAD_POOL_OPTS_INIT;
+    opts.max_workers = 4;
     mt_executor_t *ex MT_WITH_EXECUTOR = mt_executor_new_thread_pool(&opts);
     int r = mt_executor_map(ex, square, args, 10, MT_FOREVER, 1, results, NULL);
     printf("map returned %s; results in input order:", mt_err_name(r));

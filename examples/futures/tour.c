@@ -28,7 +28,8 @@ static int loop_until_cancelled(void *arg, mt_value_t *out) {
 }
 
 int main(void) {
-  mt_thread_pool_opts_t opts = {.max_workers = 1};
+  mt_thread_pool_opts_t opts = MT_THREAD_POOL_OPTS_INIT;
+  opts.max_workers = 1;
   mt_executor_t *ex = mt_executor_new_thread_pool(&opts);
   gate = mt_future_new();
   mt_future_t *a, *b;

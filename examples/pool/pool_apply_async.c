@@ -22,7 +22,9 @@ static int work(const void *in, size_t len, mt_value_t *out) {
 }
 
 int main(void) {
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 3});
+  mt_pool_opts_t popts = MT_POOL_OPTS_INIT;
+  popts.processes = 3;
+  mt_pool_t *p = mt_pool_new(&popts);
   mt_future_t *rs[10];
   for (int i = 0; i < 10; i++) mt_pool_apply_async(p, work, &i, sizeof i, NULL, &rs[i]);
   mt_pool_close(p);

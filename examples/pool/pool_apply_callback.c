@@ -25,7 +25,9 @@ static void collect(const mt_value_t *v, void *arg) {
 }
 
 int main(void) {
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 6});
+  mt_pool_opts_t popts = MT_POOL_OPTS_INIT;
+  popts.processes = 6;
+  mt_pool_t *p = mt_pool_new(&popts);
   long sum = 0;
   for (long i = 1; i <= 12; i++) { /* apply: one at a time */
     mt_value_t v;
@@ -34,7 +36,8 @@ int main(void) {
     v.free_fn(v.ptr);
   }
   printf("apply:       sum of cubes 1..12 = %ld\n", sum);
-  mt_pool_task_opts_t o = {.callback = collect};
+  mt_pool_task_opts_t o = MT_POOL_TASK_OPTS_INIT;
+  o.callback = collect;
   mt_future_t *fs[12];
   for (long i = 1; i <= 12; i++) mt_pool_apply_async(p, cube, &i, sizeof i, &o, &fs[i - 1]);
   for (int i = 0; i < 12; i++) { /* wait; the callbacks ran before each result */

@@ -19,7 +19,9 @@ int main(void) {
   static const int64_t numbers[] = {112272535095293, 112582705942171, 112272535095297,
                                     115280095190773, 115797848077099, 1099726899285419};
   enum { N = sizeof numbers / sizeof numbers[0] };
-  mt_executor_t *ex = mt_executor_new_process_pool(&(mt_process_pool_opts_t){.max_workers = 5});
+  mt_process_pool_opts_t ppopts = MT_PROCESS_POOL_OPTS_INIT;
+  ppopts.max_workers = 5;
+  mt_executor_t *ex = mt_executor_new_process_pool(&ppopts);
   mt_future_t *fs[N];
   for (int i = 0; i < N; i++)
     mt_executor_submit(ex, is_prime, (void *)(intptr_t)numbers[i], &fs[i]);

@@ -26,7 +26,9 @@ static int slow_or_quick(const void *in, size_t len, mt_value_t *out) {
 
 int main(void) {
   if (pipe(started) != 0) return 1;
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 2});
+  mt_pool_opts_t popts = MT_POOL_OPTS_INIT;
+  popts.processes = 2;
+  mt_pool_t *p = mt_pool_new(&popts);
   mt_future_t *fs[8];
   for (int i = 0; i < 8; i++) mt_pool_apply_async(p, slow_or_quick, &i, sizeof i, NULL, &fs[i]);
   pid_t victim;

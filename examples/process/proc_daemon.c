@@ -17,7 +17,9 @@ static int heartbeat(void *arg) {
 
 int main(void) {
   if (pipe(fds) != 0) return 1;
-  mt_process_opts_t o = {.name = "heartbeat", .daemon = true};
+  mt_process_opts_t o = MT_PROCESS_OPTS_INIT;
+  o.name = "heartbeat";
+  o.daemon = true;
   mt_process_t *d = mt_process_new(heartbeat, NULL, &o);
   mt_process_start(d);
   int beat = 0;

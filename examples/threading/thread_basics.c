@@ -21,7 +21,8 @@ int main(void) {
   for (int i = 0; i < N; i++) {
     char name[16];
     snprintf(name, sizeof name, "t.%d", i);
-    mt_thread_opts_t o = {.name = name};
+    mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
+    o.name = name;
     ts[i] = mt_thread_spawn(worker, (void *)(intptr_t)i, &o);
     if (!ts[i]) return 1;
   }

@@ -28,7 +28,8 @@ int main(void) {
   tname = mt_local_new(NULL);
   buffer = mt_local_new(free_buffer);
   mt_local_set(tname, "main");
-  mt_thread_opts_t o = {.name = "t1"};
+  mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
+  o.name = "t1";
   mt_thread_t *t1 = mt_thread_spawn(func, NULL, &o);
   mt_thread_join(t1, MT_FOREVER, NULL);
   mt_thread_free(t1);

@@ -51,6 +51,7 @@ const char *mt_executor_kind(const mt_executor_t *ex);
 /* ---- ThreadPoolExecutor --------------------------------------------- */
 
 typedef struct mt_thread_pool_opts {
+  size_t size;                    /* set by MT_THREAD_POOL_OPTS_INIT; 0 is MT_EINVAL */
   int max_workers;                /* <= 0: min(32, ncpu + 4), as Python */
   const char *thread_name_prefix; /* NULL: "ThreadPoolExecutor-N"; workers
                                      are named "<prefix>_<index>" (kernel
@@ -59,6 +60,7 @@ typedef struct mt_thread_pool_opts {
                                      return breaks the pool */
   void *initarg;
 } mt_thread_pool_opts_t;
+#define MT_THREAD_POOL_OPTS_INIT {.size = sizeof(mt_thread_pool_opts_t)}
 
 /* Python's ThreadPoolExecutor(max_workers, thread_name_prefix, initializer,
  * initargs).  opts may be NULL.  Workers start lazily, one per submit that

@@ -69,6 +69,7 @@ typedef struct mt_pool_item {
 } mt_pool_item_t;
 
 typedef struct mt_pool_opts {
+  size_t size;                   /* set by MT_POOL_OPTS_INIT; 0 is MT_EINVAL */
   int processes;                 /* <= 0: mt_cpu_count() */
   int (*initializer)(void *arg); /* run first in each worker; non-zero: the
                                     pool is broken (MT_EBROKEN), as Python */
@@ -76,9 +77,11 @@ typedef struct mt_pool_opts {
   long maxtasksperchild;         /* 0: unlimited; counts ITEMS, then the
                                     worker exits and is replaced */
   double grace;                  /* terminate: seconds between SIGTERM and
-                                    SIGKILL; 0 = default 1.0 */
+                                    SIGKILL (default 1.0; 0: SIGKILL at once;
+                                    MT_FOREVER: never SIGKILL) */
   bool workers_get_sigint;       /* false (default): workers ignore SIGINT */
 } mt_pool_opts_t;
+#define MT_POOL_OPTS_INIT {.size = sizeof(mt_pool_opts_t), .grace = 1.0}
 
 /* Python's Pool(processes, initializer, initargs, maxtasksperchild).  opts
  * may be NULL.  Workers are started at once.  NULL + errno (EINVAL, ENOMEM,
@@ -91,14 +94,17 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts);
 
 /* Options of one apply_async / submit (NULL: none). */
 typedef struct mt_pool_task_opts {
-  double timeout; /* > 0: kill the worker when the task runs longer; the
-                     task ends MT_ECANCELLED.  0: no limit */
+  size_t size;    /* set by MT_POOL_TASK_OPTS_INIT; 0 is MT_EINVAL */
+  double timeout; /* MT_FOREVER (default): no limit.  >= 0: kill the worker
+                     when the task runs longer; the task ends
+                     MT_ECANCELLED (0: as soon as it starts) */
   /* Python's callback / error_callback: run in the pool's result thread
    * (keep them short) when the task succeeded / failed. */
   void (*callback)(const mt_value_t *result, void *arg);
   void (*error_callback)(const mt_task_error_t *error, void *arg);
   void *cb_arg;
 } mt_pool_task_opts_t;
+#define MT_POOL_TASK_OPTS_INIT {.size = sizeof(mt_pool_task_opts_t), .timeout = MT_FOREVER}
 
 /* Python's apply_async: copies the argument and returns 0 with *out a new
  * future (free with mt_future_free); the future's value is a malloc'd copy
@@ -179,15 +185,19 @@ long mt_pool_workers_started(mt_pool_t *p);
 /* ---- ProcessPoolExecutor -------------------------------------------- */
 
 typedef struct mt_process_pool_opts {
+  size_t size;                   /* set by MT_PROCESS_POOL_OPTS_INIT; 0 is MT_EINVAL */
   int max_workers;               /* <= 0: mt_cpu_count() */
   int (*initializer)(void *arg); /* as mt_pool_opts_t */
   void *initarg;
   long max_tasks_per_child;      /* 0: unlimited */
-  double grace;                  /* SIGTERM -> SIGKILL, 0 = 1.0 s */
+  double grace;                  /* SIGTERM -> SIGKILL, as mt_pool_opts_t */
   double shutdown_timeout;       /* shutdown(wait): after this many seconds
                                     the running work is killed (the tasks
-                                    end MT_ECANCELLED); 0 = wait forever */
+                                    end MT_ECANCELLED); MT_FOREVER (default):
+                                    wait for it */
 } mt_process_pool_opts_t;
+#define MT_PROCESS_POOL_OPTS_INIT \
+  {.size = sizeof(mt_process_pool_opts_t), .grace = 1.0, .shutdown_timeout = MT_FOREVER}
 
 /* Python's ProcessPoolExecutor behind the executor interface (kind
  * "process").  mt_executor_submit(ex, fn, arg, &f) runs fn(arg, &value) in

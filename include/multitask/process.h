@@ -33,10 +33,12 @@ extern "C" {
 typedef struct mt_process mt_process_t;
 
 typedef struct mt_process_opts {
+  size_t size;      /* set by MT_PROCESS_OPTS_INIT; 0 is MT_EINVAL */
   const char *name; /* NULL: "Process-N" as Python */
   bool daemon;      /* default false (Python inherits from the creating
                        process: the main process is not a daemon) */
 } mt_process_opts_t;
+#define MT_PROCESS_OPTS_INIT {.size = sizeof(mt_process_opts_t)}
 
 /* ---- "subclass" style ------------------------------------------------
  * Embed an mt_process_run_t as the FIRST member of your own struct and set

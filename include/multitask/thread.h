@@ -36,6 +36,7 @@ extern "C" {
 typedef struct mt_thread mt_thread_t;
 
 typedef struct mt_thread_opts {
+  size_t size;       /* set by MT_THREAD_OPTS_INIT; 0 is MT_EINVAL (docs/api.md) */
   const char *name;  /* NULL: "Thread-N" as Python.  At most 63 bytes
                         (else MT_ENAMETOOLONG).  A name given here or by
                         mt_thread_set_name is also the kernel name, first 15
@@ -45,6 +46,7 @@ typedef struct mt_thread_opts {
   bool daemon_set;   /* true: use `daemon` above instead of inheriting */
   size_t stack_size; /* 0: the default; else >= PTHREAD_STACK_MIN (MT_EINVAL) */
 } mt_thread_opts_t;
+#define MT_THREAD_OPTS_INIT {.size = sizeof(mt_thread_opts_t)}
 
 /* Makes a thread object (not started).  opts may be NULL.  NULL with errno
  * EINVAL (fn NULL, stack too small), ENAMETOOLONG, ENOMEM. */

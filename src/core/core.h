@@ -40,6 +40,15 @@ bool mt__alloc_injected(void);
 static inline bool mt__alloc_ok(void) { return true; }
 #endif
 
+/* An option struct's size field (docs/api.md, "Options"): 0 means the
+ * caller did not use the MT_<NOUN>_OPTS_INIT macro; smaller than the first
+ * version of the struct cannot be ours.  A larger size is a newer caller:
+ * the fields this library knows are read. */
+static inline bool mt__opts_size_ok(size_t size, size_t v1_size) { return size >= v1_size; }
+
+/* A time option: MT_FOREVER, or a finite number of seconds >= 0. */
+static inline bool mt__time_opt_ok(double t) { return t == -1.0 || (t >= 0 && t < 1e12); }
+
 /* Incremented in every child right after fork (pthread_atfork), so objects
  * can tell cheaply, on slow paths only, that they were made before a fork. */
 uint32_t mt__fork_generation(void);

@@ -32,7 +32,10 @@ int mt__exec_spawn(void (*fn)(void *arg), void *arg, const char *name) {
   if (!s) return MT_ENOMEM;
   s->fn = fn;
   s->arg = arg;
-  mt_thread_opts_t o = {.name = name, .daemon = true, .daemon_set = true};
+  mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
+  o.name = name;
+  o.daemon = true;
+  o.daemon_set = true;
   mt_thread_t *t = mt_thread_new(trampoline, s, &o);
   int r = t ? mt__thread_start_internal(t) : (errno ? -errno : MT_ENOMEM);
   if (r < 0) {

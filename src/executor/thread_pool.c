@@ -527,7 +527,9 @@ static const mt_executor_ops_t pool_ops = {
 };
 
 mt_executor_t *mt_executor_new_thread_pool(const mt_thread_pool_opts_t *opts) {
-  mt_thread_pool_opts_t o = opts ? *opts : (mt_thread_pool_opts_t){0};
+  if (opts && !mt__opts_size_ok(opts->size, sizeof(mt_thread_pool_opts_t)))
+    return mt__fail_null(MT_EINVAL);
+  mt_thread_pool_opts_t o = opts ? *opts : (mt_thread_pool_opts_t)MT_THREAD_POOL_OPTS_INIT;
   if (o.max_workers <= 0) {
     int n = mt__cpu_count() + 4;
     o.max_workers = n < 32 ? n : 32;

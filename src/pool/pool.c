@@ -317,7 +317,9 @@ static int spawn_worker(mt_pool_t *p, worker_t *w) {
   char name[32];
   long n = __atomic_add_fetch(&p->started, 1, __ATOMIC_RELAXED);
   snprintf(name, sizeof name, "PoolWorker-%ld", n);
-  mt_process_opts_t po = {.name = name, .daemon = true};
+  mt_process_opts_t po = MT_PROCESS_OPTS_INIT;
+  po.name = name;
+  po.daemon = true;
   w->proc = mt_process_new(mt__pool_worker_main, w, &po);
   if (!w->proc) {
     r = -errno;
@@ -549,7 +551,7 @@ static int send_batch(mt_pool_t *p, worker_t *w, bool second) {
   *b = (batch_t){.job = j, .start = r->start, .count = (uint32_t)k, .seq = h.seq, .t0 = now};
   __atomic_add_fetch(&j->refs, 1, __ATOMIC_RELAXED);
   if (w->quota > 0) w->quota -= (long)k;
-  if (j->kind == JK_FUTURE && j->topts.timeout > 0)
+  if (j->kind == JK_FUTURE && j->topts.size && j->topts.timeout >= 0)
     w->run_deadline = now + (int64_t)(j->topts.timeout * 1e9);
   r->start += k;
   if (r->start == r->end) {
@@ -645,8 +647,8 @@ static void fail_queue(mt_pool_t *p, int code, const char *msg) {
 
 static void start_terminate(mt_pool_t *p) {
   if (p->term_deadline) return;
-  double g = p->opts.grace > 0 ? p->opts.grace : 1.0;
-  p->term_deadline = mt__now_ns() + (int64_t)(g * 1e9);
+  double g = p->opts.grace; /* MT_FOREVER: SIGTERM only, never SIGKILL */
+  p->term_deadline = g < 0 ? INT64_MAX : mt__now_ns() + (int64_t)(g * 1e9);
   fail_queue(p, MT_ECANCELLED, "pool terminated");
   for (int i = 0; i < p->nw; i++) {
     worker_t *w = &p->w[i];
@@ -798,9 +800,10 @@ static void *manager_main(void *arg) {
 /* ---- public API ------------------------------------------------------- */
 
 mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
-  mt_pool_opts_t o = opts ? *opts : (mt_pool_opts_t){0};
-  if (o.maxtasksperchild < 0 || o.grace < 0 || o.grace != o.grace)
+  if (opts && !mt__opts_size_ok(opts->size, sizeof(mt_pool_opts_t)))
     return mt__fail_null(MT_EINVAL);
+  mt_pool_opts_t o = opts ? *opts : (mt_pool_opts_t)MT_POOL_OPTS_INIT;
+  if (o.maxtasksperchild < 0 || !mt__time_opt_ok(o.grace)) return mt__fail_null(MT_EINVAL);
   if (o.processes <= 0) o.processes = mt_cpu_count();
   if (o.processes <= 0) o.processes = 1;
   if (o.processes > 1024) return mt__fail_null(MT_EINVAL);
@@ -824,7 +827,9 @@ mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts) {
   }
   for (int i = 0; r == 0 && i < p->nw; i++) r = spawn_worker(p, &p->w[i]);
   if (r == 0) {
-    mt_thread_opts_t to = {.name = "mt-pool", .daemon = true, .daemon_set = true};
+    mt_thread_opts_t to = MT_THREAD_OPTS_INIT;
+    to.name = "mt-pool";
+    to.daemon = to.daemon_set = true;
     p->manager = mt_thread_new(manager_main, p, &to);
     if (!p->manager) r = -errno;
     else r = mt__thread_start_internal(p->manager); /* every signal blocked */
@@ -884,7 +889,9 @@ int mt__pool_submit_one(mt_pool_t *p, int mode, void *fn, const void *in, size_t
                         const mt_pool_task_opts_t *opts, mt_future_t **out) {
   if (out) *out = NULL;
   if (!p || !fn || !out || (len && !in)) return MT_EINVAL;
-  if (opts && (opts->timeout < 0 || opts->timeout != opts->timeout)) return MT_EINVAL;
+  if (opts && (!mt__opts_size_ok(opts->size, sizeof(mt_pool_task_opts_t)) ||
+               !mt__time_opt_ok(opts->timeout)))
+    return MT_EINVAL;
   job_t *j = mt__calloc(1, sizeof *j);
   if (!j) return MT_ENOMEM;
   j->kind = JK_FUTURE;

@@ -34,8 +34,7 @@ static int ppe_shutdown(void *self, bool wait, bool cancel_futures) {
   if (cancel_futures) mt__pool_cancel_pending(e->pool);
   mt_pool_close(e->pool);
   if (!wait) return 0;
-  double t = e->shutdown_timeout > 0 ? e->shutdown_timeout : MT_FOREVER;
-  int r = mt_pool_join(e->pool, t);
+  int r = mt_pool_join(e->pool, e->shutdown_timeout);
   if (r == MT_ETIMEDOUT) r = mt_pool_terminate(e->pool);
   return r == MT_EDEADLK ? 0 : r; /* from one of its own callbacks */
 }
@@ -98,12 +97,16 @@ static const mt_executor_ops_t ppe_ops = {
 };
 
 mt_executor_t *mt_executor_new_process_pool(const mt_process_pool_opts_t *opts) {
-  mt_process_pool_opts_t o = opts ? *opts : (mt_process_pool_opts_t){0};
-  if (o.shutdown_timeout < 0 || o.shutdown_timeout != o.shutdown_timeout)
+  if (opts && !mt__opts_size_ok(opts->size, sizeof(mt_process_pool_opts_t)))
     return mt__fail_null(MT_EINVAL);
-  mt_pool_opts_t po = {.processes = o.max_workers, .initializer = o.initializer,
-                       .initarg = o.initarg, .maxtasksperchild = o.max_tasks_per_child,
-                       .grace = o.grace};
+  mt_process_pool_opts_t o = opts ? *opts : (mt_process_pool_opts_t)MT_PROCESS_POOL_OPTS_INIT;
+  if (!mt__time_opt_ok(o.shutdown_timeout)) return mt__fail_null(MT_EINVAL);
+  mt_pool_opts_t po = MT_POOL_OPTS_INIT;
+  po.processes = o.max_workers;
+  po.initializer = o.initializer;
+  po.initarg = o.initarg;
+  po.maxtasksperchild = o.max_tasks_per_child;
+  po.grace = o.grace;
   ppe_t *e = mt__calloc(1, sizeof *e);
   if (!e) return mt__fail_null(MT_ENOMEM);
   e->shutdown_timeout = o.shutdown_timeout;

@@ -234,6 +234,8 @@ static int default_name(mt_process_t *p) {
 }
 
 static mt_process_t *proc_alloc(const mt_process_opts_t *opts) {
+  if (opts && !mt__opts_size_ok(opts->size, sizeof(mt_process_opts_t)))
+    return mt__fail_null(MT_EINVAL);
   ensure_init();
   mt_process_t *p = mt__calloc(1, sizeof *p);
   if (!p) return mt__fail_null(MT_ENOMEM);

@@ -365,6 +365,8 @@ static void install_atexit(void) { atexit(join_non_daemon_at_exit); }
 
 mt_thread_t *mt_thread_new(void *(*fn)(void *arg), void *arg, const mt_thread_opts_t *opts) {
   if (!fn) return mt__fail_null(MT_EINVAL);
+  if (opts && !mt__opts_size_ok(opts->size, sizeof(mt_thread_opts_t)))
+    return mt__fail_null(MT_EINVAL);
   if (opts && opts->name && strlen(opts->name) > NAME_MAX_LEN)
     return mt__fail_null(MT_ENAMETOOLONG);
   if (opts && opts->stack_size && opts->stack_size < (size_t)PTHREAD_STACK_MIN)

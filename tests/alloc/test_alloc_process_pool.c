@@ -31,7 +31,8 @@ static int check_item(const mt_pool_item_t *it, int64_t x) {
 }
 
 static int pool_scenario(void) {
-  mt_pool_opts_t o = {.processes = 2};
+  mt_pool_opts_t o = MT_POOL_OPTS_INIT;
+  o.processes = 2;
   mt_pool_t *p = mt_pool_new(&o);
   if (!p) return fp_errno();
   int64_t vals[N];
@@ -93,7 +94,8 @@ static int sq_task(void *arg, mt_value_t *out) {
 }
 
 static int executor_scenario(void) {
-  mt_process_pool_opts_t o = {.max_workers = 1};
+  mt_process_pool_opts_t o = MT_PROCESS_POOL_OPTS_INIT;
+  o.max_workers = 1;
   mt_executor_t *ex = mt_executor_new_process_pool(&o);
   if (!ex) return fp_errno();
   int r = 0;

@@ -15,7 +15,8 @@ static int twice(void *arg, mt_value_t *out) {
 }
 
 static int scenario(void) {
-  mt_thread_pool_opts_t o = {.max_workers = 3};
+  mt_thread_pool_opts_t o = MT_THREAD_POOL_OPTS_INIT;
+  o.max_workers = 3;
   mt_executor_t *ex = mt_executor_new_thread_pool(&o);
   if (!ex) return fp_errno();
   int r = 0, got = 0;
@@ -71,7 +72,8 @@ static int exits_after_arming(void *arg, mt_value_t *out) {
 
 static void no_replacement_fails_backlog(void **state) {
   (void)state;
-  mt_thread_pool_opts_t o = {.max_workers = 1};
+  mt_thread_pool_opts_t o = MT_THREAD_POOL_OPTS_INIT;
+  o.max_workers = 1;
   mt_executor_t *ex = mt_executor_new_thread_pool(&o);
   assert_non_null(ex);
   gate = mt_future_new();

@@ -14,7 +14,8 @@ static int twice(void *arg, mt_value_t *out) {
 
 static void pool_after_fork(void **state) {
   (void)state;
-  mt_thread_pool_opts_t o = {.max_workers = 2};
+  mt_thread_pool_opts_t o = MT_THREAD_POOL_OPTS_INIT;
+  o.max_workers = 2;
   mt_executor_t *ex = mt_executor_new_thread_pool(&o);
   mt_future_t *f;
   assert_code(mt_executor_submit(ex, twice, (void *)3, &f), 0);

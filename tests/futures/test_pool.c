@@ -17,7 +17,9 @@ static double now(void) {
 }
 
 static mt_executor_t *pool(int n, const char *prefix) {
-  mt_thread_pool_opts_t o = {.max_workers = n, .thread_name_prefix = prefix};
+  mt_thread_pool_opts_t o = MT_THREAD_POOL_OPTS_INIT;
+  o.max_workers = n;
+  o.thread_name_prefix = prefix;
   mt_executor_t *ex = mt_executor_new_thread_pool(&o);
   assert_non_null(ex);
   return ex;
@@ -173,7 +175,9 @@ static int good_init(void *arg) {
 
 static void initializer_failure_breaks_pool(void **state) {
   (void)state;
-  mt_thread_pool_opts_t o = {.max_workers = 2, .initializer = bad_init};
+  mt_thread_pool_opts_t o = MT_THREAD_POOL_OPTS_INIT;
+  o.max_workers = 2;
+  o.initializer = bad_init;
   mt_executor_t *ex = mt_executor_new_thread_pool(&o);
   mt_future_t *fs[5];
   int submitted = 0;
@@ -198,7 +202,10 @@ static void initializer_failure_breaks_pool(void **state) {
   assert_true(init_calls >= 1);
 
   int inits = 0;
-  o = (mt_thread_pool_opts_t){.max_workers = 2, .initializer = good_init, .initarg = &inits};
+  o = (mt_thread_pool_opts_t)MT_THREAD_POOL_OPTS_INIT;
+  o.max_workers = 2;
+  o.initializer = good_init;
+  o.initarg = &inits;
   ex = mt_executor_new_thread_pool(&o);
   assert_code(mt_executor_submit(ex, count_task, NULL, &f), 0);
   assert_code(mt_future_result(f, MT_FOREVER, NULL), 0);

@@ -16,7 +16,8 @@ static double now(void) {
 static mt_executor_t *ex;
 static int setup(void **state) {
   (void)state;
-  mt_thread_pool_opts_t o = {.max_workers = 2};
+  mt_thread_pool_opts_t o = MT_THREAD_POOL_OPTS_INIT;
+  o.max_workers = 2;
   ex = mt_executor_new_thread_pool(&o);
   return ex ? 0 : -1;
 }

@@ -22,7 +22,9 @@ static void check_map(mt_pool_t *p, size_t n, size_t chunksize) {
 
 static void test_map_equals_serial(void **state) {
   (void)state;
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 2});
+  mt_pool_opts_t popts = MT_POOL_OPTS_INIT;
+  popts.processes = 2;
+  mt_pool_t *p = mt_pool_new(&popts);
   assert_non_null(p);
   size_t n = (size_t)mt_test_scaled(100000, 2000);
   check_map(p, n, 0);
@@ -38,7 +40,9 @@ static void test_map_equals_serial(void **state) {
 static void test_imap(void **state) {
   (void)state;
   started_pipe(); /* before the workers fork */
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 3});
+  mt_pool_opts_t popts2 = MT_POOL_OPTS_INIT;
+  popts2.processes = 3;
+  mt_pool_t *p = mt_pool_new(&popts2);
   size_t n = (size_t)mt_test_scaled(5000, 300);
   int64_t *vals = malloc(n * sizeof *vals);
   mt_bytes_t *items = make_items(vals, n);
@@ -87,7 +91,10 @@ static void test_imap(void **state) {
 
 static void test_maxtasksperchild(void **state) {
   (void)state;
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 2, .maxtasksperchild = 2});
+  mt_pool_opts_t popts3 = MT_POOL_OPTS_INIT;
+  popts3.processes = 2;
+  popts3.maxtasksperchild = 2;
+  mt_pool_t *p = mt_pool_new(&popts3);
   int first[2];
   assert_int_equal(mt_pool_pids(p, first, 2), 2);
   enum { N = 12 };
@@ -128,14 +135,18 @@ static void on_err(const mt_task_error_t *e, void *arg) {
 
 static void test_apply_and_callbacks(void **state) {
   (void)state;
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 2});
+  mt_pool_opts_t popts4 = MT_POOL_OPTS_INIT;
+  popts4.processes = 2;
+  mt_pool_t *p = mt_pool_new(&popts4);
   int64_t x = 12;
   mt_value_t v;
   assert_code(mt_pool_apply(p, t_square, &x, sizeof x, &v), 0);
   assert_int_equal(v.len, 8);
   assert_int_equal(as_i64(v.ptr), 145);
   v.free_fn(v.ptr);
-  mt_pool_task_opts_t o = {.callback = on_ok, .error_callback = on_err};
+  mt_pool_task_opts_t o = MT_POOL_TASK_OPTS_INIT;
+  o.callback = on_ok;
+  o.error_callback = on_err;
   mt_future_t *f;
   assert_code(mt_pool_apply_async(p, t_square, &x, sizeof x, &o, &f), 0);
   assert_code(mt_future_result(f, MT_FOREVER, &v), 0);
@@ -195,14 +206,20 @@ static int t_init_value(const void *in, size_t len, mt_value_t *out) {
 static void test_initializer(void **state) {
   (void)state;
   static int64_t arg = 4242;
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 2, .initializer = init_ok,
-                                               .initarg = &arg});
+  mt_pool_opts_t popts4b = MT_POOL_OPTS_INIT;
+  popts4b.processes = 2;
+  popts4b.initializer = init_ok;
+  popts4b.initarg = &arg;
+  mt_pool_t *p = mt_pool_new(&popts4b);
   mt_value_t v;
   assert_code(mt_pool_apply(p, t_init_value, NULL, 0, &v), 0);
   assert_int_equal((intptr_t)v.ptr, 4242);
   assert_int_equal(g_init_value, 0); /* the parent's copy is untouched */
   mt_pool_free(p);
-  p = mt_pool_new(&(mt_pool_opts_t){.processes = 2, .initializer = init_bad});
+  mt_pool_opts_t popts5 = MT_POOL_OPTS_INIT;
+  popts5.processes = 2;
+  popts5.initializer = init_bad;
+  p = mt_pool_new(&popts5);
   assert_non_null(p);
   int r = mt_pool_apply(p, t_init_value, NULL, 0, &v);
   assert_true(r == MT_EBROKEN);
@@ -212,10 +229,20 @@ static void test_initializer(void **state) {
 static void test_errors(void **state) {
   (void)state;
   errno = 0;
-  assert_null(mt_pool_new(&(mt_pool_opts_t){.processes = 5000}));
+  mt_pool_opts_t popts6 = MT_POOL_OPTS_INIT;
+  popts6.processes = 5000;
+  assert_null(mt_pool_new(&popts6));
   assert_int_equal(errno, EINVAL);
-  assert_null(mt_pool_new(&(mt_pool_opts_t){.maxtasksperchild = -1}));
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 1});
+  mt_pool_opts_t popts7 = MT_POOL_OPTS_INIT;
+  popts7.maxtasksperchild = -1;
+  assert_null(mt_pool_new(&popts7));
+  mt_pool_opts_t unsized = {.processes = 1}; /* written without MT_POOL_OPTS_INIT */
+  errno = 0;
+  assert_null(mt_pool_new(&unsized));
+  assert_int_equal(errno, EINVAL);
+  mt_pool_opts_t popts8 = MT_POOL_OPTS_INIT;
+  popts8.processes = 1;
+  mt_pool_t *p = mt_pool_new(&popts8);
   mt_future_t *f = (mt_future_t *)1;
   mt_value_t v;
   int64_t x = 1;
@@ -223,7 +250,9 @@ static void test_errors(void **state) {
   assert_null(f);
   assert_code(mt_pool_apply_async(p, NULL, &x, 8, NULL, &f), MT_EINVAL);
   assert_code(mt_pool_apply_async(p, t_square, NULL, 8, NULL, &f), MT_EINVAL);
-  assert_code(mt_pool_apply_async(p, t_square, &x, 8, &(mt_pool_task_opts_t){.timeout = -1},
+  mt_pool_task_opts_t task_opts = MT_POOL_TASK_OPTS_INIT;
+  task_opts.timeout = -2; /* MT_FOREVER (-1) is valid */
+  assert_code(mt_pool_apply_async(p, t_square, &x, 8, &task_opts,
                                   &f),
               MT_EINVAL);
   assert_code(mt_pool_apply(p, t_square, &x, 8, NULL), MT_EINVAL);

@@ -59,7 +59,9 @@ static int t_seven(const void *in, size_t len, mt_value_t *out) {
 static void broken_channel_fails_the_task(void **state) {
   (void)state;
   for (long k = mt_test_scaled(3, 1); k > 0; k--) {
-    mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 1});
+    mt_pool_opts_t popts = MT_POOL_OPTS_INIT;
+    popts.processes = 1;
+    mt_pool_t *p = mt_pool_new(&popts);
     assert_non_null(p);
     mt_future_t *f = NULL;
     assert_code(mt_pool_apply_async(p, t_break_channel, NULL, 0, NULL, &f), 0);

@@ -55,11 +55,16 @@ static void free_from_callback(void **state) {
     cb_ctx_t c = {0};
     c.local = mt_local_new(on_manager_exit);
     assert_non_null(c.local);
-    c.pool = mt_pool_new(&(mt_pool_opts_t){.processes = 2, .grace = 0.2});
+    mt_pool_opts_t popts = MT_POOL_OPTS_INIT;
+    popts.processes = 2;
+    popts.grace = 0.2;
+    c.pool = mt_pool_new(&popts);
     assert_non_null(c.pool);
     mt_future_t *slow = NULL, *quick = NULL;
     assert_code(mt_pool_apply_async(c.pool, t_forever, NULL, 0, NULL, &slow), 0);
-    mt_pool_task_opts_t o = {.callback = free_pool_cb, .cb_arg = &c};
+    mt_pool_task_opts_t o = MT_POOL_TASK_OPTS_INIT;
+    o.callback = free_pool_cb;
+    o.cb_arg = &c;
     assert_code(mt_pool_apply_async(c.pool, t_quick, NULL, 0, &o, &quick), 0);
     /* the pool may be gone from here on: only the futures are used */
     mt_value_t v;

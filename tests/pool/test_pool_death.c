@@ -25,7 +25,9 @@ static void check_square_future(mt_future_t *f, int64_t x) {
 static void test_sigkill_apply_many(void **state) {
   (void)state;
   started_pipe();
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 2});
+  mt_pool_opts_t popts = MT_POOL_OPTS_INIT;
+  popts.processes = 2;
+  mt_pool_t *p = mt_pool_new(&popts);
   long rounds = mt_test_scaled(100, 30);
   for (long k = 0; k < rounds; k++) {
     mt_future_t *blocker, *others[4];
@@ -60,7 +62,9 @@ static void test_sigkill_in_chunk(void **state) {
   g_runs = mmap(NULL, RUNS_MAX * sizeof *g_runs, PROT_READ | PROT_WRITE,
                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   assert_true(g_runs != MAP_FAILED);
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 2});
+  mt_pool_opts_t popts2 = MT_POOL_OPTS_INIT;
+  popts2.processes = 2;
+  mt_pool_t *p = mt_pool_new(&popts2);
   long rounds = mt_test_scaled(10, 3);
   enum { N = 60 };
   for (long k = 0; k < rounds; k++) {
@@ -98,7 +102,9 @@ static void test_sigkill_in_chunk(void **state) {
 
 static void test_exit_and_segv(void **state) {
   (void)state;
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 2});
+  mt_pool_opts_t popts3 = MT_POOL_OPTS_INIT;
+  popts3.processes = 2;
+  mt_pool_t *p = mt_pool_new(&popts3);
   mt_value_t v;
   int ec = 0;
   mt_future_t *f;
@@ -130,7 +136,9 @@ static void test_exit_and_segv(void **state) {
 static void test_cancel_running(void **state) {
   (void)state;
   started_pipe();
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 1});
+  mt_pool_opts_t popts4 = MT_POOL_OPTS_INIT;
+  popts4.processes = 1;
+  mt_pool_t *p = mt_pool_new(&popts4);
   mt_future_t *f, *queued;
   char b = 0;
   assert_code(mt_pool_apply_async(p, t_block, &b, 1, NULL, &f), 0);
@@ -158,8 +166,11 @@ static void test_cancel_running(void **state) {
 static void test_task_timeout(void **state) {
   (void)state;
   started_pipe();
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 2});
-  mt_pool_task_opts_t o = {.timeout = 0.2};
+  mt_pool_opts_t popts5 = MT_POOL_OPTS_INIT;
+  popts5.processes = 2;
+  mt_pool_t *p = mt_pool_new(&popts5);
+  mt_pool_task_opts_t o = MT_POOL_TASK_OPTS_INIT;
+  o.timeout = 0.2;
   mt_future_t *f;
   char b = 0;
   double t0 = now_s();
@@ -180,7 +191,10 @@ static void test_task_timeout(void **state) {
 static void test_terminate_stuck(void **state) {
   (void)state;
   started_pipe();
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 2, .grace = 0.2});
+  mt_pool_opts_t popts6 = MT_POOL_OPTS_INIT;
+  popts6.processes = 2;
+  popts6.grace = 0.2;
+  mt_pool_t *p = mt_pool_new(&popts6);
   mt_future_t *f[2], *queued;
   char ignore_term = 1;
   for (int i = 0; i < 2; i++) {
@@ -216,12 +230,17 @@ static pid_t apply_pid(mt_pool_t *p) {
  * asked; asked, a SIGINT kills the worker and it is replaced. */
 static void test_sigint(void **state) {
   (void)state;
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 1});
+  mt_pool_opts_t popts7 = MT_POOL_OPTS_INIT;
+  popts7.processes = 1;
+  mt_pool_t *p = mt_pool_new(&popts7);
   pid_t pid = apply_pid(p);
   assert_int_equal(kill(pid, SIGINT), 0);
   assert_int_equal(apply_pid(p), pid); /* the same worker ran it */
   mt_pool_free(p);
-  p = mt_pool_new(&(mt_pool_opts_t){.processes = 1, .workers_get_sigint = true});
+  mt_pool_opts_t popts8 = MT_POOL_OPTS_INIT;
+  popts8.processes = 1;
+  popts8.workers_get_sigint = true;
+  p = mt_pool_new(&popts8);
   pid = apply_pid(p);
   assert_int_equal(kill(pid, SIGINT), 0);
   assert_int_not_equal(apply_pid(p), pid); /* replaced; the task was not lost */
@@ -235,7 +254,9 @@ static void test_workers_die_with_parent(void **state) {
   assert_int_equal(pipe(fd), 0);
   pid_t child = fork();
   if (child == 0) {
-    mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 2});
+    mt_pool_opts_t popts9 = MT_POOL_OPTS_INIT;
+    popts9.processes = 2;
+    mt_pool_t *p = mt_pool_new(&popts9);
     int pids[2];
     if (!p || mt_pool_pids(p, pids, 2) != 2) _exit(1);
     if (write(fd[1], pids, sizeof pids) != sizeof pids) _exit(1);

@@ -67,10 +67,14 @@ static void run(int mode) {
   g.main_tid = mt__gettid();
   local = mt_local_new(on_manager_exit);
   assert_non_null(local);
-  g.pool = mt_pool_new(&(mt_pool_opts_t){.processes = 1, .grace = 0.2});
+  mt_pool_opts_t popts = MT_POOL_OPTS_INIT;
+  popts.processes = 1;
+  popts.grace = 0.2;
+  g.pool = mt_pool_new(&popts);
   assert_non_null(g.pool);
   mt_future_t *f = NULL;
-  mt_pool_task_opts_t o = {.callback = free_cb};
+  mt_pool_task_opts_t o = MT_POOL_TASK_OPTS_INIT;
+  o.callback = free_cb;
   assert_code(mt_pool_apply_async(g.pool, t_quick, NULL, 0, &o, &f), 0);
   if (mode != M_TERMINATE) {
     assert_code(mt_pool_close(g.pool), 0);

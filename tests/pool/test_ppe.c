@@ -34,7 +34,9 @@ static int e_block(void *arg, mt_value_t *out) {
 
 static void test_submit_result(void **state) {
   (void)state;
-  mt_executor_t *ex = mt_executor_new_process_pool(&(mt_process_pool_opts_t){.max_workers = 3});
+  mt_process_pool_opts_t ppopts = MT_PROCESS_POOL_OPTS_INIT;
+  ppopts.max_workers = 3;
+  mt_executor_t *ex = mt_executor_new_process_pool(&ppopts);
   assert_non_null(ex);
   assert_string_equal(mt_executor_kind(ex), "process");
   assert_int_equal(mt_executor_max_workers(ex), 3);
@@ -65,7 +67,9 @@ static void test_submit_result(void **state) {
 
 static void test_map(void **state) {
   (void)state;
-  mt_executor_t *ex = mt_executor_new_process_pool(&(mt_process_pool_opts_t){.max_workers = 2});
+  mt_process_pool_opts_t ppopts2 = MT_PROCESS_POOL_OPTS_INIT;
+  ppopts2.max_workers = 2;
+  mt_executor_t *ex = mt_executor_new_process_pool(&ppopts2);
   size_t n = (size_t)mt_test_scaled(20000, 500);
   void **args = malloc(n * sizeof *args);
   mt_value_t *res = calloc(n, sizeof *res);
@@ -94,7 +98,9 @@ static void test_map(void **state) {
 static void test_wait_as_completed_and_death(void **state) {
   (void)state;
   started_pipe();
-  mt_executor_t *ex = mt_executor_new_process_pool(&(mt_process_pool_opts_t){.max_workers = 2});
+  mt_process_pool_opts_t ppopts3 = MT_PROCESS_POOL_OPTS_INIT;
+  ppopts3.max_workers = 2;
+  mt_executor_t *ex = mt_executor_new_process_pool(&ppopts3);
   mt_future_t *fs[6];
   assert_code(mt_executor_submit(ex, e_block, NULL, &fs[0]), 0);
   pid_t pid = wait_started();
@@ -132,8 +138,11 @@ static void test_shutdown(void **state) {
   started_pipe();
   /* cancel_futures: queued ones are cancelled, the running one finishes
    * only when killed by the shutdown timeout */
-  mt_executor_t *ex = mt_executor_new_process_pool(
-      &(mt_process_pool_opts_t){.max_workers = 1, .shutdown_timeout = 0.2, .grace = 0.1});
+  mt_process_pool_opts_t ppopts4 = MT_PROCESS_POOL_OPTS_INIT;
+  ppopts4.max_workers = 1;
+  ppopts4.shutdown_timeout = 0.2;
+  ppopts4.grace = 0.1;
+  mt_executor_t *ex = mt_executor_new_process_pool(&ppopts4);
   mt_future_t *blk, *q[5];
   assert_code(mt_executor_submit(ex, e_block, NULL, &blk), 0);
   wait_started();
@@ -148,7 +157,10 @@ static void test_shutdown(void **state) {
   assert_code(mt_executor_shutdown(ex, true, false), 0); /* again: fine */
   mt_executor_free(ex);
   /* shutdown(wait=false) then free waits for the queued work */
-  ex = mt_executor_new_process_pool(&(mt_process_pool_opts_t){.max_workers = 2, .max_tasks_per_child = 3});
+  mt_process_pool_opts_t ppopts5 = MT_PROCESS_POOL_OPTS_INIT;
+  ppopts5.max_workers = 2;
+  ppopts5.max_tasks_per_child = 3;
+  ex = mt_executor_new_process_pool(&ppopts5);
   mt_future_t *fs[10];
   for (intptr_t i = 0; i < 10; i++) assert_code(mt_executor_submit(ex, e_triple, (void *)i, &fs[i]), 0);
   assert_code(mt_executor_shutdown(ex, false, false), 0);
@@ -159,7 +171,13 @@ static void test_shutdown(void **state) {
     assert_int_equal((intptr_t)v.ptr, i * 3);
     mt_future_free(fs[i]);
   }
-  assert_null(mt_executor_new_process_pool(&(mt_process_pool_opts_t){.shutdown_timeout = -1}));
+  mt_process_pool_opts_t ppopts6 = MT_PROCESS_POOL_OPTS_INIT;
+  ppopts6.shutdown_timeout = -2; /* MT_FOREVER (-1) is valid, other negatives are not */
+  assert_null(mt_executor_new_process_pool(&ppopts6));
+  mt_process_pool_opts_t unsized = {.max_workers = 1}; /* without MT_PROCESS_POOL_OPTS_INIT */
+  errno = 0;
+  assert_null(mt_executor_new_process_pool(&unsized));
+  assert_int_equal(errno, EINVAL);
   assert_null(mt_executor_pool(NULL));
 }
 
@@ -168,8 +186,11 @@ static void test_shutdown(void **state) {
 static void test_map_timeout(void **state) {
   (void)state;
   started_pipe();
-  mt_executor_t *ex = mt_executor_new_process_pool(
-      &(mt_process_pool_opts_t){.max_workers = 1, .shutdown_timeout = 0.1, .grace = 0.1});
+  mt_process_pool_opts_t ppopts7 = MT_PROCESS_POOL_OPTS_INIT;
+  ppopts7.max_workers = 1;
+  ppopts7.shutdown_timeout = 0.1;
+  ppopts7.grace = 0.1;
+  mt_executor_t *ex = mt_executor_new_process_pool(&ppopts7);
   void *args[3] = {0, 0, 0};
   mt_value_t res[3];
   assert_code(mt_executor_map(ex, e_block, args, 3, 0.1, 1, res, NULL), MT_ETIMEDOUT);

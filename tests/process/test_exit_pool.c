@@ -29,7 +29,9 @@ static int t_ok(const void *in, size_t len, mt_value_t *out) {
 static mt_pool_t *g_pool; /* reachable at exit (no leak report) */
 
 static void child_round(long k) {
-  g_pool = mt_pool_new(&(mt_pool_opts_t){.processes = WORKERS});
+  mt_pool_opts_t popts = MT_POOL_OPTS_INIT;
+  popts.processes = WORKERS;
+  g_pool = mt_pool_new(&popts);
   if (!g_pool) _exit(10);
   mt_future_t *f[TASKS];
   for (int i = 0; i < TASKS; i++)

@@ -224,7 +224,9 @@ static int child_timers(void) {
 static int child_pools(void) {
   mt_future_t *f;
   if (mt_executor_submit(tpool, task_double, (void *)1, &f) != MT_EFORKED) return 20;
-  mt_executor_t *ex = mt_executor_new_thread_pool(&(mt_thread_pool_opts_t){.max_workers = 2});
+  mt_thread_pool_opts_t tpopts = MT_THREAD_POOL_OPTS_INIT;
+  tpopts.max_workers = 2;
+  mt_executor_t *ex = mt_executor_new_thread_pool(&tpopts);
   if (!ex) return 21;
   if (mt_executor_submit(ex, task_double, (void *)21, &f) != 0) return 22;
   mt_value_t v;
@@ -234,7 +236,9 @@ static int child_pools(void) {
 
   int n = 5;
   if (mt_pool_apply(ppool, ptask, &n, sizeof n, &v) != MT_EFORKED) return 24;
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 1});
+  mt_pool_opts_t popts = MT_POOL_OPTS_INIT;
+  popts.processes = 1;
+  mt_pool_t *p = mt_pool_new(&popts);
   if (!p) return 25;
   if (mt_pool_apply(p, ptask, &n, sizeof n, &v) != 0 || (uintptr_t)v.ptr != 6) return 26;
   if (mt_pool_close(p) != 0 || mt_pool_join(p, 10) != 0) return 27;
@@ -344,8 +348,13 @@ static void test_fork_while_churning(void **state) {
   n_timer_slots = (size_t)mt_test_scaled(100000, 2000) & ~(size_t)1;
   timer_slots = calloc(n_timer_slots, sizeof *timer_slots);
   assert_non_null(timer_slots);
-  tpool = mt_executor_new_thread_pool(&(mt_thread_pool_opts_t){.max_workers = 2});
-  ppool = mt_pool_new(&(mt_pool_opts_t){.processes = 1, .maxtasksperchild = 50});
+  mt_thread_pool_opts_t tpopts2 = MT_THREAD_POOL_OPTS_INIT;
+  tpopts2.max_workers = 2;
+  tpool = mt_executor_new_thread_pool(&tpopts2);
+  mt_pool_opts_t popts2 = MT_POOL_OPTS_INIT;
+  popts2.processes = 1;
+  popts2.maxtasksperchild = 50;
+  ppool = mt_pool_new(&popts2);
   gq = mt_queue_new(0);
   main_local = mt_local_new(NULL);
   assert_true(tpool && ppool && gq && main_local);

@@ -144,6 +144,10 @@ static void test_wait_any(void **state) {
   assert_code(mt_process_wait_any(ps, 1, MT_FOREVER), 0);
   assert_code(mt_process_wait_any(ps, -1, 0), MT_EINVAL);
   assert_code(mt_process_wait_any(ps, 3, -5), MT_EINVAL);
+  mt_process_opts_t unsized = {.name = "x"}; /* written without MT_PROCESS_OPTS_INIT */
+  errno = 0;
+  assert_null(mt_process_new(ret_n, NULL, &unsized));
+  assert_int_equal(errno, EINVAL);
   mt_process_free(ps[0]);
   mt_process_free(ps[2]);
 }
@@ -216,7 +220,8 @@ static void test_module_functions(void **state) {
   assert_true(mt_cpu_count() >= 1);
 
   struct probe pr = {{probe_run}, getpid(), "prober"};
-  mt_process_opts_t o = {.name = "prober"};
+  mt_process_opts_t o = MT_PROCESS_OPTS_INIT;
+  o.name = "prober";
   mt_process_t *p = mt_process_new_run(&pr.base, &o);
   assert_code(mt_process_start(p), 0);
   assert_code(mt_process_join(p, MT_FOREVER), 0);
@@ -295,7 +300,8 @@ static int daemon_body(void *arg) {
 
 static void *start_daemon_thread(void *arg) {
   struct family *f = arg;
-  mt_process_opts_t o = {.daemon = true};
+  mt_process_opts_t o = MT_PROCESS_OPTS_INIT;
+  o.daemon = true;
   mt_process_t *d = mt_process_new(daemon_body, f, &o);
   if (mt_process_start(d) != 0) return NULL;
   return d;

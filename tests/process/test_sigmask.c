@@ -139,7 +139,8 @@ static int report_and_wait(void *arg) {
 
 static void start_daemon(void *arg) {
   child_t *c = arg;
-  mt_process_opts_t o = {.daemon = true}; /* daemon + not main: via the forker */
+  mt_process_opts_t o = MT_PROCESS_OPTS_INIT;
+  o.daemon = true; /* daemon + not main: via the forker */
   c->p = mt_process_new(report_and_wait, c, &o);
   c->start_rc = c->p ? mt_process_start(c->p) : MT_ENOMEM;
 }
@@ -216,7 +217,9 @@ static int ask(mt_pool_t *p, wmask_t *out) {
 static void pool_from_thread(void *arg) {
   pool_probe_t *pp = arg;
   pp->caller = own_mask();
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 1});
+  mt_pool_opts_t popts = MT_POOL_OPTS_INIT;
+  popts.processes = 1;
+  mt_pool_t *p = mt_pool_new(&popts);
   if (!p) return;
   pp->rc1 = ask(p, &pp->first);
   /* kill the worker: the manager thread forks its replacement */
@@ -304,7 +307,9 @@ static void internal_threads_block_everything(void **state) {
   assert_code(mt_future_result(f, 20, &v), 0);
   mt_future_free(f);
   /* pool manager */
-  mt_pool_t *p = mt_pool_new(&(mt_pool_opts_t){.processes = 1});
+  mt_pool_opts_t popts2 = MT_POOL_OPTS_INIT;
+  popts2.processes = 1;
+  mt_pool_t *p = mt_pool_new(&popts2);
   assert_non_null(p);
   /* forker (a daemon started from a thread that is not main) */
   run_on_thread(0, start_daemon_and_kill, NULL);

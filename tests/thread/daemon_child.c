@@ -56,7 +56,9 @@ static void *foo(void *arg) {
 int main(int argc, char **argv) {
   int variant = argc > 1 ? atoi(argv[1]) : 1;
   say("main thread\n");
-  mt_thread_opts_t daemon = {.daemon = true, .daemon_set = true};
+  mt_thread_opts_t daemon = MT_THREAD_OPTS_INIT;
+  daemon.daemon = true;
+  daemon.daemon_set = true;
   mt_thread_t *t1 = mt_thread_new(fun, variant == 1 ? NULL : (void *)1,
                                   variant == 1 ? NULL : &daemon);
   mt_thread_start(t1);

@@ -38,7 +38,8 @@ static void *probe(void *arg) {
 static void basics(void **state) {
   (void)state;
   probe_t p = {0};
-  mt_thread_opts_t o = {.name = "worker"};
+  mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
+  o.name = "worker";
   mt_thread_t *t = mt_thread_new(probe, &p, &o);
   assert_non_null(t);
   assert_string_equal(mt_thread_name(t), "worker");
@@ -72,11 +73,21 @@ static void errors(void **state) {
   char longname[100];
   memset(longname, 'x', sizeof longname - 1);
   longname[99] = 0;
-  mt_thread_opts_t o = {.name = longname};
+  mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
+  o.name = longname;
   assert_null(mt_thread_new(ret_arg, NULL, &o));
   assert_int_equal(errno, ENAMETOOLONG);
-  mt_thread_opts_t small = {.stack_size = 100};
+  mt_thread_opts_t small = MT_THREAD_OPTS_INIT;
+  small.stack_size = 100;
   assert_null(mt_thread_new(ret_arg, NULL, &small));
+  assert_int_equal(errno, EINVAL);
+  mt_thread_opts_t unsized = {.name = "x"}; /* written without MT_THREAD_OPTS_INIT */
+  errno = 0;
+  assert_null(mt_thread_new(ret_arg, NULL, &unsized));
+  assert_int_equal(errno, EINVAL);
+  mt_thread_pool_opts_t unsized_pool = {.max_workers = 1};
+  errno = 0;
+  assert_null(mt_executor_new_thread_pool(&unsized_pool));
   assert_int_equal(errno, EINVAL);
 
   assert_code(mt_thread_start(NULL), MT_EINVAL);
@@ -279,7 +290,8 @@ static void *wait_named(void *arg) {
 static void kernel_names(void **state) {
   (void)state;
   name_sync_t s = {0};
-  mt_thread_opts_t o = {.name = "downloader-number-7"};
+  mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
+  o.name = "downloader-number-7";
   mt_thread_t *t = mt_thread_spawn(wait_named, &s, &o);
   flag_wait(&s.named, MT_FOREVER); /* it named itself before its fn */
   char comm[64];
@@ -307,13 +319,17 @@ static void daemon_inheritance(void **state) {
   mt_thread_t *t = mt_thread_new(ret_arg, NULL, NULL);
   assert_int_equal(mt_thread_is_daemon(t), 0); /* main is not a daemon */
   mt_thread_free(t);
-  mt_thread_opts_t o = {.daemon = true, .daemon_set = true};
+  mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
+  o.daemon = true;
+  o.daemon_set = true;
   t = mt_thread_spawn(spawn_child_default, NULL, &o);
   void *r;
   assert_code(mt_thread_join(t, MT_FOREVER, &r), 0);
   assert_int_equal((intptr_t)r, 1); /* inherited from the daemon creator */
   mt_thread_free(t);
-  mt_thread_opts_t o2 = {.daemon = false, .daemon_set = true};
+  mt_thread_opts_t o2 = MT_THREAD_OPTS_INIT;
+  o2.daemon = false;
+  o2.daemon_set = true;
   t = mt_thread_new(ret_arg, NULL, &o2);
   assert_int_equal(mt_thread_is_daemon(t), 0);
   mt_thread_free(t);
@@ -400,7 +416,8 @@ static void stress_start_join(void **state) {
   (void)state;
   long n = mt_test_scaled(2000, 50);
   int counter = 0;
-  mt_thread_opts_t o = {.stack_size = 256 * 1024};
+  mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
+  o.stack_size = 256 * 1024;
   for (long i = 0; i < n; i++) {
     mt_thread_t *t = mt_thread_spawn(add_one, &counter, i % 2 ? &o : NULL);
     assert_non_null(t);

@@ -119,7 +119,8 @@ static void run_mode(int mode) {
   g.mode = mode;
   pthread_t pr;
   assert_int_equal(pthread_create(&pr, NULL, prober, NULL), 0);
-  mt_thread_opts_t o = {.name = "race-target"};
+  mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
+  o.name = "race-target";
   mt_thread_t *t = mt_thread_new(target, (void *)77, &o);
   assert_non_null(t);
   mt__thread_start_hook = hold_window;
@@ -153,7 +154,9 @@ static void run_fail(int mode, bool spawn) {
   g.mode = mode;
   pthread_t pr;
   assert_int_equal(pthread_create(&pr, NULL, prober, NULL), 0);
-  mt_thread_opts_t o = {.name = "race-target", .stack_size = (size_t)1 << 46};
+  mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
+  o.name = "race-target";
+  o.stack_size = (size_t)1 << 46;
   mt__thread_start_hook = hold_window;
   int r;
   mt_thread_t *t = NULL;
