@@ -99,9 +99,11 @@ int mt_thread_join(mt_thread_t *t, double timeout, void **result);
 /* Releases one reference: the handle from mt_thread_new*, or one taken by
  * mt_thread_ref or handed out by mt_thread_enumerate.  When the last one
  * goes, a running thread is detached: it keeps running and its record is
- * released when it ends.  On a borrowed pointer to a dummy thread
- * (mt_thread_current/main) that holds no reference it is a no-op.  Like
- * any reference, do not release it while you still use it. */
+ * released when it ends.  Do not call it on a borrowed pointer
+ * (mt_thread_current/main) you took no reference for: it would drop
+ * someone else's (only for a dummy thread nobody holds a reference to is
+ * it a harmless no-op, as it always was).  Like any reference, do not
+ * release it while you still use it. */
 void mt_thread_free(mt_thread_t *t);
 /* Takes another reference to t (released with mt_thread_free): keeps the
  * object readable (name, ident, is_alive, join) however long the thread
