@@ -36,6 +36,7 @@ int main(void) {
     printf(" <%s%s, started %llu>", mt_thread_name(all[i]),
            mt_thread_is_daemon(all[i]) ? " daemon" : "",
            (unsigned long long)mt_thread_ident(all[i]));
+  for (int i = 0; i < n && i < 16; i++) mt_thread_free(all[i]); /* references */
   printf("\nactive_count()     %d  (= len(enumerate()))\n", mt_thread_active_count());
   pthread_t p;
   pthread_create(&p, NULL, foreign, NULL);

@@ -138,6 +138,26 @@ int mt_pool_map(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size_t n,
  * results must stay valid until then. */
 int mt_pool_map_async(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size_t n,
                       size_t chunksize, mt_pool_item_t *results, mt_future_t **out);
+/* Python's starmap(fn, [(a, b), (c, d), ...], chunksize): each item is an
+ * argument vector of byte strings; the worker calls
+ * fn(argc, argv, &value) with argv[k] pointing to a copy of item k's bytes
+ * (each copy 8-byte aligned; ptr NULL when len is 0).  results[i] as map
+ * (in input order; a failed item does not stop the others); the return
+ * value as mt_pool_map.  MT_EINVAL also for an item with argc < 0, argv
+ * NULL while argc > 0, or an argument with len > 0 and ptr NULL. */
+typedef struct mt_pool_args {
+  int argc;
+  const mt_bytes_t *argv;
+} mt_pool_args_t;
+typedef int (*mt_pool_starfn)(int argc, const mt_bytes_t *argv, mt_value_t *out);
+int mt_pool_starmap(mt_pool_t *p, mt_pool_starfn fn, const mt_pool_args_t *items, size_t n,
+                    size_t chunksize, mt_pool_item_t *results);
+/* Python's starmap_async: as map_async (a future that completes when every
+ * results[i] is filled).  The arguments are copied before it returns, so
+ * items may go at once; results must stay valid until the future is done. */
+int mt_pool_starmap_async(mt_pool_t *p, mt_pool_starfn fn, const mt_pool_args_t *items,
+                          size_t n, size_t chunksize, mt_pool_item_t *results,
+                          mt_future_t **out);
 /* Frees results[i].ptr for i < n and zeroes them. */
 void mt_pool_items_release(mt_pool_item_t *results, size_t n);
 

@@ -157,6 +157,10 @@ int mt_mpqueue_put(mt_mpqueue_t *q, const void *data, size_t len, double timeout
  * MT_ETIMEDOUT; MT_ECLOSED (shut down and drained); MT_EINVAL. */
 int mt_mpqueue_get(mt_mpqueue_t *q, void *buf, size_t cap, size_t *needed,
                    double timeout);
+/* put_nowait / get_nowait: the same with timeout 0 (MT_EFULL / MT_EEMPTY
+ * at once), as mt_queue_put_nowait / mt_queue_get_nowait. */
+int mt_mpqueue_put_nowait(mt_mpqueue_t *q, const void *data, size_t len);
+int mt_mpqueue_get_nowait(mt_mpqueue_t *q, void *buf, size_t cap, size_t *needed);
 /* Number of messages queued (works on Linux, unlike Python's macOS one),
  * empty() and full() as 1 / 0. */
 int mt_mpqueue_qsize(const mt_mpqueue_t *q);

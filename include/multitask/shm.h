@@ -8,11 +8,16 @@
  *
  * Typecodes (as Python's array module, x86-64 sizes):
  *   'c' char (0..255)   'b' int8    'B' uint8    'h' int16   'H' uint16
- *   'i' int32           'I' uint32  'l' int64    'L' uint64  'f' float
- *   'd' double
- * Integer accessors take/return int64_t: storing a value that does not fit
- * the typecode returns MT_ERANGE and stores nothing (Python's ctypes
- * silently truncates).  'L' holds 0..INT64_MAX through these accessors.
+ *   'i' int32           'I' uint32  'l' int64    'L' uint64  'q' int64
+ *   'Q' uint64          'f' float   'd' double
+ *   'u' wchar_t, 'w' Py_UCS4 (uint32_t): one Unicode code point each,
+ *       0..0x10FFFF, both 4 bytes here (Python 3.13 deprecates 'u' for 'w';
+ *       'q'/'Q' are long long as 'l'/'L' are long, 8 bytes on Linux)
+ * Integer accessors take/return int64_t (or uint64_t for the _u64 ones):
+ * storing a value that does not fit the typecode returns MT_ERANGE and
+ * stores nothing (Python's ctypes silently truncates).  'L'/'Q' hold
+ * 0..UINT64_MAX: the _u64 accessors reach all of it; get_i64 of a value
+ * above INT64_MAX is MT_ERANGE, as is get_u64 of a negative value.
  * Every single get or set is indivisible (an atomic load/store of the
  * naturally aligned item); a read-modify-write such as v = v + 1 needs the
  * lock (mt_shvalue_get_lock) or mt_shvalue_add.
@@ -53,8 +58,13 @@ int mt_shvalue_set_i64(mt_shvalue_t *v, int64_t x);
 int mt_shvalue_get_double(const mt_shvalue_t *v, double *out);
 /* MT_EINVAL on an integer typecode (Python's TypeError). */
 int mt_shvalue_set_double(mt_shvalue_t *v, double x);
+/* Unsigned 64-bit access (for 'L'/'Q' above INT64_MAX; works on every
+ * integer typecode within its range).  set_u64 on 'f'/'d' converts. */
+int mt_shvalue_get_u64(const mt_shvalue_t *v, uint64_t *out);
+int mt_shvalue_set_u64(mt_shvalue_t *v, uint64_t x);
 /* Atomic v += delta without the lock (integer typecodes): the new value in
- * *result (may be NULL).  MT_ERANGE and no change if it would not fit. */
+ * *result (may be NULL).  MT_ERANGE and no change if it would not fit
+ * (for 'L'/'Q': the value and the result must be 0..INT64_MAX). */
 int mt_shvalue_add(mt_shvalue_t *v, int64_t delta, int64_t *result);
 
 /* ---- Array / RawArray ------------------------------------------------- */
@@ -77,6 +87,35 @@ int mt_sharray_get_i64(const mt_sharray_t *a, long index, int64_t *out);
 int mt_sharray_set_i64(mt_sharray_t *a, long index, int64_t x);
 int mt_sharray_get_double(const mt_sharray_t *a, long index, double *out);
 int mt_sharray_set_double(mt_sharray_t *a, long index, double x);
+int mt_sharray_get_u64(const mt_sharray_t *a, long index, uint64_t *out);
+int mt_sharray_set_u64(mt_sharray_t *a, long index, uint64_t x);
+
+/* Array(typecode, [values...]) / RawArray (lock false): n items set from
+ * values.  _i64 works for every typecode ('f'/'d' convert, as Python's
+ * Array('d', [1, 2])); _double only for 'f'/'d' (EINVAL otherwise,
+ * Python's TypeError).  Every value is checked first: a value that does
+ * not fit is ERANGE and nothing is made.  NULL with errno EINVAL (bad
+ * typecode, values NULL, n == 0), ERANGE, ENOMEM. */
+mt_sharray_t *mt_sharray_new_from_i64(char typecode, const int64_t *values, size_t n,
+                                      bool lock);
+mt_sharray_t *mt_sharray_new_from_double(char typecode, const double *values, size_t n,
+                                         bool lock);
+/* Array('c', b"text"): a 'c' array of strlen(s) bytes holding s (no NUL).
+ * NULL with errno EINVAL (s NULL or empty), ENOMEM. */
+mt_sharray_t *mt_sharray_new_from_str(const char *s, bool lock);
+/* A 'c' array's .value: the bytes up to the first NUL (or all of them)
+ * copied into buf with a NUL after them; returns their count.  MT_ERANGE
+ * when buf (size bytes) cannot hold them and the NUL (nothing copied),
+ * MT_EINVAL (NULL, not a 'c' array).  set_value: Python's `.value = s`:
+ * writes strlen(s) bytes and a NUL after them when there is room;
+ * MT_ERANGE (nothing written) when s is longer than the array. */
+int mt_sharray_value(const mt_sharray_t *a, char *buf, size_t size);
+int mt_sharray_set_value(mt_sharray_t *a, const char *s);
+/* A 'c' array's .raw: all len bytes into buf; returns len.  MT_ERANGE when
+ * size < len (nothing copied).  set_raw writes len bytes at the start
+ * (MT_ERANGE when len exceeds the array; the rest is left as it was). */
+int mt_sharray_raw(const mt_sharray_t *a, void *buf, size_t size);
+int mt_sharray_set_raw(mt_sharray_t *a, const void *bytes, size_t len);
 
 /* Size in bytes of a typecode's item, 0 if the typecode is unknown. */
 size_t mt_typecode_size(char typecode);

@@ -150,20 +150,38 @@ int mt_once_call(mt_once_t *once, void (*fn)(void *arg), void *arg);
  * previous holder died is accepted and marked consistent: when a dying holder
  * can leave the protected data torn, call mt_lock_acquire and handle
  * MT_EOWNERDEAD yourself.
- * The two functions are what the macro expands to (public and exported so
- * the macro works against the shared library); call them through it:
- * begin returns `lock` held (a dead holder's lock made consistent) or NULL,
- * end releases *lockp if it is not NULL and sets it to NULL. */
+ * The same for the other objects Python's `with` takes:
+ *   MT_WITH_RLOCK(rlock)  `with rlock:`  (re-entrant: nests in its owner)
+ *   MT_WITH_COND(cond)    `with cond:`   (holds the condition's lock; call
+ *                                         mt_cond_wait / notify inside)
+ *   MT_WITH_SEM(sem)      `with sem:`    (acquire, then release(1))
+ * The begin/end functions are what the macros expand to (public and
+ * exported so the macros work against the shared library); call them
+ * through the macros: begin returns the object held (a dead holder's lock
+ * made consistent) or NULL (NULL handle, or the acquire failed), end
+ * releases *p if it is not NULL and sets it to NULL.  Two MT_WITH_* on the
+ * same source line clash (the variable is named after the line). */
 mt_lock_t *mt_lock_scope_begin(mt_lock_t *lock);
 void mt_lock_scope_end(mt_lock_t **lockp);
+mt_rlock_t *mt_rlock_scope_begin(mt_rlock_t *rlock);
+void mt_rlock_scope_end(mt_rlock_t **rlockp);
+mt_cond_t *mt_cond_scope_begin(mt_cond_t *cond);
+void mt_cond_scope_end(mt_cond_t **condp);
+mt_sem_t *mt_sem_scope_begin(mt_sem_t *sem);
+void mt_sem_scope_end(mt_sem_t **semp);
 #define MT__CAT2(a, b) a##b
 #define MT__CAT(a, b) MT__CAT2(a, b)
-#define MT_WITH_LOCK(lock)                                                       \
-  for (mt_lock_t *MT__CAT(mt__with_, __LINE__)                                   \
-           __attribute__((cleanup(mt_lock_scope_end))) =                         \
-           mt_lock_scope_begin(lock);                                            \
-       MT__CAT(mt__with_, __LINE__) != NULL;                                     \
-       mt_lock_scope_end(&MT__CAT(mt__with_, __LINE__)))
+/* One pattern for every scope: a for loop that runs its body once with the
+ * object held, and a cleanup that releases it on any exit. */
+#define MT__WITH(type, begin, end, h)                                            \
+  for (type *MT__CAT(mt__with_, __LINE__) __attribute__((cleanup(end))) =        \
+           begin(h);                                                             \
+       MT__CAT(mt__with_, __LINE__) != NULL; end(&MT__CAT(mt__with_, __LINE__)))
+#define MT_WITH_LOCK(lock) MT__WITH(mt_lock_t, mt_lock_scope_begin, mt_lock_scope_end, lock)
+#define MT_WITH_RLOCK(rlock) \
+  MT__WITH(mt_rlock_t, mt_rlock_scope_begin, mt_rlock_scope_end, rlock)
+#define MT_WITH_COND(cond) MT__WITH(mt_cond_t, mt_cond_scope_begin, mt_cond_scope_end, cond)
+#define MT_WITH_SEM(sem) MT__WITH(mt_sem_t, mt_sem_scope_begin, mt_sem_scope_end, sem)
 
 #pragma GCC visibility pop
 #ifdef __cplusplus

@@ -13,9 +13,11 @@
  * when it exits.  The shared timer thread (timer.h) is internal and not
  * listed.
  *
- * Pointers returned by mt_thread_current/main/enumerate are borrowed: a
- * library thread's object lives until its handle is freed and it finished;
- * a dummy's until that thread exits.
+ * Pointers returned by mt_thread_current/main are borrowed: a library
+ * thread's object lives until its handle is freed and it finished; a
+ * dummy's until that thread exits.  mt_thread_enumerate hands out
+ * REFERENCES (each released with mt_thread_free), so its pointers stay
+ * valid even for a thread that was started and forgotten and has ended.
  *
  * fork: in the child only the forking thread is left.  Every other thread
  * is unlisted and reads as finished (is_alive 0, join returns 0 at once);
@@ -51,11 +53,40 @@ typedef struct mt_thread_opts {
 /* Makes a thread object (not started).  opts may be NULL.  NULL with errno
  * EINVAL (fn NULL, stack too small), ENAMETOOLONG, ENOMEM. */
 mt_thread_t *mt_thread_new(void *(*fn)(void *arg), void *arg, const mt_thread_opts_t *opts);
+
+/* ---- "subclass" style (as mt_process_run_t) --------------------------
+ * Embed an mt_thread_run_t as the FIRST member of your own struct and set
+ * its run function; the thread calls run with the pointer to that member,
+ * i.e. your struct (Python's `class T(Thread): def run(self): ...`).  What
+ * run returns is what join hands back.
+ *
+ *   struct counter { mt_thread_run_t base; int n; };
+ *   static void *counter_run(mt_thread_run_t *self) {
+ *     struct counter *c = (struct counter *)self; ... return NULL; }
+ *   struct counter c = {{counter_run}, 3};
+ *   mt_thread_t *t = mt_thread_new_run(&c.base, NULL);
+ */
+typedef struct mt_thread_run {
+  void *(*run)(struct mt_thread_run *self);
+} mt_thread_run_t;
+/* The thread runs self->run(self); self must stay valid until the thread
+ * has finished (it is not copied).  NULL with errno EINVAL (self or run
+ * NULL), or as mt_thread_new. */
+mt_thread_t *mt_thread_new_run(mt_thread_run_t *self, const mt_thread_opts_t *opts);
+
 /* Starts it; once it returns the thread is alive and enumerated and its
  * ident is set.  The thread inherits the caller's signal mask (the
  * library's own threads block every signal instead).  MT_ESTARTED when started twice (or a dummy), MT_EAGAIN
  * when the system cannot make a thread, MT_EINVAL for NULL. */
 int mt_thread_start(mt_thread_t *t);
+/* Python's `Thread(...).start()` with the object dropped: starts t and
+ * releases the caller's handle (mt_thread_free), so the thread frees its
+ * own record when it ends.  t is released in EVERY case, also on error,
+ * so `mt_thread_start_detached(mt_thread_new(fn, arg, NULL))` never leaks:
+ * do not use t afterwards.  Returns mt_thread_start's code (MT_EINVAL for
+ * NULL, e.g. a failed mt_thread_new).  A non-daemon detached thread still
+ * holds the process at exit, as in Python. */
+int mt_thread_start_detached(mt_thread_t *t);
 /* Convenience: new + start. NULL with errno on failure. */
 mt_thread_t *mt_thread_spawn(void *(*fn)(void *arg), void *arg, const mt_thread_opts_t *opts);
 /* Waits for the thread to finish.  0, MT_ETIMEDOUT, MT_ENOTSTARTED,
@@ -65,11 +96,20 @@ mt_thread_t *mt_thread_spawn(void *(*fn)(void *arg), void *arg, const mt_thread_
  * return value (NULL if the thread left by pthread_exit).  Destructors of
  * its mt_local values have run when join returns 0. */
 int mt_thread_join(mt_thread_t *t, double timeout, void **result);
-/* Frees the object.  A running thread is detached: it keeps running and its
- * resources are released when it ends.  Dummy threads cannot be freed (a
- * no-op).  Like any handle, do not free it while another thread may still
- * be joining it or reading it. */
+/* Releases one reference: the handle from mt_thread_new*, or one taken by
+ * mt_thread_ref or handed out by mt_thread_enumerate.  When the last one
+ * goes, a running thread is detached: it keeps running and its record is
+ * released when it ends.  Do not call it on a borrowed pointer
+ * (mt_thread_current/main) you took no reference for: it would drop
+ * someone else's (only for a dummy thread nobody holds a reference to is
+ * it a harmless no-op, as it always was).  Like any reference, do not
+ * release it while you still use it. */
 void mt_thread_free(mt_thread_t *t);
+/* Takes another reference to t (released with mt_thread_free): keeps the
+ * object readable (name, ident, is_alive, join) however long the thread
+ * lives, e.g. a pointer got from mt_thread_current.  Returns t (NULL for
+ * NULL). */
+mt_thread_t *mt_thread_ref(mt_thread_t *t);
 
 int mt_thread_is_alive(const mt_thread_t *t);          /* 1 / 0, MT_EINVAL */
 /* The name (NULL for NULL).  Not synchronised with a concurrent set_name. */
@@ -92,7 +132,10 @@ mt_thread_t *mt_thread_current(void);
 mt_thread_t *mt_thread_main(void);
 /* Fills out[0..n-1] with the live threads (started and not finished, dummy
  * threads included), in start order, and returns how many there are (which
- * may exceed n).  out may be NULL when n is 0.  MT_EINVAL for n < 0. */
+ * may exceed n).  Each pointer stored is a REFERENCE: release each of the
+ * min(n, count) with mt_thread_free (they stay valid until then, even when
+ * their thread ends meanwhile).  out may be NULL when n is 0.  MT_EINVAL
+ * for n < 0. */
 int mt_thread_enumerate(mt_thread_t **out, int n);
 int mt_thread_active_count(void);
 uint64_t mt_thread_get_ident(void);

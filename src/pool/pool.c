@@ -1082,13 +1082,18 @@ int mt_pool_map(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size_t n,
                              MT_FOREVER, results);
 }
 
-int mt_pool_map_async(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size_t n,
-                      size_t chunksize, mt_pool_item_t *results, mt_future_t **out) {
-  if (out) *out = NULL;
-  if (!out || (n && !results)) return MT_EINVAL;
+/* map_async of any mode.  owned (may be NULL): inputs the job frees when
+ * it ends (starmap's packed vectors); freed here on failure too. */
+static int map_async(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items, size_t n,
+                     size_t chunksize, mt_pool_item_t *results, mt_bytes_t *owned,
+                     mt_future_t **out) {
   int r;
-  job_t *j = map_job(p, JK_MAP, MODE_BYTES, (void *)(uintptr_t)fn, items, n, chunksize, &r);
-  if (!j) return r;
+  job_t *j = map_job(p, JK_MAP, mode, fn, items, n, chunksize, &r);
+  if (!j) {
+    mt__free(owned);
+    return r;
+  }
+  j->own_items = owned;
   j->refs = 1; /* the caller keeps the future, not the job */
   j->user_res = results;
   j->future = mt_future_new();
@@ -1106,6 +1111,86 @@ int mt_pool_map_async(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size
   }
   *out = f;
   return 0;
+}
+
+int mt_pool_map_async(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size_t n,
+                      size_t chunksize, mt_pool_item_t *results, mt_future_t **out) {
+  if (out) *out = NULL;
+  if (!out || (n && !results)) return MT_EINVAL;
+  return map_async(p, MODE_BYTES, (void *)(uintptr_t)fn, items, n, chunksize, results, NULL,
+                   out);
+}
+
+/* ---- starmap -------------------------------------------------------------
+ * Each item's argument vector is packed into one byte string (MODE_STAR,
+ * pool_internal.h) and the job runs as a map: chunking, ordering, worker
+ * death and errors are map's.  The packed copies live in one block the
+ * job owns (starmap_async) or the call frees (starmap). */
+static mt_bytes_t *pack_args(const mt_pool_args_t *items, size_t n, int *err) {
+  *err = MT_EINVAL;
+  if (n && !items) return NULL;
+  size_t total = n * sizeof(mt_bytes_t);
+  if (n > SIZE_MAX / 2 / sizeof(mt_bytes_t)) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    const mt_pool_args_t *a = &items[i];
+    if (a->argc < 0 || (a->argc > 0 && !a->argv)) return NULL;
+    size_t need = 8 + 8 * (size_t)a->argc;
+    for (int k = 0; k < a->argc; k++) {
+      if (a->argv[k].len && !a->argv[k].ptr) return NULL;
+      if (a->argv[k].len > SIZE_MAX / 4 || __builtin_add_overflow(need, mt__pad8(a->argv[k].len), &need))
+        return NULL;
+    }
+    if (__builtin_add_overflow(total, need, &total)) return NULL;
+  }
+  *err = MT_ENOMEM;
+  mt_bytes_t *packed = mt__malloc(total ? total : 1);
+  if (!packed) return NULL;
+  unsigned char *d = (unsigned char *)(packed + n);
+  for (size_t i = 0; i < n; i++) {
+    const mt_pool_args_t *a = &items[i];
+    unsigned char *start = d;
+    uint64_t argc = (uint64_t)a->argc;
+    memcpy(d, &argc, 8);
+    d += 8;
+    for (int k = 0; k < a->argc; k++) {
+      uint64_t l = a->argv[k].len;
+      memcpy(d, &l, 8);
+      d += 8;
+    }
+    for (int k = 0; k < a->argc; k++) {
+      size_t l = a->argv[k].len;
+      if (l) memcpy(d, a->argv[k].ptr, l);
+      memset(d + l, 0, mt__pad8(l) - l);
+      d += mt__pad8(l);
+    }
+    packed[i] = (mt_bytes_t){start, (size_t)(d - start)};
+  }
+  *err = 0;
+  return packed;
+}
+
+int mt_pool_starmap(mt_pool_t *p, mt_pool_starfn fn, const mt_pool_args_t *items, size_t n,
+                    size_t chunksize, mt_pool_item_t *results) {
+  if (!p || !fn || (n && !results)) return MT_EINVAL;
+  int r;
+  mt_bytes_t *packed = pack_args(items, n, &r);
+  if (!packed) return r;
+  r = mt__pool_map_values(p, MODE_STAR, (void *)(uintptr_t)fn, packed, n, chunksize,
+                          MT_FOREVER, results);
+  mt__free(packed); /* an untimed map returns once every item was delivered */
+  return r;
+}
+
+int mt_pool_starmap_async(mt_pool_t *p, mt_pool_starfn fn, const mt_pool_args_t *items,
+                          size_t n, size_t chunksize, mt_pool_item_t *results,
+                          mt_future_t **out) {
+  if (out) *out = NULL;
+  if (!p || !fn || !out || (n && !results)) return MT_EINVAL;
+  int r;
+  mt_bytes_t *packed = pack_args(items, n, &r);
+  if (!packed) return r;
+  return map_async(p, MODE_STAR, (void *)(uintptr_t)fn, packed, n, chunksize, results, packed,
+                   out);
 }
 
 void mt_pool_items_release(mt_pool_item_t *results, size_t n) {

@@ -17,10 +17,13 @@
 /* ---- wire format (all fields 8-byte aligned) ------------------------ */
 
 enum { T_BATCH = 1, T_QUIT = 2 };
-enum { MODE_BYTES = 0, MODE_VALUE = 1 };
+enum { MODE_BYTES = 0, MODE_VALUE = 1, MODE_STAR = 2 };
 
 /* parent -> worker: header, then count items of {uint64 len; bytes padded
- * to 8}.  MODE_VALUE items are 8 bytes: the argument's pointer bits. */
+ * to 8}.  MODE_VALUE items are 8 bytes: the argument's pointer bits.
+ * MODE_STAR items (starmap) pack an argument vector: uint64 argc, argc
+ * uint64 lengths, then each argument's bytes padded to 8 (so each starts
+ * 8-byte aligned in the worker's receive buffer). */
 typedef struct tmsg_hdr {
   uint32_t type;
   uint32_t mode;

@@ -96,6 +96,32 @@ static void put_record(wctx_t *x, uint32_t idx, int code, const mt_value_t *v,
   __atomic_store_n(&s->flushed, idx + 1, __ATOMIC_RELEASE);
 }
 
+/* A starmap item (MODE_STAR, see pool_internal.h): unpacks the argument
+ * vector and calls fn(argc, argv, out).  A malformed item is MT_EINVAL. */
+static int run_star(mt_pool_starfn fn, const unsigned char *data, size_t len, mt_value_t *out) {
+  uint64_t argc;
+  if (len < 8) return MT_EINVAL;
+  memcpy(&argc, data, 8);
+  if (argc > (len - 8) / 8 || argc > INT32_MAX) return MT_EINVAL;
+  mt_bytes_t small[16], *argv = small;
+  if (argc > 16 && !(argv = mt__malloc(argc * sizeof *argv))) return MT_ENOMEM;
+  const unsigned char *lens = data + 8, *p = lens + argc * 8, *end = data + len;
+  int r = 0;
+  for (uint64_t k = 0; k < argc; k++) {
+    uint64_t l;
+    memcpy(&l, lens + k * 8, 8);
+    if (l > (uint64_t)(end - p)) {
+      r = MT_EINVAL;
+      break;
+    }
+    argv[k] = (mt_bytes_t){l ? p : NULL, l};
+    p += mt__pad8(l) <= (size_t)(end - p) ? mt__pad8(l) : (size_t)(end - p);
+  }
+  if (r == 0) r = fn((int)argc, argv, out);
+  if (argv != small) mt__free(argv);
+  return r;
+}
+
 static long run_batch(wctx_t *x, const unsigned char *buf, size_t len) {
   const tmsg_hdr_t *h = (const tmsg_hdr_t *)buf;
   wshm_t *s = x->shm;
@@ -116,6 +142,8 @@ static long run_batch(wctx_t *x, const unsigned char *buf, size_t len) {
       void *arg;
       memcpy(&arg, data, sizeof arg);
       r = ((mt_task_fn)(uintptr_t)h->fn)(arg, &v);
+    } else if (h->mode == MODE_STAR) {
+      r = run_star((mt_pool_starfn)(uintptr_t)h->fn, data, ilen, &v);
     } else {
       r = ((mt_pool_fn)(uintptr_t)h->fn)(data, ilen, &v);
     }

@@ -419,3 +419,11 @@ int mt__mpqueue_fd_waiters(mt_mpqueue_t *q) {
   unlock(q);
   return n;
 }
+
+int mt_mpqueue_put_nowait(mt_mpqueue_t *q, const void *data, size_t len) {
+  return mt_mpqueue_put(q, data, len, 0);
+}
+
+int mt_mpqueue_get_nowait(mt_mpqueue_t *q, void *buf, size_t cap, size_t *needed) {
+  return mt_mpqueue_get(q, buf, cap, needed, 0);
+}

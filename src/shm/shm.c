@@ -31,23 +31,34 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "core/core.h"
 #include "platform/platform.h"
 
-/* ---- typecodes ---------------------------------------------------------- */
+/* ---- typecodes ----------------------------------------------------------
+ * 'q'/'Q' are C long long / unsigned long long (8 bytes, as 'l'/'L' here).
+ * 'u' is wchar_t and 'w' Py_UCS4 (uint32_t): both hold one Unicode code
+ * point, 0..0x10FFFF (Python 3.13 deprecates 'u' for 'w'; on Linux both
+ * are 4 bytes, so they differ only in name and C type).  The unsigned
+ * 64-bit codes 'L'/'Q' hold 0..UINT64_MAX: the u64 accessors reach all of
+ * it, the i64 ones 0..INT64_MAX (MT_ERANGE above). */
+_Static_assert(sizeof(wchar_t) == 4, "'u' is a 4-byte wchar_t on the supported systems");
+#define UNICODE_MAX 0x10FFFF
 
 size_t mt_typecode_size(char tc) {
   switch (tc) {
   case 'c': case 'b': case 'B': return 1;
   case 'h': case 'H': return 2;
-  case 'i': case 'I': case 'f': return 4;
-  case 'l': case 'L': case 'd': return 8;
+  case 'i': case 'I': case 'f': case 'w': return 4;
+  case 'u': return sizeof(wchar_t);
+  case 'l': case 'L': case 'q': case 'Q': case 'd': return 8;
   default: return 0;
   }
 }
 
 static bool is_float(char tc) { return tc == 'f' || tc == 'd'; }
+static bool is_u64(char tc) { return tc == 'L' || tc == 'Q'; }
 
 static bool int_fits(char tc, int64_t x) {
   switch (tc) {
@@ -57,8 +68,9 @@ static bool int_fits(char tc, int64_t x) {
   case 'H': return x >= 0 && x <= UINT16_MAX;
   case 'i': return x >= INT32_MIN && x <= INT32_MAX;
   case 'I': return x >= 0 && x <= UINT32_MAX;
-  case 'l': return true;
-  case 'L': return x >= 0;
+  case 'l': case 'q': return true;
+  case 'L': case 'Q': return x >= 0;
+  case 'u': case 'w': return x >= 0 && x <= UNICODE_MAX;
   default: return false;
   }
 }
@@ -70,8 +82,8 @@ static int64_t load_int(char tc, const void *p) {
   case 'h': return __atomic_load_n((const int16_t *)p, __ATOMIC_RELAXED);
   case 'H': return __atomic_load_n((const uint16_t *)p, __ATOMIC_RELAXED);
   case 'i': return __atomic_load_n((const int32_t *)p, __ATOMIC_RELAXED);
-  case 'I': return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
-  default: return __atomic_load_n((const int64_t *)p, __ATOMIC_RELAXED);
+  case 'I': case 'u': case 'w': return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+  default: return __atomic_load_n((const int64_t *)p, __ATOMIC_RELAXED); /* 'L'/'Q': the bits */
   }
 }
 
@@ -82,7 +94,7 @@ static void store_int(char tc, void *p, int64_t x) {
   case 'h': __atomic_store_n((int16_t *)p, (int16_t)x, __ATOMIC_RELAXED); break;
   case 'H': __atomic_store_n((uint16_t *)p, (uint16_t)x, __ATOMIC_RELAXED); break;
   case 'i': __atomic_store_n((int32_t *)p, (int32_t)x, __ATOMIC_RELAXED); break;
-  case 'I': __atomic_store_n((uint32_t *)p, (uint32_t)x, __ATOMIC_RELAXED); break;
+  case 'I': case 'u': case 'w': __atomic_store_n((uint32_t *)p, (uint32_t)x, __ATOMIC_RELAXED); break;
   default: __atomic_store_n((int64_t *)p, x, __ATOMIC_RELAXED); break;
   }
 }
@@ -100,6 +112,7 @@ static double load_double(char tc, const void *p) {
     memcpy(&d, &bits, sizeof d);
     return d;
   }
+  if (is_u64(tc)) return (double)(uint64_t)load_int(tc, p);
   return (double)load_int(tc, p);
 }
 
@@ -124,6 +137,33 @@ static int set_int_item(char tc, void *p, int64_t x) {
   if (!int_fits(tc, x)) return MT_ERANGE;
   store_int(tc, p, x);
   return 0;
+}
+
+/* get_i64: 'L'/'Q' above INT64_MAX do not fit. */
+static int get_int_item(char tc, const void *p, int64_t *out) {
+  if (is_float(tc)) return MT_EINVAL;
+  int64_t x = load_int(tc, p);
+  if (is_u64(tc) && x < 0) return MT_ERANGE;
+  *out = x;
+  return 0;
+}
+
+static int get_u64_item(char tc, const void *p, uint64_t *out) {
+  if (is_float(tc)) return MT_EINVAL;
+  int64_t x = load_int(tc, p);
+  if (!is_u64(tc) && x < 0) return MT_ERANGE;
+  *out = (uint64_t)x;
+  return 0;
+}
+
+static int set_u64_item(char tc, void *p, uint64_t x) {
+  if (is_float(tc)) return store_double(tc, p, (double)x);
+  if (is_u64(tc)) {
+    store_int(tc, p, (int64_t)x);
+    return 0;
+  }
+  if (x > INT64_MAX) return MT_ERANGE;
+  return set_int_item(tc, p, (int64_t)x);
 }
 
 /* ---- Value ---------------------------------------------------------------- */
@@ -176,13 +216,21 @@ mt_lock_t *mt_shvalue_get_lock(const mt_shvalue_t *v) { return v ? v->lock : NUL
 char mt_shvalue_typecode(const mt_shvalue_t *v) { return v ? v->tc : 0; }
 
 int mt_shvalue_get_i64(const mt_shvalue_t *v, int64_t *out) {
-  if (!v || !out || is_float(v->tc)) return MT_EINVAL;
-  *out = load_int(v->tc, v->data);
-  return 0;
+  if (!v || !out) return MT_EINVAL;
+  return get_int_item(v->tc, v->data, out);
 }
 
 int mt_shvalue_set_i64(mt_shvalue_t *v, int64_t x) {
   return v ? set_int_item(v->tc, v->data, x) : MT_EINVAL;
+}
+
+int mt_shvalue_get_u64(const mt_shvalue_t *v, uint64_t *out) {
+  if (!v || !out) return MT_EINVAL;
+  return get_u64_item(v->tc, v->data, out);
+}
+
+int mt_shvalue_set_u64(mt_shvalue_t *v, uint64_t x) {
+  return v ? set_u64_item(v->tc, v->data, x) : MT_EINVAL;
 }
 
 int mt_shvalue_get_double(const mt_shvalue_t *v, double *out) {
@@ -201,6 +249,7 @@ int mt_shvalue_add(mt_shvalue_t *v, int64_t delta, int64_t *result) {
   size_t sz = mt_typecode_size(v->tc);
   for (;;) {
     int64_t old = load_int(v->tc, v->data);
+    if (is_u64(v->tc) && old < 0) return MT_ERANGE; /* above INT64_MAX */
     int64_t nv;
     if (__builtin_add_overflow(old, delta, &nv) || !int_fits(v->tc, nv)) return MT_ERANGE;
     bool ok;
@@ -270,8 +319,20 @@ int mt_sharray_get_i64(const mt_sharray_t *a, long index, int64_t *out) {
   if (!a || !out || is_float(a->tc)) return MT_EINVAL;
   void *p = item(a, index);
   if (!p) return MT_ERANGE;
-  *out = load_int(a->tc, p);
-  return 0;
+  return get_int_item(a->tc, p, out);
+}
+
+int mt_sharray_get_u64(const mt_sharray_t *a, long index, uint64_t *out) {
+  if (!a || !out || is_float(a->tc)) return MT_EINVAL;
+  void *p = item(a, index);
+  if (!p) return MT_ERANGE;
+  return get_u64_item(a->tc, p, out);
+}
+
+int mt_sharray_set_u64(mt_sharray_t *a, long index, uint64_t x) {
+  if (!a) return MT_EINVAL;
+  void *p = item(a, index);
+  return p ? set_u64_item(a->tc, p, x) : MT_ERANGE;
 }
 
 int mt_sharray_set_i64(mt_sharray_t *a, long index, int64_t x) {
@@ -292,6 +353,89 @@ int mt_sharray_set_double(mt_sharray_t *a, long index, double x) {
   if (!a) return MT_EINVAL;
   void *p = item(a, index);
   return p ? store_double(a->tc, p, x) : MT_ERANGE;
+}
+
+/* ---- Array from values, and a 'c' array's value / raw ------------------- */
+
+/* Every value is checked before anything is made: nothing half-built. */
+mt_sharray_t *mt_sharray_new_from_i64(char tc, const int64_t *values, size_t n, bool lock) {
+  if (!mt_typecode_size(tc) || n == 0 || !values) return mt__fail_null(MT_EINVAL);
+  if (!is_float(tc))
+    for (size_t i = 0; i < n; i++)
+      if (!int_fits(tc, values[i])) return mt__fail_null(MT_ERANGE);
+  mt_sharray_t *a = mt_sharray_new(tc, n, lock);
+  if (!a) return NULL;
+  for (size_t i = 0; i < n; i++) set_int_item(tc, item(a, (long)i), values[i]);
+  return a;
+}
+
+mt_sharray_t *mt_sharray_new_from_double(char tc, const double *values, size_t n, bool lock) {
+  if (!mt_typecode_size(tc) || n == 0 || !values) return mt__fail_null(MT_EINVAL);
+  if (!is_float(tc)) return mt__fail_null(MT_EINVAL); /* Python's TypeError */
+  if (tc == 'f') {
+    uint32_t probe;
+    for (size_t i = 0; i < n; i++)
+      if (store_double('f', &probe, values[i]) < 0) return mt__fail_null(MT_ERANGE);
+  }
+  mt_sharray_t *a = mt_sharray_new(tc, n, lock);
+  if (!a) return NULL;
+  for (size_t i = 0; i < n; i++) store_double(tc, item(a, (long)i), values[i]);
+  return a;
+}
+
+mt_sharray_t *mt_sharray_new_from_str(const char *s, bool lock) {
+  if (!s || !*s) return mt__fail_null(MT_EINVAL);
+  size_t n = strlen(s);
+  mt_sharray_t *a = mt_sharray_new('c', n, lock);
+  if (!a) return NULL;
+  memcpy(mt_sharray_data(a), s, n); /* not shared with anyone yet */
+  return a;
+}
+
+/* Byte by byte with relaxed atomics: another process may set items
+ * meanwhile (each byte is one item, as with get/set). */
+static void copy_out(const mt_sharray_t *a, unsigned char *dst, size_t n) {
+  const unsigned char *src = (const unsigned char *)a + ARRAY_HEADER;
+  for (size_t i = 0; i < n; i++) dst[i] = __atomic_load_n(src + i, __ATOMIC_RELAXED);
+}
+
+static void copy_in(mt_sharray_t *a, const unsigned char *src, size_t n) {
+  unsigned char *dst = (unsigned char *)a + ARRAY_HEADER;
+  for (size_t i = 0; i < n; i++) __atomic_store_n(dst + i, src[i], __ATOMIC_RELAXED);
+}
+
+int mt_sharray_value(const mt_sharray_t *a, char *buf, size_t size) {
+  if (!a || !buf || a->tc != 'c' || a->n > INT32_MAX) return MT_EINVAL;
+  const unsigned char *src = (const unsigned char *)a + ARRAY_HEADER;
+  size_t len = 0;
+  while (len < a->n && __atomic_load_n(src + len, __ATOMIC_RELAXED)) len++;
+  if (size < len + 1) return MT_ERANGE;
+  copy_out(a, (unsigned char *)buf, len);
+  buf[len] = 0;
+  return (int)len;
+}
+
+int mt_sharray_set_value(mt_sharray_t *a, const char *s) {
+  if (!a || !s || a->tc != 'c') return MT_EINVAL;
+  size_t len = strlen(s);
+  if (len > a->n) return MT_ERANGE;
+  copy_in(a, (const unsigned char *)s, len);
+  if (len < a->n) __atomic_store_n((unsigned char *)a + ARRAY_HEADER + len, 0, __ATOMIC_RELAXED);
+  return 0;
+}
+
+int mt_sharray_raw(const mt_sharray_t *a, void *buf, size_t size) {
+  if (!a || !buf || a->tc != 'c' || a->n > INT32_MAX) return MT_EINVAL;
+  if (size < a->n) return MT_ERANGE;
+  copy_out(a, buf, a->n);
+  return (int)a->n;
+}
+
+int mt_sharray_set_raw(mt_sharray_t *a, const void *bytes, size_t len) {
+  if (!a || (!bytes && len) || a->tc != 'c') return MT_EINVAL;
+  if (len > a->n) return MT_ERANGE;
+  copy_in(a, bytes, len);
+  return 0;
 }
 
 /* ---- SharedMemory ---------------------------------------------------------- */

@@ -64,6 +64,23 @@ int mt_cond_release(mt_cond_t *c) {
   return c->lock ? mt_lock_release(c->lock) : mt_rlock_release(c->rlock);
 }
 
+/* `with cond:` holds the condition's lock (a dead holder accepted, as
+ * mt_lock_scope_begin). */
+mt_cond_t *mt_cond_scope_begin(mt_cond_t *c) {
+  int r = mt_cond_acquire(c, MT_FOREVER);
+  if (r == MT_EOWNERDEAD) {
+    if (c->lock) mt_lock_consistent(c->lock);
+    else mt_rlock_consistent(c->rlock);
+    r = 0;
+  }
+  return r == 0 ? c : NULL;
+}
+
+void mt_cond_scope_end(mt_cond_t **cp) {
+  if (*cp) mt_cond_release(*cp);
+  *cp = NULL;
+}
+
 /* Python requires the lock to be held by the caller. For a Lock, the
  * recorded acquirer must be the caller (its tid and, when shared, its
  * process's stamp: a tid alone may be a dead holder's, recycled). */

@@ -186,6 +186,21 @@ int mt_rlock_consistent(mt_rlock_t *l) {
   return mark_consistent(&l->state);
 }
 
+/* `with rlock:` as mt_lock_scope_begin (a dead owner accepted). */
+mt_rlock_t *mt_rlock_scope_begin(mt_rlock_t *l) {
+  int r = mt_rlock_acquire(l, MT_FOREVER);
+  if (r == MT_EOWNERDEAD) {
+    mt_rlock_consistent(l);
+    r = 0;
+  }
+  return r == 0 ? l : NULL;
+}
+
+void mt_rlock_scope_end(mt_rlock_t **lp) {
+  if (*lp) mt_rlock_release(*lp);
+  *lp = NULL;
+}
+
 /* For Condition: release an RLock completely / restore its depth. */
 uint32_t mt__rlock_release_all(mt_rlock_t *l) {
   uint32_t depth = l->count;

@@ -92,3 +92,13 @@ int mt_sem_value(const mt_sem_t *s) {
   if (!s) return MT_EINVAL;
   return (int)__atomic_load_n(&s->value, __ATOMIC_RELAXED);
 }
+
+/* `with sem:` acquire, then release(1) however the block is left. */
+mt_sem_t *mt_sem_scope_begin(mt_sem_t *s) {
+  return mt_sem_acquire(s, MT_FOREVER) == 0 ? s : NULL;
+}
+
+void mt_sem_scope_end(mt_sem_t **sp) {
+  if (*sp) mt_sem_release(*sp, 1);
+  *sp = NULL;
+}

@@ -28,6 +28,14 @@
  * right after join returns.  A join holds a third, temporary reference
  * while it runs, so a record found through enumerate stays valid under a
  * parked joiner even if its owner frees the handle (a failed spawn does).
+ * The user's side is counted apart in `urefs`: the handle from new, plus
+ * one per mt_thread_ref and per pointer handed out by enumerate.  Each
+ * mt_thread_free drops one (and one of `refs`); the LAST one detaches a
+ * running thread.  So a started-and-forgotten thread (start_detached, or
+ * spawn then free) can end at any moment while another thread still reads
+ * the record enumerate gave it.  A dummy starts with urefs 0: free on a
+ * borrowed dummy pointer (current/main) finds nothing to drop and does
+ * nothing, as before.
  *
  * Registry.  Every live thread (started, not finished) is on one doubly
  * linked list under `reg.lock`, in start order: enumerate and active_count
@@ -93,6 +101,7 @@ struct mt_thread {
   uint64_t ident;          /* pthread_t as an integer */
   uint32_t reaped;         /* 1 once pthread_join/pthread_detach was claimed */
   int refs;                /* see "Lifetime" above */
+  uint32_t urefs;          /* user references: the handle + mt_thread_ref/enumerate */
   mt_thread_t *prev, *next; /* registry links, under reg.lock */
   bool listed;
 };
@@ -376,6 +385,7 @@ mt_thread_t *mt_thread_new(void *(*fn)(void *arg), void *arg, const mt_thread_op
   t->fn = fn;
   t->arg = arg;
   t->refs = 1;
+  t->urefs = 1;
   if (opts && opts->name) {
     snprintf(t->name, sizeof t->name, "%s", opts->name);
     t->kernel_name = true;
@@ -495,10 +505,40 @@ int mt_thread_join(mt_thread_t *t, double timeout, void **result) {
   return r;
 }
 
+mt_thread_t *mt_thread_ref(mt_thread_t *t) {
+  if (!t) return NULL;
+  __atomic_add_fetch(&t->urefs, 1, __ATOMIC_RELAXED);
+  thread_ref(t);
+  return t;
+}
+
 void mt_thread_free(mt_thread_t *t) {
-  if (!t || t->dummy) return;
-  if (load_state(t) != T_NEW) reap_or_detach(t);
+  if (!t) return;
+  uint32_t u = __atomic_load_n(&t->urefs, __ATOMIC_RELAXED);
+  do {
+    if (u == 0) return; /* a borrowed pointer (a dummy from current/main) */
+  } while (!__atomic_compare_exchange_n(&t->urefs, &u, u - 1, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED));
+  if (u == 1 && !t->dummy && load_state(t) != T_NEW) reap_or_detach(t);
   thread_unref(t);
+}
+
+int mt_thread_start_detached(mt_thread_t *t) {
+  if (!t) return MT_EINVAL;
+  int r = mt_thread_start(t);
+  mt_thread_free(t);
+  return r;
+}
+
+/* The subclass form: run(self) through the plain entry point. */
+static void *run_entry(void *self) {
+  mt_thread_run_t *r = self;
+  return r->run(r);
+}
+
+mt_thread_t *mt_thread_new_run(mt_thread_run_t *self, const mt_thread_opts_t *opts) {
+  if (!self || !self->run) return mt__fail_null(MT_EINVAL);
+  return mt_thread_new(run_entry, self, opts);
 }
 
 int mt_thread_is_alive(const mt_thread_t *t) {
@@ -576,7 +616,8 @@ int mt_thread_enumerate(mt_thread_t **out, int n) {
   (void)mt_thread_current(); /* the caller is alive too (as Python) */
   reg_lock();
   int i = 0;
-  for (mt_thread_t *t = reg.head; t && i < n; t = t->next) out[i++] = t;
+  /* listed means the thread's own reference is still held: safe to take */
+  for (mt_thread_t *t = reg.head; t && i < n; t = t->next) out[i++] = mt_thread_ref(t);
   int count = reg.count;
   reg_unlock();
   return count;

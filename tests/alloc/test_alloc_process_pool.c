@@ -121,9 +121,74 @@ static int executor_scenario(void) {
   return r;
 }
 
+/* starmap: (a, b) -> a * b */
+static int mul2(int argc, const mt_bytes_t *argv, mt_value_t *out) {
+  FP_CHECK(argc == 2 && argv[0].len == 8 && argv[1].len == 8);
+  out->ptr = (void *)(intptr_t)(*(const int64_t *)argv[0].ptr * *(const int64_t *)argv[1].ptr);
+  return 0;
+}
+
+/* Every filled item is right or MT_ENOMEM; r is the first failure. */
+static int check_star(int r, mt_pool_item_t *res) {
+  int first = 0;
+  for (int i = 0; i < N; i++) {
+    if (res[i].code == 0 && (intptr_t)res[i].value == 0 && i != 0) { /* not filled */
+      FP_CHECK(r == MT_ENOMEM);
+      continue;
+    }
+    FP_CHECK(res[i].code == 0 || res[i].code == MT_ENOMEM);
+    if (res[i].code == 0) FP_CHECK((intptr_t)res[i].value == i * (i + 1));
+    else if (!first) first = res[i].code;
+  }
+  FP_CHECK(r == first || (first == 0 && r == MT_ENOMEM));
+  return r;
+}
+
+static int starmap_scenario(void) {
+  mt_pool_opts_t o = MT_POOL_OPTS_INIT;
+  o.processes = 2;
+  mt_pool_t *p = mt_pool_new(&o);
+  if (!p) return fp_errno();
+  int64_t vals[N][2];
+  mt_bytes_t argv[N][2];
+  mt_pool_args_t items[N];
+  for (int i = 0; i < N; i++) {
+    vals[i][0] = i;
+    vals[i][1] = i + 1;
+    argv[i][0] = (mt_bytes_t){&vals[i][0], 8};
+    argv[i][1] = (mt_bytes_t){&vals[i][1], 8};
+    items[i] = (mt_pool_args_t){2, argv[i]};
+  }
+  mt_pool_item_t res[N];
+  memset(res, 0, sizeof res);
+  int r = check_star(mt_pool_starmap(p, mul2, items, N, 3, res), res);
+  if (r == 0) {
+    mt_future_t *f = NULL;
+    memset(res, 0, sizeof res);
+    r = mt_pool_starmap_async(p, mul2, items, N, 0, res, &f);
+    if (r == 0) {
+      int fr = mt_future_result(f, 30, NULL);
+      FP_CHECK(fr == 0 || fr == MT_ETASKFAILED || fr == MT_ENOMEM);
+      r = check_star(fr == 0 ? 0 : res[0].code ? res[0].code : MT_ENOMEM, res);
+      mt_future_free(f);
+    } else {
+      FP_CHECK(r == MT_ENOMEM && f == NULL);
+    }
+  }
+  FP_CHECK(mt_pool_close(p) == 0);
+  FP_CHECK(mt_pool_join(p, 30) == 0);
+  mt_pool_free(p);
+  return r;
+}
+
 static void pool_under_failures(void **state) {
   (void)state;
   fp_run("process pool (Pool)", pool_scenario);
+}
+
+static void starmap_under_failures(void **state) {
+  (void)state;
+  fp_run("process pool (starmap)", starmap_scenario);
 }
 
 static void executor_under_failures(void **state) {
@@ -133,6 +198,7 @@ static void executor_under_failures(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(pool_under_failures),
+                                     cmocka_unit_test(starmap_under_failures),
                                      cmocka_unit_test(executor_under_failures)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

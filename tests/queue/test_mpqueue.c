@@ -80,6 +80,41 @@ static void basic_api(void **state) {
   mt_mpqueue_free(j);
 }
 
+/* put_nowait / get_nowait (Python's names): timeout 0, MT_EFULL /
+ * MT_EEMPTY at once, every other code as put / get. */
+static void nowait_names(void **state) {
+  (void)state;
+  mt_mpqueue_t *q = mt_mpqueue_new(2, 8);
+  assert_non_null(q);
+  char buf[16];
+  size_t need = 0;
+  assert_code(mt_mpqueue_get_nowait(q, buf, sizeof buf, &need), MT_EEMPTY);
+  assert_code(mt_mpqueue_put_nowait(q, "first", 5), 0);
+  assert_code(mt_mpqueue_put_nowait(q, "second", 6), 0);
+  assert_code(mt_mpqueue_put_nowait(q, "third", 5), MT_EFULL);
+  assert_code(mt_mpqueue_put_nowait(q, "123456789", 9), MT_EMSGSIZE);
+  assert_code(mt_mpqueue_put_nowait(NULL, "x", 1), MT_EINVAL);
+  assert_code(mt_mpqueue_get_nowait(NULL, buf, sizeof buf, NULL), MT_EINVAL);
+  assert_code(mt_mpqueue_get_nowait(q, buf, 2, &need), MT_EMSGSIZE);
+  assert_int_equal(need, 5);
+  assert_int_equal(mt_mpqueue_get_nowait(q, buf, sizeof buf, NULL), 5);
+  assert_memory_equal(buf, "first", 5);
+  assert_int_equal(mt_mpqueue_get_nowait(q, buf, sizeof buf, NULL), 6);
+  assert_memory_equal(buf, "second", 6);
+  /* from another process */
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) _exit(mt_mpqueue_put_nowait(q, "child", 5) == 0 ? 0 : 1);
+  wait_child(pid, 0);
+  assert_int_equal(mt_mpqueue_get_nowait(q, buf, sizeof buf, NULL), 5);
+  assert_memory_equal(buf, "child", 5);
+  assert_code(mt_mpqueue_get_nowait(q, buf, sizeof buf, NULL), MT_EEMPTY);
+  assert_code(mt_mpqueue_shutdown(q, false), 0);
+  assert_code(mt_mpqueue_put_nowait(q, "x", 1), MT_ECLOSED);
+  assert_code(mt_mpqueue_get_nowait(q, buf, sizeof buf, NULL), MT_ECLOSED);
+  mt_mpqueue_free(q);
+}
+
 /* ---- messages: producer id, sequence, payload with a checksum --------------- */
 
 typedef struct {
@@ -314,6 +349,7 @@ static void sigkill_producers_consumers(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(basic_api),
+      cmocka_unit_test(nowait_names),
       cmocka_unit_test(processes_queue),
       cmocka_unit_test(processes_joinable),
       cmocka_unit_test(join_across_processes),

@@ -196,6 +196,11 @@ static int index_of(mt_thread_t **v, int n, mt_thread_t *t) {
   return -1;
 }
 
+/* enumerate hands out references: release the first min(n, cap). */
+static void release_all(mt_thread_t **v, int n, int cap) {
+  for (int i = 0; i < n && i < cap; i++) mt_thread_free(v[i]);
+}
+
 static void enumerate_exact(void **state) {
   (void)state;
   enum { K = 5 };
@@ -218,16 +223,21 @@ static void enumerate_exact(void **state) {
   assert_int_equal(n, base + K);
   assert_int_equal(index_of(all, n, me), 0); /* start order: main first */
   for (int i = 0; i < K; i++) assert_int_equal(index_of(all, n, ts[i]), base + i);
+  release_all(all, n, 64);
   assert_int_equal(mt_thread_enumerate(all, 2), base + K); /* truncated */
+  release_all(all, base + K, 2);
   flag_set(&f);
   for (int i = 0; i < K; i++) {
     assert_code(mt_thread_join(ts[i], MT_FOREVER, NULL), 0);
     n = mt_thread_enumerate(all, 64);
     assert_int_equal(index_of(all, n, ts[i]), -1); /* gone once joined */
+    release_all(all, n, 64);
     assert_true(n <= base + K - 1 - i);
     mt_thread_free(ts[i]);
   }
-  assert_int_equal(mt_thread_enumerate(all, 64), base);
+  n = mt_thread_enumerate(all, 64);
+  assert_int_equal(n, base);
+  release_all(all, n, 64);
 }
 
 typedef struct {

@@ -95,8 +95,10 @@ static void *prober(void *unused) {
   flag_wait(&g.listed, MT_FOREVER);
   mt_thread_t *all[64], *t = NULL;
   int n = mt_thread_enumerate(all, 64);
-  for (int i = 0; i < n && i < 64; i++)
-    if (strcmp(mt_thread_name(all[i]), "race-target") == 0) t = all[i];
+  for (int i = 0; i < n && i < 64; i++) {
+    if (!t && strcmp(mt_thread_name(all[i]), "race-target") == 0) t = all[i];
+    else mt_thread_free(all[i]);
+  }
   g.found = t != NULL;
   if (!t) {
     __atomic_store_n(&g.phase, 2, __ATOMIC_RELEASE);
@@ -109,6 +111,7 @@ static void *prober(void *unused) {
   case M_IDENT: g.ident = mt_thread_ident(t); break;
   case M_NATIVE_ID: g.native_id = mt_thread_native_id(t); break;
   }
+  mt_thread_free(t); /* enumerate's reference */
   __atomic_store_n(&g.phase, 2, __ATOMIC_RELEASE);
   return NULL;
 }
