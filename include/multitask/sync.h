@@ -125,9 +125,18 @@ int mt_event_wait(mt_event_t *ev, double timeout);
  * barrier: the others get MT_EBROKEN within 10 ms of waiting plus one
  * liveness check, unless its round completed first. */
 #define MT_BARRIER_SHARED_MAX 65536
+/* mt_barrier_wait(b, MT_BARRIER_DEFAULT_TIMEOUT) waits as long as the
+ * barrier's default timeout (the one given to mt_barrier_new): Python's
+ * barrier.wait() / wait(timeout=None).  A value no real timeout can take
+ * (a negative other than MT_FOREVER); accepted by mt_barrier_wait only. */
+#define MT_BARRIER_DEFAULT_TIMEOUT (-2.0)
+/* timeout: the default of every wait (MT_FOREVER: none). */
 mt_barrier_t *mt_barrier_new(unsigned parties, int (*action)(void *arg), void *arg,
                              double timeout, int flags);
 void mt_barrier_free(mt_barrier_t *b);
+/* timeout: MT_FOREVER waits without limit, 0 never blocks (alone, that
+ * breaks the barrier), t > 0 seconds, MT_BARRIER_DEFAULT_TIMEOUT the
+ * barrier's default; other negatives MT_EINVAL. */
 int mt_barrier_wait(mt_barrier_t *b, double timeout);
 int mt_barrier_reset(mt_barrier_t *b);
 int mt_barrier_abort(mt_barrier_t *b);
