@@ -1226,7 +1226,8 @@ static int pool_join(mt_pool_t *p, double timeout) {
 }
 
 int mt_pool_join(mt_pool_t *p, double timeout) {
-  if (!p) return MT_EINVAL;
+  int64_t deadline;
+  if (!p || mt__deadline(timeout, &deadline) < 0) return MT_EINVAL;
   if (forked(p)) return MT_EFORKED;
   pool_enter(p);
   int r = pool_join(p, timeout);

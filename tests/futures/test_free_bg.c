@@ -94,10 +94,32 @@ static void timer_free_while_callback_runs(void **state) {
   mt_event_free(go);
 }
 
+/* ---- shutdown(wait) takes a timeout (issue 12) ---------------------------- */
+
+static void executor_shutdown_takes_a_timeout(void **state) {
+  (void)state;
+  go = mt_event_new(0);
+  gone_local = mt_local_new(NULL);
+  mt_executor_t *ex = mt_executor_new_thread_pool(NULL);
+  mt_future_t *f;
+  assert_code(mt_executor_submit(ex, t_wait_go, (void *)1, &f), 0);
+  assert_code(mt_executor_shutdown(ex, true, false, -2), MT_EINVAL);
+  assert_code(mt_executor_shutdown(ex, true, false, 0), MT_ETIMEDOUT); /* task parked */
+  assert_code(mt_executor_shutdown(ex, true, false, 0.01), MT_ETIMEDOUT);
+  mt_event_set(go);
+  assert_code(mt_executor_shutdown(ex, true, false, MT_FOREVER), 0);
+  assert_code(mt_future_result(f, 0, NULL), 0);
+  mt_future_free(f);
+  mt_executor_free(ex);
+  mt_local_free(gone_local);
+  mt_event_free(go);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(executor_free_with_work_pending),
       cmocka_unit_test(timer_free_while_callback_runs),
+      cmocka_unit_test(executor_shutdown_takes_a_timeout),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

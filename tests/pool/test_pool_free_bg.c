@@ -149,11 +149,58 @@ static void process_executor_free_with_work_pending(void **state) {
   teardown_events();
 }
 
+/* ---- every blocking pool call takes a timeout (issue 12) ---------------- */
+
+static void pool_calls_take_a_timeout(void **state) {
+  (void)state;
+  setup_events();
+  mt_pool_opts_t po = MT_POOL_OPTS_INIT;
+  po.processes = 1;
+  mt_pool_t *p = mt_pool_new(&po);
+  assert_non_null(p);
+  int64_t x = 7;
+  mt_bytes_t item = {&x, sizeof x};
+  mt_pool_item_t res[1];
+  mt_value_t v;
+  /* other negatives are bad input */
+  assert_code(mt_pool_apply(p, t_wait_go, &x, sizeof x, -2, &v), MT_EINVAL);
+  assert_code(mt_pool_map(p, t_wait_go, &item, 1, 1, -2, res), MT_EINVAL);
+  assert_code(mt_pool_terminate(p, -2), MT_EINVAL);
+  assert_code(mt_pool_join(p, -2), MT_EINVAL);
+  /* the task waits for go: apply and map give up at their deadline */
+  assert_code(mt_pool_apply(p, t_wait_go, &x, sizeof x, 0, &v), MT_ETIMEDOUT);
+  assert_code(mt_pool_map(p, t_wait_go, &item, 1, 1, 0.05, res), MT_ETIMEDOUT);
+  assert_null(res[0].ptr);
+  assert_code(mt_event_set(go), 0);
+  assert_code(mt_pool_close(p), 0);
+  assert_code(mt_pool_join(p, MT_FOREVER), 0);
+  mt_pool_free(p);
+
+  /* terminate(timeout): a task that ignores SIGTERM lives until the
+   * grace's SIGKILL, so terminate(0) returns before the workers are gone */
+  started_pipe();
+  po.grace = 1.0;
+  p = mt_pool_new(&po);
+  assert_non_null(p);
+  char ignore_term = 1;
+  mt_future_t *f;
+  assert_code(mt_pool_apply_async(p, t_block, &ignore_term, 1, NULL, &f), 0);
+  wait_started();
+  assert_code(mt_pool_terminate(p, 0), MT_ETIMEDOUT);
+  assert_code(mt_pool_join(p, 0), MT_ETIMEDOUT);
+  assert_code(mt_pool_terminate(p, MT_FOREVER), 0); /* SIGKILL after the grace */
+  assert_code(mt_future_result(f, MT_FOREVER, NULL), MT_ECANCELLED);
+  mt_future_free(f);
+  mt_pool_free(p);
+  teardown_events();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(closed_pool_free_with_work_pending),
       cmocka_unit_test(open_pool_free_terminates_in_background),
       cmocka_unit_test(process_executor_free_with_work_pending),
+      cmocka_unit_test(pool_calls_take_a_timeout),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
