@@ -160,7 +160,8 @@ mt_pool_imap_t *mt_pool_imap_new(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *
  * (Python's TimeoutError: nothing is lost, call again); MT_EINVAL. */
 int mt_pool_imap_next(mt_pool_imap_t *it, double timeout, mt_pool_item_t *out,
                       size_t *index);
-/* Frees the iterator; its items not started yet are dropped. */
+/* Frees the iterator; never blocks.  Its items not started yet are
+ * dropped; those running finish in the workers, their results dropped. */
 void mt_pool_imap_free(mt_pool_imap_t *it);
 
 /* Python's close(): no new work; workers exit once the queued work is done. */

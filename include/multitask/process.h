@@ -114,10 +114,13 @@ int mt_process_kill(mt_process_t *p);
  * (Python's ValueError); 0 otherwise.  Afterwards only name/pid/exitcode
  * queries work (others return MT_ECLOSED). */
 int mt_process_close(mt_process_t *p);
-/* Frees the object.  A child still running is not abandoned: the library
- * keeps its pidfd, reaps it in active_children() or at exit (terminating it
- * first if it is a daemon).  NULL is ignored; the current_process() and
- * parent_process() objects are never freed. */
+/* Frees the object; never blocks (a finished child is reaped at once, a
+ * running one is not waited for).  A child still running is not abandoned:
+ * the library keeps its pidfd and reaps and releases it later, in
+ * active_children() or at exit (terminating it first if it is a daemon);
+ * until then an ended child stays a zombie.  To wait for it, mt_process_join(p, timeout)
+ * first.  NULL is ignored; the current_process() and parent_process()
+ * objects are never freed. */
 void mt_process_free(mt_process_t *p);
 
 /* ---- module functions ------------------------------------------------ */

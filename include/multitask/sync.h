@@ -2,7 +2,9 @@
  * (Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier) and
  * a once-initialiser.  docs/threading.md maps each Python name to these.
  *
- * Every object is made by mt_X_new(flags) and freed by mt_X_free.  With
+ * Every object is made by mt_X_new(flags) and freed by mt_X_free, which
+ * never blocks (it releases the memory; no thread may still wait in the
+ * object: freeing under a waiter is a use after free, not a wait).  With
  * flags = MT_SHARED it lives in shared memory and works in every process
  * forked after it was made (plain fork() is enough).  Timeouts are relative
  * seconds: MT_FOREVER blocks, 0 never blocks; a timed-out wait returns

@@ -65,8 +65,8 @@ mt_thread_t *mt_thread_spawn(void *(*fn)(void *arg), void *arg, const mt_thread_
  * return value (NULL if the thread left by pthread_exit).  Destructors of
  * its mt_local values have run when join returns 0. */
 int mt_thread_join(mt_thread_t *t, double timeout, void **result);
-/* Frees the object.  A running thread is detached: it keeps running and its
- * resources are released when it ends.  Dummy threads cannot be freed (a
+/* Frees the object; never blocks.  A running thread is detached: it keeps
+ * running and its resources are released when it ends.  Dummy threads cannot be freed (a
  * no-op).  Like any handle, do not free it while another thread may still
  * be joining it or reading it. */
 void mt_thread_free(mt_thread_t *t);
@@ -111,6 +111,8 @@ typedef struct mt_local mt_local_t;
 /* NULL + ENOMEM (ENOTRECOVERABLE if the slot table was found torn: a
  * holder vanished inside it, which the fork handlers rule out). */
 mt_local_t *mt_local_new(void (*dtor)(void *value));
+/* Never blocks: destroys the calling thread's value now; other threads'
+ * values when those threads exit (see above). */
 void mt_local_free(mt_local_t *l);
 void *mt_local_get(mt_local_t *l); /* NULL for NULL */
 /* Replaces the caller's value WITHOUT destroying the previous one (you own
