@@ -166,7 +166,7 @@ static void run_map(void *arg, mtb_run_t *r) {
   int np = mt_pool_pids(g_pool, pids, 8);
   double w0 = workers_cpu(pids, np);
   mtb_start(r);
-  int rc = mt_pool_map(g_pool, square, g_items, g_n, g_chunk, g_res);
+  int rc = mt_pool_map(g_pool, square, g_items, g_n, g_chunk, MT_FOREVER, g_res);
   mtb_stop(r);
   mtb_add_cpu(r, workers_cpu(pids, np) - w0);
   uint64_t sum = 0;

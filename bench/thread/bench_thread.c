@@ -58,7 +58,7 @@ static void ours_timers(void *arg, mtb_run_t *r) {
     mt_timer_start(v[i]);
   }
   for (long i = 0; i < n_timers; i++) {
-    cancelled += mt_timer_cancel(v[i]) == 1; /* 1: this call stopped it */
+    cancelled += mt_timer_cancel(v[i], MT_FOREVER) == 1; /* 1: this call stopped it */
     mt_timer_free(v[i]);
   }
   mtb_stop(r);
@@ -90,7 +90,7 @@ static void pending_footprint(void) {
   long after = rss_kb();
   t0 = mtb_now();
   for (long i = 0; i < n; i++) {
-    mt_timer_cancel(v[i]);
+    mt_timer_cancel(v[i], MT_FOREVER);
     mt_timer_free(v[i]);
   }
   double t_cancel = mtb_now() - t0;

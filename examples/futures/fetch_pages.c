@@ -41,7 +41,7 @@ int main(void) {
     mt_executor_submit(pool, get_page, (void *)urls[i], &fs[i]);
     mt_future_add_done_callback(fs[i], parse_page, (void *)urls[i]);
   }
-  mt_executor_shutdown(pool, true, false); /* pool.shutdown(wait=True) */
+  mt_executor_shutdown(pool, true, false, MT_FOREVER); /* pool.shutdown(wait=True) */
   for (int i = 0; i < N; i++) mt_future_free(fs[i]);
   mt_executor_free(pool);
   printf("main: all %d pages fetched and parsed\n", N);

@@ -31,7 +31,7 @@ int main(void) {
   long sum = 0;
   for (long i = 1; i <= 12; i++) { /* apply: one at a time */
     mt_value_t v;
-    mt_pool_apply(p, cube, &i, sizeof i, &v);
+    mt_pool_apply(p, cube, &i, sizeof i, MT_FOREVER, &v);
     sum += *(long *)v.ptr;
     v.free_fn(v.ptr);
   }

@@ -31,7 +31,7 @@ int main(void) {
       printf("%lld is prime: %s\n", (long long)numbers[i], v.ptr ? "True" : "False");
     mt_future_free(fs[i]);
   }
-  mt_executor_shutdown(ex, true, false);
+  mt_executor_shutdown(ex, true, false, MT_FOREVER);
   mt_executor_free(ex);
   printf("executor shut down\n");
   return 0;

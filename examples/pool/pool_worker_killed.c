@@ -48,7 +48,7 @@ int main(void) {
   mt_bytes_t items[4];
   mt_pool_item_t res[4];
   for (int i = 0; i < 4; i++) items[i] = (mt_bytes_t){&more[i], sizeof more[i]};
-  mt_pool_map(p, slow_or_quick, items, 4, 1, res);
+  mt_pool_map(p, slow_or_quick, items, 4, 1, MT_FOREVER, res);
   printf("map afterwards:");
   for (int i = 0; i < 4; i++) printf(" %ld", (long)(intptr_t)res[i].value);
   printf("\n%ld workers started in all (the killed one was replaced)\n", mt_pool_workers_started(p));

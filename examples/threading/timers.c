@@ -32,10 +32,10 @@ int main(void) {
   mt_timer_start(once);
   mt_timer_start(loop);
   mt_timer_start(never);
-  printf("cancel a pending timer: %s\n", mt_timer_cancel(never) == 1 ? "stopped" : "too late");
+  printf("cancel a pending timer: %s\n", mt_timer_cancel(never, MT_FOREVER) == 1 ? "stopped" : "too late");
   mt_timer_join(once, MT_FOREVER); /* Timer.join() */
   mt_timer_join(loop, 0.25);       /* let the loop tick a little longer */
-  mt_timer_cancel(loop);
+  mt_timer_cancel(loop, MT_FOREVER);
   printf("loop ran %d times, one-shot %d time\n", mt_timer_is_fired(loop), mt_timer_is_fired(once));
   mt_timer_free(once);
   mt_timer_free(loop);

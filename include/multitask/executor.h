@@ -26,9 +26,12 @@ typedef struct mt_executor mt_executor_t;
  * submit: makes a future for fn(arg) and returns 0 (*out = the caller's
  *   reference) or MT_ECLOSED / MT_EBROKEN / MT_ENOMEM.
  * shutdown: stops accepting work; cancel_futures cancels queued work; wait
- *   waits until all started work ended.  Must be callable more than once.
+ *   waits until all started work ended, at most `timeout` (a checked
+ *   MT_FOREVER or >= 0; MT_ETIMEDOUT).  Must be callable more than once.
  * resize: changes max_workers (MT_ENOTSUP if it cannot).
- * destroy: frees self (called after a shutdown with wait).
+ * destroy: called after a shutdown WITHOUT wait; must not block: the
+ *   implementation lets its queued and running work finish and frees self
+ *   when the last of it ended (mt_executor_free never blocks).
  * map: the implementation's own mt_executor_map (same contract), for
  *   executors whose workers cannot run the generic chunk tasks (a process
  *   pool's workers do not share the parent's heap).
@@ -36,7 +39,7 @@ typedef struct mt_executor mt_executor_t;
 typedef struct mt_executor_ops {
   const char *kind; /* "thread", "process", ... */
   int (*submit)(void *self, mt_task_fn fn, void *arg, mt_future_t **out);
-  int (*shutdown)(void *self, bool wait, bool cancel_futures);
+  int (*shutdown)(void *self, bool wait, bool cancel_futures, double timeout);
   int (*resize)(void *self, int max_workers);
   int (*max_workers)(void *self);
   void (*destroy)(void *self);
@@ -92,10 +95,13 @@ int mt_executor_map(mt_executor_t *ex, mt_task_fn fn, void *const *args, size_t 
 
 /* Python's shutdown(wait, cancel_futures): no new work is accepted
  * (MT_ECLOSED); cancel_futures cancels every future not started yet; wait
- * blocks until the running work ended and the workers are gone.  Calling it
- * again is fine.  Called from one of the pool's own workers (e.g. in a
- * callback) with wait, it does not wait for itself. */
-int mt_executor_shutdown(mt_executor_t *ex, bool wait, bool cancel_futures);
+ * blocks until the running and queued work ended and the workers are gone,
+ * at most `timeout` seconds (MT_FOREVER: no limit, Python's wait=True).
+ * 0, MT_ETIMEDOUT (the work goes on; call again to wait more), MT_EINVAL
+ * (NULL, bad timeout).  Calling it again is fine.  Called from one of the
+ * pool's own workers (e.g. in a callback) with wait, it does not wait for
+ * itself. */
+int mt_executor_shutdown(mt_executor_t *ex, bool wait, bool cancel_futures, double timeout);
 
 /* Changes max_workers at run time (>= 1).  Growing lets later submits start
  * more workers; shrinking makes idle workers above the limit exit (busy ones
@@ -107,13 +113,20 @@ int mt_executor_max_workers(mt_executor_t *ex);
  * MT_ENOTSUP). */
 int mt_executor_thread_count(mt_executor_t *ex);
 
-/* shutdown(wait = true) then frees the executor.  Futures it handed out stay
- * valid (free them separately).  NULL is ignored. */
+/* Frees the executor; never blocks (docs/api.md, Life cycle).  It is shut
+ * down (no new work) but NOT waited for: the work already submitted, queued
+ * or running, still runs to its end in the background (its futures
+ * complete as usual) and the library releases the workers and the pool
+ * afterwards.  To wait first, call mt_executor_shutdown(ex, true, ...,
+ * timeout).  Futures it handed out stay valid (free them separately).
+ * NULL is ignored.  Workers are daemon threads / processes: work still
+ * running when the program exits is lost, as with a daemon thread. */
 void mt_executor_free(mt_executor_t *ex);
 
 /* The `with` statement: a variable declared
  *     mt_executor_t *ex MT_WITH_EXECUTOR = mt_executor_new_thread_pool(NULL);
- * is shut down (wait = true) and freed when it goes out of scope. */
+ * is shut down (wait = true, no time limit: Python's `with` exit waits) and
+ * freed when it goes out of scope. */
 void mt_executor_scope_end(mt_executor_t **ex);
 #define MT_WITH_EXECUTOR __attribute__((cleanup(mt_executor_scope_end)))
 

@@ -66,9 +66,10 @@ typedef int (*mt_task_fn)(void *arg, mt_value_t *result);
 
 /* A hand-made future (Python: Future()), PENDING, one reference. */
 mt_future_t *mt_future_new(void);
-/* Drops the caller's reference; the future (and its value) is freed when
- * the last holder (caller, executor, callbacks in flight) lets go.  Safe to
- * call while the task is still queued or running.  NULL is ignored. */
+/* Drops the caller's reference; never blocks.  The future (and its value)
+ * is freed when the last holder (caller, executor, callbacks in flight)
+ * lets go.  Safe to call while the task is still queued or running: the
+ * task still runs, its result is dropped.  NULL is ignored. */
 void mt_future_free(mt_future_t *f);
 /* Takes one more reference (each must be matched by mt_future_free). */
 mt_future_t *mt_future_ref(mt_future_t *f);
@@ -201,6 +202,8 @@ mt_as_completed_t *mt_as_completed_new(mt_future_t *const *fs, int n, double tim
  * MT_ETIMEDOUT when none is done at the deadline (later calls still yield
  * futures that completed meanwhile, without waiting); MT_EINVAL for NULL. */
 int mt_as_completed_next(mt_as_completed_t *it, mt_future_t **out);
+/* Frees the iterator; never blocks.  The futures are untouched (they stay
+ * the caller's and run on). */
 void mt_as_completed_free(mt_as_completed_t *it);
 
 #pragma GCC visibility pop

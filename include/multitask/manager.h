@@ -14,6 +14,14 @@
  * process-shared lock per object).  If a process dies while holding it,
  * the next caller repairs the structure (an interrupted operation is
  * either fully applied or absent) and carries on.
+ *
+ * No operation takes a timeout, because none waits for a condition: each
+ * waits only for the object's lock, which another process holds for one
+ * operation (a hash probe and the copy of one value) and never while it
+ * waits; a holder that died is noticed within ~10 ms.  The exception is
+ * items()/keys(), whose callback runs under the lock: other processes'
+ * operations on that object wait until the walk ends, so keep the callback
+ * short.  _free never blocks (it unmaps in the calling process).
  */
 #ifndef MULTITASK_MANAGER_H
 #define MULTITASK_MANAGER_H

@@ -74,7 +74,8 @@ int mt_pipe_new(bool duplex, mt_conn_t **a, mt_conn_t **b);
 /* Connection.close(): closes the descriptor (idempotent).  The handle stays
  * valid (further calls return MT_EBADF) until mt_conn_free. */
 int mt_conn_close(mt_conn_t *c);
-/* Closes (if needed) and frees the handle. */
+/* Closes (if needed) and frees the handle; never blocks (bytes not read
+ * yet are dropped; a message already sent stays in the peer's buffer). */
 void mt_conn_free(mt_conn_t *c);
 /* Connection.fileno(): the descriptor, or MT_EBADF when closed. */
 int mt_conn_fileno(const mt_conn_t *c);

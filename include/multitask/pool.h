@@ -23,8 +23,9 @@
  * its exit status (-N for signal N); the items it had received but not
  * started run elsewhere; the worker is replaced and the pool goes on.  A
  * RUNNING apply/submit task can be cancelled or given a timeout: its worker
- * is killed and replaced, the task ends MT_ECANCELLED.  terminate() and
- * free always return within the grace period (SIGTERM, then SIGKILL).
+ * is killed and replaced, the task ends MT_ECANCELLED.  terminate() ends
+ * every worker within the grace period (SIGTERM, then SIGKILL); free never
+ * waits at all (the library finishes in the background).
  * Workers ignore SIGINT unless asked; the library installs no handler in
  * the parent.  Results travel over one socketpair per worker (the library's
  * mt_conn) plus a per-worker shared-memory block that records progress, so
@@ -88,7 +89,7 @@ typedef struct mt_pool_opts {
  * EAGAIN when fork fails).
  * fork: in a process forked after the pool was made (its workers and
  * result thread are the parent's), apply/map/imap/imap_next, close,
- * terminate and join return MT_EFORKED and mt_pool_free returns at once;
+ * terminate and join return MT_EFORKED and mt_pool_free does nothing;
  * make a new pool in the child. */
 mt_pool_t *mt_pool_new(const mt_pool_opts_t *opts);
 
@@ -117,9 +118,13 @@ typedef struct mt_pool_task_opts {
  * close/terminate, MT_EINVAL, MT_ENOMEM. */
 int mt_pool_apply_async(mt_pool_t *p, mt_pool_fn fn, const void *in, size_t len,
                         const mt_pool_task_opts_t *opts, mt_future_t **out);
-/* Python's apply: apply_async then waits.  0 with *out the value (caller
- * frees out->ptr with out->free_fn), or the future's error code. */
-int mt_pool_apply(mt_pool_t *p, mt_pool_fn fn, const void *in, size_t len, mt_value_t *out);
+/* Python's apply (apply_async(...).get(timeout)): apply_async, then waits
+ * up to `timeout`.  0 with *out the value (caller frees out->ptr with
+ * out->free_fn), the future's error code, or MT_ETIMEDOUT (a task not
+ * started yet is dropped; a running one runs to its end, its result
+ * discarded); MT_EINVAL for a bad timeout. */
+int mt_pool_apply(mt_pool_t *p, mt_pool_fn fn, const void *in, size_t len, double timeout,
+                  mt_value_t *out);
 
 /* The dead worker's exit status for a future that ended MT_EWORKERDIED:
  * 0 and *exitcode (exit status, or -N for signal N); MT_EINVAL otherwise. */
@@ -128,10 +133,14 @@ int mt_pool_died_exitcode(mt_future_t *f, int *exitcode);
 /* Python's map(fn, items, chunksize): runs fn over items[0..n) and fills
  * results[i] for EVERY item (a failed item does not stop the others).
  * chunksize 0: Python's default (n / (4 * processes), rounded up).
- * Returns 0 when all succeeded, else the code of the first failed item in
- * input order (its results[i].code); MT_ECLOSED, MT_EINVAL, MT_ENOMEM. */
+ * The timeout covers the whole call (Python: map_async(...).get(timeout));
+ * MT_FOREVER is Python's map.  Returns 0 when all succeeded, else the code
+ * of the first failed item in input order (its results[i].code);
+ * MT_ETIMEDOUT (items not started are dropped, results[] are zeroed, the
+ * items running finish and are discarded), MT_ECLOSED, MT_EINVAL,
+ * MT_ENOMEM. */
 int mt_pool_map(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size_t n,
-                size_t chunksize, mt_pool_item_t *results);
+                size_t chunksize, double timeout, mt_pool_item_t *results);
 /* Python's map_async: as map but returns at once with *out a future that
  * completes when every results[i] is filled: value none on success, else
  * the first failing code as an MT_ETASKFAILED exception.  items and
@@ -171,29 +180,39 @@ mt_pool_imap_t *mt_pool_imap_new(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *
  * (Python's TimeoutError: nothing is lost, call again); MT_EINVAL. */
 int mt_pool_imap_next(mt_pool_imap_t *it, double timeout, mt_pool_item_t *out,
                       size_t *index);
-/* Frees the iterator; its items not started yet are dropped. */
+/* Frees the iterator; never blocks.  Its items not started yet are
+ * dropped; those running finish in the workers, their results dropped. */
 void mt_pool_imap_free(mt_pool_imap_t *it);
 
 /* Python's close(): no new work; workers exit once the queued work is done. */
 int mt_pool_close(mt_pool_t *p);
 /* Python's terminate(): stops now.  Work not finished ends MT_ECANCELLED;
- * workers get SIGTERM, then SIGKILL after the grace period.  Returns when
- * every worker is gone (about grace seconds at most). */
-int mt_pool_terminate(mt_pool_t *p);
+ * workers get SIGTERM, then SIGKILL after the grace period.  Then waits up
+ * to `timeout` until every worker is gone (about grace seconds at most; 0:
+ * start the terminate and return).  0, MT_ETIMEDOUT (the terminate goes on:
+ * mt_pool_join waits for its end), MT_EDEADLK (from a callback: started,
+ * not waited for), MT_EINVAL. */
+int mt_pool_terminate(mt_pool_t *p, double timeout);
 /* Python's join(): waits until the workers are gone; only after close or
  * terminate (else MT_EBUSY, Python's ValueError).  0 or MT_ETIMEDOUT. */
 int mt_pool_join(mt_pool_t *p, double timeout);
-/* Terminates (if not already done) and frees (Python's `with Pool()` exit).
- * Futures handed out stay valid.  NULL is ignored.  From a callback (the
- * pool's manager thread, which cannot wait for itself): an open pool is
- * terminated (a closed one drains), the call returns at once, and the
- * manager frees the pool when it stops; do not use p afterwards.
+/* Frees the pool; never blocks (docs/api.md, Life cycle).  An open pool is
+ * terminated (Python's `with Pool()` exit: queued work ends MT_ECANCELLED,
+ * running tasks are stopped with SIGTERM, then SIGKILL after the grace); a
+ * closed pool (mt_pool_close first) runs its queued work to the end.
+ * Either way that happens in the background: the pool's manager thread
+ * finishes it, reaps the workers and releases the pool.  To wait, call
+ * mt_pool_close or mt_pool_terminate, then mt_pool_join(p, timeout), before
+ * freeing.  Futures handed out stay valid and complete as usual.  NULL is
+ * ignored.  May be called from a callback (on the manager thread).
  * The rule with other threads: a thread that is already INSIDE a call on p
  * (mt_pool_join, mt_pool_terminate, mt_pool_close, a map, ...) when
  * mt_pool_free is called, from a callback or from another thread, is safe:
  * the memory is released only when the last such call has returned (and
  * the last imap iterator was freed with mt_pool_imap_free).  A call that
- * STARTS after mt_pool_free was called is a use after free. */
+ * STARTS after mt_pool_free was called is a use after free.  The manager
+ * and workers die with the process: background work still queued at exit
+ * is lost. */
 void mt_pool_free(mt_pool_t *p);
 
 /* Pids of the live workers into out (up to n); returns how many there are
@@ -225,8 +244,10 @@ typedef struct mt_process_pool_opts {
  * memory that existed when the pool started (globals, MT_SHARED memory);
  * a value with len > 0 is copied back as bytes (malloc'd, freed with the
  * future), len 0 returns the pointer value.  mt_executor_map works: its
- * chunks run in the workers.  shutdown(wait, cancel_futures) as Python,
- * bounded by shutdown_timeout.  NULL + errno. */
+ * chunks run in the workers.  shutdown(wait, cancel_futures, timeout) as
+ * Python, also bounded by shutdown_timeout; mt_executor_free never waits
+ * (the queued work runs to its end in the background, shutdown_timeout
+ * does not apply there).  NULL + errno. */
 mt_executor_t *mt_executor_new_process_pool(const mt_process_pool_opts_t *opts);
 /* The bytes form of submit (argument copied) with task options (timeout,
  * callbacks); same codes as mt_pool_apply_async. */

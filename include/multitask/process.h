@@ -69,7 +69,9 @@ mt_process_t *mt_process_new_run(mt_process_run_t *self, const mt_process_opts_t
  * MT_EMFILE (no descriptor left for the pidfd: the child is then killed
  * and reaped at once).  The child begins with the signal mask of the
  * calling thread, also when a library thread forks it (a daemon started
- * from a thread other than the main one). */
+ * from a thread other than the main one).  No timeout: it waits only for
+ * the fork itself (done by a library thread in some cases), never for the
+ * child. */
 int mt_process_start(mt_process_t *p);
 /* Waits until the child ends (and reaps it).  0 when it has ended,
  * MT_ETIMEDOUT (Python's join returning with the child alive),
@@ -114,10 +116,13 @@ int mt_process_kill(mt_process_t *p);
  * (Python's ValueError); 0 otherwise.  Afterwards only name/pid/exitcode
  * queries work (others return MT_ECLOSED). */
 int mt_process_close(mt_process_t *p);
-/* Frees the object.  A child still running is not abandoned: the library
- * keeps its pidfd, reaps it in active_children() or at exit (terminating it
- * first if it is a daemon).  NULL is ignored; the current_process() and
- * parent_process() objects are never freed. */
+/* Frees the object; never blocks (a finished child is reaped at once, a
+ * running one is not waited for).  A child still running is not abandoned:
+ * the library keeps its pidfd and reaps and releases it later, in
+ * active_children() or at exit (terminating it first if it is a daemon);
+ * until then an ended child stays a zombie.  To wait for it, mt_process_join(p, timeout)
+ * first.  NULL is ignored; the current_process() and parent_process()
+ * objects are never freed. */
 void mt_process_free(mt_process_t *p);
 
 /* ---- module functions ------------------------------------------------ */

@@ -54,8 +54,9 @@ mt_queue_t *mt_queue_new_simple(void);
  * shut down with immediate=true or freed.  0 or MT_EINVAL. */
 int mt_queue_set_item_free(mt_queue_t *q, void (*item_free)(void *item));
 
-/* Frees the queue (calling the item destructor on what is left).  No thread
- * may be blocked in it any more: shut it down and join them first. */
+/* Frees the queue (calling the item destructor on what is left); never
+ * blocks.  No thread may be blocked in it any more: shut it down and join
+ * them first (freeing under a waiter is a use after free, not a wait). */
 void mt_queue_free(mt_queue_t *q);
 
 /* Queue.put(item, block, timeout).  0; MT_EFULL (timeout 0 and full);
@@ -87,7 +88,9 @@ size_t mt_queue_maxsize(const mt_queue_t *q);
 
 /* Queue.task_done(): one fetched item is processed.  0, MT_EOVERFLOW when
  * called more often than items were put (Python's ValueError), MT_ENOTSUP
- * on a SimpleQueue. */
+ * on a SimpleQueue.  Takes no timeout because it cannot block: it waits
+ * for nothing but the queue's own lock, which every call holds only for a
+ * few instructions (never while waiting). */
 int mt_queue_task_done(mt_queue_t *q);
 /* Queue.join(): blocks until every item put has been task_done()'d (or an
  * immediate shutdown discarded it).  0, MT_ETIMEDOUT, MT_ENOTSUP. */
@@ -98,7 +101,8 @@ int mt_queue_join(mt_queue_t *q, double timeout);
  * immediate=true the queued items are discarded at once (item destructor
  * called, unfinished task count reduced) so get returns MT_ECLOSED at once
  * and join returns.  Every blocked putter and getter wakes.  0 or
- * MT_EINVAL. */
+ * MT_EINVAL.  Cannot block, as task_done (the item destructor runs on the
+ * calling thread, outside the lock). */
 int mt_queue_shutdown(mt_queue_t *q, bool immediate);
 /* 1 after shutdown, else 0. */
 int mt_queue_is_shutdown(const mt_queue_t *q);
@@ -144,7 +148,8 @@ mt_mpqueue_t *mt_mpqueue_new(size_t maxsize, size_t max_msg);
 /* multiprocessing.JoinableQueue(maxsize): adds task_done/join. */
 mt_mpqueue_t *mt_mpqueue_new_joinable(size_t maxsize, size_t max_msg);
 /* Unmaps the queue in the calling process (each process that is done with
- * it may call this; the memory goes away with the last mapping). */
+ * it may call this; the memory goes away with the last mapping).  Never
+ * blocks. */
 void mt_mpqueue_free(mt_mpqueue_t *q);
 
 /* put(obj, block, timeout) of `len` bytes from `data`.  0; MT_EFULL
@@ -169,14 +174,18 @@ int mt_mpqueue_is_full(const mt_mpqueue_t *q);
 /* The largest message accepted. */
 size_t mt_mpqueue_max_msg(const mt_mpqueue_t *q);
 /* JoinableQueue.task_done(): MT_EOVERFLOW if called too often,
- * MT_ENOTSUP on a plain mt_mpqueue_new queue. */
+ * MT_ENOTSUP on a plain mt_mpqueue_new queue.  Takes no timeout: it waits
+ * only for the queue's robust lock, which another process holds for one
+ * operation at most (the copy of one message: bounded by max_msg), never
+ * while waiting; a holder that died is noticed within ~10 ms. */
 int mt_mpqueue_task_done(mt_mpqueue_t *q);
 /* JoinableQueue.join(timeout): 0 when every message put was task_done()'d,
  * MT_ETIMEDOUT (always give a timeout when a consumer may die: a dead
  * consumer never calls task_done), MT_ENOTSUP. */
 int mt_mpqueue_join(mt_mpqueue_t *q, double timeout);
 /* Shuts the queue down for every process (Python 3.13's shutdown
- * semantics, see mt_queue_shutdown). */
+ * semantics, see mt_queue_shutdown).  No timeout, for task_done's
+ * reason. */
 int mt_mpqueue_shutdown(mt_mpqueue_t *q, bool immediate);
 int mt_mpqueue_is_shutdown(const mt_mpqueue_t *q);
 

@@ -47,6 +47,8 @@ mt_shvalue_t *mt_shvalue_new(char typecode, int64_t initial, bool lock);
 mt_shvalue_t *mt_shvalue_new_double(char typecode, double initial, bool lock);
 /* RawValue: the same without a lock. */
 mt_shvalue_t *mt_shvalue_new_raw(char typecode, int64_t initial);
+/* Unmaps it in the calling process; never blocks (other processes keep
+ * their mapping). */
 void mt_shvalue_free(mt_shvalue_t *v);
 /* The lock (Python's get_lock()); NULL for a raw value. */
 mt_lock_t *mt_shvalue_get_lock(const mt_shvalue_t *v);
@@ -74,6 +76,7 @@ typedef struct mt_sharray mt_sharray_t;
  * typecode, n == 0) or ENOMEM. */
 mt_sharray_t *mt_sharray_new(char typecode, size_t n, bool lock);
 mt_sharray_t *mt_sharray_new_raw(char typecode, size_t n);
+/* As mt_shvalue_free. */
 void mt_sharray_free(mt_sharray_t *a);
 mt_lock_t *mt_sharray_get_lock(const mt_sharray_t *a);
 size_t mt_sharray_len(const mt_sharray_t *a);
@@ -142,7 +145,8 @@ const char *mt_shm_name(const mt_shm_t *s);
 /* Removes the name: 0; MT_EPERM from a process that did not create it;
  * MT_ENOENT the second time. */
 int mt_shm_unlink(mt_shm_t *s);
-/* Unmaps and frees the handle (Python's close()).  Does not unlink. */
+/* Unmaps and frees the handle (Python's close()); never blocks.  Does not
+ * unlink. */
 int mt_shm_free(mt_shm_t *s);
 
 #pragma GCC visibility pop

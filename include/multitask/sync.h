@@ -2,7 +2,9 @@
  * (Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier) and
  * a once-initialiser.  docs/threading.md maps each Python name to these.
  *
- * Every object is made by mt_X_new(flags) and freed by mt_X_free.  With
+ * Every object is made by mt_X_new(flags) and freed by mt_X_free, which
+ * never blocks (it releases the memory; no thread may still wait in the
+ * object: freeing under a waiter is a use after free, not a wait).  With
  * flags = MT_SHARED it lives in shared memory and works in every process
  * forked after it was made (plain fork() is enough).  Timeouts are relative
  * seconds: MT_FOREVER blocks, 0 never blocks; a timed-out wait returns
@@ -125,9 +127,18 @@ int mt_event_wait(mt_event_t *ev, double timeout);
  * barrier: the others get MT_EBROKEN within 10 ms of waiting plus one
  * liveness check, unless its round completed first. */
 #define MT_BARRIER_SHARED_MAX 65536
+/* mt_barrier_wait(b, MT_BARRIER_DEFAULT_TIMEOUT) waits as long as the
+ * barrier's default timeout (the one given to mt_barrier_new): Python's
+ * barrier.wait() / wait(timeout=None).  A value no real timeout can take
+ * (a negative other than MT_FOREVER); accepted by mt_barrier_wait only. */
+#define MT_BARRIER_DEFAULT_TIMEOUT (-2.0)
+/* timeout: the default of every wait (MT_FOREVER: none). */
 mt_barrier_t *mt_barrier_new(unsigned parties, int (*action)(void *arg), void *arg,
                              double timeout, int flags);
 void mt_barrier_free(mt_barrier_t *b);
+/* timeout: MT_FOREVER waits without limit, 0 never blocks (alone, that
+ * breaks the barrier), t > 0 seconds, MT_BARRIER_DEFAULT_TIMEOUT the
+ * barrier's default; other negatives MT_EINVAL. */
 int mt_barrier_wait(mt_barrier_t *b, double timeout);
 int mt_barrier_reset(mt_barrier_t *b);
 int mt_barrier_abort(mt_barrier_t *b);
@@ -138,7 +149,9 @@ int mt_barrier_is_broken(const mt_barrier_t *b);
 
 /* ---- once (module-level singletons) ----------------------------------
  * Runs fn(arg) exactly once across threads; others wait for it to finish.
- * Initialise with MT_ONCE_INIT. */
+ * Initialise with MT_ONCE_INIT.  No timeout: a caller must not go on
+ * before what fn makes exists (as a second importer waits for a module's
+ * import in Python), so the wait is as long as fn runs. */
 typedef struct mt_once_call { unsigned state; } mt_once_t;
 #define MT_ONCE_INIT {0}
 int mt_once_call(mt_once_t *once, void (*fn)(void *arg), void *arg);

@@ -99,7 +99,7 @@ int mt_thread_join(mt_thread_t *t, double timeout, void **result);
 /* Releases one reference: the handle from mt_thread_new*, or one taken by
  * mt_thread_ref or handed out by mt_thread_enumerate.  When the last one
  * goes, a running thread is detached: it keeps running and its record is
- * released when it ends.  Do not call it on a borrowed pointer
+ * released when it ends.  It never blocks.  Do not call it on a borrowed pointer
  * (mt_thread_current/main) you took no reference for: it would drop
  * someone else's (only for a dummy thread nobody holds a reference to is
  * it a harmless no-op, as it always was).  Like any reference, do not
@@ -154,6 +154,8 @@ typedef struct mt_local mt_local_t;
 /* NULL + ENOMEM (ENOTRECOVERABLE if the slot table was found torn: a
  * holder vanished inside it, which the fork handlers rule out). */
 mt_local_t *mt_local_new(void (*dtor)(void *value));
+/* Never blocks: destroys the calling thread's value now; other threads'
+ * values when those threads exit (see above). */
 void mt_local_free(mt_local_t *l);
 void *mt_local_get(mt_local_t *l); /* NULL for NULL */
 /* Replaces the caller's value WITHOUT destroying the previous one (you own

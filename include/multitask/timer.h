@@ -42,23 +42,30 @@ mt_timer_t *mt_timer_new_loop(double interval, void (*fn)(void *arg), void *arg)
  * (the heap could not grow: not started, may be started again), MT_EINVAL.
  * A timer cancelled before start starts fine and never fires (Python). */
 int mt_timer_start(mt_timer_t *t);
-/* Stops it if it has not fired (one-shot) / stops further ticks (loop).
- * After cancel returns, the callback is not running and will not run again
- * (unless cancel is called from the callback itself: then it returns at
- * once and the running call finishes).  Returns 1 if this call stopped the
- * timer (a one-shot will never fire; a loop will start no more ticks), 0 if
- * there was nothing left to stop (a one-shot already fired, or it was
- * cancelled before), MT_EINVAL for NULL.  So for a one-shot, exactly one of
- * "cancel returned 1" and "the callback ran" is true. */
-int mt_timer_cancel(mt_timer_t *t);
+/* Python's cancel(): stops it if it has not fired (one-shot) / stops
+ * further ticks (loop); then waits up to `timeout` for a callback that is
+ * running right now to return (0: never waits, as Python's cancel; a
+ * callback that cancels its own timer never waits for itself).  Returns 1
+ * if this call stopped the timer (a one-shot will never fire; a loop will
+ * start no more ticks), 0 if there was nothing left to stop (a one-shot
+ * already fired, or it was cancelled before); in both cases the callback is
+ * not running any more.  MT_ETIMEDOUT: the callback still runs at the
+ * deadline (the timer is cancelled all the same: nothing new starts; wait
+ * with mt_timer_join).  MT_EINVAL for NULL or a bad timeout.  For a
+ * one-shot, exactly one of "cancel returned 1" and "the callback ran" is
+ * true. */
+int mt_timer_cancel(mt_timer_t *t, double timeout);
 /* Waits until a one-shot timer has fired or been cancelled, a loop timer
  * cancelled (Python's Timer.join).  0, MT_ETIMEDOUT, MT_ENOTSTARTED,
  * MT_EDEADLK (called from a timer callback), MT_EINVAL. */
 int mt_timer_join(mt_timer_t *t, double timeout);
 /* How many callbacks completed: 0/1 (one-shot), ticks run (loop). */
 int mt_timer_is_fired(const mt_timer_t *t);
-/* Cancels if needed (waiting for a running callback) and frees.  May be
- * called from the timer's own callback: it is freed when that returns. */
+/* Cancels and frees; never blocks (docs/api.md, Life cycle).  A pending
+ * timer never fires; if its callback is running right now (on the timer
+ * thread, or this is called from it), that call finishes and the timer
+ * thread frees the timer when it returns.  To wait for it first, call
+ * mt_timer_cancel(t, timeout) or mt_timer_join(t, timeout) before. */
 void mt_timer_free(mt_timer_t *t);
 
 #pragma GCC visibility pop

@@ -40,9 +40,10 @@ int mt_executor_submit(mt_executor_t *ex, mt_task_fn fn, void *arg, mt_future_t 
   return ex->ops->submit(ex->self, fn, arg, out);
 }
 
-int mt_executor_shutdown(mt_executor_t *ex, bool wait, bool cancel_futures) {
-  if (!ex) return MT_EINVAL;
-  return ex->ops->shutdown(ex->self, wait, cancel_futures);
+int mt_executor_shutdown(mt_executor_t *ex, bool wait, bool cancel_futures, double timeout) {
+  int64_t deadline;
+  if (!ex || mt__deadline(timeout, &deadline) < 0) return MT_EINVAL;
+  return ex->ops->shutdown(ex->self, wait, cancel_futures, timeout);
 }
 
 int mt_executor_resize(mt_executor_t *ex, int max_workers) {
@@ -57,15 +58,21 @@ int mt_executor_max_workers(mt_executor_t *ex) {
   return ex->ops->max_workers(ex->self);
 }
 
+/* Never blocks (docs/api.md, Life cycle): shutdown without wait, then the
+ * implementation's destroy hands the queued and running work to its own
+ * workers, which release it when they are done. */
 void mt_executor_free(mt_executor_t *ex) {
   if (!ex) return;
-  ex->ops->shutdown(ex->self, true, false);
+  ex->ops->shutdown(ex->self, false, false, 0);
   ex->ops->destroy(ex->self);
   mt__free(ex);
 }
 
+/* Python's `with` exit: shutdown(wait=True), then free. */
 void mt_executor_scope_end(mt_executor_t **ex) {
-  if (ex) mt_executor_free(*ex);
+  if (!ex || !*ex) return;
+  mt_executor_shutdown(*ex, true, false, MT_FOREVER);
+  mt_executor_free(*ex);
 }
 
 /* ---- map --------------------------------------------------------------- */

@@ -40,8 +40,10 @@
  * lock and completes them after releasing it.
  *
  * Lifetime: `refs` = 1 for the handle + 1 per live worker, so a pool shut
- * down without wait is freed by its last worker.  Workers are detached
- * threads; shutdown(wait) waits on the `nthreads` word.
+ * down without wait is freed by its last worker: that is how
+ * mt_executor_free returns at once while the queued work still runs.
+ * Workers are detached threads; shutdown(wait, timeout) waits on the
+ * `nthreads` word.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -471,7 +473,7 @@ static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) 
   return 0;
 }
 
-static int pool_shutdown(void *self, bool wait, bool cancel_futures) {
+static int pool_shutdown(void *self, bool wait, bool cancel_futures, double timeout) {
   pool_t *p = self;
   if (forked(p)) return MT_EFORKED;
   mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
@@ -481,11 +483,15 @@ static int pool_shutdown(void *self, bool wait, bool cancel_futures) {
   if (cancel_futures) drain(p, MT_ECANCELLED);
   wake_all(p);
   if (!wait) return 0;
+  int64_t deadline;
+  if (mt__deadline(timeout, &deadline) < 0) return MT_EINVAL;
   uint32_t self_count = tl_pool == p ? 1 : 0; /* never wait for ourselves */
   for (;;) {
     uint32_t n = load32(&p->nthreads);
     if (n <= self_count) return 0;
-    mt__wait_word(&p->nthreads, n, false, MT__NO_DEADLINE);
+    if (mt__wait_word(&p->nthreads, n, false, deadline) == MT_ETIMEDOUT &&
+        load32(&p->nthreads) > self_count)
+      return MT_ETIMEDOUT;
   }
 }
 
@@ -511,6 +517,8 @@ static int pool_max_workers(void *self) {
   return __atomic_load_n(&((pool_t *)self)->max_workers, __ATOMIC_SEQ_CST);
 }
 
+/* Drops the handle's reference: the workers (each holds one) finish the
+ * queue after shutdown and the last one to leave frees the pool. */
 static void pool_destroy(void *self) {
   pool_t *p = self;
   if (forked(p)) return; /* the parent's workers hold references: leave it */

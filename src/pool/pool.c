@@ -36,8 +36,9 @@
  * mt_pool_free returns at once (the thread pool does the same).
  *
  * Lifetime.  The pool is reference counted (users): one reference for
- * the owner, dropped by mt_pool_free (or, when mt_pool_free ran in a
- * callback on the manager, by the manager as its last act), plus one for
+ * the owner, handed over by mt_pool_free (which never waits) to the
+ * manager: whichever of "free was called" and "the manager stopped" comes
+ * second drops it (the `handoff` count), plus one for
  * every thread inside a pool call (pool_enter/pool_leave) and one for
  * every imap iterator.  pool_release runs when the last one is dropped, so
  * a deferred free never pulls the pool, or the manager's mt_thread_t, from
@@ -686,10 +687,10 @@ static void keep_workers(mt_pool_t *p) {
   if (!any && spawn_err < 0) fail_queue(p, spawn_err, "no worker process could be started");
 }
 
-/* Frees what is left of a stopped pool (every worker is gone).  Called by
- * mt_pool_free after the join, or by the manager itself as its last act
- * (mt_pool_free from a callback); then mt_thread_free detaches the running
- * manager, whose record lives until it returns. */
+/* Frees what is left of a stopped pool (every worker is gone), when the
+ * last reference goes: from mt_pool_free, from the manager itself as its
+ * last act, or from the last thread leaving a pool call; from the manager,
+ * mt_thread_free detaches it and its record lives until it returns. */
 static void pool_release(mt_pool_t *p) {
   mt_thread_free(p->manager);
   for (int i = 0; i < p->nw; i++) mt__obj_free(p->w[i].shm, sizeof(wshm_t), MT_SHARED);
@@ -792,8 +793,9 @@ static void *manager_main(void *arg) {
              "pool stopped");
   take_incoming(p);
   fail_queue(p, MT_ECANCELLED, "pool stopped");
-  /* mt_pool_free from a callback left the freeing to us (see there) */
-  if (__atomic_load_n(&p->free_when_stopped, __ATOMIC_ACQUIRE)) pool_leave(p);
+  /* mt_pool_free (called before, or later) drops the owner's reference
+   * through this hand-off: the second of the two to arrive does it */
+  if (__atomic_add_fetch(&p->handoff, 1, __ATOMIC_ACQ_REL) == 2) pool_leave(p);
   return NULL;
 }
 
@@ -933,13 +935,16 @@ int mt_pool_apply_async(mt_pool_t *p, mt_pool_fn fn, const void *in, size_t len,
   return mt__pool_submit_one(p, MODE_BYTES, (void *)(uintptr_t)fn, in, len, opts, out);
 }
 
-int mt_pool_apply(mt_pool_t *p, mt_pool_fn fn, const void *in, size_t len, mt_value_t *out) {
-  if (!out) return MT_EINVAL;
+int mt_pool_apply(mt_pool_t *p, mt_pool_fn fn, const void *in, size_t len, double timeout,
+                  mt_value_t *out) {
+  int64_t deadline;
+  if (!out || mt__deadline(timeout, &deadline) < 0) return MT_EINVAL;
   *out = (mt_value_t){0};
   mt_future_t *f;
   int r = mt_pool_apply_async(p, fn, in, len, NULL, &f);
   if (r < 0) return r;
-  r = mt_future_take_result(f, MT_FOREVER, out);
+  r = mt_future_take_result(f, timeout, out);
+  if (r == MT_ETIMEDOUT) mt_future_cancel(f); /* not started: dropped; running: runs on */
   mt_future_free(f);
   return r;
 }
@@ -1077,9 +1082,9 @@ static int map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items,
 }
 
 int mt_pool_map(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size_t n,
-                size_t chunksize, mt_pool_item_t *results) {
+                size_t chunksize, double timeout, mt_pool_item_t *results) {
   return mt__pool_map_values(p, MODE_BYTES, (void *)(uintptr_t)fn, items, n, chunksize,
-                             MT_FOREVER, results);
+                             timeout, results);
 }
 
 /* map_async of any mode.  owned (may be NULL): inputs the job frees when
@@ -1306,7 +1311,8 @@ static int pool_join(mt_pool_t *p, double timeout) {
 }
 
 int mt_pool_join(mt_pool_t *p, double timeout) {
-  if (!p) return MT_EINVAL;
+  int64_t deadline;
+  if (!p || mt__deadline(timeout, &deadline) < 0) return MT_EINVAL;
   if (forked(p)) return MT_EFORKED;
   pool_enter(p);
   int r = pool_join(p, timeout);
@@ -1314,12 +1320,13 @@ int mt_pool_join(mt_pool_t *p, double timeout) {
   return r;
 }
 
-int mt_pool_terminate(mt_pool_t *p) {
-  if (!p) return MT_EINVAL;
+int mt_pool_terminate(mt_pool_t *p, double timeout) {
+  int64_t deadline;
+  if (!p || mt__deadline(timeout, &deadline) < 0) return MT_EINVAL;
   if (forked(p)) return MT_EFORKED;
   pool_enter(p);
   int r = set_state(p, P_TERMINATING);
-  if (r == 0) r = pool_join(p, MT_FOREVER);
+  if (r == 0) r = pool_join(p, timeout);
   pool_leave(p);
   return r;
 }
@@ -1327,17 +1334,13 @@ int mt_pool_terminate(mt_pool_t *p) {
 void mt_pool_free(mt_pool_t *p) {
   if (!p) return;
   if (forked(p)) return; /* the parent's manager owns it (fds are CLOEXEC) */
-  if (mt_thread_current() == p->manager) {
-    /* From a callback, i.e. on the manager thread, which cannot join
-     * itself and still runs on p: terminate (a closed pool drains), and
-     * the manager frees the pool when it stops. */
-    if (get_state(p) == P_OPEN) set_state(p, P_TERMINATING);
-    __atomic_store_n(&p->free_when_stopped, true, __ATOMIC_RELEASE);
-    return;
-  }
-  if (get_state(p) == P_OPEN) mt_pool_terminate(p);
-  mt_pool_join(p, MT_FOREVER);
-  pool_leave(p); /* the owner's reference: freed now, or by the last caller still inside */
+  /* Never waits (docs/api.md, Life cycle): an open pool is terminated
+   * (Python's `with Pool()` exit), a closed one drains; the manager
+   * finishes that in the background and, as it stops, takes over the
+   * owner's reference (handoff), so the last one out releases the pool.
+   * From a callback (on the manager itself) this is the same path. */
+  if (get_state(p) == P_OPEN) set_state(p, P_TERMINATING);
+  if (__atomic_add_fetch(&p->handoff, 1, __ATOMIC_ACQ_REL) == 2) pool_leave(p);
 }
 
 int mt_pool_pids(mt_pool_t *p, int *out, int n) {

@@ -151,7 +151,9 @@ struct mt_pool {
   bool purge;     /* atomic: a job was cancelled: purge the queue */
   long started;   /* atomic */
   bool joined;            /* atomic */
-  bool free_when_stopped; /* atomic: mt_pool_free was called from a callback */
+  uint32_t handoff;       /* atomic: +1 by mt_pool_free, +1 by the manager as
+                             it stops; whoever makes it 2 drops the owner's
+                             reference (free never waits for the manager) */
   uint32_t users;         /* atomic: references, see "Lifetime" in pool.c */
   uint32_t fork_gen; /* mt__fork_generation() at creation */
   int64_t term_deadline;

@@ -6,15 +6,17 @@
  * (its 8 bytes travel; what it points to must exist in the worker).  map
  * goes through the executor's optional map operation: the generic map would
  * hand the workers a chunk descriptor allocated in the parent after they
- * were forked, which they cannot see.  shutdown(wait) waits for the queued
- * work unless shutdown_timeout is set: then the pool is terminated at that
- * deadline (SIGTERM, grace, SIGKILL), so shutdown always returns. */
+ * were forked, which they cannot see.  shutdown(wait, timeout) waits for
+ * the queued work up to timeout; when the shutdown_timeout option is
+ * shorter, the pool is terminated at that deadline (SIGTERM, grace,
+ * SIGKILL).  free never waits: the closed pool drains in the background. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
 #include "executor/pool_internal.h"
 #include "pool/pool_internal.h"
+#include "wait/wait.h"
 
 typedef struct ppe {
   mt_pool_t *pool;
@@ -29,18 +31,28 @@ static int ppe_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) {
                              NULL, out);
 }
 
-static int ppe_shutdown(void *self, bool wait, bool cancel_futures) {
+/* wait: up to `timeout`; the pool's own shutdown_timeout (a policy: kill
+ * the work still running by then) applies within it. */
+static int ppe_shutdown(void *self, bool wait, bool cancel_futures, double timeout) {
   ppe_t *e = self;
+  int64_t deadline;
+  if (mt__deadline(timeout, &deadline) < 0) return MT_EINVAL;
   if (cancel_futures) mt__pool_cancel_pending(e->pool);
   mt_pool_close(e->pool);
   if (!wait) return 0;
-  int r = mt_pool_join(e->pool, e->shutdown_timeout);
-  if (r == MT_ETIMEDOUT) r = mt_pool_terminate(e->pool);
+  double left = mt__deadline_left(deadline);
+  bool policy_first = e->shutdown_timeout != MT_FOREVER &&
+                      (left == MT_FOREVER || e->shutdown_timeout < left);
+  int r = mt_pool_join(e->pool, policy_first ? e->shutdown_timeout : left);
+  if (r == MT_ETIMEDOUT && policy_first)
+    r = mt_pool_terminate(e->pool, mt__deadline_left(deadline));
   return r == MT_EDEADLK ? 0 : r; /* from one of its own callbacks */
 }
 
 static int ppe_max_workers(void *self) { return ((ppe_t *)self)->pool->nw; }
 
+/* Never blocks: the pool (closed by the shutdown before) finishes its
+ * queued work and releases itself in the background (mt_pool_free). */
 static void ppe_destroy(void *self) {
   ppe_t *e = self;
   mt_pool_free(e->pool);

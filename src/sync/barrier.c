@@ -170,7 +170,9 @@ static int outcome(const mt_barrier_t *b, uint32_t r, int index) {
 
 int mt_barrier_wait(mt_barrier_t *b, double timeout) {
   if (!b) return MT_EINVAL;
-  if (timeout == MT_FOREVER) timeout = b->timeout; /* Python's timeout=None */
+  /* Python's wait(timeout=None) uses the barrier's default: that is the
+   * named sentinel, never MT_FOREVER (which waits without limit) */
+  if (timeout == MT_BARRIER_DEFAULT_TIMEOUT) timeout = b->timeout;
   int64_t deadline;
   int r = mt__deadline(timeout, &deadline);
   if (r < 0) return r;

@@ -25,12 +25,18 @@
  * Cancel vs firing: the state of a timer (NEW, PENDING, RUNNING, DONE) only
  * changes under tq.lock, so exactly one of "cancel removed it from the heap"
  * and "the timer thread popped it" happens.  A cancel that finds the
- * callback RUNNING waits (on the `running` word) until it returns, unless
- * it is called from that callback.
+ * callback RUNNING waits (on the `running` word) until it returns or the
+ * caller's deadline passes, unless it is called from that callback.
+ *
+ * mt_timer_free never waits (docs/api.md, Life cycle): a timer whose
+ * callback runs is marked free_pending and the timer thread frees it as
+ * soon as the callback returns (run_top), as it does for a timer freed from
+ * its own callback.
  *
  * Every access to a timer by the timer thread happens under tq.lock (or is
  * the call of fn(arg) with copies taken under it), and mt_timer_free takes
- * tq.lock before freeing: a timer is never touched after free.
+ * tq.lock before freeing (or hands the freeing to the timer thread): a
+ * timer is never touched after free.
  *
  * Re-arming a loop timer never allocates, so it cannot fail: every start
  * grows the heap to hold one more timer than it then has (room for the one
@@ -242,6 +248,10 @@ static void after_fork_child(void) {
     t->done_waiters = 0;
     finish(t);
   }
+  if (tq.current && tq.current->free_pending) { /* freed while running */
+    mt__free(tq.current);
+    tq.current = NULL;
+  }
   if (tq.current) {
     mt_timer_t *t = tq.current;
     t->running = 0;
@@ -332,8 +342,9 @@ int mt_timer_start(mt_timer_t *t) {
 }
 
 /* Under tq.lock.  Returns 1 if it stopped the timer (it will start no more
- * callbacks), 0 if there was nothing left to stop. */
-static int cancel_locked(mt_timer_t *t) {
+ * callbacks), 0 if there was nothing left to stop, MT_ETIMEDOUT if its
+ * callback still runs at the deadline (it is cancelled all the same). */
+static int cancel_locked(mt_timer_t *t, int64_t deadline) {
   int r = 0;
   switch (t->state) {
   case TM_NEW:
@@ -350,9 +361,10 @@ static int cancel_locked(mt_timer_t *t) {
     t->cancelled = true;
     if (tl_timer_thread && tq.current == t) return r; /* from its callback */
     while (__atomic_load_n(&t->running, __ATOMIC_ACQUIRE)) {
+      if (mt__deadline_passed(deadline)) return MT_ETIMEDOUT;
       t->run_waiters++;
       tq_unlock();
-      mt__wait_word(&t->running, 1, false, MT__NO_DEADLINE);
+      mt__wait_word(&t->running, 1, false, deadline);
       tq_lock();
       t->run_waiters--;
     }
@@ -362,10 +374,12 @@ static int cancel_locked(mt_timer_t *t) {
   }
 }
 
-int mt_timer_cancel(mt_timer_t *t) {
+int mt_timer_cancel(mt_timer_t *t, double timeout) {
   if (!t) return MT_EINVAL;
+  int64_t deadline;
+  if (mt__deadline(timeout, &deadline) < 0) return MT_EINVAL;
   tq_lock();
-  int r = cancel_locked(t);
+  int r = cancel_locked(t, deadline);
   tq_unlock();
   return r;
 }
@@ -399,13 +413,15 @@ int mt_timer_is_fired(const mt_timer_t *t) {
 void mt_timer_free(mt_timer_t *t) {
   if (!t) return;
   tq_lock();
-  if (tl_timer_thread && tq.current == t) { /* from its own callback */
+  if (t->state == TM_RUNNING) {
+    /* Never waits for the callback (docs/api.md, Life cycle): the timer
+     * thread frees the timer when the callback returns (run_top). */
     t->cancelled = true;
     t->free_pending = true;
     tq_unlock();
     return;
   }
-  cancel_locked(t);
+  cancel_locked(t, MT__NO_DEADLINE); /* NEW/PENDING leave the heap; DONE: nothing */
   tq_unlock();
   mt__free(t);
 }

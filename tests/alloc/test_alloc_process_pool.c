@@ -45,7 +45,7 @@ static int pool_scenario(void) {
   {
     mt_value_t v;
     int64_t x = 7;
-    r = mt_pool_apply(p, square, &x, sizeof x, &v);
+    r = mt_pool_apply(p, square, &x, sizeof x, MT_FOREVER, &v);
     if (r == 0) {
       FP_CHECK(v.len == sizeof x && *(int64_t *)v.ptr == 49);
       v.free_fn(v.ptr);
@@ -54,7 +54,7 @@ static int pool_scenario(void) {
   if (r == 0) {
     mt_pool_item_t res[N];
     memset(res, 0, sizeof res);
-    r = mt_pool_map(p, square, items, N, 3, res);
+    r = mt_pool_map(p, square, items, N, 3, MT_FOREVER, res);
     int first = 0;
     for (int i = 0; i < N; i++) {
       if (!res[i].ptr && !res[i].code) { /* not filled: map failed before it began */
@@ -116,7 +116,7 @@ static int executor_scenario(void) {
     if (r == 0)
       for (int i = 0; i < N; i++) FP_CHECK((intptr_t)res[i].ptr == i * i);
   }
-  FP_CHECK(mt_executor_shutdown(ex, true, false) == 0);
+  FP_CHECK(mt_executor_shutdown(ex, true, false, MT_FOREVER) == 0);
   mt_executor_free(ex);
   return r;
 }

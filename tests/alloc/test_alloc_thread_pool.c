@@ -42,7 +42,7 @@ static int scenario(void) {
     if (r == 0)
       for (int i = 0; i < N; i++) FP_CHECK((intptr_t)res[i].ptr == 2 * i);
   }
-  int sr = mt_executor_shutdown(ex, true, false);
+  int sr = mt_executor_shutdown(ex, true, false, MT_FOREVER);
   FP_CHECK(sr == 0);
   mt_executor_free(ex);
   return r;

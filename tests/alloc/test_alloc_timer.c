@@ -38,7 +38,7 @@ static int scenario(void) {
     if (r == 0) {
       /* a loop timer whose re-arm failed would stop here */
       FP_CHECK(mt_event_wait(ticked, 10) == 0);
-      FP_CHECK(mt_timer_cancel(lt) >= 0);
+      FP_CHECK(mt_timer_cancel(lt, MT_FOREVER) >= 0);
       FP_CHECK(mt_timer_join(lt, 10) == 0);
     }
     mt_timer_free(lt);
@@ -84,13 +84,13 @@ static void loop_timer_rearm_never_fails(void **state) {
   assert_non_null(lt);
   assert_code(mt_timer_start(lt), 0);
   int r = mt_event_wait(ticked, 20);
-  mt_timer_cancel(lt);
+  mt_timer_cancel(lt, MT_FOREVER);
   mt_timer_join(lt, 10);
   mt__alloc_fail_at(0);
   if (r != 0) fail_msg("the loop timer stopped after %d ticks (its re-arm failed)", ticks);
   mt_timer_free(lt);
   for (int i = 0; i < nfar; i++) {
-    mt_timer_cancel(far[i]);
+    mt_timer_cancel(far[i], MT_FOREVER);
     mt_timer_free(far[i]);
   }
   mt_event_free(ticked);

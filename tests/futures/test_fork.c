@@ -25,7 +25,7 @@ static void pool_after_fork(void **state) {
   assert_true(pid >= 0);
   if (pid == 0) {
     int ok = mt_executor_submit(ex, twice, (void *)1, &f) == MT_EFORKED &&
-             mt_executor_shutdown(ex, true, false) == MT_EFORKED &&
+             mt_executor_shutdown(ex, true, false, MT_FOREVER) == MT_EFORKED &&
              mt_executor_resize(ex, 3) == MT_EFORKED;
     mt_executor_free(ex); /* must not hang */
     /* a new pool works in the child */

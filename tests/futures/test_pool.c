@@ -77,11 +77,11 @@ static void shutdown_cancel_futures(void **state) {
   while (!__atomic_load_n(&started, __ATOMIC_SEQ_CST)) sched_yield();
   mt_future_t **fs = malloc(sizeof *fs * (size_t)n);
   for (long i = 0; i < n; i++) assert_code(mt_executor_submit(ex, count_task, NULL, &fs[i]), 0);
-  assert_code(mt_executor_shutdown(ex, false, true), 0);
+  assert_code(mt_executor_shutdown(ex, false, true, MT_FOREVER), 0);
   mt_future_t *late;
   assert_code(mt_executor_submit(ex, count_task, NULL, &late), MT_ECLOSED);
   open_gate();
-  assert_code(mt_executor_shutdown(ex, true, false), 0);
+  assert_code(mt_executor_shutdown(ex, true, false, MT_FOREVER), 0);
   long cancelled = 0;
   for (long i = 0; i < n; i++) {
     assert_int_equal(mt_future_is_done(fs[i]), 1);
@@ -269,7 +269,7 @@ static void resize_at_run_time(void **state) {
     mt_future_free(fs[i]);
   }
   mt_future_free(gate);
-  assert_code(mt_executor_shutdown(ex, true, false), 0);
+  assert_code(mt_executor_shutdown(ex, true, false, MT_FOREVER), 0);
   assert_int_equal(mt_executor_thread_count(ex), 0);
   assert_code(mt_executor_resize(ex, 2), MT_ECLOSED);
   mt_executor_free(ex);
@@ -368,7 +368,7 @@ static void cancel_race_never_both(void **state) {
     assert_code(mt_executor_submit(ex, ran_flag, &ran[i], &fs[i]), 0);
     if (i % 2) cancelled += mt_future_cancel(fs[i]);
   }
-  assert_code(mt_executor_shutdown(ex, true, false), 0);
+  assert_code(mt_executor_shutdown(ex, true, false, MT_FOREVER), 0);
   long c2 = 0, r2 = 0;
   for (long i = 0; i < n; i++) {
     int c = mt_future_is_cancelled(fs[i]);
@@ -403,12 +403,12 @@ static void names_and_errors(void **state) {
   assert_code(mt_executor_submit(NULL, twice, NULL, &f), MT_EINVAL);
   assert_code(mt_executor_submit(ex, NULL, NULL, &f), MT_EINVAL);
   assert_code(mt_executor_submit(ex, twice, NULL, NULL), MT_EINVAL);
-  assert_code(mt_executor_shutdown(NULL, true, false), MT_EINVAL);
+  assert_code(mt_executor_shutdown(NULL, true, false, MT_FOREVER), MT_EINVAL);
   assert_code(mt_executor_resize(NULL, 2), MT_EINVAL);
   assert_code(mt_executor_max_workers(NULL), MT_EINVAL);
   assert_code(mt_executor_thread_count(NULL), MT_EINVAL);
-  assert_code(mt_executor_shutdown(ex, true, false), 0);
-  assert_code(mt_executor_shutdown(ex, true, true), 0); /* twice is fine */
+  assert_code(mt_executor_shutdown(ex, true, false, MT_FOREVER), 0);
+  assert_code(mt_executor_shutdown(ex, true, true, MT_FOREVER), 0); /* twice is fine */
   assert_code(mt_executor_submit(ex, twice, NULL, &f), MT_ECLOSED);
   mt_executor_free(ex);
   mt_executor_free(NULL);
@@ -457,10 +457,11 @@ static int inline_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out
   *out = f;
   return 0;
 }
-static int inline_shutdown(void *self, bool wait, bool cancel) {
+static int inline_shutdown(void *self, bool wait, bool cancel, double timeout) {
   (void)self;
   (void)wait;
   (void)cancel;
+  (void)timeout;
   inline_shut = 1;
   return 0;
 }
@@ -495,7 +496,7 @@ static void custom_executor_behind_the_same_api(void **state) {
 static int shutdown_rc = 1;
 static void shut_from_worker(mt_future_t *f, void *arg) {
   (void)f;
-  __atomic_store_n(&shutdown_rc, mt_executor_shutdown(arg, true, false), __ATOMIC_SEQ_CST);
+  __atomic_store_n(&shutdown_rc, mt_executor_shutdown(arg, true, false, MT_FOREVER), __ATOMIC_SEQ_CST);
 }
 
 static void shutdown_from_own_worker(void **state) {
@@ -513,7 +514,9 @@ static void shutdown_from_own_worker(void **state) {
     assert_code(mt_future_result(g[i], MT_FOREVER, NULL), 0);
     mt_future_free(g[i]);
   }
-  mt_executor_free(ex); /* waits for the worker that ran the callback */
+  /* waits for the worker that ran the callback (free would not wait) */
+  assert_code(mt_executor_shutdown(ex, true, false, MT_FOREVER), 0);
+  mt_executor_free(ex);
   assert_int_equal(shutdown_rc, 0);
   assert_int_equal(counter, 10);
   mt_future_free(f);
@@ -545,7 +548,7 @@ static void task_that_exits_its_thread(void **state) {
   }
   assert_int_equal(counter, 20);
   assert_true(mt_executor_thread_count(ex) <= 1);
-  assert_code(mt_executor_shutdown(ex, true, false), 0);
+  assert_code(mt_executor_shutdown(ex, true, false, MT_FOREVER), 0);
   assert_int_equal(mt_executor_thread_count(ex), 0);
   mt_future_free(f);
   mt_executor_free(ex);
@@ -580,7 +583,7 @@ static void worker_death_callbacks_outside_lock(void **state) {
     assert_code(mt_executor_submit(died_ex, count_task, NULL, &g[i]), 0);
     assert_code(mt_future_add_done_callback(g[i], submit_from_callback, (void *)i), 0);
   }
-  assert_code(mt_executor_shutdown(died_ex, false, false), 0);
+  assert_code(mt_executor_shutdown(died_ex, false, false, MT_FOREVER), 0);
   open_gate(); /* the worker takes e + g[] in one batch and dies in e */
   assert_code(mt_future_result(e, 10, NULL), MT_EWORKERDIED);
   for (int i = 0; i < 8; i++) {

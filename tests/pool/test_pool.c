@@ -8,7 +8,7 @@ static void check_map(mt_pool_t *p, size_t n, size_t chunksize) {
   int64_t *vals = malloc(n * sizeof *vals);
   mt_bytes_t *items = make_items(vals, n);
   mt_pool_item_t *res = calloc(n, sizeof *res);
-  assert_code(mt_pool_map(p, t_square, items, n, chunksize, res), 0);
+  assert_code(mt_pool_map(p, t_square, items, n, chunksize, MT_FOREVER, res), 0);
   for (size_t i = 0; i < n; i++) {
     assert_int_equal(res[i].code, 0);
     assert_int_equal(res[i].len, 8);
@@ -31,7 +31,7 @@ static void test_map_equals_serial(void **state) {
   check_map(p, n, 1);
   check_map(p, n / 10 + 3, 7);
   check_map(p, 1, 0);
-  assert_code(mt_pool_map(p, t_square, NULL, 0, 0, NULL), 0);
+  assert_code(mt_pool_map(p, t_square, NULL, 0, 0, MT_FOREVER, NULL), 0);
   assert_code(mt_pool_close(p), 0);
   assert_code(mt_pool_join(p, MT_FOREVER), 0);
   mt_pool_free(p);
@@ -101,7 +101,7 @@ static void test_maxtasksperchild(void **state) {
   pid_t pids[N];
   for (int i = 0; i < N; i++) {
     mt_value_t v;
-    assert_code(mt_pool_apply(p, t_pid, NULL, 0, &v), 0);
+    assert_code(mt_pool_apply(p, t_pid, NULL, 0, MT_FOREVER, &v), 0);
     pids[i] = (pid_t)(intptr_t)v.ptr;
   }
   /* every worker ran at most 2 tasks: at least N/2 distinct pids */
@@ -140,7 +140,7 @@ static void test_apply_and_callbacks(void **state) {
   mt_pool_t *p = mt_pool_new(&popts4);
   int64_t x = 12;
   mt_value_t v;
-  assert_code(mt_pool_apply(p, t_square, &x, sizeof x, &v), 0);
+  assert_code(mt_pool_apply(p, t_square, &x, sizeof x, MT_FOREVER, &v), 0);
   assert_int_equal(v.len, 8);
   assert_int_equal(as_i64(v.ptr), 145);
   v.free_fn(v.ptr);
@@ -168,7 +168,7 @@ static void test_apply_and_callbacks(void **state) {
   int64_t vals[N];
   mt_bytes_t *items = make_items(vals, N);
   mt_pool_item_t res[N];
-  assert_code(mt_pool_map(p, t_odd_fails, items, N, 4, res), MT_ERANGE);
+  assert_code(mt_pool_map(p, t_odd_fails, items, N, 4, MT_FOREVER, res), MT_ERANGE);
   for (int i = 0; i < N; i++) {
     assert_int_equal(res[i].code, i % 2 ? MT_ERANGE : 0);
     if (i % 2 == 0) assert_int_equal((intptr_t)res[i].value, i * 10);
@@ -180,7 +180,7 @@ static void test_apply_and_callbacks(void **state) {
   mt_pool_items_release(res, N);
   mt_future_free(f);
   /* a result larger than the worker's arena */
-  assert_code(mt_pool_apply(p, t_big, NULL, 0, &v), 0);
+  assert_code(mt_pool_apply(p, t_big, NULL, 0, MT_FOREVER, &v), 0);
   assert_int_equal(v.len, 1 << 20);
   for (size_t i = 0; i < v.len; i += 4099) assert_int_equal(((unsigned char *)v.ptr)[i], i & 0xff);
   v.free_fn(v.ptr);
@@ -212,7 +212,7 @@ static void test_initializer(void **state) {
   popts4b.initarg = &arg;
   mt_pool_t *p = mt_pool_new(&popts4b);
   mt_value_t v;
-  assert_code(mt_pool_apply(p, t_init_value, NULL, 0, &v), 0);
+  assert_code(mt_pool_apply(p, t_init_value, NULL, 0, MT_FOREVER, &v), 0);
   assert_int_equal((intptr_t)v.ptr, 4242);
   assert_int_equal(g_init_value, 0); /* the parent's copy is untouched */
   mt_pool_free(p);
@@ -221,7 +221,7 @@ static void test_initializer(void **state) {
   popts5.initializer = init_bad;
   p = mt_pool_new(&popts5);
   assert_non_null(p);
-  int r = mt_pool_apply(p, t_init_value, NULL, 0, &v);
+  int r = mt_pool_apply(p, t_init_value, NULL, 0, MT_FOREVER, &v);
   assert_true(r == MT_EBROKEN);
   mt_pool_free(p);
 }
@@ -255,24 +255,24 @@ static void test_errors(void **state) {
   assert_code(mt_pool_apply_async(p, t_square, &x, 8, &task_opts,
                                   &f),
               MT_EINVAL);
-  assert_code(mt_pool_apply(p, t_square, &x, 8, NULL), MT_EINVAL);
+  assert_code(mt_pool_apply(p, t_square, &x, 8, MT_FOREVER, NULL), MT_EINVAL);
   mt_bytes_t bad = {NULL, 3};
   mt_pool_item_t res[1];
-  assert_code(mt_pool_map(p, t_square, &bad, 1, 0, res), MT_EINVAL);
-  assert_code(mt_pool_map(p, t_square, NULL, 1, 0, res), MT_EINVAL);
+  assert_code(mt_pool_map(p, t_square, &bad, 1, 0, MT_FOREVER, res), MT_EINVAL);
+  assert_code(mt_pool_map(p, t_square, NULL, 1, 0, MT_FOREVER, res), MT_EINVAL);
   assert_null(mt_pool_imap_new(p, NULL, &bad, 0, 0, false));
   assert_code(mt_pool_imap_next(NULL, 0, res, NULL), MT_EINVAL);
   assert_code(mt_pool_join(p, 0), MT_EBUSY);
   assert_code(mt_pool_join(NULL, 0), MT_EINVAL);
   assert_code(mt_pool_close(NULL), MT_EINVAL);
-  assert_code(mt_pool_apply(p, t_square, &x, 8, &v), 0);
+  assert_code(mt_pool_apply(p, t_square, &x, 8, MT_FOREVER, &v), 0);
   v.free_fn(v.ptr);
   assert_code(mt_pool_close(p), 0);
   assert_code(mt_pool_apply_async(p, t_square, &x, 8, NULL, &f), MT_ECLOSED);
-  assert_code(mt_pool_map(p, t_square, NULL, 0, 0, NULL), MT_ECLOSED);
+  assert_code(mt_pool_map(p, t_square, NULL, 0, 0, MT_FOREVER, NULL), MT_ECLOSED);
   assert_code(mt_pool_join(p, MT_FOREVER), 0);
   assert_code(mt_pool_join(p, 0), 0);
-  assert_code(mt_pool_terminate(p), 0);
+  assert_code(mt_pool_terminate(p, MT_FOREVER), 0);
   mt_pool_free(p);
   mt_pool_free(NULL);
 }

@@ -73,7 +73,7 @@ static void broken_channel_fails_the_task(void **state) {
     assert_int_equal(e.code, MT_EBROKEN);
     mt_future_free(f);
     /* the worker was replaced: the pool still works */
-    assert_code(mt_pool_apply(p, t_seven, NULL, 0, &v), 0);
+    assert_code(mt_pool_apply(p, t_seven, NULL, 0, MT_FOREVER, &v), 0);
     assert_ptr_equal(v.ptr, (void *)7);
     assert_code(mt_pool_close(p), 0);
     assert_code(mt_pool_join(p, 30), 0);

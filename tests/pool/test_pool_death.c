@@ -123,10 +123,10 @@ static void test_exit_and_segv(void **state) {
   int64_t vals[N];
   mt_bytes_t *items = make_items(vals, N);
   mt_pool_item_t res[N];
-  assert_code(mt_pool_map(p, t_square, items, N, 3, res), 0);
+  assert_code(mt_pool_map(p, t_square, items, N, 3, MT_FOREVER, res), 0);
   mt_pool_items_release(res, N);
   int64_t x = 5;
-  assert_code(mt_pool_apply(p, t_square, &x, 8, &v), 0);
+  assert_code(mt_pool_apply(p, t_square, &x, 8, MT_FOREVER, &v), 0);
   assert_int_equal(as_i64(v.ptr), 26);
   v.free_fn(v.ptr);
   free(items);
@@ -204,7 +204,7 @@ static void test_terminate_stuck(void **state) {
   int64_t x = 1;
   assert_code(mt_pool_apply_async(p, t_square, &x, 8, NULL, &queued), 0);
   double t0 = now_s();
-  assert_code(mt_pool_terminate(p), 0);
+  assert_code(mt_pool_terminate(p, MT_FOREVER), 0);
   double took = now_s() - t0;
   assert_true(took >= 0.2);  /* SIGTERM was ignored: the grace passed */
   assert_true(took < 10.0);  /* and it returned */
@@ -222,7 +222,7 @@ static void test_terminate_stuck(void **state) {
 
 static pid_t apply_pid(mt_pool_t *p) {
   mt_value_t v;
-  assert_code(mt_pool_apply(p, t_pid, NULL, 0, &v), 0);
+  assert_code(mt_pool_apply(p, t_pid, NULL, 0, MT_FOREVER, &v), 0);
   return (pid_t)(intptr_t)v.ptr;
 }
 

@@ -90,7 +90,7 @@ static void run(int mode) {
   switch (mode) {
   case M_JOIN: r = mt_pool_join(g.pool, MT_FOREVER); break;
   case M_JOIN_TIMED: r = mt_pool_join(g.pool, 30); break;
-  default: r = mt_pool_terminate(g.pool); break;
+  default: r = mt_pool_terminate(g.pool, MT_FOREVER); break;
   }
   __atomic_store_n(&g.phase, 2, __ATOMIC_RELEASE);
   /* the pool is gone (or going) from here on: only the future is used */

@@ -60,7 +60,7 @@ static void test_submit_result(void **state) {
   assert_code(mt_future_result(f, MT_FOREVER, &v), 0);
   assert_int_equal(as_i64(v.ptr), 82);
   mt_future_free(f);
-  assert_code(mt_executor_shutdown(ex, true, false), 0);
+  assert_code(mt_executor_shutdown(ex, true, false, MT_FOREVER), 0);
   assert_code(mt_executor_submit(ex, e_triple, NULL, &f), MT_ECLOSED);
   mt_executor_free(ex);
 }
@@ -147,27 +147,27 @@ static void test_shutdown(void **state) {
   assert_code(mt_executor_submit(ex, e_block, NULL, &blk), 0);
   wait_started();
   for (intptr_t i = 0; i < 5; i++) assert_code(mt_executor_submit(ex, e_triple, (void *)i, &q[i]), 0);
-  assert_code(mt_executor_shutdown(ex, true, true), 0);
+  assert_code(mt_executor_shutdown(ex, true, true, MT_FOREVER), 0);
   for (int i = 0; i < 5; i++) {
     assert_true(mt_future_is_cancelled(q[i]) == 1);
     mt_future_free(q[i]);
   }
   assert_code(mt_future_result(blk, 0, NULL), MT_ECANCELLED);
   mt_future_free(blk);
-  assert_code(mt_executor_shutdown(ex, true, false), 0); /* again: fine */
+  assert_code(mt_executor_shutdown(ex, true, false, MT_FOREVER), 0); /* again: fine */
   mt_executor_free(ex);
-  /* shutdown(wait=false) then free waits for the queued work */
+  /* shutdown(wait=false) then free: never waits, the queued work still runs */
   mt_process_pool_opts_t ppopts5 = MT_PROCESS_POOL_OPTS_INIT;
   ppopts5.max_workers = 2;
   ppopts5.max_tasks_per_child = 3;
   ex = mt_executor_new_process_pool(&ppopts5);
   mt_future_t *fs[10];
   for (intptr_t i = 0; i < 10; i++) assert_code(mt_executor_submit(ex, e_triple, (void *)i, &fs[i]), 0);
-  assert_code(mt_executor_shutdown(ex, false, false), 0);
+  assert_code(mt_executor_shutdown(ex, false, false, MT_FOREVER), 0);
   mt_executor_free(ex);
   for (int i = 0; i < 10; i++) {
     mt_value_t v;
-    assert_code(mt_future_result(fs[i], 0, &v), 0);
+    assert_code(mt_future_result(fs[i], MT_FOREVER, &v), 0);
     assert_int_equal((intptr_t)v.ptr, i * 3);
     mt_future_free(fs[i]);
   }
@@ -196,7 +196,7 @@ static void test_map_timeout(void **state) {
   assert_code(mt_executor_map(ex, e_block, args, 3, 0.1, 1, res, NULL), MT_ETIMEDOUT);
   wait_started();
   for (int i = 0; i < 3; i++) assert_null(res[i].ptr);
-  assert_code(mt_executor_shutdown(ex, true, false), 0);
+  assert_code(mt_executor_shutdown(ex, true, false, MT_FOREVER), 0);
   mt_executor_free(ex);
 }
 

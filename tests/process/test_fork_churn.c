@@ -84,7 +84,7 @@ static void *timer_churn(void *arg) {
     size_t i = lo + (k >> 8) % half;
     /* Unpublish before free: a child sees NULL or a live timer. */
     mt_timer_t *t = atomic_exchange(&timer_slots[i], NULL);
-    mt_timer_cancel(t);
+    mt_timer_cancel(t, MT_FOREVER);
     mt_timer_free(t);
     atomic_store(&timer_slots[i], make_timer(k >> 4));
     atomic_fetch_add(&churned, 1);
@@ -149,7 +149,7 @@ static void *ppool_churn(void *arg) {
   (void)arg;
   for (int n = 0; keep_going(); n++) {
     mt_value_t v;
-    if (mt_pool_apply(ppool, ptask, &n, sizeof n, &v) != 0) abort();
+    if (mt_pool_apply(ppool, ptask, &n, sizeof n, MT_FOREVER, &v) != 0) abort();
     if ((uintptr_t)v.ptr != (uintptr_t)n + 1) abort();
     atomic_fetch_add(&churned, 1);
   }
@@ -206,7 +206,7 @@ static int child_timers(void) {
   for (size_t i = 0; i < n_timer_slots; i++) {
     mt_timer_t *t = atomic_load(&timer_slots[i]);
     if (!t) continue;
-    if (mt_timer_cancel(t) != 0) return 10;
+    if (mt_timer_cancel(t, MT_FOREVER) != 0) return 10;
     if (mt_timer_join(t, 0) != 0) return 11;
     mt_timer_free(t);
   }
@@ -235,12 +235,12 @@ static int child_pools(void) {
   mt_executor_free(ex);
 
   int n = 5;
-  if (mt_pool_apply(ppool, ptask, &n, sizeof n, &v) != MT_EFORKED) return 24;
+  if (mt_pool_apply(ppool, ptask, &n, sizeof n, MT_FOREVER, &v) != MT_EFORKED) return 24;
   mt_pool_opts_t popts = MT_POOL_OPTS_INIT;
   popts.processes = 1;
   mt_pool_t *p = mt_pool_new(&popts);
   if (!p) return 25;
-  if (mt_pool_apply(p, ptask, &n, sizeof n, &v) != 0 || (uintptr_t)v.ptr != 6) return 26;
+  if (mt_pool_apply(p, ptask, &n, sizeof n, MT_FOREVER, &v) != 0 || (uintptr_t)v.ptr != 6) return 26;
   if (mt_pool_close(p) != 0 || mt_pool_join(p, 10) != 0) return 27;
   mt_pool_free(p);
   return 0;

@@ -206,7 +206,7 @@ typedef struct {
 
 static int ask(mt_pool_t *p, wmask_t *out) {
   mt_value_t v = {0};
-  int r = mt_pool_apply(p, worker_mask, NULL, 0, &v);
+  int r = mt_pool_apply(p, worker_mask, NULL, 0, MT_FOREVER, &v);
   if (r == 0) {
     memcpy(out, v.ptr, sizeof *out);
     if (v.free_fn) v.free_fn(v.ptr);

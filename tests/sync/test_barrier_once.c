@@ -2,6 +2,8 @@
 #include "mt_test.h"
 #include "sync_test.h"
 
+#include <sched.h>
+
 struct rounds {
   mt_barrier_t *b;
   long rounds;
@@ -202,6 +204,35 @@ static void once_exactly_once(void **state) {
   assert_code(mt_once_call(&the_once, NULL, NULL), MT_EINVAL);
 }
 
+/* Issue 12: MT_FOREVER waits forever, also on a barrier made with a
+ * default timeout; MT_BARRIER_DEFAULT_TIMEOUT asks for that default.  The
+ * default here is 0 (never wait), so a wait that used it would break the
+ * barrier at once instead of meeting the second party. */
+static void *forever_waiter(void *arg) {
+  return (void *)(intptr_t)mt_barrier_wait(arg, MT_FOREVER);
+}
+
+static void barrier_forever_is_forever(void **state) {
+  (void)state;
+  mt_barrier_t *b = mt_barrier_new(2, NULL, NULL, 0, 0);
+  assert_non_null(b);
+  mt_thread_t *t = mt_thread_spawn(forever_waiter, b, NULL);
+  assert_non_null(t);
+  /* until it waits inside the barrier (or already returned) */
+  while (mt_barrier_n_waiting(b) == 0 && mt_barrier_is_broken(b) == 0) sched_yield();
+  int mine = mt_barrier_wait(b, MT_FOREVER);
+  void *theirs = NULL;
+  assert_code(mt_thread_join(t, MT_FOREVER, &theirs), 0);
+  mt_thread_free(t);
+  if ((int)(intptr_t)theirs < 0)
+    fail_msg("mt_barrier_wait(b, MT_FOREVER) returned %s: it used the barrier's default "
+             "timeout (0) instead of waiting", mt_err_name((int)(intptr_t)theirs));
+  assert_int_equal(mine + (int)(intptr_t)theirs, 1); /* indices 0 and 1 */
+  /* the named sentinel uses the default: 0, alone, breaks it at once */
+  assert_code(mt_barrier_wait(b, MT_BARRIER_DEFAULT_TIMEOUT), MT_EBROKEN);
+  mt_barrier_free(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(barrier_rounds),
@@ -210,6 +241,7 @@ int main(void) {
       cmocka_unit_test(barrier_abort_wakes_waiters),
       cmocka_unit_test(barrier_wait_during_action_honours_timeout),
       cmocka_unit_test(barrier_reset_wakes_then_usable),
+      cmocka_unit_test(barrier_forever_is_forever),
       cmocka_unit_test(once_exactly_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,7 +30,7 @@ static void record(void *arg) {
     while (now_s() < until) {}
   }
   __atomic_store_n(&r->calls, n + 1, __ATOMIC_RELEASE);
-  if (r->cancel_at && n + 1 == r->cancel_at) r->cancel_rc = mt_timer_cancel(r->self);
+  if (r->cancel_at && n + 1 == r->cancel_at) r->cancel_rc = mt_timer_cancel(r->self, MT_FOREVER);
   if (n + 1 == r->flag_at) flag_set(&r->flag);
 }
 
@@ -46,7 +46,7 @@ static void fires_once(void **state) {
   assert_true(r.at[0] - t0 >= 0.02); /* not before the interval */
   assert_int_equal(r.calls, 1);
   assert_int_equal(mt_timer_is_fired(t), 1);
-  assert_code(mt_timer_cancel(t), 0); /* nothing left to cancel */
+  assert_code(mt_timer_cancel(t, MT_FOREVER), 0); /* nothing left to cancel */
   assert_code(mt_timer_start(t), MT_ESTARTED);
   mt_timer_free(t);
 }
@@ -60,15 +60,15 @@ static void cancel_before_firing(void **state) {
   double t0 = now_s();
   assert_code(mt_timer_join(t, 0.03), MT_ETIMEDOUT);
   assert_true(now_s() - t0 >= 0.03);
-  assert_code(mt_timer_cancel(t), 1);
-  assert_code(mt_timer_cancel(t), 0);
+  assert_code(mt_timer_cancel(t, MT_FOREVER), 1);
+  assert_code(mt_timer_cancel(t, MT_FOREVER), 0);
   assert_code(mt_timer_join(t, MT_FOREVER), 0);
   assert_int_equal(mt_timer_is_fired(t), 0);
   mt_timer_free(t);
 
   /* cancelled before start: start succeeds and it never fires (Python) */
   t = mt_timer_new(0, record, &r);
-  assert_code(mt_timer_cancel(t), 1);
+  assert_code(mt_timer_cancel(t, MT_FOREVER), 1);
   assert_code(mt_timer_start(t), 0);
   assert_code(mt_timer_join(t, MT_FOREVER), 0);
   assert_int_equal(mt_timer_is_fired(t), 0);
@@ -93,7 +93,7 @@ static void errors(void **state) {
   assert_null(mt_timer_new_loop(0, record, &r));
   assert_int_equal(errno, EINVAL);
   assert_code(mt_timer_start(NULL), MT_EINVAL);
-  assert_code(mt_timer_cancel(NULL), MT_EINVAL);
+  assert_code(mt_timer_cancel(NULL, MT_FOREVER), MT_EINVAL);
   assert_code(mt_timer_join(NULL, 1), MT_EINVAL);
   assert_code(mt_timer_is_fired(NULL), MT_EINVAL);
   mt_timer_free(NULL);
@@ -124,7 +124,7 @@ static void cancel_races_firing(void **state) {
     /* spin 0..150 us: around the time the timer thread takes to wake */
     double until = now_s() + 1.5e-6 * (double)(i % 101);
     while (now_s() < until) {}
-    int r = mt_timer_cancel(t);
+    int r = mt_timer_cancel(t, MT_FOREVER);
     /* after cancel returns the callback is not running: its count is final */
     int after = __atomic_load_n(&race_calls, __ATOMIC_RELAXED);
     assert_true(r == 0 || r == 1);
@@ -153,14 +153,14 @@ static void loop_ticks(void **state) {
   double t0 = now_s();
   assert_code(mt_timer_start(t), 0);
   assert_code(flag_wait(&r.flag, MT_FOREVER), 0); /* 5 ticks ran */
-  assert_code(mt_timer_cancel(t), 1);
+  assert_code(mt_timer_cancel(t, MT_FOREVER), 1);
   int calls = r.calls;
   assert_true(calls >= 5);
   assert_int_equal(mt_timer_is_fired(t), calls); /* frozen after cancel */
   assert_code(mt_timer_join(t, MT_FOREVER), 0);
   /* tick k is not before start + k*interval (ticks on a fixed grid) */
   for (int k = 1; k < calls && k < 64; k++) assert_true(r.at[k] - t0 >= k * iv - 1e-9);
-  assert_code(mt_timer_cancel(t), 0);
+  assert_code(mt_timer_cancel(t, MT_FOREVER), 0);
   mt_timer_free(t);
 }
 
@@ -172,7 +172,7 @@ static void loop_skips_missed_ticks(void **state) {
   double t0 = now_s();
   assert_code(mt_timer_start(t), 0);
   flag_wait(&r.flag, MT_FOREVER);
-  assert_code(mt_timer_cancel(t), 1);
+  assert_code(mt_timer_cancel(t, MT_FOREVER), 1);
   /* the first call overran ticks 1..3 (0.02..0.06 after start): they are
    * skipped, not replayed: the next call is at tick 4 or later */
   assert_true(r.at[1] - t0 >= 4 * iv - 1e-9);
@@ -236,8 +236,11 @@ static void cancel_waits_for_running_callback(void **state) {
   mt_timer_t *t = mt_timer_new(0, slow_cb, &s);
   assert_code(mt_timer_start(t), 0);
   flag_wait(&s.entered, MT_FOREVER);
+  /* issue 12: cancel takes a timeout; 0 never waits (Python's cancel) */
+  assert_code(mt_timer_cancel(t, 0), MT_ETIMEDOUT); /* parked on release */
+  assert_code(mt_timer_cancel(t, -2), MT_EINVAL);
   flag_set(&s.release);
-  assert_code(mt_timer_cancel(t), 0); /* it fired: nothing stopped */
+  assert_code(mt_timer_cancel(t, MT_FOREVER), 0); /* it fired: nothing stopped */
   assert_int_equal(__atomic_load_n(&s.finished, __ATOMIC_ACQUIRE), 1);
   assert_int_equal(mt_timer_is_fired(t), 1);
   mt_timer_free(t);
@@ -348,13 +351,13 @@ static void hundred_thousand_pending(void **state) {
   for (long k = 0; k < n; k++) {
     long i = (k * 7919) % n;
     if (!v[i]) continue;
-    assert_code(mt_timer_cancel(v[i]), 1);
+    assert_code(mt_timer_cancel(v[i], MT_FOREVER), 1);
     mt_timer_free(v[i]);
     v[i] = NULL;
   }
   for (long i = 0; i < n; i++)
     if (v[i]) {
-      assert_code(mt_timer_cancel(v[i]), 1);
+      assert_code(mt_timer_cancel(v[i], MT_FOREVER), 1);
       mt_timer_free(v[i]);
     }
   /* and many short ones all fire exactly once */

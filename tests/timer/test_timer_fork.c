@@ -35,8 +35,8 @@ static void timer_after_fork(void **state) {
     int bad = 0;
     if (mt_timer_join(pending, MT_FOREVER) != 0) bad |= 1;
     if (mt_timer_is_fired(pending) != 0) bad |= 2;
-    if (mt_timer_cancel(pending) != 0) bad |= 4; /* nothing left to stop */
-    if (mt_timer_cancel(loop) != 0) bad |= 4;
+    if (mt_timer_cancel(pending, MT_FOREVER) != 0) bad |= 4; /* nothing left to stop */
+    if (mt_timer_cancel(loop, MT_FOREVER) != 0) bad |= 4;
     mt_timer_free(pending);
     mt_timer_free(loop);
     mt_timer_t *t = mt_timer_new(0.001, child_cb, NULL);
@@ -54,7 +54,7 @@ static void timer_after_fork(void **state) {
    * fires */
   assert_code(mt_timer_join(pending, MT_FOREVER), 0);
   assert_int_equal(mt_timer_is_fired(pending), 1);
-  assert_code(mt_timer_cancel(loop), 1);
+  assert_code(mt_timer_cancel(loop, MT_FOREVER), 1);
   assert_int_equal(mt_timer_is_fired(loop), 1);
   assert_int_equal(parent_calls, 2);
   mt_timer_free(pending);

@@ -60,7 +60,7 @@ static void loop_survives_failed_realloc(void **state) {
   if (r != 0)
     fail_msg("the loop timer stopped after tick %d (join(0) = %s)", mt_timer_is_fired(t),
              mt_err_name(mt_timer_join(t, 0)));
-  assert_code(mt_timer_cancel(t), 1); /* it was still running: this stopped it */
+  assert_code(mt_timer_cancel(t, MT_FOREVER), 1); /* it was still running: this stopped it */
   mt_timer_free(t);
   for (int i = 0; i < FILL; i++) mt_timer_free(fillers[i]);
 }
