@@ -160,7 +160,7 @@ typedef struct mt_pool_args {
 } mt_pool_args_t;
 typedef int (*mt_pool_starfn)(int argc, const mt_bytes_t *argv, mt_value_t *out);
 int mt_pool_starmap(mt_pool_t *p, mt_pool_starfn fn, const mt_pool_args_t *items, size_t n,
-                    size_t chunksize, mt_pool_item_t *results);
+                    size_t chunksize, double timeout, mt_pool_item_t *results);
 /* Python's starmap_async: as map_async (a future that completes when every
  * results[i] is filled).  The arguments are copied before it returns, so
  * items may go at once; results must stay valid until the future is done. */

@@ -1175,14 +1175,15 @@ static mt_bytes_t *pack_args(const mt_pool_args_t *items, size_t n, int *err) {
 }
 
 int mt_pool_starmap(mt_pool_t *p, mt_pool_starfn fn, const mt_pool_args_t *items, size_t n,
-                    size_t chunksize, mt_pool_item_t *results) {
+                    size_t chunksize, double timeout, mt_pool_item_t *results) {
   if (!p || !fn || (n && !results)) return MT_EINVAL;
   int r;
   mt_bytes_t *packed = pack_args(items, n, &r);
   if (!packed) return r;
   r = mt__pool_map_values(p, MODE_STAR, (void *)(uintptr_t)fn, packed, n, chunksize,
-                          MT_FOREVER, results);
-  mt__free(packed); /* an untimed map returns once every item was delivered */
+                          timeout, results);
+  mt__free(packed); /* an untimed map returns once every item was delivered;
+                       a timed one works on its own copy of the inputs */
   return r;
 }
 

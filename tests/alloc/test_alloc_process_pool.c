@@ -161,7 +161,7 @@ static int starmap_scenario(void) {
   }
   mt_pool_item_t res[N];
   memset(res, 0, sizeof res);
-  int r = check_star(mt_pool_starmap(p, mul2, items, N, 3, res), res);
+  int r = check_star(mt_pool_starmap(p, mul2, items, N, 3, MT_FOREVER, res), res);
   if (r == 0) {
     mt_future_t *f = NULL;
     memset(res, 0, sizeof res);

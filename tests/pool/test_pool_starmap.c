@@ -65,7 +65,7 @@ static void starmap_in_order(void **state) {
   static mt_pool_item_t res[N];
   size_t chunks[] = {0, 1, 7, 1000};
   for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
-    assert_code(mt_pool_starmap(p, s_sum, items, N, chunks[c], res), 0);
+    assert_code(mt_pool_starmap(p, s_sum, items, N, chunks[c], MT_FOREVER, res), 0);
     for (int i = 0; i < N; i++) {
       assert_code(res[i].code, 0);
       assert_int_equal((intptr_t)res[i].value, 4 * i + 1);
@@ -80,12 +80,12 @@ static void starmap_in_order(void **state) {
     mv[k] = (mt_bytes_t){&many[k], 8};
   }
   mt_pool_args_t big = {40, mv};
-  assert_code(mt_pool_starmap(p, s_sum, &big, 1, 0, res), 0);
+  assert_code(mt_pool_starmap(p, s_sum, &big, 1, 0, MT_FOREVER, res), 0);
   assert_int_equal((intptr_t)res[0].value, 40 * 39 / 2);
   /* byte strings of any length, empty ones, and an empty vector */
   mt_bytes_t a0[] = {{"a", 1}, {"bcd", 3}}, a1[] = {{"", 0}, {NULL, 0}, {"xyz!", 4}};
   mt_pool_args_t strs[] = {{2, a0}, {3, a1}, {0, NULL}};
-  assert_code(mt_pool_starmap(p, s_join, strs, 3, 1, res), 0);
+  assert_code(mt_pool_starmap(p, s_join, strs, 3, 1, MT_FOREVER, res), 0);
   assert_int_equal(res[0].len, 7);
   assert_memory_equal(res[0].ptr, "2:a|bcd", 7);
   assert_int_equal(res[1].len, 8);
@@ -94,7 +94,7 @@ static void starmap_in_order(void **state) {
   assert_memory_equal(res[2].ptr, "0:", 2);
   mt_pool_items_release(res, 3);
   /* nothing to do */
-  assert_code(mt_pool_starmap(p, s_sum, NULL, 0, 0, NULL), 0);
+  assert_code(mt_pool_starmap(p, s_sum, NULL, 0, 0, MT_FOREVER, NULL), 0);
   mt_pool_free(p);
 }
 
@@ -113,7 +113,7 @@ static void starmap_errors_as_map(void **state) {
     items[i] = (mt_pool_args_t){2, argv[i]};
   }
   mt_pool_item_t res[N];
-  assert_code(mt_pool_starmap(p, s_div, items, N, 2, res), MT_ERANGE); /* the first failure */
+  assert_code(mt_pool_starmap(p, s_div, items, N, 2, MT_FOREVER, res), MT_ERANGE); /* the first failure */
   for (int i = 0; i < N; i++) {
     if (i == 3) assert_code(res[i].code, MT_ERANGE);
     else if (i == 8) {
@@ -159,25 +159,26 @@ static void starmap_bad_input(void **state) {
   mt_pool_args_t good = {1, ok};
   mt_pool_item_t res[2];
   mt_future_t *f = (mt_future_t *)&x;
-  assert_code(mt_pool_starmap(NULL, s_sum, &good, 1, 0, res), MT_EINVAL);
-  assert_code(mt_pool_starmap(p, NULL, &good, 1, 0, res), MT_EINVAL);
-  assert_code(mt_pool_starmap(p, s_sum, &good, 1, 0, NULL), MT_EINVAL);
-  assert_code(mt_pool_starmap(p, s_sum, NULL, 1, 0, res), MT_EINVAL);
+  assert_code(mt_pool_starmap(NULL, s_sum, &good, 1, 0, MT_FOREVER, res), MT_EINVAL);
+  assert_code(mt_pool_starmap(p, NULL, &good, 1, 0, MT_FOREVER, res), MT_EINVAL);
+  assert_code(mt_pool_starmap(p, s_sum, &good, 1, 0, MT_FOREVER, NULL), MT_EINVAL);
+  assert_code(mt_pool_starmap(p, s_sum, &good, 1, 0, -2, res), MT_EINVAL); /* bad timeout */
+  assert_code(mt_pool_starmap(p, s_sum, NULL, 1, 0, MT_FOREVER, res), MT_EINVAL);
   mt_pool_args_t neg = {-1, ok}, noargv = {1, NULL}, nullptr_item = {1, nullptr_arg};
-  assert_code(mt_pool_starmap(p, s_sum, &neg, 1, 0, res), MT_EINVAL);
-  assert_code(mt_pool_starmap(p, s_sum, &noargv, 1, 0, res), MT_EINVAL);
+  assert_code(mt_pool_starmap(p, s_sum, &neg, 1, 0, MT_FOREVER, res), MT_EINVAL);
+  assert_code(mt_pool_starmap(p, s_sum, &noargv, 1, 0, MT_FOREVER, res), MT_EINVAL);
   mt_pool_args_t two[] = {good, nullptr_item};
-  assert_code(mt_pool_starmap(p, s_sum, two, 2, 0, res), MT_EINVAL);
+  assert_code(mt_pool_starmap(p, s_sum, two, 2, 0, MT_FOREVER, res), MT_EINVAL);
   assert_code(mt_pool_starmap_async(p, s_sum, &good, 1, 0, res, NULL), MT_EINVAL);
   assert_code(mt_pool_starmap_async(p, s_sum, &neg, 1, 0, res, &f), MT_EINVAL);
   assert_null(f);
   assert_code(mt_pool_starmap_async(NULL, s_sum, &good, 1, 0, res, &f), MT_EINVAL);
   assert_code(mt_pool_starmap_async(p, s_sum, &good, 1, 0, NULL, &f), MT_EINVAL);
   /* nothing ran: the pool still works, then refuses once closed */
-  assert_code(mt_pool_starmap(p, s_sum, &good, 1, 0, res), 0);
+  assert_code(mt_pool_starmap(p, s_sum, &good, 1, 0, MT_FOREVER, res), 0);
   assert_int_equal((intptr_t)res[0].value, 1);
   assert_code(mt_pool_close(p), 0);
-  assert_code(mt_pool_starmap(p, s_sum, &good, 1, 0, res), MT_ECLOSED);
+  assert_code(mt_pool_starmap(p, s_sum, &good, 1, 0, MT_FOREVER, res), MT_ECLOSED);
   assert_code(mt_pool_starmap_async(p, s_sum, &good, 1, 0, res, &f), MT_ECLOSED);
   assert_null(f);
   assert_code(mt_pool_join(p, MT_FOREVER), 0);
