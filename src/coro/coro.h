@@ -71,7 +71,9 @@ struct mt_greenlet {
 typedef struct mt__coro_thread {
   mt_greenlet_t *current;
   mt_greenlet_t *root;
-  /* what travels with a switch: the value and a code (0 or thrown) */
+  /* what travels with a switch: the value (also in registers, as the
+   * switch's return value; this copy is what a new greenlet's entry reads)
+   * and a code (0 or thrown) */
   void *xfer_value;
   int xfer_code;
   mt_greenlet_t *prev;     /* who switched last (sanitizer bookkeeping) */

@@ -7,7 +7,8 @@
  * No signal mask is touched. */
 	.text
 
-/* void mt__ctx_switch(mt__ctx_t *from [x0], mt__ctx_t *to [x1]) */
+/* void *mt__ctx_switch(mt__ctx_t *from [x0], mt__ctx_t *to [x1], void *value [x2])
+ * value comes out in x0: the return value of the switch being resumed. */
 	.globl	mt__ctx_switch
 	.hidden	mt__ctx_switch
 	.type	mt__ctx_switch, %function
@@ -44,6 +45,7 @@ mt__ctx_switch:
 	ldp	d12, d13, [sp, #128]
 	ldp	d14, d15, [sp, #144]
 	add	sp, sp, #176
+	mov	x0, x2
 	ret
 	.cfi_endproc
 	.size	mt__ctx_switch, .-mt__ctx_switch

@@ -27,6 +27,14 @@ void mt__ctx_make(mt__ctx_t *c, void *lo, size_t size, void (*fn)(void *arg), vo
               (unsigned)(a >> 32), (unsigned)a);
 }
 
-void mt__ctx_switch(mt__ctx_t *from, mt__ctx_t *to) { swapcontext(&from->uc, &to->uc); }
+/* The value in flight: per thread, as a context never changes threads
+ * during a switch. */
+static _Thread_local void *in_flight;
+
+void *mt__ctx_switch(mt__ctx_t *from, mt__ctx_t *to, void *value) {
+  in_flight = value;
+  swapcontext(&from->uc, &to->uc);
+  return in_flight;
+}
 
 const char *mt__ctx_backend(void) { return "ucontext"; }

@@ -8,7 +8,9 @@
  * No signal mask is touched (that is what makes swapcontext ~20x slower). */
 	.text
 
-/* void mt__ctx_switch(mt__ctx_t *from [rdi], mt__ctx_t *to [rsi]) */
+/* void *mt__ctx_switch(mt__ctx_t *from [rdi], mt__ctx_t *to [rsi], void *value [rdx])
+ * value travels in rdx (untouched here) and comes out in rax: the return
+ * value of the switch call being resumed. */
 	.globl	mt__ctx_switch
 	.hidden	mt__ctx_switch
 	.type	mt__ctx_switch, @function
@@ -35,7 +37,11 @@ mt__ctx_switch:
 	popq	%r12
 	popq	%rbx
 	popq	%rbp
-	ret
+	/* pop + jmp, not ret: a ret to another context's call site always
+	 * misses the return-stack predictor; an indirect jmp is predicted */
+	popq	%rcx
+	movq	%rdx, %rax
+	jmpq	*%rcx
 	.cfi_endproc
 	.size	mt__ctx_switch, .-mt__ctx_switch
 

@@ -31,13 +31,14 @@ static void co_body(void *arg) {
   for (long i = 0; i < n_switch; i++) {
     mailbox = a + b + c + i;
     d += 1.0;
-    mt__ctx_switch(&co_ctx, &main_ctx);
+    void *got = mt__ctx_switch(&co_ctx, &main_ctx, (void *)(intptr_t)(i + 1));
+    CHECK(got == (void *)(intptr_t)(i + 2));
     CHECK(fegetround() == FE_DOWNWARD);
     CHECK(a == base && b == base * 2 && c == base * 3);
   }
   CHECK(d == 0.5 + (double)n_switch);
   mailbox = -1;
-  mt__ctx_switch(&co_ctx, &main_ctx);
+  mt__ctx_switch(&co_ctx, &main_ctx, NULL);
   abort(); /* never resumed */
 }
 
@@ -46,7 +47,7 @@ static void ring_body(void *arg) {
   int k = (int)(intptr_t)arg;
   for (;;) {
     ring_count[k]++;
-    mt__ctx_switch(&ring_ctx[k], k == 2 ? &main_ctx : &ring_ctx[k + 1]);
+    mt__ctx_switch(&ring_ctx[k], k == 2 ? &main_ctx : &ring_ctx[k + 1], NULL);
   }
 }
 
@@ -59,12 +60,13 @@ int main(int argc, char **argv) {
   fesetround(FE_TONEAREST);
   long sum = 0, expect = 0;
   for (long i = 0; i < n_switch; i++) {
-    mt__ctx_switch(&main_ctx, &co_ctx);
+    void *got = mt__ctx_switch(&main_ctx, &co_ctx, (void *)(intptr_t)(i + 1));
+    CHECK(got == (void *)(intptr_t)(i + 1));
     CHECK(fegetround() == FE_TONEAREST);
     sum += mailbox;
     expect += 7 * 6 + i;
   }
-  mt__ctx_switch(&main_ctx, &co_ctx);
+  mt__ctx_switch(&main_ctx, &co_ctx, (void *)(intptr_t)(n_switch + 1));
   CHECK(mailbox == -1);
   CHECK(sum == expect);
 
@@ -74,7 +76,7 @@ int main(int argc, char **argv) {
     CHECK(rs[k]);
     mt__ctx_make(&ring_ctx[k], rs[k], size, ring_body, (void *)(intptr_t)k);
   }
-  for (int r = 0; r < 1000; r++) mt__ctx_switch(&main_ctx, &ring_ctx[0]);
+  for (int r = 0; r < 1000; r++) mt__ctx_switch(&main_ctx, &ring_ctx[0], NULL);
   CHECK(ring_count[0] == 1000 && ring_count[1] == 1000 && ring_count[2] == 1000);
   printf("switch_smoke: %s backend, %ld round trips and a 3-context ring: ok\n",
          mt__ctx_backend(), n_switch);

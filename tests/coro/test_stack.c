@@ -169,14 +169,22 @@ static int child_map_count(void) {
     fill[k++] = p;
   }
   if (k == 300000 || errno != ENOMEM) return 20;
+  /* a stack size the pool does not hold needs a new mapping: refused */
+  mt_greenlet_opts_t o = MT_GREENLET_OPTS_INIT;
+  o.stack_size = 128 * 1024;
   errno = 0;
-  mt_greenlet_t *g = mt_greenlet_new(returns_arg, (void *)1, NULL, NULL);
+  mt_greenlet_t *g = mt_greenlet_new(returns_arg, (void *)1, NULL, &o);
   if (g || errno != ENOMEM) return 21;
+  /* the default size comes from the pool (the parent's stack, inherited) */
+  void *out = NULL;
+  g = mt_greenlet_new(returns_arg, (void *)2, NULL, NULL);
+  if (!g) return 24;
+  if (mt_greenlet_switch(g, NULL, &out) != 0 || out != (void *)2) return 25;
+  mt_greenlet_free(g);
   /* give four mappings back: a greenlet can be made again */
   for (int i = 1; i <= 4; i++) munmap(fill[k - i], 4096);
-  g = mt_greenlet_new(returns_arg, (void *)1, NULL, NULL);
+  g = mt_greenlet_new(returns_arg, (void *)1, NULL, &o);
   if (!g) return 22;
-  void *out = NULL;
   if (mt_greenlet_switch(g, NULL, &out) != 0 || out != (void *)1) return 23;
   mt_greenlet_free(g);
   for (long i = 0; i < k - 4; i++) munmap(fill[i], 4096);
@@ -186,7 +194,8 @@ static int child_map_count(void) {
 static void enomem_map_count(void **state) {
   (void)state;
   if (UNDER_ASAN) skip();
-  mt_greenlet_current(); /* the thread record and alternate stack first */
+  /* one stack mapped here first, so the report below says what is used */
+  mt_greenlet_free(mt_greenlet_new(returns_arg, NULL, NULL, NULL));
   assert_int_equal(mt_test_run_child(child_map_count), 0);
   print_message("guard pages: %s\n", mt__sys_stack_guard_regions()
                                           ? "MADV_GUARD_INSTALL guard regions"
