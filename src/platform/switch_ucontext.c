@@ -3,6 +3,9 @@
  * switch, or forced with -DMT_CORO_UCONTEXT=ON.  swapcontext saves and
  * restores the signal mask (one rt_sigprocmask system call per switch), which
  * is why the assembly backends exist. */
+#ifndef MT_CORO_UCONTEXT
+#error "switch_ucontext.c needs -DMT_CORO_UCONTEXT everywhere (switch.h's layout)"
+#endif
 #include "platform/switch.h"
 
 #include <stdint.h>
