@@ -77,7 +77,8 @@ int mt_greenlet_throw(mt_greenlet_t *g, int code, void **out);
  * of g returns MT_ECANCELLED too, once the wait layer parks greenlets:
  * issue 14 part 1), then throws MT_ECANCELLED into g with the caller as
  * its parent, so g unwinds its own cleanup and, when its fn returns, control
- * comes back here.  0 when g is dead afterwards (or was already; a greenlet
+ * comes back here (if g is an ancestor of the caller its parent stays, to
+ * avoid a cycle, and control goes there instead).  0 when g is dead afterwards (or was already; a greenlet
  * not started yet dies without running), MT_EBUSY when g switched back here
  * without finishing, MT_ECANCELLED when g is the caller itself (now marked),
  * MT_EINVAL for NULL or the root greenlet, MT_EPERM for another thread's. */
