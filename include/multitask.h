@@ -15,5 +15,7 @@
 #include "multitask/shm.h"
 #include "multitask/manager.h"
 #include "multitask/pool.h"
+#include "multitask/greenlet.h"
+#include "multitask/generator.h"
 
 #endif

@@ -9,7 +9,7 @@ pkgs="gcc g++ make cmake pkg-config"
 case "$group" in
   build) ;;
   check) pkgs="$pkgs libcmocka-dev librsvg2-bin clang libclang-rt-14-dev" ;;
-  bench) pkgs="$pkgs libcmocka-dev librsvg2-bin libglib2.0-dev libuv1-dev libboost-context-dev python3" ;;
+  bench) pkgs="$pkgs libcmocka-dev librsvg2-bin libglib2.0-dev libuv1-dev libboost-context-dev python3 python3-greenlet" ;;
   *) echo "deps.sh: unknown group '$group' (build|check|bench)" >&2; exit 2 ;;
 esac
 

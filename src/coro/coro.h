@@ -1,0 +1,101 @@
+/* coro.h - internals of the coroutine runtime (greenlet.c, generator.c,
+ * stack.c), and the per-thread "current context" record that the wait layer
+ * (issue 14 part 1) and the hub (issue 15) build on.
+ *
+ * Invariants (all fields are touched by their own thread only, except
+ * `refs`, `killed` and the record's `refs`, which are atomic):
+ * - a thread that ever used a greenlet has one mt__coro_thread_t; its
+ *   `root` greenlet stands for the thread's own stack and never dies;
+ * - `current` is the greenlet running on this thread (root when none);
+ * - every greenlet's parent chain ends at the root of the same thread;
+ * - a greenlet holds one reference on its parent and one on its thread's
+ *   record, so neither is released while it exists. */
+#ifndef MT_CORO_INTERNAL_H
+#define MT_CORO_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "multitask/greenlet.h"
+#include "platform/switch.h"
+
+typedef struct mt__stack {
+  void *base;   /* the mapping: guard region, then the stack */
+  size_t guard; /* bytes of guard at base */
+  size_t size;  /* usable bytes above the guard */
+} mt__stack_t;
+
+/* src/coro/stack.c: a stack of `size` usable bytes (page multiple), from the
+ * calling thread's pool when one of that size is free.  0 or MT_ENOMEM. */
+int mt__stack_get(size_t size, mt__stack_t *s);
+/* Back to the calling thread's pool (or unmapped when the pool is full or
+ * the thread is exiting). */
+void mt__stack_put(mt__stack_t *s);
+/* Unmaps every pooled stack of the calling thread (thread exit). */
+void mt__stack_pool_drain(void);
+size_t mt__stack_default_size(void);
+/* Valgrind: a stack is registered while a greenlet uses it (no-ops when
+ * the build has no valgrind headers). */
+unsigned mt__stack_vg_register(mt__stack_t *s);
+void mt__stack_vg_deregister(unsigned id);
+size_t mt__stack_page(void);
+
+enum { MT__G_NEW, MT__G_STARTED, MT__G_DEAD };
+
+struct mt__coro_thread;
+
+struct mt_greenlet {
+  mt__ctx_t ctx;                  /* where it left off while suspended */
+  struct mt__coro_thread *thread; /* the thread it belongs to (never changes) */
+  mt_greenlet_t *parent;          /* where it goes when fn returns */
+  void *(*fn)(void *arg, void *value);
+  void *arg;
+  mt__stack_t stack; /* base NULL for the root, and once dead */
+  unsigned vg_id;    /* Valgrind's id of the stack */
+  int state;         /* MT__G_* */
+  bool started;      /* switched to at least once (the root: always) */
+  bool freed;        /* mt_greenlet_free was called (the user's reference is gone) */
+  atomic_int refs;   /* user + children */
+  atomic_bool killed; /* sticky: set by mt_greenlet_kill, never cleared */
+  void *gen;          /* the mt_generator_t it runs, if any */
+  void *tsan_fiber;
+  void *asan_fake;          /* ASan's fake stack while suspended */
+  const void *asan_bottom;  /* the stack ASan sees (root: learnt on first switch) */
+  size_t asan_size;
+  char name[32];
+};
+
+/* The per-thread record: the "current context".  Part 1 extends it with the
+ * per-context identity its RLock owners and locals use. */
+typedef struct mt__coro_thread {
+  mt_greenlet_t *current;
+  mt_greenlet_t *root;
+  /* what travels with a switch: the value (also in registers, as the
+   * switch's return value; this copy is what a new greenlet's entry reads)
+   * and a code (0 or thrown) */
+  void *xfer_value;
+  int xfer_code;
+  mt_greenlet_t *prev;     /* who switched last (sanitizer bookkeeping) */
+  mt_greenlet_t *dead;     /* finished on its own stack: released by the next one to run */
+  void *altstack;          /* alternate signal stack token */
+  atomic_int refs;         /* the thread + its greenlets */
+  bool exited;
+} mt__coro_thread_t;
+
+/* The calling thread's record, made on first use (NULL: out of memory). */
+mt__coro_thread_t *mt__coro_thread(void);
+/* The running greenlet, or NULL when this thread never used one (no
+ * allocation: what the wait layer calls on every park). */
+mt_greenlet_t *mt__coro_current(void);
+/* MT_ECANCELLED when the running greenlet was killed (the kill is sticky:
+ * every later blocking call of it must return MT_ECANCELLED), else 0.
+ * Part 1's parking calls check it. */
+int mt__coro_cancelled(void);
+/* Sets g's parent without the cycle check (generators: the caller of next). */
+void mt__greenlet_reparent(mt_greenlet_t *g, mt_greenlet_t *parent);
+/* The greenlet API, with a name prefix for defaults ("Generator"). */
+mt_greenlet_t *mt__greenlet_new(void *(*fn)(void *, void *), void *arg, mt_greenlet_t *parent,
+                                const mt_greenlet_opts_t *opts, const char *prefix);
+
+#endif

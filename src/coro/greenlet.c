@@ -1,0 +1,416 @@
+/* greenlet.c - stackful coroutines switched by hand (Python's greenlet),
+ * and the per-thread "current context" record.
+ *
+ * Design.  A greenlet is a context (platform/switch.h) on a pooled stack
+ * (stack.c).  A switch stores what travels with it (a value, or a negative
+ * code thrown into the target) in the thread's record, makes the target
+ * current and calls mt__ctx_switch; whoever is resumed reads the record.
+ * When fn returns, the greenlet is dead: it hands its return value to its
+ * first live parent and switches there for good.  It cannot release the
+ * stack it is still standing on, so it leaves itself in `t->dead` and the
+ * greenlet it resumed releases the stack (after_switch) right away: a dead
+ * greenlet keeps no stack, only its small struct until mt_greenlet_free.
+ *
+ * Life.  A greenlet is referenced by its user (until mt_greenlet_free) and
+ * by each greenlet whose parent it is; it references its thread's record,
+ * which the thread itself references until it exits (pthread key), so no
+ * parent pointer or record pointer ever dangles.  Greenlets never move
+ * between threads, which is also why a switch may keep using `t`.
+ *
+ * Sanitizers.  Under ASan every switch is bracketed by
+ * __sanitizer_start_switch_fiber / __sanitizer_finish_switch_fiber (a
+ * dying greenlet passes NULL so its fake stack is freed; the root's stack
+ * bounds are learnt on its first switch away).  Under TSan each greenlet is
+ * a fiber (__tsan_create_fiber, __tsan_switch_to_fiber right before the
+ * switch, destroyed with the stack).  Nothing of this is compiled otherwise.
+ *
+ * Overflow.  Every thread that uses greenlets gets an alternate signal
+ * stack, and the process a SIGSEGV handler if it had none
+ * (platform/stack.h); describe_fault names the running greenlet when the
+ * fault is in or just below its guard page. */
+#include "coro/coro.h"
+#include "core/core.h"
+#include "platform/stack.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#include <sanitizer/common_interface_defs.h>
+#define MT__ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
+#include <sanitizer/tsan_interface.h>
+#define MT__TSAN 1
+#endif
+
+#define MIN_STACK (16 * 1024)
+
+/* initial-exec: one load off the thread pointer, not a __tls_get_addr call
+ * on every switch (the library is built -fPIC); 8 bytes of static TLS. */
+static _Thread_local mt__coro_thread_t *tls __attribute__((tls_model("initial-exec")));
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static atomic_ulong name_counter;
+
+/* ---- references ---- */
+
+static void thread_unref(mt__coro_thread_t *t) {
+  if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) mt__free(t);
+}
+
+static void release_stack(mt_greenlet_t *g) {
+  if (!g->stack.base) return;
+  mt__stack_vg_deregister(g->vg_id);
+#ifdef MT__TSAN
+  if (g->tsan_fiber) __tsan_destroy_fiber(g->tsan_fiber);
+  g->tsan_fiber = NULL;
+#endif
+  mt__stack_put(&g->stack);
+}
+
+static void greenlet_unref(mt_greenlet_t *g) {
+  while (g && atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1) {
+    mt_greenlet_t *parent = g->parent;
+    release_stack(g);
+    thread_unref(g->thread);
+    mt__free(g);
+    g = parent; /* its reference on the parent goes too */
+  }
+}
+
+/* ---- the thread's record ---- */
+
+static void thread_exit(void *p) {
+  mt__coro_thread_t *t = p;
+  t->exited = true;
+  tls = NULL;
+  mt__stack_pool_drain();
+  mt__sys_altstack_free(t->altstack);
+  greenlet_unref(t->root); /* the thread's reference on its root */
+  thread_unref(t);         /* and on its record */
+}
+
+static void make_key(void) {
+  if (pthread_key_create(&tls_key, thread_exit) != 0) abort();
+}
+
+static size_t describe_fault(void *addr, char *buf, size_t n);
+
+mt__coro_thread_t *mt__coro_thread(void) {
+  if (tls) return tls;
+  pthread_once(&tls_once, make_key);
+  mt__coro_thread_t *t = mt__calloc(1, sizeof *t);
+  mt_greenlet_t *root = mt__calloc(1, sizeof *root);
+  if (!t || !root) {
+    mt__free(t);
+    mt__free(root);
+    return NULL;
+  }
+  root->thread = t;
+  root->state = MT__G_STARTED;
+  root->started = true;
+  atomic_init(&root->refs, 1); /* the thread's */
+  snprintf(root->name, sizeof root->name, "MainGreenlet");
+#ifdef MT__TSAN
+  root->tsan_fiber = __tsan_get_current_fiber();
+#endif
+  atomic_init(&t->refs, 2); /* the thread's and the root's */
+  t->root = t->current = root;
+  t->altstack = mt__sys_altstack_new();
+  mt__sys_segv_install(describe_fault);
+  pthread_setspecific(tls_key, t);
+  tls = t;
+  return t;
+}
+
+mt_greenlet_t *mt__coro_current(void) { return tls ? tls->current : NULL; }
+
+int mt__coro_cancelled(void) {
+  mt_greenlet_t *g = mt__coro_current();
+  return g && atomic_load_explicit(&g->killed, memory_order_relaxed) ? MT_ECANCELLED : 0;
+}
+
+/* ---- switching ---- */
+
+static inline void san_before(mt__coro_thread_t *t, mt_greenlet_t *from, mt_greenlet_t *to,
+                              int dying) {
+  t->prev = from;
+#ifdef MT__ASAN
+  __sanitizer_start_switch_fiber(dying ? NULL : &from->asan_fake, to->asan_bottom, to->asan_size);
+#else
+  (void)dying;
+#endif
+#ifdef MT__TSAN
+  __tsan_switch_to_fiber(to->tsan_fiber, 0);
+#else
+  (void)to;
+#endif
+}
+
+static inline void san_after(mt__coro_thread_t *t, mt_greenlet_t *self) {
+#ifdef MT__ASAN
+  const void *bottom;
+  size_t size;
+  __sanitizer_finish_switch_fiber(self->asan_fake, &bottom, &size);
+  mt_greenlet_t *p = t->prev;
+  if (p && !p->asan_size) p->asan_bottom = bottom, p->asan_size = size;
+#else
+  (void)t, (void)self;
+#endif
+}
+
+/* Runs right after every switch, on the resumed stack: the greenlet that
+ * died to get here cannot free its own stack, so this does. */
+static inline void after_switch(mt__coro_thread_t *t) {
+  mt_greenlet_t *d = t->dead;
+  if (!d) return;
+  t->dead = NULL;
+  release_stack(d);
+  if (d->freed) greenlet_unref(d);
+}
+
+static mt_greenlet_t *live_parent(mt_greenlet_t *g) {
+  mt_greenlet_t *p = g->parent;
+  while (p->state == MT__G_DEAD) p = p->parent; /* the root never dies */
+  return p;
+}
+
+static int switch_to(mt__coro_thread_t *t, mt_greenlet_t *to, void *value, int code, void **out) {
+  mt_greenlet_t *from = t->current;
+  t->xfer_value = value;
+  t->xfer_code = code;
+  if (to->state == MT__G_NEW) to->state = MT__G_STARTED, to->started = true;
+  t->current = to;
+  san_before(t, from, to, 0);
+  void *v = mt__ctx_switch(&from->ctx, &to->ctx, value);
+  san_after(t, from);
+  after_switch(t);
+  if (out) *out = v;
+  return t->xfer_code;
+}
+
+static _Noreturn void finish(mt__coro_thread_t *t, mt_greenlet_t *g, void *ret) {
+  g->state = MT__G_DEAD;
+  mt_greenlet_t *p = live_parent(g);
+  t->dead = g;
+  t->xfer_code = 0;
+  t->current = p;
+  san_before(t, g, p, 1);
+  mt__ctx_switch(&g->ctx, &p->ctx, ret);
+  abort(); /* a dead greenlet is never resumed */
+}
+
+/* The first code on every greenlet's stack. */
+static void entry(void *arg) {
+  mt_greenlet_t *g = arg;
+  mt__coro_thread_t *t = g->thread;
+  san_after(t, g);
+  after_switch(t);
+  void *ret = NULL;
+  if (t->xfer_code == 0) ret = g->fn(g->arg, t->xfer_value); /* thrown before start: never runs */
+  finish(t, g, ret);
+}
+
+static int resume(mt_greenlet_t *g, void *value, int code, void **out) {
+  if (out) *out = NULL;
+  if (!g) return MT_EINVAL;
+  mt__coro_thread_t *t = mt__coro_thread();
+  if (!t) return MT_ENOMEM;
+  if (g->thread != t) return MT_EPERM;
+  if (g->state == MT__G_DEAD) g = live_parent(g);
+  if (g == t->current) {
+    if (out && code == 0) *out = value;
+    return code;
+  }
+  return switch_to(t, g, value, code, out);
+}
+
+/* ---- the API ---- */
+
+mt_greenlet_t *mt__greenlet_new(void *(*fn)(void *, void *), void *arg, mt_greenlet_t *parent,
+                                const mt_greenlet_opts_t *opts, const char *prefix) {
+  size_t size = mt__stack_default_size();
+  if (!fn || (opts && opts->size == 0)) goto einval;
+  if (opts && opts->stack_size) {
+    if (opts->stack_size < MIN_STACK) goto einval;
+    size_t page = mt__stack_page();
+    size = (opts->stack_size + page - 1) / page * page;
+  }
+  mt__coro_thread_t *t = mt__coro_thread();
+  if (!t) goto enomem;
+  if (!parent) parent = t->current;
+  else if (parent->thread != t) {
+    errno = EPERM;
+    return NULL;
+  }
+  mt_greenlet_t *g = mt__calloc(1, sizeof *g);
+  if (!g) goto enomem;
+  if (mt__stack_get(size, &g->stack) < 0) {
+    mt__free(g);
+    goto enomem;
+  }
+  char *lo = (char *)g->stack.base + g->stack.guard;
+  g->vg_id = mt__stack_vg_register(&g->stack);
+  mt__ctx_make(&g->ctx, lo, size, entry, g);
+  g->thread = t;
+  atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+  g->parent = parent;
+  atomic_fetch_add_explicit(&parent->refs, 1, memory_order_relaxed);
+  atomic_init(&g->refs, 1);
+  g->fn = fn;
+  g->arg = arg;
+  g->state = MT__G_NEW;
+  g->asan_bottom = lo;
+  g->asan_size = size;
+  if (opts && opts->name) snprintf(g->name, sizeof g->name, "%s", opts->name);
+  else snprintf(g->name, sizeof g->name, "%s-%lu", prefix,
+                atomic_fetch_add_explicit(&name_counter, 1, memory_order_relaxed) + 1);
+#ifdef MT__TSAN
+  g->tsan_fiber = __tsan_create_fiber(0);
+  __tsan_set_fiber_name(g->tsan_fiber, g->name);
+#endif
+  return g;
+einval:
+  errno = EINVAL;
+  return NULL;
+enomem:
+  errno = ENOMEM;
+  return NULL;
+}
+
+mt_greenlet_t *mt_greenlet_new(void *(*fn)(void *arg, void *value), void *arg,
+                               mt_greenlet_t *parent, const mt_greenlet_opts_t *opts) {
+  return mt__greenlet_new(fn, arg, parent, opts, "Greenlet");
+}
+
+int mt_greenlet_switch(mt_greenlet_t *g, void *value, void **out) {
+  return resume(g, value, 0, out);
+}
+
+int mt_greenlet_throw(mt_greenlet_t *g, int code, void **out) {
+  if (code >= 0) {
+    if (out) *out = NULL;
+    return MT_EINVAL;
+  }
+  return resume(g, NULL, code, out);
+}
+
+static int is_ancestor(mt_greenlet_t *a, mt_greenlet_t *g) {
+  for (mt_greenlet_t *q = g; q; q = q->parent)
+    if (q == a) return 1;
+  return 0;
+}
+
+void mt__greenlet_reparent(mt_greenlet_t *g, mt_greenlet_t *parent) {
+  if (g->parent == parent) return;
+  atomic_fetch_add_explicit(&parent->refs, 1, memory_order_relaxed);
+  mt_greenlet_t *old = g->parent;
+  g->parent = parent;
+  greenlet_unref(old);
+}
+
+int mt_greenlet_kill(mt_greenlet_t *g) {
+  if (!g || !g->fn) return MT_EINVAL;
+  mt__coro_thread_t *t = mt__coro_thread();
+  if (!t) return MT_ENOMEM;
+  if (g->thread != t) return MT_EPERM;
+  atomic_store_explicit(&g->killed, true, memory_order_relaxed);
+  if (g->state == MT__G_DEAD) return 0;
+  if (g == t->current) return MT_ECANCELLED;
+  if (g->state == MT__G_NEW) { /* dies without running: nothing to unwind */
+    g->state = MT__G_DEAD;
+    release_stack(g);
+    return 0;
+  }
+  /* Come back here when it finishes, unless that would make a cycle (g is
+   * an ancestor of the caller): then it goes to its own parent. */
+  if (!is_ancestor(g, t->current)) mt__greenlet_reparent(g, t->current);
+  switch_to(t, g, NULL, MT_ECANCELLED, NULL);
+  return g->state == MT__G_DEAD ? 0 : MT_EBUSY;
+}
+
+void mt_greenlet_free(mt_greenlet_t *g) {
+  if (!g || !g->fn) return; /* the root belongs to its thread */
+  mt__coro_thread_t *t = tls;
+  if (g->state == MT__G_STARTED && t == g->thread) {
+    if (g == t->current) { /* released when it finishes (after_switch) */
+      g->freed = true;
+      return;
+    }
+    mt_greenlet_kill(g);
+  }
+  if (g->state != MT__G_DEAD) { /* not started, or cannot be unwound */
+    g->state = MT__G_DEAD;
+    release_stack(g);
+  }
+  g->freed = true;
+  greenlet_unref(g);
+}
+
+mt_greenlet_t *mt_greenlet_current(void) {
+  mt__coro_thread_t *t = mt__coro_thread();
+  if (!t) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return t->current;
+}
+
+mt_greenlet_t *mt_greenlet_parent(mt_greenlet_t *g) { return g ? g->parent : NULL; }
+
+int mt_greenlet_set_parent(mt_greenlet_t *g, mt_greenlet_t *parent) {
+  if (!g || !parent || !g->fn) return MT_EINVAL;
+  if (parent->thread != g->thread) return MT_EPERM;
+  if (is_ancestor(g, parent)) return MT_EINVAL; /* a cycle */
+  mt__greenlet_reparent(g, parent);
+  return 0;
+}
+
+int mt_greenlet_is_started(mt_greenlet_t *g) {
+  if (!g) return MT_EINVAL;
+  return g->started;
+}
+
+int mt_greenlet_is_dead(mt_greenlet_t *g) {
+  if (!g) return MT_EINVAL;
+  return g->state == MT__G_DEAD;
+}
+
+const char *mt_greenlet_name(mt_greenlet_t *g) { return g ? g->name : NULL; }
+
+/* ---- the overflow report (async-signal context: no locks, no stdio) ---- */
+
+static size_t put(char *buf, size_t at, size_t n, const char *s) {
+  while (*s && at + 1 < n) buf[at++] = *s++;
+  return at;
+}
+
+static size_t put_num(char *buf, size_t at, size_t n, unsigned long v) {
+  char d[24];
+  int k = 0;
+  do d[k++] = (char)('0' + v % 10); while ((v /= 10) && k < 23);
+  while (k > 0 && at + 1 < n) buf[at++] = d[--k];
+  return at;
+}
+
+static size_t describe_fault(void *addr, char *buf, size_t n) {
+  mt__coro_thread_t *t = tls;
+  mt_greenlet_t *g = t ? t->current : NULL;
+  if (!g || !g->stack.base) return 0;
+  char *a = addr, *lo = g->stack.base, *hi = lo + g->stack.guard;
+  /* the guard page, or a large frame that jumped just below it */
+  if (a >= hi || a + 64 * 1024 < lo) return 0;
+  size_t at = put(buf, 0, n, "multitask: stack overflow in greenlet \"");
+  at = put(buf, at, n, g->name);
+  at = put(buf, at, n, "\" (stack of ");
+  at = put_num(buf, at, n, (unsigned long)g->stack.size);
+  at = put(buf, at, n, " bytes; mt_greenlet_opts_t.stack_size sets it)\n");
+  return at;
+}
