@@ -15,5 +15,6 @@
 #include "multitask/shm.h"
 #include "multitask/manager.h"
 #include "multitask/pool.h"
+#include "multitask/signal.h"
 
 #endif
