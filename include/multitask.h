@@ -16,5 +16,6 @@
 #include "multitask/manager.h"
 #include "multitask/pool.h"
 #include "multitask/signal.h"
+#include "multitask/subprocess.h"
 
 #endif
