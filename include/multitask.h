@@ -17,5 +17,6 @@
 #include "multitask/pool.h"
 #include "multitask/signal.h"
 #include "multitask/subprocess.h"
+#include "multitask/os.h"
 
 #endif

@@ -26,6 +26,10 @@
 
 #include <signal.h>
 #include <sys/types.h>
+#ifdef __GLIBC__
+/* sigset_t also in a strict ISO C build (no POSIX feature macro) */
+#include <bits/types/sigset_t.h>
+#endif
 #include "multitask/error.h"
 
 #ifdef __cplusplus

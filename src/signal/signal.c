@@ -37,6 +37,7 @@
 #include "platform/platform.h"
 #include "platform/sig.h"
 #include "sync/mutex.h"
+#include "signal/signal_internal.h"
 #include "wait/wait.h"
 
 #ifndef NSIG
@@ -328,3 +329,5 @@ int mt_signal_pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
   if (how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK) return MT_EINVAL;
   return mt__sys_sigmask(how, set, old);
 }
+
+int mt__signal_fd(void) { return atomic_load(&sig_efd); }

@@ -36,6 +36,7 @@
 #include "platform/spawn.h"
 #include "sync/mutex.h"
 #include "wait/wait.h"
+#include "subprocess/subprocess_internal.h"
 
 extern char **environ;
 
@@ -60,6 +61,57 @@ struct mt_popen {
   struct buf out, err;
 };
 
+/* ---- the pids of our unreaped children ------------------------------------
+ * So that mt_os_wait (wait for ANY child) never reaps a Popen child behind
+ * its object's back.  Held across the spawn, so no pid is ever unlisted
+ * while it may already be a zombie. */
+static struct {
+  mt__mutex_t lock;
+  pid_t *pids;
+  int n, cap;
+} L;
+static pthread_once_t live_once = PTHREAD_ONCE_INIT;
+static void live_fork_child(void) {
+  mt__mutex_init(&L.lock);
+  L.n = 0; /* the parent's children */
+}
+static void live_init(void) {
+  mt__mutex_init(&L.lock);
+  mt__on_fork_child(live_fork_child);
+}
+static void live_lock(void) {
+  pthread_once(&live_once, live_init);
+  mt__mutex_lock(&L.lock, false, MT__NO_DEADLINE);
+}
+static void live_unlock(void) { mt__mutex_unlock(&L.lock, false); }
+/* Caller holds L.lock.  false when out of memory. */
+static bool live_reserve(void) {
+  if (L.n < L.cap) return true;
+  int nc = L.cap ? 2 * L.cap : 16;
+  pid_t *np = mt__realloc(L.pids, (size_t)nc * sizeof *np);
+  if (!np) return false;
+  L.pids = np;
+  L.cap = nc;
+  return true;
+}
+static void live_remove(pid_t pid) {
+  live_lock();
+  for (int i = 0; i < L.n; i++)
+    if (L.pids[i] == pid) {
+      L.pids[i] = L.pids[--L.n];
+      break;
+    }
+  live_unlock();
+}
+
+bool mt__subprocess_owns(pid_t pid) {
+  live_lock();
+  bool found = false;
+  for (int i = 0; i < L.n && !found; i++) found = L.pids[i] == pid;
+  live_unlock();
+  return found;
+}
+
 /* ---- the reaper of freed, still running children ---------------------- */
 
 static struct {
@@ -67,6 +119,7 @@ static struct {
   int efd;
   bool running;
   int *fds;
+  pid_t *pids;
   int n, cap;
 } R = {.efd = -1};
 static pthread_once_t reaper_once = PTHREAD_ONCE_INIT;
@@ -110,13 +163,18 @@ static void *reaper_main(void *unused) {
       int code;
       if (mt__sys_reap_pidfd(pf[i].fd, &code) == 0) continue; /* still running */
       mt__mutex_lock(&R.lock, false, MT__NO_DEADLINE);
+      pid_t pid = 0;
       for (int k = 0; k < R.n; k++)
         if (R.fds[k] == pf[i].fd) {
-          R.fds[k] = R.fds[--R.n];
+          pid = R.pids[k];
+          R.n--;
+          R.fds[k] = R.fds[R.n];
+          R.pids[k] = R.pids[R.n];
           break;
         }
       mt__mutex_unlock(&R.lock, false);
       mt__sys_close(pf[i].fd);
+      live_remove(pid);
     }
   }
   return NULL;
@@ -124,7 +182,7 @@ static void *reaper_main(void *unused) {
 
 /* Hands a running child's pidfd to the reaper; false if it cannot (then
  * the caller keeps it). */
-static bool reaper_adopt(int pidfd) {
+static bool reaper_adopt(int pidfd, pid_t pid) {
   pthread_once(&reaper_once, reaper_init);
   mt__mutex_lock(&R.lock, false, MT__NO_DEADLINE);
   bool ok = false;
@@ -137,13 +195,16 @@ static bool reaper_adopt(int pidfd) {
   if (R.running && R.n == R.cap) {
     int nc = R.cap ? 2 * R.cap : 16;
     int *nf = mt__realloc(R.fds, (size_t)nc * sizeof *nf);
-    if (nf) {
-      R.fds = nf;
+    if (nf) R.fds = nf;
+    pid_t *np = nf ? mt__realloc(R.pids, (size_t)nc * sizeof *np) : NULL;
+    if (np) {
+      R.pids = np;
       R.cap = nc;
     }
   }
   if (R.running && R.n < R.cap) {
-    R.fds[R.n++] = pidfd;
+    R.fds[R.n] = pidfd;
+    R.pids[R.n++] = pid;
     mt__sys_eventfd_signal(R.efd);
     ok = true;
   }
@@ -263,9 +324,11 @@ mt_popen_t *mt_popen_new(const char *const argv[], const mt_popen_opts_t *o) {
         .close_fds = o->close_fds, .cwd = o->cwd, .setsid = o->start_new_session,
         .pgid = o->process_group, .umask = o->umask, .preexec = o->preexec_fn,
         .preexec_arg = o->preexec_arg};
-    pid_t pid = mt__sys_spawn(&sp, &p->pidfd);
+    live_lock();
+    pid_t pid = live_reserve() ? mt__sys_spawn(&sp, &p->pidfd) : MT_ENOMEM;
     if (pid < 0) r = pid;
-    else p->pid = pid;
+    else L.pids[L.n++] = p->pid = pid;
+    live_unlock();
   }
   for (int i = 0; i < 3; i++)
     if (owned[i]) close_fd(&cfd[i]);
@@ -302,6 +365,7 @@ static int try_reap(mt_popen_t *p) {
     else {
       p->returncode = k > 0 ? code : 255; /* reaped elsewhere (waitpid(-1)) */
       atomic_store(&p->done, true);
+      live_remove(p->pid);
     }
   }
   mt__mutex_unlock(&p->lock, false);
@@ -458,7 +522,7 @@ void mt_popen_free(mt_popen_t *p) {
   close_fd(&p->fd_out);
   close_fd(&p->fd_err);
   if (mine(p) && p->pidfd >= 0) {
-    if (try_reap(p) || !reaper_adopt(p->pidfd)) mt__sys_close(p->pidfd);
+    if (try_reap(p) || !reaper_adopt(p->pidfd, p->pid)) mt__sys_close(p->pidfd);
   }
   mt__free(p->out.data);
   mt__free(p->err.data);
