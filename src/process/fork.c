@@ -211,6 +211,8 @@ static void report_write(int fd, int v) {
  * false) or in the grandchild (0, *in_grandchild true; rep = the write
  * end).  between(), if set, runs in the child before the second fork. */
 static pid_t fork_twice(bool *in_grandchild, int *rep, int (*between)(void)) {
+  *in_grandchild = false;
+  *rep = -1;
   int p[2];
   int r = mt__sys_pipe_make(false, p);
   if (r < 0) return r;
@@ -256,8 +258,8 @@ static pid_t fork_twice(bool *in_grandchild, int *rep, int (*between)(void)) {
 }
 
 pid_t mt_os_double_fork(void) {
-  bool gc;
-  int rep;
+  bool gc = false;
+  int rep = -1;
   pid_t r = fork_twice(&gc, &rep, NULL);
   if (gc) {
     report_write(rep, getpid());
@@ -277,8 +279,8 @@ pid_t mt_os_daemonize(const mt_daemon_opts_t *opts) {
   if (!mt__opts_size_ok(opts->size, sizeof *opts) || opts->umask < -1 || opts->n_keep_fds < 0 ||
       (opts->n_keep_fds > 0 && !opts->keep_fds))
     return MT_EINVAL;
-  bool gc;
-  int rep;
+  bool gc = false;
+  int rep = -1;
   pid_t r = fork_twice(&gc, &rep, do_setsid);
   if (!gc) {
     if (r > 0 && opts->parent_exits) mt__sys_exit_now(0);

@@ -6,11 +6,11 @@
  * thread.  We do the same with a thread of our own instead of the main
  * thread (a C program has no interpreter loop to run it in):
  *
- *   on_signal (the sigaction handler, any thread): pending[sig] = 1, then
+ *   on_signal (the sigaction handler, any thread): sets bit sig in pending,
  *     one write to an eventfd.  Both are async-signal-safe; errno is kept.
  *   the dispatcher (a library thread with every signal blocked): waits on
- *     the eventfd through the wait layer, drains it, THEN scans pending[]
- *     (so a signal recorded after the scan also re-arms the eventfd), and
+ *     the eventfd through the wait layer, drains it, THEN takes pending
+ *     (so a signal recorded after that also re-arms the eventfd), and
  *     runs each recorded signal's handler in normal context.
  *
  * After each handler: runs[sig] and `handled` are bumped and woken (futex
@@ -43,6 +43,7 @@
 #ifndef NSIG
 #define NSIG 65
 #endif
+_Static_assert(NSIG <= 65, "one 64-bit pending word");
 
 struct entry {
   mt_signal_handler_t fn;
@@ -57,17 +58,20 @@ static struct {
   int32_t tid;      /* the dispatcher's thread id */
   uint32_t handled; /* bumped after every handler run (pause waits on it) */
   uint32_t runs[NSIG];
+  uint32_t waiters; /* threads in pause/raise_signal: wake only if any */
 } G = {.efd = -1};
 
-/* Read by on_signal: lock-free atomics are async-signal-safe. */
-static atomic_int pending[NSIG];
+/* Written by on_signal (lock-free atomics are async-signal-safe): bit
+ * sig-1 set = sig recorded, not yet dispatched.  NSIG is 65 on Linux, so
+ * one word holds them all, and the dispatcher takes them in one exchange. */
+static _Atomic uint64_t pending;
 static atomic_int sig_efd = -1;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void on_signal(int sig) {
   if (sig <= 0 || sig >= NSIG) return;
-  atomic_store_explicit(&pending[sig], 1, memory_order_release);
+  atomic_fetch_or_explicit(&pending, 1ull << (sig - 1), memory_order_release);
   int fd = atomic_load_explicit(&sig_efd, memory_order_acquire);
   if (fd >= 0) mt__sys_eventfd_signal(fd); /* keeps errno */
 }
@@ -78,10 +82,14 @@ static void run_one(int sig) {
   mt__mutex_unlock(&G.lock, false);
   if (e.fn == MT_SIG_DFL || e.fn == MT_SIG_IGN || e.fn == MT_SIG_OTHER) return;
   e.fn(sig, e.arg);
-  __atomic_add_fetch(&G.runs[sig], 1, __ATOMIC_RELEASE);
-  __atomic_add_fetch(&G.handled, 1, __ATOMIC_RELEASE);
-  mt__wake_word(&G.runs[sig], INT32_MAX, false);
-  mt__wake_word(&G.handled, INT32_MAX, false);
+  __atomic_add_fetch(&G.runs[sig], 1, __ATOMIC_SEQ_CST);
+  __atomic_add_fetch(&G.handled, 1, __ATOMIC_SEQ_CST);
+  /* A waiter counts itself in BEFORE reading the word it waits on, so
+   * either it sees the new value or we see it counted (both seq_cst). */
+  if (__atomic_load_n(&G.waiters, __ATOMIC_SEQ_CST)) {
+    mt__wake_word(&G.runs[sig], INT32_MAX, false);
+    mt__wake_word(&G.handled, INT32_MAX, false);
+  }
 }
 
 static void *dispatch_main(void *unused) {
@@ -91,8 +99,12 @@ static void *dispatch_main(void *unused) {
   for (;;) {
     mt__wait_fd(fd, POLLIN, MT__NO_DEADLINE);
     mt__sys_eventfd_drain(fd);
-    for (int sig = 1; sig < NSIG; sig++)
-      if (atomic_exchange_explicit(&pending[sig], 0, memory_order_acq_rel)) run_one(sig);
+    uint64_t bits = atomic_exchange_explicit(&pending, 0, memory_order_acq_rel);
+    while (bits) {
+      int sig = __builtin_ctzll(bits) + 1; /* lowest number first */
+      bits &= bits - 1;
+      run_one(sig);
+    }
   }
   return NULL;
 }
@@ -118,7 +130,7 @@ static int start_dispatcher_locked(void) {
 static void fork_child(void) {
   mt__mutex_init(&G.lock);
   atomic_store(&sig_efd, -1);
-  for (int sig = 0; sig < NSIG; sig++) atomic_store(&pending[sig], 0);
+  atomic_store(&pending, 0);
   if (!G.running) return;
   /* The inherited eventfd is the parent's too: never signal it again. */
   mt__sys_close(G.efd);
@@ -267,13 +279,17 @@ static bool ours_installed(int sig) {
 int mt_signal_raise_signal(int sig) {
   if (!mt_signal_is_valid(sig)) return MT_EINVAL;
   pthread_once(&once, init_module);
-  uint32_t before = __atomic_load_n(&G.runs[sig], __ATOMIC_ACQUIRE);
+  __atomic_add_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
+  uint32_t before = __atomic_load_n(&G.runs[sig], __ATOMIC_SEQ_CST);
   sigset_t cur;
   mt__sys_sigmask(SIG_BLOCK, NULL, &cur);
   bool wait = ours_installed(sig) && !sigismember(&cur, sig) &&
               mt__gettid() != __atomic_load_n(&G.tid, __ATOMIC_ACQUIRE);
   int r = mt__sys_raise(sig);
-  if (r < 0 || !wait) return r;
+  if (r < 0 || !wait) {
+    __atomic_sub_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
+    return r;
+  }
   /* Until the handler ran; re-check now and then that it is still ours
    * (replaced by SIG_DFL meanwhile, it never will). */
   while (__atomic_load_n(&G.runs[sig], __ATOMIC_ACQUIRE) == before) {
@@ -282,6 +298,7 @@ int mt_signal_raise_signal(int sig) {
     mt__wait_word(&G.runs[sig], before, false, dl);
     if (!ours_installed(sig)) break;
   }
+  __atomic_sub_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
   return 0;
 }
 
@@ -296,12 +313,20 @@ int mt_signal_pause(double timeout) {
   pthread_once(&once, init_module);
   if (G.running && mt__gettid() == __atomic_load_n(&G.tid, __ATOMIC_ACQUIRE))
     return MT_EDEADLK;
-  uint32_t g = __atomic_load_n(&G.handled, __ATOMIC_ACQUIRE);
+  __atomic_add_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
+  uint32_t g = __atomic_load_n(&G.handled, __ATOMIC_SEQ_CST);
   for (;;) {
-    if (__atomic_load_n(&G.handled, __ATOMIC_ACQUIRE) != g) return 0;
-    if (mt__wait_word(&G.handled, g, false, dl) == MT_ETIMEDOUT)
-      return __atomic_load_n(&G.handled, __ATOMIC_ACQUIRE) != g ? 0 : MT_ETIMEDOUT;
+    if (__atomic_load_n(&G.handled, __ATOMIC_ACQUIRE) != g) {
+      r = 0;
+      break;
+    }
+    if (mt__wait_word(&G.handled, g, false, dl) == MT_ETIMEDOUT) {
+      r = __atomic_load_n(&G.handled, __ATOMIC_ACQUIRE) != g ? 0 : MT_ETIMEDOUT;
+      break;
+    }
   }
+  __atomic_sub_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
+  return r;
 }
 
 static bool time_ok(double s) { return s >= 0 && s < 1e9; }
