@@ -1,6 +1,6 @@
 /* multitask/os.h - Python's os.fork, os._exit, os.wait, os.waitpid, and
  * the classic helpers built on them: a double fork and daemonize.
- * docs/processes.md ("fork, wait, daemons") maps each Python name.
+ * docs/os.md maps each Python name.
  *
  * The library never reaps a child behind the back of its owner: waiting
  * for ANY child (mt_os_wait, mt_os_waitpid(-1)) skips the children of
