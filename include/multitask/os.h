@@ -29,7 +29,11 @@ extern "C" {
  * leaves with exit() (stdio flushed, atexit handlers run, its own
  * non-daemon children joined) or mt_os_exit (none of that).
  * A negative code: MT_EAGAIN / MT_ENOMEM (fork), MT_EMFILE (no descriptor
- * for the pidfd: the child was killed and reaped), MT_EINVAL (opts). */
+ * for the pidfd: the child was killed and reaped), MT_EINVAL (opts).
+ * With opts->daemon, the death signal follows the THREAD that called
+ * mt_os_fork (Linux's PR_SET_PDEATHSIG): call it from a thread that lives
+ * as long as the process (mt_process_start uses a forker thread instead;
+ * here the child must return into the caller's code). */
 pid_t mt_os_fork(mt_process_t **child, const mt_process_opts_t *opts);
 /* os._exit(status): ends the process at once: no atexit handlers, no
  * stdio flush, no joining of children (the notes' exit.py). */
