@@ -146,6 +146,10 @@ int main(void) {
   mtb_row_t row = {"spawn+wait /bin/true", "us/op", false, 1e6, (uint64_t)n_spawn};
   mtb_side_t sides[] = {{"ours", spawn_ours, NULL}, {"posix_spawn+waitpid", spawn_posix, NULL}};
   mtb_compare(&row, sides, 2);
+  char args[32];
+  snprintf(args, sizeof args, "%d", n_spawn);
+  mtb_python_row(row.bench, row.unit, false, mtb_last_ours(), "Python subprocess.run",
+                 "subprocess_run.py", args);
 
   big = (size_t)(100.0 * (1 << 20) * mtb_scale());
   if (big < (1 << 20)) big = 1 << 20;
@@ -154,6 +158,9 @@ int main(void) {
   mtb_row_t row2 = {"communicate 100MB each way (cat)", "ms/op", false, 1e3, hash(input, big)};
   mtb_side_t sides2[] = {{"ours", comm_ours, NULL}, {"C poll loop", comm_poll, NULL}};
   mtb_compare(&row2, sides2, 2);
+  snprintf(args, sizeof args, "%d", (int)(big >> 20));
+  mtb_python_row(row2.bench, row2.unit, false, mtb_last_ours(), "Python Popen.communicate",
+                 "subprocess_communicate.py", args);
   free(input);
   return 0;
 }
