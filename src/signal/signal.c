@@ -116,7 +116,8 @@ static int start_dispatcher_locked(void) {
   if (fd < 0) return fd;
   G.efd = fd;
   pthread_t th;
-  int r = mt__sys_thread_create_blocked(&th, 64 * 1024, true, dispatch_main, NULL);
+  /* User handlers run on this thread: the default (full-size) stack. */
+  int r = mt__sys_thread_create_blocked(&th, 0, true, dispatch_main, NULL);
   if (r < 0) {
     mt__sys_close(fd);
     G.efd = -1;
