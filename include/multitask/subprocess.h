@@ -50,6 +50,13 @@ typedef struct mt_popen_opts {
   bool start_new_session; /* setsid() in the child */
   int process_group;      /* -1 (default): none; 0: a group of its own */
   int umask;              /* -1 (default): inherited */
+  /* A pseudo-terminal (not in Python's subprocess; its pty module): each
+   * stream left at MT_SUBPROCESS_INHERIT becomes a new pty's slave, and the
+   * child starts a new session with it as its controlling terminal.  The
+   * parent's stdin and stdout ends are then the master (mt_popen_stdin /
+   * mt_popen_stdout), so communicate works, with a terminal's manners:
+   * input is echoed and "\n" comes back as "\r\n". */
+  bool pty;
   /* Python's preexec_fn: runs in the child after the above, before exec
    * (forces fork+exec; only async-signal-safe calls if the parent has
    * threads).  A nonzero return fails the constructor with MT_ECANCELLED. */

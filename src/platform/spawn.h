@@ -23,6 +23,8 @@ typedef struct mt__spawn {
   bool close_fds;           /* everything else >= 3 closed at exec */
   const char *cwd;          /* NULL: the parent's */
   bool setsid;
+  int ctty;                 /* >= 0: after setsid, make this (a pty slave)
+                               the controlling terminal (TIOCSCTTY) */
   int pgid;                 /* -1: none; 0: a group of its own; else join */
   int umask;                /* -1: inherited */
   int (*preexec)(void *arg); /* non-NULL forces fork+exec (see below) */
@@ -43,6 +45,11 @@ typedef struct mt__spawn {
  * handler while the child still shares the parent's memory. */
 pid_t mt__sys_spawn(const mt__spawn_t *sp, int *pidfd);
 
+/* A new pseudo-terminal: master and slave, both close-on-exec, the slave
+ * opened O_NOCTTY.  0 or a negative code. */
+int mt__sys_openpty(int *master, int *slave);
+/* fcntl(fd, F_DUPFD_CLOEXEC, 0): the new fd or a negative code. */
+int mt__sys_dup_cloexec(int fd);
 /* O_NONBLOCK on (or off) for fd.  0 or a negative code. */
 int mt__sys_set_nonblock(int fd, bool on);
 /* open("/dev/null", O_RDWR | O_CLOEXEC): fd or a negative code. */

@@ -12,6 +12,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -79,6 +81,7 @@ static int child_setup(struct job *j) {
       return errno;
     }
   }
+  if (sp->ctty >= 0 && ioctl(sp->ctty, TIOCSCTTY, 0) < 0) return errno;
   if (sp->close_fds) {
     /* Close-on-exec rather than close: the error pipe must stay usable. */
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
@@ -172,6 +175,34 @@ pid_t mt__sys_spawn(const mt__spawn_t *sp, int *pidfd) {
   pthread_sigmask(SIG_SETMASK, &all, &j.parent_mask);
   pid_t r = sp->preexec ? spawn_fork(&j, pidfd) : spawn_vfork(&j, pidfd);
   pthread_sigmask(SIG_SETMASK, &j.parent_mask, NULL);
+  errno = saved;
+  return r;
+}
+
+int mt__sys_openpty(int *master, int *slave) {
+  int saved = errno;
+  char name[64];
+  int r = 0;
+  int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof name) != 0) {
+    r = -errno;
+  } else {
+    int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s < 0) r = -errno;
+    else {
+      *master = m;
+      *slave = s;
+    }
+  }
+  if (r < 0 && m >= 0) close(m);
+  errno = saved;
+  return r;
+}
+
+int mt__sys_dup_cloexec(int fd) {
+  int saved = errno;
+  int r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  r = r < 0 ? -errno : r;
   errno = saved;
   return r;
 }

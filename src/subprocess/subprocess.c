@@ -310,9 +310,24 @@ mt_popen_t *mt_popen_new(const char *const argv[], const mt_popen_opts_t *o) {
   p->pidfd = -1;
   int cfd[3] = {-1, -1, -1};
   bool owned[3] = {false, false, false};
-  int r = stream(o->stdin_fd, false, &cfd[0], &owned[0], &p->fd_in);
-  if (r == 0) r = stream(o->stdout_fd, true, &cfd[1], &owned[1], &p->fd_out);
-  if (r == 0) {
+  int master = -1, slave = -1;
+  int r = o->pty ? mt__sys_openpty(&master, &slave) : 0;
+  if (r == 0 && o->pty) {
+    /* INHERIT streams -> the slave; the parent talks to the master. */
+    int opt[3] = {o->stdin_fd, o->stdout_fd, o->stderr_fd};
+    for (int i = 0; i < 3; i++)
+      if (opt[i] == MT_SUBPROCESS_INHERIT) cfd[i] = slave;
+    mt__sys_set_nonblock(master, true);
+    if (opt[1] == MT_SUBPROCESS_INHERIT) p->fd_out = master;
+    if (opt[0] == MT_SUBPROCESS_INHERIT) {
+      p->fd_in = p->fd_out < 0 ? master : mt__sys_dup_cloexec(master);
+      if (p->fd_in < 0) r = p->fd_in;
+    }
+    if (p->fd_out != master && p->fd_in != master) close_fd(&master);
+  }
+  if (r == 0 && cfd[0] < 0) r = stream(o->stdin_fd, false, &cfd[0], &owned[0], &p->fd_in);
+  if (r == 0 && cfd[1] < 0) r = stream(o->stdout_fd, true, &cfd[1], &owned[1], &p->fd_out);
+  if (r == 0 && cfd[2] < 0) {
     if (o->stderr_fd == MT_SUBPROCESS_STDOUT) cfd[2] = MT__SPAWN_FD_STDOUT;
     else r = stream(o->stderr_fd, true, &cfd[2], &owned[2], &p->fd_err);
   }
@@ -321,7 +336,8 @@ mt_popen_t *mt_popen_new(const char *const argv[], const mt_popen_opts_t *o) {
         .paths = (const char *const *)paths, .npaths = npaths,
         .argv = (char *const *)argv, .envp = o->env ? o->env : environ,
         .fd = {cfd[0], cfd[1], cfd[2]}, .keep = o->pass_fds, .nkeep = o->n_pass_fds,
-        .close_fds = o->close_fds, .cwd = o->cwd, .setsid = o->start_new_session,
+        .close_fds = o->close_fds, .cwd = o->cwd, .setsid = o->start_new_session || o->pty,
+        .ctty = o->pty ? slave : -1,
         .pgid = o->process_group, .umask = o->umask, .preexec = o->preexec_fn,
         .preexec_arg = o->preexec_arg};
     live_lock();
@@ -332,6 +348,7 @@ mt_popen_t *mt_popen_new(const char *const argv[], const mt_popen_opts_t *o) {
   }
   for (int i = 0; i < 3; i++)
     if (owned[i]) close_fd(&cfd[i]);
+  close_fd(&slave); /* the parent's copy: the child has its own */
   mt__free(paths);
   if (r < 0) {
     close_fd(&p->fd_in);

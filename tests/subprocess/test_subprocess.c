@@ -306,6 +306,39 @@ static void test_options(void **s) {
   close(pp[0]);
 }
 
+/* pty: the child's 0-2 are a terminal, and its controlling one. */
+static void test_pty(void **s) {
+  (void)s;
+  mt_popen_opts_t o = MT_POPEN_OPTS_INIT;
+  o.pty = true;
+  const char *argv[] = {"sh", "-c",
+                        "test -t 0 && test -t 1 && test -t 2 && echo all-ttys; "
+                        "echo via-ctty > /dev/tty; tty",
+                        NULL};
+  mt_popen_t *p = mt_popen_new(argv, &o);
+  assert_non_null(p);
+  assert_true(mt_popen_stdout(p) >= 0);
+  char *out;
+  size_t n;
+  assert_code(mt_popen_communicate(p, NULL, 0, 10.0, &out, &n, NULL, NULL), 0);
+  assert_non_null(strstr(out, "all-ttys\r\n"));
+  assert_non_null(strstr(out, "via-ctty\r\n"));
+  assert_non_null(strstr(out, "/dev/pts/"));
+  int rc;
+  assert_code(mt_popen_returncode(p, &rc), 0);
+  assert_int_equal(rc, 0);
+  free(out);
+  mt_popen_free(p);
+  /* input goes through the terminal (echoed, as a terminal does) */
+  const char *cat[] = {"sh", "-c", "read x; echo got:$x", NULL};
+  p = mt_popen_new(cat, &o);
+  assert_non_null(p);
+  assert_code(mt_popen_communicate(p, "hi\n", 3, 10.0, &out, &n, NULL, NULL), 0);
+  assert_non_null(strstr(out, "got:hi\r\n"));
+  free(out);
+  mt_popen_free(p);
+}
+
 static void test_run(void **s) {
   (void)s;
   mt_subprocess_run_opts_t ro = MT_SUBPROCESS_RUN_OPTS_INIT;
@@ -416,6 +449,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_communicate_big),
       cmocka_unit_test(test_child_fds),
       cmocka_unit_test(test_options),
+      cmocka_unit_test(test_pty),
       cmocka_unit_test(test_run),
       cmocka_unit_test(test_free_running),
   };
