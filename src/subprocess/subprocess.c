@@ -180,19 +180,34 @@ static void *reaper_main(void *unused) {
   return NULL;
 }
 
+/* Starts the reaper thread (once; its descriptor and thread are made
+ * before anything takes R.lock). */
+static void reaper_start(void) {
+  pthread_once(&reaper_once, reaper_init);
+  if (__atomic_load_n(&R.running, __ATOMIC_ACQUIRE)) return;
+  mt__mutex_lock(&R.lock, false, MT__NO_DEADLINE);
+  bool need = R.efd < 0; /* nobody started it yet */
+  int efd = need ? mt__sys_eventfd() : -1;
+  if (efd >= 0) R.efd = efd;
+  mt__mutex_unlock(&R.lock, false);
+  if (efd < 0) return;
+  pthread_t th;
+  /* (If no thread can be made, the listed children stay unreaped until
+   * the process ends: the one path that can leave a zombie.) */
+  if (mt__sys_thread_create_blocked(&th, 64 * 1024, true, reaper_main, NULL) == 0)
+    __atomic_store_n(&R.running, true, __ATOMIC_RELEASE);
+}
+
 /* Hands a running child's pidfd to the reaper; false if it cannot (then
  * the caller keeps it). */
 static bool reaper_adopt(int pidfd, pid_t pid) {
-  pthread_once(&reaper_once, reaper_init);
+  reaper_start();
   mt__mutex_lock(&R.lock, false, MT__NO_DEADLINE);
+  /* Listed once the reaper's descriptor exists, also while another thread
+   * is still starting it: it reads the list when it begins. */
+  bool running = R.efd >= 0;
   bool ok = false;
-  if (!R.running) {
-    R.efd = mt__sys_eventfd();
-    pthread_t th;
-    if (R.efd >= 0 && mt__sys_thread_create_blocked(&th, 64 * 1024, true, reaper_main, NULL) == 0)
-      R.running = true;
-  }
-  if (R.running && R.n == R.cap) {
+  if (running && R.n == R.cap) {
     int nc = R.cap ? 2 * R.cap : 16;
     int *nf = mt__realloc(R.fds, (size_t)nc * sizeof *nf);
     if (nf) R.fds = nf;
@@ -202,7 +217,7 @@ static bool reaper_adopt(int pidfd, pid_t pid) {
       R.cap = nc;
     }
   }
-  if (R.running && R.n < R.cap) {
+  if (running && R.n < R.cap) {
     R.fds[R.n] = pidfd;
     R.pids[R.n++] = pid;
     mt__sys_eventfd_signal(R.efd);

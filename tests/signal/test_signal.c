@@ -38,7 +38,21 @@ static void rec_init(struct rec *r) {
   assert_non_null(r->lock);
   assert_non_null(r->sem);
 }
+/* Handlers run one at a time on the dispatcher: once a later handler has
+ * run (raise_signal returns after it), an earlier one has returned too, so
+ * nothing it touches (its semaphore) is still in use. */
+static void noop(int sig, void *arg) {
+  (void)sig;
+  (void)arg;
+}
+static void quiesce(void) {
+  assert_code(mt_signal_signal(SIGURG, noop, NULL), 0);
+  assert_code(mt_signal_raise_signal(SIGURG), 0);
+  assert_code(mt_signal_signal(SIGURG, MT_SIG_DFL, NULL), 0);
+}
+
 static void rec_done(struct rec *r) {
+  quiesce();
   mt_lock_free(r->lock);
   mt_sem_free(r->sem);
   free(r->heap);
