@@ -17,5 +17,8 @@
 #include "multitask/pool.h"
 #include "multitask/greenlet.h"
 #include "multitask/generator.h"
+#include "multitask/signal.h"
+#include "multitask/subprocess.h"
+#include "multitask/os.h"
 
 #endif

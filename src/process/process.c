@@ -411,6 +411,87 @@ static int start_here(mt_process_t *p) {
   return 0;
 }
 
+/* ---- os.fork, registered (src/process/fork.c) -------------------------- */
+
+/* Like start_here, but the child returns into the caller's code instead of
+ * running a target: 0 in the child, the pid in the parent (*child set). */
+pid_t mt__process_fork(mt_process_t **child, const mt_process_opts_t *opts) {
+  mt_process_t *p = proc_alloc(opts);
+  if (!p) return -errno;
+  pid_t parent_pid = getpid();
+  fflush(NULL);
+  reg_lock_take();
+  tl_forking = p;
+  pid_t pid = mt__sys_fork();
+  if (pid == 0) {
+    tl_forking = NULL;
+    if (p->daemon) {
+      mt__sys_set_pdeathsig(SIGKILL);
+      if (getppid() != parent_pid) _exit(1);
+    }
+    S.parent_rec.name = S.self_proc->name;
+    S.parent_rec.pid = parent_pid;
+    atomic_store(&S.parent_rec.state, S_RUNNING);
+    S.parent_rec.fork_gen = mt__fork_generation();
+    S.have_parent = true;
+    S.self_proc = p;
+    p->pid = getpid();
+    atomic_store(&S.name_counter, 0);
+    return 0;
+  }
+  tl_forking = NULL;
+  int fd = pid < 0 ? -errno : mt__sys_pidfd_open(pid, 0);
+  if (fd < 0) {
+    reg_lock_drop();
+    if (pid > 0) mt__sys_kill_and_reap(pid);
+    free_name(p);
+    mt__free(p);
+    return fd;
+  }
+  p->pid = pid;
+  p->pidfd = fd;
+  atomic_store(&p->state, S_RUNNING);
+  reg_add(p);
+  reg_lock_drop();
+  *child = p;
+  return pid;
+}
+
+/* For waitpid on a registered child: a duplicate of its pidfd (the caller
+ * closes it), or -1 if pid is no registered child of this process. */
+int mt__process_pidfd_dup(pid_t pid) {
+  ensure_init();
+  int fd = -1;
+  reg_lock_take();
+  for (mt_process_t *q = S.reg_head; q; q = q->next)
+    if (q->pid == pid) {
+      fd = fcntl(q->pidfd, F_DUPFD_CLOEXEC, 0);
+      break;
+    }
+  reg_lock_drop();
+  return fd;
+}
+
+/* Reaps registered child pid through the registry (its object keeps the
+ * exit code): 1 reaped (*exitcode, Python style), 0 running, MT_ECHILD if
+ * pid is not registered. */
+int mt__process_reap_pid(pid_t pid, int *exitcode) {
+  ensure_init();
+  int r = MT_ECHILD;
+  reg_lock_take();
+  for (mt_process_t *q = S.reg_head; q; q = q->next) {
+    if (q->pid != pid) continue;
+    r = reap_locked(q);
+    if (r) {
+      *exitcode = q->exitcode;
+      if (q->detached) release_detached(q);
+    }
+    break;
+  }
+  reg_lock_drop();
+  return r;
+}
+
 /* ---- the forker thread ------------------------------------------------ */
 
 

@@ -12,4 +12,13 @@
  * workers, with the mask of mt_pool_new's caller).  Before start. */
 void mt__process_set_child_mask(mt_process_t *p, const sigset_t *mask);
 
+/* os.fork registered with the library (src/process/fork.c): see
+ * mt_os_fork.  The pid in the parent (*child set), 0 in the child, or a
+ * negative code. */
+pid_t mt__process_fork(mt_process_t **child, const mt_process_opts_t *opts);
+/* A dup of registered child pid's pidfd, -1 if pid is none of ours. */
+int mt__process_pidfd_dup(pid_t pid);
+/* Reaps registered child pid: 1 (*exitcode), 0 running, MT_ECHILD. */
+int mt__process_reap_pid(pid_t pid, int *exitcode);
+
 #endif

@@ -1,0 +1,359 @@
+/* signal.c - Python's signal module on one dispatcher thread.
+ *
+ * Design.  A signal handler may only call async-signal-safe functions, so
+ * a C program cannot take a lock, malloc or printf there; Python solves it
+ * by only setting a flag and running the Python handler later on the main
+ * thread.  We do the same with a thread of our own instead of the main
+ * thread (a C program has no interpreter loop to run it in):
+ *
+ *   on_signal (the sigaction handler, any thread): sets bit sig in pending,
+ *     one write to an eventfd.  Both are async-signal-safe; errno is kept.
+ *   the dispatcher (a library thread with every signal blocked): waits on
+ *     the eventfd through the wait layer, drains it, THEN takes pending
+ *     (so a signal recorded after that also re-arms the eventfd), and
+ *     runs each recorded signal's handler in normal context.
+ *
+ * After each handler: runs[sig] and `handled` are bumped and woken (futex
+ * words): raise_signal waits on runs[sig], pause on `handled`.
+ *
+ * Fork.  The child inherits the dispositions, the table and the eventfd
+ * (shared with the parent!).  The child handler gives it a fresh eventfd,
+ * forgets the parent's recorded signals and starts its own dispatcher.
+ *
+ * Lock: G.lock guards the table and the dispatcher's start; never held
+ * while a user handler runs, so a handler may call mt_signal_signal.
+ */
+#include "multitask/signal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "platform/platform.h"
+#include "platform/sig.h"
+#include "sync/mutex.h"
+#include "signal/signal_internal.h"
+#include "wait/wait.h"
+
+#ifndef NSIG
+#define NSIG 65
+#endif
+_Static_assert(NSIG <= 65, "one 64-bit pending word");
+
+struct entry {
+  mt_signal_handler_t fn;
+  void *arg;
+};
+
+static struct {
+  mt__mutex_t lock;
+  struct entry tab[NSIG];
+  int efd;          /* the dispatcher's eventfd, -1 before it started */
+  bool running;     /* a dispatcher exists in this process */
+  int32_t tid;      /* the dispatcher's thread id */
+  uint32_t handled; /* bumped after every handler run (pause waits on it) */
+  uint32_t runs[NSIG];
+  uint32_t waiters; /* threads in pause/raise_signal: wake only if any */
+} G = {.efd = -1};
+
+/* Written by on_signal (lock-free atomics are async-signal-safe): bit
+ * sig-1 set = sig recorded, not yet dispatched.  NSIG is 65 on Linux, so
+ * one word holds them all, and the dispatcher takes them in one exchange. */
+static _Atomic uint64_t pending;
+static atomic_int sig_efd = -1;
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void on_signal(int sig) {
+  if (sig <= 0 || sig >= NSIG) return;
+  atomic_fetch_or_explicit(&pending, 1ull << (sig - 1), memory_order_release);
+  int fd = atomic_load_explicit(&sig_efd, memory_order_acquire);
+  if (fd >= 0) mt__sys_eventfd_signal(fd); /* keeps errno */
+}
+
+static void run_one(int sig) {
+  mt__mutex_lock(&G.lock, false, MT__NO_DEADLINE);
+  struct entry e = G.tab[sig];
+  mt__mutex_unlock(&G.lock, false);
+  if (e.fn == MT_SIG_DFL || e.fn == MT_SIG_IGN || e.fn == MT_SIG_OTHER) return;
+  e.fn(sig, e.arg);
+  __atomic_add_fetch(&G.runs[sig], 1, __ATOMIC_SEQ_CST);
+  __atomic_add_fetch(&G.handled, 1, __ATOMIC_SEQ_CST);
+  /* A waiter counts itself in BEFORE reading the word it waits on, so
+   * either it sees the new value or we see it counted (both seq_cst). */
+  if (__atomic_load_n(&G.waiters, __ATOMIC_SEQ_CST)) {
+    mt__wake_word(&G.runs[sig], INT32_MAX, false);
+    mt__wake_word(&G.handled, INT32_MAX, false);
+  }
+}
+
+static void *dispatch_main(void *unused) {
+  (void)unused;
+  __atomic_store_n(&G.tid, mt__gettid(), __ATOMIC_RELEASE);
+  int fd = G.efd;
+  for (;;) {
+    mt__wait_fd(fd, POLLIN, MT__NO_DEADLINE);
+    mt__sys_eventfd_drain(fd);
+    uint64_t bits = atomic_exchange_explicit(&pending, 0, memory_order_acq_rel);
+    while (bits) {
+      int sig = __builtin_ctzll(bits) + 1; /* lowest number first */
+      bits &= bits - 1;
+      run_one(sig);
+    }
+  }
+  return NULL;
+}
+
+/* Starts the dispatcher if there is none.  Caller holds G.lock. */
+static int start_dispatcher_locked(void) {
+  if (G.running) return 0;
+  int fd = mt__sys_eventfd();
+  if (fd < 0) return fd;
+  G.efd = fd;
+  pthread_t th;
+  /* User handlers run on this thread: the default (full-size) stack. */
+  int r = mt__sys_thread_create_blocked(&th, 0, true, dispatch_main, NULL);
+  if (r < 0) {
+    mt__sys_close(fd);
+    G.efd = -1;
+    return r;
+  }
+  atomic_store(&sig_efd, fd);
+  G.running = true;
+  return 0;
+}
+
+static void fork_child(void) {
+  mt__mutex_init(&G.lock);
+  atomic_store(&sig_efd, -1);
+  atomic_store(&pending, 0);
+  if (!G.running) return;
+  /* The inherited eventfd is the parent's too: never signal it again. */
+  mt__sys_close(G.efd);
+  G.efd = -1;
+  G.running = false;
+  G.tid = 0;
+  start_dispatcher_locked(); /* on failure handlers stay recorded, unrun */
+}
+
+static void init_module(void) {
+  mt__mutex_init(&G.lock);
+  mt__on_fork_child(fork_child);
+}
+
+/* ---- validation and the table ----------------------------------------- */
+
+int mt_signal_is_valid(int sig) {
+  if (sig <= 0 || sig >= NSIG) return 0;
+  if (sig > 31 && sig < SIGRTMIN) return 0; /* glibc's own (NPTL) */
+  return 1;
+}
+
+static bool is_fault(int sig) {
+  return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+         sig == SIGTRAP || sig == SIGSYS;
+}
+
+static const char *const names[32] = {
+    NULL,       "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",    "SIGTRAP", "SIGABRT",
+    "SIGBUS",   "SIGFPE",  "SIGKILL",   "SIGUSR1", "SIGSEGV",   "SIGUSR2", "SIGPIPE",
+    "SIGALRM",  "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",   "SIGSTOP", "SIGTSTP",
+    "SIGTTIN",  "SIGTTOU", "SIGURG",    "SIGXCPU", "SIGXFSZ",   "SIGVTALRM", "SIGPROF",
+    "SIGWINCH", "SIGIO",   "SIGPWR",    "SIGSYS"};
+
+/* "SIGRTMIN+n" / "SIGRTMAX-n" as kill -l prints them, made once. */
+static char rt_names[NSIG][16];
+static pthread_once_t rt_once = PTHREAD_ONCE_INIT;
+static void make_rt_names(void) {
+  int lo = SIGRTMIN, hi = SIGRTMAX, mid = lo + (hi - lo) / 2;
+  for (int s = lo; s <= hi && s < NSIG; s++) {
+    if (s == lo) snprintf(rt_names[s], sizeof rt_names[s], "SIGRTMIN");
+    else if (s == hi) snprintf(rt_names[s], sizeof rt_names[s], "SIGRTMAX");
+    else if (s <= mid) snprintf(rt_names[s], sizeof rt_names[s], "SIGRTMIN+%d", s - lo);
+    else snprintf(rt_names[s], sizeof rt_names[s], "SIGRTMAX-%d", hi - s);
+  }
+}
+
+const char *mt_signal_name(int sig) {
+  if (!mt_signal_is_valid(sig)) return NULL;
+  if (sig < 32) return names[sig];
+  pthread_once(&rt_once, make_rt_names);
+  return rt_names[sig];
+}
+
+int mt_signal_from_name(const char *name) {
+  if (!name || !*name) return MT_EINVAL;
+  char *end;
+  long v = strtol(name, &end, 10);
+  if (*end == 0) return mt_signal_is_valid((int)v) ? (int)v : MT_EINVAL;
+  for (int s = 1; s < NSIG; s++) {
+    const char *n = mt_signal_name(s);
+    if (n && (strcmp(n, name) == 0 || strcmp(n + 3, name) == 0)) return s;
+  }
+  return MT_EINVAL;
+}
+
+const char *mt_signal_strsignal(int sig) {
+  if (!mt_signal_is_valid(sig)) return NULL;
+  const char *d = sigdescr_np(sig); /* thread-safe, unlike strsignal */
+  return d ? d : "Real-time signal";
+}
+
+const char *mt_signal_default_action(int sig) {
+  if (!mt_signal_is_valid(sig)) return NULL;
+  switch (sig) {
+  case SIGCHLD: case SIGURG: case SIGWINCH: return "Ign";
+  case SIGCONT: return "Cont";
+  case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU: return "Stop";
+  case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
+  case SIGSEGV: case SIGXCPU: case SIGXFSZ: case SIGSYS: return "Core";
+  default: return "Term";
+  }
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+int mt_signal_signal(int sig, mt_signal_handler_t fn, void *arg) {
+  if (!mt_signal_is_valid(sig) || sig == SIGKILL || sig == SIGSTOP || fn == MT_SIG_OTHER)
+    return MT_EINVAL;
+  bool func = fn != MT_SIG_DFL && fn != MT_SIG_IGN;
+  if (func && is_fault(sig)) return MT_EINVAL;
+  pthread_once(&once, init_module);
+  mt__mutex_lock(&G.lock, false, MT__NO_DEADLINE);
+  int r = 0;
+  if (func) {
+    r = start_dispatcher_locked();
+    if (r == 0) {
+      G.tab[sig] = (struct entry){fn, arg}; /* table first, then the kernel */
+      r = mt__sys_sig_install(sig, on_signal);
+    }
+  } else {
+    r = fn == MT_SIG_IGN ? mt__sys_ignore_signal(sig) : mt__sys_sig_default(sig);
+    if (r == 0) G.tab[sig] = (struct entry){fn, NULL};
+  }
+  mt__mutex_unlock(&G.lock, false);
+  return r;
+}
+
+int mt_signal_getsignal(int sig, mt_signal_handler_t *fn, void **arg) {
+  if (!mt_signal_is_valid(sig) || !fn) return MT_EINVAL;
+  pthread_once(&once, init_module);
+  void (*kfn)(int) = NULL;
+  int k = mt__sys_sig_get(sig, &kfn);
+  if (k < 0) return k;
+  void *a = NULL;
+  if (k == 0) *fn = MT_SIG_DFL;
+  else if (k == 1) *fn = MT_SIG_IGN;
+  else if (kfn != on_signal) *fn = MT_SIG_OTHER;
+  else {
+    mt__mutex_lock(&G.lock, false, MT__NO_DEADLINE);
+    *fn = G.tab[sig].fn;
+    a = G.tab[sig].arg;
+    mt__mutex_unlock(&G.lock, false);
+  }
+  if (arg) *arg = a;
+  return 0;
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+int mt_signal_kill(pid_t pid, int sig) {
+  if (sig != 0 && !mt_signal_is_valid(sig)) return MT_EINVAL;
+  return mt__sys_kill(pid, sig);
+}
+
+int mt_signal_killpg(pid_t pgrp, int sig) {
+  if (sig != 0 && !mt_signal_is_valid(sig)) return MT_EINVAL;
+  return mt__sys_killpg(pgrp, sig);
+}
+
+static bool ours_installed(int sig) {
+  void (*kfn)(int) = NULL;
+  return mt__sys_sig_get(sig, &kfn) == 2 && kfn == on_signal;
+}
+
+int mt_signal_raise_signal(int sig) {
+  if (!mt_signal_is_valid(sig)) return MT_EINVAL;
+  pthread_once(&once, init_module);
+  __atomic_add_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
+  uint32_t before = __atomic_load_n(&G.runs[sig], __ATOMIC_SEQ_CST);
+  sigset_t cur;
+  mt__sys_sigmask(SIG_BLOCK, NULL, &cur);
+  bool wait = ours_installed(sig) && !sigismember(&cur, sig) &&
+              mt__gettid() != __atomic_load_n(&G.tid, __ATOMIC_ACQUIRE);
+  int r = mt__sys_raise(sig);
+  if (r < 0 || !wait) {
+    __atomic_sub_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
+    return r;
+  }
+  /* Until the handler ran; re-check now and then that it is still ours
+   * (replaced by SIG_DFL meanwhile, it never will). */
+  while (__atomic_load_n(&G.runs[sig], __ATOMIC_ACQUIRE) == before) {
+    int64_t dl;
+    mt__deadline(0.1, &dl);
+    mt__wait_word(&G.runs[sig], before, false, dl);
+    if (!ours_installed(sig)) break;
+  }
+  __atomic_sub_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
+  return 0;
+}
+
+/* ---- timers and waits ----------------------------------------------------- */
+
+unsigned mt_signal_alarm(unsigned seconds) { return mt__sys_alarm(seconds); }
+
+int mt_signal_pause(double timeout) {
+  int64_t dl;
+  int r = mt__deadline(timeout, &dl);
+  if (r) return r;
+  pthread_once(&once, init_module);
+  if (G.running && mt__gettid() == __atomic_load_n(&G.tid, __ATOMIC_ACQUIRE))
+    return MT_EDEADLK;
+  __atomic_add_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
+  uint32_t g = __atomic_load_n(&G.handled, __ATOMIC_SEQ_CST);
+  for (;;) {
+    if (__atomic_load_n(&G.handled, __ATOMIC_ACQUIRE) != g) {
+      r = 0;
+      break;
+    }
+    if (mt__wait_word(&G.handled, g, false, dl) == MT_ETIMEDOUT) {
+      r = __atomic_load_n(&G.handled, __ATOMIC_ACQUIRE) != g ? 0 : MT_ETIMEDOUT;
+      break;
+    }
+  }
+  __atomic_sub_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
+  return r;
+}
+
+static bool time_ok(double s) { return s >= 0 && s < 1e9; }
+
+int mt_signal_setitimer(int which, double seconds, double interval, double *old_seconds,
+                        double *old_interval) {
+  if (!time_ok(seconds) || !time_ok(interval)) return MT_EINVAL;
+  return mt__sys_setitimer(which, seconds, interval, old_seconds, old_interval);
+}
+
+int mt_signal_getitimer(int which, double *seconds, double *interval) {
+  if (!seconds || !interval) return MT_EINVAL;
+  return mt__sys_getitimer(which, seconds, interval);
+}
+
+int mt_signal_sigwait(const sigset_t *set, double timeout) {
+  int64_t dl;
+  int r = mt__deadline(timeout, &dl);
+  if (r) return r;
+  if (!set) return MT_EINVAL;
+  return mt__sys_sigtimedwait(set, dl);
+}
+
+int mt_signal_pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
+  if (how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK) return MT_EINVAL;
+  return mt__sys_sigmask(how, set, old);
+}
+
+int mt__signal_fd(void) { return atomic_load(&sig_efd); }
