@@ -1,0 +1,52 @@
+/* The notes' daemon thread that starts ten threads: 004_5c065b13d5e62cce.txt,
+ * section "守护线程脚本讲解".  main_thread (a daemon) prints "------running
+ * main thread----------", starts ten threads run(0..9) and prints "------done
+ * main thread----------"; run(num) sleeps 1 s unless num == 5, then prints
+ * "hi i am thread num ...lalala".  The threads started by a daemon thread
+ * are daemons too (as Python: daemon is inherited).  The real main thread
+ * sleeps, prints "------->>>>>" and ends:
+ *   daemon_spawner 1   main sleeps 2 s (the notes): all ten threads print;
+ *   daemon_spawner 2   main sleeps 0.5 s, less than the threads' 1 s: only
+ *                      thread 5 has printed, and the process exits at once
+ *                      without waiting for the other nine ("they run as far
+ *                      as they get", as the notes say).
+ * Times are the notes' divided by 10 (times MT_EXAMPLE_SCALE). */
+#include <multitask.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "example.h"
+
+static void *run(void *arg) {
+  long num = (long)arg;
+  if (num != 5) ex_sleep(0.1); /* time.sleep(1) */
+  printf("hi i am thread %ld ...lalala\n", num);
+  return NULL;
+}
+
+static void *main_fn(void *arg) {
+  long n = (long)arg, daemons = 0;
+  printf("------running main thread----------\n");
+  for (long i = 0; i < n; i++) {
+    mt_thread_t *t = mt_thread_spawn(run, (void *)i, NULL); /* daemon: inherited */
+    daemons += mt_thread_is_daemon(t) == 1;
+    mt_thread_free(t); /* started and forgotten, as the notes' t */
+  }
+  printf("------done main thread---------- (%ld of %ld threads are daemons)\n", daemons, n);
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  ex_init();
+  int variant = argc > 1 ? atoi(argv[1]) : 1;
+  mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
+  o.name = "main_thread";
+  o.daemon = true; /* main_thread.setDaemon(True) */
+  o.daemon_set = true;
+  mt_thread_t *main_thread = mt_thread_new(main_fn, (void *)10L, &o);
+  mt_thread_start(main_thread);
+  mt_thread_free(main_thread);
+  ex_sleep(variant == 2 ? 0.05 : 0.2); /* time.sleep(2) */
+  printf("------->>>>>\n");
+  return 0; /* daemon threads do not hold the exit */
+}
