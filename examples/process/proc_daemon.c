@@ -1,4 +1,5 @@
-/* The notes' daemon processes (times divided by 10, times MT_EXAMPLE_SCALE):
+/* The notes' daemon processes (times divided by 10 unless said otherwise,
+ * times MT_EXAMPLE_SCALE):
  *   proc_daemon 1   000_d8a1bcc7e9496ef7.txt, section 10 "孤儿进程、僵尸进程、
  *                   守护进程": class MyProcess(Process) printing its pid,
  *                   its parent's pid and its name; p1 (张三, Zhang San) and
@@ -41,7 +42,9 @@ static int variant1(void) {
   mt_process_t *p1 = mt_process_new_run(&zhang.base, &o1), *p2 = mt_process_new_run(&li.base, &o2);
   mt_process_start(p1);
   mt_process_start(p2);
-  ex_sleep(0.2); /* time.sleep(2) */
+  ex_sleep(0.5); /* time.sleep(2), divided by 4: on a busy machine a child
+                    may take 0.2 s to be scheduled, and the daemon is
+                    terminated as soon as main ends */
   printf("main process ends\n");
   mt_process_free(p1); /* running or not: the library reaps them at exit */
   mt_process_free(p2);

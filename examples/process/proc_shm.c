@@ -14,9 +14,12 @@
  *  - "the segment is empty again": the notes' named mapping disappears when
  *    the writer closes it (Windows tagname semantics); here the writer
  *    clears the text when it is done;
- *  - the text carries a sequence number (a seqlock): the notes say shared
- *    memory needs extra synchronisation for ordered access, and without it
- *    the reader could see "Alplo", half of "Alpha_Panda" over "Hello".
+ *  - the notes say shared memory needs extra synchronisation for ordered
+ *    access; two small pieces of it here: the text carries a sequence
+ *    number (a seqlock: without it the reader could see "Alplo", half of
+ *    "Alpha_Panda" over "Hello"), and the reader acknowledges each message
+ *    it printed, which the writer waits for (at most 10 s) before its next
+ *    write, so a reader held up on a busy machine misses no message.
  * The writer's 0.5 s is divided by 10 (times MT_EXAMPLE_SCALE). */
 #include <multitask.h>
 #include <stdio.h>
@@ -26,7 +29,8 @@
 #include "example.h"
 
 struct segment {
-  unsigned seq; /* odd while the writer writes */
+  unsigned seq;  /* odd while the writer writes */
+  unsigned seen; /* the last seq the reader printed */
   char data[1024];
 };
 
@@ -59,6 +63,12 @@ static int writer(void *arg) {
   for (int i = 0; i < 2; i++) {
     printf("Write data:== %s == to share memory!\n", share[i]);
     publish(m, share[i]);
+    unsigned mine = __atomic_load_n(&m->seq, __ATOMIC_SEQ_CST);
+    for (double give_up = ex_now() + 10; ex_now() < give_up;) { /* wait for the reader */
+      if (__atomic_load_n(&m->seen, __ATOMIC_SEQ_CST) == mine) break;
+      struct timespec poll = {0, 1000 * 1000};
+      nanosleep(&poll, NULL);
+    }
     ex_sleep(0.05); /* time.sleep(0.5) */
   }
   publish(m, ""); /* closing the mapping: the reader sees it empty */
@@ -74,12 +84,13 @@ static int reader(void *arg) {
   char data[1024], last[1024] = "";
   bool seen = false;
   for (;;) {
-    snapshot(m, data);
+    unsigned seq = snapshot(m, data);
     if (data[0] == '\0' && seen) break; /* no valid data: stop reading */
     if (data[0] != '\0' && strcmp(data, last) != 0) {
       printf("Get data:== %s == from share memory!\n", data);
       memcpy(last, data, sizeof last);
       seen = true;
+      __atomic_store_n(&m->seen, seq, __ATOMIC_SEQ_CST); /* printed it */
     }
     struct timespec poll = {0, 5 * 1000 * 1000};
     nanosleep(&poll, NULL);

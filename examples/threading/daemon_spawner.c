@@ -6,10 +6,13 @@
  * are daemons too (as Python: daemon is inherited).  The real main thread
  * sleeps, prints "------->>>>>" and ends:
  *   daemon_spawner 1   main sleeps 2 s (the notes): all ten threads print;
- *   daemon_spawner 2   main sleeps 0.5 s, less than the threads' 1 s: only
- *                      thread 5 has printed, and the process exits at once
- *                      without waiting for the other nine ("they run as far
- *                      as they get", as the notes say).
+ *   daemon_spawner 2   main does not sleep: it waits for main_thread to
+ *                      end (it ends once it started the ten) and ends too:
+ *                      the process exits at once without waiting for the
+ *                      nine sleeping threads; only thread 5, which does not
+ *                      sleep, may have printed by then ("once
+ *                      main_thread ends, the others run as far as they
+ *                      get", as the notes say).
  * Times are the notes' divided by 10 (times MT_EXAMPLE_SCALE). */
 #include <multitask.h>
 #include <stdio.h>
@@ -45,8 +48,11 @@ int main(int argc, char **argv) {
   o.daemon_set = true;
   mt_thread_t *main_thread = mt_thread_new(main_fn, (void *)10L, &o);
   mt_thread_start(main_thread);
+  if (variant == 2)
+    mt_thread_join(main_thread, MT_FOREVER, NULL);
+  else
+    ex_sleep(0.2); /* time.sleep(2) */
   mt_thread_free(main_thread);
-  ex_sleep(variant == 2 ? 0.05 : 0.2); /* time.sleep(2) */
   printf("------->>>>>\n");
   return 0; /* daemon threads do not hold the exit */
 }
