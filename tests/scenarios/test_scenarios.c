@@ -403,41 +403,6 @@ static bool chk_queue_cp(const out_t *o, char *why, size_t wn) {
   return true;
 }
 
-/* 004 "join 代码": start + join three times runs serially (3/6/9 s / 10). */
-static bool chk_thread_join_serial(const out_t *o, char *why, size_t wn) {
-  CHECK(o->n == 6, "%d lines, expected 6", o->n);
-  double prev = 0, one = 0.3 * (getenv("MT_EXAMPLE_SCALE") ? atof(getenv("MT_EXAMPLE_SCALE")) : 1.0);
-  if (one <= 0) one = 0.3;
-  for (int i = 0; i < 3; i++) {
-    CHECK(strcmp(o->line[2 * i], "9") == 0, "line %d is not 9", 2 * i + 1);
-    CHECK(match(o->line[2 * i + 1], "^[0-9]+\\.[0-9][0-9]$", NULL), "line %d is not a time", 2 * i + 2);
-    double t = atof(o->line[2 * i + 1]);
-    CHECK(t - prev >= one * 0.95, "thread %d ended %.2f s after the previous one: not serial", i + 1, t - prev);
-    prev = t;
-  }
-  return true;
-}
-
-/* 004 "多进程LOCK": RLock + Array('i', [11, 22, 33, 44]), 20 processes. */
-static bool chk_proc_rlock_array(const out_t *o, char *why, size_t wn) {
-  CHECK(o->n == 80, "%d lines, expected 80", o->n);
-  int seen[20] = {0};
-  for (int b = 0; b < 20; b++) {
-    long i = -1;
-    CHECK(match(o->line[4 * b], "^([0-9]+) -----> ", &i) && i >= 0 && i < 20, "line %d: %s", 4 * b + 1, o->line[4 * b]);
-    CHECK(!seen[i]++, "process %ld printed twice", i);
-    char want[4][32];
-    snprintf(want[0], sizeof want[0], "%ld -----> %ld", i, 100 + i);
-    snprintf(want[1], sizeof want[1], "%ld -----> 22", i);
-    snprintf(want[2], sizeof want[2], "%ld -----> 33", i);
-    snprintf(want[3], sizeof want[3], "%ld -----> 44", i);
-    for (int k = 0; k < 4; k++)
-      CHECK(strcmp(o->line[4 * b + k], want[k]) == 0, "line %d is \"%s\", expected \"%s\" (lines interleaved?)",
-            4 * b + k + 1, o->line[4 * b + k], want[k]);
-  }
-  return true;
-}
-
 /* 000 section 8 (4): a process uses a multiprocessing Semaphore(3). */
 static bool chk_proc_semaphore(const out_t *o, char *why, size_t wn) {
   const char *want[] = {"^process [0-9]+ wants to run the event$", "^process [0-9]+ starts the operation$",
@@ -470,8 +435,6 @@ static const scenario_t scenarios[] = {
     {"daemon_spawner", "2", chk_daemon_spawner2},
     {"pipe_and_queue", NULL, chk_pipe_and_queue},
     {"queue_cp", NULL, chk_queue_cp},
-    {"thread_join_serial", NULL, chk_thread_join_serial},
-    {"proc_rlock_array", NULL, chk_proc_rlock_array},
     {"proc_semaphore", NULL, chk_proc_semaphore},
 };
 #define N_SCENARIOS (int)(sizeof scenarios / sizeof scenarios[0])
