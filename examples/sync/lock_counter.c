@@ -12,14 +12,17 @@
  *    million additions in about 2 ms, less than it may take to start the
  *    second thread, so without it the first could finish before the second
  *    begins (Python's loop takes about 0.3 s: there they overlap anyway);
- *  - every 1000th read-modify-write yields the CPU between its read and its
- *    write, as CPython may switch threads at the bytecode boundary between
- *    LOAD_GLOBAL and STORE_GLOBAL (its switch interval is 5 ms).  On one
- *    free core the two threads would otherwise run one after the other, a
- *    whole time slice each, and never interleave; with the yield the other
- *    thread runs while a stale value is held, and the write that follows
- *    wipes out what the other thread did meanwhile.
- * The locked run takes the same yields inside the lock: its total is exact. */
+ *  - every 1000th read-modify-write switches to the other thread between
+ *    its read and its write, as CPython may switch threads at the bytecode
+ *    boundary between LOAD_GLOBAL and STORE_GLOBAL (its switch interval is
+ *    5 ms): it yields the CPU until the other thread has made progress
+ *    (unless the other is itself at such a point, or done).  On a busy
+ *    machine the two threads could otherwise run one after the other, a
+ *    whole time slice each, and never interleave; with the switch the
+ *    other thread runs while a stale value is held, and the write that
+ *    follows wipes out what the other thread did meanwhile.
+ * The locked run yields at the same points, inside the lock (the other
+ * thread waits for the lock meanwhile): its total is exact. */
 #include <multitask.h>
 #include <sched.h>
 #include <stdio.h>
@@ -30,28 +33,54 @@
 static volatile long money;
 static mt_lock_t *lock;
 static mt_barrier_t *gate;
+static long progress[2];      /* iterations done by each thread */
+static int at_switch[2], done[2];
 
 struct my_thread {
   long n; /* +1 or -1 */
+  int me; /* 0 or 1 */
   bool with_lock;
 };
+
+/* The deliberate thread switch: let the other thread run until it made
+ * progress, unless it is itself switching or done (or 1 s passed). */
+static void thread_switch(int me) {
+  int other = !me;
+  long seen = __atomic_load_n(&progress[other], __ATOMIC_SEQ_CST);
+  __atomic_store_n(&at_switch[me], 1, __ATOMIC_SEQ_CST);
+  for (double give_up = ex_now() + 1.0;
+       __atomic_load_n(&progress[other], __ATOMIC_SEQ_CST) == seen &&
+       !__atomic_load_n(&at_switch[other], __ATOMIC_SEQ_CST) &&
+       !__atomic_load_n(&done[other], __ATOMIC_SEQ_CST) && ex_now() < give_up;)
+    sched_yield();
+  __atomic_store_n(&at_switch[me], 0, __ATOMIC_SEQ_CST);
+}
 
 static void *run(void *arg) {
   struct my_thread *self = arg;
   mt_barrier_wait(gate, MT_FOREVER); /* both loops start together */
   for (long i = 0; i < N; i++) {
     if (self->with_lock) mt_lock_acquire(lock, MT_FOREVER); /* lock.acquire() */
-    long read = money;                 /* LOAD_GLOBAL money */
-    if (i % 1000 == 0) sched_yield();  /* the deliberate thread switch */
-    money = read + self->n;            /* STORE_GLOBAL money */
+    long read = money;                          /* LOAD_GLOBAL money */
+    if (i % 1000 == 0) { /* the deliberate switch */
+      if (self->with_lock)
+        sched_yield(); /* the other thread waits for the lock: cannot progress */
+      else
+        thread_switch(self->me);
+    }
+    money = read + self->n;                     /* STORE_GLOBAL money */
     if (self->with_lock) mt_lock_release(lock); /* lock.release() */
+    __atomic_store_n(&progress[self->me], i + 1, __ATOMIC_RELAXED);
   }
+  __atomic_store_n(&done[self->me], 1, __ATOMIC_SEQ_CST);
   return NULL;
 }
 
 static long once(bool with_lock) {
   money = 0;
-  struct my_thread add = {+1, with_lock}, sub = {-1, with_lock};
+  progress[0] = progress[1] = 0;
+  done[0] = done[1] = 0;
+  struct my_thread add = {+1, 0, with_lock}, sub = {-1, 1, with_lock};
   mt_thread_t *t1 = mt_thread_spawn(run, &add, NULL), *t2 = mt_thread_spawn(run, &sub, NULL);
   mt_thread_join(t1, MT_FOREVER, NULL);
   mt_thread_join(t2, MT_FOREVER, NULL);
