@@ -412,6 +412,28 @@ static bool chk_proc_semaphore(const out_t *o, char *why, size_t wn) {
   return lines_are(o, 0, want, 5, why, wn);
 }
 
+/* 004 "queue模块" 生产者--消费者: 12 producers / 10 consumers; alex and liu. */
+static bool chk_queue_baozi(const out_t *o, char *why, size_t wn) {
+  CHECK(o->n == 41, "%d lines, expected 41", o->n);
+  CHECK(strcmp(o->line[0], "12 producers put 12000 items through Queue(10), 10 consumers took 12000") == 0,
+        "first line wrong: %s", o->line[0]);
+  int made = 0, eaten = 0;
+  for (int i = 1; i < o->n; i++) {
+    long v = -1;
+    if (match(o->line[i], "^Producer alex has made ([0-9]+) baozi \\.\\.$", &v)) {
+      CHECK(v == made, "alex made %ld, expected %d", v, made);
+      made++;
+    } else if (match(o->line[i], "^Consumer liu has eaten ([0-9]+) baozi \\.\\.\\. chihuo\\.\\.$", &v)) {
+      CHECK(v == eaten, "liu ate %ld, expected %d", v, eaten); /* may print before alex says it made it */
+      eaten++;
+    } else {
+      CHECK(false, "line %d unexpected: %s", i + 1, o->line[i]);
+    }
+  }
+  CHECK(made == 20 && eaten == 20, "made %d, eaten %d", made, eaten);
+  return true;
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 typedef struct {
@@ -436,6 +458,7 @@ static const scenario_t scenarios[] = {
     {"pipe_and_queue", NULL, chk_pipe_and_queue},
     {"queue_cp", NULL, chk_queue_cp},
     {"proc_semaphore", NULL, chk_proc_semaphore},
+    {"queue_baozi", NULL, chk_queue_baozi},
 };
 #define N_SCENARIOS (int)(sizeof scenarios / sizeof scenarios[0])
 
