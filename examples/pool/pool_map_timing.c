@@ -2,11 +2,11 @@
  * "进程池": run(fn) sleeps 1 s and prints fn * fn; six calls one after the
  * other, then Pool(10).map(run, [1..6]), each timed.  The notes measured
  * 6.00 s and 3.31 s (the 3.31 is one task plus Python starting ten worker
- * processes).  Here the task sleeps 0.3 s (times MT_EXAMPLE_SCALE):
+ * processes).  Here the task sleeps 0.5 s (times MT_EXAMPLE_SCALE):
  * sequential is six tasks, parallel is about one task plus the pool's start
  * (and its close and join), well under sequential.  (With 0.1 s tasks the
- * ten workers' start, about 0.2 s on a busy two-core machine, would weigh
- * as much as the tasks.)  The squares of the pool come in whatever order
+ * ten workers' start and stop, 0.2 to 0.6 s on a busy two-core machine,
+ * would weigh more than the tasks.)  The squares of the pool come in whatever order
  * the workers finish.  The verdict line is stable: it says "well under"
  * when parallel is less than half of sequential. */
 #include <multitask.h>
@@ -15,7 +15,7 @@
 
 #include "example.h"
 
-#define TASK 0.3 /* the notes' time.sleep(1), scaled down */
+#define TASK 0.5 /* the notes' time.sleep(1), scaled down */
 
 static int run(const void *in, size_t len, mt_value_t *out) {
   int fn;

@@ -5,24 +5,31 @@
  * "hi i am thread num ...lalala".  The threads started by a daemon thread
  * are daemons too (as Python: daemon is inherited).  The real main thread
  * sleeps, prints "------->>>>>" and ends:
- *   daemon_spawner 1   main sleeps 2 s (the notes): all ten threads print;
+ *   daemon_spawner 1   main sleeps 2 s (the notes; here 0.5 s, so that a busy
+ *                      machine that starts main_thread late still lets the
+ *                      threads' 0.1 s pass first): all ten threads print;
  *   daemon_spawner 2   main does not sleep: it waits for main_thread to
  *                      end (it ends once it started the ten) and ends too:
  *                      the process exits at once without waiting for the
  *                      nine sleeping threads; only thread 5, which does not
- *                      sleep, may have printed by then ("once
+ *                      sleep, may have printed by then (here the nine sleep
+ *                      the notes' full 1 s, so that a busy machine cannot
+ *                      let them finish before main's exit) ("once
  *                      main_thread ends, the others run as far as they
  *                      get", as the notes say).
- * Times are the notes' divided by 10 (times MT_EXAMPLE_SCALE). */
+ * Times are the notes' divided by 10 unless said otherwise (times
+ * MT_EXAMPLE_SCALE). */
 #include <multitask.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "example.h"
 
+static double nap = 0.1; /* time.sleep(1), divided by 10 (variant 1) */
+
 static void *run(void *arg) {
   long num = (long)arg;
-  if (num != 5) ex_sleep(0.1); /* time.sleep(1) */
+  if (num != 5) ex_sleep(nap); /* time.sleep(1) */
   printf("hi i am thread %ld ...lalala\n", num);
   return NULL;
 }
@@ -42,6 +49,7 @@ static void *main_fn(void *arg) {
 int main(int argc, char **argv) {
   ex_init();
   int variant = argc > 1 ? atoi(argv[1]) : 1;
+  if (variant == 2) nap = 1.0;
   mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
   o.name = "main_thread";
   o.daemon = true; /* main_thread.setDaemon(True) */
@@ -51,7 +59,7 @@ int main(int argc, char **argv) {
   if (variant == 2)
     mt_thread_join(main_thread, MT_FOREVER, NULL);
   else
-    ex_sleep(0.2); /* time.sleep(2) */
+    ex_sleep(0.5); /* time.sleep(2) */
   mt_thread_free(main_thread);
   printf("------->>>>>\n");
   return 0; /* daemon threads do not hold the exit */
