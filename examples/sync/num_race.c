@@ -1,4 +1,11 @@
-/* The notes' unlocked counters, 004_5c065b13d5e62cce.txt:
+/* The notes' unlocked counters.
+ *  part 0, 001_a745250b55c36603.txt, section 9.3.2, 6 "线程是数据共享的": n =
+ *    100; 100 threads each do n -= 1 once; main joins them and prints n: 0,
+ *    because threads share the global (the notes add: do not change globals
+ *    in threads lightly).  Here too each thread does one plain decrement,
+ *    without the deliberate switch below: started one after another, the
+ *    threads' one-instruction decrements practically never overlap.
+ * 004_5c065b13d5e62cce.txt:
  *  part 1, section "先执行 并发线程再执行 下一个主线程": 30 threads each
  *    sleep(1), print "hi i am thread N ...lalala" and do NUM += 1; main
  *    joins them and prints "----> NUM".  Without a lock NUM ends below 30;
@@ -22,7 +29,7 @@
 
 #include "example.h"
 
-static volatile int NUM, gl_num;
+static volatile int NUM, gl_num, n = 100;
 static mt_lock_t *lock;
 static mt_rlock_t *rlock;
 
@@ -31,6 +38,13 @@ static void plus_one(volatile int *global) {
   struct timespec switch_interval = {0, 5 * 1000 * 1000};
   nanosleep(&switch_interval, NULL); /* the deliberate thread switch */
   *global = read + 1; /* STORE_GLOBAL */
+}
+
+/* part 0 */
+static void *func(void *arg) {
+  (void)arg;
+  n -= 1; /* global n; n -= 1 */
+  return NULL;
 }
 
 /* part 1 */
@@ -61,7 +75,7 @@ static void *show(void *arg) {
   return NULL;
 }
 
-static void *func(void *arg) {
+static void *func_rlock(void *arg) {
   (void)arg;
   mt_rlock_acquire(rlock, MT_FOREVER);
   plus_one(&gl_num);
@@ -74,7 +88,7 @@ static void *func(void *arg) {
 /* Starts n threads of fn, then (like the notes) prints `after_start` if
  * given and joins them all. */
 static void start_join(int n, void *(*fn)(void *), const char *after_start) {
-  mt_thread_t *t[30];
+  mt_thread_t *t[100];
   for (long i = 0; i < n; i++) t[i] = mt_thread_spawn(fn, (void *)i, NULL);
   if (after_start) printf("%s\n", after_start);
   for (int i = 0; i < n; i++) mt_thread_join(t[i], MT_FOREVER, NULL), mt_thread_free(t[i]);
@@ -84,6 +98,9 @@ int main(void) {
   ex_init();
   lock = mt_lock_new(0);
   rlock = mt_rlock_new(0);
+
+  start_join(100, func, NULL); /* 100 threads: n -= 1 */
+  printf("%d\n", n);          /* print(n) */
 
   printf("30 threads, NUM += 1 without a lock:\n");
   start_join(30, run, NULL);
@@ -100,7 +117,7 @@ int main(void) {
   int g_unlocked = gl_num;
   printf("10 threads, gl_num += 1 under an RLock:\n");
   gl_num = 0;
-  start_join(10, func, NULL);
+  start_join(10, func_rlock, NULL);
   int g_locked = gl_num;
 
   printf("verdict: without a lock %d of 30 and %d of 10 increments survived (%s); "

@@ -188,13 +188,15 @@ static bool chk_lock_counter(const out_t *o, char *why, size_t wn) {
   return true;
 }
 
-/* 004 "先执行 并发线程...": 30 threads NUM += 1; "Lock、Rlock类" 例子一/二. */
+/* 001 9.3.2 6: 100 threads n -= 1 print 0; 004 "先执行 并发线程...": 30
+ * threads NUM += 1; "Lock、Rlock类" 例子一/二. */
 static bool chk_num_race(const out_t *o, char *why, size_t wn) {
   int a = find(o, "^30 threads, NUM \\+= 1 without a lock:$", 0);
   int b = find(o, "^30 threads, NUM \\+= 1 under a Lock:$", 0);
   int c = find(o, "^10 threads, gl_num \\+= 1 without a lock:$", 0);
   int d = find(o, "^10 threads, gl_num \\+= 1 under an RLock:$", 0);
-  CHECK(a == 0 && b > a && c > b && d > c, "the four part headers are missing or out of order");
+  CHECK(o->n > 0 && strcmp(o->line[0], "0") == 0, "100 threads n -= 1: n is not 0");
+  CHECK(a == 1 && b > a && c > b && d > c, "the four part headers are missing or out of order");
   const char *hi = "^hi i am thread ([0-9]+) \\.\\.\\.lalala$";
   CHECK(count(o, hi, a, b) == 30 && count(o, hi, b, c) == 30, "not 30 'hi i am thread' lines per part");
   long unlocked = -1, locked = -1;
