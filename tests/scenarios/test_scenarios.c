@@ -139,6 +139,14 @@ static int find(const out_t *o, const char *re, int from) {
   return -1;
 }
 
+/* Index of the last "I am thread1" line, or -1. */
+static int find_last_thread1(const out_t *o) {
+  int at = -1;
+  for (int i = 0; i < o->n; i++)
+    if (strcmp(o->line[i], "I am thread1") == 0) at = i;
+  return at;
+}
+
 /* Lines in [from, to) matching re. */
 static int count(const out_t *o, const char *re, int from, int to) {
   int c = 0;
@@ -436,6 +444,32 @@ static bool chk_queue_baozi(const out_t *o, char *why, size_t wn) {
   return true;
 }
 
+/* 004 "join()和setDaemon()的一点儿探究": experiment 1, daemons: exit at once. */
+static bool chk_join_daemon1(const out_t *o, char *why, size_t wn) {
+  CHECK(find(o, "^ok$", 0) >= 0, "no ok");
+  CHECK(count(o, "^I am thread1$", 0, o->n) <= 1 && count(o, "^I am thread2$", 0, o->n) <= 1,
+        "a daemon thread went on printing: the exit waited");
+  CHECK(o->n == 1 + count(o, "^I am thread[12]$", 0, o->n), "unexpected lines");
+  return true;
+}
+
+/* Experiment 2: start + join in the loop runs the threads one after the other. */
+static bool chk_join_daemon2(const out_t *o, char *why, size_t wn) {
+  const char *want[] = {"^I am thread1$", "^I am thread1$", "^I am thread1$", "^I am thread2$",
+                        "^I am thread2$", "^I am thread2$", "^ok$"};
+  CHECK(o->n == 7, "%d lines, expected 7", o->n);
+  return lines_are(o, 0, want, 7, why, wn);
+}
+
+/* Experiment 3: start both, join both: 3 lines each in any order, then ok. */
+static bool chk_join_daemon3(const out_t *o, char *why, size_t wn) {
+  CHECK(o->n == 7, "%d lines, expected 7", o->n);
+  CHECK(count(o, "^I am thread1$", 0, 6) == 3 && count(o, "^I am thread2$", 0, 6) == 3, "not 3 lines of each");
+  CHECK(strcmp(o->line[6], "ok") == 0, "ok is not last");
+  CHECK(find(o, "^I am thread2$", 0) < find_last_thread1(o), "the threads did not run at the same time");
+  return true;
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 typedef struct {
@@ -461,6 +495,9 @@ static const scenario_t scenarios[] = {
     {"queue_cp", NULL, chk_queue_cp},
     {"proc_semaphore", NULL, chk_proc_semaphore},
     {"queue_baozi", NULL, chk_queue_baozi},
+    {"join_daemon", "1", chk_join_daemon1},
+    {"join_daemon", "2", chk_join_daemon2},
+    {"join_daemon", "3", chk_join_daemon3},
 };
 #define N_SCENARIOS (int)(sizeof scenarios / sizeof scenarios[0])
 
