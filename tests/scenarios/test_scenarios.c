@@ -486,6 +486,28 @@ static bool chk_queue_crawler_mp(const out_t *o, char *why, size_t wn) {
   return true;
 }
 
+/* 000 section 8 (1): writer and polling reader processes on a Queue. */
+static bool chk_queue_rw_processes(const out_t *o, char *why, size_t wn) {
+  CHECK(o->n >= 4 && match(o->line[0], "^writer process: [0-9]+$", NULL), "first line wrong");
+  int w[3], r[3], reads = 0;
+  for (int k = 0; k < 3; k++) {
+    char re[64];
+    snprintf(re, sizeof re, "^writing %c to the queue$", "ABC"[k]);
+    w[k] = find(o, re, 0);
+    CHECK(w[k] > 0 && (k == 0 || w[k] > w[k - 1]) && count(o, re, 0, o->n) == 1, "writes not A, B, C in order");
+    snprintf(re, sizeof re, "^read %c from the queue$", "ABC"[k]);
+    r[k] = find(o, re, 0);
+    CHECK(count(o, re, 0, o->n) <= 1, "%c read twice", "ABC"[k]);
+    if (r[k] >= 0) {
+      CHECK(r[k] > w[k], "%c read before it was written", "ABC"[k]);
+      CHECK(k == 0 || (r[k - 1] >= 0 && r[k] > r[k - 1]), "reads are not a prefix of A, B, C in order");
+      reads++;
+    }
+  }
+  CHECK(o->n == 4 + reads, "unexpected lines");
+  return true;
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 typedef struct {
@@ -515,6 +537,7 @@ static const scenario_t scenarios[] = {
     {"join_daemon", "2", chk_join_daemon2},
     {"join_daemon", "3", chk_join_daemon3},
     {"queue_crawler_mp", NULL, chk_queue_crawler_mp},
+    {"queue_rw_processes", NULL, chk_queue_rw_processes},
 };
 #define N_SCENARIOS (int)(sizeof scenarios / sizeof scenarios[0])
 
