@@ -13,7 +13,9 @@
  *                   (never in the notes, whose threads run forever).
  * Sleeps are the notes' 1 s divided by 10 (times MT_EXAMPLE_SCALE), except
  * in experiment 1, where the threads sleep the full 1 s so that a busy
- * machine cannot make them print twice before main's exit. */
+ * machine cannot make them print twice before main's exit, and in
+ * experiment 3, divided by 5, so that a busy machine that starts thread2
+ * late still finds thread1 running. */
 #include <multitask.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,7 @@ int main(int argc, char **argv) {
   int variant = argc > 1 ? atoi(argv[1]) : 1;
   mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
   o.name = "print_func"; /* MyThread(print_func, (n,), print_func.__name__) */
+  if (variant == 3) nap = 0.2;
   if (variant == 1) {
     rounds = 0; /* forever: the exit ends them */
     nap = 1.0;
