@@ -5,9 +5,10 @@
  * "hi i am thread num ...lalala".  The threads started by a daemon thread
  * are daemons too (as Python: daemon is inherited).  The real main thread
  * sleeps, prints "------->>>>>" and ends:
- *   daemon_spawner 1   main sleeps 2 s (the notes; here 0.5 s, so that a busy
- *                      machine that starts main_thread late still lets the
- *                      threads' 0.1 s pass first): all ten threads print;
+ *   daemon_spawner 1   main sleeps 2 s (the notes; here 0.2 s, and on a busy
+ *                      machine up to 5 s more until the ten threads have
+ *                      printed: the notes' sleep exists to let them finish):
+ *                      all ten threads print before main's line;
  *   daemon_spawner 2   main does not sleep: it waits for main_thread to
  *                      end (it ends once it started the ten) and ends too:
  *                      the process exits at once without waiting for the
@@ -27,10 +28,13 @@
 
 static double nap = 0.1; /* time.sleep(1), divided by 10 (variant 1) */
 
+static int printed; /* threads that printed (variant 1 waits for ten) */
+
 static void *run(void *arg) {
   long num = (long)arg;
   if (num != 5) ex_sleep(nap); /* time.sleep(1) */
   printf("hi i am thread %ld ...lalala\n", num);
+  __atomic_add_fetch(&printed, 1, __ATOMIC_SEQ_CST);
   return NULL;
 }
 
@@ -58,8 +62,12 @@ int main(int argc, char **argv) {
   mt_thread_start(main_thread);
   if (variant == 2)
     mt_thread_join(main_thread, MT_FOREVER, NULL);
-  else
-    ex_sleep(0.5); /* time.sleep(2) */
+  else {
+    ex_sleep(0.2); /* time.sleep(2) */
+    for (double give_up = ex_now() + 5; __atomic_load_n(&printed, __ATOMIC_SEQ_CST) < 10 &&
+                                         ex_now() < give_up;)
+      ex_sleep(0.01);
+  }
   mt_thread_free(main_thread);
   printf("------->>>>>\n");
   return 0; /* daemon threads do not hold the exit */
