@@ -12,8 +12,9 @@
  *                   same time (their lines interleave); "ok" after both end
  *                   (never in the notes, whose threads run forever).
  * Sleeps are the notes' 1 s divided by 10 (times MT_EXAMPLE_SCALE), except
- * in experiment 1, where the threads sleep the full 1 s so that a busy
- * machine cannot make them print twice before main's exit, and in
+ * in experiment 1, where the threads sleep 10 s (the exit ends them long
+ * before) so that even a starved machine cannot make them print twice
+ * before main's exit, and in
  * experiment 3, divided by 5, so that a busy machine that starts thread2
  * late still finds thread1 running. */
 #include <multitask.h>
@@ -42,7 +43,7 @@ int main(int argc, char **argv) {
   if (variant == 3) nap = 0.2;
   if (variant == 1) {
     rounds = 0; /* forever: the exit ends them */
-    nap = 1.0;
+    nap = 10.0;
     o.daemon = true, o.daemon_set = true; /* t.setDaemon(True) */
   }
   mt_thread_t *threads[2];
