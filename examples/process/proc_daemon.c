@@ -52,10 +52,13 @@ static int variant1(void) {
 }
 
 /* ---- 2: daemon son1, non-daemon son2 ------------------------------------ */
+static mt_shvalue_t *beats; /* lines son1 printed (shared memory) */
+
 static int son1(void *arg) {
   (void)arg;
   for (;;) { /* while True: until terminated */
     printf("is alive\n");
+    mt_shvalue_add(beats, 1, NULL);
     ex_sleep(0.05); /* time.sleep(0.5) */
   }
   return 0;
@@ -71,6 +74,7 @@ static int son2(void *arg) {
 }
 
 static int variant2(void) {
+  beats = mt_shvalue_new('i', 0, true); /* Value('i', 0) */
   mt_process_opts_t o = MT_PROCESS_OPTS_INIT;
   o.daemon = true; /* p.daemon = True */
   mt_process_t *p = mt_process_new(son1, NULL, &o);
@@ -78,6 +82,12 @@ static int variant2(void) {
   mt_process_t *p2 = mt_process_new(son2, NULL, NULL);
   mt_process_start(p2);
   ex_sleep(0.2); /* time.sleep(2) */
+  /* the notes' sleep lets the daemon print 4 times; on a starved machine
+   * wait up to 5 s more until it printed twice */
+  int64_t n = 0;
+  for (double give_up = ex_now() + 5; mt_shvalue_get_i64(beats, &n) == 0 && n < 2 &&
+                                      ex_now() < give_up;)
+    ex_sleep(0.01);
   printf("main's code ends\n");
   mt_process_free(p);
   mt_process_free(p2);

@@ -52,6 +52,9 @@ static void *main_fn(void *arg) {
 
 int main(int argc, char **argv) {
   ex_init();
+  /* unbuffered: in variant 2 exit() flushes stdio while thread 5 may be
+   * inside printf, and a line-buffered stream could print its line twice */
+  setvbuf(stdout, NULL, _IONBF, 0);
   int variant = argc > 1 ? atoi(argv[1]) : 1;
   if (variant == 2) nap = 1.0;
   mt_thread_opts_t o = MT_THREAD_OPTS_INIT;

@@ -15,7 +15,7 @@
  * in experiment 1, where the threads sleep 10 s (the exit ends them long
  * before) so that even a starved machine cannot make them print twice
  * before main's exit, and in
- * experiment 3, divided by 5, so that a busy machine that starts thread2
+ * experiment 3, 0.3 s, so that a busy machine that starts thread2
  * late still finds thread1 running. */
 #include <multitask.h>
 #include <stdio.h>
@@ -37,10 +37,13 @@ static void *print_func(void *arg) {
 
 int main(int argc, char **argv) {
   ex_init();
+  /* unbuffered: exit() flushes stdio while a daemon thread may be inside
+   * printf, and a line-buffered stream could then print that line twice */
+  setvbuf(stdout, NULL, _IONBF, 0);
   int variant = argc > 1 ? atoi(argv[1]) : 1;
   mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
   o.name = "print_func"; /* MyThread(print_func, (n,), print_func.__name__) */
-  if (variant == 3) nap = 0.2;
+  if (variant == 3) nap = 0.3;
   if (variant == 1) {
     rounds = 0; /* forever: the exit ends them */
     nap = 10.0;
