@@ -228,9 +228,9 @@ static bool chk_num_race(const out_t *o, char *why, size_t wn) {
 
 /* 000 section 9 (2) Semaphore(3); 004 "信号量 semaphore" BoundedSemaphore(5). */
 static bool chk_semaphores(const out_t *o, char *why, size_t wn) {
-  CHECK(o->n > 3, "too short");
-  for (int i = 0; i < 3; i++)
-    CHECK(match(o->line[i], "^[0-4] acquire sema$", NULL), "line %d is not an acquire: %s", i + 1, o->line[i]);
+  /* (the notes' first three lines are acquires; a thread started 0.1 s late
+   * on a starved machine can let a release come first, so that is not
+   * checked; three inside at once is) */
   CHECK(count(o, "^[0-4] acquire sema$", 0, o->n) == 5 && count(o, "^[0-4] release sema$", 0, o->n) == 5,
         "not 5 acquire and 5 release lines");
   CHECK(find(o, "^Semaphore\\(3\\): at most 3 threads were inside at once$", 0) >= 0,
@@ -302,8 +302,8 @@ static bool chk_proc_daemon2(const out_t *o, char *why, size_t wn) {
   CHECK(count(o, "^in son2$", 0, o->n) == 5, "son2 did not print 5 lines");
   CHECK(count(o, "^is alive$", 0, m) >= 2, "the daemon printed fewer than 2 lines while main ran");
   CHECK(count(o, "^is alive$", m, o->n) <= 1, "the daemon went on after main's code ended");
-  CHECK(count(o, "^in son2$", m, o->n) >= 1, "son2 did not outlive main's code");
-  CHECK(strcmp(o->line[o->n - 1], "in son2") == 0, "the last line is not son2's");
+  /* (son2's last lines normally come after main's line; on a starved
+   * machine main waits for the daemon's lines and son2 may end first) */
   CHECK(o->n == count(o, "^(is alive|in son2|main's code ends)$", 0, o->n), "unexpected lines");
   return true;
 }
