@@ -270,20 +270,23 @@ static void *cp_consumer(void *arg) {
 
 static void sentinels_cp_2_3(void **state) {
   (void)state;
+  /* the notes' cp(c_count=2, p_count=3): 2 consumers, 3 producers, Queue(10)
+   * (threads here; the process version is examples/queue/queue_cp.c, run by
+   * tests/scenarios) */
   mt_queue_t *q = mt_queue_new(10);
   long n = mt_test_scaled(100000, 500);
-  cp_t p[2] = {{q, n, 0}, {q, n, 0}}, c[3] = {{q, 0, 0}, {q, 0, 0}, {q, 0, 0}};
-  pthread_t pt[2], ct[3];
-  for (int i = 0; i < 3; i++) pthread_create(&ct[i], NULL, cp_consumer, &c[i]);
-  for (int i = 0; i < 2; i++) pthread_create(&pt[i], NULL, cp_producer, &p[i]);
-  for (int i = 0; i < 2; i++) pthread_join(pt[i], NULL);
-  for (int i = 0; i < 3; i++) mt_queue_put(q, NULL, MT_FOREVER);
+  cp_t p[3] = {{q, n, 0}, {q, n, 0}, {q, n, 0}}, c[2] = {{q, 0, 0}, {q, 0, 0}};
+  pthread_t pt[3], ct[2];
+  for (int i = 0; i < 2; i++) pthread_create(&ct[i], NULL, cp_consumer, &c[i]);
+  for (int i = 0; i < 3; i++) pthread_create(&pt[i], NULL, cp_producer, &p[i]);
+  for (int i = 0; i < 3; i++) pthread_join(pt[i], NULL);
+  for (int i = 0; i < 2; i++) mt_queue_put(q, NULL, MT_FOREVER);
   long sum = 0;
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 2; i++) {
     pthread_join(ct[i], NULL);
     sum += c[i].got;
   }
-  assert_int_equal(sum, 2 * (n * (n + 1) / 2));
+  assert_int_equal(sum, 3 * (n * (n + 1) / 2));
   assert_int_equal(mt_queue_qsize(q), 0);
   mt_queue_free(q);
 }
