@@ -73,6 +73,13 @@ mt_future_t *mt_future_new(void);
 void mt_future_free(mt_future_t *f);
 /* Takes one more reference (each must be matched by mt_future_free). */
 mt_future_t *mt_future_ref(mt_future_t *f);
+/* Futures come from 1 MiB slabs that are kept for reuse: memory stays at
+ * the peak number of futures alive at once (~192 bytes each) until this
+ * call gives back to the system every slab none of whose futures is alive
+ * or cached by another thread (each thread caches at most 1024 free
+ * futures).  Returns the number of 1 MiB slabs given back (0 under
+ * ASan/TSan builds, which use malloc). */
+int mt_future_trim(void);
 
 /* ---- queries -------------------------------------------------------- */
 

@@ -1,9 +1,9 @@
 /* multitask/pipe.h - multiprocessing.Pipe and multiprocessing.connection.wait.
  * docs/pipes.md maps every Python name to these functions.
  *
- * mt_pipe_new(duplex) makes two connection ends: a socketpair when duplex (both
- * ends send and receive), a pipe when not (a receives, b sends, as Python's
- * Pipe(False)).  Descriptors are O_CLOEXEC; create the pipe before fork()
+ * mt_pipe_new(duplex) makes two connection ends of an AF_UNIX socketpair:
+ * both send and receive when duplex; when not, a only receives and b only
+ * sends (as Python's Pipe(False); the unused directions are shut down).  Descriptors are O_CLOEXEC; create the pipe before fork()
  * and close the end a process does not use (mt_conn_close) so that EOF is
  * seen.  Messages are framed with a 4-byte length (0xffffffff + an 8-byte
  * length from 4 GiB on, as Python), so any size up to MT_CONN_MAX_MSG (1 TiB,
@@ -12,10 +12,8 @@
  * its own maximum, MT_CONN_DEFAULT_MAX_RECV (1 GiB) unless changed with
  * mt_conn_set_max_recv.
  *
- * SIGPIPE: socket writes use MSG_NOSIGNAL.  A pipe has no such flag, so a
- * simplex send blocks SIGPIPE in the calling thread for the write only
- * (never a process-wide handler) and takes the signal a failed write raised
- * back at once; the thread's mask is the same after the call as before.
+ * SIGPIPE: sends use MSG_NOSIGNAL; no signal is raised and the thread's
+ * signal mask is never touched.
  *
  * Error model (Python exception -> code): EOFError -> MT_ECLOSED (the peer
  * closed and everything it sent has been read), OSError on a closed end ->

@@ -58,13 +58,27 @@
 
 #define BATCH 32
 
-/* Cache lines are split by who writes them: a spinning worker polls only
- * npushed (and the read-mostly line), so submit's RMWs on ctl / tail do not
- * bounce against the spinner's reads. */
 typedef struct pool {
-  /* producer hot line: one XCHG + one add per submit */
-  _Alignas(64) mt_future_t *tail; /* atomic: last node (XCHG) */
-  uint64_t npushed;               /* atomic */
+  /* The round-trip line: submit's XCHG + add, the idle token it takes, and
+   * the parking words it reads all live here, as does what a worker going
+   * idle writes (idle token, nspinning), so that one task handed to an idle
+   * worker moves this line once each way instead of one line per word. */
+  _Alignas(64) union {
+    /* The queue's stub node.  Only its qnext is ever used (q_pop never
+     * returns the stub), which lies in this same line (offsetof(qnext) <
+     * 64, future_internal.h): the fields below overlay the stub's unused
+     * head, so the push that links behind the stub and the pop that
+     * unlinks it touch no extra line. */
+    mt_future_t stub;
+    struct {
+      mt_future_t *tail;    /* atomic: last node (XCHG) */
+      uint64_t npushed;     /* atomic */
+      uint32_t idle_tokens; /* RMW at idle transitions */
+      uint32_t nsleepers;   /* registered, unclaimed sleepers */
+      uint32_t wakeups;     /* futex word: tokens for claimed ones */
+      uint32_t nspinning;   /* 1 while a worker spins for work */
+    };
+  };
   /* submit's lock and what only it (and rare spawns) touch */
   _Alignas(64) mt__mutex_t ctl;   /* guards spawning and the flag writes */
   int next_index;
@@ -77,18 +91,14 @@ typedef struct pool {
   int max_workers;                /* atomic */
   uint32_t nthreads;              /* futex word: live workers */
   uint32_t refs;
-  /* idle tokens: RMW at idle transitions */
-  _Alignas(64) uint32_t idle_tokens;
   /* consumer side */
   _Alignas(64) mt__mutex_t qlock;
   mt_future_t *head;              /* under qlock */
   uint64_t npopped;               /* written under qlock, read atomically */
-  /* parking */
-  _Alignas(64) uint32_t nsleepers; /* registered, unclaimed sleepers */
-  uint32_t wakeups;                /* futex word: tokens for claimed ones */
-  uint32_t nspinning;              /* 1 while a worker spins for work */
-  mt_future_t stub;
 } pool_t;
+_Static_assert(__builtin_offsetof(pool_t, nspinning) + sizeof(uint32_t) <=
+                   __builtin_offsetof(pool_t, stub.qnext),
+               "the round-trip words overlay only the stub's unused head");
 
 typedef struct worker {
   pool_t *p;
@@ -259,9 +269,8 @@ static bool spin_for_news(pool_t *p) {
   bool news = false;
   uint64_t seen = __atomic_load_n(&p->npushed, __ATOMIC_RELAXED);
   uint32_t local = 0;
-  for (int i = 0; i < rounds && !news; i += 32) {
-    /* pause without touching shared lines, then one look at npushed */
-    mt__spin_until_changed(&local, 0, 32);
+  for (int i = 0; i < rounds && !news; i++) {
+    mt__spin_until_changed(&local, 0, 1);
     if (__atomic_load_n(&p->npushed, __ATOMIC_RELAXED) != seen || (i & 511) == 0)
       news = has_news(p);
   }

@@ -21,8 +21,16 @@
  * happen; were it to (MT_EOWNERDEAD), the stack is dropped (its slots
  * leak) rather than read while possibly torn.
  *
+ * Trim: memory is bounded by the peak number of live futures until
+ * mt_future_trim() gives back every slab whose slots are all free on the
+ * global stack (the caller's cache is flushed first; slots other threads
+ * still cache, at most 2 x BATCH each, keep their slabs).  It counts the
+ * free slots per slab (`slabs`, sorted by address, binary search), unmaps
+ * the wholly free slabs and rebuilds the stack from the rest: O(free slots
+ * x log slabs), under g_lock.
+ *
  * Under ASan/TSan plain malloc/free is used so the tools keep seeing every
- * use after free.  Memory is bounded by the peak number of live futures.
+ * use after free (trim then has nothing to give back).
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -41,6 +49,7 @@
 #ifdef MT__PLAIN_MALLOC
 void *mt__future_alloc(void) { return mt__malloc(sizeof(mt_future_t)); }
 void mt__future_dealloc(void *p) { mt__free(p); }
+int mt_future_trim(void) { return 0; }
 #else
 
 #define SLOT (((sizeof(mt_future_t) + 63) / 64) * 64)
@@ -66,6 +75,14 @@ typedef struct cache {
 
 static mt__mutex_t g_lock;
 static slot_t *g_batches; /* stack of batches, linked by next_batch */
+
+/* Every slab, sorted by address (under g_lock); `nfree` is scratch for trim. */
+typedef struct slab {
+  char *base;
+  size_t nfree;
+} slab_t;
+static slab_t *g_slabs;
+static size_t g_nslabs, g_capslabs;
 static pthread_key_t g_key;
 static bool g_key_ok;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -109,10 +126,34 @@ static bool register_thread(cache_t *c) {
   return c->registered;
 }
 
+/* Under g_lock: records a new slab in g_slabs (sorted).  false when out of
+ * memory for the table. */
+static bool add_slab_locked(char *m) {
+  if (g_nslabs == g_capslabs) {
+    size_t cap = g_capslabs ? 2 * g_capslabs : 64;
+    slab_t *t = mt__realloc(g_slabs, cap * sizeof *t);
+    if (!t) return false;
+    g_slabs = t;
+    g_capslabs = cap;
+  }
+  size_t i = g_nslabs;
+  while (i > 0 && g_slabs[i - 1].base > m) {
+    g_slabs[i] = g_slabs[i - 1];
+    i--;
+  }
+  g_slabs[i] = (slab_t){m, 0};
+  g_nslabs++;
+  return true;
+}
+
 /* Under g_lock: a new slab, carved into batches on g_batches. */
 static bool grow_locked(void) {
   char *m = mt__sys_map_populated(SLAB);
   if (!m) return false;
+  if (!add_slab_locked(m)) {
+    mt__sys_unmap(m, SLAB);
+    return false;
+  }
   size_t nslots = SLAB / SLOT;
   for (size_t i = 0; i < nslots; i += BATCH) {
     size_t end = i + BATCH < nslots ? i + BATCH : nslots;
@@ -197,5 +238,63 @@ void mt__future_dealloc(void *p) {
   s->next = c->cur;
   c->cur = s;
   c->ncur++;
+}
+
+/* Under g_lock: the slab holding slot s. */
+static slab_t *slab_of(const void *s) {
+  size_t lo = 0, hi = g_nslabs; /* the last slab with base <= s */
+  while (hi - lo > 1) {
+    size_t mid = (lo + hi) / 2;
+    if (g_slabs[mid].base <= (const char *)s) lo = mid;
+    else hi = mid;
+  }
+  return &g_slabs[lo];
+}
+
+int mt_future_trim(void) {
+  flush_cache(NULL); /* the caller's cached slots count as free too */
+  g_lock_take();
+  size_t per_slab = SLAB / SLOT;
+  for (size_t i = 0; i < g_nslabs; i++) g_slabs[i].nfree = 0;
+  for (slot_t *b = g_batches; b; b = b->next_batch)
+    for (slot_t *s = b; s; s = s->next) slab_of(s)->nfree++;
+  /* Rebuild the stack from the slots of the slabs that stay. */
+  slot_t *batches = NULL, *cur = NULL;
+  int n = 0;
+  for (slot_t *b = g_batches, *nb; b; b = nb) {
+    nb = b->next_batch;
+    for (slot_t *s = b, *ns; s; s = ns) {
+      ns = s->next;
+      if (slab_of(s)->nfree == per_slab) continue; /* its slab goes */
+      s->next = cur;
+      cur = s;
+      if (++n == BATCH) {
+        cur->n = n;
+        cur->next_batch = batches;
+        batches = cur;
+        cur = NULL;
+        n = 0;
+      }
+    }
+  }
+  if (cur) {
+    cur->n = n;
+    cur->next_batch = batches;
+    batches = cur;
+  }
+  g_batches = batches;
+  size_t kept = 0;
+  int released = 0;
+  for (size_t i = 0; i < g_nslabs; i++) {
+    if (g_slabs[i].nfree == per_slab) {
+      mt__sys_unmap(g_slabs[i].base, SLAB);
+      released++;
+    } else {
+      g_slabs[kept++] = g_slabs[i];
+    }
+  }
+  g_nslabs = kept;
+  mt__mutex_unlock(&g_lock, false);
+  return released;
 }
 #endif

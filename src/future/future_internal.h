@@ -22,25 +22,33 @@ typedef struct mt__cb {
 
 struct mt__watch;
 
+/* Layout: the first 64 bytes hold everything a submit -> run -> result
+ * round trip touches (state, refs, outcome, task, queue link), so that the
+ * future crosses between the submitting and the running core as ONE cache
+ * line each way; the slots are 64-byte aligned (alloc.c).  The rest
+ * (callbacks, watchers, messages, cancel hooks) is touched only by the
+ * thread that made the future unless somebody listens or cancels. */
 struct mt_future {
   uint32_t state;      /* futex word, see the flags above */
   uint32_t refs;       /* atomic reference count */
-  uint32_t cancel_req; /* mt_future_cancel_running was called */
   int err;             /* 0, or the error code once FINISHED with an error */
   bool task_err;       /* err came from the task (result -> MT_ETASKFAILED) */
-  mt_value_t value;
-  char *message;       /* NULL or heap copy of the error message */
-  mt__mutex_t lock;    /* guards cbs and watchers */
   bool broken;         /* a holder of lock died (fork): cbs/watchers abandoned */
-  mt__cb_t *cbs, *cbs_last;
-  struct mt__watch *watchers;
-  /* executor's part */
-  mt_task_fn fn;
+  mt_value_t value;
+  mt_task_fn fn;       /* executor's part */
   void *arg;
   struct mt_future *qnext; /* intrusive queue link (atomic) */
+  /* ---- cold line ---- */
+  uint32_t cancel_req; /* mt_future_cancel_running was called */
+  char *message;       /* NULL or heap copy of the error message */
+  mt__mutex_t lock;    /* guards cbs and watchers */
+  mt__cb_t *cbs, *cbs_last;
+  struct mt__watch *watchers;
   int (*cancel_hook)(mt_future_t *f, void *ctx);
   void *hook_ctx;
 };
+_Static_assert(__builtin_offsetof(struct mt_future, qnext) + sizeof(void *) <= 64,
+               "the round-trip fields of a future fit one cache line");
 
 /* sched_yield rounds after a spin, before parking (future.c). */
 int mt__yield_rounds(void);

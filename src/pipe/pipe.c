@@ -88,8 +88,8 @@ int mt_pipe_new(bool duplex, mt_conn_t **a, mt_conn_t **b) {
   int r = mt__sys_pipe_make(duplex, fds);
   if (r) return r;
   /* Python's Pipe(False): the first end receives, the second sends. */
-  *a = conn_new(fds[0], true, duplex, duplex);
-  *b = conn_new(fds[1], duplex, true, duplex);
+  *a = conn_new(fds[0], true, duplex, true);
+  *b = conn_new(fds[1], duplex, true, true);
   if (!*a || !*b) {
     mt__free(*a);
     mt__free(*b);

@@ -51,6 +51,13 @@ int mt__thread_in_self(int32_t tid);
 
 /* Number of CPUs this process may run on (affinity mask). */
 int mt__cpu_count(void);
+/* The CPU quota of the process's cgroups in CPUs (cgroup v2 cpu.max, v1
+ * cpu.cfs_quota_us / cpu.cfs_period_us; the smallest on the path to the
+ * root), 0 when there is none or it cannot be read.  Read once, cached. */
+double mt__cpu_quota(void);
+/* The same, reading /proc/self/cgroup and /sys/fs/cgroup/... under `root`
+ * (a test's fake tree; "" = the real files).  Not cached. */
+double mt__sys_cpu_quota_at(const char *root);
 /* Gives the CPU to another runnable thread (a step between spinning and
  * parking). */
 void mt__sys_yield(void);

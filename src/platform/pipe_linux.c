@@ -7,16 +7,15 @@
  * to wait in the wait layer first (deadline or coroutine parker) or to let
  * the system call block (one call instead of try + poll + retry).
  *
- * SIGPIPE.  A duplex end is a socket: sendmsg(MSG_NOSIGNAL) never raises it.
- * A simplex end is a pipe(2) (faster than a socket for small messages, and
- * what Python uses), which has no such flag.  A pipe write blocks SIGPIPE in
- * the calling thread for the write only (never a process-wide handler) and
- * restores the mask before it returns, so the caller's mask is the same
- * after as before; a write that fails with EPIPE takes the SIGPIPE it
- * raised back with sigtimedwait (a thread-directed signal is dequeued
- * first).  When the caller blocks SIGPIPE already, nothing is changed and
- * the pending signal is theirs.  Cost: two rt_sigprocmask calls per pipe
- * write (measured in the report of issue 10). */
+ * SIGPIPE.  Every connection end is a socket (a simplex pair is a
+ * socketpair shut down in the unused direction): sendmsg(MSG_NOSIGNAL)
+ * never raises it and leaves the signal mask alone.  Simplex ends used to
+ * be pipes (as Python), which have no such flag, so each send cost two
+ * rt_sigprocmask calls (~1 us each on this VM; issue 13, docs/pipes.md).
+ * The pipe branch of mt__sys_writev_nosig (is_sock false) is kept for
+ * pipe descriptors: it blocks SIGPIPE in the calling thread for the write
+ * only, takes back a SIGPIPE the write raised (sigtimedwait) and restores
+ * the mask; when the caller blocks SIGPIPE already, nothing is changed. */
 #include "platform/platform.h"
 #include "multitask/error.h"
 
@@ -56,9 +55,12 @@ static void sigpipe_restore(bool raised) {
 
 int mt__sys_pipe_make(bool duplex, int fds[2]) {
   int saved = errno;
-  int r = duplex ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds)
-                 : pipe2(fds, O_CLOEXEC);
+  int r = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
   int e = errno;
+  if (r == 0 && !duplex) { /* one way: fds[0] only reads, fds[1] only writes */
+    shutdown(fds[0], SHUT_WR);
+    shutdown(fds[1], SHUT_RD);
+  }
   errno = saved;
   return r < 0 ? -e : 0;
 }

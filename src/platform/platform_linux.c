@@ -258,6 +258,113 @@ int mt__cpu_count(void) {
   return n > 0 ? (int)n : 1;
 }
 
+/* ---- CPU quota (cgroups) ------------------------------------------------
+ * A container limited to 1.5 CPUs by its cgroup still sees every CPU in
+ * its affinity mask; spinning there burns quota the partner needs.  The
+ * quota is the smallest one on the path from the process's cgroup up to
+ * the root: v2 `cpu.max` ("max 100000" or "QUOTA PERIOD"), v1
+ * `cpu.cfs_quota_us` / `cpu.cfs_period_us` (-1 = none).  Files are read
+ * under `root` ("" on a real system; a tree a test made otherwise). */
+
+/* Reads a small file under root into buf; false if it cannot. */
+static bool read_small(const char *root, const char *path, char *buf, size_t size) {
+  char full[PATH_MAX];
+  if (snprintf(full, sizeof full, "%s%s", root, path) >= (int)sizeof full) return false;
+  int saved = errno;
+  int fd = open(full, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    errno = saved;
+    return false;
+  }
+  ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  errno = saved;
+  if (n <= 0) return false;
+  buf[n] = 0;
+  return true;
+}
+
+/* The quota (CPUs) set in one cgroup directory, 0 when none. */
+static double quota_in(const char *root, const char *dir, bool v2) {
+  char path[PATH_MAX], buf[128];
+  long long quota = -1, period = 0;
+  if (v2) {
+    snprintf(path, sizeof path, "%s/cpu.max", dir);
+    if (!read_small(root, path, buf, sizeof buf) || strncmp(buf, "max", 3) == 0) return 0;
+    if (sscanf(buf, "%lld %lld", &quota, &period) != 2) return 0;
+  } else {
+    snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", dir);
+    if (!read_small(root, path, buf, sizeof buf)) return 0;
+    quota = strtoll(buf, NULL, 10);
+    snprintf(path, sizeof path, "%s/cpu.cfs_period_us", dir);
+    if (!read_small(root, path, buf, sizeof buf)) return 0;
+    period = strtoll(buf, NULL, 10);
+  }
+  return quota > 0 && period > 0 ? (double)quota / (double)period : 0;
+}
+
+/* The smallest quota from mount/cgpath up to mount, 0 when none.  In a
+ * cgroup namespace /proc/self/cgroup says "/" and the mount's root is the
+ * process's own cgroup, so the walk still starts at the right place. */
+static double quota_walk(const char *root, const char *mount, const char *cgpath, bool v2) {
+  char dir[PATH_MAX];
+  if (snprintf(dir, sizeof dir, "%s%s", mount, cgpath) >= (int)sizeof dir) return 0;
+  size_t base = strlen(mount);
+  double best = 0;
+  for (;;) {
+    size_t len = strlen(dir);
+    while (len > base && dir[len - 1] == '/') dir[--len] = 0; /* "/x/" -> "/x" */
+    double q = quota_in(root, dir, v2);
+    if (q > 0 && (best == 0 || q < best)) best = q;
+    char *slash = strrchr(dir, '/');
+    if (len <= base || !slash || slash < dir + base) break;
+    *slash = 0;
+  }
+  return best;
+}
+
+double mt__sys_cpu_quota_at(const char *root) {
+  char buf[4096];
+  if (!read_small(root, "/proc/self/cgroup", buf, sizeof buf)) return 0;
+  double best = 0;
+  char *save = NULL;
+  for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    /* "ID:CONTROLLERS:PATH"; v2 is "0::PATH" */
+    char *c1 = strchr(line, ':');
+    char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2) continue;
+    *c2 = 0;
+    const char *ctrls = c1 + 1, *cgpath = c2 + 1;
+    double q = 0;
+    if (*ctrls == 0) {
+      q = quota_walk(root, "/sys/fs/cgroup", cgpath, true);
+      if (q == 0) q = quota_walk(root, "/sys/fs/cgroup/unified", cgpath, true);
+    } else {
+      bool has_cpu = false; /* "cpu" among the comma-separated controllers */
+      for (const char *t = ctrls; *t;) {
+        size_t n = strcspn(t, ",");
+        if (n == 3 && strncmp(t, "cpu", 3) == 0) has_cpu = true;
+        t += n + (t[n] == ',');
+      }
+      if (!has_cpu) continue;
+      q = quota_walk(root, "/sys/fs/cgroup/cpu", cgpath, false);
+      if (q == 0) q = quota_walk(root, "/sys/fs/cgroup/cpu,cpuacct", cgpath, false);
+    }
+    if (q > 0 && (best == 0 || q < best)) best = q;
+  }
+  return best;
+}
+
+double mt__cpu_quota(void) {
+  static int milli = -1; /* read once: a quota rarely changes at run time */
+  int m = __atomic_load_n(&milli, __ATOMIC_RELAXED);
+  if (m < 0) {
+    m = (int)(mt__sys_cpu_quota_at("") * 1000 + 0.5);
+    __atomic_store_n(&milli, m, __ATOMIC_RELAXED);
+  }
+  return m / 1000.0;
+}
+
 int mt__thread_in_self(int32_t tid) {
   int saved = errno;
   long r = syscall(SYS_tgkill, getpid(), tid, 0);

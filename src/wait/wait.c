@@ -86,11 +86,15 @@ bool mt__spin_until_changed(const uint32_t *word, uint32_t expected, int rounds)
   return __atomic_load_n(word, __ATOMIC_RELAXED) != expected;
 }
 
+bool mt__spin_pays(int cpus, double quota) {
+  return cpus > 1 && (quota <= 0 || quota >= MT__SPIN_MIN_QUOTA);
+}
+
 int mt__spin_rounds(void) {
   static _Atomic int rounds = -1;
   int r = atomic_load_explicit(&rounds, memory_order_relaxed);
   if (r < 0) {
-    r = mt__cpu_count() > 1 ? 2000 : 0;
+    r = mt__spin_pays(mt__cpu_count(), mt__cpu_quota()) ? 2000 : 0;
     atomic_store_explicit(&rounds, r, memory_order_relaxed);
   }
   return r;

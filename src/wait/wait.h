@@ -37,8 +37,15 @@ int mt__wait_fd(int fd, short events, int64_t deadline_ns);
  * `rounds` polls.  Spinning only pays when another core can change the word
  * (a cross-core wake costs ~55 us here, a spin round a few ns). */
 bool mt__spin_until_changed(const uint32_t *word, uint32_t expected, int rounds);
-/* Default spin budget for lock-like slow paths (0 on a single CPU). */
+/* Default spin budget for lock-like slow paths: 0 when spinning cannot pay,
+ * i.e. on a single CPU or under a cgroup CPU quota below
+ * MT__SPIN_MIN_QUOTA CPUs (a spinner there burns the quota its partner
+ * needs to make progress); read once. */
 int mt__spin_rounds(void);
+#define MT__SPIN_MIN_QUOTA 1.9
+/* The rule above: may a process with `cpus` CPUs in its affinity and a
+ * cgroup quota of `quota` CPUs (0 = none) spin? */
+bool mt__spin_pays(int cpus, double quota);
 
 /* ---- hook for a coroutine scheduler ------------------------------------
  * A scheduler running coroutines on a thread installs a parker on that
