@@ -15,6 +15,7 @@ export MT_BENCH_PYDIR="$(pwd)/bench/python"
 failed=0
 while read -r prog; do
   [ -n "$prog" ] || continue
+  case "$prog" in "#skip "*) echo "*** SKIPPED ${prog#\#skip }" >&2; continue ;; esac
   case "$prog" in *"$filter"*) ;; *) continue ;; esac
   echo "=== $(basename "$prog")"
   "$prog" || { echo "*** $prog failed" >&2; failed=1; }
