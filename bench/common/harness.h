@@ -102,6 +102,9 @@ double mtb_last_ours(void);
 double mtb_scale(void);
 /* Repetitions per side: MT_BENCH_REPS, 1 when QUICK, else MTB_REPS. */
 int mtb_reps(void);
+/* At least n repetitions per side from now on (0: back to the default); not
+ * in QUICK mode.  For goal rows that are judged on a median of >= n runs. */
+void mtb_min_reps(int n);
 static inline double mtb_now_ns(void) { return mtb_now() * 1e9; }
 /* Fold a value into a checksum (order-sensitive). */
 static inline uint64_t mtb_mix(uint64_t h, uint64_t v) {
