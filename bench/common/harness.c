@@ -67,6 +67,7 @@ void mtb_latency(mtb_run_t *r, double *ns, long n) {
     long k = (long)(q[i] * (double)(n - 1) + 0.5); /* nearest rank */
     r->pct[i] = ns[k];
   }
+  r->pct[3] = ns[n - 1];
   r->has_pct = true;
 }
 
@@ -161,7 +162,7 @@ void mtb_compare_p99(const mtb_row_t *row, const mtb_side_t *sides, int n) {
 void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
   int reps = mtb_reps();
   static double fig[MTB_MAX_SIDES][MTB_MAX_REPS], cpu[MTB_MAX_SIDES][MTB_MAX_REPS];
-  static double pct[3][MTB_MAX_SIDES][MTB_MAX_REPS];
+  static double pct[4][MTB_MAX_SIDES][MTB_MAX_REPS];
   bool lat = false;
   if (n < 1 || n > MTB_MAX_SIDES) {
     fprintf(stderr, "mtb_compare: %d sides\n", n);
@@ -176,7 +177,7 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
       if (r.sum != row->expect) fail(row, sides[s].label, k, "wrong checksum", &r);
       if (k == 0 && s == 0) lat = r.has_pct;
       if (r.has_pct != lat) fail(row, sides[s].label, k, "latency recorded on one side only", &r);
-      for (int i = 0; i < 3; i++) pct[i][s][k] = r.pct[i];
+      for (int i = 0; i < 4; i++) pct[i][s][k] = r.pct[i];
       double c = r.cpu + r.extra_cpu;
       fig[s][k] = row->rate ? (double)r.ops / r.wall : r.wall * row->unit_scale / (double)r.ops;
       if (by_p99) {
@@ -194,9 +195,9 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
            row->unit, o, co);
   if (lat)
     for (int s = 0; s < n; s++)
-      printf("%-36s   latency %-28s p50 %9.4g  p99 %9.4g  p99.9 %9.4g ns\n", row->bench,
-             sides[s].label, median(pct[0][s], reps), median(pct[1][s], reps),
-             median(pct[2][s], reps));
+      printf("%-36s   latency %-28s p50 %9.4g  p99 %9.4g  p99.9 %9.4g  max %9.4g ns\n",
+             row->bench, sides[s].label, median(pct[0][s], reps), median(pct[1][s], reps),
+             median(pct[2][s], reps), median(pct[3][s], reps));
   for (int s = 1; s < n; s++) {
     double t = median(fig[s], reps), ct = median(cpu[s], reps);
     double ratio = row->rate && !by_p99 ? o / t : t / o;
@@ -219,8 +220,8 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
     fputs(", \"theirs\": ", f), put_list(f, fig[s], reps);
     fputs("}, \"cpu_samples\": {\"ours\": ", f), put_list(f, cpu[0], reps);
     fputs(", \"theirs\": ", f), put_list(f, cpu[s], reps);
-    static const char *pname[3] = {"p50", "p99", "p999"};
-    for (int i = 0; lat && i < 3; i++)
+    static const char *pname[4] = {"p50", "p99", "p999", "max"};
+    for (int i = 0; lat && i < 4; i++)
       fprintf(f, "}, \"%s\": {\"ours\": %.6g, \"theirs\": %.6g", pname[i],
               median(pct[i][0], reps), median(pct[i][s], reps));
     fprintf(f, "}, %s\"first\": \"ours\", \"reps\": %d, \"validated\": true, \"checksum\": %llu}\n",

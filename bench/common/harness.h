@@ -42,7 +42,7 @@ typedef struct mtb_run {
   /* filled by mtb_start/mtb_stop/mtb_add_cpu */
   double t0, c0, wall, cpu, extra_cpu;
   int state; /* 0 fresh, 1 started, 2 stopped */
-  double pct[3]; /* set by mtb_latency: p50, p99, p99.9 of this run (ns) */
+  double pct[4]; /* set by mtb_latency: p50, p99, p99.9 and max of this run (ns) */
   bool has_pct;
 } mtb_run_t;
 
@@ -70,9 +70,9 @@ double mtb_proc_cpu(pid_t pid);
 void mtb_start(mtb_run_t *r);
 void mtb_stop(mtb_run_t *r);
 void mtb_add_cpu(mtb_run_t *r, double seconds);
-/* Latency percentiles of a run: sorts ns[0..n) in place and keeps p50, p99
- * and p99.9 in r.  A row whose runs call it gets "p50"/"p99"/"p999" fields
- * ({"ours": median over runs, "theirs": ...}, in ns).  Every side of such a
+/* Latency percentiles of a run: sorts ns[0..n) in place and keeps p50, p99,
+ * p99.9 and the maximum in r.  A row whose runs call it gets "p50", "p99",
+ * "p999" and "max" fields ({"ours": median over runs, "theirs": ...}, in ns).  Every side of such a
  * row must call it (the harness fails the row otherwise). */
 void mtb_latency(mtb_run_t *r, double *ns, long n);
 /* Nanoseconds of the monotonic clock, for per-operation latency samples. */
