@@ -257,6 +257,25 @@ void mtb_reference_row(const char *bench, const char *unit, bool rate, double ou
   fclose(f);
 }
 
+void mtb_memory_row(const char *bench, const char *unit, double ours, const char *baseline,
+                    double t, uint64_t checksum) {
+  double ratio = ours > 0 ? t / ours : 0;
+  printf("%-36s %-12s ours %10.4g  %-30s %10.4g  ratio %6.2f (memory)\n", bench, unit, ours,
+         baseline, t, ratio);
+  const char *out = getenv("MT_BENCH_OUT");
+  FILE *f = out ? fopen(out, "a") : NULL;
+  if (!f) return;
+  fputs("{\"bench\": ", f), put_str(f, bench);
+  fputs(", \"unit\": ", f), put_str(f, unit);
+  fprintf(f, ", \"ours\": %.6g, \"baseline\": ", ours), put_str(f, baseline);
+  fprintf(f, ", \"theirs\": %.6g, \"ratio\": %.4g, \"measure\": \"memory\", "
+             "\"cpu_ours\": null, \"cpu_theirs\": null, \"cpu_ratio\": null, \"spread\": null, "
+             "\"samples\": {\"ours\": [%.6g], \"theirs\": [%.6g]}, \"first\": \"ours\", "
+             "\"reps\": 1, \"validated\": true, \"checksum\": %llu}\n",
+          t, ratio, ours, t, (unsigned long long)checksum);
+  fclose(f);
+}
+
 /* ---- legacy API ---- */
 double mtb_median(double (*fn)(void *arg), void *arg, int reps) {
   double v[MTB_MAX_REPS];

@@ -95,6 +95,11 @@ void mtb_python_row(const char *bench, const char *unit, bool rate, double ours,
 /* The same for a reference figure the caller measured (Python). */
 void mtb_reference_row(const char *bench, const char *unit, bool rate, double ours,
                        const char *baseline, double theirs);
+/* A memory row (bench/memory): one figure per side, lower is better, ratio
+ * theirs/ours (> 1 = ours smaller); "measure": "memory", no CPU figures.
+ * The caller has validated the measurement (object counts) before. */
+void mtb_memory_row(const char *bench, const char *unit, double ours, const char *baseline,
+                    double theirs, uint64_t checksum);
 /* The median figure (in the row's unit) of ours from the last mtb_compare. */
 double mtb_last_ours(void);
 
