@@ -1,6 +1,6 @@
 /* Cross-process queue: 64-byte messages from a child process to the
- * parent, ours vs POSIX message queues (Python's multiprocessing.Queue as a
- * reference), alternating run by run.  Message i carries i in its first 8
+ * parent, ours vs POSIX message queues (Python's multiprocessing.SimpleQueue
+ * as a reference), alternating run by run.  Message i carries i in its first 8
  * bytes; the parent checks the sum.  The child is reaped inside the timed
  * part, so its CPU counts (RUSAGE_CHILDREN).
  * Equal capacity: 10 slots on both sides (10 is the msg_max an unprivileged
@@ -84,6 +84,6 @@ int main(void) {
   mtb_compare(&row, sides, 2);
   char py[32];
   snprintf(py, sizeof py, "%ld", n_msgs / 20);
-  mtb_python_row(row.bench, row.unit, true, mtb_last_ours(), "python mp.Queue", "queue_mp.py", py);
+  mtb_python_row(row.bench, row.unit, true, mtb_last_ours(), "python mp.SimpleQueue", "queue_mp.py", py);
   return 0;
 }
