@@ -207,9 +207,7 @@ static void future_burst(void) {
          "(%.0f bytes per live future; after/before %.2fx)\n",
          n, before / 1048576.0, peak / 1048576.0, after / 1048576.0,
          (double)(peak - before) / (double)n, (double)after / (double)before);
-  char name[80];
-  snprintf(name, sizeof name, "future burst 10^%d freed: RSS after", n >= 1000000 ? 6 : 4);
-  mtb_memory_row(name, "MB", (double)after / 1048576.0, "RSS before the burst",
+  mtb_memory_row("future burst freed: RSS after", "MB", (double)after / 1048576.0, "RSS before the burst",
                  (double)before / 1048576.0, (uint64_t)n);
 }
 
