@@ -147,7 +147,7 @@ static void run_nng(void *arg, mtb_run_t *r) {
 }
 
 int main(void) {
-  n_msgs = (long)(300000 * mtb_scale());
+  n_msgs = (long)(100000 * mtb_scale()); /* nng runs at ~2e4 msgs/s here: 7 runs stay < 90 s */
   mtb_row_t row = {"mpqueue 64B process->process cap 1024", "msgs/s", true, 0,
                    (uint64_t)n_msgs * (uint64_t)(n_msgs - 1) / 2};
   char zurl[64], nurl[64];

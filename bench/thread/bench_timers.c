@@ -211,7 +211,7 @@ int main(void) {
   snprintf(args, sizeof args, "%ld", N);
   mtb_python_row(row.bench, row.unit, true, mtb_last_ours(), "python asyncio call_later",
                  "timer_asyncio.py", args);
-  snprintf(args, sizeof args, "%ld", N / 50 > 0 ? N / 50 : 1);
+  snprintf(args, sizeof args, "%ld", N / 200 > 0 ? N / 200 : 1); /* a thread per timer: slow */
   mtb_python_row(row.bench, row.unit, true, mtb_last_ours(), "python threading.Timer",
                  "thread_timer.py", args);
 
