@@ -9,7 +9,7 @@ CMAKE_GEN  = cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=$(2) -DMT_WERROR=$(WERROR) $(
 CTEST      = ctest --test-dir $(1) --output-on-failure -j $(JOBS) $(2)
 
 .PHONY: all build deps demo check test check-boundary check-debug check-release check-clang \
-        check-asan check-tsan stress bench install clean
+        check-asan check-tsan check-bench stress bench install clean
 
 all: build
 
@@ -34,9 +34,12 @@ test: build
 #                       that run the tests already
 #   clang RelWithDebInfo build only: it is there for clang's warnings
 #   ASan+UBSan, TSan    Debug, small stress sizes (TSan without fork tests)
-check check-boundary check-debug check-release check-clang check-asan check-tsan: WERROR = ON
-check: check-boundary test check-release check-debug check-clang check-asan check-tsan
-	@echo "make check: boundary, gcc RelWithDebInfo/Release/Debug, clang, ASan+UBSan and TSan all passed"
+#   bench QUICK=1       every benchmark once at 1/100 of its sizes: each run
+#                       validated, every row with the harness fields (a broken
+#                       benchmark never lands); its figures are not measurements
+check check-boundary check-debug check-release check-clang check-asan check-tsan check-bench: WERROR = ON
+check: check-boundary test check-release check-debug check-clang check-asan check-tsan check-bench
+	@echo "make check: boundary, gcc RelWithDebInfo/Release/Debug, clang, ASan+UBSan, TSan and bench QUICK=1 all passed"
 
 check-boundary:
 	scripts/check-boundary.sh
@@ -68,6 +71,9 @@ stress: deps
 	@$(call CMAKE_GEN,build-stress,Release,-DMT_TEST_SCALE=10 -DMT_TEST_TIMEOUT_MULTIPLIER=20 -DMT_BUILD_EXAMPLES=OFF)
 	cmake --build build-stress -j $(JOBS)
 	$(call CTEST,build-stress,)
+
+check-bench:
+	$(MAKE) bench QUICK=1 WERROR=$(WERROR)
 
 bench:
 	@scripts/deps.sh bench

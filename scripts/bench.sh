@@ -15,9 +15,12 @@ export MT_BENCH_PYDIR="$(pwd)/bench/python"
 failed=0
 while read -r prog; do
   [ -n "$prog" ] || continue
+  case "$prog" in "#skip "*) echo "*** SKIPPED ${prog#\#skip }" >&2; continue ;; esac
   case "$prog" in *"$filter"*) ;; *) continue ;; esac
   echo "=== $(basename "$prog")"
+  t0=$(date +%s)
   "$prog" || { echo "*** $prog failed" >&2; failed=1; }
+  echo "=== $(basename "$prog"): $(( $(date +%s) - t0 )) s"  # each should stay <= 90 s
 done < "$build/bench.list"
 /usr/bin/python3 scripts/bench_report.py "$out/results.jsonl" "$out/results.md" \
   "$out/ratios.svg" ${MT_BENCH_QUICK:+--strict} || failed=1

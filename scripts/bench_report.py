@@ -1,15 +1,40 @@
 #!/usr/bin/python3
 """Reads results.jsonl (written by bench/common/harness.c), writes a Markdown
-table and an SVG chart of every ratio on a log scale with the 1.0 line.
---strict (QUICK mode) fails when a row lacks a harness field or was not
-validated.  Standard library only.
+report (the goals of issue 13 with ours/theirs/ratio/CPU and met or not, every
+row, latency percentiles, memory) and an SVG chart of every ratio on a log
+scale with the 1.0 line.  --strict (QUICK mode) fails when a row lacks a
+harness field or was not validated.  Standard library only.
 Usage: bench_report.py results.jsonl results.md ratios.svg [--strict]"""
 import json
 import math
+import os
 import sys
 
 FIELDS = ["bench", "unit", "ours", "baseline", "theirs", "ratio", "cpu_ours", "cpu_theirs",
           "cpu_ratio", "spread", "samples", "first", "validated"]
+LATENCY = ["p50", "p99", "p999", "max"]
+
+# The goals (issue 13): (row, baseline substring, minimum ratio, note).  Set
+# against the best C peer; Python rows are references, never goals.  Reported,
+# not asserted: a benchmark's figure depends on the machine and its load.
+GOALS = [
+    ("futures submit->result one at a time", "our spin policy", 1.0, ""),
+    ("condition_pingpong 500k rounds", "our spin policy", 1.0, ""),
+    ("queue MPMC 4x4 8B cap 1024", "oneTBB", 1.0, ""),
+    ("queue MPMC 4x4 1KiB cap 1024", "oneTBB", 1.0, ""),
+    ("queue MPMC 4x4 8B cap 1024", "ck_ring", 0.8, ""),
+    ("queue MPMC 4x4 1KiB cap 1024", "ck_ring", 0.8, ""),
+    ("mpqueue 64B process->process cap 1024", "ZeroMQ", 1.5, ""),
+    ("mpqueue 64B process->process cap 1024", "nng", 1.5, ""),
+    ("pipe 64 B process->process", "raw pipe", 0.9, ""),
+    ("timers 100k scheduled+cancelled", "libuv", 1.0, ""),
+    ("lock_uncontended", "pthread_mutex", 1.0, "median of >= 11 alternating runs"),
+    ("thread start+join", "pthread_create", 0.95, ""),
+    ("process start+join", "raw fork", 0.95, ""),
+    ("future burst freed: RSS after", "RSS before", 0.5,
+     "10^6 futures at full size; RSS after within 2x of before"),
+]
+FLOOR_NS = 70.0  # two spinning threads ping-ponging a cache line here (the audit)
 
 
 def check(rows):
@@ -21,6 +46,14 @@ def check(rows):
                                                         ", ".join(missing)))
         elif r.get("reference"):
             continue  # Python rows: a reference, their own median, no CPU
+        elif r.get("measure") == "memory":
+            if r["validated"] is not True or not r["samples"]:
+                bad.append("row %d (%s / %s): memory row not validated" % (i, r["bench"],
+                                                                           r["baseline"]))
+        elif any(k in r for k in LATENCY) and not all(
+                isinstance(r.get(k), dict) and "ours" in r[k] for k in LATENCY):
+            bad.append("row %d (%s / %s): latency fields incomplete" % (i, r["bench"],
+                                                                       r["baseline"]))
         elif r["validated"] is not True or r["cpu_ours"] is None or not r["samples"]:
             bad.append("row %d (%s / %s): not validated or empty" % (i, r["bench"],
                                                                      r["baseline"]))
@@ -31,8 +64,54 @@ def fmt(v):
     return "-" if v is None else "%.4g" % v
 
 
-def table(rows, path):
+def goals(rows, f):
+    f.write("## Goals (vs the best C peer; reported, not asserted)\n\n"
+            "| row | baseline | goal | ratio | met | ours | theirs | unit | CPU ns/op ours "
+            "| theirs | cpu_ratio | IQR ours | IQR theirs | note |\n"
+            "|---|---|---:|---:|---|---:|---:|---|---:|---:|---:|---|---|---|\n")
+    for bench, base, goal, note in GOALS:
+        hits = [r for r in rows if r["bench"] == bench and base in r["baseline"]
+                and not r.get("reference")]
+        if not hits:
+            f.write("| %s | %s | >= %g | - | not run | | | | | | | | | %s |\n" % (
+                bench, base, goal, note))
+            continue
+        for r in hits:
+            sp = r.get("spread") or {}
+            iqr = lambda s: "%.4g-%.4g" % (s[1], s[2]) if s else "-"
+            extra = note
+            if bench.startswith("futures submit->result") and r["ours"]:
+                ns = 1e9 / r["ours"]
+                extra = "%.0f ns per call = %.1fx the %g ns floor (goal <= 3x)" % (
+                    ns, ns / FLOOR_NS, FLOOR_NS)
+            f.write("| %s | %s | >= %g | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n"
+                    % (bench, r["baseline"], goal, r["ratio"],
+                       "yes" if r["ratio"] >= goal else "**no**", fmt(r["ours"]),
+                       fmt(r["theirs"]), r["unit"], fmt(r.get("cpu_ours")),
+                       fmt(r.get("cpu_theirs")), fmt(r.get("cpu_ratio")), iqr(sp.get("ours")),
+                       iqr(sp.get("theirs")), extra))
+    f.write("\n")
+
+
+def latency(rows, f):
+    lat = [r for r in rows if "p50" in r]
+    if not lat:
+        return
+    f.write("## Latency (ns; median over runs of each run's percentile)\n\n"
+            "| bench | baseline | p50 ours | theirs | p99 ours | theirs | p99.9 ours | theirs "
+            "| max ours | theirs |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    for r in lat:
+        f.write("| %s | %s | %s |\n" % (r["bench"], r["baseline"], " | ".join(
+            "%s | %s" % (fmt(r[k]["ours"]), fmt(r[k]["theirs"])) for k in LATENCY)))
+    f.write("\n")
+
+
+def table(rows, path, note=""):
     with open(path, "w") as f:
+        f.write("# Benchmark results\n\n%s" % (note + "\n\n" if note else ""))
+        goals(rows, f)
+        latency(rows, f)
+        f.write("## Every row (ratio > 1 = ours better; memory rows: bytes, lower is better)\n\n")
         f.write("| bench | unit | ours | baseline | theirs | ratio | CPU ns/op ours | theirs "
                 "| cpu_ratio | IQR ours | IQR theirs | reps |\n"
                 "|---|---|---:|---|---:|---:|---:|---:|---:|---|---|---:|\n")
@@ -71,7 +150,8 @@ def chart(rows, path):
     for i, r in enumerate(rows):
         y = top + i * rowh
         ref = r.get("reference")
-        label = "%s vs %s" % (r["bench"], r["baseline"])
+        label = "%s vs %s%s" % (r["bench"], r["baseline"],
+                                " (memory)" if r.get("measure") == "memory" else "")
         out.append('<text x="%d" y="%d" text-anchor="end" fill="%s">%s</text>' % (
             left - 6, y + 11, "#888" if ref else "black", esc(label[:80])))
         ratio = r["ratio"]
@@ -94,7 +174,7 @@ def main():
     args = [a for a in sys.argv[1:] if a != "--strict"]
     strict = "--strict" in sys.argv
     rows = [json.loads(l) for l in open(args[0]) if l.strip()]
-    table(rows, args[1])
+    table(rows, args[1], os.environ.get("MT_BENCH_NOTE", ""))
     chart(rows, args[2])
     print("wrote %d results to %s and %s" % (len(rows), args[1], args[2]))
     if strict:

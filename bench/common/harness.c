@@ -57,6 +57,20 @@ void mtb_add_cpu(mtb_run_t *r, double seconds) {
   if (seconds > 0) r->extra_cpu += seconds;
 }
 
+static int cmp_double(const void *a, const void *b);
+
+void mtb_latency(mtb_run_t *r, double *ns, long n) {
+  if (n <= 0) return;
+  qsort(ns, (size_t)n, sizeof *ns, cmp_double);
+  const double q[3] = {0.50, 0.99, 0.999};
+  for (int i = 0; i < 3; i++) {
+    long k = (long)(q[i] * (double)(n - 1) + 0.5); /* nearest rank */
+    r->pct[i] = ns[k];
+  }
+  r->pct[3] = ns[n - 1];
+  r->has_pct = true;
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -104,11 +118,15 @@ static void put_str(FILE *f, const char *s) {
 static double last_ours;
 double mtb_last_ours(void) { return last_ours; }
 
+static int min_reps;
+void mtb_min_reps(int n) { min_reps = n; }
+
 int mtb_reps(void) {
   const char *q = getenv("MT_BENCH_QUICK");
   if (q && *q && strcmp(q, "0") != 0) return 1;
   const char *s = getenv("MT_BENCH_REPS");
   int n = s ? atoi(s) : MTB_REPS;
+  if (n < min_reps) n = min_reps;
   if (n < 1) n = 1;
   if (n > MTB_MAX_REPS) n = MTB_MAX_REPS;
   return n;
@@ -133,9 +151,19 @@ static _Noreturn void fail(const mtb_row_t *row, const char *label, int rep, con
   exit(1);
 }
 
+static bool by_p99;
+
+void mtb_compare_p99(const mtb_row_t *row, const mtb_side_t *sides, int n) {
+  by_p99 = true;
+  mtb_compare(row, sides, n);
+  by_p99 = false;
+}
+
 void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
   int reps = mtb_reps();
   static double fig[MTB_MAX_SIDES][MTB_MAX_REPS], cpu[MTB_MAX_SIDES][MTB_MAX_REPS];
+  static double pct[4][MTB_MAX_SIDES][MTB_MAX_REPS];
+  bool lat = false;
   if (n < 1 || n > MTB_MAX_SIDES) {
     fprintf(stderr, "mtb_compare: %d sides\n", n);
     exit(1);
@@ -147,8 +175,15 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
       if (r.state != 2) fail(row, sides[s].label, k, "run never called mtb_stop", &r);
       if (r.ops <= 0 || !(r.wall > 0)) fail(row, sides[s].label, k, "no operations timed", &r);
       if (r.sum != row->expect) fail(row, sides[s].label, k, "wrong checksum", &r);
+      if (k == 0 && s == 0) lat = r.has_pct;
+      if (r.has_pct != lat) fail(row, sides[s].label, k, "latency recorded on one side only", &r);
+      for (int i = 0; i < 4; i++) pct[i][s][k] = r.pct[i];
       double c = r.cpu + r.extra_cpu;
       fig[s][k] = row->rate ? (double)r.ops / r.wall : r.wall * row->unit_scale / (double)r.ops;
+      if (by_p99) {
+        if (!r.has_pct) fail(row, sides[s].label, k, "p99 row without latency samples", &r);
+        fig[s][k] = r.pct[1];
+      }
       cpu[s][k] = c * 1e9 / (double)r.ops;
     }
   }
@@ -158,9 +193,14 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
   if (n == 1) /* ours alone (no C peer yet): printed, never recorded */
     printf("%-36s %-12s ours %10.4g  (no C peer; CPU ns/op %.4g; validated)\n", row->bench,
            row->unit, o, co);
+  if (lat)
+    for (int s = 0; s < n; s++)
+      printf("%-36s   latency %-28s p50 %9.4g  p99 %9.4g  p99.9 %9.4g  max %9.4g ns\n",
+             row->bench, sides[s].label, median(pct[0][s], reps), median(pct[1][s], reps),
+             median(pct[2][s], reps), median(pct[3][s], reps));
   for (int s = 1; s < n; s++) {
     double t = median(fig[s], reps), ct = median(cpu[s], reps);
-    double ratio = row->rate ? o / t : t / o;
+    double ratio = row->rate && !by_p99 ? o / t : t / o;
     double cratio = co > 0 ? ct / co : 0;
     printf("%-36s %-12s ours %10.4g  %-30s %10.4g  ratio %6.2f | CPU ns/op %9.4g vs %9.4g  "
            "cpu_ratio %6.2f\n",
@@ -180,8 +220,12 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
     fputs(", \"theirs\": ", f), put_list(f, fig[s], reps);
     fputs("}, \"cpu_samples\": {\"ours\": ", f), put_list(f, cpu[0], reps);
     fputs(", \"theirs\": ", f), put_list(f, cpu[s], reps);
-    fprintf(f, "}, \"first\": \"ours\", \"reps\": %d, \"validated\": true, \"checksum\": %llu}\n",
-            reps, (unsigned long long)row->expect);
+    static const char *pname[4] = {"p50", "p99", "p999", "max"};
+    for (int i = 0; lat && i < 4; i++)
+      fprintf(f, "}, \"%s\": {\"ours\": %.6g, \"theirs\": %.6g", pname[i],
+              median(pct[i][0], reps), median(pct[i][s], reps));
+    fprintf(f, "}, %s\"first\": \"ours\", \"reps\": %d, \"validated\": true, \"checksum\": %llu}\n",
+            lat ? "\"lat_unit\": \"ns\", " : "", reps, (unsigned long long)row->expect);
     fclose(f);
   }
 }
@@ -210,6 +254,25 @@ void mtb_reference_row(const char *bench, const char *unit, bool rate, double ou
   fprintf(f, ", \"theirs\": %.6g, \"ratio\": %.4g, \"reference\": true, \"cpu_ours\": null, "
              "\"cpu_theirs\": null, \"cpu_ratio\": null, \"spread\": null, \"samples\": null, "
              "\"first\": null, \"validated\": null}\n", t, ratio);
+  fclose(f);
+}
+
+void mtb_memory_row(const char *bench, const char *unit, double ours, const char *baseline,
+                    double t, uint64_t checksum) {
+  double ratio = ours > 0 ? t / ours : 0;
+  printf("%-36s %-12s ours %10.4g  %-30s %10.4g  ratio %6.2f (memory)\n", bench, unit, ours,
+         baseline, t, ratio);
+  const char *out = getenv("MT_BENCH_OUT");
+  FILE *f = out ? fopen(out, "a") : NULL;
+  if (!f) return;
+  fputs("{\"bench\": ", f), put_str(f, bench);
+  fputs(", \"unit\": ", f), put_str(f, unit);
+  fprintf(f, ", \"ours\": %.6g, \"baseline\": ", ours), put_str(f, baseline);
+  fprintf(f, ", \"theirs\": %.6g, \"ratio\": %.4g, \"measure\": \"memory\", "
+             "\"cpu_ours\": null, \"cpu_theirs\": null, \"cpu_ratio\": null, \"spread\": null, "
+             "\"samples\": {\"ours\": [%.6g], \"theirs\": [%.6g]}, \"first\": \"ours\", "
+             "\"reps\": 1, \"validated\": true, \"checksum\": %llu}\n",
+          t, ratio, ours, t, (unsigned long long)checksum);
   fclose(f);
 }
 

@@ -42,6 +42,8 @@ typedef struct mtb_run {
   /* filled by mtb_start/mtb_stop/mtb_add_cpu */
   double t0, c0, wall, cpu, extra_cpu;
   int state; /* 0 fresh, 1 started, 2 stopped */
+  double pct[4]; /* set by mtb_latency: p50, p99, p99.9 and max of this run (ns) */
+  bool has_pct;
 } mtb_run_t;
 
 typedef struct {
@@ -68,12 +70,23 @@ double mtb_proc_cpu(pid_t pid);
 void mtb_start(mtb_run_t *r);
 void mtb_stop(mtb_run_t *r);
 void mtb_add_cpu(mtb_run_t *r, double seconds);
+/* Latency percentiles of a run: sorts ns[0..n) in place and keeps p50, p99,
+ * p99.9 and the maximum in r.  A row whose runs call it gets "p50", "p99",
+ * "p999" and "max" fields ({"ours": median over runs, "theirs": ...}, in ns).  Every side of such a
+ * row must call it (the harness fails the row otherwise). */
+void mtb_latency(mtb_run_t *r, double *ns, long n);
+/* Nanoseconds of the monotonic clock, for per-operation latency samples. */
+static inline double mtb_now_ns(void);
 
 /* Runs sides[0] (ours) and sides[1..n-1] (baselines) alternately, validates
  * every run, reports one row per baseline.  Exits(1) on a failed validation.
  * n == 1 measures and validates ours alone (printed, no row: a figure with
  * no peer is not a comparison; mtb_last_ours() then feeds a Python row). */
 void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n);
+/* The same, but the row's figure is each run's p99 latency (ns, a cost;
+ * every run must call mtb_latency): for open-loop rows, whose rate is fixed
+ * by design, so only their latency compares. */
+void mtb_compare_p99(const mtb_row_t *row, const mtb_side_t *sides, int n);
 
 /* Runs `/usr/bin/python3 bench/python/<script> <args>` which prints the median
  * of its own repetitions; reports it against ours' figure as a reference row. */
@@ -82,6 +95,11 @@ void mtb_python_row(const char *bench, const char *unit, bool rate, double ours,
 /* The same for a reference figure the caller measured (Python). */
 void mtb_reference_row(const char *bench, const char *unit, bool rate, double ours,
                        const char *baseline, double theirs);
+/* A memory row (bench/memory): one figure per side, lower is better, ratio
+ * theirs/ours (> 1 = ours smaller); "measure": "memory", no CPU figures.
+ * The caller has validated the measurement (object counts) before. */
+void mtb_memory_row(const char *bench, const char *unit, double ours, const char *baseline,
+                    double theirs, uint64_t checksum);
 /* The median figure (in the row's unit) of ours from the last mtb_compare. */
 double mtb_last_ours(void);
 
@@ -89,6 +107,10 @@ double mtb_last_ours(void);
 double mtb_scale(void);
 /* Repetitions per side: MT_BENCH_REPS, 1 when QUICK, else MTB_REPS. */
 int mtb_reps(void);
+/* At least n repetitions per side from now on (0: back to the default); not
+ * in QUICK mode.  For goal rows that are judged on a median of >= n runs. */
+void mtb_min_reps(int n);
+static inline double mtb_now_ns(void) { return mtb_now() * 1e9; }
 /* Fold a value into a checksum (order-sensitive). */
 static inline uint64_t mtb_mix(uint64_t h, uint64_t v) {
   return (h ^ v) * 0x100000001b3ull + 0x9e3779b97f4a7c15ull;

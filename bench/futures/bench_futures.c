@@ -3,7 +3,8 @@
  * the fair peer, bench/common/fairpeer.h) and Python's ThreadPoolExecutor (a
  * reference), all with the same number of workers (W = 2):
  *   1. throughput: submit N trivial tasks, then collect every result;
- *   2. latency: one task at a time, submit -> result (round trips/s);
+ *   2. latency: one task at a time, submit -> result (round trips/s, and
+ *      p50/p99/p99.9 of each round trip: two clock reads each, all sides);
  *   3. map over N items.
  * Sides alternate run by run (harness.h); every run returns the sum of its
  * results, checked against N(N-1) (each task doubles its index). */
@@ -22,6 +23,7 @@
 
 static long N;     /* throughput / map items */
 static long N_LAT; /* latency round trips */
+static double *LAT; /* per round trip ns, for p50/p99/p99.9 */
 static int SPIN;   /* our spin budget, for the fair peer */
 
 /* ---- ours -------------------------------------------------------------- */
@@ -65,12 +67,15 @@ static void ours_latency(void *unused, mtb_run_t *r) {
   mt_future_free(f);
   mtb_start(r);
   for (long i = 0; i < N_LAT; i++) {
+    double t0 = mtb_now_ns();
     mt_value_t v;
     mt_executor_submit(ex, twice, (void *)(intptr_t)i, &f);
     if (mt_future_result(f, MT_FOREVER, &v) == 0) sum += (uint64_t)(intptr_t)v.ptr;
     mt_future_free(f);
+    LAT[i] = mtb_now_ns() - t0;
   }
   mtb_stop(r);
+  mtb_latency(r, LAT, N_LAT);
   mt_executor_free(ex);
   r->ops = N_LAT, r->sum = sum;
 }
@@ -140,14 +145,17 @@ static void glib_latency(void *unused, mtb_run_t *r) {
   uint64_t sum = 0;
   mtb_start(r);
   for (long i = 0; i < N_LAT; i++) {
+    double t0 = mtb_now_ns();
     g_thread_pool_push(p, (gpointer)(intptr_t)(i + 1), NULL);
     g_mutex_lock(&s.lock);
     while (!s.done) g_cond_wait(&s.cond, &s.lock);
     s.done = 0;
     sum += (uint64_t)s.results[0];
     g_mutex_unlock(&s.lock);
+    LAT[i] = mtb_now_ns() - t0;
   }
   mtb_stop(r);
+  mtb_latency(r, LAT, N_LAT);
   g_thread_pool_free(p, FALSE, TRUE);
   g_mutex_clear(&s.lock);
   g_cond_clear(&s.cond);
@@ -274,12 +282,15 @@ static void pq_latency(void *spin, mtb_run_t *r) {
   uint64_t sum = 0;
   mtb_start(r);
   for (long i = 0; i < N_LAT; i++) {
+    double t0 = mtb_now_ns();
     j = (job_t){.arg = i};
     pq_push(&q, &j);
     pq_wait(&q, &j);
     sum += (uint64_t)j.result;
+    LAT[i] = mtb_now_ns() - t0;
   }
   mtb_stop(r);
+  mtb_latency(r, LAT, N_LAT);
   pq_stop(&q);
   r->ops = N_LAT, r->sum = sum;
 }
@@ -287,6 +298,7 @@ static void pq_latency(void *spin, mtb_run_t *r) {
 int main(void) {
   N = (long)(1000000 * mtb_scale());
   N_LAT = (long)(100000 * mtb_scale());
+  LAT = malloc(sizeof *LAT * (size_t)N_LAT);
   SPIN = fp_spin_rounds();
   void *spin = (void *)(intptr_t)SPIN;
   char args[64];

@@ -5,7 +5,9 @@
  * neither overrun nor make the receive quadratic) vs the raw loop.
  * Sides alternate run by run; message i carries i in its first 8 bytes and
  * the receiver checks their sum; the big message checks its first and last
- * byte.  Children are reaped inside the timed part (their CPU counts). */
+ * byte.  Children are reaped inside the timed part (their CPU counts).
+ * Also a 64 B round trip (parent -> echoing child -> parent) with
+ * p50/p99/p99.9 per round trip. */
 #include "harness.h"
 
 #include <multitask.h>
@@ -87,6 +89,94 @@ static void run_raw(void *arg, mtb_run_t *run) {
   close(fds[0]);
   free(buf);
   run->ops = c->n, run->sum = sum;
+}
+
+/* Round trip: the parent sends a 64 B message over a duplex connection, a
+ * child echoes it back; p50/p99/p99.9 of each round trip.  Ours: one duplex
+ * mt_pipe_new (a socket pair); raw: two pipe(2)s with write/read.  Checksum:
+ * the sum of the echoed indices. */
+enum { RT_MSG = 64 };
+static long rt_n;
+static double *rt_lat;
+
+static void rt_ours(void *arg, mtb_run_t *run) {
+  (void)arg;
+  mt_conn_t *a, *b;
+  mt_pipe_new(true, &a, &b);
+  char buf[RT_MSG] = {0};
+  uint64_t sum = 0;
+  size_t len;
+  mtb_start(run);
+  pid_t pid = fork();
+  if (pid == 0) {
+    mt_conn_close(a);
+    while (mt_conn_recv_bytes_into(b, buf, RT_MSG, &len, MT_FOREVER) == 0)
+      mt_conn_send_bytes(b, buf, len, MT_FOREVER);
+    _exit(0);
+  }
+  mt_conn_close(b);
+  for (uint64_t i = 0; i < (uint64_t)rt_n; i++) {
+    double t0 = mtb_now_ns();
+    memcpy(buf, &i, sizeof i);
+    mt_conn_send_bytes(a, buf, RT_MSG, MT_FOREVER);
+    if (mt_conn_recv_bytes_into(a, buf, RT_MSG, &len, MT_FOREVER) == 0 && len == RT_MSG)
+      sum += take(buf);
+    rt_lat[i] = mtb_now_ns() - t0;
+  }
+  mt_conn_close(a); /* the child's recv fails: it exits */
+  waitpid(pid, NULL, 0);
+  mtb_stop(run);
+  mtb_latency(run, rt_lat, rt_n);
+  mt_conn_free(a);
+  mt_conn_free(b);
+  run->ops = rt_n, run->sum = sum;
+}
+
+static bool full_io(int fd, char *buf, size_t n, bool wr) {
+  for (size_t off = 0; off < n;) {
+    ssize_t k = wr ? write(fd, buf + off, n - off) : read(fd, buf + off, n - off);
+    if (k <= 0) return false;
+    off += (size_t)k;
+  }
+  return true;
+}
+
+static void rt_raw(void *arg, mtb_run_t *run) {
+  (void)arg;
+  int to[2], from[2];
+  if (pipe(to) || pipe(from)) return;
+  char buf[RT_MSG] = {0};
+  uint64_t sum = 0;
+  mtb_start(run);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(to[1]), close(from[0]);
+    while (full_io(to[0], buf, RT_MSG, false) && full_io(from[1], buf, RT_MSG, true)) {}
+    _exit(0);
+  }
+  close(to[0]), close(from[1]);
+  for (uint64_t i = 0; i < (uint64_t)rt_n; i++) {
+    double t0 = mtb_now_ns();
+    memcpy(buf, &i, sizeof i);
+    if (full_io(to[1], buf, RT_MSG, true) && full_io(from[0], buf, RT_MSG, false)) sum += take(buf);
+    rt_lat[i] = mtb_now_ns() - t0;
+  }
+  close(to[1]);
+  waitpid(pid, NULL, 0);
+  mtb_stop(run);
+  mtb_latency(run, rt_lat, rt_n);
+  close(from[0]);
+  run->ops = rt_n, run->sum = sum;
+}
+
+static void compare_rt(long n) {
+  rt_n = n;
+  rt_lat = malloc(sizeof *rt_lat * (size_t)n);
+  mtb_row_t row = {"pipe 64 B round trip", "round trips/s", true, 0,
+                   (uint64_t)n * (uint64_t)(n - 1) / 2};
+  mtb_side_t sides[] = {{"ours", rt_ours, NULL}, {"raw pipe pair write/read", rt_raw, NULL}};
+  mtb_compare(&row, sides, 2);
+  free(rt_lat);
 }
 
 /* One `size`-byte message, the receiver calling recv_bytes_into with
@@ -201,6 +291,7 @@ int main(int argc, char **argv) {
   if (!big_only) {
     compare(64, (long)(1000000 * s));
     compare(65536, (long)(20000 * s));
+    compare_rt((long)(100000 * s) > 100 ? (long)(100000 * s) : 100);
   }
   compare_big((size_t)(300e6 * s), 0.01);
   return 0;

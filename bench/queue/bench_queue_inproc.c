@@ -80,7 +80,7 @@ static void compare(const char *name, int np, int nc, long n, const char *pyargs
   mtb_row_t row = {bench, "items/s", true, 0, (uint64_t)np * per * (per + 1) / 2};
   mtb_side_t sides[] = {{"ours", run, &ours}, {"GAsyncQueue", run, &glib}};
   mtb_compare(&row, sides, 2);
-  mtb_python_row(bench, "items/s", true, mtb_last_ours(), "python queue.Queue", "queue_thread.py",
+  mtb_python_row(bench, "items/s", true, mtb_last_ours(), "python queue.SimpleQueue", "queue_thread.py",
                  pyargs);
 }
 

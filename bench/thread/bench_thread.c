@@ -1,8 +1,7 @@
 /* Thread start+join vs pthread_create+join (Python's Thread as a reference),
  * alternating run by run: each thread returns its index + 1 and every run
- * checks the sum.  100,000 timers scheduled and cancelled, with Python's
- * threading.Timer as the only (reference) baseline: a timer-heap C peer
- * (libuv, GLib timeout sources) is still to come (issue 13). */
+ * checks the sum.  Also prints the memory of 100,000 pending timers; timers
+ * against libuv and GLib are in bench_timers.c. */
 #include <multitask.h>
 #include "harness.h"
 
@@ -12,7 +11,6 @@
 #include <unistd.h>
 
 static long n_threads;
-static long n_timers;
 
 static void *empty(void *arg) { return arg; }
 
@@ -47,24 +45,6 @@ static void pthread_start_join(void *arg, mtb_run_t *r) {
 }
 
 static void never(void *arg) { (void)arg; }
-
-static void ours_timers(void *arg, mtb_run_t *r) {
-  (void)arg;
-  mt_timer_t **v = malloc((size_t)n_timers * sizeof *v);
-  long cancelled = 0;
-  mtb_start(r);
-  for (long i = 0; i < n_timers; i++) {
-    v[i] = mt_timer_new(100.0 + (double)(i % 1000) / 100, never, NULL);
-    mt_timer_start(v[i]);
-  }
-  for (long i = 0; i < n_timers; i++) {
-    cancelled += mt_timer_cancel(v[i], MT_FOREVER) == 1; /* 1: this call stopped it */
-    mt_timer_free(v[i]);
-  }
-  mtb_stop(r);
-  free(v);
-  r->ops = n_timers, r->sum = (uint64_t)cancelled;
-}
 
 static long rss_kb(void) {
   FILE *f = fopen("/proc/self/statm", "r");
@@ -105,7 +85,6 @@ int main(void) {
   double s = mtb_scale();
   n_threads = (long)(500 * s);
   if (n_threads < 20) n_threads = 20;
-  n_timers = (long)(100000 * s);
   char args[32];
 
   mtb_run_t warm = {0}; /* stacks cached by glibc */
@@ -121,16 +100,5 @@ int main(void) {
                  "thread_start_join.py", args);
 
   pending_footprint();
-  /* ours only: no C peer yet, so no compared row; Python as a reference */
-  mtb_run_t tr = {0};
-  ours_timers(NULL, &tr);
-  if (tr.sum != (uint64_t)n_timers) {
-    fprintf(stderr, "*** BENCH NOT VALID: timers cancelled %llu of %ld\n",
-            (unsigned long long)tr.sum, n_timers);
-    return 1;
-  }
-  snprintf(args, sizeof args, "%ld", (long)(2000 * s) > 0 ? (long)(2000 * s) : 1);
-  mtb_python_row("100k timers scheduled+cancelled", "timers/s", true,
-                 (double)tr.ops / tr.wall, "python threading.Timer", "thread_timer.py", args);
   return 0;
 }

@@ -1,6 +1,9 @@
 /* The benchmark harness: sides alternate run by run, a row carries every
  * field docs/benchmarks.md lists, a wrong checksum exits 1 (loudly), and
- * mtb_proc_cpu reads a live process's CPU time and fails for a gone one. */
+ * mtb_proc_cpu reads a live process's CPU time and fails for a gone one.
+ * Latency rows carry p50/p99/p999/max (nearest rank), a p99 row's ratio is
+ * the p99 ratio, latency recorded on one side only exits 1, mtb_min_reps
+ * raises the repetitions (not in QUICK), memory rows carry every field. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,12 +116,94 @@ static void test_quick_mode(void **state) {
   unsetenv("MT_BENCH_SCALE");
 }
 
+/* Latency samples 1..1000 ns times the side's factor. */
+static void lat_side(void *arg, mtb_run_t *r) {
+  double f = (double)(intptr_t)arg, v[1000];
+  mtb_start(r);
+  for (int i = 0; i < 1000; i++) v[i] = (double)(1000 - i) * f; /* unsorted on purpose */
+  mtb_stop(r);
+  if (f > 0) mtb_latency(r, v, 1000);
+  r->ops = 1000, r->sum = 7;
+}
+
+static void test_latency_row(void **state) {
+  (void)state;
+  char path[] = "/tmp/mt_bench_harness_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  setenv("MT_BENCH_OUT", path, 1);
+  setenv("MT_BENCH_REPS", "3", 1);
+  mtb_row_t row = {"lat", "ns p99", false, 1e9, 7};
+  mtb_side_t sides[] = {{"ours", lat_side, (void *)1}, {"b", lat_side, (void *)2}};
+  mtb_compare_p99(&row, sides, 2);
+  char *text = read_all(path);
+  assert_non_null(strstr(text, "\"p50\": {\"ours\": 501, \"theirs\": 1002}"));
+  assert_non_null(strstr(text, "\"p99\": {\"ours\": 990, \"theirs\": 1980}"));
+  assert_non_null(strstr(text, "\"p999\": {\"ours\": 999, \"theirs\": 1998}"));
+  assert_non_null(strstr(text, "\"max\": {\"ours\": 1000, \"theirs\": 2000}"));
+  assert_non_null(strstr(text, "\"ours\": 990, \"baseline\""));  /* the figure is the p99 */
+  assert_non_null(strstr(text, "\"ratio\": 2,"));               /* theirs p99 / ours p99 */
+  assert_non_null(strstr(text, "\"lat_unit\": \"ns\""));
+  unlink(path);
+}
+
+static void test_latency_on_one_side_exits_1(void **state) {
+  (void)state;
+  unsetenv("MT_BENCH_OUT");
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    mtb_row_t row = {"lat", "ns/op", false, 1e9, 7};
+    mtb_side_t sides[] = {{"ours", lat_side, (void *)1}, {"b", lat_side, (void *)0}};
+    mtb_compare(&row, sides, 2);
+    _exit(0);
+  }
+  int st;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 1);
+}
+
+static void test_min_reps(void **state) {
+  (void)state;
+  setenv("MT_BENCH_REPS", "3", 1);
+  mtb_min_reps(11);
+  assert_int_equal(mtb_reps(), 11);
+  setenv("MT_BENCH_QUICK", "1", 1);
+  assert_int_equal(mtb_reps(), 1);
+  unsetenv("MT_BENCH_QUICK");
+  mtb_min_reps(0);
+  assert_int_equal(mtb_reps(), 3);
+}
+
+static void test_memory_row(void **state) {
+  (void)state;
+  char path[] = "/tmp/mt_bench_harness_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  setenv("MT_BENCH_OUT", path, 1);
+  mtb_memory_row("mem", "bytes/object", 50, "peer", 100, 9);
+  char *text = read_all(path);
+  const char *fields[] = {"\"bench\": \"mem\"", "\"ours\": 50", "\"theirs\": 100", "\"ratio\": 2,",
+                          "\"measure\": \"memory\"", "\"cpu_ours\": null", "\"samples\"",
+                          "\"first\": \"ours\"", "\"validated\": true", "\"checksum\": 9"};
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+    assert_non_null(strstr(text, fields[i]));
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_alternates_and_reports_every_field),
       cmocka_unit_test(test_wrong_checksum_exits_1),
       cmocka_unit_test(test_proc_cpu),
       cmocka_unit_test(test_quick_mode),
+      cmocka_unit_test(test_latency_row),
+      cmocka_unit_test(test_latency_on_one_side_exits_1),
+      cmocka_unit_test(test_min_reps),
+      cmocka_unit_test(test_memory_row),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

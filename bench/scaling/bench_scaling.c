@@ -1,0 +1,319 @@
+/* Scaling, oversubscription, late partners, a CPU quota and lock fairness,
+ * ours vs pthread/GLib, alternating run by run (harness.h).  This machine has
+ * 2 cores: from 4 threads up every row is oversubscribed, which is where a
+ * spin-then-park policy can burn what a sleeping waiter would leave to others.
+ *
+ *   1. lock contended by T = 1, 2, 4, ..., 64 threads, each doing N/T
+ *      acquire / counter++ / release: mt_lock vs pthread_mutex.  Every
+ *      acquire's wait (ns) is sampled: p50/p99/p99.9 and "max" (the longest
+ *      wait of any thread: fairness) go in the row.  Checksum: the counter.
+ *   2. executor with W = 1, 2, 4, ..., 64 workers: submit N trivial tasks and
+ *      collect every result, ours vs GThreadPool(W).  Checksum: sum of results.
+ *   3. a wait whose partner is late: thread A waits on an event that thread B
+ *      sets 1 ms later (B sleeps in the kernel); the row's CPU per wait is the
+ *      price of the spin budget.  Ours (mt_event_t, spins a quarter of
+ *      mt__spin_rounds() then parks) vs a plain pthread mutex+cond event and
+ *      the fair peer with our policy (fairpeer.h).  Checksum: waits done.
+ *   4. under a CPU quota: Event round trips inside a child cgroup of the v1
+ *      `cpu` controller limited to half a CPU (cfs_quota_us 50000 of
+ *      cfs_period_us 100000) that this program creates, joins, and removes
+ *      (needs root and a writable /sys/fs/cgroup/cpu; otherwise the row is
+ *      skipped with a message; cgroup v2 `cpu.max` is used when v1 is absent).
+ *      Ours vs plain pthread event vs the fair spinning peer. */
+#include <errno.h>
+#include <glib.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <multitask.h>
+
+#include "fairpeer.h"
+#include "harness.h"
+
+static int SPIN;
+
+/* ---- 1. contended lock ------------------------------------------------- */
+
+typedef struct {
+  int threads;
+  long n; /* acquisitions in all */
+} lk_cfg_t;
+
+typedef struct {
+  bool ours;
+  mt_lock_t *l;
+  pthread_mutex_t *m;
+  long per;
+  long *counter;
+  double *wait; /* per acquisition, ns */
+} lk_t;
+
+static void *lk_worker(void *arg) {
+  lk_t *w = arg;
+  for (long i = 0; i < w->per; i++) {
+    double t0 = mtb_now_ns();
+    if (w->ours) mt_lock_acquire(w->l, MT_FOREVER);
+    else pthread_mutex_lock(w->m);
+    w->wait[i] = mtb_now_ns() - t0;
+    ++*w->counter;
+    if (w->ours) mt_lock_release(w->l);
+    else pthread_mutex_unlock(w->m);
+  }
+  return NULL;
+}
+
+static void lk_run(const lk_cfg_t *c, bool ours, mtb_run_t *r) {
+  mt_lock_t *l = mt_lock_new(0);
+  pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+  long counter = 0, per = c->n / c->threads;
+  double *wait = malloc(sizeof *wait * (size_t)(per * c->threads));
+  lk_t w[64];
+  pthread_t t[64];
+  mtb_start(r);
+  for (int i = 0; i < c->threads; i++) {
+    w[i] = (lk_t){ours, l, &m, per, &counter, wait + per * i};
+    pthread_create(&t[i], NULL, lk_worker, &w[i]);
+  }
+  for (int i = 0; i < c->threads; i++) pthread_join(t[i], NULL);
+  mtb_stop(r);
+  mtb_latency(r, wait, per * c->threads);
+  free(wait);
+  mt_lock_free(l);
+  r->ops = per * c->threads, r->sum = (uint64_t)counter;
+}
+static void lk_ours(void *a, mtb_run_t *r) { lk_run(a, true, r); }
+static void lk_pthread(void *a, mtb_run_t *r) { lk_run(a, false, r); }
+
+/* ---- 2. executor workers ----------------------------------------------- */
+
+static long NT; /* tasks per run */
+
+static int twice(void *arg, mt_value_t *out) {
+  out->ptr = (void *)((intptr_t)arg * 2);
+  return 0;
+}
+
+static void ex_ours(void *a, mtb_run_t *r) {
+  mt_thread_pool_opts_t o = MT_THREAD_POOL_OPTS_INIT;
+  o.max_workers = (int)(intptr_t)a;
+  mt_executor_t *ex = mt_executor_new_thread_pool(&o);
+  mt_future_t **fs = malloc(sizeof *fs * (size_t)NT);
+  uint64_t sum = 0;
+  mtb_start(r);
+  for (long i = 0; i < NT; i++) mt_executor_submit(ex, twice, (void *)(intptr_t)i, &fs[i]);
+  for (long i = 0; i < NT; i++) {
+    mt_value_t v;
+    if (mt_future_result(fs[i], MT_FOREVER, &v) == 0) sum += (uint64_t)(intptr_t)v.ptr;
+    mt_future_free(fs[i]);
+  }
+  mtb_stop(r);
+  mt_executor_free(ex);
+  free(fs);
+  r->ops = NT, r->sum = sum;
+}
+
+static void g_task(gpointer data, gpointer user) {
+  intptr_t i = (intptr_t)data - 1; /* GLib refuses NULL items */
+  ((intptr_t *)user)[i] = 2 * i;
+}
+
+static void ex_glib(void *a, mtb_run_t *r) {
+  intptr_t *res = calloc((size_t)NT, sizeof *res);
+  GThreadPool *p = g_thread_pool_new(g_task, res, (int)(intptr_t)a, FALSE, NULL);
+  mtb_start(r);
+  for (long i = 0; i < NT; i++) g_thread_pool_push(p, (gpointer)(intptr_t)(i + 1), NULL);
+  g_thread_pool_free(p, FALSE, TRUE); /* waits for every task */
+  uint64_t sum = 0;
+  for (long i = 0; i < NT; i++) sum += (uint64_t)res[i];
+  mtb_stop(r);
+  free(res);
+  r->ops = NT, r->sum = sum;
+}
+
+/* ---- events: ours, plain pthread, fair spinning pthread ----------------- */
+
+enum { OURS, PLAIN, FAIR };
+
+typedef struct {
+  int kind;
+  mt_event_t *e[2];
+  fp_event_t fe[2];
+  long rounds;
+  double late_s; /* the setter sleeps this long before each set */
+  long done;
+} ev_t;
+
+static void ev_set(ev_t *v, int i) {
+  if (v->kind == OURS) mt_event_set(v->e[i]);
+  else fp_event_set(&v->fe[i]);
+}
+static void ev_wait_clear(ev_t *v, int i) {
+  if (v->kind == OURS) mt_event_wait(v->e[i], MT_FOREVER), mt_event_clear(v->e[i]);
+  else fp_event_wait(&v->fe[i], v->kind == FAIR ? SPIN / 4 : 0), fp_event_clear(&v->fe[i]);
+}
+
+static void *ev_echo(void *arg) {
+  ev_t *v = arg;
+  for (long i = 0; i < v->rounds; i++) {
+    ev_wait_clear(v, 0);
+    if (v->late_s > 0) {
+      struct timespec ts = {0, (long)(v->late_s * 1e9)};
+      nanosleep(&ts, NULL); /* the late partner: asleep, not spinning */
+    }
+    ev_set(v, 1);
+  }
+  return NULL;
+}
+
+static long EV_ROUNDS;
+static double EV_LATE;
+
+static void ev_run(void *a, mtb_run_t *r) {
+  ev_t v = {.kind = (int)(intptr_t)a, .rounds = EV_ROUNDS, .late_s = EV_LATE};
+  v.e[0] = mt_event_new(0), v.e[1] = mt_event_new(0);
+  fp_event_init(&v.fe[0]), fp_event_init(&v.fe[1]);
+  pthread_t t;
+  mtb_start(r);
+  pthread_create(&t, NULL, ev_echo, &v);
+  for (long i = 0; i < v.rounds; i++) ev_set(&v, 0), ev_wait_clear(&v, 1), v.done++;
+  pthread_join(t, NULL);
+  mtb_stop(r);
+  mt_event_free(v.e[0]), mt_event_free(v.e[1]);
+  r->ops = v.rounds, r->sum = (uint64_t)v.done;
+}
+
+/* ---- 4. a CPU quota in our own cgroup ----------------------------------- */
+
+static bool write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  if (!f) return false;
+  bool ok = fputs(text, f) >= 0;
+  return fclose(f) == 0 && ok;
+}
+
+/* The path of our cgroup under the v1 cpu controller ("/" for the root). */
+static bool cpu_cgroup_of_self(char *out, size_t cap) {
+  FILE *f = fopen("/proc/self/cgroup", "r");
+  char line[512];
+  bool found = false;
+  while (f && fgets(line, sizeof line, f)) {
+    char *ctl = strchr(line, ':'), *path = ctl ? strchr(ctl + 1, ':') : NULL;
+    if (!path) continue;
+    *path++ = 0;
+    path[strcspn(path, "\n")] = 0;
+    /* the v1 line whose controller list holds "cpu" ("cpu" or "cpu,cpuacct") */
+    for (char *tok = strtok(ctl + 1, ","); tok && !found; tok = strtok(NULL, ","))
+      if (strcmp(tok, "cpu") == 0) snprintf(out, cap, "%s", path), found = true;
+  }
+  if (f) fclose(f);
+  return found;
+}
+
+typedef struct {
+  char dir[600], home[512];
+  bool v2;
+} quota_t;
+
+/* Creates <cpu root>/<our cgroup>/mtbench-<pid> with half a CPU and moves the
+ * whole process in.  false (and a message) when it cannot. */
+static bool quota_enter(quota_t *q) {
+  char self[256], path[700], pid[32];
+  snprintf(pid, sizeof pid, "%d", (int)getpid());
+  if (geteuid() != 0) {
+    printf("*** SKIPPED cpu quota row: not root (it creates its own cgroup)\n");
+    return false;
+  }
+  if (access("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", W_OK) == 0 && cpu_cgroup_of_self(self, sizeof self)) {
+    snprintf(q->home, sizeof q->home, "/sys/fs/cgroup/cpu%s", strcmp(self, "/") ? self : "");
+    snprintf(q->dir, sizeof q->dir, "%s/mtbench-%s", q->home, pid);
+    q->v2 = false;
+  } else if (access("/sys/fs/cgroup/cgroup.controllers", R_OK) == 0) {
+    snprintf(q->home, sizeof q->home, "/sys/fs/cgroup");
+    snprintf(q->dir, sizeof q->dir, "/sys/fs/cgroup/mtbench-%s", pid);
+    q->v2 = true;
+  } else {
+    printf("*** SKIPPED cpu quota row: no writable cgroup cpu controller\n");
+    return false;
+  }
+  if (mkdir(q->dir, 0755) != 0) {
+    printf("*** SKIPPED cpu quota row: mkdir %s: %s\n", q->dir, strerror(errno));
+    return false;
+  }
+  bool ok;
+  if (q->v2) {
+    snprintf(path, sizeof path, "%s/cpu.max", q->dir);
+    ok = write_file(path, "50000 100000");
+  } else {
+    snprintf(path, sizeof path, "%s/cpu.cfs_period_us", q->dir);
+    ok = write_file(path, "100000");
+    snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", q->dir);
+    ok = ok && write_file(path, "50000");
+  }
+  snprintf(path, sizeof path, "%s/cgroup.procs", q->dir);
+  if (!ok || !write_file(path, pid)) {
+    printf("*** SKIPPED cpu quota row: cannot set the quota or join %s\n", q->dir);
+    rmdir(q->dir);
+    return false;
+  }
+  printf("(cpu quota: joined %s, 50000/100000 us = half a CPU)\n", q->dir);
+  return true;
+}
+
+static void quota_leave(quota_t *q) {
+  char path[700], pid[32];
+  snprintf(pid, sizeof pid, "%d", (int)getpid());
+  snprintf(path, sizeof path, "%s/cgroup.procs", q->home);
+  if (!write_file(path, pid) || rmdir(q->dir) != 0)
+    fprintf(stderr, "bench_scaling: could not leave/remove %s: %s\n", q->dir, strerror(errno));
+}
+
+/* ----------------------------------------------------------------------- */
+
+int main(void) {
+  SPIN = fp_spin_rounds();
+  double s = mtb_scale();
+  char name[96];
+
+  long nl = (long)(200000 * s);
+  for (int t = 1; t <= 64; t *= 2) {
+    lk_cfg_t c = {t, nl - nl % t};
+    snprintf(name, sizeof name, "lock contended %d threads", t);
+    mtb_row_t row = {name, "ns/op", false, 1e9, (uint64_t)c.n};
+    mtb_side_t sides[] = {{"ours", lk_ours, &c}, {"pthread_mutex", lk_pthread, &c}};
+    mtb_compare(&row, sides, 2);
+  }
+
+  NT = (long)(50000 * s);
+  for (int w = 1; w <= 64; w *= 2) {
+    snprintf(name, sizeof name, "executor submit-all+collect %d workers", w);
+    mtb_row_t row = {name, "tasks/s", true, 0, (uint64_t)NT * (uint64_t)(NT - 1)};
+    mtb_side_t sides[] = {{"ours", ex_ours, (void *)(intptr_t)w},
+                          {"GThreadPool", ex_glib, (void *)(intptr_t)w}};
+    mtb_compare(&row, sides, 2);
+  }
+
+  EV_ROUNDS = (long)(200 * s) > 20 ? (long)(200 * s) : 20;
+  EV_LATE = 1e-3;
+  mtb_row_t late = {"event wait, partner 1 ms late", "us/wait", false, 1e6, (uint64_t)EV_ROUNDS};
+  mtb_side_t ls[] = {{"ours", ev_run, (void *)OURS},
+                     {"pthread mutex+cond event", ev_run, (void *)PLAIN},
+                     {"pthread event + our spin policy", ev_run, (void *)FAIR}};
+  mtb_compare(&late, ls, 3);
+
+  quota_t q;
+  if (quota_enter(&q)) {
+    EV_ROUNDS = (long)(5000 * s) > 200 ? (long)(5000 * s) : 200;
+    EV_LATE = 0;
+    mtb_row_t row = {"event round trip under half-CPU quota", "round trips/s", true, 0,
+                     (uint64_t)EV_ROUNDS};
+    mtb_compare(&row, ls, 3);
+    quota_leave(&q);
+  }
+  return 0;
+}
