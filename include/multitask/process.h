@@ -80,8 +80,8 @@ int mt_process_join(mt_process_t *p, double timeout);
  * negative code (MT_EINVAL, MT_EFORKED). */
 int mt_process_is_alive(mt_process_t *p);
 /* Python's exitcode without blocking: 0 and *exitcode = 0 (returned 0),
- * the exit status, or -N (killed by signal N) once ended; MT_EAGAIN while
- * running (Python's None), MT_ENOTSTARTED, MT_EINVAL, MT_EFORKED. */
+ * the exit status, or -N (killed by signal N) once ended; MT_ERUNNING while
+ * running (Python's None; also for mt_process_current()), MT_ENOTSTARTED, MT_EINVAL, MT_EFORKED. */
 int mt_process_exitcode(mt_process_t *p, int *exitcode);
 /* Process id; 0 before start.  For current_process() / parent_process()
  * the id of that process. */
