@@ -21,11 +21,11 @@ static int square(const void *in, size_t len, mt_value_t *out) {
   return 0;
 }
 
-static int check_item(const mt_pool_item_t *it, int64_t x) {
+static int check_item(const mt_pool_result_t *it, int64_t x) {
   if (it->code < 0) return it->code;
   int64_t v;
-  FP_CHECK(it->len == sizeof v);
-  memcpy(&v, it->ptr, sizeof v);
+  FP_CHECK(it->value.len == sizeof v);
+  memcpy(&v, it->value.ptr, sizeof v);
   FP_CHECK(v == x * x);
   return 0;
 }
@@ -52,12 +52,12 @@ static int pool_scenario(void) {
     }
   }
   if (r == 0) {
-    mt_pool_item_t res[N];
+    mt_pool_result_t res[N];
     memset(res, 0, sizeof res);
     r = mt_pool_map(p, square, items, N, 3, res);
     int first = 0;
     for (int i = 0; i < N; i++) {
-      if (!res[i].ptr && !res[i].code) { /* not filled: map failed before it began */
+      if (!res[i].value.ptr && !res[i].code) { /* not filled: map failed before it began */
         FP_CHECK(r == MT_ENOMEM);
         continue;
       }
@@ -66,19 +66,19 @@ static int pool_scenario(void) {
       if (c < 0 && !first) first = c;
     }
     FP_CHECK(r == first || (first == 0 && r == MT_ENOMEM));
-    mt_pool_items_release(res, N);
+    mt_pool_results_release(res, N);
   }
   if (r == 0) {
     mt_pool_imap_t *it = mt_pool_imap_new(p, square, items, N, 5, false);
     if (!it) r = fp_errno();
     for (int i = 0; it && i < N; i++) {
-      mt_pool_item_t x;
+      mt_pool_result_t x;
       size_t idx;
       FP_CHECK(mt_pool_imap_next(it, 10, &x, &idx) == 1 && idx == (size_t)i);
       int c = check_item(&x, i);
       FP_CHECK(c == 0 || c == MT_ENOMEM);
       if (c < 0 && r == 0) r = c;
-      mt_pool_items_release(&x, 1);
+      mt_pool_results_release(&x, 1);
     }
     mt_pool_imap_free(it);
   }
