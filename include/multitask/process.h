@@ -83,7 +83,7 @@ int mt_process_is_alive(mt_process_t *p);
  * the exit status, or -N (killed by signal N) once ended; MT_ERUNNING while
  * running (Python's None; also for mt_process_current()), MT_ENOTSTARTED, MT_EINVAL, MT_EFORKED. */
 int mt_process_exitcode(mt_process_t *p, int *exitcode);
-/* Process id; 0 before start.  For current_process() / parent_process()
+/* Process id; 0 before start (and for NULL).  For current_process() / parent_process()
  * the id of that process. */
 pid_t mt_process_pid(const mt_process_t *p);
 const char *mt_process_name(const mt_process_t *p);

@@ -84,7 +84,7 @@ int mt_queue_get_prio(mt_queue_t *q, int64_t *key, void **item, double timeout);
 int mt_queue_qsize(const mt_queue_t *q);
 int mt_queue_is_empty(const mt_queue_t *q);
 int mt_queue_is_full(const mt_queue_t *q);
-/* The maxsize given at creation (0 = unbounded). */
+/* The maxsize given at creation (0 = unbounded; 0 for NULL). */
 size_t mt_queue_maxsize(const mt_queue_t *q);
 
 /* Queue.task_done(): one fetched item is processed.  0, MT_EOVERFLOW when
@@ -164,7 +164,7 @@ int mt_mpqueue_get(mt_mpqueue_t *q, void *buf, size_t cap, size_t *needed,
 int mt_mpqueue_qsize(const mt_mpqueue_t *q);
 int mt_mpqueue_is_empty(const mt_mpqueue_t *q);
 int mt_mpqueue_is_full(const mt_mpqueue_t *q);
-/* The largest message accepted. */
+/* The largest message accepted (0 for NULL). */
 size_t mt_mpqueue_max_msg(const mt_mpqueue_t *q);
 /* JoinableQueue.task_done(): MT_EOVERFLOW if called too often,
  * MT_ENOTSUP on a plain mt_mpqueue_new queue. */
