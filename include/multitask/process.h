@@ -99,7 +99,8 @@ int mt_process_sentinel(const mt_process_t *p);
 
 /* multiprocessing.connection.wait over sentinels: waits until one of the
  * n started processes has ended (and reaps it); returns its index (the
- * lowest if several), MT_ETIMEDOUT, or MT_EINVAL / MT_EFORKED /
+ * lowest if several), MT_ETIMEDOUT (an index, so not poll-style: join-
+ * style, docs/api.md), or MT_EINVAL / MT_EFORKED /
  * MT_ENOTSTARTED / MT_ECLOSED for a bad entry (NULL entries are skipped).
  * Pools use it to notice a dead worker without polling each one. */
 int mt_process_wait_any(mt_process_t **ps, int n, double timeout);
