@@ -102,6 +102,36 @@ static void acquire_wait_join_style(void **state) {
   mt_lock_free(l);
 }
 
+/* The MT_SHARED objects take other paths (robust futex, liveness checks):
+ * the same answers. */
+static void shared_objects(void **state) {
+  (void)state;
+  mt_lock_t *l = mt_lock_new(MT_SHARED);
+  assert_code(mt_lock_acquire(l, 0), 0);
+  BOTH(mt_lock_acquire(l, t_), MT_ETIMEDOUT);
+  mt_cond_t *c = mt_cond_new(l, MT_SHARED);
+  BOTH(mt_cond_wait(c, t_), MT_ETIMEDOUT);
+  mt_lock_release(l);
+  mt_rlock_t *rl = mt_rlock_new(MT_SHARED);
+  assert_code(mt_rlock_acquire(rl, 0), 0);
+  assert_code(mt_rlock_acquire(rl, 0), 0); /* the owner re-enters: never blocks */
+  mt_rlock_release(rl);
+  mt_rlock_release(rl);
+  mt_sem_t *s = mt_sem_new_bounded(1, MT_SHARED);
+  assert_code(mt_sem_acquire(s, 0), 0);
+  BOTH(mt_sem_acquire(s, t_), MT_ETIMEDOUT);
+  mt_event_t *ev = mt_event_new(MT_SHARED);
+  BOTH(mt_event_wait(ev, t_), MT_ETIMEDOUT);
+  mt_barrier_t *b = mt_barrier_new(2, NULL, NULL, MT_FOREVER, MT_SHARED);
+  assert_code(mt_barrier_wait(b, 0), MT_EBROKEN);
+  mt_barrier_free(b);
+  mt_event_free(ev);
+  mt_sem_free(s);
+  mt_rlock_free(rl);
+  mt_cond_free(c);
+  mt_lock_free(l);
+}
+
 static void queue_style(void **state) {
   (void)state;
   void *it;
@@ -192,6 +222,7 @@ static void processes(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(acquire_wait_join_style),
+      cmocka_unit_test(shared_objects),
       cmocka_unit_test(queue_style),
       cmocka_unit_test(futures_style),
       cmocka_unit_test(poll_style_and_conn),
