@@ -22,7 +22,7 @@ static mt_executor_t *g_ex;
 static size_t g_n;
 static mt_bytes_t *g_items;
 static int64_t *g_vals;
-static mt_pool_item_t *g_res;
+static mt_pool_result_t *g_res;
 static int g_calls;
 
 static int square(const void *in, size_t len, mt_value_t *out) {
@@ -171,12 +171,12 @@ static void run_map(void *arg, mtb_run_t *r) {
   mtb_add_cpu(r, workers_cpu(pids, np) - w0);
   uint64_t sum = 0;
   for (size_t i = 0; i < g_n && rc == 0; i++)
-    if (g_res[i].code == 0 && g_res[i].len == sizeof(int64_t)) {
+    if (g_res[i].code == 0 && g_res[i].value.len == sizeof(int64_t)) {
       int64_t v;
-      memcpy(&v, g_res[i].ptr, sizeof v);
+      memcpy(&v, g_res[i].value.ptr, sizeof v);
       sum += (uint64_t)v;
     }
-  mt_pool_items_release(g_res, g_n);
+  mt_pool_results_release(g_res, g_n);
   r->ops = (long)g_n, r->sum = sum;
 }
 

@@ -43,13 +43,13 @@ int main(void) {
   mt_pool_t *pool = mt_pool_new(&o); /* Pool(10): starts the workers */
   double started = ex_now();
   mt_bytes_t items[6];
-  mt_pool_item_t results[6];
+  mt_pool_result_t results[6];
   for (int i = 0; i < 6; i++) items[i] = (mt_bytes_t){&s[i], sizeof s[i]};
   int r = mt_pool_map(pool, run, items, 6, 0, MT_FOREVER, results);
   mt_pool_close(pool);
   mt_pool_join(pool, MT_FOREVER);
   double t = ex_now();
-  mt_pool_items_release(results, 6);
+  mt_pool_results_release(results, 6);
   mt_pool_free(pool);
   printf("parallel time: %.2f\n", t - end);
 

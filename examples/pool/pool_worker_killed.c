@@ -46,11 +46,11 @@ int main(void) {
   }
   int more[4] = {10, 11, 12, 13}; /* the pool carries on */
   mt_bytes_t items[4];
-  mt_pool_item_t res[4];
+  mt_pool_result_t res[4];
   for (int i = 0; i < 4; i++) items[i] = (mt_bytes_t){&more[i], sizeof more[i]};
   mt_pool_map(p, slow_or_quick, items, 4, 1, MT_FOREVER, res);
   printf("map afterwards:");
-  for (int i = 0; i < 4; i++) printf(" %ld", (long)(intptr_t)res[i].value);
+  for (int i = 0; i < 4; i++) printf(" %ld", (long)(intptr_t)res[i].value.ptr);
   printf("\n%ld workers started in all (the killed one was replaced)\n", mt_pool_workers_started(p));
   mt_pool_close(p);
   mt_pool_join(p, MT_FOREVER);

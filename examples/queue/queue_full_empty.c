@@ -1,6 +1,6 @@
 /* Queue(3): put_nowait on a full queue raises Full (MT_EFULL), get_nowait
- * on an empty one Empty (MT_EEMPTY); a timed put/get waits, then times
- * out. */
+ * on an empty one Empty (MT_EEMPTY); a timed put/get waits, then raises
+ * the same Full / Empty, as Python does. */
 #include <multitask.h>
 #include <stdio.h>
 

@@ -23,6 +23,7 @@ extern "C" {
   X(ESRCH, -ESRCH, "no such process or thread")                                \
   X(EINTR, -EINTR, "interrupted by a signal")                                  \
   X(EIO, -EIO, "input/output error")                                           \
+  X(ENXIO, -ENXIO, "no such device or address")                                \
   X(E2BIG, -E2BIG, "argument list too long")                                   \
   X(EBADF, -EBADF, "bad file descriptor")                                      \
   X(ECHILD, -ECHILD, "no such child process")                                  \
@@ -31,9 +32,14 @@ extern "C" {
   X(EACCES, -EACCES, "permission denied")                                      \
   X(EBUSY, -EBUSY, "object is busy")                                           \
   X(EEXIST, -EEXIST, "object already exists")                                  \
+  X(ENODEV, -ENODEV, "no such device")                                         \
   X(EINVAL, -EINVAL, "invalid argument")                                       \
+  X(ENFILE, -ENFILE, "too many open files in the system")                      \
   X(EMFILE, -EMFILE, "too many open files")                                    \
+  X(EFBIG, -EFBIG, "file too large")                                           \
   X(ENOSPC, -ENOSPC, "no space left")                                          \
+  X(ESPIPE, -ESPIPE, "illegal seek")                                           \
+  X(EROFS, -EROFS, "read-only file system")                                    \
   X(EPIPE, -EPIPE, "broken pipe")                                              \
   X(ERANGE, -ERANGE, "value out of range")                                     \
   X(EDEADLK, -EDEADLK, "resource deadlock would occur")                        \
@@ -54,7 +60,8 @@ extern "C" {
   X(EFORKED, -4006, "object belongs to the parent process (used after fork)")  \
   X(EWORKERDIED, -4007, "the worker running the task died")                    \
   X(ENOTSTARTED, -4008, "not started")                                         \
-  X(ESTARTED, -4009, "already started")
+  X(ESTARTED, -4009, "already started")                                        \
+  X(ERUNNING, -4010, "still running (no result yet)")
 
 enum mt_error {
   MT_OK = 0,
@@ -63,9 +70,14 @@ enum mt_error {
 #undef MT__ERR_ENUM
 };
 
-/* Human-readable message for a code ("success" for 0, "unknown error" else). */
+/* Human-readable message for a code: "success" for 0, the list's message,
+ * else for any other negative errno the system's text (strerror), so an
+ * errno passed up unchanged is always described; "unknown error" only for
+ * a code that is neither. */
 const char *mt_strerror(int code);
-/* Symbolic name, e.g. "MT_ETIMEDOUT" ("MT_OK" for 0, "MT_UNKNOWN" else). */
+/* Symbolic name, e.g. "MT_ETIMEDOUT": "MT_OK" for 0, the list's name, else
+ * "MT_" + the system's errno name for any other negative errno (e.g.
+ * "MT_EHOSTUNREACH"); "MT_UNKNOWN" only for a code that is neither. */
 const char *mt_err_name(int code);
 
 /* Timeouts are relative seconds; MT_FOREVER blocks, 0 never blocks.  Any

@@ -49,6 +49,7 @@ typedef struct mt_executor_ops {
 
 /* Wraps an implementation (ops must outlive the executor).  NULL + errno. */
 mt_executor_t *mt_executor_new(const mt_executor_ops_t *ops, void *self);
+/* "thread", "process", ... (NULL for NULL). */
 const char *mt_executor_kind(const mt_executor_t *ex);
 
 /* ---- ThreadPoolExecutor --------------------------------------------- */

@@ -36,21 +36,24 @@ extern "C" {
 #endif
 #pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
 
-typedef enum mt_val_type {
-  MT_VAL_INT = 1,    /* int64_t */
-  MT_VAL_DOUBLE = 2, /* double */
-  MT_VAL_BYTES = 3   /* a byte string */
-} mt_val_type_t;
+/* The type of one item stored in a shared dict or list (docs/api.md,
+ * "Value types"). */
+typedef enum mt_shitem_type {
+  MT_SHITEM_INT = 1,    /* int64_t */
+  MT_SHITEM_DOUBLE = 2, /* double */
+  MT_SHITEM_BYTES = 3   /* a byte string */
+} mt_shitem_type_t;
 
-/* A value handed to items() callbacks: bytes point into the shared table
- * and are valid only during the callback. */
-typedef struct mt_val {
-  mt_val_type_t type;
+/* One item of a shared dict or list as mt_shdict_items() hands it to its
+ * callback: the field named by type is set; bytes point into the shared
+ * table and are valid only during the callback. */
+typedef struct mt_shitem {
+  mt_shitem_type_t type;
   int64_t i;
   double d;
   const void *bytes;
   size_t len;
-} mt_val_t;
+} mt_shitem_t;
 
 #define MT_SHDICT_KEY_MAX 4096
 #define MT_SHDICT_DEFAULT_CAPACITY (1u << 20)       /* entries */
@@ -77,7 +80,7 @@ int mt_shdict_get_double(mt_shdict_t *d, const char *key, double *out);
 /* Copies the bytes into buf and returns their length; MT_EMSGSIZE (nothing
  * copied) when cap is smaller: call with cap 0 to learn the length. */
 int mt_shdict_get_bytes(mt_shdict_t *d, const char *key, void *buf, size_t cap);
-/* The mt_val_type_t of d[key], or MT_ENOENT. */
+/* The mt_shitem_type_t of d[key], or MT_ENOENT. */
 int mt_shdict_type(mt_shdict_t *d, const char *key);
 /* del d[key]: 0 or MT_ENOENT. */
 int mt_shdict_del(mt_shdict_t *d, const char *key);
@@ -92,7 +95,7 @@ int mt_shdict_incr(mt_shdict_t *d, const char *key, int64_t delta, int64_t *resu
 /* items() / keys(): calls fn for every entry, under the dict's lock (fn
  * must not call this dict).  A non-zero return from fn stops the walk and
  * is returned; else the number of entries visited. */
-long mt_shdict_items(mt_shdict_t *d, int (*fn)(const char *key, const mt_val_t *v, void *arg),
+long mt_shdict_items(mt_shdict_t *d, int (*fn)(const char *key, const mt_shitem_t *v, void *arg),
                      void *arg);
 long mt_shdict_keys(mt_shdict_t *d, int (*fn)(const char *key, void *arg), void *arg);
 
@@ -113,7 +116,7 @@ int mt_shlist_set_bytes(mt_shlist_t *l, long index, const void *buf, size_t len)
 int mt_shlist_get_int(mt_shlist_t *l, long index, int64_t *out);
 int mt_shlist_get_double(mt_shlist_t *l, long index, double *out);
 int mt_shlist_get_bytes(mt_shlist_t *l, long index, void *buf, size_t cap);
-/* The mt_val_type_t of l[index], or MT_ERANGE. */
+/* The mt_shitem_type_t of l[index], or MT_ERANGE. */
 int mt_shlist_type(mt_shlist_t *l, long index);
 /* Atomic l[index] += delta. */
 int mt_shlist_incr(mt_shlist_t *l, long index, int64_t delta, int64_t *result);

@@ -77,7 +77,7 @@ int mt_conn_close(mt_conn_t *c);
 void mt_conn_free(mt_conn_t *c);
 /* Connection.fileno(): the descriptor, or MT_EBADF when closed. */
 int mt_conn_fileno(const mt_conn_t *c);
-/* 1 if the end can send / receive, else 0. */
+/* 1 if the end can send / receive, else 0; MT_EINVAL for NULL. */
 int mt_conn_is_writable(const mt_conn_t *c);
 int mt_conn_is_readable(const mt_conn_t *c);
 

@@ -56,18 +56,19 @@ typedef struct mt_bytes {
   size_t len;
 } mt_bytes_t;
 
-/* One result of map / imap.  code: 0, the task's negative code,
- * MT_EWORKERDIED (exitcode = the dead worker's exit status, or -signal),
- * MT_ECANCELLED (terminate) or MT_EBROKEN (initializer failed).  ptr is a
- * malloc'd copy of the result bytes (free() it, or mt_pool_items_release),
- * NULL when len is 0 (then `value` holds the pointer value the task set). */
-typedef struct mt_pool_item {
-  void *ptr;
-  size_t len;
-  void *value;
+/* One result of map / imap: the task's value (the same mt_value_t a
+ * future hands back) and how the item ended.  value.ptr is a malloc'd copy
+ * of the result bytes (value.len of them; value.free_fn is free), or, when
+ * the task set len 0, the pointer value itself (value.free_fn NULL).
+ * Release with mt_pool_results_release (or value.free_fn(value.ptr)).
+ * code: 0, the task's negative code, MT_EWORKERDIED (exitcode = the dead
+ * worker's exit status, or -signal), MT_ECANCELLED (terminate) or
+ * MT_EBROKEN (initializer failed); value is zero unless code is 0. */
+typedef struct mt_pool_result {
+  mt_value_t value;
   int code;
   int exitcode;
-} mt_pool_item_t;
+} mt_pool_result_t;
 
 typedef struct mt_pool_opts {
   size_t size;                   /* set by MT_POOL_OPTS_INIT; 0 is MT_EINVAL */
@@ -140,13 +141,13 @@ int mt_pool_died_exitcode(mt_future_t *f, int *exitcode);
  * items running finish and are discarded), MT_ECLOSED, MT_EINVAL,
  * MT_ENOMEM. */
 int mt_pool_map(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size_t n,
-                size_t chunksize, double timeout, mt_pool_item_t *results);
+                size_t chunksize, double timeout, mt_pool_result_t *results);
 /* Python's map_async: as map but returns at once with *out a future that
  * completes when every results[i] is filled: value none on success, else
  * the first failing code as an MT_ETASKFAILED exception.  items and
  * results must stay valid until then. */
 int mt_pool_map_async(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size_t n,
-                      size_t chunksize, mt_pool_item_t *results, mt_future_t **out);
+                      size_t chunksize, mt_pool_result_t *results, mt_future_t **out);
 /* Python's starmap(fn, [(a, b), (c, d), ...], chunksize): each item is an
  * argument vector of byte strings; the worker calls
  * fn(argc, argv, &value) with argv[k] pointing to a copy of item k's bytes
@@ -160,25 +161,25 @@ typedef struct mt_pool_args {
 } mt_pool_args_t;
 typedef int (*mt_pool_starfn)(int argc, const mt_bytes_t *argv, mt_value_t *out);
 int mt_pool_starmap(mt_pool_t *p, mt_pool_starfn fn, const mt_pool_args_t *items, size_t n,
-                    size_t chunksize, double timeout, mt_pool_item_t *results);
+                    size_t chunksize, double timeout, mt_pool_result_t *results);
 /* Python's starmap_async: as map_async (a future that completes when every
  * results[i] is filled).  The arguments are copied before it returns, so
  * items may go at once; results must stay valid until the future is done. */
 int mt_pool_starmap_async(mt_pool_t *p, mt_pool_starfn fn, const mt_pool_args_t *items,
-                          size_t n, size_t chunksize, mt_pool_item_t *results,
+                          size_t n, size_t chunksize, mt_pool_result_t *results,
                           mt_future_t **out);
-/* Frees results[i].ptr for i < n and zeroes them. */
-void mt_pool_items_release(mt_pool_item_t *results, size_t n);
+/* Releases results[i].value (its free_fn) for i < n and zeroes them. */
+void mt_pool_results_release(mt_pool_result_t *results, size_t n);
 
 /* Python's imap / imap_unordered: an iterator over the results.  The items
  * are copied (the iterator may be dropped before they were all sent). */
 typedef struct mt_pool_imap mt_pool_imap_t;
 mt_pool_imap_t *mt_pool_imap_new(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items,
                              size_t n, size_t chunksize, bool unordered);
-/* next(timeout): 1 with *out (its ptr is now the caller's) and *index (may
+/* next(timeout): 1 with *out (its value is now the caller's) and *index (may
  * be NULL) the item's input index; 0 when all were returned; MT_ETIMEDOUT
  * (Python's TimeoutError: nothing is lost, call again); MT_EINVAL. */
-int mt_pool_imap_next(mt_pool_imap_t *it, double timeout, mt_pool_item_t *out,
+int mt_pool_imap_next(mt_pool_imap_t *it, double timeout, mt_pool_result_t *out,
                       size_t *index);
 /* Frees the iterator; never blocks.  Its items not started yet are
  * dropped; those running finish in the workers, their results dropped. */

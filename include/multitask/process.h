@@ -82,10 +82,10 @@ int mt_process_join(mt_process_t *p, double timeout);
  * negative code (MT_EINVAL, MT_EFORKED). */
 int mt_process_is_alive(mt_process_t *p);
 /* Python's exitcode without blocking: 0 and *exitcode = 0 (returned 0),
- * the exit status, or -N (killed by signal N) once ended; MT_EAGAIN while
- * running (Python's None), MT_ENOTSTARTED, MT_EINVAL, MT_EFORKED. */
+ * the exit status, or -N (killed by signal N) once ended; MT_ERUNNING while
+ * running (Python's None; also for mt_process_current()), MT_ENOTSTARTED, MT_EINVAL, MT_EFORKED. */
 int mt_process_exitcode(mt_process_t *p, int *exitcode);
-/* Process id; 0 before start.  For current_process() / parent_process()
+/* Process id; 0 before start (and for NULL).  For current_process() / parent_process()
  * the id of that process. */
 pid_t mt_process_pid(const mt_process_t *p);
 const char *mt_process_name(const mt_process_t *p);
@@ -101,7 +101,8 @@ int mt_process_sentinel(const mt_process_t *p);
 
 /* multiprocessing.connection.wait over sentinels: waits until one of the
  * n started processes has ended (and reaps it); returns its index (the
- * lowest if several), MT_ETIMEDOUT, or MT_EINVAL / MT_EFORKED /
+ * lowest if several), MT_ETIMEDOUT (an index, so not poll-style: join-
+ * style, docs/api.md), or MT_EINVAL / MT_EFORKED /
  * MT_ENOTSTARTED / MT_ECLOSED for a bad entry (NULL entries are skipped).
  * Pools use it to notice a dead worker without polling each one. */
 int mt_process_wait_any(mt_process_t **ps, int n, double timeout);

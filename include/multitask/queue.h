@@ -7,8 +7,10 @@
  * blocks (Python's block=True, timeout=None), 0 never blocks (block=False),
  * t > 0 waits at most t.  Python's exceptions become codes: Full ->
  * MT_EFULL, Empty -> MT_EEMPTY, ShutDown -> MT_ECLOSED, ValueError of
- * task_done -> MT_EOVERFLOW.  A call that times out returns MT_ETIMEDOUT
- * (the timeout variant of Full/Empty).
+ * task_done -> MT_EOVERFLOW.  As in Python, a put or get that times out
+ * raises Full / Empty whether the timeout was 0 or expired: MT_EFULL /
+ * MT_EEMPTY in both cases (docs/api.md, "Would block").  join(timeout),
+ * which Python does not have, returns MT_ETIMEDOUT.
  */
 #ifndef MULTITASK_QUEUE_H
 #define MULTITASK_QUEUE_H
@@ -59,8 +61,8 @@ int mt_queue_set_item_free(mt_queue_t *q, void (*item_free)(void *item));
  * them first (freeing under a waiter is a use after free, not a wait). */
 void mt_queue_free(mt_queue_t *q);
 
-/* Queue.put(item, block, timeout).  0; MT_EFULL (timeout 0 and full);
- * MT_ETIMEDOUT; MT_ECLOSED after shutdown; MT_ENOMEM (unbounded growth
+/* Queue.put(item, block, timeout).  0; MT_EFULL (still full at timeout 0
+ * or at expiry); MT_ECLOSED after shutdown; MT_ENOMEM (unbounded growth
  * failed); MT_EINVAL (NULL queue, bad timeout).  On a PriorityQueue the key
  * is 0. */
 int mt_queue_put(mt_queue_t *q, void *item, double timeout);
@@ -70,7 +72,7 @@ int mt_queue_put_nowait(mt_queue_t *q, void *item);
 int mt_queue_put_prio(mt_queue_t *q, int64_t key, void *item, double timeout);
 
 /* Queue.get(block, timeout): *item receives the pointer.  0; MT_EEMPTY
- * (timeout 0 and empty); MT_ETIMEDOUT; MT_ECLOSED when shut down and
+ * (still empty at timeout 0 or at expiry); MT_ECLOSED when shut down and
  * nothing left to drain; MT_EINVAL. */
 int mt_queue_get(mt_queue_t *q, void **item, double timeout);
 int mt_queue_get_nowait(mt_queue_t *q, void **item);
@@ -83,7 +85,7 @@ int mt_queue_get_prio(mt_queue_t *q, int64_t *key, void **item, double timeout);
 int mt_queue_qsize(const mt_queue_t *q);
 int mt_queue_is_empty(const mt_queue_t *q);
 int mt_queue_is_full(const mt_queue_t *q);
-/* The maxsize given at creation (0 = unbounded). */
+/* The maxsize given at creation (0 = unbounded; 0 for NULL). */
 size_t mt_queue_maxsize(const mt_queue_t *q);
 
 /* Queue.task_done(): one fetched item is processed.  0, MT_EOVERFLOW when
@@ -153,13 +155,13 @@ mt_mpqueue_t *mt_mpqueue_new_joinable(size_t maxsize, size_t max_msg);
 void mt_mpqueue_free(mt_mpqueue_t *q);
 
 /* put(obj, block, timeout) of `len` bytes from `data`.  0; MT_EFULL
- * (timeout 0); MT_ETIMEDOUT; MT_EMSGSIZE (len > max_msg); MT_ECLOSED
+ * (timeout 0 or expiry); MT_EMSGSIZE (len > max_msg); MT_ECLOSED
  * after shutdown; MT_EINVAL. */
 int mt_mpqueue_put(mt_mpqueue_t *q, const void *data, size_t len, double timeout);
 /* get(block, timeout) into buf[cap].  Returns the message length (>= 0).
  * MT_EMSGSIZE when cap is too small: *needed (if not NULL) receives the
- * length and the message stays queued.  MT_EEMPTY (timeout 0);
- * MT_ETIMEDOUT; MT_ECLOSED (shut down and drained); MT_EINVAL. */
+ * length and the message stays queued.  MT_EEMPTY (timeout 0 or
+ * expiry); MT_ECLOSED (shut down and drained); MT_EINVAL. */
 int mt_mpqueue_get(mt_mpqueue_t *q, void *buf, size_t cap, size_t *needed,
                    double timeout);
 /* put_nowait / get_nowait: the same with timeout 0 (MT_EFULL / MT_EEMPTY
@@ -171,7 +173,7 @@ int mt_mpqueue_get_nowait(mt_mpqueue_t *q, void *buf, size_t cap, size_t *needed
 int mt_mpqueue_qsize(const mt_mpqueue_t *q);
 int mt_mpqueue_is_empty(const mt_mpqueue_t *q);
 int mt_mpqueue_is_full(const mt_mpqueue_t *q);
-/* The largest message accepted. */
+/* The largest message accepted (0 for NULL). */
 size_t mt_mpqueue_max_msg(const mt_mpqueue_t *q);
 /* JoinableQueue.task_done(): MT_EOVERFLOW if called too often,
  * MT_ENOTSUP on a plain mt_mpqueue_new queue.  Takes no timeout: it waits

@@ -52,6 +52,7 @@ mt_shvalue_t *mt_shvalue_new_raw(char typecode, int64_t initial);
 void mt_shvalue_free(mt_shvalue_t *v);
 /* The lock (Python's get_lock()); NULL for a raw value. */
 mt_lock_t *mt_shvalue_get_lock(const mt_shvalue_t *v);
+/* The typecode ('\0' for NULL: a char has no room for a code). */
 char mt_shvalue_typecode(const mt_shvalue_t *v);
 /* Integer typecodes: 0 / MT_ERANGE / MT_EINVAL (NULL, float typecode for
  * get_i64).  set_i64 on 'f'/'d' converts.  get_double works for all. */
@@ -79,10 +80,11 @@ mt_sharray_t *mt_sharray_new_raw(char typecode, size_t n);
 /* As mt_shvalue_free. */
 void mt_sharray_free(mt_sharray_t *a);
 mt_lock_t *mt_sharray_get_lock(const mt_sharray_t *a);
+/* len, typecode and itemsize are 0 for NULL (no room for a code). */
 size_t mt_sharray_len(const mt_sharray_t *a);
 char mt_sharray_typecode(const mt_sharray_t *a);
 size_t mt_sharray_itemsize(const mt_sharray_t *a);
-/* The items themselves (n * itemsize bytes), for bulk use. */
+/* The items themselves (n * itemsize bytes), for bulk use (NULL for NULL). */
 void *mt_sharray_data(mt_sharray_t *a);
 /* Bounds-checked: index >= len is MT_ERANGE (Python's IndexError); a
  * negative index counts from the end as in Python. */
@@ -138,6 +140,7 @@ typedef struct mt_shm mt_shm_t;
  * segment, a size above the segment's is EINVAL.  Bad name: EINVAL /
  * ENAMETOOLONG. */
 mt_shm_t *mt_shm_new(const char *name, bool create, size_t size);
+/* The mapping and its size (NULL / 0 for NULL). */
 void *mt_shm_buf(const mt_shm_t *s);
 size_t mt_shm_size(const mt_shm_t *s);
 /* The name as Python shows it (without the leading '/'). */
@@ -146,7 +149,7 @@ const char *mt_shm_name(const mt_shm_t *s);
  * MT_ENOENT the second time. */
 int mt_shm_unlink(mt_shm_t *s);
 /* Unmaps and frees the handle (Python's close()); never blocks.  Does not
- * unlink. */
+ * unlink.  0 (also for NULL, which does nothing). */
 int mt_shm_free(mt_shm_t *s);
 
 #pragma GCC visibility pop

@@ -31,7 +31,8 @@ mt_executor_t *mt_executor_new(const mt_executor_ops_t *ops, void *self) {
 }
 
 const char *mt_executor_kind(const mt_executor_t *ex) {
-  return ex && ex->ops->kind ? ex->ops->kind : "";
+  if (!ex) return NULL;
+  return ex->ops->kind ? ex->ops->kind : "";
 }
 
 int mt_executor_submit(mt_executor_t *ex, mt_task_fn fn, void *arg, mt_future_t **out) {

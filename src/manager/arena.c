@@ -61,9 +61,9 @@ int mt__cell_store(mt__arena_t *a, char *base, mt__cell_t *c, const mt__vin_t *v
   int half = 1 - c->sel;
   uint64_t val;
   uint32_t len = 0;
-  if (v->type == MT_VAL_INT) {
+  if (v->type == MT_SHITEM_INT) {
     val = (uint64_t)v->i;
-  } else if (v->type == MT_VAL_DOUBLE) {
+  } else if (v->type == MT_SHITEM_DOUBLE) {
     val = bits_of_double(v->d);
   } else {
     int64_t off = mt__arena_alloc(a, base, v->len);
@@ -82,7 +82,7 @@ int mt__cell_store(mt__arena_t *a, char *base, mt__cell_t *c, const mt__vin_t *v
 }
 
 void mt__cell_release(mt__arena_t *a, char *base, const mt__cell_t *c) {
-  if (c->type[c->sel] == MT_VAL_BYTES) mt__arena_free(a, base, c->val[c->sel]);
+  if (c->type[c->sel] == MT_SHITEM_BYTES) mt__arena_free(a, base, c->val[c->sel]);
 }
 
 int mt__cell_get_bytes(char *base, const mt__cell_t *c, void *buf, size_t cap) {
@@ -115,8 +115,8 @@ bool mt__arena_mark(mt__arena_t *a, char *base, uint64_t off, size_t len) {
 
 bool mt__cell_mark(mt__arena_t *a, char *base, const mt__cell_t *c) {
   int s = c->sel & 1;
-  if (c->type[s] == MT_VAL_BYTES) return mt__arena_mark(a, base, c->val[s], c->len[s]);
-  return c->type[s] == MT_VAL_INT || c->type[s] == MT_VAL_DOUBLE;
+  if (c->type[s] == MT_SHITEM_BYTES) return mt__arena_mark(a, base, c->val[s], c->len[s]);
+  return c->type[s] == MT_SHITEM_INT || c->type[s] == MT_SHITEM_DOUBLE;
 }
 
 void mt__arena_rebuild_free(mt__arena_t *a, char *base) {

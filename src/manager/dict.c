@@ -229,19 +229,19 @@ static int dict_set(mt_shdict_t *d, const char *key, const mt__vin_t *v) {
 }
 
 int mt_shdict_set_int(mt_shdict_t *d, const char *key, int64_t value) {
-  mt__vin_t v = {.type = MT_VAL_INT, .i = value};
+  mt__vin_t v = {.type = MT_SHITEM_INT, .i = value};
   return dict_set(d, key, &v);
 }
 
 int mt_shdict_set_double(mt_shdict_t *d, const char *key, double value) {
-  mt__vin_t v = {.type = MT_VAL_DOUBLE, .d = value};
+  mt__vin_t v = {.type = MT_SHITEM_DOUBLE, .d = value};
   return dict_set(d, key, &v);
 }
 
 int mt_shdict_set_bytes(mt_shdict_t *d, const char *key, const void *buf, size_t len) {
   if (!buf && len) return MT_EINVAL;
   if (len > INT32_MAX) return MT_EINVAL;
-  mt__vin_t v = {.type = MT_VAL_BYTES, .p = buf, .len = len};
+  mt__vin_t v = {.type = MT_SHITEM_BYTES, .p = buf, .len = len};
   return dict_set(d, key, &v);
 }
 
@@ -267,7 +267,7 @@ int mt_shdict_get_int(mt_shdict_t *d, const char *key, int64_t *out) {
   if (!out) return MT_EINVAL;
   int r = dict_read(d, key, &type, &val);
   if (r) return r;
-  if (type != MT_VAL_INT) return MT_EINVAL;
+  if (type != MT_SHITEM_INT) return MT_EINVAL;
   *out = (int64_t)val;
   return 0;
 }
@@ -278,8 +278,8 @@ int mt_shdict_get_double(mt_shdict_t *d, const char *key, double *out) {
   if (!out) return MT_EINVAL;
   int r = dict_read(d, key, &type, &val);
   if (r) return r;
-  if (type == MT_VAL_INT) *out = (double)(int64_t)val;
-  else if (type == MT_VAL_DOUBLE) memcpy(out, &val, sizeof *out);
+  if (type == MT_SHITEM_INT) *out = (double)(int64_t)val;
+  else if (type == MT_SHITEM_DOUBLE) memcpy(out, &val, sizeof *out);
   else return MT_EINVAL;
   return 0;
 }
@@ -292,7 +292,7 @@ int mt_shdict_get_bytes(mt_shdict_t *d, const char *key, void *buf, size_t cap) 
   dict_lock(d);
   find(d, key, &pr);
   if (!pr.found) r = MT_ENOENT;
-  else if (pr.found->cell.type[pr.found->cell.sel] != MT_VAL_BYTES) r = MT_EINVAL;
+  else if (pr.found->cell.type[pr.found->cell.sel] != MT_SHITEM_BYTES) r = MT_EINVAL;
   else r = mt__cell_get_bytes(abase(d), &pr.found->cell, buf, cap);
   dict_unlock(d);
   return r;
@@ -345,11 +345,11 @@ int mt_shdict_incr(mt_shdict_t *d, const char *key, int64_t delta, int64_t *resu
   int64_t nv = delta;
   if (pr.found) {
     mt__cell_t *c = &pr.found->cell;
-    if (c->type[c->sel] != MT_VAL_INT) r = MT_EINVAL;
+    if (c->type[c->sel] != MT_SHITEM_INT) r = MT_EINVAL;
     else if (__builtin_add_overflow((int64_t)c->val[c->sel], delta, &nv)) r = MT_ERANGE;
     else __atomic_store_n(&c->val[c->sel], (uint64_t)nv, __ATOMIC_RELAXED); /* one store */
   } else {
-    mt__vin_t v = {.type = MT_VAL_INT, .i = delta};
+    mt__vin_t v = {.type = MT_SHITEM_INT, .i = delta};
     r = insert(d, key, &pr, &v);
   }
   dict_unlock(d);
@@ -357,7 +357,7 @@ int mt_shdict_incr(mt_shdict_t *d, const char *key, int64_t delta, int64_t *resu
   return r;
 }
 
-long mt_shdict_items(mt_shdict_t *d, int (*fn)(const char *key, const mt_val_t *v, void *arg),
+long mt_shdict_items(mt_shdict_t *d, int (*fn)(const char *key, const mt_shitem_t *v, void *arg),
                      void *arg) {
   if (!d || !fn) return MT_EINVAL;
   dict_lock(d);
@@ -368,10 +368,10 @@ long mt_shdict_items(mt_shdict_t *d, int (*fn)(const char *key, const mt_val_t *
   for (uint64_t i = 0; i < d->nslots && !stop; i++) {
     if (t[i].state != FULL) continue;
     const mt__cell_t *c = &t[i].cell;
-    mt_val_t v = {.type = (mt_val_type_t)c->type[c->sel]};
+    mt_shitem_t v = {.type = (mt_shitem_type_t)c->type[c->sel]};
     uint64_t raw = c->val[c->sel];
-    if (v.type == MT_VAL_INT) v.i = (int64_t)raw;
-    else if (v.type == MT_VAL_DOUBLE) memcpy(&v.d, &raw, sizeof v.d);
+    if (v.type == MT_SHITEM_INT) v.i = (int64_t)raw;
+    else if (v.type == MT_SHITEM_DOUBLE) memcpy(&v.d, &raw, sizeof v.d);
     else {
       v.bytes = mt__arena_ptr(base, raw);
       v.len = c->len[c->sel];
@@ -388,7 +388,7 @@ struct keys_ctx {
   void *arg;
 };
 
-static int keys_adapter(const char *key, const mt_val_t *v, void *arg) {
+static int keys_adapter(const char *key, const mt_shitem_t *v, void *arg) {
   (void)v;
   struct keys_ctx *k = arg;
   return k->fn(key, k->arg);

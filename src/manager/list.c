@@ -35,7 +35,7 @@ static void repair(mt_shlist_t *l) {
     if (!mt__cell_mark(&l->arena, base, &cells(l)[i])) {
       /* cannot happen with the commit order; keep the list usable */
       memset(&cells(l)[i], 0, sizeof(mt__cell_t));
-      cells(l)[i].type[0] = MT_VAL_INT;
+      cells(l)[i].type[0] = MT_SHITEM_INT;
     }
   mt__arena_rebuild_free(&l->arena, base);
 }
@@ -80,16 +80,16 @@ static int append(mt_shlist_t *l, const mt__vin_t *v) {
 }
 
 int mt_shlist_append_int(mt_shlist_t *l, int64_t v) {
-  mt__vin_t in = {.type = MT_VAL_INT, .i = v};
+  mt__vin_t in = {.type = MT_SHITEM_INT, .i = v};
   return append(l, &in);
 }
 int mt_shlist_append_double(mt_shlist_t *l, double v) {
-  mt__vin_t in = {.type = MT_VAL_DOUBLE, .d = v};
+  mt__vin_t in = {.type = MT_SHITEM_DOUBLE, .d = v};
   return append(l, &in);
 }
 int mt_shlist_append_bytes(mt_shlist_t *l, const void *buf, size_t len) {
   if ((!buf && len) || len > INT32_MAX) return MT_EINVAL;
-  mt__vin_t in = {.type = MT_VAL_BYTES, .p = buf, .len = len};
+  mt__vin_t in = {.type = MT_SHITEM_BYTES, .p = buf, .len = len};
   return append(l, &in);
 }
 
@@ -111,16 +111,16 @@ static int set(mt_shlist_t *l, long index, const mt__vin_t *v) {
 }
 
 int mt_shlist_set_int(mt_shlist_t *l, long index, int64_t v) {
-  mt__vin_t in = {.type = MT_VAL_INT, .i = v};
+  mt__vin_t in = {.type = MT_SHITEM_INT, .i = v};
   return set(l, index, &in);
 }
 int mt_shlist_set_double(mt_shlist_t *l, long index, double v) {
-  mt__vin_t in = {.type = MT_VAL_DOUBLE, .d = v};
+  mt__vin_t in = {.type = MT_SHITEM_DOUBLE, .d = v};
   return set(l, index, &in);
 }
 int mt_shlist_set_bytes(mt_shlist_t *l, long index, const void *buf, size_t len) {
   if ((!buf && len) || len > INT32_MAX) return MT_EINVAL;
-  mt__vin_t in = {.type = MT_VAL_BYTES, .p = buf, .len = len};
+  mt__vin_t in = {.type = MT_SHITEM_BYTES, .p = buf, .len = len};
   return set(l, index, &in);
 }
 
@@ -142,7 +142,7 @@ int mt_shlist_get_int(mt_shlist_t *l, long index, int64_t *out) {
   if (!out) return MT_EINVAL;
   int r = read_cell(l, index, &type, &val);
   if (r) return r;
-  if (type != MT_VAL_INT) return MT_EINVAL;
+  if (type != MT_SHITEM_INT) return MT_EINVAL;
   *out = (int64_t)val;
   return 0;
 }
@@ -153,8 +153,8 @@ int mt_shlist_get_double(mt_shlist_t *l, long index, double *out) {
   if (!out) return MT_EINVAL;
   int r = read_cell(l, index, &type, &val);
   if (r) return r;
-  if (type == MT_VAL_INT) *out = (double)(int64_t)val;
-  else if (type == MT_VAL_DOUBLE) memcpy(out, &val, sizeof *out);
+  if (type == MT_SHITEM_INT) *out = (double)(int64_t)val;
+  else if (type == MT_SHITEM_DOUBLE) memcpy(out, &val, sizeof *out);
   else return MT_EINVAL;
   return 0;
 }
@@ -165,7 +165,7 @@ int mt_shlist_get_bytes(mt_shlist_t *l, long index, void *buf, size_t cap) {
   mt__cell_t *c = at(l, index);
   int r;
   if (!c) r = MT_ERANGE;
-  else if (c->type[c->sel] != MT_VAL_BYTES) r = MT_EINVAL;
+  else if (c->type[c->sel] != MT_SHITEM_BYTES) r = MT_EINVAL;
   else r = mt__cell_get_bytes(abase(l), c, buf, cap);
   list_unlock(l);
   return r;
@@ -185,7 +185,7 @@ int mt_shlist_incr(mt_shlist_t *l, long index, int64_t delta, int64_t *result) {
   int r = 0;
   int64_t nv = 0;
   if (!c) r = MT_ERANGE;
-  else if (c->type[c->sel] != MT_VAL_INT) r = MT_EINVAL;
+  else if (c->type[c->sel] != MT_SHITEM_INT) r = MT_EINVAL;
   else if (__builtin_add_overflow((int64_t)c->val[c->sel], delta, &nv)) r = MT_ERANGE;
   else __atomic_store_n(&c->val[c->sel], (uint64_t)nv, __ATOMIC_RELAXED);
   list_unlock(l);

@@ -125,8 +125,8 @@ int mt_conn_fileno(const mt_conn_t *c) {
 
 size_t mt__conn_rbuf_cap(const mt_conn_t *c) { return c ? c->rcap : 0; }
 
-int mt_conn_is_writable(const mt_conn_t *c) { return c && c->wr; }
-int mt_conn_is_readable(const mt_conn_t *c) { return c && c->rd; }
+int mt_conn_is_writable(const mt_conn_t *c) { return c ? c->wr : MT_EINVAL; }
+int mt_conn_is_readable(const mt_conn_t *c) { return c ? c->rd : MT_EINVAL; }
 
 static int check(const mt_conn_t *c, bool reading) {
   if (!c) return MT_EINVAL;

@@ -73,7 +73,8 @@
 static void job_unref(job_t *j) {
   if (__atomic_sub_fetch(&j->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
   if (j->res) {
-    for (size_t i = 0; i < j->n; i++) mt__free(j->res[i].ptr);
+    for (size_t i = 0; i < j->n; i++)
+      if (j->res[i].value.free_fn) j->res[i].value.free_fn(j->res[i].value.ptr);
     mt__free(j->res);
   }
   mt__free(j->ready);
@@ -194,7 +195,7 @@ static void job_item_finished(mt_pool_t *p, job_t *j) {
   if (j->kind == JK_MAP && j->future) {
     if (j->user_res) {
       memcpy(j->user_res, j->res, j->n * sizeof *j->res);
-      for (size_t i = 0; i < j->n; i++) j->res[i].ptr = NULL;
+      for (size_t i = 0; i < j->n; i++) j->res[i].value.free_fn = NULL; /* moved */
     }
     if (j->first_err < 0) {
       char m[64];
@@ -244,15 +245,15 @@ static void deliver(mt_pool_t *p, job_t *j, size_t idx, int code, int exitcode,
     job_item_finished(p, j);
     return;
   }
-  mt_pool_item_t *r = &j->res[idx];
+  mt_pool_result_t *r = &j->res[idx];
   r->code = code;
   r->exitcode = exitcode;
-  r->value = (void *)(uintptr_t)value;
+  r->value = (mt_value_t){code == 0 ? (void *)(uintptr_t)value : NULL, 0, NULL};
   if (code == 0 && len) {
-    r->ptr = mt__malloc(len);
-    if (r->ptr) {
-      memcpy(r->ptr, bytes, len);
-      r->len = len;
+    void *copy = mt__malloc(len);
+    if (copy) {
+      memcpy(copy, bytes, len);
+      r->value = (mt_value_t){copy, len, free};
     } else {
       r->code = code = MT_ENOMEM;
     }
@@ -1030,11 +1031,11 @@ static int start_map(mt_pool_t *p, job_t *j) {
 }
 
 static int map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items, size_t n,
-                      size_t chunksize, double timeout, mt_pool_item_t *results);
+                      size_t chunksize, double timeout, mt_pool_result_t *results);
 
 int mt__pool_map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items,
                         size_t n, size_t chunksize, double timeout,
-                        mt_pool_item_t *results) {
+                        mt_pool_result_t *results) {
   if (!p) return MT_EINVAL;
   if (forked(p)) return MT_EFORKED;
   pool_enter(p); /* it waits, then may touch p (timeout) */
@@ -1044,7 +1045,7 @@ int mt__pool_map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *item
 }
 
 static int map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items, size_t n,
-                      size_t chunksize, double timeout, mt_pool_item_t *results) {
+                      size_t chunksize, double timeout, mt_pool_result_t *results) {
   int64_t deadline;
   int r = mt__deadline(timeout, &deadline);
   if (r < 0) return r;
@@ -1075,14 +1076,14 @@ static int map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items,
     return r;
   }
   if (n) memcpy(results, j->res, n * sizeof *results);
-  for (size_t i = 0; i < n; i++) j->res[i].ptr = NULL;
+  for (size_t i = 0; i < n; i++) j->res[i].value.free_fn = NULL; /* moved */
   int first = j->first_err;
   job_unref(j);
   return first;
 }
 
 int mt_pool_map(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size_t n,
-                size_t chunksize, double timeout, mt_pool_item_t *results) {
+                size_t chunksize, double timeout, mt_pool_result_t *results) {
   return mt__pool_map_values(p, MODE_BYTES, (void *)(uintptr_t)fn, items, n, chunksize,
                              timeout, results);
 }
@@ -1090,7 +1091,7 @@ int mt_pool_map(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size_t n,
 /* map_async of any mode.  owned (may be NULL): inputs the job frees when
  * it ends (starmap's packed vectors); freed here on failure too. */
 static int map_async(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items, size_t n,
-                     size_t chunksize, mt_pool_item_t *results, mt_bytes_t *owned,
+                     size_t chunksize, mt_pool_result_t *results, mt_bytes_t *owned,
                      mt_future_t **out) {
   int r;
   job_t *j = map_job(p, JK_MAP, mode, fn, items, n, chunksize, &r);
@@ -1119,7 +1120,7 @@ static int map_async(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items, 
 }
 
 int mt_pool_map_async(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size_t n,
-                      size_t chunksize, mt_pool_item_t *results, mt_future_t **out) {
+                      size_t chunksize, mt_pool_result_t *results, mt_future_t **out) {
   if (out) *out = NULL;
   if (!out || (n && !results)) return MT_EINVAL;
   return map_async(p, MODE_BYTES, (void *)(uintptr_t)fn, items, n, chunksize, results, NULL,
@@ -1175,7 +1176,7 @@ static mt_bytes_t *pack_args(const mt_pool_args_t *items, size_t n, int *err) {
 }
 
 int mt_pool_starmap(mt_pool_t *p, mt_pool_starfn fn, const mt_pool_args_t *items, size_t n,
-                    size_t chunksize, double timeout, mt_pool_item_t *results) {
+                    size_t chunksize, double timeout, mt_pool_result_t *results) {
   if (!p || !fn || (n && !results)) return MT_EINVAL;
   int r;
   mt_bytes_t *packed = pack_args(items, n, &r);
@@ -1188,7 +1189,7 @@ int mt_pool_starmap(mt_pool_t *p, mt_pool_starfn fn, const mt_pool_args_t *items
 }
 
 int mt_pool_starmap_async(mt_pool_t *p, mt_pool_starfn fn, const mt_pool_args_t *items,
-                          size_t n, size_t chunksize, mt_pool_item_t *results,
+                          size_t n, size_t chunksize, mt_pool_result_t *results,
                           mt_future_t **out) {
   if (out) *out = NULL;
   if (!p || !fn || !out || (n && !results)) return MT_EINVAL;
@@ -1199,11 +1200,11 @@ int mt_pool_starmap_async(mt_pool_t *p, mt_pool_starfn fn, const mt_pool_args_t 
                    out);
 }
 
-void mt_pool_items_release(mt_pool_item_t *results, size_t n) {
+void mt_pool_results_release(mt_pool_result_t *results, size_t n) {
   if (!results) return;
   for (size_t i = 0; i < n; i++) {
-    mt__free(results[i].ptr);
-    results[i] = (mt_pool_item_t){0};
+    if (results[i].value.free_fn) results[i].value.free_fn(results[i].value.ptr);
+    results[i] = (mt_pool_result_t){0};
   }
 }
 
@@ -1244,7 +1245,7 @@ static bool imap_has_next(job_t *j, void *arg) {
   return __atomic_load_n(&j->ready[it->next], __ATOMIC_ACQUIRE) != 0;
 }
 
-int mt_pool_imap_next(mt_pool_imap_t *it, double timeout, mt_pool_item_t *out,
+int mt_pool_imap_next(mt_pool_imap_t *it, double timeout, mt_pool_result_t *out,
                       size_t *index) {
   if (!it || !out) return MT_EINVAL;
   int64_t deadline;
@@ -1257,7 +1258,7 @@ int mt_pool_imap_next(mt_pool_imap_t *it, double timeout, mt_pool_item_t *out,
   size_t idx = it->unordered ? it->j->order[it->next] : it->next;
   it->next++;
   *out = it->j->res[idx];
-  it->j->res[idx].ptr = NULL;
+  it->j->res[idx].value.free_fn = NULL; /* moved to the caller */
   if (index) *index = idx;
   return 1;
 }

@@ -80,8 +80,8 @@ struct job {
   size_t n, chunksize;
   mt_bytes_t one; /* JK_FUTURE: the copied argument */
   void *one_buf;
-  mt_pool_item_t *res;     /* map/imap: one per item (owned) */
-  mt_pool_item_t *user_res; /* map_async: copied there at the end */
+  mt_pool_result_t *res;     /* map/imap: one per item (owned) */
+  mt_pool_result_t *user_res; /* map_async: copied there at the end */
   uint8_t *ready;          /* imap: item i delivered (atomic) */
   size_t *order;           /* imap: indexes in completion order */
   size_t ndone;            /* atomic; written by the manager only */
@@ -171,7 +171,7 @@ int mt__pool_submit_one(mt_pool_t *p, int mode, void *fn, const void *in, size_t
                         const mt_pool_task_opts_t *opts, mt_future_t **out);
 int mt__pool_map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items,
                         size_t n, size_t chunksize, double timeout,
-                        mt_pool_item_t *results);
+                        mt_pool_result_t *results);
 int mt__pool_cancel_pending(mt_pool_t *p);
 
 #endif

@@ -63,7 +63,7 @@ static int ppe_map(void *self, mt_task_fn fn, void *const *args, size_t n, doubl
                    size_t chunksize, mt_value_t *results, size_t *failed_index) {
   ppe_t *e = self;
   mt_bytes_t *items = mt__malloc((n ? n : 1) * sizeof *items);
-  mt_pool_item_t *res = mt__calloc(n ? n : 1, sizeof *res);
+  mt_pool_result_t *res = mt__calloc(n ? n : 1, sizeof *res);
   if (!items || !res) {
     mt__free(items);
     mt__free(res);
@@ -75,7 +75,7 @@ static int ppe_map(void *self, mt_task_fn fn, void *const *args, size_t n, doubl
   mt__free(items);
   if (r == MT_ETIMEDOUT || r == MT_ECLOSED || r == MT_EBROKEN || r == MT_EINVAL ||
       r == MT_ENOMEM) {
-    if (r != MT_ETIMEDOUT) mt_pool_items_release(res, n);
+    if (r != MT_ETIMEDOUT) mt_pool_results_release(res, n);
     mt__free(res);
     return r;
   }
@@ -87,13 +87,10 @@ static int ppe_map(void *self, mt_task_fn fn, void *const *args, size_t n, doubl
       if (failed_index) *failed_index = i;
     }
     if (r < 0) {
-      mt__free(res[i].ptr);
+      mt_pool_results_release(&res[i], 1);
       continue;
     }
-    if (res[i].len)
-      results[i] = (mt_value_t){res[i].ptr, res[i].len, free};
-    else
-      results[i] = (mt_value_t){res[i].value, 0, NULL};
+    results[i] = res[i].value; /* the bytes' copy, or the pointer value */
   }
   mt__free(res);
   return r;

@@ -661,13 +661,13 @@ int mt_process_is_alive(mt_process_t *p) {
 
 int mt_process_exitcode(mt_process_t *p, int *exitcode) {
   if (!p || !exitcode) return MT_EINVAL;
-  if (p == S.self_proc || p->kind == K_MAIN) return MT_EAGAIN;
+  if (p == S.self_proc || p->kind == K_MAIN) return MT_ERUNNING;
   if (p->kind == K_PARENT) return MT_ECHILD;
   if (atomic_load(&p->state) == S_NEW) return MT_ENOTSTARTED;
   if (atomic_load(&p->state) != S_DONE) {
     int r = check_child(p);
     if (r) return r;
-    if (!reap(p)) return MT_EAGAIN;
+    if (!reap(p)) return MT_ERUNNING; /* Python's None */
   }
   if (p->reaped_elsewhere) return MT_ECHILD;
   *exitcode = p->exitcode;

@@ -228,12 +228,8 @@ int mt_mpqueue_put(mt_mpqueue_t *q, const void *data, size_t len, double timeout
       r = 0;
       break;
     }
-    if (timeout == 0) {
-      r = MT_EFULL;
-      break;
-    }
-    if (mt__deadline_passed(deadline)) {
-      r = MT_ETIMEDOUT;
+    if (timeout == 0 || mt__deadline_passed(deadline)) {
+      r = MT_EFULL; /* Python raises Full at expiry as at timeout 0 */
       break;
     }
     park(q, &q->putq, deadline);
@@ -272,12 +268,8 @@ int mt_mpqueue_get(mt_mpqueue_t *q, void *buf, size_t cap, size_t *needed, doubl
       r = MT_ECLOSED;
       break;
     }
-    if (timeout == 0) {
-      r = MT_EEMPTY;
-      break;
-    }
-    if (mt__deadline_passed(deadline)) {
-      r = MT_ETIMEDOUT;
+    if (timeout == 0 || mt__deadline_passed(deadline)) {
+      r = MT_EEMPTY; /* Python raises Empty at expiry as at timeout 0 */
       break;
     }
     park(q, &q->getq, deadline);

@@ -318,12 +318,8 @@ int mt_queue_put_prio(mt_queue_t *q, int64_t key, void *item, double timeout) {
       if (r == 0) q->unfinished++;
       break;
     }
-    if (timeout == 0) {
-      r = MT_EFULL;
-      break;
-    }
-    if (mt__deadline_passed(deadline)) {
-      r = MT_ETIMEDOUT;
+    if (timeout == 0 || mt__deadline_passed(deadline)) {
+      r = MT_EFULL; /* Python raises Full at expiry as at timeout 0 */
       break;
     }
     q->putq.waiters++;
@@ -364,12 +360,8 @@ int mt_queue_get_prio(mt_queue_t *q, int64_t *key, void **item, double timeout) 
       r = MT_ECLOSED;
       break;
     }
-    if (timeout == 0) {
-      r = MT_EEMPTY;
-      break;
-    }
-    if (mt__deadline_passed(deadline)) {
-      r = MT_ETIMEDOUT;
+    if (timeout == 0 || mt__deadline_passed(deadline)) {
+      r = MT_EEMPTY; /* Python raises Empty at expiry as at timeout 0 */
       break;
     }
     q->getq.waiters++;

@@ -513,7 +513,7 @@ int mt_shm_unlink(mt_shm_t *s) {
 }
 
 int mt_shm_free(mt_shm_t *s) {
-  if (!s) return MT_EINVAL;
+  if (!s) return 0; /* _free(NULL) does nothing (docs/api.md) */
   mt__sys_unmap(s->buf, s->size);
   mt__free(s);
   return 0;

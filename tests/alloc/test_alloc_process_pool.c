@@ -21,11 +21,11 @@ static int square(const void *in, size_t len, mt_value_t *out) {
   return 0;
 }
 
-static int check_item(const mt_pool_item_t *it, int64_t x) {
+static int check_item(const mt_pool_result_t *it, int64_t x) {
   if (it->code < 0) return it->code;
   int64_t v;
-  FP_CHECK(it->len == sizeof v);
-  memcpy(&v, it->ptr, sizeof v);
+  FP_CHECK(it->value.len == sizeof v);
+  memcpy(&v, it->value.ptr, sizeof v);
   FP_CHECK(v == x * x);
   return 0;
 }
@@ -52,12 +52,12 @@ static int pool_scenario(void) {
     }
   }
   if (r == 0) {
-    mt_pool_item_t res[N];
+    mt_pool_result_t res[N];
     memset(res, 0, sizeof res);
     r = mt_pool_map(p, square, items, N, 3, MT_FOREVER, res);
     int first = 0;
     for (int i = 0; i < N; i++) {
-      if (!res[i].ptr && !res[i].code) { /* not filled: map failed before it began */
+      if (!res[i].value.ptr && !res[i].code) { /* not filled: map failed before it began */
         FP_CHECK(r == MT_ENOMEM);
         continue;
       }
@@ -66,19 +66,19 @@ static int pool_scenario(void) {
       if (c < 0 && !first) first = c;
     }
     FP_CHECK(r == first || (first == 0 && r == MT_ENOMEM));
-    mt_pool_items_release(res, N);
+    mt_pool_results_release(res, N);
   }
   if (r == 0) {
     mt_pool_imap_t *it = mt_pool_imap_new(p, square, items, N, 5, false);
     if (!it) r = fp_errno();
     for (int i = 0; it && i < N; i++) {
-      mt_pool_item_t x;
+      mt_pool_result_t x;
       size_t idx;
       FP_CHECK(mt_pool_imap_next(it, 10, &x, &idx) == 1 && idx == (size_t)i);
       int c = check_item(&x, i);
       FP_CHECK(c == 0 || c == MT_ENOMEM);
       if (c < 0 && r == 0) r = c;
-      mt_pool_items_release(&x, 1);
+      mt_pool_results_release(&x, 1);
     }
     mt_pool_imap_free(it);
   }
@@ -114,7 +114,7 @@ static int executor_scenario(void) {
     for (int i = 0; i < N; i++) args[i] = (void *)(intptr_t)i;
     r = mt_executor_map(ex, sq_task, args, N, 30, 4, res, NULL);
     if (r == 0)
-      for (int i = 0; i < N; i++) FP_CHECK((intptr_t)res[i].ptr == i * i);
+      for (int i = 0; i < N; i++) FP_CHECK((intptr_t)res[i].value.ptr == i * i);
   }
   FP_CHECK(mt_executor_shutdown(ex, true, false, MT_FOREVER) == 0);
   mt_executor_free(ex);
@@ -129,15 +129,15 @@ static int mul2(int argc, const mt_bytes_t *argv, mt_value_t *out) {
 }
 
 /* Every filled item is right or MT_ENOMEM; r is the first failure. */
-static int check_star(int r, mt_pool_item_t *res) {
+static int check_star(int r, mt_pool_result_t *res) {
   int first = 0;
   for (int i = 0; i < N; i++) {
-    if (res[i].code == 0 && (intptr_t)res[i].value == 0 && i != 0) { /* not filled */
+    if (res[i].code == 0 && (intptr_t)res[i].value.ptr == 0 && i != 0) { /* not filled */
       FP_CHECK(r == MT_ENOMEM);
       continue;
     }
     FP_CHECK(res[i].code == 0 || res[i].code == MT_ENOMEM);
-    if (res[i].code == 0) FP_CHECK((intptr_t)res[i].value == i * (i + 1));
+    if (res[i].code == 0) FP_CHECK((intptr_t)res[i].value.ptr == i * (i + 1));
     else if (!first) first = res[i].code;
   }
   FP_CHECK(r == first || (first == 0 && r == MT_ENOMEM));
@@ -159,7 +159,7 @@ static int starmap_scenario(void) {
     argv[i][1] = (mt_bytes_t){&vals[i][1], 8};
     items[i] = (mt_pool_args_t){2, argv[i]};
   }
-  mt_pool_item_t res[N];
+  mt_pool_result_t res[N];
   memset(res, 0, sizeof res);
   int r = check_star(mt_pool_starmap(p, mul2, items, N, 3, MT_FOREVER, res), res);
   if (r == 0) {

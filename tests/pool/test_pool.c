@@ -7,14 +7,14 @@
 static void check_map(mt_pool_t *p, size_t n, size_t chunksize) {
   int64_t *vals = malloc(n * sizeof *vals);
   mt_bytes_t *items = make_items(vals, n);
-  mt_pool_item_t *res = calloc(n, sizeof *res);
+  mt_pool_result_t *res = calloc(n, sizeof *res);
   assert_code(mt_pool_map(p, t_square, items, n, chunksize, MT_FOREVER, res), 0);
   for (size_t i = 0; i < n; i++) {
     assert_int_equal(res[i].code, 0);
-    assert_int_equal(res[i].len, 8);
-    assert_int_equal(as_i64(res[i].ptr), (int64_t)i * (int64_t)i + 1);
+    assert_int_equal(res[i].value.len, 8);
+    assert_int_equal(as_i64(res[i].value.ptr), (int64_t)i * (int64_t)i + 1);
   }
-  mt_pool_items_release(res, n);
+  mt_pool_results_release(res, n);
   free(res);
   free(items);
   free(vals);
@@ -50,15 +50,15 @@ static void test_imap(void **state) {
     mt_pool_imap_t *it = mt_pool_imap_new(p, t_square, items, n, unordered ? 3 : 1, unordered);
     assert_non_null(it);
     char *seen = calloc(n, 1);
-    mt_pool_item_t r;
+    mt_pool_result_t r;
     size_t idx, count = 0;
     while (mt_pool_imap_next(it, MT_FOREVER, &r, &idx) == 1) {
       if (!unordered) assert_int_equal(idx, count);
       assert_int_equal(r.code, 0);
-      assert_int_equal(as_i64(r.ptr), (int64_t)idx * (int64_t)idx + 1);
+      assert_int_equal(as_i64(r.value.ptr), (int64_t)idx * (int64_t)idx + 1);
       assert_int_equal(seen[idx], 0);
       seen[idx] = 1;
-      free(r.ptr);
+      mt_pool_results_release(&r, 1);
       count++;
     }
     assert_int_equal(count, n);
@@ -71,7 +71,7 @@ static void test_imap(void **state) {
   mt_bytes_t bitem = {&blk, sizeof blk};
   mt_pool_imap_t *it = mt_pool_imap_new(p, t_square_or_block, &bitem, 1, 1, false);
   pid_t pid = wait_started();
-  mt_pool_item_t r;
+  mt_pool_result_t r;
   assert_code(mt_pool_imap_next(it, 0.05, &r, NULL), MT_ETIMEDOUT);
   kill(pid, SIGKILL);
   assert_code(mt_pool_imap_next(it, MT_FOREVER, &r, NULL), 1);
@@ -81,7 +81,7 @@ static void test_imap(void **state) {
   /* dropping an iterator early loses nothing of the pool */
   it = mt_pool_imap_new(p, t_square, items, n, 1, false);
   assert_code(mt_pool_imap_next(it, MT_FOREVER, &r, NULL), 1);
-  free(r.ptr);
+  mt_pool_results_release(&r, 1);
   mt_pool_imap_free(it);
   check_map(p, 100, 0);
   mt_pool_free(p);
@@ -167,17 +167,17 @@ static void test_apply_and_callbacks(void **state) {
   enum { N = 50 };
   int64_t vals[N];
   mt_bytes_t *items = make_items(vals, N);
-  mt_pool_item_t res[N];
+  mt_pool_result_t res[N];
   assert_code(mt_pool_map(p, t_odd_fails, items, N, 4, MT_FOREVER, res), MT_ERANGE);
   for (int i = 0; i < N; i++) {
     assert_int_equal(res[i].code, i % 2 ? MT_ERANGE : 0);
-    if (i % 2 == 0) assert_int_equal((intptr_t)res[i].value, i * 10);
+    if (i % 2 == 0) assert_int_equal((intptr_t)res[i].value.ptr, i * 10);
   }
   /* map_async */
   assert_code(mt_pool_map_async(p, t_square, items, N, 0, res, &f), 0);
   assert_code(mt_future_result(f, MT_FOREVER, NULL), 0);
-  for (int i = 0; i < N; i++) assert_int_equal(as_i64(res[i].ptr), i * i + 1);
-  mt_pool_items_release(res, N);
+  for (int i = 0; i < N; i++) assert_int_equal(as_i64(res[i].value.ptr), i * i + 1);
+  mt_pool_results_release(res, N);
   mt_future_free(f);
   /* a result larger than the worker's arena */
   assert_code(mt_pool_apply(p, t_big, NULL, 0, MT_FOREVER, &v), 0);
@@ -257,7 +257,7 @@ static void test_errors(void **state) {
               MT_EINVAL);
   assert_code(mt_pool_apply(p, t_square, &x, 8, MT_FOREVER, NULL), MT_EINVAL);
   mt_bytes_t bad = {NULL, 3};
-  mt_pool_item_t res[1];
+  mt_pool_result_t res[1];
   assert_code(mt_pool_map(p, t_square, &bad, 1, 0, MT_FOREVER, res), MT_EINVAL);
   assert_code(mt_pool_map(p, t_square, NULL, 1, 0, MT_FOREVER, res), MT_EINVAL);
   assert_null(mt_pool_imap_new(p, NULL, &bad, 0, 0, false));

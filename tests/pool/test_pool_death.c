@@ -72,7 +72,7 @@ static void test_sigkill_in_chunk(void **state) {
     int64_t vals[N];
     mt_bytes_t *items = make_items(vals, N);
     vals[25] = BLOCK_ITEM;
-    mt_pool_item_t res[N];
+    mt_pool_result_t res[N];
     mt_future_t *f;
     assert_code(mt_pool_map_async(p, t_square_or_block, items, N, 10, res, &f), 0);
     pid_t pid = wait_started();
@@ -87,11 +87,11 @@ static void test_sigkill_in_chunk(void **state) {
         assert_int_equal(res[i].exitcode, -SIGKILL);
       } else {
         assert_int_equal(res[i].code, 0);
-        assert_int_equal(as_i64(res[i].ptr), (int64_t)i * i + 1);
+        assert_int_equal(as_i64(res[i].value.ptr), (int64_t)i * i + 1);
       }
     }
     for (int i = 0; i < N; i++) assert_int_equal(g_runs[i], 1); /* none ran twice */
-    mt_pool_items_release(res, N);
+    mt_pool_results_release(res, N);
     mt_future_free(f);
     free(items);
   }
@@ -122,9 +122,9 @@ static void test_exit_and_segv(void **state) {
   enum { N = 20 };
   int64_t vals[N];
   mt_bytes_t *items = make_items(vals, N);
-  mt_pool_item_t res[N];
+  mt_pool_result_t res[N];
   assert_code(mt_pool_map(p, t_square, items, N, 3, MT_FOREVER, res), 0);
-  mt_pool_items_release(res, N);
+  mt_pool_results_release(res, N);
   int64_t x = 5;
   assert_code(mt_pool_apply(p, t_square, &x, 8, MT_FOREVER, &v), 0);
   assert_int_equal(as_i64(v.ptr), 26);

@@ -160,7 +160,7 @@ static void pool_calls_take_a_timeout(void **state) {
   assert_non_null(p);
   int64_t x = 7;
   mt_bytes_t item = {&x, sizeof x};
-  mt_pool_item_t res[1];
+  mt_pool_result_t res[1];
   mt_value_t v;
   /* other negatives are bad input */
   assert_code(mt_pool_apply(p, t_wait_go, &x, sizeof x, -2, &v), MT_EINVAL);
@@ -170,7 +170,7 @@ static void pool_calls_take_a_timeout(void **state) {
   /* the task waits for go: apply and map give up at their deadline */
   assert_code(mt_pool_apply(p, t_wait_go, &x, sizeof x, 0, &v), MT_ETIMEDOUT);
   assert_code(mt_pool_map(p, t_wait_go, &item, 1, 1, 0.05, res), MT_ETIMEDOUT);
-  assert_null(res[0].ptr);
+  assert_null(res[0].value.ptr);
   assert_code(mt_event_set(go), 0);
   assert_code(mt_pool_close(p), 0);
   assert_code(mt_pool_join(p, MT_FOREVER), 0);

@@ -62,15 +62,15 @@ static void starmap_in_order(void **state) {
     for (int k = 0; k < A; k++) argv[i][k] = (mt_bytes_t){&vals[i][k], 8};
     items[i] = (mt_pool_args_t){A, argv[i]};
   }
-  static mt_pool_item_t res[N];
+  static mt_pool_result_t res[N];
   size_t chunks[] = {0, 1, 7, 1000};
   for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
     assert_code(mt_pool_starmap(p, s_sum, items, N, chunks[c], MT_FOREVER, res), 0);
     for (int i = 0; i < N; i++) {
       assert_code(res[i].code, 0);
-      assert_int_equal((intptr_t)res[i].value, 4 * i + 1);
+      assert_int_equal((intptr_t)res[i].value.ptr, 4 * i + 1);
     }
-    mt_pool_items_release(res, N);
+    mt_pool_results_release(res, N);
   }
   /* many arguments (more than the worker keeps on its stack) */
   int64_t many[40];
@@ -81,18 +81,18 @@ static void starmap_in_order(void **state) {
   }
   mt_pool_args_t big = {40, mv};
   assert_code(mt_pool_starmap(p, s_sum, &big, 1, 0, MT_FOREVER, res), 0);
-  assert_int_equal((intptr_t)res[0].value, 40 * 39 / 2);
+  assert_int_equal((intptr_t)res[0].value.ptr, 40 * 39 / 2);
   /* byte strings of any length, empty ones, and an empty vector */
   mt_bytes_t a0[] = {{"a", 1}, {"bcd", 3}}, a1[] = {{"", 0}, {NULL, 0}, {"xyz!", 4}};
   mt_pool_args_t strs[] = {{2, a0}, {3, a1}, {0, NULL}};
   assert_code(mt_pool_starmap(p, s_join, strs, 3, 1, MT_FOREVER, res), 0);
-  assert_int_equal(res[0].len, 7);
-  assert_memory_equal(res[0].ptr, "2:a|bcd", 7);
-  assert_int_equal(res[1].len, 8);
-  assert_memory_equal(res[1].ptr, "3:||xyz!", 8);
-  assert_int_equal(res[2].len, 2);
-  assert_memory_equal(res[2].ptr, "0:", 2);
-  mt_pool_items_release(res, 3);
+  assert_int_equal(res[0].value.len, 7);
+  assert_memory_equal(res[0].value.ptr, "2:a|bcd", 7);
+  assert_int_equal(res[1].value.len, 8);
+  assert_memory_equal(res[1].value.ptr, "3:||xyz!", 8);
+  assert_int_equal(res[2].value.len, 2);
+  assert_memory_equal(res[2].value.ptr, "0:", 2);
+  mt_pool_results_release(res, 3);
   /* nothing to do */
   assert_code(mt_pool_starmap(p, s_sum, NULL, 0, 0, MT_FOREVER, NULL), 0);
   mt_pool_free(p);
@@ -112,7 +112,7 @@ static void starmap_errors_as_map(void **state) {
     argv[i][1] = (mt_bytes_t){&v[i][1], 8};
     items[i] = (mt_pool_args_t){2, argv[i]};
   }
-  mt_pool_item_t res[N];
+  mt_pool_result_t res[N];
   assert_code(mt_pool_starmap(p, s_div, items, N, 2, MT_FOREVER, res), MT_ERANGE); /* the first failure */
   for (int i = 0; i < N; i++) {
     if (i == 3) assert_code(res[i].code, MT_ERANGE);
@@ -121,10 +121,10 @@ static void starmap_errors_as_map(void **state) {
       assert_int_equal(res[i].exitcode, 9);
     } else {
       assert_code(res[i].code, 0);
-      assert_int_equal((intptr_t)res[i].value, (100 + i) / 2);
+      assert_int_equal((intptr_t)res[i].value.ptr, (100 + i) / 2);
     }
   }
-  mt_pool_items_release(res, N);
+  mt_pool_results_release(res, N);
 
   /* starmap_async: the arguments are copied before it returns */
   mt_future_t *f;
@@ -145,8 +145,8 @@ static void starmap_errors_as_map(void **state) {
   for (int i = 0; i < N; i++) v[i][1] = 2;
   assert_code(mt_pool_starmap_async(p, s_div, items, N, 0, res, &f), 0);
   assert_code(mt_future_result(f, MT_FOREVER, NULL), 0);
-  for (int i = 0; i < N; i++) assert_int_equal((intptr_t)res[i].value, (100 + i) / 2);
-  mt_pool_items_release(res, N);
+  for (int i = 0; i < N; i++) assert_int_equal((intptr_t)res[i].value.ptr, (100 + i) / 2);
+  mt_pool_results_release(res, N);
   mt_future_free(f);
   mt_pool_free(p);
 }
@@ -157,7 +157,7 @@ static void starmap_bad_input(void **state) {
   int64_t x = 1;
   mt_bytes_t ok[] = {{&x, 8}}, nullptr_arg[] = {{NULL, 3}};
   mt_pool_args_t good = {1, ok};
-  mt_pool_item_t res[2];
+  mt_pool_result_t res[2];
   mt_future_t *f = (mt_future_t *)&x;
   assert_code(mt_pool_starmap(NULL, s_sum, &good, 1, 0, MT_FOREVER, res), MT_EINVAL);
   assert_code(mt_pool_starmap(p, NULL, &good, 1, 0, MT_FOREVER, res), MT_EINVAL);
@@ -176,7 +176,7 @@ static void starmap_bad_input(void **state) {
   assert_code(mt_pool_starmap_async(p, s_sum, &good, 1, 0, NULL, &f), MT_EINVAL);
   /* nothing ran: the pool still works, then refuses once closed */
   assert_code(mt_pool_starmap(p, s_sum, &good, 1, 0, MT_FOREVER, res), 0);
-  assert_int_equal((intptr_t)res[0].value, 1);
+  assert_int_equal((intptr_t)res[0].value.ptr, 1);
   assert_code(mt_pool_close(p), 0);
   assert_code(mt_pool_starmap(p, s_sum, &good, 1, 0, MT_FOREVER, res), MT_ECLOSED);
   assert_code(mt_pool_starmap_async(p, s_sum, &good, 1, 0, res, &f), MT_ECLOSED);

@@ -82,10 +82,10 @@ static void test_atomic_incr(void **state) {
   mt_shdict_free(d);
 }
 
-static int sum_items(const char *key, const mt_val_t *v, void *arg) {
+static int sum_items(const char *key, const mt_shitem_t *v, void *arg) {
   (void)key;
   int64_t *sum = arg;
-  if (v->type == MT_VAL_INT) *sum += v->i;
+  if (v->type == MT_SHITEM_INT) *sum += v->i;
   return 0;
 }
 
@@ -119,7 +119,7 @@ static void test_dict_ops(void **state) {
   assert_code(mt_shdict_get_bytes(d, "c", buf, sizeof buf), 3);
   assert_memory_equal(buf, "xyz", 3);
   assert_code(mt_shdict_get_bytes(d, "", buf, sizeof buf), 0);
-  assert_code(mt_shdict_type(d, "c"), MT_VAL_BYTES);
+  assert_code(mt_shdict_type(d, "c"), MT_SHITEM_BYTES);
   assert_code(mt_shdict_type(d, "zz"), MT_ENOENT);
   assert_code(mt_shdict_get_int(d, "zz", &i), MT_ENOENT);
   assert_code(mt_shdict_contains(d, "a"), 1);
@@ -216,10 +216,10 @@ static int churn_forever(void *arg) {
   return 0;
 }
 
-static int check_entry(const char *key, const mt_val_t *v, void *arg) {
+static int check_entry(const char *key, const mt_shitem_t *v, void *arg) {
   (void)arg;
   if (!strncmp(key, "churn-", 6)) {
-    if (v->type != MT_VAL_BYTES || v->len != strlen(key) || memcmp(v->bytes, key, v->len))
+    if (v->type != MT_SHITEM_BYTES || v->len != strlen(key) || memcmp(v->bytes, key, v->len))
       return 1;
   }
   return 0;
@@ -296,7 +296,7 @@ static void test_list(void **state) {
   assert_true(x == 0.5);
   assert_code(mt_shlist_get_bytes(l, -1, buf, sizeof buf), 5);
   assert_memory_equal(buf, "child", 5);
-  assert_code(mt_shlist_type(l, 2), MT_VAL_BYTES);
+  assert_code(mt_shlist_type(l, 2), MT_SHITEM_BYTES);
   assert_code(mt_shlist_get_int(l, 5, &i), MT_ERANGE);
   assert_code(mt_shlist_get_int(l, -6, &i), MT_ERANGE);
   assert_code(mt_shlist_get_int(l, 1, &i), MT_EINVAL);
