@@ -557,6 +557,21 @@ static bool chk_generator_producer(const out_t *o, char *why, size_t wn) {
   return true;
 }
 
+/* 000 §5 "python实现多进程": os.fork() returns twice; the child's getppid
+ * is the parent's pid, and the parent got the child's pid. */
+static bool chk_os_fork(const out_t *o, char *why, size_t wn) {
+  long parent = -1, child = -1, ppid = -1, cpid = -1, me = -1;
+  CHECK(o->n == 3, "%d lines, expected 3", o->n);
+  CHECK(match(o->line[0], "^Process \\(([0-9]+)\\) start\\.\\.\\.$", &parent), "line 1: %s", o->line[0]);
+  CHECK(match(o->line[1], "^child: my pid ([0-9]+), my parent's pid \\(getppid\\) [0-9]+$", &child),
+        "line 2: %s", o->line[1]);
+  CHECK(match(o->line[1], "\\(getppid\\) ([0-9]+)$", &ppid) && ppid == parent, "getppid %ld is not %ld", ppid, parent);
+  CHECK(match(o->line[2], "^parent: my pid ([0-9]+), ", &me) && me == parent, "line 3: %s", o->line[2]);
+  CHECK(match(o->line[2], "child's pid ([0-9]+) \\(exit code 0\\)$", &cpid) && cpid == child && child != parent,
+        "fork returned %ld, the child is %ld", cpid, child);
+  return true;
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 typedef struct {
@@ -591,6 +606,7 @@ static const scenario_t scenarios[] = {
     {"proc_array_init", NULL, chk_proc_array_init},
     {"greenlet_switch", NULL, chk_greenlet_switch},
     {"generator_producer", NULL, chk_generator_producer},
+    {"os_fork", NULL, chk_os_fork},
 };
 #define N_SCENARIOS (int)(sizeof scenarios / sizeof scenarios[0])
 
