@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -50,6 +51,31 @@ static inline char mt_test_task_state(int32_t tid) {
   buf[n] = 0;
   char *p = strrchr(buf, ')');
   return p && p[1] && p[2] ? p[2] : '?';
+}
+
+/* Children of this process in state Z (zombies), read from /proc. */
+static inline int mt_test_zombies(void) {
+  DIR *d = opendir("/proc");
+  if (!d) return -1;
+  struct dirent *e;
+  int n = 0;
+  char path[300], buf[512];
+  while ((e = readdir(d))) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t k = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (k <= 0) continue;
+    buf[k] = 0;
+    char *p = strrchr(buf, ')');
+    char st;
+    int ppid;
+    if (p && sscanf(p + 2, "%c %d", &st, &ppid) == 2 && ppid == getpid() && st == 'Z') n++;
+  }
+  closedir(d);
+  return n;
 }
 
 /* Runs fn in a forked child, which exits with fn's result; returns that

@@ -11,28 +11,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-static int zombies(void) {
-  DIR *d = opendir("/proc");
-  struct dirent *e;
-  int n = 0;
-  char path[300], buf[512];
-  while ((e = readdir(d))) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    ssize_t k = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (k <= 0) continue;
-    buf[k] = 0;
-    char *p = strrchr(buf, ')');
-    char st;
-    int ppid;
-    if (p && sscanf(p + 2, "%c %d", &st, &ppid) == 2 && ppid == getpid() && st == 'Z') n++;
-  }
-  closedir(d);
-  return n;
-}
 
 /* Waits until process pid (not necessarily a child) has ended. */
 static void wait_gone(pid_t pid) {
@@ -70,7 +48,7 @@ static void test_fork_returns_twice(void **s) {
   mt_process_free(child);
   close(gate[0]);
   close(gate[1]);
-  assert_int_equal(zombies(), 0);
+  assert_int_equal(mt_test_zombies(), 0);
 }
 
 /* The notes' exit.py: exit() flushes stdio and runs atexit handlers,
@@ -211,7 +189,7 @@ static void test_wait_any_skips_owned(void **s) {
   assert_int_equal(WEXITSTATUS(st), 8);
   close(gate[0]);
   close(gate[1]);
-  assert_int_equal(zombies(), 0);
+  assert_int_equal(mt_test_zombies(), 0);
 }
 
 static void test_double_fork(void **s) {
@@ -231,7 +209,7 @@ static void test_double_fork(void **s) {
   assert_true(ppid > 0);
   wait_gone(g);
   assert_int_equal(mt_os_wait(0, NULL), MT_ECHILD); /* the middle child reaped */
-  assert_int_equal(zombies(), 0);
+  assert_int_equal(mt_test_zombies(), 0);
   close(p[0]);
   close(p[1]);
 }
@@ -296,7 +274,7 @@ static void test_daemonize(void **s) {
   unlink(pidfile);
   unlink(out);
   rmdir(dir);
-  assert_int_equal(zombies(), 0);
+  assert_int_equal(mt_test_zombies(), 0);
 }
 
 int main(void) {

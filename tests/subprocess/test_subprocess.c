@@ -10,29 +10,6 @@
 
 static const char *self_exe;
 
-/* Children of this process in state Z, from /proc. */
-static int zombies(void) {
-  DIR *d = opendir("/proc");
-  struct dirent *e;
-  int n = 0;
-  char path[300], buf[512];
-  while ((e = readdir(d))) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    ssize_t k = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (k <= 0) continue;
-    buf[k] = 0;
-    char *p = strrchr(buf, ')');
-    char st;
-    int ppid;
-    if (p && sscanf(p + 2, "%c %d", &st, &ppid) == 2 && ppid == getpid() && st == 'Z') n++;
-  }
-  closedir(d);
-  return n;
-}
 
 /* Descriptors open in this process. */
 static int count_fds(void) {
@@ -70,7 +47,7 @@ static void test_exec_errors(void **s) {
   assert_null(mt_popen_new(tr, &bad));
   assert_int_equal(errno, EINVAL);
   assert_null(mt_popen_new(NULL, NULL));
-  assert_int_equal(zombies(), 0);
+  assert_int_equal(mt_test_zombies(), 0);
   assert_int_equal(count_fds(), fds0);
 }
 
@@ -90,7 +67,7 @@ static void test_preexec(void **s) {
   assert_null(mt_popen_new(missing, &o));
   assert_int_equal(errno, ECANCELED); /* the hook runs before exec */
   o.preexec_fn = NULL;
-  assert_int_equal(zombies(), 0);
+  assert_int_equal(mt_test_zombies(), 0);
 }
 
 static void test_returncode_and_signals(void **s) {
@@ -125,7 +102,7 @@ static void test_returncode_and_signals(void **s) {
   assert_code(mt_popen_wait(p, 10.0, &rc), 0);
   assert_int_equal(rc, -SIGKILL);
   mt_popen_free(p);
-  assert_int_equal(zombies(), 0);
+  assert_int_equal(mt_test_zombies(), 0);
 }
 
 /* The notes' Popen + communicate, with sort instead of nslookup. */
@@ -383,7 +360,7 @@ static void test_run(void **s) {
   mt_subprocess_result_clear(&res);
   close(hold[0]);
   close(hold[1]);
-  assert_int_equal(zombies(), 0);
+  assert_int_equal(mt_test_zombies(), 0);
 }
 
 /* Freed while running: the library reaps it when it ends (no zombie). */
@@ -405,7 +382,7 @@ static void test_free_running(void **s) {
     nanosleep(&ts, NULL);
   }
   assert_int_not_equal(stat(path, &st), 0);
-  assert_int_equal(zombies(), 0);
+  assert_int_equal(mt_test_zombies(), 0);
 }
 
 static int list_fds(void) {
