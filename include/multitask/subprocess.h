@@ -102,7 +102,7 @@ int mt_popen_terminate(mt_popen_t *p);
 int mt_popen_kill(mt_popen_t *p);
 pid_t mt_popen_pid(const mt_popen_t *p);
 /* The parent's ends of the PIPE streams (non-blocking), -1 if none or
- * already closed by communicate.  Owned by the object. */
+ * already closed by communicate, MT_EINVAL for NULL.  Owned by the object. */
 int mt_popen_stdin(const mt_popen_t *p);
 int mt_popen_stdout(const mt_popen_t *p);
 int mt_popen_stderr(const mt_popen_t *p);
