@@ -4,7 +4,8 @@
  *
  * Spawning.  Without a pre-exec hook the child is made with
  * clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD): no page-table copy, and the
- * pidfd comes with the child.  With a hook, fork + exec.  Either way an
+ * pidfd comes with the child.  With a hook (and in a ThreadSanitizer
+ * build, whose clone interceptor cannot follow CLONE_VM), fork + exec.  Either way an
  * exec that fails (no such program, not executable, a bad cwd) fails the
  * constructor with that errno (Python's FileNotFoundError /
  * PermissionError), never a child exiting 127; the failed child is reaped.
