@@ -2,7 +2,9 @@
  * int (and long) functions return MT_EINVAL, pointer getters NULL,
  * predicates MT_EINVAL; _free(NULL) does nothing.  The few getters whose
  * type has no room for a code (size_t, char, pid_t, uint64_t) return 0, as
- * their headers say.  One row per public function taking a handle; every
+ * their headers say.  One row per public function taking a handle (and,
+ * for the modules without handles, signal.h and os.h, one bad-argument row
+ * per function that can take one without forking or exiting); every
  * deviation is listed before the test fails, so one run shows them all.
  * (Run under ASan by make check-asan: it must stay clean.) */
 #include "mt_test.h"
