@@ -4,7 +4,8 @@
  *
  * Spawning.  Without a pre-exec hook the child is made with
  * clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD): no page-table copy, and the
- * pidfd comes with the child.  With a hook, fork + exec.  Either way an
+ * pidfd comes with the child.  With a hook (and in a ThreadSanitizer
+ * build, whose clone interceptor cannot follow CLONE_VM), fork + exec.  Either way an
  * exec that fails (no such program, not executable, a bad cwd) fails the
  * constructor with that errno (Python's FileNotFoundError /
  * PermissionError), never a child exiting 127; the failed child is reaped.
@@ -102,7 +103,7 @@ int mt_popen_terminate(mt_popen_t *p);
 int mt_popen_kill(mt_popen_t *p);
 pid_t mt_popen_pid(const mt_popen_t *p);
 /* The parent's ends of the PIPE streams (non-blocking), -1 if none or
- * already closed by communicate.  Owned by the object. */
+ * already closed by communicate, MT_EINVAL for NULL.  Owned by the object. */
 int mt_popen_stdin(const mt_popen_t *p);
 int mt_popen_stdout(const mt_popen_t *p);
 int mt_popen_stderr(const mt_popen_t *p);

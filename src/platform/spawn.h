@@ -34,7 +34,7 @@ typedef struct mt__spawn {
 /* Starts the program.  Without preexec: clone(CLONE_VM | CLONE_VFORK |
  * CLONE_PIDFD) on a small stack of its own (no page-table copy; the
  * parent's thread waits until the child has exec'd or failed).  With
- * preexec: fork, then the same steps, then preexec(arg) (a nonzero return
+ * preexec (or in a TSan build, spawn_linux.c says why): fork, then the same steps, then preexec(arg) (a nonzero return
  * is reported as MT_ECANCELLED), then exec; errors come back through a
  * close-on-exec pipe.  Returns the pid and stores a close-on-exec pidfd in
  * *pidfd, or returns a negative code: the errno of the step that failed in

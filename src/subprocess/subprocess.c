@@ -446,9 +446,9 @@ int mt_popen_send_signal(mt_popen_t *p, int sig) {
 int mt_popen_terminate(mt_popen_t *p) { return mt_popen_send_signal(p, SIGTERM); }
 int mt_popen_kill(mt_popen_t *p) { return mt_popen_send_signal(p, SIGKILL); }
 pid_t mt_popen_pid(const mt_popen_t *p) { return p ? p->pid : 0; }
-int mt_popen_stdin(const mt_popen_t *p) { return p ? p->fd_in : -1; }
-int mt_popen_stdout(const mt_popen_t *p) { return p ? p->fd_out : -1; }
-int mt_popen_stderr(const mt_popen_t *p) { return p ? p->fd_err : -1; }
+int mt_popen_stdin(const mt_popen_t *p) { return p ? p->fd_in : MT_EINVAL; }
+int mt_popen_stdout(const mt_popen_t *p) { return p ? p->fd_out : MT_EINVAL; }
+int mt_popen_stderr(const mt_popen_t *p) { return p ? p->fd_err : MT_EINVAL; }
 
 /* ---- communicate ---------------------------------------------------------- */
 

@@ -77,6 +77,7 @@ mt_cond_t *mt_cond_scope_begin(mt_cond_t *c) {
 }
 
 void mt_cond_scope_end(mt_cond_t **cp) {
+  if (!cp) return; /* NULL is bad input, never a crash (docs/api.md) */
   if (*cp) mt_cond_release(*cp);
   *cp = NULL;
 }

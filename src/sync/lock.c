@@ -132,6 +132,7 @@ mt_lock_t *mt_lock_scope_begin(mt_lock_t *l) {
 }
 
 void mt_lock_scope_end(mt_lock_t **lp) {
+  if (!lp) return; /* NULL is bad input, never a crash (docs/api.md) */
   if (*lp) mt_lock_release(*lp);
   *lp = NULL;
 }
@@ -197,6 +198,7 @@ mt_rlock_t *mt_rlock_scope_begin(mt_rlock_t *l) {
 }
 
 void mt_rlock_scope_end(mt_rlock_t **lp) {
+  if (!lp) return; /* NULL is bad input, never a crash (docs/api.md) */
   if (*lp) mt_rlock_release(*lp);
   *lp = NULL;
 }

@@ -99,6 +99,7 @@ mt_sem_t *mt_sem_scope_begin(mt_sem_t *s) {
 }
 
 void mt_sem_scope_end(mt_sem_t **sp) {
+  if (!sp) return; /* NULL is bad input, never a crash (docs/api.md) */
   if (*sp) mt_sem_release(*sp, 1);
   *sp = NULL;
 }

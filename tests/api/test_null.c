@@ -2,12 +2,16 @@
  * int (and long) functions return MT_EINVAL, pointer getters NULL,
  * predicates MT_EINVAL; _free(NULL) does nothing.  The few getters whose
  * type has no room for a code (size_t, char, pid_t, uint64_t) return 0, as
- * their headers say.  One row per public function taking a handle; every
+ * their headers say.  One row per public function taking a handle (and,
+ * for the modules without handles, signal.h and os.h, one bad-argument row
+ * per function that can take one without forking or exiting); every
  * deviation is listed before the test fails, so one run shows them all.
  * (Run under ASan by make check-asan: it must stay clean.) */
 #include "mt_test.h"
 
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 static int failures;
 
@@ -44,6 +48,7 @@ static bool pred(void *arg) { (void)arg; return true; }
 static void null_handles(void **state) {
   (void)state;
   int64_t i64;
+  uint64_t u64;
   double d;
   char buf[8];
   size_t sz;
@@ -64,6 +69,19 @@ static void null_handles(void **state) {
   NULLP(mt_lock_scope_begin(NULL));
   mt_lock_t *nolock = NULL;
   NOOP(mt_lock_scope_end(&nolock));
+  NOOP(mt_lock_scope_end(NULL));
+  NULLP(mt_rlock_scope_begin(NULL));
+  mt_rlock_t *norlock = NULL;
+  NOOP(mt_rlock_scope_end(&norlock));
+  NOOP(mt_rlock_scope_end(NULL));
+  NULLP(mt_cond_scope_begin(NULL));
+  mt_cond_t *nocond = NULL;
+  NOOP(mt_cond_scope_end(&nocond));
+  NOOP(mt_cond_scope_end(NULL));
+  NULLP(mt_sem_scope_begin(NULL));
+  mt_sem_t *nosem = NULL;
+  NOOP(mt_sem_scope_end(&nosem));
+  NOOP(mt_sem_scope_end(NULL));
   NOOP(mt_rlock_free(NULL));
   INVAL(mt_rlock_acquire(NULL, 0));
   INVAL(mt_rlock_release(NULL));
@@ -97,7 +115,12 @@ static void null_handles(void **state) {
   /* thread, local, timer */
   NULLP(mt_thread_new(NULL, NULL, NULL));
   NULLP(mt_thread_spawn(NULL, NULL, NULL));
+  NULLP(mt_thread_new_run(NULL, NULL));
+  mt_thread_run_t norun = {NULL};
+  NULLP(mt_thread_new_run(&norun, NULL));
   INVAL(mt_thread_start(NULL));
+  INVAL(mt_thread_start_detached(NULL));
+  NULLP(mt_thread_ref(NULL));
   INVAL(mt_thread_join(NULL, 0, NULL));
   NOOP(mt_thread_free(NULL));
   INVAL(mt_thread_is_alive(NULL));
@@ -139,6 +162,8 @@ static void null_handles(void **state) {
   NOOP(mt_mpqueue_free(NULL));
   INVAL(mt_mpqueue_put(NULL, "x", 1, 0));
   INVAL(mt_mpqueue_get(NULL, buf, sizeof buf, &sz, 0));
+  INVAL(mt_mpqueue_put_nowait(NULL, "x", 1));
+  INVAL(mt_mpqueue_get_nowait(NULL, buf, sizeof buf, &sz));
   INVAL(mt_mpqueue_qsize(NULL));
   INVAL(mt_mpqueue_is_empty(NULL));
   INVAL(mt_mpqueue_is_full(NULL));
@@ -239,6 +264,8 @@ static void null_handles(void **state) {
   INVAL(mt_shvalue_get_double(NULL, &d));
   INVAL(mt_shvalue_set_double(NULL, 1));
   INVAL(mt_shvalue_add(NULL, 1, &i64));
+  INVAL(mt_shvalue_get_u64(NULL, &u64));
+  INVAL(mt_shvalue_set_u64(NULL, 1));
   NOOP(mt_sharray_free(NULL));
   NULLP(mt_sharray_get_lock(NULL));
   ZERO(mt_sharray_len(NULL));
@@ -249,6 +276,15 @@ static void null_handles(void **state) {
   INVAL(mt_sharray_set_i64(NULL, 0, 1));
   INVAL(mt_sharray_get_double(NULL, 0, &d));
   INVAL(mt_sharray_set_double(NULL, 0, 1));
+  INVAL(mt_sharray_get_u64(NULL, 0, &u64));
+  INVAL(mt_sharray_set_u64(NULL, 0, 1));
+  NULLP(mt_sharray_new_from_i64('q', NULL, 2, true));
+  NULLP(mt_sharray_new_from_double('d', NULL, 2, true));
+  NULLP(mt_sharray_new_from_str(NULL, true));
+  INVAL(mt_sharray_value(NULL, buf, sizeof buf));
+  INVAL(mt_sharray_set_value(NULL, "x"));
+  INVAL(mt_sharray_raw(NULL, buf, sizeof buf));
+  INVAL(mt_sharray_set_raw(NULL, "x", 1));
   NULLP(mt_shm_buf(NULL));
   ZERO(mt_shm_size(NULL));
   NULLP(mt_shm_name(NULL));
@@ -301,6 +337,80 @@ static void null_handles(void **state) {
   NOOP(mt_pool_free(NULL));
   INVAL(mt_pool_pids(NULL, NULL, 0));
   INVAL(mt_pool_workers_started(NULL));
+
+  /* greenlet, generator */
+  NULLP(mt_greenlet_new(NULL, NULL, NULL, NULL));
+  NOOP(mt_greenlet_free(NULL));
+  INVAL(mt_greenlet_switch(NULL, NULL, &vp));
+  INVAL(mt_greenlet_throw(NULL, MT_ECANCELLED, &vp));
+  INVAL(mt_greenlet_kill(NULL));
+  NULLP(mt_greenlet_parent(NULL));
+  INVAL(mt_greenlet_set_parent(NULL, NULL));
+  INVAL(mt_greenlet_is_started(NULL));
+  INVAL(mt_greenlet_is_dead(NULL));
+  NULLP(mt_greenlet_name(NULL));
+  NULLP(mt_generator_new(NULL, NULL, NULL));
+  NOOP(mt_generator_free(NULL));
+  INVAL(mt_generator_yield(NULL, NULL, &vp));
+  INVAL(mt_generator_next(NULL, &vp));
+  INVAL(mt_generator_send(NULL, NULL, &vp));
+  INVAL(mt_generator_throw(NULL, MT_ECANCELLED, &vp));
+  INVAL(mt_generator_close(NULL));
+  INVAL(mt_generator_is_closed(NULL));
+
+  /* signal (no handles: bad signal numbers, NULL out-pointers, bad timeouts) */
+  INVAL(mt_signal_signal(0, MT_SIG_DFL, NULL));
+  INVAL(mt_signal_signal(100000, MT_SIG_DFL, NULL));
+  INVAL(mt_signal_getsignal(0, NULL, NULL));
+  INVAL(mt_signal_kill(getpid(), -1));
+  INVAL(mt_signal_killpg(getpgrp(), -1));
+  INVAL(mt_signal_raise_signal(0));
+  INVAL(mt_signal_pause(-5));
+  INVAL(mt_signal_setitimer(-1, 0, 0, NULL, NULL));
+  INVAL(mt_signal_getitimer(-1, NULL, NULL));
+  INVAL(mt_signal_sigwait(NULL, 0));
+  sigset_t noset;
+  sigemptyset(&noset);
+  INVAL(mt_signal_pthread_sigmask(-1, &noset, NULL));
+  NULLP(mt_signal_name(0));
+  INVAL(mt_signal_from_name(NULL));
+  NULLP(mt_signal_strsignal(0));
+  NULLP(mt_signal_default_action(0));
+  ZERO(mt_signal_is_valid(0));
+
+  /* subprocess */
+  const char *noargv[] = {NULL};
+  NULLP(mt_popen_new(NULL, NULL));
+  NULLP(mt_popen_new(noargv, NULL));
+  NULLP(mt_popen_new_shell(NULL, NULL));
+  INVAL(mt_popen_communicate(NULL, NULL, 0, 0, NULL, NULL, NULL, NULL));
+  INVAL(mt_popen_wait(NULL, 0, &code));
+  INVAL(mt_popen_poll(NULL, &code));
+  INVAL(mt_popen_returncode(NULL, &code));
+  INVAL(mt_popen_send_signal(NULL, SIGTERM));
+  INVAL(mt_popen_terminate(NULL));
+  INVAL(mt_popen_kill(NULL));
+  ZERO(mt_popen_pid(NULL));
+  INVAL(mt_popen_stdin(NULL)); /* not -1: that is MT_EPERM */
+  INVAL(mt_popen_stdout(NULL)); /* not -1: that is MT_EPERM */
+  INVAL(mt_popen_stderr(NULL)); /* not -1: that is MT_EPERM */
+  NOOP(mt_popen_free(NULL));
+  NOOP(mt_subprocess_result_clear(NULL));
+  mt_subprocess_result_t res;
+  INVAL(mt_subprocess_run(NULL, NULL, NULL, &res));
+  INVAL(mt_subprocess_run(noargv, NULL, NULL, &res));
+  char *outp;
+  INVAL(mt_subprocess_check_output(NULL, NULL, MT_FOREVER, &outp, &sz, &code));
+
+  /* os (no handles: bad arguments that must fail before any fork) */
+  INVAL(mt_os_fork(NULL, NULL));
+  INVAL(mt_os_waitpid(0, 0, 0, NULL));
+  INVAL(mt_os_waitpid(-1, 0, -5, NULL));
+  INVAL(mt_os_wait(-5, NULL));
+  mt_daemon_opts_t nodaemon = {0};
+  INVAL(mt_os_daemonize(&nodaemon));
+  /* mt_os_waitstatus_to_exitcode takes any int; mt_os_double_fork takes
+   * nothing and always forks: no bad-input row. */
 
   if (failures) fail_msg("%d public functions break the NULL-handle rule (listed above)", failures);
 }
