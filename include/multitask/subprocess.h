@@ -90,11 +90,11 @@ int mt_popen_communicate(mt_popen_t *p, const void *input, size_t input_len, dou
 /* wait(timeout): 0 with *returncode (exit status, or -N for signal N;
  * returncode may be NULL), MT_ETIMEDOUT, MT_EINVAL. */
 int mt_popen_wait(mt_popen_t *p, double timeout, int *returncode);
-/* poll(): 0 with *returncode when it ended (reaped), MT_EAGAIN while it
+/* poll(): 0 with *returncode when it ended (reaped), MT_ERUNNING while it
  * runs (Python's None). */
 int mt_popen_poll(mt_popen_t *p, int *returncode);
 /* The returncode attribute: 0 and the value once a wait/poll/communicate
- * saw the end, MT_EAGAIN before (no system call). */
+ * saw the end, MT_ERUNNING before (no system call). */
 int mt_popen_returncode(const mt_popen_t *p, int *returncode);
 /* send_signal / terminate (SIGTERM) / kill (SIGKILL), through the pidfd:
  * never a recycled pid.  0 (also once the child ended), MT_EINVAL. */

@@ -152,6 +152,14 @@ static void *reaper_main(void *unused) {
         pcap = n;
       }
     }
+    if (pcap == 0) { /* out of memory before the first array: retry in 0.1 s */
+      mt__mutex_unlock(&R.lock, false);
+      struct pollfd e = {.fd = R.efd, .events = POLLIN};
+      int64_t dl;
+      mt__deadline(0.1, &dl);
+      if (mt__wait_fds(&e, 1, dl) > 0) mt__sys_eventfd_drain(e.fd);
+      continue;
+    }
     int m = n <= pcap ? n : pcap;
     pf[0] = (struct pollfd){.fd = R.efd, .events = POLLIN};
     for (int i = 1; i < m; i++) pf[i] = (struct pollfd){.fd = R.fds[i - 1], .events = POLLIN};
@@ -425,14 +433,14 @@ int mt_popen_wait(mt_popen_t *p, double timeout, int *returncode) {
 
 int mt_popen_poll(mt_popen_t *p, int *returncode) {
   if (!mine(p)) return MT_EINVAL;
-  if (!try_reap(p)) return MT_EAGAIN;
+  if (!try_reap(p)) return MT_ERUNNING;
   if (returncode) *returncode = p->returncode;
   return 0;
 }
 
 int mt_popen_returncode(const mt_popen_t *p, int *returncode) {
   if (!p) return MT_EINVAL;
-  if (!atomic_load(&p->done)) return MT_EAGAIN;
+  if (!atomic_load(&p->done)) return MT_ERUNNING;
   if (returncode) *returncode = p->returncode;
   return 0;
 }

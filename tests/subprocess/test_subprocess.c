@@ -88,8 +88,8 @@ static void test_returncode_and_signals(void **s) {
   o.stdin_fd = MT_SUBPROCESS_PIPE;
   p = mt_popen_new(cat, &o);
   assert_non_null(p);
-  assert_code(mt_popen_poll(p, &rc), MT_EAGAIN);
-  assert_code(mt_popen_returncode(p, &rc), MT_EAGAIN);
+  assert_code(mt_popen_poll(p, &rc), MT_ERUNNING);
+  assert_code(mt_popen_returncode(p, &rc), MT_ERUNNING);
   assert_code(mt_popen_wait(p, 0, &rc), MT_ETIMEDOUT);
   assert_code(mt_popen_wait(p, 0.02, &rc), MT_ETIMEDOUT);
   assert_code(mt_popen_send_signal(p, SIGUSR1), 0);
@@ -163,7 +163,7 @@ static void test_communicate_timeout_again(void **s) {
   size_t ol = 0;
   assert_code(mt_popen_communicate(p, in, n, 0.2, &out, &ol, NULL, NULL), MT_ETIMEDOUT);
   assert_null(out);
-  assert_code(mt_popen_poll(p, NULL), MT_EAGAIN); /* still running */
+  assert_code(mt_popen_poll(p, NULL), MT_ERUNNING); /* still running */
   /* new input after the start is refused */
   assert_code(mt_popen_communicate(p, "x", 1, 0, &out, &ol, NULL, NULL), MT_EINVAL);
   assert_int_equal(write(gate[1], "go\n", 3), 3);
