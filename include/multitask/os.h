@@ -59,7 +59,9 @@ int mt_os_waitstatus_to_exitcode(int status);
  * (or the nearest subreaper) and never becomes the parent's zombie.
  * Parent: the grandchild's pid (> 0).  Grandchild: 0, returned only once it
  * has been adopted (getppid() is its new parent).  A negative code on
- * failure (MT_EAGAIN, MT_EMFILE). */
+ * failure (MT_EAGAIN, MT_EMFILE).  No timeout: the parent waits only for
+ * the middle child, which exits right after its one fork (no user code
+ * runs in it). */
 pid_t mt_os_double_fork(void);
 
 typedef struct mt_daemon_opts {
@@ -86,7 +88,8 @@ typedef struct mt_daemon_opts {
  * the step that failed (MT_EBUSY: the pid file is held by a running
  * instance; MT_ENOENT / MT_EACCES: a path).  With parent_exits the caller
  * only sees errors; on success it has exited.  The intermediate child is
- * reaped; no zombie is left. */
+ * reaped; no zombie is left.  No timeout: the caller waits only for the
+ * library's own set-up steps in the children (no user code runs there). */
 pid_t mt_os_daemonize(const mt_daemon_opts_t *opts);
 
 #pragma GCC visibility pop
