@@ -651,7 +651,7 @@ static int loop(int runs, char **only, int n_only) {
       if (run_once(s, why, sizeof why, &o)) {
         good++;
       } else if (!first[0]) {
-        snprintf(first, sizeof first, "run %d: %s", r + 1, why);
+        snprintf(first, sizeof first, "run %d: %.480s", r + 1, why);
       }
       if (o.secs > max_secs) max_secs = o.secs;
       out_free(&o);
