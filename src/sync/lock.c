@@ -92,13 +92,58 @@ void mt_lock_free(mt_lock_t *l) {
   if (l) mt__obj_free(l, sizeof *l, l->flags);
 }
 
-int mt_lock_acquire(mt_lock_t *l, double timeout) {
-  if (!l) return MT_EINVAL;
+/* The uncontended private acquire is one CAS (a plain store while the
+ * process has one thread, as mt__mutex_lock) and one load of `state`:
+ * no deadline computed (mt__deadline was 12% of the loop), no owner
+ * record.  A valid timeout is MT_FOREVER or >= 0 (NaN fails both tests);
+ * anything else, a shared lock, a held one or a thread whose tid is not
+ * cached yet takes robust_acquire, which validates and handles everything.
+ * `state` is read AFTER the CAS, as robust_acquire's second check: a lock
+ * released NOTRECOVERABLE is given straight back.  Everything off the fast
+ * path is a tail call, so the fast path saves no register. */
+static __attribute__((noinline)) int lock_acquire_slow(mt_lock_t *l, double timeout) {
   return robust_acquire(&l->m, &l->state, &l->try_checked, lock_mode(l->flags), timeout);
 }
 
+static __attribute__((noinline, cold)) int lock_give_back(mt_lock_t *l) {
+  mt__mutex_unlock(&l->m, MT__M_PRIVATE);
+  return MT_ENOTRECOVERABLE;
+}
+
+int mt_lock_acquire(mt_lock_t *l, double timeout) {
+  if (!l) return MT_EINVAL;
+  uint32_t tid = (uint32_t)mt__tid_cache;
+  if ((l->flags & MT_SHARED) || !(timeout == MT_FOREVER || timeout >= 0) || tid == 0)
+    return lock_acquire_slow(l, timeout);
+  uint32_t expected = 0;
+  if (__libc_single_threaded) { /* no other thread: no atomic needed (mutex.h) */
+    if (l->m.word != 0) return lock_acquire_slow(l, timeout);
+    l->m.word = tid;
+  } else if (!__atomic_compare_exchange_n(&l->m.word, &expected, tid, false, __ATOMIC_ACQUIRE,
+                                          __ATOMIC_RELAXED)) {
+    return lock_acquire_slow(l, timeout);
+  }
+  if (__builtin_expect(__atomic_load_n(&l->state, __ATOMIC_ACQUIRE) == NOTRECOVERABLE, 0))
+    return lock_give_back(l);
+  return 0;
+}
+
+/* Private and consistent (the common case): one exchange, as
+ * mt__mutex_unlock. */
 int mt_lock_release(mt_lock_t *l) {
   if (!l) return MT_EINVAL;
+  if (!(l->flags & MT_SHARED) && __atomic_load_n(&l->state, __ATOMIC_ACQUIRE) == CONSISTENT) {
+    uint32_t old;
+    if (__libc_single_threaded) {
+      old = l->m.word;
+      l->m.word = 0;
+    } else {
+      old = __atomic_exchange_n(&l->m.word, 0, __ATOMIC_RELEASE);
+    }
+    if (__builtin_expect(old == 0, 0)) return MT_EPERM;
+    if (old & MT__M_WAITERS) mt__mutex_wake(&l->m, MT__M_PRIVATE);
+    return 0;
+  }
   return robust_release(&l->m, &l->state, lock_mode(l->flags));
 }
 
