@@ -37,7 +37,7 @@ extern "C" {
 pid_t mt_os_fork(mt_process_t **child, const mt_process_opts_t *opts);
 /* os._exit(status): ends the process at once: no atexit handlers, no
  * stdio flush, no joining of children (the notes' exit.py). */
-_Noreturn void mt_os_exit(int status);
+__attribute__((noreturn)) void mt_os_exit(int status); /* C and C++ alike */
 
 /* os.waitpid(pid, options) with a timeout.  pid > 0: that child; -1: any
  * child that no library object owns (see above).  options: 0 or WNOHANG
