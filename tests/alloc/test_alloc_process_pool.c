@@ -114,7 +114,7 @@ static int executor_scenario(void) {
     for (int i = 0; i < N; i++) args[i] = (void *)(intptr_t)i;
     r = mt_executor_map(ex, sq_task, args, N, 30, 4, res, NULL);
     if (r == 0)
-      for (int i = 0; i < N; i++) FP_CHECK((intptr_t)res[i].value.ptr == i * i);
+      for (int i = 0; i < N; i++) FP_CHECK((intptr_t)res[i].ptr == i * i);
   }
   FP_CHECK(mt_executor_shutdown(ex, true, false, MT_FOREVER) == 0);
   mt_executor_free(ex);
