@@ -42,7 +42,7 @@ static void ours_sched(void *a, mtb_run_t *r) {
     mt_timer_start(v[i]);
   }
   for (long i = 0; i < N; i++) {
-    stopped += mt_timer_cancel(v[i]) == 1; /* 1: this call stopped it */
+    stopped += mt_timer_cancel(v[i], 0) == 1; /* 1: this call stopped it */
     mt_timer_free(v[i]);
   }
   mtb_stop(r);
