@@ -67,7 +67,7 @@ static int resume(mt_generator_t *gen, void *value, int code, void **out) {
   int r = check(gen);
   if (r) return r;
   if (gen->closed) return MT_ECLOSED;
-  if (!gen->g->started && code == 0 && value) return MT_EINVAL; /* send(non-None) first */
+  if (!gen->g->started && code == 0 && value) return MT_EINVAL; /* a non-None value sent before the first next */
   mt__greenlet_reparent(gen->g, mt__coro_current());
   gen->running = true;
   void *v = NULL;

@@ -403,7 +403,7 @@ static int try_reap(mt_popen_t *p) {
     int k = mt__sys_reap_pidfd(p->pidfd, &code);
     if (k == 0) r = 0;
     else {
-      p->returncode = k > 0 ? code : 255; /* reaped elsewhere (waitpid(-1)) */
+      p->returncode = k > 0 ? code : 255; /* reaped elsewhere (an any-child wait) */
       atomic_store(&p->done, true);
       live_remove(p->pid);
     }

@@ -4,6 +4,10 @@
 #include "mt_test.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -372,15 +376,21 @@ static void test_free_running(void **s) {
   mt_popen_t *p = mt_popen_new(cat, &o);
   assert_non_null(p);
   pid_t pid = mt_popen_pid(p);
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* before free: pid not reaped yet */
+  assert_true(pidfd >= 0);
   mt_popen_free(p); /* closes stdin: cat ends by itself */
-  /* Wait for the thing itself: the /proc entry goes when it is reaped. */
+  /* Wait for the thing itself: the pidfd is readable once cat has exited;
+   * waitid(P_PIDFD, WNOWAIT) then sees it until the library's reaper takes
+   * it (ECHILD), which the reaper does as soon as the same pidfd wakes it. */
+  struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+  assert_int_equal(poll(&pf, 1, -1), 1);
+  siginfo_t si;
+  while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOWAIT) == 0) sched_yield();
+  assert_int_equal(errno, ECHILD);
+  close(pidfd);
   char path[64];
   snprintf(path, sizeof path, "/proc/%d", (int)pid);
   struct stat st;
-  for (int i = 0; i < 10000 && stat(path, &st) == 0; i++) {
-    struct timespec ts = {0, 1000000};
-    nanosleep(&ts, NULL);
-  }
   assert_int_not_equal(stat(path, &st), 0);
   assert_int_equal(mt_test_zombies(), 0);
 }
