@@ -59,9 +59,11 @@ static void atfork_prepare(void) {
   pthread_mutex_lock(&reg);
   for (int i = 0; i < MT__FORK_PARTS; i++)
     if (part_set(i)) parts[i].prepare();
+  mt__alloc_fork_prepare(); /* last: see core.h */
 }
 
 static void atfork_parent(void) {
+  mt__alloc_fork_parent();
   for (int i = MT__FORK_PARTS - 1; i >= 0; i--)
     if (part_set(i)) parts[i].parent();
   pthread_mutex_unlock(&reg);
@@ -69,6 +71,7 @@ static void atfork_parent(void) {
 
 static void atfork_child(void) {
   atomic_fetch_add(&fork_gen, 1);
+  mt__alloc_fork_child();
   for (int i = MT__FORK_PARTS - 1; i >= 0; i--)
     if (part_set(i)) parts[i].child();
   int n = atomic_load_explicit(&n_child_handlers, memory_order_acquire);

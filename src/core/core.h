@@ -26,6 +26,18 @@ char *mt__strdup(const char *s);
 char *mt__strndup(const char *s, size_t n);
 void mt__free(void *p);
 
+/* Fork and the allocator (src/core/mem.c).  The C library's malloc takes
+ * its own locks around fork; the allocator of an AddressSanitizer build
+ * (GCC 12's libasan) does not, so a child forked while another thread is
+ * inside malloc can wait forever on a lock copied in its held state.  In
+ * such a build the library's allocations hold a gate shared and the fork
+ * handlers (core.c) hold it exclusive across fork; elsewhere these are
+ * empty.  prepare runs after every part's prepare (an allocation made
+ * under a part's lock must be able to finish first). */
+void mt__alloc_fork_prepare(void);
+void mt__alloc_fork_parent(void);
+void mt__alloc_fork_child(void);
+
 /* False when this allocation must fail (MT_ALLOC_FAILPOINTS builds only;
  * always true otherwise).  Allocators that do not use malloc (MT_SHARED
  * mappings, slabs) call it too. */

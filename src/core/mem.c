@@ -23,10 +23,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef MT_ALLOC_FAILPOINTS
 #include <execinfo.h>
-#include <unistd.h>
 
 static long countdown;    /* atomic: > 0 armed; the allocation taking it to 0 fails */
 static pid_t armed_pid;   /* atomic: the process that armed it */
@@ -53,18 +53,121 @@ bool mt__alloc_ok(void) {
 }
 #endif
 
-void *mt__malloc(size_t n) { return mt__alloc_ok() ? malloc(n) : NULL; }
+/* ---- the fork gate (see core.h) ------------------------------------- */
+#if defined(__SANITIZE_ADDRESS__)
+#define MT_FORK_GATE 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MT_FORK_GATE 1
+#endif
+#endif
 
-void *mt__calloc(size_t n, size_t size) { return mt__alloc_ok() ? calloc(n, size) : NULL; }
+#ifdef MT_FORK_GATE
+#include <pthread.h>
 
-void *mt__realloc(void *p, size_t n) { return mt__alloc_ok() ? realloc(p, n) : NULL; }
+/* Writer-preferring, or a steady stream of allocations could hold a fork
+ * back for ever.  Initialised once, before the first fork can happen
+ * (mt__alloc_fork_prepare runs only from our handler, installed at first
+ * use of the library). */
+static pthread_rwlock_t gate;
+static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
 
-void *mt__aligned_alloc(size_t align, size_t n) {
-  return mt__alloc_ok() ? aligned_alloc(align, n) : NULL;
+static void gate_init(void) {
+  pthread_rwlockattr_t a;
+  pthread_rwlockattr_init(&a);
+  pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&gate, &a);
+  pthread_rwlockattr_destroy(&a);
 }
 
-char *mt__strdup(const char *s) { return mt__alloc_ok() ? strdup(s) : NULL; }
+/* false when not taken: the forking thread itself allocating inside a fork
+ * handler (EDEADLK) goes on without the gate it already holds exclusive */
+static bool gate_enter(void) {
+  pthread_once(&gate_once, gate_init);
+  return pthread_rwlock_rdlock(&gate) == 0;
+}
 
-char *mt__strndup(const char *s, size_t n) { return mt__alloc_ok() ? strndup(s, n) : NULL; }
+static void gate_leave(bool held) {
+  if (held) pthread_rwlock_unlock(&gate);
+}
 
-void mt__free(void *p) { free(p); }
+void mt__alloc_fork_prepare(void) {
+  pthread_once(&gate_once, gate_init);
+  pthread_rwlock_wrlock(&gate);
+}
+
+void mt__alloc_fork_parent(void) { pthread_rwlock_unlock(&gate); }
+
+/* The child's thread has a new tid, which glibc's rwlock unlock would not
+ * recognise as the writer's: start the gate afresh instead. */
+void mt__alloc_fork_child(void) { gate_init(); }
+
+/* In a child forked from a threaded parent the other threads' stacks are
+ * gone, so LeakSanitizer at exit() reports what they held as leaked (and
+ * turns the exit status into its own).  Only the first process is checked.
+ * Weak: a program's own definition wins. */
+static pid_t first_pid;
+__attribute__((constructor)) static void note_first_pid(void) { first_pid = getpid(); }
+__attribute__((weak)) int __lsan_is_turned_off(void);
+__attribute__((weak)) int __lsan_is_turned_off(void) { return getpid() != first_pid; }
+#else
+static bool gate_enter(void) { return false; }
+static void gate_leave(bool held) { (void)held; }
+void mt__alloc_fork_prepare(void) {}
+void mt__alloc_fork_parent(void) {}
+void mt__alloc_fork_child(void) {}
+#endif
+
+void *mt__malloc(size_t n) {
+  if (!mt__alloc_ok()) return NULL;
+  bool g = gate_enter();
+  void *p = malloc(n);
+  gate_leave(g);
+  return p;
+}
+
+void *mt__calloc(size_t n, size_t size) {
+  if (!mt__alloc_ok()) return NULL;
+  bool g = gate_enter();
+  void *p = calloc(n, size);
+  gate_leave(g);
+  return p;
+}
+
+void *mt__realloc(void *p, size_t n) {
+  if (!mt__alloc_ok()) return NULL;
+  bool g = gate_enter();
+  void *q = realloc(p, n);
+  gate_leave(g);
+  return q;
+}
+
+void *mt__aligned_alloc(size_t align, size_t n) {
+  if (!mt__alloc_ok()) return NULL;
+  bool g = gate_enter();
+  void *p = aligned_alloc(align, n);
+  gate_leave(g);
+  return p;
+}
+
+char *mt__strdup(const char *s) {
+  if (!mt__alloc_ok()) return NULL;
+  bool g = gate_enter();
+  char *p = strdup(s);
+  gate_leave(g);
+  return p;
+}
+
+char *mt__strndup(const char *s, size_t n) {
+  if (!mt__alloc_ok()) return NULL;
+  bool g = gate_enter();
+  char *p = strndup(s, n);
+  gate_leave(g);
+  return p;
+}
+
+void mt__free(void *p) {
+  bool g = gate_enter();
+  free(p);
+  gate_leave(g);
+}

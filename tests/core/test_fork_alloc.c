@@ -1,0 +1,84 @@
+/* A child forked while other threads allocate through the library must be
+ * able to allocate (src/core/mem.c, the fork gate).  The C library's malloc
+ * guarantees it; GCC 12's AddressSanitizer allocator does not, and pool
+ * workers forked by the manager thread while the manager read a reply hung
+ * in the CI's ASan run.  Two threads allocate and free sizes from 16 bytes
+ * to 256 KiB (both the size-class and the mmap allocator) while the main
+ * thread forks; each child allocates every size class and exits.  A child
+ * still running after 20 s is stuck on a lock it inherited. */
+#include "mt_test.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
+
+#include "core/core.h"
+
+static atomic_bool stop;
+
+static void *churn(void *arg) {
+  unsigned seed = (unsigned)(uintptr_t)arg;
+  void *held[8] = {0};
+  for (unsigned long i = 0; !atomic_load_explicit(&stop, memory_order_relaxed); i++) {
+    seed = seed * 1103515245u + 12345u;
+    size_t n = (size_t)16 << (seed >> 16) % 15; /* 16 B .. 256 KiB */
+    int k = (int)(i % 8);
+    mt__free(held[k]);
+    held[k] = mt__malloc(n);
+  }
+  for (int k = 0; k < 8; k++) mt__free(held[k]);
+  return NULL;
+}
+
+static void child_allocates(void) {
+  for (int round = 0; round < 4; round++)
+    for (size_t n = 16; n <= ((size_t)256 << 10); n *= 2) {
+      void *p = mt__malloc(n);
+      if (!p) _exit(2);
+      memset(p, 1, n < 64 ? n : 64);
+      mt__free(p);
+    }
+  _exit(0);
+}
+
+static void test_fork_while_threads_allocate(void **state) {
+  (void)state;
+  pthread_t t[2];
+  atomic_store(&stop, false);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(pthread_create(&t[i], NULL, churn, (void *)(uintptr_t)(i + 1)), 0);
+  (void)mt__fork_generation(); /* installs the library's fork handlers */
+  long forks = mt_test_scaled(2000, 100);
+  int stuck = 0;
+  for (long i = 0; i < forks; i++) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) child_allocates();
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    assert_true(fd >= 0);
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    if (poll(&pfd, 1, 20000) == 0) { /* the child's exit or 20 s */
+      stuck++;
+      kill(pid, SIGKILL);
+    }
+    close(fd);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (stuck) {
+      print_error("fork %ld of %ld: child stuck in the allocator (killed)\n", i + 1, forks);
+      break;
+    }
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+  }
+  atomic_store(&stop, true);
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  assert_int_equal(stuck, 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_fork_while_threads_allocate)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
