@@ -26,6 +26,16 @@ char *mt__strdup(const char *s);
 char *mt__strndup(const char *s, size_t n);
 void mt__free(void *p);
 
+/* MT__ASAN: an AddressSanitizer build (GCC defines __SANITIZE_ADDRESS__,
+ * clang answers __has_feature). */
+#if defined(__SANITIZE_ADDRESS__)
+#define MT__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MT__ASAN 1
+#endif
+#endif
+
 /* Fork and the allocator (src/core/mem.c).  The C library's malloc takes
  * its own locks around fork; the allocator of an AddressSanitizer build
  * (GCC 12's libasan) does not, so a child forked while another thread is
@@ -33,7 +43,10 @@ void mt__free(void *p);
  * such a build the library's allocations hold a gate shared and the fork
  * handlers (core.c) hold it exclusive across fork; elsewhere these are
  * empty.  prepare runs after every part's prepare (an allocation made
- * under a part's lock must be able to finish first). */
+ * under a part's lock must be able to finish first).  A thread that exits
+ * gives its allocator cache back from a pthread key destructor, out of the
+ * gate's reach: in such a build the threads part's prepare (thread.c) joins
+ * the library threads that are exiting. */
 void mt__alloc_fork_prepare(void);
 void mt__alloc_fork_parent(void);
 void mt__alloc_fork_child(void);

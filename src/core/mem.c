@@ -54,15 +54,7 @@ bool mt__alloc_ok(void) {
 #endif
 
 /* ---- the fork gate (see core.h) ------------------------------------- */
-#if defined(__SANITIZE_ADDRESS__)
-#define MT_FORK_GATE 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MT_FORK_GATE 1
-#endif
-#endif
-
-#ifdef MT_FORK_GATE
+#ifdef MT__ASAN
 #include <pthread.h>
 
 /* Writer-preferring, or a steady stream of allocations could hold a fork
@@ -108,8 +100,10 @@ void mt__alloc_fork_child(void) { gate_init(); }
  * Weak: a program's own definition wins. */
 static pid_t first_pid;
 __attribute__((constructor)) static void note_first_pid(void) { first_pid = getpid(); }
-__attribute__((weak)) int __lsan_is_turned_off(void);
-__attribute__((weak)) int __lsan_is_turned_off(void) { return getpid() != first_pid; }
+__attribute__((weak, visibility("default"))) int __lsan_is_turned_off(void);
+__attribute__((weak, visibility("default"))) int __lsan_is_turned_off(void) {
+  return getpid() != first_pid;
+}
 #else
 static bool gate_enter(void) { return false; }
 static void gate_leave(bool held) { (void)held; }

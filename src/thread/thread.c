@@ -99,11 +99,13 @@ struct mt_thread {
   uint32_t tid;            /* native id; futex word for native_id readers */
   uint32_t tid_waiters;
   uint64_t ident;          /* pthread_t as an integer */
-  uint32_t reaped;         /* 1 once pthread_join/pthread_detach was claimed */
+  uint32_t reaped;         /* 1 once pthread_join/pthread_detach was claimed;
+                              ASan builds: 2 once that join returned */
   int refs;                /* see "Lifetime" above */
   uint32_t urefs;          /* user references: the handle + mt_thread_ref/enumerate */
   mt_thread_t *prev, *next; /* registry links, under reg.lock */
   bool listed;
+  mt_thread_t *exit_next;  /* ASan builds: the `exiting` list, under reg.lock */
 };
 
 static struct {
@@ -111,6 +113,7 @@ static struct {
   mt_thread_t *head, *tail;
   int count;
   mt_thread_t *main;       /* holds one reference */
+  mt_thread_t *exiting;    /* ASan builds: ended, not yet reaped (see below) */
 } reg;
 
 static _Atomic unsigned name_counter;
@@ -137,14 +140,30 @@ static bool claim_reap(mt_thread_t *t) {
                                      __ATOMIC_RELAXED);
 }
 
+/* pthread_join of a claimed thread.  ASan builds then note that it is gone
+ * (reaped 2) for a fork waiting on it (see "ASan builds" below). */
+static void join_claimed(mt_thread_t *t, pthread_t pth) {
+  mt__sys_thread_join(pth);
+#ifdef MT__ASAN
+  __atomic_store_n(&t->reaped, 2, __ATOMIC_SEQ_CST);
+  mt__wake_word(&t->reaped, INT32_MAX, false);
+#else
+  (void)t;
+#endif
+}
+
 /* Called once the thread is DONE (the thread stored its ident before) or
  * by the handle's owner, whose mt_thread_start stored it: so the state is
  * read first and the ident is never the unset 0. */
 static void reap_or_detach(mt_thread_t *t) {
+#ifdef MT__ASAN
+  /* not detached: the `exiting` list reaps it once it ends */
+  if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != T_DONE) return;
+#endif
   if (!claim_reap(t)) return;
   bool done = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == T_DONE;
   pthread_t pth = (pthread_t)__atomic_load_n(&t->ident, __ATOMIC_ACQUIRE);
-  if (done) mt__sys_thread_join(pth);
+  if (done) join_claimed(t, pth);
   else pthread_detach(pth);
 }
 
@@ -222,14 +241,61 @@ static void mark_done(mt_thread_t *t) {
 
 /* ---- exit of a thread ------------------------------------------------- */
 
+/* ---- ASan builds: no thread exits across a fork ------------------------
+ * An exiting thread hands its allocator cache back to AddressSanitizer from
+ * a pthread key destructor, under the sanitizer's own locks; a fork at that
+ * moment leaves the child a lock that nobody will release (core.h).  So in
+ * such a build every library thread that ends goes on `reg.exiting`
+ * (holding a reference) instead of being detached, and is pthread_join'ed
+ * -- which returns only once it is gone -- by the threads part's fork
+ * prepare (under reg.lock, so no other thread can start ending meanwhile)
+ * or by the next thread that ends.  Elsewhere none of this exists. */
+#ifdef MT__ASAN
+/* Joins every thread of `list`, or waits for the join another thread
+ * claimed to return; drops the references. */
+static void reap_list(mt_thread_t *list) {
+  while (list) {
+    mt_thread_t *t = list;
+    list = t->exit_next;
+    if (claim_reap(t))
+      join_claimed(t, (pthread_t)__atomic_load_n(&t->ident, __ATOMIC_ACQUIRE));
+    else
+      while (__atomic_load_n(&t->reaped, __ATOMIC_SEQ_CST) == 1)
+        mt__wait_word(&t->reaped, 1, false, MT__NO_DEADLINE);
+    thread_unref(t);
+  }
+}
+
+static void fork_prepare(void) {
+  reg_lock();
+  mt_thread_t *list = reg.exiting;
+  reg.exiting = NULL;
+  reap_list(list);
+}
+#else
+static void fork_prepare(void) { reg_lock(); }
+#endif
+
 /* Last steps of a thread's life, on that thread: locals destructors run
  * before joiners are released, so a joiner sees them done. */
 static void thread_finish(mt_thread_t *t) {
   mt__locals_run_dtors();
   reg_lock();
   list_remove(t);
+#ifdef MT__ASAN
+  mt_thread_t *ended = NULL;
+  if (!t->dummy) { /* earlier ones are joined below; this one by the next */
+    ended = reg.exiting;
+    thread_ref(t);
+    t->exit_next = NULL;
+    reg.exiting = t;
+  }
+#endif
   reg_unlock();
   mark_done(t);
+#ifdef MT__ASAN
+  reap_list(ended);
+#endif
   tl_self = NULL;
   thread_unref(t);
 }
@@ -309,7 +375,7 @@ __attribute__((constructor)) static void thread_module_init(void) {
    * fail loudly at load, as core.c does for pthread_atfork.  It can only
    * fail when PTHREAD_KEYS_MAX keys are already taken. */
   if (pthread_key_create(&exit_key, exit_key_dtor) != 0) abort();
-  mt__on_fork(MT__FORK_THREADS, reg_lock, reg_unlock, after_fork_child);
+  mt__on_fork(MT__FORK_THREADS, fork_prepare, reg_unlock, after_fork_child);
   if (mt__gettid() == (int32_t)getpid()) make_dummy(true);
 }
 
@@ -477,7 +543,7 @@ int mt_thread_join(mt_thread_t *t, double timeout, void **result) {
       claim_reap(t)) {
     /* Untimed join by the first joiner of a plain thread: pthread_join
      * sleeps once, until the kernel reports the exit (see top). */
-    mt__sys_thread_join((pthread_t)id);
+    join_claimed(t, (pthread_t)id);
     s = load_state(t);
   }
   int r = 0;
