@@ -3,7 +3,7 @@
  * guarantees it; GCC 12's AddressSanitizer allocator does not, and pool
  * workers forked by the manager thread while the manager read a reply hung
  * in the CI's ASan run.  Two threads allocate and free sizes from 16 bytes
- * to 256 KiB (both the size-class and the mmap allocator) while the main
+ * to 64 KiB while the main
  * thread forks; each child allocates every size class and exits.  A child
  * still running after 20 s is stuck on a lock it inherited.  The second
  * case forks while library threads keep ending (and detaching): an ending
@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 
 #include "core/core.h"
+#include "platform/clock.h"
 
 static atomic_bool stop;
 
@@ -26,7 +27,7 @@ static void *churn(void *arg) {
   void *held[8] = {0};
   for (unsigned long i = 0; !atomic_load_explicit(&stop, memory_order_relaxed); i++) {
     seed = seed * 1103515245u + 12345u;
-    size_t n = (size_t)16 << (seed >> 16) % 15; /* 16 B .. 256 KiB */
+    size_t n = (size_t)16 << (seed >> 16) % 13; /* 16 B .. 64 KiB */
     int k = (int)(i % 8);
     mt__free(held[k]);
     held[k] = mt__malloc(n);
@@ -35,19 +36,25 @@ static void *churn(void *arg) {
   return NULL;
 }
 
-/* A short library thread: allocates a little and ends. */
+/* A short library thread: allocates a little, frees its slot, ends. */
+static mt_sem_t *slots; /* bounds the short threads alive at once */
+
 static void *short_life(void *arg) {
   (void)arg;
   for (size_t n = 16; n <= 4096; n *= 2) mt__free(mt__malloc(n));
+  mt_sem_release(slots, 1);
   return NULL;
 }
 
-/* Starts short threads and forgets them (they detach) until told to stop. */
+/* Starts short threads, at most 8 alive, until told to stop: churner 1
+ * forgets them (they detach), churner 2 joins them. */
 static void *thread_churn(void *arg) {
-  (void)arg;
+  bool join = (uintptr_t)arg == 2;
   while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+    if (mt_sem_acquire(slots, 1.0) != 0) continue; /* re-checks stop */
     mt_thread_t *t = mt_thread_new(short_life, NULL, NULL);
-    if (t && mt_thread_start(t) != 0) abort();
+    if (!t || mt_thread_start(t) != 0) abort();
+    if (join && mt_thread_join(t, MT_FOREVER, NULL) != 0) abort();
     mt_thread_free(t);
   }
   return NULL;
@@ -73,6 +80,7 @@ static long fork_while(void *(*churner)(void *), long forks) {
     assert_int_equal(pthread_create(&t[i], NULL, churner, (void *)(uintptr_t)(i + 1)), 0);
   (void)mt__fork_generation(); /* installs the library's fork handlers */
   long stuck = 0;
+  int64_t t0 = mt__now_ns();
   for (long i = 0; i < forks && !stuck; i++) {
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -94,18 +102,23 @@ static long fork_while(void *(*churner)(void *), long forks) {
   }
   atomic_store(&stop, true);
   for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  print_message("%ld forks in %.1f s\n", forks, (double)(mt__now_ns() - t0) / 1e9);
   if (stuck) print_error("fork %ld of %ld: child stuck in the allocator (killed)\n", stuck, forks);
   return stuck;
 }
 
 static void test_fork_while_threads_allocate(void **state) {
   (void)state;
-  assert_int_equal(fork_while(churn, mt_test_scaled(2000, 100)), 0);
+  assert_int_equal(fork_while(churn, mt_test_scaled(100, 30)), 0);
 }
 
 static void test_fork_while_threads_end(void **state) {
   (void)state;
-  assert_int_equal(fork_while(thread_churn, mt_test_scaled(2000, 100)), 0);
+  slots = mt_sem_new(8, 0);
+  assert_non_null(slots);
+  assert_int_equal(fork_while(thread_churn, mt_test_scaled(200, 80)), 0);
+  for (int i = 0; i < 8; i++) assert_code(mt_sem_acquire(slots, MT_FOREVER), 0); /* all ended */
+  mt_sem_free(slots);
 }
 
 int main(void) {
