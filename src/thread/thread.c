@@ -364,7 +364,7 @@ static void after_fork_child(void) {
     if (!self) return;
   }
   __atomic_store_n(&self->ident, (uint64_t)pthread_self(), __ATOMIC_RELAXED);
-  __atomic_store_n(&self->tid, (uint32_t)gettid(), __ATOMIC_RELAXED);
+  __atomic_store_n(&self->tid, (uint32_t)mt__gettid(), __ATOMIC_RELAXED); /* fresh: reset first */
   if (reg.main != self) {
     mt_thread_t *old = reg.main;
     thread_ref(self);
