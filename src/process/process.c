@@ -120,6 +120,7 @@ static struct proc_state {
    * fork): in the child it says the list is whole.  Not thread-local: a
    * TLS write after fork costs the parent one more copy-on-write fault. */
   mt_process_t *forking;
+  mt_process_t *spare; /* one freed record for the next new (record_get) */
   /* the forker thread */
   mt__mutex_t forker_lock;
   uint32_t forker_req, forker_done;
@@ -248,20 +249,33 @@ static int default_name(mt_process_t *p) {
   return set_name(p, buf);
 }
 
+/* Records.  One freed record is kept for the next mt_process_new: glibc's
+ * free() saves and restores errno, a store to the TLS page, so a
+ * new/start/join/free loop would pay one more copy-on-write fault per
+ * process in the parent.  malloc, not calloc: glibc's calloc skips the
+ * thread cache and writes the arena, one more page dirtied per fork. */
+static mt_process_t *record_get(void) {
+  mt_process_t *p = __atomic_exchange_n(&S.spare, NULL, __ATOMIC_ACQUIRE);
+  return p ? p : mt__malloc(sizeof *p);
+}
+
+static void record_put(mt_process_t *p) {
+  p = __atomic_exchange_n(&S.spare, p, __ATOMIC_ACQ_REL);
+  mt__free(p);
+}
+
 static mt_process_t *proc_alloc(const mt_process_opts_t *opts) {
   if (opts && !mt__opts_size_ok(opts->size, sizeof(mt_process_opts_t)))
     return mt__fail_null(MT_EINVAL);
   ensure_init();
-  /* malloc + memset: glibc's calloc skips the thread cache and writes the
-   * arena (one more page the parent dirties between two forks) */
-  mt_process_t *p = mt__malloc(sizeof *p);
+  mt_process_t *p = record_get();
   if (!p) return mt__fail_null(MT_ENOMEM);
   memset(p, 0, sizeof *p);
   p->kind = K_CHILD;
   p->pidfd = -1;
   p->fork_gen = mt__fork_generation();
   if ((opts && opts->name ? set_name(p, opts->name) : default_name(p)) < 0) {
-    mt__free(p);
+    record_put(p);
     return mt__fail_null(MT_ENOMEM);
   }
   p->daemon = opts ? opts->daemon : false;
@@ -303,7 +317,7 @@ static int check_child(const mt_process_t *p) {
 static void release_detached(mt_process_t *q) {
   close(q->pidfd);
   free_name(q);
-  mt__free(q);
+  record_put(q);
 }
 
 /* Reaps every listed child that ended and frees those the registry owns.
@@ -487,7 +501,7 @@ pid_t mt__process_fork(mt_process_t **child, const mt_process_opts_t *opts) {
     reg_lock_drop();
     if (pid > 0) mt__sys_kill_and_reap(pid);
     free_name(p);
-    mt__free(p);
+    record_put(p);
     return fd;
   }
   p->pid = pid;
@@ -789,7 +803,7 @@ void mt_process_free(mt_process_t *p) {
   }
   if (mine && p->pidfd >= 0) close(p->pidfd);
   free_name(p);
-  mt__free(p);
+  record_put(p);
 }
 
 /* ---- module functions ------------------------------------------------- */
