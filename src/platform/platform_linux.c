@@ -28,6 +28,14 @@
 #define PIDFS_MAGIC 0x50494446
 #endif
 
+/* Puts errno back after a call that may have changed it, without a store
+ * when it did not: a store dirties the thread's TLS page, and the first
+ * write to a page after a fork is a copy-on-write fault (~75 us on a
+ * virtualised machine; process start+join passes here several times). */
+static inline void restore_errno(int saved) {
+  if (errno != saved) errno = saved;
+}
+
 int64_t mt__now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -52,10 +60,34 @@ static void install_tid_atfork(void) {
   pthread_atfork(NULL, NULL, tid_atfork_child);
 }
 
+/* The tid without a system call (one costs ~2 us on a virtualised machine,
+ * and every fresh thread and forked child asks once): the thread's CPU-time
+ * clock id is, by the kernel's ABI for per-thread CPU clocks, (~tid << 3) | 6
+ * (CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED), and glibc and musl compute it from
+ * the tid the kernel stored in their thread descriptor at clone/fork
+ * (CLONE_PARENT_SETTID / CLONE_CHILD_SETTID), with no system call.  The
+ * decoding is trusted only after it matched gettid() once (first use, in
+ * the main thread); otherwise every thread asks the kernel. */
+static int clock_tid_ok = -1; /* -1 unknown, 0 no, 1 yes; settled once */
+
+static int32_t tid_from_clock(void) {
+  clockid_t cid;
+  if (pthread_getcpuclockid(pthread_self(), &cid) != 0 || (cid & 7) != 6) return 0;
+  int32_t tid = (int32_t)~((int32_t)cid >> 3);
+  return tid > 0 ? tid : 0;
+}
+
 int32_t mt__gettid_slow(void) {
   pthread_once(&atfork_once, install_tid_atfork);
-  mt__tid_cache = (int32_t)syscall(SYS_gettid);
-  return mt__tid_cache;
+  int ok = __atomic_load_n(&clock_tid_ok, __ATOMIC_RELAXED);
+  int32_t tid = ok != 0 ? tid_from_clock() : 0;
+  if (ok != 1 || tid == 0) {
+    int32_t sys = (int32_t)syscall(SYS_gettid);
+    if (ok == -1) __atomic_store_n(&clock_tid_ok, tid == sys, __ATOMIC_RELAXED);
+    tid = sys;
+  }
+  mt__tid_cache = tid;
+  return tid;
 }
 
 static void ns_to_timespec(int64_t ns, struct timespec *ts) {
@@ -77,7 +109,7 @@ int mt__sys_futex_wait(const uint32_t *word, uint32_t expected, int shared,
   long r = syscall(SYS_futex, word, op, expected, tsp, NULL,
                    FUTEX_BITSET_MATCH_ANY);
   int e = errno;
-  errno = saved;
+  restore_errno(saved);
   if (r == 0) return 0;
   if (e == EAGAIN) return 0;
   if (e == ETIMEDOUT) return MT_ETIMEDOUT;
@@ -90,7 +122,7 @@ int mt__sys_futex_wake(uint32_t *word, int n, int shared) {
   int saved = errno;
   long r = syscall(SYS_futex, word, op, n, NULL, NULL, 0);
   int e = errno;
-  errno = saved;
+  restore_errno(saved);
   return r < 0 ? -e : (int)r;
 }
 
@@ -106,7 +138,7 @@ int mt__sys_poll(struct pollfd *fds, nfds_t n, int64_t deadline_ns) {
     int saved = errno;
     int r = poll(fds, n, ms);
     int e = errno;
-    errno = saved;
+    restore_errno(saved);
     if (r > 0) return r;
     if (r == 0) {
       if (deadline_ns != INT64_MAX && mt__now_ns() >= deadline_ns)
@@ -121,7 +153,7 @@ int mt__sys_pidfd_open(pid_t pid, unsigned flags) {
   int saved = errno;
   long r = syscall(SYS_pidfd_open, pid, flags);
   int e = errno;
-  errno = saved;
+  restore_errno(saved);
   return r < 0 ? -e : (int)r;
 }
 
@@ -136,12 +168,12 @@ static int proc_stat(int32_t id, uint64_t *start) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
-    errno = saved;
+    restore_errno(saved);
     return e == ENOENT || e == ESRCH ? 0 : -e;
   }
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
-  errno = saved;
+  restore_errno(saved);
   if (n <= 0) return 0;
   buf[n] = 0;
   char *p = strrchr(buf, ')'); /* the name may hold spaces and ')' */
@@ -170,7 +202,7 @@ static uint64_t stamp_of(int pidfd, int32_t id) {
   int saved = errno;
   bool pidfs = pidfd >= 0 && fstatfs(pidfd, &fs) == 0 && fs.f_type == PIDFS_MAGIC &&
                fstat(pidfd, &st) == 0;
-  errno = saved;
+  restore_errno(saved);
   if (pidfs) return (uint64_t)st.st_ino & ~(1ull << 63);
   return mt__sys_start_stamp(id);
 }
@@ -244,7 +276,7 @@ int mt__sys_thread_create_blocked(pthread_t *th, size_t stack_size, bool detache
   if (!r && detached) r = pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
   if (!r) r = pthread_create(th, &a, fn, arg);
   pthread_attr_destroy(&a);
-  errno = saved;
+  restore_errno(saved);
   return -r;
 }
 
@@ -273,12 +305,12 @@ static bool read_small(const char *root, const char *path, char *buf, size_t siz
   int saved = errno;
   int fd = open(full, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    errno = saved;
+    restore_errno(saved);
     return false;
   }
   ssize_t n = read(fd, buf, size - 1);
   close(fd);
-  errno = saved;
+  restore_errno(saved);
   if (n <= 0) return false;
   buf[n] = 0;
   return true;
@@ -368,7 +400,7 @@ double mt__cpu_quota(void) {
 int mt__thread_in_self(int32_t tid) {
   int saved = errno;
   long r = syscall(SYS_tgkill, getpid(), tid, 0);
-  errno = saved;
+  restore_errno(saved);
   return r == 0;
 }
 
@@ -380,7 +412,7 @@ int mt__sys_pidfd_send_signal(int pidfd, int sig) {
   int saved = errno;
   long r = syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
   int e = errno;
-  errno = saved;
+  restore_errno(saved);
   return r < 0 ? -e : 0;
 }
 
@@ -393,7 +425,7 @@ int mt__sys_reap_pidfd(int pidfd, int *exitcode) {
     int r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG);
     int e = errno;
     if (r < 0 && e == EINTR) continue;
-    errno = saved;
+    restore_errno(saved);
     if (r < 0) return -e;
     if (info.si_pid == 0) return 0; /* still running */
     *exitcode = info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
@@ -405,7 +437,7 @@ int mt__sys_set_pdeathsig(int sig) {
   int saved = errno;
   int r = prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0);
   int e = errno;
-  errno = saved;
+  restore_errno(saved);
   return r < 0 ? -e : 0;
 }
 
@@ -417,7 +449,7 @@ int mt__sys_kill_and_reap(pid_t pid) {
   do r = waitpid(pid, &st, 0);
   while (r < 0 && errno == EINTR);
   int e = errno;
-  errno = saved;
+  restore_errno(saved);
   return r < 0 ? -e : 0;
 }
 
@@ -425,7 +457,7 @@ void *mt__sys_map_reserve(size_t bytes) {
   int saved = errno;
   void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
                  MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  errno = saved;
+  restore_errno(saved);
   return p == MAP_FAILED ? NULL : p;
 }
 
@@ -436,7 +468,7 @@ void mt__sys_unmap(void *p, size_t bytes) {
 void mt__sys_zero_shared(void *p, size_t bytes) {
   int saved = errno;
   if (madvise(p, bytes, MADV_REMOVE) != 0) memset(p, 0, bytes);
-  errno = saved;
+  restore_errno(saved);
 }
 
 void mt__sys_yield(void) { sched_yield(); }
@@ -445,6 +477,6 @@ void *mt__sys_map_populated(size_t bytes) {
   int saved = errno;
   void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
                  -1, 0);
-  errno = saved;
+  restore_errno(saved);
   return m == MAP_FAILED ? NULL : m;
 }

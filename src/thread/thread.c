@@ -199,9 +199,27 @@ static void list_remove(mt_thread_t *t) {
   reg.count--;
 }
 
-static void next_name(char *buf, size_t n, const char *prefix) {
+/* "<prefix>-N" without snprintf (~600 instructions, a sixth of a whole
+ * start+join).  buf holds NAME_MAX_LEN + 1 bytes; prefixes are short. */
+static void next_name(char *buf, const char *prefix) {
   unsigned k = atomic_fetch_add(&name_counter, 1) + 1;
-  snprintf(buf, n, "%s-%u", prefix, k);
+  size_t n = strlen(prefix);
+  memcpy(buf, prefix, n);
+  buf[n++] = '-';
+  char digits[12];
+  int d = 0;
+  do digits[d++] = (char)('0' + k % 10);
+  while ((k /= 10) != 0);
+  while (d) buf[n++] = digits[--d];
+  buf[n] = 0;
+}
+
+/* A zeroed record.  malloc + memset rather than calloc: glibc's calloc
+ * bypasses the per-thread cache and takes the arena lock every time. */
+static mt_thread_t *record_new(void) {
+  mt_thread_t *t = mt__malloc(sizeof *t);
+  if (t) memset(t, 0, sizeof *t);
+  return t;
 }
 
 /* The kernel name (/proc/<pid>/task/<tid>/comm) is limited to 15 bytes.
@@ -300,8 +318,8 @@ static void thread_finish(mt_thread_t *t) {
   thread_unref(t);
 }
 
-/* pthread key destructor: a dummy (foreign) thread exits, a library thread
- * called pthread_exit, or a foreign thread used locals. */
+/* pthread key destructor: a dummy (foreign) thread exits, or a foreign
+ * thread used locals (library threads end in library_thread_exit). */
 static void exit_key_dtor(void *unused) {
   (void)unused;
   tl_armed = false;
@@ -318,28 +336,39 @@ void mt__thread_arm_exit_hook(void) {
   tl_armed = pthread_setspecific(exit_key, &tl_armed) == 0;
 }
 
+/* A library thread ends through here, by return or by pthread_exit (a
+ * cleanup handler, not the exit key: a thread that never sets a
+ * thread-specific value skips glibc's sweep of every key at exit, ~700
+ * instructions).  A thread that used locals has armed the key too: disarm
+ * it, thread_finish runs once. */
+static void library_thread_exit(void *p) {
+  if (tl_armed) {
+    tl_armed = false;
+    pthread_setspecific(exit_key, NULL);
+  }
+  thread_finish(p);
+}
+
 static void *trampoline(void *p) {
   mt_thread_t *t = p;
   tl_self = t;
-  mt__thread_arm_exit_hook();
   publish_self(t);
   if (t->kernel_name) set_kernel_name(t);
+  pthread_cleanup_push(library_thread_exit, t);
   t->result = t->fn(t->arg);
-  tl_armed = false;
-  pthread_setspecific(exit_key, NULL);
-  thread_finish(t);
+  pthread_cleanup_pop(1);
   return NULL;
 }
 
 /* ---- dummy threads and the main thread --------------------------------- */
 
 static mt_thread_t *make_dummy(bool is_main) {
-  mt_thread_t *t = mt__calloc(1, sizeof *t);
+  mt_thread_t *t = record_new();
   if (!t) return NULL;
   t->dummy = true;
   t->daemon = !is_main; /* as Python: dummies are daemonic, MainThread not */
   if (is_main) snprintf(t->name, sizeof t->name, "MainThread");
-  else next_name(t->name, sizeof t->name, "Dummy");
+  else next_name(t->name, "Dummy");
   t->state = T_RUNNING;
   t->refs = is_main ? 2 : 1; /* the thread's own + reg.main's */
   t->ident = (uint64_t)pthread_self();
@@ -354,7 +383,7 @@ static mt_thread_t *make_dummy(bool is_main) {
 }
 
 void mt__thread_adopt_internal(const char *name) {
-  mt_thread_t *t = mt__calloc(1, sizeof *t);
+  mt_thread_t *t = record_new();
   if (!t) return; /* then it becomes an ordinary dummy if it asks */
   t->dummy = true;
   snprintf(t->name, sizeof t->name, "%s", name);
@@ -401,7 +430,7 @@ static void after_fork_child(void) {
     if (!self) return;
   }
   __atomic_store_n(&self->ident, (uint64_t)pthread_self(), __ATOMIC_RELAXED);
-  __atomic_store_n(&self->tid, (uint32_t)gettid(), __ATOMIC_RELAXED);
+  __atomic_store_n(&self->tid, (uint32_t)mt__gettid(), __ATOMIC_RELAXED); /* fresh: reset first */
   if (reg.main != self) {
     mt_thread_t *old = reg.main;
     thread_ref(self);
@@ -446,16 +475,16 @@ mt_thread_t *mt_thread_new(void *(*fn)(void *arg), void *arg, const mt_thread_op
     return mt__fail_null(MT_ENAMETOOLONG);
   if (opts && opts->stack_size && opts->stack_size < (size_t)PTHREAD_STACK_MIN)
     return mt__fail_null(MT_EINVAL);
-  mt_thread_t *t = mt__calloc(1, sizeof *t);
+  mt_thread_t *t = record_new();
   if (!t) return mt__fail_null(MT_ENOMEM);
   t->fn = fn;
   t->arg = arg;
   t->refs = 1;
   t->urefs = 1;
   if (opts && opts->name) {
-    snprintf(t->name, sizeof t->name, "%s", opts->name);
+    memcpy(t->name, opts->name, strlen(opts->name) + 1); /* length checked above */
     t->kernel_name = true;
-  } else next_name(t->name, sizeof t->name, "Thread");
+  } else next_name(t->name, "Thread");
   if (opts && opts->daemon_set) {
     t->daemon = opts->daemon;
   } else {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -404,6 +405,61 @@ static void test_exit_joins_children(void **state) {
   mt_process_free(p);
 }
 
+/* Output buffered before start is written once, not again by the child
+ * (which flushes stdout/stderr as it returns, and here a FILE of its own):
+ * start flushes first.  With only the standard streams open the library
+ * looks at stdout/stderr alone; with another FILE open it flushes every
+ * stream.  Runs in a forked helper, which points fd 1 at a file. */
+static int flush_child(void *arg) {
+  if (arg) fflush(arg); /* the child's copy of the user's FILE */
+  return 0;
+}
+
+static int file_is(const char *path, const char *want) {
+  char buf[64] = {0};
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  return n == strlen(want) && memcmp(buf, want, n) == 0;
+}
+
+static void test_buffered_output_once(void **state) {
+  (void)state;
+  char out[] = "/tmp/mt_flush_out_XXXXXX", user[] = "/tmp/mt_flush_user_XXXXXX";
+  int ofd = mkstemp(out), ufd = mkstemp(user);
+  assert_true(ofd >= 0 && ufd >= 0);
+  close(ufd);
+  fflush(NULL);
+  pid_t h = fork();
+  assert_true(h >= 0);
+  if (h == 0) {
+    int bad = 0;
+    dup2(ofd, 1);
+    printf("once"); /* no newline: buffered, line-buffered or not */
+    mt_process_t *p = mt_process_new(flush_child, NULL, NULL);
+    if (mt_process_start(p) != 0 || mt_process_join(p, 30) != 0) bad |= 1;
+    mt_process_free(p);
+    fflush(stdout);
+    if (!file_is(out, "once")) bad |= 2;
+    FILE *f = fopen(user, "w");
+    fputs("user", f);
+    p = mt_process_new(flush_child, f, NULL);
+    if (mt_process_start(p) != 0 || mt_process_join(p, 30) != 0) bad |= 4;
+    mt_process_free(p);
+    fclose(f);
+    if (!file_is(user, "user")) bad |= 8;
+    _exit(bad);
+  }
+  int st = 0;
+  assert_int_equal(waitpid(h, &st, 0), h);
+  close(ofd);
+  unlink(out);
+  unlink(user);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void test_no_zombies(void **state) {
   (void)state;
   mt_process_active_children(NULL, 0);
@@ -423,6 +479,7 @@ int main(void) {
       cmocka_unit_test(test_daemon_terminated_at_exit),
       cmocka_unit_test(test_exit_joins_children),
       cmocka_unit_test(test_no_zombies),
+      cmocka_unit_test(test_buffered_output_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static double now_s(void) { return (double)mt__now_ns() / 1e9; }
@@ -22,6 +23,7 @@ static void *wait_flag(void *arg) {
 typedef struct {
   mt_thread_t *self_seen;
   int32_t native_id;
+  int32_t kernel_tid; /* from the kernel: the library takes it from elsewhere */
   uint64_t ident;
   int join_self;
 } probe_t;
@@ -30,6 +32,7 @@ static void *probe(void *arg) {
   probe_t *p = arg;
   p->self_seen = mt_thread_current();
   p->native_id = mt_thread_get_native_id();
+  p->kernel_tid = (int32_t)syscall(SYS_gettid);
   p->ident = mt_thread_get_ident();
   p->join_self = mt_thread_join(p->self_seen, MT_FOREVER, NULL);
   return NULL;
@@ -51,6 +54,7 @@ static void basics(void **state) {
   assert_code(mt_thread_join(t, MT_FOREVER, NULL), 0);
   assert_ptr_equal(p.self_seen, t);
   assert_int_equal(mt_thread_native_id(t), p.native_id);
+  assert_int_equal(p.native_id, p.kernel_tid);
   assert_true(mt_thread_ident(t) == p.ident);
   assert_code(p.join_self, MT_EDEADLK);
   assert_int_equal(mt_thread_is_alive(t), 0);
