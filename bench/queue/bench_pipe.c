@@ -284,15 +284,18 @@ static void compare(size_t size, long n) {
   mtb_python_row(bench, "msgs/s", true, mtb_last_ours(), "python mp.Pipe", "queue_pipe.py", py);
 }
 
-/* Argument "big": only the 300 MB comparison. */
+/* Argument "big": only the 300 MB comparison; "rt": only the round trip;
+ * "small": only the 64 B and 64 KiB one-way rows. */
 int main(int argc, char **argv) {
   double s = mtb_scale();
-  bool big_only = argc > 1 && strcmp(argv[1], "big") == 0;
-  if (!big_only) {
+  const char *only = argc > 1 ? argv[1] : "";
+  bool all = !*only;
+  if (all || strcmp(only, "small") == 0) {
     compare(64, (long)(1000000 * s));
     compare(65536, (long)(20000 * s));
-    compare_rt((long)(100000 * s) > 100 ? (long)(100000 * s) : 100);
   }
-  compare_big((size_t)(300e6 * s), 0.01);
+  if (all || strcmp(only, "rt") == 0)
+    compare_rt((long)(100000 * s) > 100 ? (long)(100000 * s) : 100);
+  if (all || strcmp(only, "big") == 0) compare_big((size_t)(300e6 * s), 0.01);
   return 0;
 }
