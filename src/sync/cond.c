@@ -1,15 +1,9 @@
 /* Condition.
  *
- * A sequence word: wait() reads it while holding the user's lock, releases
- * the lock, spins, and parks until the word changes; notify(n) (lock held,
- * so it is ordered after every waiter's read) bumps the word, and makes the
- * wake system call for n only when `sleepers` says somebody parked (Dekker:
- * both sides seq_cst).  A spinning waiter writes nothing shared: no waiter
- * count is kept for it, since every write to this cache line during a
- * hand-off is one more transfer between the cores (issue 13: a count
- * raised before and lowered after the spin cost two of them per hand-off
- * in the ping-pong; notify now always bumps the word, as the fair pthread
- * peer of bench_sync does).  A waiter that had not parked
+ * A sequence word: wait() reads it and registers in `waiters` while holding
+ * the user's lock, releases the lock, and parks until the word changes;
+ * notify(n) (lock held, so it is ordered after every registered waiter)
+ * bumps the word and wakes n parked threads.  A waiter that had not parked
  * yet when the word moved also returns, which is the rare spurious wakeup
  * documented in sync.h; there are never lost wakeups.  The RLock variant
  * releases the whole recursion depth and restores it, as Python does. */
@@ -21,6 +15,7 @@
 
 struct mt_cond {
   uint32_t seq;
+  uint32_t waiters;  /* registered in wait(): notify has someone to notify */
   uint32_t sleepers; /* parked in the kernel: notify must make a syscall */
   mt_lock_t *lock;   /* exactly one of lock / rlock */
   mt_rlock_t *rlock;
@@ -98,6 +93,7 @@ static bool caller_holds(const mt_cond_t *c) {
 static int wait_until(mt_cond_t *c, int64_t deadline) {
   bool shared = c->flags & MT_SHARED;
   uint32_t seq = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&c->waiters, 1, __ATOMIC_RELAXED);
   uint32_t depth = 0;
   if (c->lock)
     mt_lock_release(c->lock);
@@ -117,6 +113,7 @@ static int wait_until(mt_cond_t *c, int64_t deadline) {
     }
     __atomic_fetch_sub(&c->sleepers, 1, __ATOMIC_SEQ_CST);
   }
+  __atomic_fetch_sub(&c->waiters, 1, __ATOMIC_RELAXED);
 
   int a = c->lock ? mt_lock_acquire(c->lock, MT_FOREVER)
                   : mt__rlock_acquire_restore(c->rlock, depth);
@@ -149,7 +146,7 @@ int mt_cond_wait_for(mt_cond_t *c, bool (*pred)(void *arg), void *arg, double ti
 int mt_cond_notify(mt_cond_t *c, int n) {
   if (!c || n < 0) return MT_EINVAL;
   if (!caller_holds(c)) return MT_EPERM;
-  if (n == 0) return 0;
+  if (n == 0 || __atomic_load_n(&c->waiters, __ATOMIC_RELAXED) == 0) return 0;
   __atomic_fetch_add(&c->seq, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&c->sleepers, __ATOMIC_SEQ_CST) > 0)
     mt__wake_word(&c->seq, n, c->flags & MT_SHARED);
