@@ -1,7 +1,8 @@
 /* fairpeer.h - fair C peers: pthread primitives given the SAME spin-then-park
  * policy as ours (src/wait/wait.c mt__spin_rounds: 2000 pause rounds when the
- * process may run on more than one CPU, else 0; src/sync/cond.c and sem.c spin
- * the full budget, event.c a quarter of it) before they sleep in the kernel.
+ * process may run on more than one CPU, else 0; src/sync/sem.c spins the full
+ * budget, event.c a quarter of it, cond.c an adaptive part of it, copied
+ * below) before they sleep in the kernel.
  * Without this, a row compares our spin with a baseline that goes straight to
  * a futex sleep (tens of us per cross-core wake), which measures the policy,
  * not the implementation.  Same policy, same budget, plain pthread otherwise. */
@@ -13,6 +14,7 @@
 #include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 static inline void fp_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -38,32 +40,61 @@ static inline bool fp_spin_changed(const uint32_t *w, uint32_t old, int rounds) 
   return __atomic_load_n(w, __ATOMIC_RELAXED) != old;
 }
 
+static inline int64_t fp_now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 /* Condition: a sequence word bumped by notify (under the mutex), spun on
- * with the mutex released, then pthread_cond_wait. */
+ * with the mutex released, then pthread_cond_wait.  The budget adapts as
+ * src/sync/cond.c's (adapt_spin): rounds >> shift, shift 0..4, +1 after a
+ * failed full spin or when the notify came later than the full budget's
+ * span from the spin's start (woken_ns, stamped by a notify that signals),
+ * -1 after a spin that succeeded or when it came within that span. */
 typedef struct {
   pthread_cond_t c;
   uint32_t seq;
-  int waiters; /* protected by the mutex */
+  int waiters;      /* protected by the mutex */
+  uint32_t shift;   /* protected by the mutex */
+  int64_t woken_ns; /* protected by the mutex */
 } fp_cond_t;
 
 static inline void fp_cond_init(fp_cond_t *c) {
   pthread_cond_init(&c->c, NULL);
   c->seq = 0;
   c->waiters = 0;
+  c->shift = 0;
+  c->woken_ns = 0;
+}
+static inline void fp_cond_adapt(fp_cond_t *c, uint32_t shift, bool paid) {
+  if (paid ? shift > 0 : shift < 4) c->shift = paid ? shift - 1 : shift + 1;
 }
 static inline void fp_cond_wait(fp_cond_t *c, pthread_mutex_t *m, int rounds) {
   uint32_t s = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
+  uint32_t shift = c->shift;
   pthread_mutex_unlock(m);
-  fp_spin_changed(&c->seq, s, rounds);
+  int64_t t0 = shift && rounds ? fp_now_ns() : 0;
+  bool spun = fp_spin_changed(&c->seq, s, rounds >> shift);
+  int64_t parked = t0 && !spun ? fp_now_ns() : 0;
   pthread_mutex_lock(m);
-  if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) != s) return; /* notified while spinning */
-  c->waiters++; /* a notify needs the mutex we hold: no lost wake-up */
-  pthread_cond_wait(&c->c, m);
-  c->waiters--;
+  if (spun) {
+    fp_cond_adapt(c, shift, true);
+    return;
+  }
+  if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) == s) {
+    c->waiters++; /* a notify needs the mutex we hold: no lost wake-up */
+    pthread_cond_wait(&c->c, m);
+    c->waiters--;
+  }
+  if (rounds) fp_cond_adapt(c, shift, t0 && c->woken_ns - t0 < (parked - t0) << shift);
 }
 static inline void fp_cond_notify(fp_cond_t *c) { /* caller holds the mutex */
   __atomic_add_fetch(&c->seq, 1, __ATOMIC_RELAXED);
-  if (c->waiters) pthread_cond_signal(&c->c);
+  if (c->waiters) {
+    c->woken_ns = fp_now_ns();
+    pthread_cond_signal(&c->c);
+  }
 }
 
 /* Event: a flag word; set is one store unless somebody sleeps. */

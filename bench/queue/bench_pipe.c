@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,7 +94,8 @@ static void run_raw(void *arg, mtb_run_t *run) {
 
 /* Round trip: the parent sends a 64 B message over a duplex connection, a
  * child echoes it back; p50/p99/p99.9 of each round trip.  Ours: one duplex
- * mt_pipe_new (a socket pair); raw: two pipe(2)s with write/read.  Checksum:
+ * mt_pipe_new (a one-way socketpair per direction); raw: two pipe(2)s, and
+ * two socketpairs, with write/read.  Checksum:
  * the sum of the echoed indices. */
 enum { RT_MSG = 64 };
 static long rt_n;
@@ -141,10 +143,13 @@ static bool full_io(int fd, char *buf, size_t n, bool wr) {
   return true;
 }
 
+/* arg NULL: two pipe(2)s; else two one-way AF_UNIX socketpairs (the kernel
+ * object our ends use, so the gap to this side is our framing and code). */
 static void rt_raw(void *arg, mtb_run_t *run) {
-  (void)arg;
   int to[2], from[2];
-  if (pipe(to) || pipe(from)) return;
+  if (arg ? socketpair(AF_UNIX, SOCK_STREAM, 0, to) || socketpair(AF_UNIX, SOCK_STREAM, 0, from)
+          : pipe(to) || pipe(from))
+    return;
   char buf[RT_MSG] = {0};
   uint64_t sum = 0;
   mtb_start(run);
@@ -174,8 +179,10 @@ static void compare_rt(long n) {
   rt_lat = malloc(sizeof *rt_lat * (size_t)n);
   mtb_row_t row = {"pipe 64 B round trip", "round trips/s", true, 0,
                    (uint64_t)n * (uint64_t)(n - 1) / 2};
-  mtb_side_t sides[] = {{"ours", rt_ours, NULL}, {"raw pipe pair write/read", rt_raw, NULL}};
-  mtb_compare(&row, sides, 2);
+  mtb_side_t sides[] = {{"ours", rt_ours, NULL},
+                        {"raw pipe pair write/read", rt_raw, NULL},
+                        {"raw socketpair pair write/read", rt_raw, (void *)1}};
+  mtb_compare(&row, sides, 3);
   free(rt_lat);
 }
 
@@ -284,15 +291,18 @@ static void compare(size_t size, long n) {
   mtb_python_row(bench, "msgs/s", true, mtb_last_ours(), "python mp.Pipe", "queue_pipe.py", py);
 }
 
-/* Argument "big": only the 300 MB comparison. */
+/* Argument "big": only the 300 MB comparison; "rt": only the round trip;
+ * "small": only the 64 B and 64 KiB one-way rows. */
 int main(int argc, char **argv) {
   double s = mtb_scale();
-  bool big_only = argc > 1 && strcmp(argv[1], "big") == 0;
-  if (!big_only) {
+  const char *only = argc > 1 ? argv[1] : "";
+  bool all = !*only;
+  if (all || strcmp(only, "small") == 0) {
     compare(64, (long)(1000000 * s));
     compare(65536, (long)(20000 * s));
-    compare_rt((long)(100000 * s) > 100 ? (long)(100000 * s) : 100);
   }
-  compare_big((size_t)(300e6 * s), 0.01);
+  if (all || strcmp(only, "rt") == 0)
+    compare_rt((long)(100000 * s) > 100 ? (long)(100000 * s) : 100);
+  if (all || strcmp(only, "big") == 0) compare_big((size_t)(300e6 * s), 0.01);
   return 0;
 }

@@ -1,9 +1,11 @@
 /* multitask/pipe.h - multiprocessing.Pipe and multiprocessing.connection.wait.
  * docs/pipes.md maps every Python name to these functions.
  *
- * mt_pipe_new(duplex) makes two connection ends of an AF_UNIX socketpair:
- * both send and receive when duplex; when not, a only receives and b only
- * sends (as Python's Pipe(False); the unused directions are shut down).  Descriptors are O_CLOEXEC; create the pipe before fork()
+ * mt_pipe_new(duplex) makes two connection ends over AF_UNIX stream sockets:
+ * both send and receive when duplex (one one-way socketpair per direction,
+ * so each duplex end holds two descriptors); when not, a only receives and
+ * b only sends (as Python's Pipe(False); one socketpair, the unused
+ * directions shut down).  Descriptors are O_CLOEXEC; create the pipe before fork()
  * and close the end a process does not use (mt_conn_close) so that EOF is
  * seen.  Messages are framed with a 4-byte length (0xffffffff + an 8-byte
  * length from 4 GiB on, as Python), so any size up to MT_CONN_MAX_MSG (1 TiB,
@@ -75,7 +77,10 @@ int mt_conn_close(mt_conn_t *c);
 /* Closes (if needed) and frees the handle; never blocks (bytes not read
  * yet are dropped; a message already sent stays in the peer's buffer). */
 void mt_conn_free(mt_conn_t *c);
-/* Connection.fileno(): the descriptor, or MT_EBADF when closed. */
+/* Connection.fileno(): the descriptor, or MT_EBADF when closed.  For a
+ * receiving end (duplex or not) it is the one messages arrive on (poll it
+ * for POLLIN, as mt_conn_wait does); a duplex end sends on a second
+ * descriptor, so bytes written to this one do not reach the peer. */
 int mt_conn_fileno(const mt_conn_t *c);
 /* 1 if the end can send / receive, else 0; MT_EINVAL for NULL. */
 int mt_conn_is_writable(const mt_conn_t *c);

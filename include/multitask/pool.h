@@ -27,7 +27,7 @@
  * every worker within the grace period (SIGTERM, then SIGKILL); free never
  * waits at all (the library finishes in the background).
  * Workers ignore SIGINT unless asked; the library installs no handler in
- * the parent.  Results travel over one socketpair per worker (the library's
+ * the parent.  Results travel over one duplex pipe per worker (the library's
  * mt_conn) plus a per-worker shared-memory block that records progress, so
  * the parent knows exactly which item a dead worker was running.
  */

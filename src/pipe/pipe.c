@@ -8,6 +8,16 @@
  * in one read, so a burst of small messages costs less than one read each.
  * That is why framing stays within a few percent of a raw pipe loop.
  *
+ * Every end is a socket (sends use MSG_NOSIGNAL, see pipe_linux.c).  A
+ * duplex pipe is TWO one-way socketpairs, one per direction, not one
+ * two-way pair: when the peer reads what an end sent, the kernel signals
+ * "room to write" on the socket that sent it, and with one socket per end
+ * that wakes a thread of this end blocked there in a receive, for nothing.
+ * In a round trip every blocked receive then slept twice (twice the
+ * context switches; test duplex_recv_no_spurious_wake, issue 13).  So a
+ * duplex end receives on `fd` (what mt_conn_fileno gives and poll watches)
+ * and sends on `wfd`.
+ *
  * Large messages are not staged: once a frame's header says L bytes and L
  * does not fit the receive buffer, the body is read straight into the
  * caller's memory; on the sender side writev streams from the caller's
@@ -60,7 +70,8 @@
 #define DIRECT_MIN (8 * 1024) /* bodies from this size skip the buffer */
 
 struct mt_conn {
-  int fd;
+  int fd;  /* receives (a simplex sending end: sends); what mt_conn_fileno gives */
+  int wfd; /* sends: fd itself, or a duplex end's second socket; -1 when receive-only */
   bool rd, wr, is_sock;
   bool staged; /* the frame at rpos is being completed inside rbuf */
   bool broken; /* a header above max_recv: receives return MT_EBROKEN */
@@ -71,10 +82,11 @@ struct mt_conn {
 
 /* ---- creation ------------------------------------------------------------ */
 
-static mt_conn_t *conn_new(int fd, bool rd, bool wr, bool is_sock) {
+static mt_conn_t *conn_new(int fd, int wfd, bool rd, bool wr, bool is_sock) {
   mt_conn_t *c = mt__calloc(1, sizeof *c);
   if (!c) return NULL;
   c->fd = fd;
+  c->wfd = wfd;
   c->rd = rd;
   c->wr = wr;
   c->is_sock = is_sock;
@@ -82,19 +94,31 @@ static mt_conn_t *conn_new(int fd, bool rd, bool wr, bool is_sock) {
   return c;
 }
 
+/* A duplex pipe is two one-way socketpairs, one per direction (see the
+ * design note): `ab` carries a -> b, `ba` b -> a; [0] receives, [1] sends. */
 int mt_pipe_new(bool duplex, mt_conn_t **a, mt_conn_t **b) {
   if (!a || !b) return MT_EINVAL;
-  int fds[2];
-  int r = mt__sys_pipe_make(duplex, fds);
+  int ab[2] = {-1, -1}, ba[2] = {-1, -1};
+  int r = mt__sys_pipe_make(false, ab);
+  if (r == 0 && duplex && (r = mt__sys_pipe_make(false, ba)) != 0) {
+    mt__sys_close(ab[0]);
+    mt__sys_close(ab[1]);
+  }
   if (r) return r;
-  /* Python's Pipe(False): the first end receives, the second sends. */
-  *a = conn_new(fds[0], true, duplex, true);
-  *b = conn_new(fds[1], duplex, true, true);
+  if (duplex) {
+    *a = conn_new(ba[0], ab[1], true, true, true);
+    *b = conn_new(ab[0], ba[1], true, true, true);
+  } else { /* Python's Pipe(False): the first end receives, the second sends */
+    *a = conn_new(ab[0], -1, true, false, true);
+    *b = conn_new(ab[1], ab[1], false, true, true);
+  }
   if (!*a || !*b) {
     mt__free(*a);
     mt__free(*b);
-    mt__sys_close(fds[0]);
-    mt__sys_close(fds[1]);
+    for (int i = 0; i < 2; i++) {
+      mt__sys_close(ab[i]);
+      if (ba[i] >= 0) mt__sys_close(ba[i]);
+    }
     *a = *b = NULL;
     return MT_ENOMEM;
   }
@@ -103,8 +127,9 @@ int mt_pipe_new(bool duplex, mt_conn_t **a, mt_conn_t **b) {
 
 int mt_conn_close(mt_conn_t *c) {
   if (!c) return MT_EINVAL;
+  if (c->wfd >= 0 && c->wfd != c->fd) mt__sys_close(c->wfd);
   if (c->fd >= 0) mt__sys_close(c->fd);
-  c->fd = -1;
+  c->fd = c->wfd = -1;
   mt__free(c->rbuf);
   c->rbuf = NULL;
   c->rcap = c->rpos = c->rlen = 0;
@@ -124,6 +149,7 @@ int mt_conn_fileno(const mt_conn_t *c) {
 }
 
 size_t mt__conn_rbuf_cap(const mt_conn_t *c) { return c ? c->rcap : 0; }
+int mt__conn_send_fd(const mt_conn_t *c) { return c ? c->wfd : -1; }
 
 int mt_conn_is_writable(const mt_conn_t *c) { return c ? c->wr : MT_EINVAL; }
 int mt_conn_is_readable(const mt_conn_t *c) { return c ? c->rd : MT_EINVAL; }
@@ -167,10 +193,10 @@ static int send_all(mt_conn_t *c, struct iovec *iov, int n, int64_t deadline) {
   while (n > 0) {
     int64_t until = started ? MT__NO_DEADLINE : deadline;
     if (!may_block(until)) {
-      int r = mt__wait_fd(c->fd, POLLOUT, until);
+      int r = mt__wait_fd(c->wfd, POLLOUT, until);
       if (r < 0) return r;
     }
-    ssize_t w = mt__sys_writev_nosig(c->fd, c->is_sock, iov, n);
+    ssize_t w = mt__sys_writev_nosig(c->wfd, c->is_sock, iov, n);
     if (w == MT_EPIPE || w == -ECONNRESET) return MT_ECLOSED;
     if (w == MT_EAGAIN) continue;
     if (w < 0) return (int)w;

@@ -208,8 +208,9 @@ int mt_rlock_is_owned(const mt_rlock_t *l) {
 int mt_rlock_acquire(mt_rlock_t *l, double timeout) {
   if (!l) return MT_EINVAL;
   if (mt__mutex_is_mine(&l->m, rlock_mode(l->flags))) {
-    int64_t d;
-    if (mt__deadline(timeout, &d) < 0) return MT_EINVAL;
+    /* nested: never waits, so only validate the timeout (as mt__deadline:
+     * MT_FOREVER or >= 0; NaN fails both) without computing a deadline */
+    if (!(timeout == MT_FOREVER || timeout >= 0)) return MT_EINVAL;
     if (l->count == UINT32_MAX) return MT_EOVERFLOW;
     l->count++;
     return 0;
@@ -262,6 +263,13 @@ int mt__rlock_acquire_restore(mt_rlock_t *l, uint32_t depth) {
   return r;
 }
 
+/* Returns once the word is seen free or changed hands, or after `rounds`. */
+static void spin_free(const mt__mutex_t *m, int rounds) {
+  uint32_t v = __atomic_load_n(&m->word, __ATOMIC_RELAXED);
+  if (v != 0) mt__spin_until_changed(&m->word, v, rounds);
+}
+void mt__lock_spin_free(const mt_lock_t *l, int rounds) { spin_free(&l->m, rounds); }
+void mt__rlock_spin_free(const mt_rlock_t *l, int rounds) { spin_free(&l->m, rounds); }
 bool mt__lock_is_mine(const mt_lock_t *l) { return mt__mutex_is_mine(&l->m, lock_mode(l->flags)); }
 int mt__lock_flags(const mt_lock_t *l) { return l->flags; }
 int mt__rlock_flags(const mt_rlock_t *l) { return l->flags; }

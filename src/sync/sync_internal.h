@@ -7,6 +7,9 @@
 
 uint32_t mt__rlock_release_all(mt_rlock_t *l);
 int mt__rlock_acquire_restore(mt_rlock_t *l, uint32_t depth);
+/* For Condition: spin up to `rounds` until the holder (anyone) lets go. */
+void mt__lock_spin_free(const mt_lock_t *l, int rounds);
+void mt__rlock_spin_free(const mt_rlock_t *l, int rounds);
 bool mt__lock_is_mine(const mt_lock_t *l); /* acquired by the calling thread */
 int mt__lock_flags(const mt_lock_t *l);
 int mt__rlock_flags(const mt_rlock_t *l);

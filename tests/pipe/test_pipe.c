@@ -14,6 +14,8 @@
 #include <stdatomic.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,7 +97,7 @@ static void duplex_basics(void **state) {
   memcpy(frame, &esc, 4);
   memcpy(frame + 4, &five, 8);
   memcpy(frame + 12, "hello", 5);
-  assert_int_equal(write(mt_conn_fileno(a), frame, sizeof frame), (ssize_t)sizeof frame);
+  assert_int_equal(write(mt__conn_send_fd(a), frame, sizeof frame), (ssize_t)sizeof frame);
   assert_code(mt_conn_recv_bytes_into(b, buf, sizeof buf, &n, 1), 0);
   assert_int_equal(n, 5);
   assert_memory_equal(buf, "hello", 5);
@@ -251,7 +253,7 @@ static void framing_fuzz(void **state) {
   pid_t pid = fork();
   if (pid == 0) {
     mt_conn_close(b);
-    fuzz_writer(mt_conn_fileno(a), count, seed, true);
+    fuzz_writer(mt__conn_send_fd(a), count, seed, true);
   }
   mt_conn_close(a);
   unsigned rs = seed ^ 0x5555;
@@ -568,6 +570,82 @@ static void recv_error_mid_direct_body(void **state) {
   }
 }
 
+/* ---- a blocked receive is not woken by its own send being consumed (issue 13) ----
+ * A duplex end used to be ONE socket for both directions.  When the peer
+ * read what this end had sent, the kernel reported "room to write" on this
+ * end's socket, waking a thread blocked there in a receive for nothing: in a
+ * round trip every blocked receive slept twice (two context switches per
+ * hop; bench_queue_pipe rt, 4 instead of 2 per round trip).  The peer here
+ * consumes the message while the main thread is asleep in mt_conn_recv on
+ * `a`, then waits until that thread sleeps again before replying; the main
+ * thread counts its own voluntary context switches (one per round when
+ * only the reply wakes it).  Sleeping is read from /proc (the state of the
+ * thread itself), never guessed with a sleep. */
+typedef struct {
+  mt_conn_t *b;
+  pid_t tid;          /* the main thread, which receives on a */
+  atomic_int round;   /* set by the main thread just before its receive */
+  long rounds;
+} nowake_t;
+
+/* Whether thread `tid` of this process is asleep ('S') right now. */
+static bool thread_sleeping(pid_t tid) {
+  char path[64], st[512];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = read(fd, st, sizeof st - 1);
+  close(fd);
+  if (n <= 0) return false;
+  st[n] = 0;
+  const char *p = strrchr(st, ')'); /* "pid (comm) S ..." */
+  return p && p[1] == ' ' && p[2] == 'S';
+}
+
+static void *nowake_peer(void *arg) {
+  nowake_t *t = arg;
+  char buf[8];
+  size_t n;
+  for (long i = 1; i <= t->rounds; i++) {
+    while (atomic_load(&t->round) != i) sched_yield();
+    while (!thread_sleeping(t->tid)) sched_yield();
+    if (mt_conn_recv_bytes_into(t->b, buf, sizeof buf, &n, MT_FOREVER)) return (void *)1;
+    while (!thread_sleeping(t->tid)) sched_yield(); /* back asleep if woken */
+    if (mt_conn_send_bytes(t->b, "pong", 4, MT_FOREVER)) return (void *)1;
+  }
+  return NULL;
+}
+
+static void duplex_recv_no_spurious_wake(void **state) {
+  (void)state;
+  mt_conn_t *a, *b;
+  assert_code(mt_pipe_new(true, &a, &b), 0);
+  nowake_t t = {b, (pid_t)syscall(SYS_gettid), 0, mt_test_scaled(40, 10)};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, nowake_peer, &t), 0);
+  long switches = 0;
+  char buf[8];
+  size_t n;
+  for (long i = 1; i <= t.rounds; i++) {
+    assert_code(mt_conn_send_bytes(a, "ping", 4, MT_FOREVER), 0);
+    struct rusage r0, r1;
+    getrusage(RUSAGE_THREAD, &r0);
+    atomic_store(&t.round, i);
+    assert_code(mt_conn_recv_bytes_into(a, buf, sizeof buf, &n, MT_FOREVER), 0);
+    getrusage(RUSAGE_THREAD, &r1);
+    switches += r1.ru_nvcsw - r0.ru_nvcsw;
+  }
+  void *ret;
+  assert_int_equal(pthread_join(th, &ret), 0);
+  assert_null(ret);
+  print_message("%ld rounds: %ld voluntary context switches in the receive\n", t.rounds,
+                switches);
+  /* one per round (the reply); the spurious wake made it two */
+  assert_true(switches < t.rounds + t.rounds / 2);
+  mt_conn_free(a);
+  mt_conn_free(b);
+}
+
 /* ---- frame length limit (issue 10 item 10) --------------------------------------- */
 
 /* A bogus header (a length far above the connection's maximum) cannot be
@@ -583,7 +661,7 @@ static void bogus_header(void **state) {
     memcpy(hdr, form ? &esc : &big, 4);
     memcpy(hdr + 4, &huge, 8);
     size_t hlen = form ? 12 : 4;
-    assert_int_equal(write(mt_conn_fileno(a), hdr, hlen), (ssize_t)hlen);
+    assert_int_equal(write(mt__conn_send_fd(a), hdr, hlen), (ssize_t)hlen);
     void *p = NULL;
     size_t n = 0;
     assert_code(mt_conn_recv_bytes(b, &p, &n, 0.05), MT_EMSGSIZE);
@@ -833,6 +911,7 @@ int main(void) {
 #ifdef MT_PIPE_LOCAL_ONLY /* the subset without fork, for the TSan run */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(duplex_basics),
+      cmocka_unit_test(duplex_recv_no_spurious_wake),
       cmocka_unit_test(wait_many),
       cmocka_unit_test(wait_queue_thread_put),
       cmocka_unit_test(wait_queue_shutdown),
@@ -845,6 +924,7 @@ int main(void) {
 #else
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(duplex_basics),   cmocka_unit_test(simplex_basics),
+      cmocka_unit_test(duplex_recv_no_spurious_wake),
       cmocka_unit_test(fork_ping_pong),  cmocka_unit_test(huge_message),
       cmocka_unit_test(framing_fuzz),    cmocka_unit_test(wait_many),
       cmocka_unit_test(wait_queue_thread_put), cmocka_unit_test(wait_queue_shutdown),

@@ -7,8 +7,8 @@
  * counts as EOF: the worker is killed and replaced, and the task it was
  * running fails with MT_EBROKEN.
  *
- * The task breaks its own connection: in the worker the only socket is
- * the worker's end of its channel, and the task writes a frame header of
+ * The task breaks its own connection: in the worker the only sockets are
+ * the worker's end of its channel (a duplex pipe), and the task writes a frame header of
  * 2 GiB (the parent accepts 1 GiB by default), then, once the parent has
  * read it, a few more bytes (so the socket is readable on a broken end:
  * the spin), then waits to be killed. */
@@ -16,29 +16,34 @@
 
 #include <linux/sockios.h>
 #include <sched.h>
+#include <errno.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "platform/platform.h"
 
 static int t_break_channel(const void *in, size_t len, mt_value_t *out) {
   (void)in, (void)len, (void)out;
-  int sock = -1;
-  for (int fd = 3; fd < 1024; fd++) {
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
-      if (sock >= 0) return mt_task_fail(MT_EINVAL, "two sockets in the worker");
-      sock = fd;
-    }
-  }
-  if (sock < 0) return mt_task_fail(MT_EINVAL, "no socket in the worker");
   unsigned char msg[12 + 8];
   uint32_t esc = 0xffffffffu;
   uint64_t big = (uint64_t)2 << 30;
   memcpy(msg, &esc, 4);
   memcpy(msg + 4, &big, 8);
   memset(msg + 12, 0x55, 8);
-  if (write(sock, msg, 12) != 12) return mt_task_fail(MT_EIO, "write");
+  /* The channel is a duplex pipe: two one-way sockets; the header goes on
+   * the one sending works on (the other is shut down for writing: EPIPE). */
+  int sock = -1;
+  for (int fd = 3; fd < 1024; fd++) {
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    ssize_t w = send(fd, msg, 12, MSG_NOSIGNAL);
+    if (w < 0 && errno == EPIPE) continue;
+    if (w != 12) return mt_task_fail(MT_EIO, "send");
+    if (sock >= 0) return mt_task_fail(MT_EINVAL, "two sending sockets in the worker");
+    sock = fd;
+  }
+  if (sock < 0) return mt_task_fail(MT_EINVAL, "no sending socket in the worker");
   /* the rest only once the parent has read the header (nothing of ours is
    * left unread in the socket), so these bytes arrive on a broken end */
   int64_t give_up = mt__now_ns() + 5 * (int64_t)1000000000;
