@@ -306,7 +306,7 @@ int main(void) {
   LAT = malloc(sizeof *LAT * (size_t)cond_rounds);
   SPIN = fp_spin_rounds();
   char py[32];
-  printf("fair peers spin %d rounds (ours: 2000 on >1 CPU, event 1/4)\n", SPIN);
+  printf("fair peers spin %d rounds (the library's mt__spin_rounds(); event 1/4)\n", SPIN);
 
   mtb_row_t row = {"lock_uncontended", "ns/op", false, 1e9, (uint64_t)N};
   mtb_side_t lock_s[] = {SIDE("ours", lock_run, OURS), SIDE("pthread_mutex", lock_run, PLAIN)};
