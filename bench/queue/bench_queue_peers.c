@@ -5,10 +5,11 @@
  * How ck_ring is made a fair peer.  ck_ring never blocks (enqueue fails when
  * full, dequeue when empty) and holds pointers.  Ours (mt_queue_t) blocks
  * with the policy of src/queue/queue.c park(): spin mt__spin_rounds() polls
- * (2000 `pause` rounds when the process may run on more than one CPU, else 0,
- * src/wait/wait.c) on a sequence word bumped by every put/get, then sleep in
- * the kernel until woken.  The wrapper below gives ck_ring exactly that: a
- * failed enqueue spins fp_spin_rounds() (the same computation, fairpeer.h) on
+ * (2000 `pause` rounds when spinning pays, else 0: one CPU or a cgroup CPU
+ * quota below 1.9 CPUs, src/wait/wait.c) on a sequence word bumped by every
+ * put/get, then sleep in the kernel until woken.  The wrapper below gives
+ * ck_ring exactly that: a failed enqueue spins fp_spin_rounds() (which IS
+ * mt__spin_rounds(), fairpeer.h) on
  * a "gets" sequence word, then sleeps on a pthread condition; a dequeue does
  * the same on a "puts" word.  A waker takes the mutex only when somebody
  * sleeps (a Dekker pair: waiter counts itself, then re-checks the word; waker
