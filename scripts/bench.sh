@@ -30,7 +30,16 @@ now() { date +%s.%N; }
 load() { cut -d' ' -f1 /proc/loadavg; }
 # over A B: true when A > B (seconds, decimals) and B > 0
 over() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(b > 0 && a > b) }'; }
-printf 'program\tseconds\tload_start\tload_end\tstatus\tbudget\n' > "$out/times.tsv"
+# CPU seconds (user+system, the program and its reaped children) beside the
+# wall time: under foreign load the wall time grows, the CPU time much less.
+# `times` line 2: the reaped children's user and system time, "0m1.230000s"
+# (run in this shell, not in a $(...) subshell, which has no children).
+child_cpu() {
+  times > "$out/.times"
+  awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); n += a[1] * 60 + a[2] }
+       printf "%.2f", n }' "$out/.times"
+}
+printf 'program\tseconds\tcpu_seconds\tload_start\tload_end\tstatus\tbudget\n' > "$out/times.tsv"
 failed=0; slow=0; t_all=$(now)
 while read -r prog; do
   [ -n "$prog" ] || continue
@@ -38,17 +47,21 @@ while read -r prog; do
   case "$prog" in *"$filter"*) ;; *) continue ;; esac
   name=$(basename "$prog")
   echo "=== $name (load $(load))"
-  t0=$(now); l0=$(load); status=0
-  "$prog" || { status=$?; echo "*** $prog failed" >&2; failed=1; }
+  t0=$(now); l0=$(load); child_cpu > "$out/.c0"; status=0
+  # line-buffered, so a slow row shows which it is while it runs
+  stdbuf -oL "$prog" || { status=$?; echo "*** $prog failed" >&2; failed=1; }
   secs=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$secs" "$l0" "$(load)" "$status" "$budget" \
-    >> "$out/times.tsv"
-  echo "=== $name: $secs s (budget $budget s, load $l0 -> $(load))"
+  child_cpu > "$out/.c1"
+  cpu=$(awk -v a="$(cat "$out/.c0")" -v b="$(cat "$out/.c1")" 'BEGIN { printf "%.1f", b - a }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$secs" "$cpu" "$l0" "$(load)" "$status" \
+    "$budget" >> "$out/times.tsv"
+  echo "=== $name: $secs s, CPU $cpu s (budget $budget s, load $l0 -> $(load))"
   if over "$secs" "$budget"; then
     echo "*** OVER BUDGET: $name took $secs s > $budget s${quick:+ (QUICK: warning only)}" >&2
     slow=1
   fi
 done < "$build/bench.list"
+rm -f "$out/.times" "$out/.c0" "$out/.c1"
 total=$(awk -v a="$t_all" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }')
 echo "=== all programs: $total s (budget $total_budget s, load now $(load))"
 if [ -z "$quick" ] && [ -z "$filter" ] && over "$total" "$total_budget"; then

@@ -113,16 +113,18 @@ def times(path, f):
     lines = [l.rstrip("\n").split("\t") for l in open(path)][1:]
     if not lines:
         return
-    f.write("## Program wall times (budget per program; load = 1-min load average "
-            "at start -> end)\n\n| program | seconds | budget | load | status |\n"
-            "|---|---:|---:|---|---|\n")
-    total = 0.0
-    for name, secs, l0, l1, status, budget in lines:
+    f.write("## Program wall times (budget per program; CPU = user+system s of the "
+            "program and its children; load = 1-min load average at start -> end)\n\n"
+            "| program | seconds | CPU s | budget | load | status |\n"
+            "|---|---:|---:|---:|---|---|\n")
+    total = cpu = 0.0
+    for name, secs, c, l0, l1, status, budget in lines:
         total += float(secs)
+        cpu += float(c)
         flag = " **over budget**" if float(budget) > 0 and float(secs) > float(budget) else ""
-        f.write("| %s | %s%s | %s | %s -> %s | %s |\n" % (
-            name, secs, flag, budget, l0, l1, "ok" if status == "0" else "exit " + status))
-    f.write("| all | %.0f | | | |\n\n" % total)
+        f.write("| %s | %s%s | %s | %s | %s -> %s | %s |\n" % (
+            name, secs, flag, c, budget, l0, l1, "ok" if status == "0" else "exit " + status))
+    f.write("| all | %.0f | %.0f | | | |\n\n" % (total, cpu))
 
 
 def table(rows, path, note="", times_path=None):
