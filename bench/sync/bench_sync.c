@@ -5,11 +5,10 @@
  *   cross-thread ping-pong of condition, event and semaphore, each vs plain
  *   pthread AND vs the fair peer with our spin-then-park policy
  *   (bench/common/fairpeer.h).
- * Time budget (make bench: <= 90 s per program).  A ping-pong round trip
- * that sleeps in the kernel costs ~100 us (two cross-core futex wakes), and
- * under foreign load a spinning one costs as much (1e4 round trips/s at a
- * load of ~19 on the 2 cores), so 7 x 500k condition rounds on 3 sides can
- * take 10 minutes or more.  So: the ping-pong rows run 20k round trips (7
+ * Time budget (make bench: <= 90 s per program).  Under foreign load a
+ * spinning ping-pong is slow: at a load of ~19 on the 2 cores, condition
+ * round trips ran at 1.2e4/s (ours), 6.6e4/s (plain) and 7.9e3/s (fair
+ * peer), so 7 x 500k rounds on the 3 sides would take ~13 minutes.  So: the ping-pong rows run 20k round trips (7
  * repetitions); the condition goal row (ours vs the fair spinning peer over
  * 500k rounds) runs 5 repetitions and has no plain-pthread side, which is in
  * its own 20k-round row ("condition_pingpong"). */
