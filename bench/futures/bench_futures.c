@@ -11,8 +11,9 @@
  * Time budget (make bench: <= 90 s per program): a one-at-a-time round trip
  * costs ~1 us on a quiet machine but 40-60 us under foreign load (each
  * wake-up waits for a core), and the row has 4 sides; at 10^5 round trips x
- * 7 repetitions the program took 190 s at a load of 4.5-8.8 on the 2 cores.
- * So the row runs 5 x 50,000 round trips per side (p99.9 still rests on 50
+ * 7 repetitions the program took 190 s at a load of 4.5-8.8 on the 2 cores,
+ * and 135 s at 5 x 50,000 at a load of 13-15 (ours 7.2e3 calls/s there).
+ * So the row runs 5 x 30,000 round trips per side (p99.9 still rests on 30
  * samples per run). */
 #include <glib.h>
 #include <pthread.h>
@@ -303,7 +304,7 @@ static void pq_latency(void *spin, mtb_run_t *r) {
 
 int main(void) {
   N = (long)(1000000 * mtb_scale());
-  N_LAT = (long)(50000 * mtb_scale());
+  N_LAT = (long)(30000 * mtb_scale());
   LAT = malloc(sizeof *LAT * (size_t)N_LAT);
   SPIN = fp_spin_rounds();
   void *spin = (void *)(intptr_t)SPIN;
