@@ -254,7 +254,12 @@ static void ol_ck(void *a, mtb_run_t *r) { (void)a, run_open_loop(false, r); }
 int main(void) {
   SPIN = fp_spin_rounds();
   double s = mtb_scale();
-  long n = (long)(1000000 * s), nb = (long)(200000 * s);
+  /* Time budget (make bench: <= 90 s per program): 10^6 8 B items, 2 x 10^5
+   * 1 KiB items and 7 repetitions of the open-loop rows took 102 s at a load
+   * of 7-12 on the 2 cores (ck_ring's 1 KiB SPSC ran at 1.1e5 items/s, and an
+   * open-loop run lasts ~1 s when the consumer falls behind).  So 10^5 1 KiB
+   * items, and the open-loop rows run 5 repetitions. */
+  long n = (long)(1000000 * s), nb = (long)(100000 * s);
   const cfg_t cfgs[] = {
       {false, 1, n, "queue SPSC 8B cap 1024"},
       {true, 1, nb, "queue SPSC 1KiB cap 1024"},
@@ -282,7 +287,9 @@ int main(void) {
     mtb_row_t row = {name, "ns p99", false, 1e9, (uint64_t)ol_n * (uint64_t)(ol_n + 1) / 2};
     mtb_side_t sides[] = {{"ours", ol_ours, NULL}, {"ck_ring + spin-then-park", ol_ck, NULL}};
     printf("(open loop: %.3g items/s offered, %ld items)\n", ol_rate, ol_n);
+    mtb_cap_reps(5); /* the time budget (above) */
     mtb_compare_p99(&row, sides, 2);
+    mtb_cap_reps(0);
   }
   return 0;
 }
