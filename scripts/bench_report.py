@@ -4,7 +4,9 @@ report (the goals of issue 13 with ours/theirs/ratio/CPU and met or not, every
 row, latency percentiles, memory) and an SVG chart of every ratio on a log
 scale with the 1.0 line.  --strict (QUICK mode) fails when a row lacks a
 harness field or was not validated.  Standard library only.
-Usage: bench_report.py results.jsonl results.md ratios.svg [--strict]"""
+--times times.tsv (written by scripts/bench.sh) adds each program's wall
+seconds, the load average around it and the budget to results.md.
+Usage: bench_report.py results.jsonl results.md ratios.svg [--strict] [--times times.tsv]"""
 import json
 import math
 import os
@@ -106,11 +108,32 @@ def latency(rows, f):
     f.write("\n")
 
 
-def table(rows, path, note=""):
+def times(path, f):
+    """Program wall times from scripts/bench.sh (tab-separated, header line)."""
+    lines = [l.rstrip("\n").split("\t") for l in open(path)][1:]
+    if not lines:
+        return
+    f.write("## Program wall times (budget per program; CPU = user+system s of the "
+            "program and its children; load = 1-min load average at start -> end)\n\n"
+            "| program | seconds | CPU s | budget | load | status |\n"
+            "|---|---:|---:|---:|---|---|\n")
+    total = cpu = 0.0
+    for name, secs, c, l0, l1, status, budget in lines:
+        total += float(secs)
+        cpu += float(c)
+        flag = " **over budget**" if float(budget) > 0 and float(secs) > float(budget) else ""
+        f.write("| %s | %s%s | %s | %s | %s -> %s | %s |\n" % (
+            name, secs, flag, c, budget, l0, l1, "ok" if status == "0" else "exit " + status))
+    f.write("| all | %.0f | %.0f | | | |\n\n" % (total, cpu))
+
+
+def table(rows, path, note="", times_path=None):
     with open(path, "w") as f:
         f.write("# Benchmark results\n\n%s" % (note + "\n\n" if note else ""))
         goals(rows, f)
         latency(rows, f)
+        if times_path:
+            times(times_path, f)
         f.write("## Every row (ratio > 1 = ours better; memory rows: bytes, lower is better)\n\n")
         f.write("| bench | unit | ours | baseline | theirs | ratio | CPU ns/op ours | theirs "
                 "| cpu_ratio | IQR ours | IQR theirs | reps |\n"
@@ -171,10 +194,16 @@ def chart(rows, path):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--strict"]
-    strict = "--strict" in sys.argv
+    argv = sys.argv[1:]
+    times_path = None
+    if "--times" in argv:
+        i = argv.index("--times")
+        times_path = argv[i + 1]
+        del argv[i:i + 2]
+    args = [a for a in argv if a != "--strict"]
+    strict = "--strict" in argv
     rows = [json.loads(l) for l in open(args[0]) if l.strip()]
-    table(rows, args[1], os.environ.get("MT_BENCH_NOTE", ""))
+    table(rows, args[1], os.environ.get("MT_BENCH_NOTE", ""), times_path)
     chart(rows, args[2])
     print("wrote %d results to %s and %s" % (len(rows), args[1], args[2]))
     if strict:

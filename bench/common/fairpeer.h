@@ -1,8 +1,13 @@
 /* fairpeer.h - fair C peers: pthread primitives given the SAME spin-then-park
- * policy as ours (src/wait/wait.c mt__spin_rounds: 2000 pause rounds when the
- * process may run on more than one CPU, else 0; src/sync/sem.c spins the full
- * budget, event.c a quarter of it, cond.c an adaptive part of it, copied
- * below) before they sleep in the kernel.
+ * policy as ours (src/wait/wait.c mt__spin_rounds: 2000 pause rounds when
+ * spinning pays, else 0; src/sync/sem.c spins the full budget, event.c a
+ * quarter of it, cond.c an adaptive part of it, copied below) before they
+ * sleep in the kernel.  The budget is not copied: fp_spin_rounds() calls
+ * the library's own mt__spin_rounds() (the benches link the static library
+ * and see src/), so the peer takes the same decision as ours in the same
+ * process, cgroup CPU-quota rule included (no spinning with one CPU in the
+ * affinity mask or a quota below MT__SPIN_MIN_QUOTA CPUs), and follows any
+ * later change to that rule.
  * Without this, a row compares our spin with a baseline that goes straight to
  * a futex sleep (tens of us per cross-core wake), which measures the policy,
  * not the implementation.  Same policy, same budget, plain pthread otherwise. */
@@ -16,6 +21,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "wait/wait.h" /* mt__spin_rounds: internal, linked from multitask_static */
+
 static inline void fp_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -24,12 +31,9 @@ static inline void fp_pause(void) {
 #endif
 }
 
-/* Our budget, computed the way mt__spin_rounds does (CPUs in our affinity). */
-static inline int fp_spin_rounds(void) {
-  cpu_set_t s;
-  int n = sched_getaffinity(0, sizeof s, &s) == 0 ? CPU_COUNT(&s) : 1;
-  return n > 1 ? 2000 : 0;
-}
+/* Our budget: the library's decision itself (read once per process, as the
+ * library reads it, so ours and the peer can never disagree in a run). */
+static inline int fp_spin_rounds(void) { return mt__spin_rounds(); }
 
 /* Spin up to `rounds` polls until *w != old. */
 static inline bool fp_spin_changed(const uint32_t *w, uint32_t old, int rounds) {

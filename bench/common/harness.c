@@ -118,14 +118,16 @@ static void put_str(FILE *f, const char *s) {
 static double last_ours;
 double mtb_last_ours(void) { return last_ours; }
 
-static int min_reps;
+static int min_reps, cap_reps;
 void mtb_min_reps(int n) { min_reps = n; }
+void mtb_cap_reps(int n) { cap_reps = n; }
 
 int mtb_reps(void) {
   const char *q = getenv("MT_BENCH_QUICK");
   if (q && *q && strcmp(q, "0") != 0) return 1;
   const char *s = getenv("MT_BENCH_REPS");
   int n = s ? atoi(s) : MTB_REPS;
+  if (!s && cap_reps > 0 && n > cap_reps) n = cap_reps; /* MT_BENCH_REPS wins over a cap */
   if (n < min_reps) n = min_reps;
   if (n < 1) n = 1;
   if (n > MTB_MAX_REPS) n = MTB_MAX_REPS;

@@ -110,6 +110,11 @@ int mtb_reps(void);
 /* At least n repetitions per side from now on (0: back to the default); not
  * in QUICK mode.  For goal rows that are judged on a median of >= n runs. */
 void mtb_min_reps(int n);
+/* At most n repetitions per side from now on (0: no cap), unless
+ * MT_BENCH_REPS is set; mtb_min_reps still wins.  For rows whose runs are
+ * long enough to break the time budget (docs/benchmarks.md); the row's
+ * "reps" field records what ran. */
+void mtb_cap_reps(int n);
 static inline double mtb_now_ns(void) { return mtb_now() * 1e9; }
 /* Fold a value into a checksum (order-sensitive). */
 static inline uint64_t mtb_mix(uint64_t h, uint64_t v) {

@@ -7,7 +7,14 @@
  *      p50/p99/p99.9 of each round trip: two clock reads each, all sides);
  *   3. map over N items.
  * Sides alternate run by run (harness.h); every run returns the sum of its
- * results, checked against N(N-1) (each task doubles its index). */
+ * results, checked against N(N-1) (each task doubles its index).
+ * Time budget (make bench: <= 90 s per program): a one-at-a-time round trip
+ * costs ~1 us on a quiet machine but 40-60 us under foreign load (each
+ * wake-up waits for a core), and the row has 4 sides; at 10^5 round trips x
+ * 7 repetitions the program took 190 s at a load of 4.5-8.8 on the 2 cores,
+ * and 135 s at 5 x 50,000 at a load of 13-15 (ours 7.2e3 calls/s there).
+ * So the row runs 5 x 30,000 round trips per side (p99.9 still rests on 30
+ * samples per run). */
 #include <glib.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -297,7 +304,7 @@ static void pq_latency(void *spin, mtb_run_t *r) {
 
 int main(void) {
   N = (long)(1000000 * mtb_scale());
-  N_LAT = (long)(100000 * mtb_scale());
+  N_LAT = (long)(30000 * mtb_scale());
   LAT = malloc(sizeof *LAT * (size_t)N_LAT);
   SPIN = fp_spin_rounds();
   void *spin = (void *)(intptr_t)SPIN;
@@ -320,7 +327,9 @@ int main(void) {
                       {"GThreadPool(2)+GCond", glib_latency, NULL},
                       {"pthread mutex/cond queue", pq_latency, NULL},
                       {"pthread queue + our spin policy", pq_latency, spin}};
+  mtb_cap_reps(5); /* the time budget (above) */
   mtb_compare(&row, lat, 4);
+  mtb_cap_reps(0);
   snprintf(args, sizeof args, "latency %ld %d", N_LAT / 10, W);
   mtb_python_row(row.bench, row.unit, true, mtb_last_ours(), "Python TPE(2), N/10",
                  "futures_pool.py", args);

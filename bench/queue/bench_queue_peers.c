@@ -5,10 +5,11 @@
  * How ck_ring is made a fair peer.  ck_ring never blocks (enqueue fails when
  * full, dequeue when empty) and holds pointers.  Ours (mt_queue_t) blocks
  * with the policy of src/queue/queue.c park(): spin mt__spin_rounds() polls
- * (2000 `pause` rounds when the process may run on more than one CPU, else 0,
- * src/wait/wait.c) on a sequence word bumped by every put/get, then sleep in
- * the kernel until woken.  The wrapper below gives ck_ring exactly that: a
- * failed enqueue spins fp_spin_rounds() (the same computation, fairpeer.h) on
+ * (2000 `pause` rounds when spinning pays, else 0: one CPU or a cgroup CPU
+ * quota below 1.9 CPUs, src/wait/wait.c) on a sequence word bumped by every
+ * put/get, then sleep in the kernel until woken.  The wrapper below gives
+ * ck_ring exactly that: a failed enqueue spins fp_spin_rounds() (which IS
+ * mt__spin_rounds(), fairpeer.h) on
  * a "gets" sequence word, then sleeps on a pthread condition; a dequeue does
  * the same on a "puts" word.  A waker takes the mutex only when somebody
  * sleeps (a Dekker pair: waiter counts itself, then re-checks the word; waker
@@ -253,7 +254,12 @@ static void ol_ck(void *a, mtb_run_t *r) { (void)a, run_open_loop(false, r); }
 int main(void) {
   SPIN = fp_spin_rounds();
   double s = mtb_scale();
-  long n = (long)(1000000 * s), nb = (long)(200000 * s);
+  /* Time budget (make bench: <= 90 s per program): 10^6 8 B items, 2 x 10^5
+   * 1 KiB items and 7 repetitions of the open-loop rows took 102 s at a load
+   * of 7-12 on the 2 cores (ck_ring's 1 KiB SPSC ran at 1.1e5 items/s, and an
+   * open-loop run lasts ~1 s when the consumer falls behind).  So 10^5 1 KiB
+   * items, and the open-loop rows run 5 repetitions. */
+  long n = (long)(1000000 * s), nb = (long)(100000 * s);
   const cfg_t cfgs[] = {
       {false, 1, n, "queue SPSC 8B cap 1024"},
       {true, 1, nb, "queue SPSC 1KiB cap 1024"},
@@ -281,7 +287,9 @@ int main(void) {
     mtb_row_t row = {name, "ns p99", false, 1e9, (uint64_t)ol_n * (uint64_t)(ol_n + 1) / 2};
     mtb_side_t sides[] = {{"ours", ol_ours, NULL}, {"ck_ring + spin-then-park", ol_ck, NULL}};
     printf("(open loop: %.3g items/s offered, %ld items)\n", ol_rate, ol_n);
+    mtb_cap_reps(5); /* the time budget (above) */
     mtb_compare_p99(&row, sides, 2);
+    mtb_cap_reps(0);
   }
   return 0;
 }

@@ -156,7 +156,11 @@ static void tbb_exec(void *, mtb_run_t *r) {
 
 int main(void) {
   double s = mtb_scale();
-  long n = (long)(1000000 * s), nb = (long)(200000 * s);
+  /* Time budget (make bench: <= 90 s per program): at 10^6 8 B / 2 x 10^5
+   * 1 KiB items the program took 136 s at a load of 12-23 on the 2 cores,
+   * 86 s of it in the 8 B row (oneTBB's bounded queue ran at 8e4 items/s
+   * with 8 threads on 2 cores there).  So 2.5 x 10^5 and 10^5 items. */
+  long n = (long)(250000 * s), nb = (long)(100000 * s);
   const cfg_t cfgs[] = {{false, n, "queue MPMC 4x4 8B cap 1024"},
                         {true, nb, "queue MPMC 4x4 1KiB cap 1024"}};
   for (const cfg_t &c : cfgs) {

@@ -5,7 +5,12 @@
  *     (0) plus the count of children.
  *  2. communicate 100 MB each way through `cat`: ours vs a plain C poll
  *     loop on posix_spawn'd pipes.  Checksum: a hash of the bytes back.
- * Python's subprocess.run / communicate are reference rows only. */
+ * Python's subprocess.run / communicate are reference rows only.
+ * Time budget (make bench: <= 90 s per program): at 200 spawns and 7
+ * repetitions the program took 272 s at a load of 14-19 on the 2 cores
+ * (a spawn+wait cost 22-26 ms there; Python's communicate 23 s a run, 3
+ * runs).  So: 100 spawns, 5 repetitions per row, Python's subprocess.run
+ * over a quarter of the spawns and one communicate run. */
 #include <multitask.h>
 
 #include <errno.h>
@@ -141,13 +146,14 @@ static void comm_poll(void *arg, mtb_run_t *r) {
 }
 
 int main(void) {
-  n_spawn = (int)(200 * mtb_scale());
+  n_spawn = (int)(100 * mtb_scale());
   if (n_spawn < 10) n_spawn = 10;
+  mtb_cap_reps(5); /* the time budget (above) */
   mtb_row_t row = {"spawn+wait /bin/true", "us/op", false, 1e6, (uint64_t)n_spawn};
   mtb_side_t sides[] = {{"ours", spawn_ours, NULL}, {"posix_spawn+waitpid", spawn_posix, NULL}};
   mtb_compare(&row, sides, 2);
   char args[32];
-  snprintf(args, sizeof args, "%d", n_spawn);
+  snprintf(args, sizeof args, "%d", n_spawn / 4 > 5 ? n_spawn / 4 : 5); /* us/op at any n */
   mtb_python_row(row.bench, row.unit, false, mtb_last_ours(), "Python subprocess.run",
                  "subprocess_run.py", args);
 
@@ -158,7 +164,7 @@ int main(void) {
   mtb_row_t row2 = {"communicate 100MB each way (cat)", "ms/op", false, 1e3, hash(input, big)};
   mtb_side_t sides2[] = {{"ours", comm_ours, NULL}, {"C poll loop", comm_poll, NULL}};
   mtb_compare(&row2, sides2, 2);
-  snprintf(args, sizeof args, "%d", (int)(big >> 20));
+  snprintf(args, sizeof args, "%d 1", (int)(big >> 20)); /* one run: the time budget */
   mtb_python_row(row2.bench, row2.unit, false, mtb_last_ours(), "Python Popen.communicate",
                  "subprocess_communicate.py", args);
   free(input);

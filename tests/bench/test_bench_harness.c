@@ -3,7 +3,8 @@
  * mtb_proc_cpu reads a live process's CPU time and fails for a gone one.
  * Latency rows carry p50/p99/p999/max (nearest rank), a p99 row's ratio is
  * the p99 ratio, latency recorded on one side only exits 1, mtb_min_reps
- * raises the repetitions (not in QUICK), memory rows carry every field. */
+ * raises the repetitions (not in QUICK), mtb_cap_reps lowers the default
+ * (MT_BENCH_REPS and mtb_min_reps win over it), memory rows carry every field. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -177,6 +178,26 @@ static void test_min_reps(void **state) {
   assert_int_equal(mtb_reps(), 3);
 }
 
+static void test_cap_reps(void **state) {
+  (void)state;
+  unsetenv("MT_BENCH_REPS");
+  unsetenv("MT_BENCH_QUICK");
+  assert_int_equal(mtb_reps(), MTB_REPS);
+  mtb_cap_reps(3);
+  assert_int_equal(mtb_reps(), 3);
+  setenv("MT_BENCH_REPS", "9", 1); /* the caller's explicit count wins */
+  assert_int_equal(mtb_reps(), 9);
+  unsetenv("MT_BENCH_REPS");
+  mtb_min_reps(5); /* a goal's minimum wins over a cap */
+  assert_int_equal(mtb_reps(), 5);
+  mtb_min_reps(0);
+  setenv("MT_BENCH_QUICK", "1", 1);
+  assert_int_equal(mtb_reps(), 1);
+  unsetenv("MT_BENCH_QUICK");
+  mtb_cap_reps(0);
+  assert_int_equal(mtb_reps(), MTB_REPS);
+}
+
 static void test_memory_row(void **state) {
   (void)state;
   char path[] = "/tmp/mt_bench_harness_XXXXXX";
@@ -203,6 +224,7 @@ int main(void) {
       cmocka_unit_test(test_latency_row),
       cmocka_unit_test(test_latency_on_one_side_exits_1),
       cmocka_unit_test(test_min_reps),
+      cmocka_unit_test(test_cap_reps),
       cmocka_unit_test(test_memory_row),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
