@@ -26,13 +26,21 @@ char *mt__strdup(const char *s);
 char *mt__strndup(const char *s, size_t n);
 void mt__free(void *p);
 
-/* MT__ASAN: an AddressSanitizer build (GCC defines __SANITIZE_ADDRESS__,
- * clang answers __has_feature). */
+/* MT__ASAN / MT__TSAN: an AddressSanitizer / ThreadSanitizer build (GCC
+ * defines __SANITIZE_*__, clang answers __has_feature).  The one place that
+ * asks; the fork gate below and the coroutine annotations use it. */
 #if defined(__SANITIZE_ADDRESS__)
 #define MT__ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define MT__ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define MT__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MT__TSAN 1
 #endif
 #endif
 

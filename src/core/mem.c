@@ -57,10 +57,12 @@ bool mt__alloc_ok(void) {
 #ifdef MT__ASAN
 #include <pthread.h>
 
-/* Writer-preferring, or a steady stream of allocations could hold a fork
- * back for ever.  Initialised once, before the first fork can happen
- * (mt__alloc_fork_prepare runs only from our handler, installed at first
- * use of the library). */
+/* A pthread rwlock, not a wait-layer object: it sits beneath everything
+ * that allocates (the wait layer and the library's own locks included) and
+ * inside the fork handlers, as core.c's `reg` mutex does.  A coroutine that
+ * allocates during a fork blocks its thread for that fork only, and only in
+ * ASan builds.  Writer-preferring, or a steady stream of allocations could
+ * hold a fork back for ever. */
 static pthread_rwlock_t gate;
 static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
 

@@ -38,16 +38,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#ifdef MT__ASAN /* core.h */
 #include <sanitizer/common_interface_defs.h>
-#define MT__ASAN 1
 #endif
-#if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
+#ifdef MT__TSAN
 #include <sanitizer/tsan_interface.h>
-#define MT__TSAN 1
 #endif
 
 #define MIN_STACK (16 * 1024)

@@ -15,16 +15,13 @@
  * Valgrind every stack is registered so it does not take a switch for a
  * huge stack frame. */
 #include "coro/coro.h"
+#include "core/core.h"
 #include "platform/stack.h"
 
 #include <unistd.h>
 
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#ifdef MT__ASAN /* core.h */
 #include <sanitizer/asan_interface.h>
-#define MT__ASAN 1
 #endif
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)

@@ -42,7 +42,7 @@
 #include "future/future_internal.h"
 #include "wait/wait.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(MT__ASAN) || defined(MT__TSAN) /* core.h */
 #define MT__PLAIN_MALLOC 1
 #endif
 
