@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 
 #include "multitask/error.h"
 
@@ -26,23 +27,9 @@ char *mt__strdup(const char *s);
 char *mt__strndup(const char *s, size_t n);
 void mt__free(void *p);
 
-/* MT__ASAN / MT__TSAN: an AddressSanitizer / ThreadSanitizer build (GCC
- * defines __SANITIZE_*__, clang answers __has_feature).  The one place that
- * asks; the fork gate below and the coroutine annotations use it. */
-#if defined(__SANITIZE_ADDRESS__)
-#define MT__ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MT__ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define MT__TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define MT__TSAN 1
-#endif
-#endif
+/* MT__ASAN / MT__TSAN (platform/sanitizer.h): the fork gate below and the
+ * coroutine annotations use them. */
+#include "platform/sanitizer.h"
 
 /* Fork and the allocator (src/core/mem.c).  The C library's malloc takes
  * its own locks around fork; the allocator of an AddressSanitizer build
@@ -54,10 +41,19 @@ void mt__free(void *p);
  * under a part's lock must be able to finish first).  A thread that exits
  * gives its allocator cache back from a pthread key destructor, out of the
  * gate's reach: in such a build the threads part's prepare (thread.c) joins
- * the library threads that are exiting. */
+ * the library threads that are exiting.  A thread that starts allocates in
+ * the sanitizer before it runs any of our code: mt__thread_create holds
+ * the gate until the new thread has entered its function. */
 void mt__alloc_fork_prepare(void);
 void mt__alloc_fork_parent(void);
 void mt__alloc_fork_child(void);
+
+/* The ONE way the library starts a thread (the timer thread, the process
+ * forker, the signal dispatcher, the subprocess reaper; thread.c for every
+ * mt_thread_t): mt__sys_thread_create (platform/proc.h: block_signals,
+ * stack_size 0 = default) inside the fork gate.  0 or a negative code. */
+int mt__thread_create(pthread_t *th, size_t stack_size, bool detached, bool block_signals,
+                      void *(*fn)(void *arg), void *arg);
 
 /* False when this allocation must fail (MT_ALLOC_FAILPOINTS builds only;
  * always true otherwise).  Allocators that do not use malloc (MT_SHARED

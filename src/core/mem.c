@@ -20,6 +20,7 @@
  * failure prints its stack to stderr (tests/alloc/failpoint.h also takes
  * MT_FAILPOINT_FROM=k to start at run k). */
 #include "core/core.h"
+#include "platform/proc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,14 @@ void mt__alloc_fork_prepare(void) {}
 void mt__alloc_fork_parent(void) {}
 void mt__alloc_fork_child(void) {}
 #endif
+
+int mt__thread_create(pthread_t *th, size_t stack_size, bool detached, bool block_signals,
+                      void *(*fn)(void *arg), void *arg) {
+  bool g = gate_enter();
+  int r = mt__sys_thread_create(th, stack_size, detached, block_signals, fn, arg);
+  gate_leave(g);
+  return r;
+}
 
 void *mt__malloc(size_t n) {
   if (!mt__alloc_ok()) return NULL;

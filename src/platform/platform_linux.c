@@ -1,5 +1,6 @@
 /* Linux backend of platform.h. */
 #include "platform.h"
+#include "sanitizer.h"
 #include "multitask/error.h"
 
 #include <errno.h>
@@ -263,18 +264,48 @@ uint64_t mt__self_stamp(bool thread) {
   return s;
 }
 
-int mt__sys_thread_create_blocked(pthread_t *th, size_t stack_size, bool detached,
-                                  void *(*fn)(void *arg), void *arg) {
+#ifdef MT__ASAN
+/* The entry handshake of an ASan build (proc.h): the creator waits on
+ * `entered`, which lives on its stack until then. */
+struct thread_entry {
+  void *(*fn)(void *arg);
+  void *arg;
+  uint32_t entered;
+};
+
+static void *entered_thread(void *p) {
+  struct thread_entry *e = p;
+  void *(*fn)(void *) = e->fn;
+  void *arg = e->arg;
+  __atomic_store_n(&e->entered, 1, __ATOMIC_RELEASE);
+  /* the creator may have returned already: a wake on a word that is gone
+   * is at worst a spurious wake-up, which every futex user tolerates */
+  mt__sys_futex_wake(&e->entered, 1, 0);
+  return fn(arg);
+}
+#endif
+
+int mt__sys_thread_create(pthread_t *th, size_t stack_size, bool detached, bool block_signals,
+                          void *(*fn)(void *arg), void *arg) {
   int saved = errno;
   pthread_attr_t a;
   int r = pthread_attr_init(&a);
   if (r) return -r;
-  sigset_t all;
-  sigfillset(&all); /* glibc keeps its two internal signals usable */
-  r = pthread_attr_setsigmask_np(&a, &all);
+  if (block_signals) {
+    sigset_t all;
+    sigfillset(&all); /* glibc keeps its two internal signals usable */
+    r = pthread_attr_setsigmask_np(&a, &all);
+  }
   if (!r && stack_size) r = pthread_attr_setstacksize(&a, stack_size);
   if (!r && detached) r = pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+#ifdef MT__ASAN
+  struct thread_entry e = {fn, arg, 0};
+  if (!r) r = pthread_create(th, &a, entered_thread, &e);
+  while (!r && !__atomic_load_n(&e.entered, __ATOMIC_ACQUIRE))
+    mt__sys_futex_wait(&e.entered, 0, 0, INT64_MAX);
+#else
   if (!r) r = pthread_create(th, &a, fn, arg);
+#endif
   pthread_attr_destroy(&a);
   restore_errno(saved);
   return -r;

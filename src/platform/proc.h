@@ -29,15 +29,17 @@ int mt__sys_kill_and_reap(pid_t pid);
 /* fork(), exactly: the child's pid in the parent, 0 in the child, -1 with
  * errno set on failure (fork handlers run as with fork()). */
 pid_t mt__sys_fork(void);
-/* The ONE way the library starts a thread of its own (the timer thread,
- * the process forker, the pool's manager, executor workers; thread.c's
- * mt__thread_start_internal for those that are mt_thread_t): the thread
- * begins with every signal blocked, so process signals go to the
- * application's threads, and the caller's mask is never touched
- * (pthread_attr_setsigmask_np).  stack_size 0 = default.  0 or a negative
- * code (MT_EAGAIN when the system cannot make a thread). */
-int mt__sys_thread_create_blocked(pthread_t *th, size_t stack_size, bool detached,
-                                  void *(*fn)(void *arg), void *arg);
+/* pthread_create with options; core's mt__thread_create (the one way the
+ * library starts a thread) calls it.  block_signals: the thread begins with
+ * every signal blocked, so process signals go to the application's threads,
+ * and the caller's mask is never touched (pthread_attr_setsigmask_np).
+ * stack_size 0 = default.  In an AddressSanitizer build it returns only
+ * once the thread has entered fn: the sanitizer's own start-up of the
+ * thread allocates, and a fork must not copy that half done (core.h,
+ * "Fork and the allocator").  0 or a negative code (MT_EAGAIN when the
+ * system cannot make a thread). */
+int mt__sys_thread_create(pthread_t *th, size_t stack_size, bool detached, bool block_signals,
+                          void *(*fn)(void *arg), void *arg);
 /* pthread_join(t, NULL): blocks until t exits.  0 or a negative code. */
 int mt__sys_thread_join(pthread_t t);
 

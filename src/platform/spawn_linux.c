@@ -6,6 +6,7 @@
  * mmap'd stack in the parent's memory, so it reports a failure by storing
  * errno in the shared struct; in the fork case through a pipe. */
 #include "platform/spawn.h"
+#include "platform/sanitizer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,10 +41,7 @@
  * that is correctly locked (seen on the Popen reaper's list, and in a
  * 30-line program with a plain atomic lock and one such clone).  fork+exec
  * is slower but gives TSan a real copy. */
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_THREAD__) || __has_feature(thread_sanitizer)
+#ifdef MT__TSAN /* sanitizer.h */
 #define MT__SPAWN_ALWAYS_FORK 1
 #else
 #define MT__SPAWN_ALWAYS_FORK 0

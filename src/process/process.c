@@ -578,7 +578,7 @@ static int start_via_forker(mt_process_t *p) {
   mt__mutex_lock(&S.forker_lock, false, MT__NO_DEADLINE);
   if (!S.forker_running) {
     pthread_t t;
-    int e = mt__sys_thread_create_blocked(&t, 0, true, forker_main, NULL);
+    int e = mt__thread_create(&t, 0, true, true, forker_main, NULL);
     if (e < 0) {
       mt__mutex_unlock(&S.forker_lock, false);
       return e;

@@ -117,7 +117,7 @@ static int start_dispatcher_locked(void) {
   G.efd = fd;
   pthread_t th;
   /* User handlers run on this thread: the default (full-size) stack. */
-  int r = mt__sys_thread_create_blocked(&th, 0, true, dispatch_main, NULL);
+  int r = mt__thread_create(&th, 0, true, true, dispatch_main, NULL);
   if (r < 0) {
     mt__sys_close(fd);
     G.efd = -1;

@@ -202,7 +202,7 @@ static void reaper_start(void) {
   pthread_t th;
   /* (If no thread can be made, the listed children stay unreaped until
    * the process ends: the one path that can leave a zombie.) */
-  if (mt__sys_thread_create_blocked(&th, 64 * 1024, true, reaper_main, NULL) == 0)
+  if (mt__thread_create(&th, 64 * 1024, true, true, reaper_main, NULL) == 0)
     __atomic_store_n(&R.running, true, __ATOMIC_RELEASE);
 }
 

@@ -509,18 +509,9 @@ static int start(mt_thread_t *t, bool internal) {
   if (mt__thread_start_hook) mt__thread_start_hook(t);
 
   pthread_t pth;
-  int r;
-  if (internal) {
-    r = -mt__sys_thread_create_blocked(&pth, t->stack_size, false, trampoline, t);
-  } else if (t->stack_size) {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    r = pthread_attr_setstacksize(&attr, t->stack_size);
-    if (r == 0) r = pthread_create(&pth, &attr, trampoline, t);
-    pthread_attr_destroy(&attr);
-  } else {
-    r = pthread_create(&pth, NULL, trampoline, t);
-  }
+  /* a user's thread inherits its creator's mask (as pthread, as Python);
+   * the library's own begin with every signal blocked */
+  int r = -mt__thread_create(&pth, t->stack_size, false, internal, trampoline, t);
   if (r != 0) {
     reg_lock();
     list_remove(t);
@@ -538,7 +529,6 @@ static int start(mt_thread_t *t, bool internal) {
   return 0;
 }
 
-/* A user's thread inherits its creator's mask (as pthread, as Python). */
 int mt_thread_start(mt_thread_t *t) { return start(t, false); }
 
 int mt__thread_start_internal(mt_thread_t *t) { return start(t, true); }

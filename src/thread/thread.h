@@ -18,7 +18,7 @@ void mt__thread_adopt_internal(const char *name);
 
 /* mt_thread_start for the library's own mt_thread_t threads (the pool's
  * manager, executor workers): the thread starts with every signal blocked
- * (mt__sys_thread_create_blocked). */
+ * (mt__thread_create). */
 int mt__thread_start_internal(mt_thread_t *t);
 
 /* Test hook (tests/thread/test_thread_start_race.c): when set, mt_thread_start

@@ -274,7 +274,7 @@ static void register_fork(void) {
 static int ensure_thread(void) {
   if (tq.thread_started) return 0;
   pthread_t th;
-  int r = mt__sys_thread_create_blocked(&th, 0, true, timer_main, NULL);
+  int r = mt__thread_create(&th, 0, true, true, timer_main, NULL);
   if (r < 0) return r;
   tq.thread_started = true;
   return 0;

@@ -8,7 +8,11 @@
  * still running after 20 s is stuck on a lock it inherited.  The second
  * case forks while library threads keep ending (and detaching): an ending
  * thread hands its allocator cache back to ASan from a key destructor,
- * outside any allocation call, so the gate alone does not cover it. */
+ * outside any allocation call, so the gate alone does not cover it.  The
+ * third forks right after starting a thread, as a program that sets a
+ * signal handler (the dispatcher thread) and then starts a Process does: a
+ * new thread allocates inside the sanitizer before it runs our code (the
+ * CI's signal_driver hung so), so mt__thread_create waits for it. */
 #include "mt_test.h"
 
 #include <poll.h>
@@ -121,8 +125,67 @@ static void test_fork_while_threads_end(void **state) {
   mt_sem_free(slots);
 }
 
-int main(void) {
+static void *nothing(void *arg) { return arg; }
+
+/* The child starts a thread too (as the driver's conductor starts its own
+ * dispatcher): the sanitizer's start-up of it allocates. */
+static void child_starts_a_thread(void) {
+  pthread_t th;
+  if (pthread_create(&th, NULL, nothing, NULL) != 0 || pthread_join(th, NULL) != 0) _exit(3);
+  child_allocates();
+}
+
+/* One fresh process (the first thread it starts maps the sanitizer's
+ * memory for that thread, the slow case): start a thread, fork `delay_us`
+ * later; the child starts a thread and allocates.  Exit status 0, or 1
+ * when the child was stuck. */
+static int fresh_process(long delay_us) {
+  (void)mt__fork_generation(); /* installs the library's fork handlers */
+  mt_thread_t *t = mt_thread_new(nothing, NULL, NULL);
+  if (!t || mt_thread_start(t) != 0) return 2;
+  for (int64_t until = mt__now_ns() + delay_us * 1000; mt__now_ns() < until;) {
+  }
+  pid_t pid = fork();
+  if (pid < 0) return 2;
+  if (pid == 0) child_starts_a_thread();
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  int stuck = fd < 0 || poll(&pfd, 1, 20000) == 0; /* the child's exit or 20 s */
+  if (stuck) kill(pid, SIGKILL);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  mt_thread_join(t, MT_FOREVER, NULL);
+  mt_thread_free(t);
+  if (stuck) return 1;
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 2;
+}
+
+static void test_fork_right_after_thread_start(void **state) {
+  (void)state;
+  long runs = mt_test_scaled(60, 30);
+  for (long i = 0; i < runs; i++) {
+    char delay[16];
+    snprintf(delay, sizeof delay, "%ld", i % 30); /* 0-29 us */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+      execl("/proc/self/exe", "test_core_fork_alloc", "--fresh", delay, (char *)NULL);
+      _exit(127);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 1)
+      fail_msg("run %ld of %ld (fork %s us after the start): child stuck in the allocator", i + 1,
+               runs, delay);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--fresh") == 0) return fresh_process(atol(argv[2]));
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_fork_while_threads_allocate),
-                                     cmocka_unit_test(test_fork_while_threads_end)};
+                                     cmocka_unit_test(test_fork_while_threads_end),
+                                     cmocka_unit_test(test_fork_right_after_thread_start)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
