@@ -92,7 +92,8 @@ static void rlock_per_greenlet(void **state) {
     assert_code(mt_rlock_acquire(a.l, 0), 0);
     mt_greenlet_t *taker = mt_greenlet_new(rl_taker, &a, NULL, NULL);
     assert_non_null(taker);
-    other = mt_greenlet_new(rl_other, &a, NULL, NULL);
+    mt_greenlet_free(other);
+    other = mt_greenlet_new(rl_other, &a, NULL, NULL); /* the root holds it now */
     assert_code(mt_greenlet_switch(other, NULL, &out), 0);
     assert_code(mt_rlock_release(a.l), 0);
     /* a greenlet takes it; the root cannot release it; it can */
