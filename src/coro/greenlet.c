@@ -62,6 +62,7 @@ static atomic_ulong name_counter;
 static _Atomic uint64_t context_counter; /* context ids: never reused */
 
 _Thread_local mt__context_t *mt__context_cur __attribute__((tls_model("initial-exec")));
+_Thread_local uint64_t mt__context_cur_id __attribute__((tls_model("initial-exec")));
 
 /* ---- references ---- */
 
@@ -183,7 +184,9 @@ static inline void after_switch(mt__coro_thread_t *t) {
 /* Makes `to`'s context the current one (right before switching to it). */
 static inline void enter_context(mt_greenlet_t *to) {
   if (to->gen) return; /* a generator runs in the context of its resumer */
-  mt__context_cur = to->fn ? &to->context : NULL; /* the root: the thread's own */
+  mt__context_t *c = to->fn ? &to->context : NULL; /* the root: the thread's own */
+  mt__context_cur = c;
+  mt__context_cur_id = c ? c->id : 0;
 }
 
 static mt_greenlet_t *live_parent(mt_greenlet_t *g) {
