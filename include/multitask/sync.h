@@ -56,7 +56,11 @@ int mt_lock_consistent(mt_lock_t *lock);
  * Owned by the acquiring THREAD: when that thread exits (or its process
  * dies) holding an MT_SHARED RLock, the next acquirer gets MT_EOWNERDEAD.
  * A new thread that got the dead owner's tid is not the owner (it cannot
- * re-enter, release or repair the lock; it gets MT_EOWNERDEAD too). */
+ * re-enter, release or repair the lock; it gets MT_EOWNERDEAD too).
+ * Inside a greenlet the owner is the greenlet (as gevent's RLock): another
+ * greenlet of the same thread does not re-enter it, and its release is
+ * MT_EPERM; a greenlet that ends holding it leaves it held
+ * (docs/coroutines.md). */
 mt_rlock_t *mt_rlock_new(int flags);
 void mt_rlock_free(mt_rlock_t *rlock);
 /* Re-acquiring by the owner only counts up.  Same codes as mt_lock_acquire. */

@@ -126,7 +126,8 @@ int32_t mt_thread_native_id(const mt_thread_t *t);
 
 /* Module functions. */
 /* The calling thread's object (a dummy is made for a foreign thread; NULL
- * only if that allocation fails). */
+ * only if that allocation fails).  Inside a greenlet: still the real
+ * thread (the greenlet itself is mt_greenlet_current()). */
 mt_thread_t *mt_thread_current(void);
 /* The main thread (in a forked child: the thread that forked). */
 mt_thread_t *mt_thread_main(void);
@@ -149,7 +150,11 @@ int32_t mt_thread_get_native_id(void);
  * other threads still hold when the local is freed are destroyed when those
  * threads exit.  The main thread's values are not destroyed at process exit
  * (as C's exit() does not run thread destructors).  Any number of locals may
- * exist; get and set take no lock. */
+ * exist; get and set take no lock.  While a greenlet runs, "thread" above
+ * reads "greenlet" (as gevent's greenlet-local threading.local): it sees
+ * only the values it set itself, and they are destroyed when it ends (or
+ * in mt_greenlet_free if it never finishes); a generator's body uses its
+ * resumer's values (docs/coroutines.md). */
 typedef struct mt_local mt_local_t;
 /* NULL + ENOMEM (ENOTRECOVERABLE if the slot table was found torn: a
  * holder vanished inside it, which the fork handlers rule out). */

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "coro/context.h"
 #include "multitask/greenlet.h"
 #include "platform/switch.h"
 
@@ -59,6 +60,8 @@ struct mt_greenlet {
   atomic_int refs;   /* user + children */
   atomic_bool killed; /* sticky: set by mt_greenlet_kill, never cleared */
   void *gen;          /* the mt_generator_t it runs, if any */
+  mt__context_t context; /* its identity and locals (context.h); unused by
+                            the root and by generators */
   void *tsan_fiber;
   void *asan_fake;          /* ASan's fake stack while suspended */
   const void *asan_bottom;  /* the stack ASan sees (root: learnt on first switch) */
@@ -66,8 +69,9 @@ struct mt_greenlet {
   char name[32];
 };
 
-/* The per-thread record: the "current context".  Part 1 extends it with the
- * per-context identity its RLock owners and locals use. */
+/* The per-thread record of the running greenlet.  The identity that RLocks
+ * and locals use is the "current context" of coro/context.h, which the
+ * switches below keep in step with `current`. */
 typedef struct mt__coro_thread {
   mt_greenlet_t *current;
   mt_greenlet_t *root;

@@ -24,6 +24,12 @@
  * a fiber (__tsan_create_fiber, __tsan_switch_to_fiber right before the
  * switch, destroyed with the stack).  Nothing of this is compiled otherwise.
  *
+ * Context.  Every switch also sets the current context (coro/context.h):
+ * the target's own, the thread's for its root, unchanged for a generator
+ * (it runs in its resumer's).  A greenlet's locals are destroyed on its
+ * own stack right after fn returns, or by mt_greenlet_free if it never
+ * finishes.
+ *
  * Overflow.  Every thread that uses greenlets gets an alternate signal
  * stack, and the process a SIGSEGV handler if it had none
  * (platform/stack.h); describe_fault names the running greenlet when the
@@ -53,6 +59,10 @@ static _Thread_local mt__coro_thread_t *tls __attribute__((tls_model("initial-ex
 static pthread_key_t tls_key;
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 static atomic_ulong name_counter;
+static _Atomic uint64_t context_counter; /* context ids: never reused */
+
+_Thread_local mt__context_t *mt__context_cur __attribute__((tls_model("initial-exec")));
+_Thread_local uint64_t mt__context_cur_id __attribute__((tls_model("initial-exec")));
 
 /* ---- references ---- */
 
@@ -171,6 +181,14 @@ static inline void after_switch(mt__coro_thread_t *t) {
   if (d->freed) greenlet_unref(d);
 }
 
+/* Makes `to`'s context the current one (right before switching to it). */
+static inline void enter_context(mt_greenlet_t *to) {
+  if (to->gen) return; /* a generator runs in the context of its resumer */
+  mt__context_t *c = to->fn ? &to->context : NULL; /* the root: the thread's own */
+  mt__context_cur = c;
+  mt__context_cur_id = c ? c->id : 0;
+}
+
 static mt_greenlet_t *live_parent(mt_greenlet_t *g) {
   mt_greenlet_t *p = g->parent;
   while (p->state == MT__G_DEAD) p = p->parent; /* the root never dies */
@@ -183,6 +201,7 @@ static int switch_to(mt__coro_thread_t *t, mt_greenlet_t *to, void *value, int c
   t->xfer_code = code;
   if (to->state == MT__G_NEW) to->state = MT__G_STARTED, to->started = true;
   t->current = to;
+  enter_context(to);
   san_before(t, from, to, 0);
   void *v = mt__ctx_switch(&from->ctx, &to->ctx, value);
   san_after(t, from);
@@ -197,6 +216,7 @@ static _Noreturn void finish(mt__coro_thread_t *t, mt_greenlet_t *g, void *ret) 
   t->dead = g;
   t->xfer_code = 0;
   t->current = p;
+  enter_context(p);
   san_before(t, g, p, 1);
   mt__ctx_switch(&g->ctx, &p->ctx, ret);
   abort(); /* a dead greenlet is never resumed */
@@ -210,6 +230,7 @@ static void entry(void *arg) {
   after_switch(t);
   void *ret = NULL;
   if (t->xfer_code == 0) ret = g->fn(g->arg, t->xfer_value); /* thrown before start: never runs */
+  mt__locals_release(&g->context.locals); /* as a thread's at exit, still as g */
   finish(t, g, ret);
 }
 
@@ -261,6 +282,7 @@ mt_greenlet_t *mt__greenlet_new(void *(*fn)(void *, void *), void *arg, mt_green
   atomic_init(&g->refs, 1);
   g->fn = fn;
   g->arg = arg;
+  g->context.id = atomic_fetch_add_explicit(&context_counter, 1, memory_order_relaxed) + 1;
   g->state = MT__G_NEW;
   g->asan_bottom = lo;
   g->asan_size = size;
@@ -345,6 +367,9 @@ void mt_greenlet_free(mt_greenlet_t *g) {
     g->state = MT__G_DEAD;
     release_stack(g);
   }
+  /* Values it set and could not destroy itself (it never finished): their
+   * destructors run here, in the caller's context.  Empty otherwise. */
+  mt__locals_release(&g->context.locals);
   g->freed = true;
   greenlet_unref(g);
 }

@@ -13,8 +13,19 @@
  * held by another thread.
  *
  * RLock adds an owner-only recursion count: only the owner ever reads or
- * writes `count`, so it needs no atomics. */
+ * writes `count`, so it needs no atomics.  Its owner is finer than a
+ * thread: the acquiring CONTEXT (coro/context.h), so two greenlets of one
+ * thread do not share it (gevent's RLock).  The word still holds the
+ * thread's tid (owner death is a thread's or process's, never a
+ * greenlet's: a greenlet that ends holding an RLock leaves it held, as in
+ * gevent), and `ctx` names the context within that thread.  Identity is
+ * then (tid + thread stamp, ctx): unique across processes for MT_SHARED
+ * ones too, since the stamp pins the thread and ctx is unique within it.
+ * `ctx` is written by the new owner right after it takes the word and read
+ * only by a caller that found its own thread in the word, so by the
+ * owner's thread itself: plain accesses suffice. */
 #include "multitask/sync.h"
+#include "coro/context.h"
 #include "core/core.h"
 #include "platform/platform.h"
 #include "sync/mutex.h"
@@ -33,6 +44,7 @@ struct mt_rlock {
   mt__mutex_t m;
   uint32_t state;
   uint32_t count;
+  uint64_t ctx; /* the owner's context id (valid while the word is ours) */
   int flags;
   int64_t try_checked;
 };
@@ -199,15 +211,20 @@ void mt_rlock_free(mt_rlock_t *l) {
 
 /* Ownership is the thread (and, when shared, its stamp: see
  * mt__mutex_is_mine), never the tid alone, or a new thread given a dead
- * owner's tid would re-enter, release or repair its lock. */
+ * owner's tid would re-enter, release or repair its lock; and within the
+ * thread, the context (the top of this file). */
+static inline bool rlock_is_mine(const mt_rlock_t *l) {
+  return mt__mutex_is_mine(&l->m, rlock_mode(l->flags)) && l->ctx == mt__context_id();
+}
+
 int mt_rlock_is_owned(const mt_rlock_t *l) {
   if (!l) return MT_EINVAL;
-  return mt__mutex_is_mine(&l->m, rlock_mode(l->flags));
+  return rlock_is_mine(l);
 }
 
 int mt_rlock_acquire(mt_rlock_t *l, double timeout) {
   if (!l) return MT_EINVAL;
-  if (mt__mutex_is_mine(&l->m, rlock_mode(l->flags))) {
+  if (rlock_is_mine(l)) {
     /* nested: never waits, so only validate the timeout (as mt__deadline:
      * MT_FOREVER or >= 0; NaN fails both) without computing a deadline */
     if (!(timeout == MT_FOREVER || timeout >= 0)) return MT_EINVAL;
@@ -216,20 +233,20 @@ int mt_rlock_acquire(mt_rlock_t *l, double timeout) {
     return 0;
   }
   int r = robust_acquire(&l->m, &l->state, &l->try_checked, rlock_mode(l->flags), timeout);
-  if (r == 0 || r == MT_EOWNERDEAD) l->count = 1;
+  if (r == 0 || r == MT_EOWNERDEAD) l->count = 1, l->ctx = mt__context_id();
   return r;
 }
 
 int mt_rlock_release(mt_rlock_t *l) {
   if (!l) return MT_EINVAL;
-  if (!mt__mutex_is_mine(&l->m, rlock_mode(l->flags))) return MT_EPERM;
+  if (!rlock_is_mine(l)) return MT_EPERM;
   if (--l->count > 0) return 0;
   return robust_release(&l->m, &l->state, rlock_mode(l->flags));
 }
 
 int mt_rlock_consistent(mt_rlock_t *l) {
   if (!l) return MT_EINVAL;
-  if (!mt__mutex_is_mine(&l->m, rlock_mode(l->flags))) return MT_EPERM;
+  if (!rlock_is_mine(l)) return MT_EPERM;
   return mark_consistent(&l->state);
 }
 

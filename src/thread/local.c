@@ -1,8 +1,13 @@
 /* threading.local: per-thread values with a destructor.
  *
- * Design.  Each local owns a slot index; each thread has its own table of
- * entries indexed by slot (a plain array in thread-local storage, touched
- * only by its thread, so get/set take no lock).  Slots are reused after
+ * Design.  Each local owns a slot index; each context has its own table of
+ * entries indexed by slot (a plain array, touched only by its thread, so
+ * get/set take no lock).  A context is a thread, or a greenlet while it
+ * runs (coro/context.h): as in gevent, a value set inside a greenlet is
+ * that greenlet's, and its destructor runs when the greenlet ends (or is
+ * freed unfinished), as a thread's run when the thread exits.  The
+ * thread's own table is in thread-local storage; a greenlet's is in its
+ * context record.  Slots are reused after
  * mt_local_free, so every slot carries a generation: a local is (index,
  * gen) and an entry remembers the generation it was set under, so a new
  * local never sees a value left behind by a freed one.  An entry also
@@ -25,6 +30,7 @@
  * is marked broken and mt_local_new fails with MT_ENOTRECOVERABLE.
  */
 #include "thread/thread.h"
+#include "coro/context.h"
 #include "core/core.h"
 #include "sync/mutex.h"
 #include "wait/wait.h"
@@ -39,7 +45,7 @@ struct mt_local {
   void (*dtor)(void *value);
 };
 
-typedef struct entry {
+typedef struct mt__local_entry {
   void *value;
   void (*dtor)(void *value);
   uint32_t gen;
@@ -70,8 +76,13 @@ static void register_fork(void) {
   mt__on_fork(MT__FORK_LOCALS, before_fork, after_fork_parent, after_fork_child);
 }
 
-static _Thread_local entry_t *tl_tab;
-static _Thread_local uint32_t tl_cap;
+static _Thread_local mt__local_tab_t tl_own; /* the thread's own context */
+
+/* The running context's table. */
+static inline mt__local_tab_t *cur_tab(void) {
+  mt__context_t *c = mt__context_cur;
+  return c ? &c->locals : &tl_own;
+}
 
 static int alloc_slot(uint32_t *index, uint32_t *gen) {
   pthread_once(&fork_once, register_fork);
@@ -127,39 +138,43 @@ static void destroy_entry(entry_t *e) {
 
 void mt_local_free(mt_local_t *l) {
   if (!l) return;
-  if (l->index < tl_cap && tl_tab[l->index].gen == l->gen) {
-    destroy_entry(&tl_tab[l->index]);
-    tl_tab[l->index].gen = 0;
+  mt__local_tab_t *t = cur_tab();
+  if (l->index < t->cap && t->tab[l->index].gen == l->gen) {
+    destroy_entry(&t->tab[l->index]);
+    t->tab[l->index].gen = 0;
   }
   release_slot(l->index);
   mt__free(l);
 }
 
 void *mt_local_get(mt_local_t *l) {
-  if (!l || l->index >= tl_cap) return NULL;
-  entry_t *e = &tl_tab[l->index];
+  if (!l) return NULL;
+  mt__local_tab_t *t = cur_tab();
+  if (l->index >= t->cap) return NULL;
+  entry_t *e = &t->tab[l->index];
   return e->gen == l->gen ? e->value : NULL;
 }
 
-static int grow_table(uint32_t need) {
-  uint32_t cap = tl_cap ? tl_cap : 8;
+static int grow_table(mt__local_tab_t *t, uint32_t need) {
+  uint32_t cap = t->cap ? t->cap : 8;
   while (cap <= need) cap *= 2;
-  entry_t *t = mt__realloc(tl_tab, cap * sizeof *t);
-  if (!t) return MT_ENOMEM;
-  memset(t + tl_cap, 0, (cap - tl_cap) * sizeof *t);
-  tl_tab = t;
-  tl_cap = cap;
-  mt__thread_arm_exit_hook();
+  entry_t *tab = mt__realloc(t->tab, cap * sizeof *tab);
+  if (!tab) return MT_ENOMEM;
+  memset(tab + t->cap, 0, (cap - t->cap) * sizeof *tab);
+  t->tab = tab;
+  t->cap = cap;
+  if (t == &tl_own) mt__thread_arm_exit_hook();
   return 0;
 }
 
 int mt_local_set(mt_local_t *l, void *value) {
   if (!l) return MT_EINVAL;
-  if (l->index >= tl_cap) {
-    int r = grow_table(l->index);
+  mt__local_tab_t *t = cur_tab();
+  if (l->index >= t->cap) {
+    int r = grow_table(t, l->index);
     if (r < 0) return r;
   }
-  entry_t *e = &tl_tab[l->index];
+  entry_t *e = &t->tab[l->index];
   if (e->gen != l->gen) destroy_entry(e); /* left by a freed local */
   e->value = value;
   e->dtor = l->dtor;
@@ -167,20 +182,24 @@ int mt_local_set(mt_local_t *l, void *value) {
   return 0;
 }
 
-void mt__locals_run_dtors(void) {
-  /* Destructors may set values again: repeat a few rounds, as POSIX does
-   * for thread-specific data, then drop what is left. */
-  for (int round = 0; round < 4 && tl_tab; round++) {
+/* Destructors may set values again (in the context that runs them, which
+ * is t's own at a thread's or greenlet's end): repeat a few rounds, as
+ * POSIX does for thread-specific data, then drop what is left. */
+void mt__locals_release(mt__local_tab_t *t) {
+  for (int round = 0; round < 4 && t->tab; round++) {
     bool any = false;
-    for (uint32_t i = 0; i < tl_cap; i++) {
-      if (tl_tab[i].value) {
+    for (uint32_t i = 0; i < t->cap; i++) {
+      if (t->tab[i].value) {
         any = true;
-        destroy_entry(&tl_tab[i]);
+        destroy_entry(&t->tab[i]);
       }
     }
     if (!any) break;
   }
-  mt__free(tl_tab);
-  tl_tab = NULL;
-  tl_cap = 0;
+  mt__free(t->tab);
+  t->tab = NULL;
+  t->cap = 0;
 }
+
+/* The thread's own values (a greenlet's go with the greenlet). */
+void mt__locals_run_dtors(void) { mt__locals_release(&tl_own); }
