@@ -144,6 +144,11 @@ static inline uint32_t mt__evc_key(const mt__evc_t *e) {
 static inline void mt__evc_done(mt__evc_t *e) {
   __atomic_fetch_sub(&e->sleepers, 1, __ATOMIC_SEQ_CST);
 }
+/* For an object whose own state change already moved `seq` (an Event's
+ * set): wakes up to n registered waiters. */
+static inline void mt__evc_wake(mt__evc_t *e, int n, bool shared) {
+  if (__atomic_load_n(&e->sleepers, __ATOMIC_SEQ_CST) > 0) mt__wake_word(&e->seq, n, shared);
+}
 /* Parks until the count differs from key.  0 (re-check) or a negative
  * result (above); the caller still calls mt__evc_done. */
 int mt__evc_wait(mt__evc_t *e, uint32_t key, bool shared, int64_t deadline_ns);
