@@ -209,7 +209,9 @@ int mt__waiter_park(mt__waiter_t *w, int64_t deadline_ns) {
       return 0; /* woken before we parked */
     return p->park(p->ctx, w, deadline_ns);
   }
-  if (mt__spin_until_changed(&w->state, MT__W_QUEUED, mt__spin_rounds())) return 0;
+  if (mt__spin_until_changed(&w->state, MT__W_QUEUED, mt__spin_rounds()) &&
+      __atomic_load_n(&w->state, __ATOMIC_ACQUIRE) == MT__W_WOKEN)
+    return 0; /* acquire: the waker's writes (the unlink) come before our return */
   uint32_t s = MT__W_QUEUED;
   if (!__atomic_compare_exchange_n(&w->state, &s, MT__W_PARKED, false, __ATOMIC_ACQ_REL,
                                    __ATOMIC_ACQUIRE))

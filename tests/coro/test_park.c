@@ -54,7 +54,7 @@ static int switch_to_root(task_t *t) {
   t->parks++;
   void *out = NULL;
   int r = mt_greenlet_switch(mt_greenlet_parent(t->g), NULL, &out);
-  t->parked = 0;
+  __atomic_store_n(&t->parked, 0, __ATOMIC_RELEASE);
   return r < 0 ? r : (int)(intptr_t)out; /* killed: MT_ECANCELLED */
 }
 
@@ -64,7 +64,7 @@ static int tp_park(void *ctx, mt__waiter_t *w, int64_t deadline) {
   assert_non_null(t); /* the root never parks on a node in these tests */
   t->deadline = deadline;
   atomic_store(&t->node, w);
-  t->parked = 1;
+  __atomic_store_n(&t->parked, 1, __ATOMIC_RELEASE);
   int r = switch_to_root(t);
   atomic_store(&t->node, NULL);
   return r;
@@ -91,7 +91,7 @@ static int tp_wait_word(void *ctx, const uint32_t *word, uint32_t expected, bool
   t->word = word;
   t->expected = expected;
   t->deadline = deadline;
-  t->parked = 2;
+  __atomic_store_n(&t->parked, 2, __ATOMIC_RELEASE);
   return switch_to_root(t);
 }
 
