@@ -292,6 +292,7 @@ static int wait_done(mt_future_t *f, int64_t deadline) {
   }
   mt__waiter_t node;
   while (!is_done(s)) {
+    if (mt__deadline_passed(deadline)) return MT_ETIMEDOUT; /* timeout 0: no lock, no park */
     if (mt__future_lock(f) < 0) return wait_broken(f, deadline);
     s = load_state(f);
     for (;;) { /* SLEEPERS unless done: the completer will lock and wake */

@@ -198,6 +198,7 @@ void mt__waitlist_wake_all(mt__waitlist_t *l) {
 int mt__waiter_park(mt__waiter_t *w, int64_t deadline_ns) {
   int c = mt__coro_cancelled();
   if (c) return c;
+  if (mt__deadline_passed(deadline_ns)) return MT_ETIMEDOUT; /* no spin for nothing */
   const mt__parker_t *p = coro_parker();
   if (p && p->park) {
     /* A waker may pop the node any time after our caller unlocked: the CAS
