@@ -176,6 +176,11 @@ bool mt__waitlist_remove(mt__waitlist_t *l, mt__waiter_t *w) {
 mt__wake_t mt__waitlist_wake_one(mt__waitlist_t *l) {
   mt__waiter_t *w = l->head;
   if (!w) return (mt__wake_t){0};
+  /* The newest waiter if it is still spinning: it runs, so the hand-off
+   * costs no system call (the oldest has most likely gone to sleep by
+   * then).  Sleepers are woken oldest first. */
+  if (l->tail != w && __atomic_load_n(&l->tail->state, __ATOMIC_RELAXED) == MT__W_QUEUED)
+    w = l->tail;
   unlink_node(l, w);
   uint32_t old = __atomic_exchange_n(&w->state, MT__W_WOKEN, __ATOMIC_ACQ_REL);
   /* A thread may leave as soon as it sees WOKEN: only its address is kept.

@@ -96,7 +96,8 @@ void mt__waitlist_push(mt__waitlist_t *l, mt__waiter_t *w);
  * false when a waker popped it first, i.e. the caller consumed a wake it
  * must use or pass on (wake another waiter) before giving up. */
 bool mt__waitlist_remove(mt__waitlist_t *l, mt__waiter_t *w);
-/* Under the lock: pops the oldest waiter and marks it woken; returns what
+/* Under the lock: pops one waiter (the newest if it still spins, else the
+ * oldest) and marks it woken; returns what
  * to do after unlocking ({0} when the list was empty). */
 mt__wake_t mt__waitlist_wake_one(mt__waitlist_t *l);
 /* After the unlock: delivers a wake from mt__waitlist_wake_one.  A thread's
