@@ -1,0 +1,395 @@
+/* The wait layer parks coroutines (issue 14 part 1), driven through a
+ * minimal test parker: a round-robin scheduler on the thread's root
+ * greenlet (the hub of issue 15 does not exist yet).
+ *
+ * - a greenlet killed while blocked in each converted blocking call gets
+ *   MT_ECANCELLED, the object's counts are unwound, and the kill is sticky
+ *   (the next blocking call returns MT_ECANCELLED at once);
+ * - two coroutines on ONE thread hand work to each other through each
+ *   converted primitive (a blocked call parks the coroutine, not the thread:
+ *   without it these tests deadlock and time out);
+ * - a coroutine is woken from another thread: through its own waiter node
+ *   (queue, future: unpark is called on the other thread) and through the
+ *   parker's word wait (sem, event: a bounded re-check, as MT_SHARED objects
+ *   woken from another process are). */
+#include "mt_test.h"
+#include "coro/coro.h"
+#include "queue/queue_internal.h"
+#include "sync/sync_internal.h"
+#include "platform/platform.h"
+#include "wait/wait.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* ---- the test parker ---------------------------------------------------- */
+
+typedef struct task {
+  mt_greenlet_t *g;
+  int (*body)(struct task *t);
+  void *obj, *obj2;
+  int result, result2; /* of the blocking call; of a second one (sticky kill) */
+  bool done;
+  int parked;                 /* 0, 1 on a node, 2 on a word */
+  mt__waiter_t *_Atomic node; /* read by unpark on any thread */
+  const uint32_t *word;
+  uint32_t expected;
+  int64_t deadline;
+  atomic_int ready; /* unparked */
+  int parks;
+} task_t;
+
+#define MAXT 4
+static struct {
+  task_t *tasks[MAXT];
+  int n;
+  task_t *running; /* NULL: the root (scheduler) runs */
+  uint32_t posted; /* bumped by unpark: the idle scheduler wakes */
+  pthread_t thread;
+  atomic_int unparks, cross_unparks;
+} S;
+
+static int switch_to_root(task_t *t) {
+  t->parks++;
+  void *out = NULL;
+  int r = mt_greenlet_switch(mt_greenlet_parent(t->g), NULL, &out);
+  __atomic_store_n(&t->parked, 0, __ATOMIC_RELEASE);
+  return r < 0 ? r : (int)(intptr_t)out; /* killed: MT_ECANCELLED */
+}
+
+static int tp_park(void *ctx, mt__waiter_t *w, int64_t deadline) {
+  (void)ctx;
+  task_t *t = S.running;
+  assert_non_null(t); /* the root never parks on a node in these tests */
+  t->deadline = deadline;
+  atomic_store(&t->node, w);
+  __atomic_store_n(&t->parked, 1, __ATOMIC_RELEASE);
+  int r = switch_to_root(t);
+  atomic_store(&t->node, NULL);
+  return r;
+}
+
+static void tp_unpark(void *ctx, mt__waiter_t *w) {
+  (void)ctx;
+  atomic_fetch_add(&S.unparks, 1);
+  if (!pthread_equal(pthread_self(), S.thread)) atomic_fetch_add(&S.cross_unparks, 1);
+  for (int i = 0; i < S.n; i++)
+    if (atomic_load(&S.tasks[i]->node) == w) atomic_store(&S.tasks[i]->ready, 1);
+  __atomic_fetch_add(&S.posted, 1, __ATOMIC_SEQ_CST);
+  mt__sys_futex_wake(&S.posted, 1, false);
+}
+
+static int tp_wait_word(void *ctx, const uint32_t *word, uint32_t expected, bool shared,
+                        int64_t deadline) {
+  (void)ctx;
+  task_t *t = S.running;
+  if (!t) { /* the root: an internal lock it contends for, as a thread */
+    int r = mt__sys_futex_wait(word, expected, shared, deadline);
+    return r == MT_ETIMEDOUT ? r : 0;
+  }
+  t->word = word;
+  t->expected = expected;
+  t->deadline = deadline;
+  __atomic_store_n(&t->parked, 2, __ATOMIC_RELEASE);
+  return switch_to_root(t);
+}
+
+static const mt__parker_t parker = {
+    .wait_word = tp_wait_word, .park = tp_park, .unpark = tp_unpark};
+
+static void *task_main(void *arg, void *value) {
+  (void)value;
+  task_t *t = arg;
+  t->result = t->body(t);
+  t->done = true;
+  return NULL;
+}
+
+static void sched_begin(void) {
+  memset(&S, 0, sizeof S);
+  S.thread = pthread_self();
+  mt__set_parker(&parker);
+}
+
+static task_t *spawn(int (*body)(task_t *), void *obj, void *obj2) {
+  task_t *t = calloc(1, sizeof *t);
+  t->body = body;
+  t->obj = obj;
+  t->obj2 = obj2;
+  t->result = t->result2 = 1;
+  t->g = mt_greenlet_new(task_main, t, NULL, NULL);
+  assert_non_null(t->g);
+  S.tasks[S.n++] = t;
+  return t;
+}
+
+/* One scheduler pass: resumes every task that can go on.  true if any ran. */
+static bool pass(void) {
+  bool ran = false;
+  for (int i = 0; i < S.n; i++) {
+    task_t *t = S.tasks[i];
+    if (t->done) continue;
+    int code = 1;
+    if (!mt_greenlet_is_started(t->g)) code = 0;
+    else if (t->parked == 1 && atomic_exchange(&t->ready, 0)) code = 0;
+    else if (t->parked == 2 && __atomic_load_n(t->word, __ATOMIC_ACQUIRE) != t->expected) code = 0;
+    else if (t->parked && mt__deadline_passed(t->deadline)) code = MT_ETIMEDOUT;
+    if (code == 1) continue;
+    S.running = t;
+    assert_code(mt_greenlet_switch(t->g, (void *)(intptr_t)code, NULL), 0);
+    S.running = NULL;
+    ran = true;
+  }
+  return ran;
+}
+
+/* Runs until stop(): idle, the root sleeps on `posted` in 1 ms slices (the
+ * bounded re-check of word-parked tasks). */
+static void run_until(bool (*stop)(void)) {
+  while (!stop()) {
+    uint32_t seen = __atomic_load_n(&S.posted, __ATOMIC_SEQ_CST);
+    if (!pass() && !stop()) mt__sys_futex_wait(&S.posted, seen, false, mt__now_ns() + 1000000);
+  }
+}
+
+static bool all_done(void) {
+  for (int i = 0; i < S.n; i++)
+    if (!S.tasks[i]->done) return false;
+  return true;
+}
+
+static bool first_parked(void) { return S.tasks[0]->parked != 0; }
+
+static void sched_end(void) {
+  for (int i = 0; i < S.n; i++) {
+    mt_greenlet_free(S.tasks[i]->g);
+    free(S.tasks[i]);
+  }
+  S.n = 0;
+  mt__set_parker(NULL);
+}
+
+/* ---- the blocking calls ------------------------------------------------------ */
+
+static int q_get(task_t *t) {
+  void *item = NULL;
+  int r = mt_queue_get(t->obj, &item, MT_FOREVER);
+  if (r == 0) t->obj2 = item;
+  if (r == MT_ECANCELLED) t->result2 = mt_queue_get(t->obj, &item, MT_FOREVER);
+  return r;
+}
+static int q_put(task_t *t) {
+  int r = mt_queue_put(t->obj, (void *)2, MT_FOREVER);
+  if (r == MT_ECANCELLED) t->result2 = mt_queue_put(t->obj, (void *)3, MT_FOREVER);
+  return r;
+}
+static int q_join(task_t *t) {
+  int r = mt_queue_join(t->obj, MT_FOREVER);
+  if (r == MT_ECANCELLED) t->result2 = mt_queue_join(t->obj, MT_FOREVER);
+  return r;
+}
+static int f_result(task_t *t) {
+  mt_value_t v = {0};
+  int r = mt_future_result(t->obj, MT_FOREVER, &v);
+  if (r == 0) t->obj2 = v.ptr;
+  if (r == MT_ECANCELLED) t->result2 = mt_future_result(t->obj, MT_FOREVER, &v);
+  return r;
+}
+static int s_acquire(task_t *t) {
+  int r = mt_sem_acquire(t->obj, MT_FOREVER);
+  if (r == MT_ECANCELLED) t->result2 = mt_sem_acquire(t->obj, MT_FOREVER);
+  return r;
+}
+static int e_wait(task_t *t) {
+  int r = mt_event_wait(t->obj, MT_FOREVER);
+  if (r == MT_ECANCELLED) t->result2 = mt_event_wait(t->obj, MT_FOREVER);
+  return r;
+}
+static bool flag_set(void *arg) { return *(int *)arg != 0; }
+static int c_wait(task_t *t) {
+  mt_cond_t *c = t->obj;
+  assert_code(mt_cond_acquire(c, MT_FOREVER), 0);
+  int r = mt_cond_wait_for(c, flag_set, t->obj2, MT_FOREVER);
+  /* retaken whatever ended the wait: releasing must succeed */
+  assert_code(mt_cond_release(c), 0);
+  if (r == MT_ECANCELLED) {
+    assert_code(mt_cond_acquire(c, MT_FOREVER), 0);
+    t->result2 = mt_cond_wait(c, MT_FOREVER);
+    assert_code(mt_cond_release(c), 0);
+  }
+  return r;
+}
+
+/* ---- killed while blocked ----------------------------------------------------- */
+
+static void kill_blocked(int (*body)(task_t *), void *obj, void *obj2) {
+  sched_begin();
+  task_t *t = spawn(body, obj, obj2);
+  run_until(first_parked);
+  assert_int_equal(t->parks, 1);
+  assert_code(mt_greenlet_kill(t->g), 0);
+  assert_true(t->done);
+  assert_code(t->result, MT_ECANCELLED);
+  assert_code(t->result2, MT_ECANCELLED); /* sticky, and did not park again */
+  assert_int_equal(t->parks, 1);
+  sched_end();
+}
+
+static void killed_in_each_call(void **state) {
+  (void)state;
+  int g, p, j;
+  mt_queue_t *q = mt_queue_new(1);
+  kill_blocked(q_get, q, NULL);
+  mt__queue_waiting(q, &g, &p, &j);
+  assert_int_equal(g, 0);
+  assert_code(mt_queue_put(q, (void *)1, 0), 0); /* usable; now full */
+  kill_blocked(q_put, q, NULL);
+  mt__queue_waiting(q, &g, &p, &j);
+  assert_int_equal(p, 0);
+  kill_blocked(q_join, q, NULL); /* one unfinished item */
+  mt__queue_waiting(q, &g, &p, &j);
+  assert_int_equal(j, 0);
+  void *item;
+  assert_code(mt_queue_get(q, &item, 0), 0);
+  assert_ptr_equal(item, (void *)1);
+  assert_code(mt_queue_task_done(q), 0);
+  assert_code(mt_queue_join(q, 0), 0);
+  mt_queue_free(q);
+
+  mt_future_t *f = mt_future_new();
+  kill_blocked(f_result, f, NULL);
+  assert_code(mt_future_set_result(f, (mt_value_t){(void *)7, 0, NULL}), 0);
+  mt_value_t v;
+  assert_code(mt_future_result(f, 0, &v), 0);
+  mt_future_free(f);
+
+  for (int flags = 0; flags <= MT_SHARED; flags += MT_SHARED) {
+    mt_sem_t *s = mt_sem_new(0, flags);
+    kill_blocked(s_acquire, s, NULL);
+    assert_code(mt_sem_value(s), 0);
+    assert_code(mt_sem_release(s, 1), 0);
+    assert_code(mt_sem_acquire(s, 0), 0);
+    mt_sem_free(s);
+
+    mt_event_t *e = mt_event_new(flags);
+    kill_blocked(e_wait, e, NULL);
+    assert_int_equal(mt__event_waiters(e), 0);
+    mt_event_free(e);
+
+    int flag = 0;
+    mt_cond_t *c = mt_cond_new(NULL, flags);
+    kill_blocked(c_wait, c, &flag);
+    mt_cond_free(c);
+  }
+}
+
+/* ---- two coroutines on one thread ------------------------------------------- */
+
+static int q_putter(task_t *t) { return mt_queue_put(t->obj, (void *)42, MT_FOREVER); }
+static int f_setter(task_t *t) {
+  return mt_future_set_result(t->obj, (mt_value_t){(void *)43, 0, NULL});
+}
+static int s_releaser(task_t *t) { return mt_sem_release(t->obj, 1); }
+static int e_setter(task_t *t) { return mt_event_set(t->obj); }
+static int c_notifier(task_t *t) {
+  mt_cond_t *c = t->obj;
+  assert_code(mt_cond_acquire(c, MT_FOREVER), 0);
+  *(int *)t->obj2 = 1;
+  int r = mt_cond_notify(c, 1);
+  assert_code(mt_cond_release(c), 0);
+  return r;
+}
+
+static void hand_off(int (*waiter)(task_t *), int (*waker)(task_t *), void *obj, void *obj2) {
+  sched_begin();
+  task_t *a = spawn(waiter, obj, obj2);
+  task_t *b = spawn(waker, obj, obj2);
+  run_until(all_done);
+  assert_code(a->result, 0);
+  assert_code(b->result, 0);
+  assert_true(a->parks >= 1); /* it parked, and the thread ran b meanwhile */
+  sched_end();
+}
+
+static void two_coroutines_one_thread(void **state) {
+  (void)state;
+  mt_queue_t *q = mt_queue_new(0);
+  hand_off(q_get, q_putter, q, NULL);
+  mt_queue_free(q);
+  mt_future_t *f = mt_future_new();
+  hand_off(f_result, f_setter, f, NULL);
+  mt_future_free(f);
+  for (int flags = 0; flags <= MT_SHARED; flags += MT_SHARED) {
+    mt_sem_t *s = mt_sem_new(0, flags);
+    hand_off(s_acquire, s_releaser, s, NULL);
+    mt_sem_free(s);
+    mt_event_t *e = mt_event_new(flags);
+    hand_off(e_wait, e_setter, e, NULL);
+    mt_event_free(e);
+    int flag = 0;
+    mt_cond_t *c = mt_cond_new(NULL, flags);
+    hand_off(c_wait, c_notifier, c, &flag);
+    mt_cond_free(c);
+  }
+}
+
+/* ---- woken from another thread ------------------------------------------------ */
+
+typedef struct {
+  int (*waker)(task_t *);
+  task_t *t;
+  task_t fake; /* the waker's arguments */
+} other_t;
+
+static void *other_thread(void *arg) {
+  other_t *o = arg;
+  /* wait for the coroutine to park: on the thing itself, no sleep */
+  while (!__atomic_load_n(&o->t->parked, __ATOMIC_ACQUIRE)) mt__sys_yield();
+  o->fake.result = o->waker(&o->fake);
+  return NULL;
+}
+
+static void woken_from(int (*waiter)(task_t *), int (*waker)(task_t *), void *obj,
+                       bool by_node) {
+  sched_begin();
+  task_t *a = spawn(waiter, obj, NULL);
+  other_t o = {waker, a, {.obj = obj}};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, other_thread, &o), 0);
+  run_until(all_done);
+  pthread_join(th, NULL);
+  assert_code(o.fake.result, 0);
+  assert_code(a->result, 0);
+  assert_true(a->parks >= 1);
+  if (by_node) assert_true(atomic_load(&S.cross_unparks) >= 1);
+  sched_end();
+}
+
+static void woken_from_another_thread(void **state) {
+  (void)state;
+  int rounds = (int)mt_test_scaled(200, 5);
+  for (int i = 0; i < rounds; i++) {
+    mt_queue_t *q = mt_queue_new(0);
+    woken_from(q_get, q_putter, q, true);
+    mt_queue_free(q);
+    mt_future_t *f = mt_future_new();
+    woken_from(f_result, f_setter, f, true);
+    mt_future_free(f);
+    mt_sem_t *s = mt_sem_new(0, MT_SHARED);
+    woken_from(s_acquire, s_releaser, s, false);
+    mt_sem_free(s);
+    mt_event_t *e = mt_event_new(0);
+    woken_from(e_wait, e_setter, e, false);
+    mt_event_free(e);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(killed_in_each_call),
+      cmocka_unit_test(two_coroutines_one_thread),
+      cmocka_unit_test(woken_from_another_thread),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
