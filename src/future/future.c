@@ -6,13 +6,12 @@
  * (MT__F_SLEEPERS) or listens (MT__F_LISTENERS: callbacks, wait() and
  * as_completed() watchers).
  *
- * Parking: a result()/exception() caller that must block pushes a node on
- * `waiters` (a waiter list of the wait layer) under `lock`, having set
- * SLEEPERS with a CAS that fails if the future became done; a completer
- * whose final CAS saw SLEEPERS takes `lock` and wakes every node.  So a
- * waiter is woken through its own node, which is what a coroutine
- * scheduler resumes.  A broken future (fork, below) has no trustworthy
- * list: its waiters re-check the state every 10 ms instead.
+ * Parking: a result()/exception() caller that must block sets SLEEPERS
+ * (a CAS that fails if the future became done) and parks on the state word
+ * itself through the wait layer (mt__word_park: the word is its own event
+ * count); a completer whose final CAS saw SLEEPERS wakes the word, with no
+ * lock.  A thread sleeps on the word in the kernel; a coroutine parks a
+ * node that the wake reaches (wait.c), so the completer needs no list.
  *
  * Transitions (all CAS on `state`, flags preserved):
  *   PENDING -> RUNNING            set_running_or_notify_cancel
@@ -23,8 +22,8 @@
  * "Done" means CANCELLED or FINISHED without BUSY; readers use acquire
  * loads, so a done state makes value/err/message visible.
  *
- * Notify: if the old word had SLEEPERS or LISTENERS, lock `lock`, wake every
- * parked waiter's node; if it had LISTENERS, detach the callback list, tell every watcher (still
+ * Notify: if the old word had SLEEPERS, wake the word (threads and parked
+ * coroutines); if it had LISTENERS, lock `lock`, detach the callback list, tell every watcher (still
  * under `lock`, so a watcher that unregisters under the same lock never sees
  * a notification after it left), unlock, then run callbacks in order with no
  * lock held (they may submit work or wait on other futures).
@@ -175,15 +174,10 @@ void mt__future_hold_lock(mt_future_t *f, bool hold) {
 /* Called by whoever made the future done; `old` is the word before.
  * 0, or MT_ENOTRECOVERABLE when the lists were abandoned (see "fork"). */
 static int notify(mt_future_t *f, uint32_t old) {
-  if (!(old & (MT__F_SLEEPERS | MT__F_LISTENERS))) return 0;
+  if (old & MT__F_SLEEPERS) mt__wake_word(&f->state, INT32_MAX, false);
+  if (!(old & MT__F_LISTENERS)) return 0;
   int r = mt__future_lock(f);
   if (r < 0) return r;
-  /* under the lock: the woken only read the state, never take `lock` */
-  if (old & MT__F_SLEEPERS) mt__waitlist_wake_all(&f->waiters);
-  if (!(old & MT__F_LISTENERS)) {
-    mt__mutex_unlock(&f->lock, false);
-    return 0;
-  }
   mt__cb_t *cbs = f->cbs;
   f->cbs = f->cbs_last = NULL;
   mt__watch_notify_all(f);
@@ -261,21 +255,8 @@ int mt_future_cancel_running(mt_future_t *f) {
 
 /* ---- waiting --------------------------------------------------------- */
 
-/* A broken future (fork): no list to park on; re-check every 10 ms. */
-static int wait_broken(mt_future_t *f, int64_t deadline) {
-  for (;;) {
-    uint32_t s = load_state(f);
-    if (is_done(s)) return 0;
-    if (mt__deadline_passed(deadline)) return MT_ETIMEDOUT;
-    int64_t until = mt__now_ns() + 10 * 1000 * 1000;
-    mt__evc_t slice = {0, 0}; /* nobody notifies it: a cancellable sleep */
-    int r = mt__evc_wait(&slice, 0, false, until < deadline ? until : deadline);
-    if (r != 0 && r != MT_ETIMEDOUT) return r;
-  }
-}
-
-/* Waits until done: spin briefly, then park a node on `waiters`.  0,
- * MT_ETIMEDOUT, or MT_ECANCELLED / MT_EINTR from the wait layer. */
+/* Waits until done: spin briefly, then park on the word with SLEEPERS set.
+ * 0, MT_ETIMEDOUT, or MT_ECANCELLED / MT_EINTR from the wait layer. */
 static int wait_done(mt_future_t *f, int64_t deadline) {
   uint32_t s = load_state(f);
   if (is_done(s)) return 0;
@@ -290,33 +271,16 @@ static int wait_done(mt_future_t *f, int64_t deadline) {
       s = load_state(f);
     }
   }
-  mt__waiter_t node;
   while (!is_done(s)) {
-    if (mt__deadline_passed(deadline)) return MT_ETIMEDOUT; /* timeout 0: no lock, no park */
-    if (mt__future_lock(f) < 0) return wait_broken(f, deadline);
+    if (!(s & MT__F_SLEEPERS)) {
+      if (!__atomic_compare_exchange_n(&f->state, &s, s | MT__F_SLEEPERS, true,
+                                       __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+        continue;
+      s |= MT__F_SLEEPERS;
+    }
+    int r = mt__word_park(&f->state, s, false, deadline);
     s = load_state(f);
-    for (;;) { /* SLEEPERS unless done: the completer will lock and wake */
-      if (is_done(s) || (s & MT__F_SLEEPERS)) break;
-      if (__atomic_compare_exchange_n(&f->state, &s, s | MT__F_SLEEPERS, true,
-                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        break;
-    }
-    if (is_done(load_state(f))) {
-      mt__mutex_unlock(&f->lock, false);
-      return 0;
-    }
-    mt__waitlist_push(&f->waiters, &node);
-    mt__mutex_unlock(&f->lock, false);
-    int r = mt__waiter_park(&node, deadline);
-    if (r != 0) {
-      (void)mt__mutex_lock(&f->lock, false, MT__NO_DEADLINE);
-      bool removed = mt__waitlist_remove(&f->waiters, &node);
-      mt__mutex_unlock(&f->lock, false);
-      s = load_state(f);
-      if (is_done(s)) return 0;
-      if (removed) return r;
-    }
-    s = load_state(f);
+    if (r < 0 && !is_done(s)) return r; /* nothing to unwind: SLEEPERS only costs a wake */
   }
   return 0;
 }

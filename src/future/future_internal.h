@@ -12,7 +12,7 @@
 /* state word: low 2 bits = mt_future_state_t, plus flags. */
 #define MT__F_STATE 3u
 #define MT__F_LISTENERS 4u /* callbacks or watchers are registered */
-#define MT__F_SLEEPERS 8u  /* a waiter may be on `waiters`: a completer must lock */
+#define MT__F_SLEEPERS 8u  /* a waiter parks on the word: a completer wakes it */
 #define MT__F_BUSY 16u     /* a completer claimed the future (transient) */
 
 typedef struct mt__cb {
@@ -42,9 +42,8 @@ struct mt_future {
   /* ---- cold line ---- */
   uint32_t cancel_req; /* mt_future_cancel_running was called */
   char *message;       /* NULL or heap copy of the error message */
-  mt__mutex_t lock;    /* guards cbs, watchers and waiters */
+  mt__mutex_t lock;    /* guards cbs and watchers */
   mt__cb_t *cbs, *cbs_last;
-  mt__waitlist_t waiters; /* result()/exception() callers parked (wait layer) */
   struct mt__watch *watchers;
   int (*cancel_hook)(mt_future_t *f, void *ctx);
   void *hook_ctx;

@@ -89,8 +89,11 @@ int mt__wait_word(const uint32_t *word, uint32_t expected, bool shared,
   return r == MT_ETIMEDOUT ? MT_ETIMEDOUT : 0;
 }
 
+static void wake_word_nodes(const uint32_t *word, int n);
+
 void mt__wake_word(uint32_t *word, int n, bool shared) {
   mt__sys_futex_wake(word, n, shared);
+  if (!shared) wake_word_nodes(word, n);
 }
 
 int mt__wait_fds(struct pollfd *fds, int nfds, int64_t deadline_ns) {
@@ -233,7 +236,122 @@ int mt__waiter_park(mt__waiter_t *w, int64_t deadline_ns) {
 /* ---- event counts -------------------------------------------------------- */
 
 int mt__evc_wait(mt__evc_t *e, uint32_t key, bool shared, int64_t deadline_ns) {
+  return mt__word_park(&e->seq, key, shared, deadline_ns);
+}
+
+/* ---- word waits: a coroutine parks a node -------------------------------
+ * A private word (a mutex, a barrier's sequence, a thread's state, a
+ * once flag) is its own event count: the waiter re-checks it against the
+ * value it saw, the waker changes it and then calls mt__wake_word.  A
+ * thread sleeps on the word in the kernel, as before.  A coroutine cannot
+ * (it would stall its thread), so it parks a waiter node on a waiter list
+ * keyed by the word's address: one of WORD_BUCKETS lists, each guarded by a
+ * small lock of its own (the kernel's futex hash, in user space).  Its
+ * waker reaches it through that node (parker->unpark, from any thread).
+ * Waker's cost when no coroutine waits on any word: one fence and one load
+ * (`word_nodes`), after the futex wake it made anyway. */
+enum { WORD_BUCKETS = 64 };
+
+typedef struct {
+  mt__waiter_t w; /* first: the list holds &w */
+  const uint32_t *word;
+} word_node_t;
+
+static struct word_bucket {
+  uint32_t lock; /* 0 free, 1 held, 2 held with sleepers */
+  mt__waitlist_t list;
+} word_buckets[WORD_BUCKETS];
+static uint32_t word_nodes; /* nodes on every list: wakers skip when 0 */
+
+static struct word_bucket *bucket_of(const uint32_t *word) {
+  uintptr_t a = (uintptr_t)word;
+  return &word_buckets[(a >> 2 ^ a >> 9) % WORD_BUCKETS];
+}
+
+/* Held for a few list operations only, never across a park. */
+static void bucket_lock(struct word_bucket *b) {
+  uint32_t v = 0;
+  if (__atomic_compare_exchange_n(&b->lock, &v, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    return;
+  if (v != 2) v = __atomic_exchange_n(&b->lock, 2, __ATOMIC_ACQUIRE);
+  while (v != 0) {
+    mt__sys_futex_wait(&b->lock, 2, false, MT__NO_DEADLINE);
+    v = __atomic_exchange_n(&b->lock, 2, __ATOMIC_ACQUIRE);
+  }
+}
+
+static void bucket_unlock(struct word_bucket *b) {
+  if (__atomic_exchange_n(&b->lock, 0, __ATOMIC_RELEASE) == 2)
+    mt__sys_futex_wake(&b->lock, 1, false);
+}
+
+static void wake_word_nodes(const uint32_t *word, int n) {
+  /* Dekker with park_word_node: the waker changed *word, the parker
+   * counted itself in word_nodes before re-reading *word. */
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&word_nodes, __ATOMIC_RELAXED) == 0) return;
+  struct word_bucket *b = bucket_of(word);
+  mt__wake_t todo[8];
+  for (;;) {
+    int k = 0;
+    bool more = false;
+    bucket_lock(b);
+    for (mt__waiter_t *w = b->list.head; w && n > 0;) {
+      mt__waiter_t *next = w->next;
+      if (((word_node_t *)w)->word == word) {
+        if (k == 8) {
+          more = true;
+          break;
+        }
+        mt__waitlist_t one = {w, w}; /* pop exactly this node */
+        mt__waiter_t *prev = w->prev;
+        w->prev = w->next = NULL;
+        if (prev) prev->next = next;
+        else b->list.head = next;
+        if (next) next->prev = prev;
+        else b->list.tail = prev;
+        todo[k++] = mt__waitlist_wake_one(&one);
+        n--;
+      }
+      w = next;
+    }
+    bucket_unlock(b);
+    for (int i = 0; i < k; i++) mt__wake_deliver(todo[i]);
+    if (!more) return;
+  }
+}
+
+/* A coroutine under parker p parks on a private word.  Results of
+ * mt__waiter_park; 0 also when the word had already moved. */
+static int park_word_node(const uint32_t *word, uint32_t expected, int64_t deadline_ns) {
+  word_node_t n = {.word = word};
+  struct word_bucket *b = bucket_of(word);
+  bucket_lock(b);
+  __atomic_fetch_add(&word_nodes, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != expected) {
+    __atomic_fetch_sub(&word_nodes, 1, __ATOMIC_RELAXED);
+    bucket_unlock(b);
+    return 0;
+  }
+  mt__waitlist_push(&b->list, &n.w);
+  bucket_unlock(b);
+  int r = mt__waiter_park(&n.w, deadline_ns);
+  /* Off the list whatever ended the park (a scheduler may also resume us
+   * spuriously); popped by a waker = woken, whatever else happened. */
+  bucket_lock(b);
+  if (!mt__waitlist_remove(&b->list, &n.w)) r = 0;
+  bucket_unlock(b);
+  __atomic_fetch_sub(&word_nodes, 1, __ATOMIC_RELAXED);
+  return r;
+}
+
+int mt__word_park(const uint32_t *word, uint32_t expected, bool shared, int64_t deadline_ns) {
   int c = mt__coro_cancelled();
   if (c) return c;
-  return mt__wait_word(&e->seq, key, shared, deadline_ns);
+  const mt__parker_t *p = coro_parker();
+  if (p && p->park && !shared) {
+    if (mt__deadline_passed(deadline_ns)) return MT_ETIMEDOUT;
+    return park_word_node(word, expected, deadline_ns);
+  }
+  return mt__wait_word(word, expected, shared, deadline_ns);
 }

@@ -26,7 +26,9 @@ bool mt__deadline_passed(int64_t deadline_ns);
  * into 0: callers loop on their condition anyway. */
 int mt__wait_word(const uint32_t *word, uint32_t expected, bool shared,
                   int64_t deadline_ns);
-/* Wake up to n waiters (INT32_MAX = all) parked on word. */
+/* Wake up to n waiters (INT32_MAX = all) parked on word: n threads in the
+ * kernel, and (private words) up to n coroutines parked by mt__word_park;
+ * an extra wake is a spurious one, which every park loop tolerates. */
 void mt__wake_word(uint32_t *word, int n, bool shared);
 
 /* Park until one of fds is ready or the deadline.  Returns the number of
@@ -160,6 +162,17 @@ static inline void mt__evc_notify(mt__evc_t *e, int n, bool shared) {
   __atomic_fetch_add(&e->seq, 1, __ATOMIC_SEQ_CST);
   mt__wake_word(&e->seq, n, shared);
 }
+
+/* ---- a word that is its own event count ----------------------------------
+ * For objects whose state word itself moves when a waiter should re-check
+ * (the internal mutex and Lock/RLock, a barrier's sequence, a thread's
+ * state, a once flag, a timer's flags), with a count or bit of their own
+ * that tells the waker somebody waits.  Parks until *word != expected:
+ * the four results above (0 = re-check).  A thread sleeps on the word (the
+ * kernel's futex); a coroutine parks a waiter node on a list keyed by the
+ * word's address (private words) or goes to its parker's wait_word
+ * (MT_SHARED words); mt__wake_word reaches both. */
+int mt__word_park(const uint32_t *word, uint32_t expected, bool shared, int64_t deadline_ns);
 
 /* ---- the park decision: threads or a coroutine scheduler ------------------
  * ONE place decides how to park (wait.c, `coro_parker`): on a thread where
