@@ -53,7 +53,7 @@ static int robust_acquire(mt__mutex_t *m, uint32_t *state, int64_t *try_checked,
     r = mt__mutex_trylock_mode(m, mode) == 0 ? 0 : mt__mutex_try_dead_holder(m, mode, try_checked);
     if (r == MT_EBUSY) r = MT_ETIMEDOUT;
   } else
-    r = mt__mutex_lock(m, mode, deadline);
+    r = mt__mutex_lock_cancellable(m, mode, deadline);
   if (r == MT_EOWNERDEAD) {
     __atomic_store_n(state, INCONSISTENT, __ATOMIC_RELEASE);
     return r;
