@@ -221,6 +221,63 @@ static int c_wait(task_t *t) {
   return r;
 }
 
+static int l_acquire(task_t *t) {
+  int r = mt_lock_acquire(t->obj, MT_FOREVER);
+  if (r == MT_ECANCELLED) t->result2 = mt_lock_acquire(t->obj, MT_FOREVER);
+  else if (r == 0) assert_code(mt_lock_release(t->obj), 0);
+  return r;
+}
+static int rl_acquire(task_t *t) {
+  int r = mt_rlock_acquire(t->obj, MT_FOREVER);
+  if (r == MT_ECANCELLED) t->result2 = mt_rlock_acquire(t->obj, MT_FOREVER);
+  else if (r == 0) assert_code(mt_rlock_release(t->obj), 0);
+  return r;
+}
+static int b_wait(task_t *t) {
+  int r = mt_barrier_wait(t->obj, MT_FOREVER);
+  if (r == MT_ECANCELLED) t->result2 = mt_barrier_wait(t->obj, MT_FOREVER);
+  return r < 0 ? r : 0; /* an arrival index */
+}
+static int th_join(task_t *t) {
+  int r = mt_thread_join(t->obj, MT_FOREVER, NULL);
+  if (r == MT_ECANCELLED) t->result2 = mt_thread_join(t->obj, MT_FOREVER, NULL);
+  return r;
+}
+static int tm_join(task_t *t) {
+  int r = mt_timer_join(t->obj, MT_FOREVER);
+  if (r == MT_ECANCELLED) t->result2 = mt_timer_join(t->obj, MT_FOREVER);
+  return r;
+}
+static int tm_cancel(task_t *t) {
+  int r = mt_timer_cancel(t->obj, MT_FOREVER);
+  if (r == MT_ECANCELLED) t->result2 = mt_timer_cancel(t->obj, MT_FOREVER);
+  return r;
+}
+static void once_fn(void *arg) { /* parks its coroutine until the event is set */
+  assert_code(mt_event_wait(arg, MT_FOREVER), 0);
+}
+static int once_run(task_t *t) { return mt_once_call(t->obj, once_fn, t->obj2); }
+static int once_wait(task_t *t) {
+  int r = mt_once_call(t->obj, once_fn, t->obj2);
+  if (r == MT_ECANCELLED) t->result2 = mt_once_call(t->obj, once_fn, t->obj2);
+  return r;
+}
+
+/* A plain thread that holds a lock (or runs) until told to let go. */
+typedef struct {
+  mt_rlock_t *rlock;
+  mt_sem_t *go;
+  atomic_int holding;
+} holder_t;
+static void *holder_main(void *arg) {
+  holder_t *h = arg;
+  if (h->rlock) assert_code(mt_rlock_acquire(h->rlock, MT_FOREVER), 0);
+  atomic_store(&h->holding, 1);
+  assert_code(mt_sem_acquire(h->go, MT_FOREVER), 0);
+  if (h->rlock) assert_code(mt_rlock_release(h->rlock), 0);
+  return NULL;
+}
+
 /* ---- killed while blocked ----------------------------------------------------- */
 
 static void kill_blocked(int (*body)(task_t *), void *obj, void *obj2) {
@@ -284,6 +341,100 @@ static void killed_in_each_call(void **state) {
   }
 }
 
+static void holder_cb(void *arg) { holder_main(arg); }
+static void never_cb(void *arg) {
+  (void)arg;
+  fail_msg("a cancelled timer fired");
+}
+
+/* Lock, RLock, Barrier, once, thread join, timer join and cancel. */
+static void killed_in_each_call_2(void **state) {
+  (void)state;
+  for (int flags = 0; flags <= MT_SHARED; flags += MT_SHARED) {
+    mt_lock_t *l = mt_lock_new(flags);
+    assert_code(mt_lock_acquire(l, 0), 0); /* the root holds it */
+    kill_blocked(l_acquire, l, NULL);
+    assert_code(mt_lock_release(l), 0);
+    assert_code(mt_lock_is_locked(l), 0);
+    assert_code(mt_lock_acquire(l, 0), 0); /* usable */
+    assert_code(mt_lock_release(l), 0);
+    mt_lock_free(l);
+
+    /* an RLock is the thread's: held by another thread */
+    holder_t h = {.rlock = mt_rlock_new(flags), .go = mt_sem_new(0, 0)};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, holder_main, &h), 0);
+    while (!atomic_load(&h.holding)) mt__sys_yield();
+    kill_blocked(rl_acquire, h.rlock, NULL);
+    assert_code(mt_sem_release(h.go, 1), 0);
+    pthread_join(th, NULL);
+    assert_code(mt_rlock_acquire(h.rlock, 0), 0);
+    assert_code(mt_rlock_release(h.rlock), 0);
+    mt_rlock_free(h.rlock);
+    mt_sem_free(h.go);
+
+    mt_barrier_t *b = mt_barrier_new(2, NULL, NULL, MT_FOREVER, flags);
+    kill_blocked(b_wait, b, NULL);
+    assert_code(mt_barrier_n_waiting(b), 0); /* the party left its round */
+    assert_code(mt_barrier_is_broken(b), 0);
+    sched_begin(); /* still works: two coroutines pass it */
+    task_t *p1 = spawn(b_wait, b, NULL), *p2 = spawn(b_wait, b, NULL);
+    run_until(all_done);
+    assert_code(p1->result, 0);
+    assert_code(p2->result, 0);
+    sched_end();
+    mt_barrier_free(b);
+  }
+
+  /* once: the runner is a coroutine parked in fn, a second caller waits */
+  mt_once_t o = MT_ONCE_INIT;
+  mt_event_t *ev = mt_event_new(0);
+  sched_begin();
+  task_t *runner = spawn(once_run, &o, ev), *waiter = spawn(once_wait, &o, ev);
+  run_until(first_parked);
+  while (!waiter->parked) pass();
+  assert_code(mt_greenlet_kill(waiter->g), 0);
+  assert_code(waiter->result, MT_ECANCELLED);
+  assert_code(waiter->result2, MT_ECANCELLED);
+  assert_int_equal(waiter->parks, 1);
+  assert_code(mt_event_set(ev), 0);
+  run_until(all_done);
+  assert_code(runner->result, 0);
+  sched_end();
+  assert_code(mt_once_call(&o, once_fn, ev), 0); /* done: fn not run again */
+  mt_event_free(ev);
+
+  /* thread join: the thread runs until told to end */
+  holder_t h = {.go = mt_sem_new(0, 0)};
+  mt_thread_t *t = mt_thread_spawn(holder_main, &h, NULL);
+  assert_non_null(t);
+  kill_blocked(th_join, t, NULL);
+  assert_code(mt_sem_release(h.go, 1), 0);
+  assert_code(mt_thread_join(t, MT_FOREVER, NULL), 0);
+  mt_thread_free(t);
+
+  /* timer join: a timer that would fire in an hour */
+  mt_timer_t *tm = mt_timer_new(3600, never_cb, NULL);
+  assert_code(mt_timer_start(tm), 0);
+  kill_blocked(tm_join, tm, NULL);
+  assert_code(mt_timer_cancel(tm, MT_FOREVER), 1);
+  assert_code(mt_timer_join(tm, MT_FOREVER), 0);
+  mt_timer_free(tm);
+
+  /* timer cancel: waits for a running callback, which waits for `go` */
+  holder_t ch = {.go = mt_sem_new(0, 0)};
+  tm = mt_timer_new(0, holder_cb, &ch);
+  assert_code(mt_timer_start(tm), 0);
+  while (!atomic_load(&ch.holding)) mt__sys_yield();
+  kill_blocked(tm_cancel, tm, NULL);
+  assert_code(mt_sem_release(ch.go, 1), 0);
+  assert_code(mt_timer_join(tm, MT_FOREVER), 0);
+  assert_code(mt_timer_is_fired(tm), 1);
+  mt_timer_free(tm);
+  mt_sem_free(h.go);
+  mt_sem_free(ch.go);
+}
+
 /* ---- two coroutines on one thread ------------------------------------------- */
 
 static int q_putter(task_t *t) { return mt_queue_put(t->obj, (void *)42, MT_FOREVER); }
@@ -334,6 +485,37 @@ static void two_coroutines_one_thread(void **state) {
   }
 }
 
+/* A Lock between two coroutines of one thread: A holds it while parked on
+ * an event; B sets the event and blocks on the lock (parks on its node). */
+static int lock_holder(task_t *t) {
+  assert_code(mt_lock_acquire(t->obj, MT_FOREVER), 0);
+  int r = mt_event_wait(t->obj2, MT_FOREVER);
+  assert_code(mt_lock_release(t->obj), 0);
+  return r;
+}
+static int lock_taker(task_t *t) {
+  assert_code(mt_event_set(t->obj2), 0);
+  return l_acquire(t);
+}
+
+static void lock_two_coroutines(void **state) {
+  (void)state;
+  for (int flags = 0; flags <= MT_SHARED; flags += MT_SHARED) {
+    mt_lock_t *l = mt_lock_new(flags);
+    mt_event_t *e = mt_event_new(flags);
+    sched_begin();
+    task_t *a = spawn(lock_holder, l, e), *b = spawn(lock_taker, l, e);
+    run_until(all_done);
+    assert_code(a->result, 0);
+    assert_code(b->result, 0);
+    assert_true(b->parks >= 1);
+    sched_end();
+    assert_code(mt_lock_is_locked(l), 0);
+    mt_lock_free(l);
+    mt_event_free(e);
+  }
+}
+
 /* ---- woken from another thread ------------------------------------------------ */
 
 typedef struct {
@@ -349,6 +531,8 @@ static void *other_thread(void *arg) {
   o->fake.result = o->waker(&o->fake);
   return NULL;
 }
+
+static int l_releaser(task_t *t) { return mt_lock_release(t->obj); }
 
 static void woken_from(int (*waiter)(task_t *), int (*waker)(task_t *), void *obj,
                        bool by_node) {
@@ -380,14 +564,21 @@ static void woken_from_another_thread(void **state) {
     woken_from(s_acquire, s_releaser, s, false);
     mt_sem_free(s);
     mt_event_t *e = mt_event_new(0);
-    woken_from(e_wait, e_setter, e, false);
+    woken_from(e_wait, e_setter, e, true); /* a private event count: by node */
     mt_event_free(e);
+    mt_lock_t *l = mt_lock_new(0);
+    assert_code(mt_lock_acquire(l, 0), 0);
+    woken_from(l_acquire, l_releaser, l, true);
+    assert_code(mt_lock_is_locked(l), 0);
+    mt_lock_free(l);
   }
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(killed_in_each_call),
+      cmocka_unit_test(killed_in_each_call_2),
+      cmocka_unit_test(lock_two_coroutines),
       cmocka_unit_test(two_coroutines_one_thread),
       cmocka_unit_test(woken_from_another_thread),
   };
