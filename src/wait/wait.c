@@ -17,6 +17,10 @@
  *    waiter lists they could not follow.  A 32-bit sequence the waiters
  *    futex-wait on and a count of registered waiters; notify bumps the
  *    sequence and calls the kernel only when someone registered.
+ *    An object whose own state word moves when its waiters should re-check
+ *    (a mutex, a barrier, a thread's state, a future) is its own event
+ *    count: mt__word_park (bottom of this file), where a coroutine parks a
+ *    node on a list keyed by the word's address.
  * 3. Words and descriptors (mt__wait_word, mt__wait_fds): the older
  *    primitive on which 1 and 2 stand, and which the protocols not yet
  *    converted still call directly (docs/coroutines.md lists them).

@@ -62,7 +62,7 @@ bool mt__spin_pays(int cpus, double quota);
  *                  delivers it; nothing returns it yet). */
 
 /* ---- waiter list: private memory, one node per waiter --------------------
- * For objects guarded by a lock of their own (queues, futures).  A waiter
+ * For objects guarded by a lock of their own (queues).  A waiter
  * pushes its node under the object's lock, unlocks, parks on the node and
  * relocks; a waker pops nodes under the lock and wakes exactly them after
  * unlocking.  The node is what a coroutine scheduler resumes (see
