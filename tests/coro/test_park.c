@@ -263,6 +263,23 @@ static int once_wait(task_t *t) {
   return r;
 }
 
+static int fw_wait(task_t *t) {
+  mt_future_t *f = t->obj;
+  int r = mt_future_wait(&f, 1, MT_FOREVER, MT_ALL_COMPLETED, NULL, NULL, NULL);
+  if (r == MT_ECANCELLED)
+    t->result2 = mt_future_wait(&f, 1, MT_FOREVER, MT_ALL_COMPLETED, NULL, NULL, NULL);
+  return r < 0 ? r : r - 1; /* 0 once the one future is done */
+}
+static int ac_next(task_t *t) {
+  mt_future_t *f = t->obj, *out = NULL;
+  mt_as_completed_t *it = mt_as_completed_new(&f, 1, MT_FOREVER);
+  assert_non_null(it);
+  int r = mt_as_completed_next(it, &out);
+  if (r == MT_ECANCELLED) t->result2 = mt_as_completed_next(it, &out);
+  mt_as_completed_free(it);
+  return r < 0 ? r : r - 1;
+}
+
 /* A plain thread that holds a lock (or runs) until told to let go. */
 typedef struct {
   mt_rlock_t *rlock;
@@ -385,6 +402,16 @@ static void killed_in_each_call_2(void **state) {
     sched_end();
     mt_barrier_free(b);
   }
+
+  /* futures.wait and as_completed */
+  mt_future_t *fu = mt_future_new();
+  kill_blocked(fw_wait, fu, NULL);
+  kill_blocked(ac_next, fu, NULL);
+  assert_code(mt_future_set_result(fu, (mt_value_t){(void *)5, 0, NULL}), 0);
+  mt_future_t *fdone = NULL;
+  assert_code(mt_future_wait(&fu, 1, 0, MT_ALL_COMPLETED, &fdone, NULL, NULL), 1);
+  assert_ptr_equal(fdone, fu);
+  mt_future_free(fu);
 
   /* once: the runner is a coroutine parked in fn, a second caller waits */
   mt_once_t o = MT_ONCE_INIT;
