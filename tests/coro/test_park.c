@@ -281,11 +281,22 @@ static int ac_next(task_t *t) {
 }
 
 /* A plain thread that holds a lock (or runs) until told to let go. */
-typedef struct {
+typedef struct holder {
   mt_rlock_t *rlock;
   mt_sem_t *go;
   atomic_int holding;
 } holder_t;
+static int ex_shutdown(task_t *t) {
+  int r = mt_executor_shutdown(t->obj, true, false, MT_FOREVER);
+  if (r == MT_ECANCELLED) t->result2 = mt_executor_shutdown(t->obj, true, false, MT_FOREVER);
+  return r;
+}
+static int task_wait_go(void *arg, mt_value_t *result) {
+  (void)result;
+  atomic_store(&((struct holder *)arg)->holding, 1);
+  return mt_sem_acquire(((struct holder *)arg)->go, MT_FOREVER);
+}
+
 static void *holder_main(void *arg) {
   holder_t *h = arg;
   if (h->rlock) assert_code(mt_rlock_acquire(h->rlock, MT_FOREVER), 0);
@@ -412,6 +423,21 @@ static void killed_in_each_call_2(void **state) {
   assert_code(mt_future_wait(&fu, 1, 0, MT_ALL_COMPLETED, &fdone, NULL, NULL), 1);
   assert_ptr_equal(fdone, fu);
   mt_future_free(fu);
+
+  /* a thread pool's shutdown(wait): its one task runs until told to end */
+  holder_t eh = {.go = mt_sem_new(0, 0)};
+  mt_executor_t *ex = mt_executor_new_thread_pool(NULL);
+  assert_non_null(ex);
+  mt_future_t *ef = NULL;
+  assert_code(mt_executor_submit(ex, task_wait_go, &eh, &ef), 0);
+  while (!atomic_load(&eh.holding)) mt__sys_yield();
+  kill_blocked(ex_shutdown, ex, NULL);
+  assert_code(mt_sem_release(eh.go, 1), 0);
+  assert_code(mt_executor_shutdown(ex, true, false, MT_FOREVER), 0);
+  assert_code(mt_future_result(ef, 0, NULL), 0);
+  mt_future_free(ef);
+  mt_executor_free(ex);
+  mt_sem_free(eh.go);
 
   /* once: the runner is a coroutine parked in fn, a second caller waits */
   mt_once_t o = MT_ONCE_INIT;
