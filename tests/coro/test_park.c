@@ -132,7 +132,12 @@ static bool pass(void) {
     if (t->done) continue;
     int code = 1;
     if (!mt_greenlet_is_started(t->g)) code = 0;
-    else if (t->parked == 1 && atomic_exchange(&t->ready, 0)) code = 0;
+    /* ready, or woken before tp_park recorded the node (the waker's
+     * unpark then found no task: the node's state says it) */
+    else if (t->parked == 1 && (atomic_exchange(&t->ready, 0) ||
+                                __atomic_load_n(&atomic_load(&t->node)->state,
+                                                __ATOMIC_ACQUIRE) == MT__W_WOKEN))
+      code = 0;
     else if (t->parked == 2 && __atomic_load_n(t->word, __ATOMIC_ACQUIRE) != t->expected) code = 0;
     else if (t->parked && mt__deadline_passed(t->deadline)) code = MT_ETIMEDOUT;
     if (code == 1) continue;
