@@ -43,6 +43,7 @@
 #include "wait.h"
 #include "coro/coro.h"
 #include "platform/platform.h"
+#include "platform/sanitizer.h"
 #include "multitask/error.h"
 
 #include <math.h>
@@ -292,8 +293,12 @@ static void bucket_unlock(struct word_bucket *b) {
 static void wake_word_nodes(const uint32_t *word, int n) {
   /* Dekker with park_word_node: the waker changed *word, the parker
    * counted itself in word_nodes before re-reading *word. */
+#ifdef MT__TSAN /* no fences under TSan: a read-modify-write orders the same */
+  if (__atomic_fetch_add(&word_nodes, 0, __ATOMIC_SEQ_CST) == 0) return;
+#else /* a fence and a load keep the counter's line shared among wakers */
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
   if (__atomic_load_n(&word_nodes, __ATOMIC_RELAXED) == 0) return;
+#endif
   struct word_bucket *b = bucket_of(word);
   mt__wake_t todo[8];
   for (;;) {
