@@ -169,8 +169,7 @@ static int wait_until(mt_cond_t *c, int64_t deadline) {
   }
 
   /* the lock is retaken whatever ended the wait, as Python does */
-  int a = c->lock ? mt_lock_acquire(c->lock, MT_FOREVER)
-                  : mt__rlock_acquire_restore(c->rlock, depth);
+  int a = c->lock ? mt__lock_retake(c->lock) : mt__rlock_acquire_restore(c->rlock, depth);
   if (pass_on && a >= 0) mt_cond_notify(c, 1);
   return a < 0 ? a : r; /* MT_EOWNERDEAD / MT_ENOTRECOVERABLE win */
 }

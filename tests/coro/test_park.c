@@ -311,6 +311,15 @@ static void *holder_main(void *arg) {
   return NULL;
 }
 
+/* Kills t as the scheduler would run it: t is the running task meanwhile
+ * (a park during its unwinding is t's, not the root's). */
+static int kill_task(task_t *t) {
+  S.running = t;
+  int r = mt_greenlet_kill(t->g);
+  S.running = NULL;
+  return r;
+}
+
 /* ---- killed while blocked ----------------------------------------------------- */
 
 static void kill_blocked(int (*body)(task_t *), void *obj, void *obj2) {
@@ -318,7 +327,7 @@ static void kill_blocked(int (*body)(task_t *), void *obj, void *obj2) {
   task_t *t = spawn(body, obj, obj2);
   run_until(first_parked);
   assert_int_equal(t->parks, 1);
-  assert_code(mt_greenlet_kill(t->g), 0);
+  assert_code(kill_task(t), 0);
   assert_true(t->done);
   assert_code(t->result, MT_ECANCELLED);
   assert_code(t->result2, MT_ECANCELLED); /* sticky, and did not park again */
@@ -451,7 +460,7 @@ static void killed_in_each_call_2(void **state) {
   task_t *runner = spawn(once_run, &o, ev), *waiter = spawn(once_wait, &o, ev);
   run_until(first_parked);
   while (!waiter->parked) pass();
-  assert_code(mt_greenlet_kill(waiter->g), 0);
+  assert_code(kill_task(waiter), 0);
   assert_code(waiter->result, MT_ECANCELLED);
   assert_code(waiter->result2, MT_ECANCELLED);
   assert_int_equal(waiter->parks, 1);
@@ -491,6 +500,30 @@ static void killed_in_each_call_2(void **state) {
   mt_timer_free(tm);
   mt_sem_free(h.go);
   mt_sem_free(ch.go);
+}
+
+/* A condition waiter killed while another holds the lock retakes the lock
+ * before it returns MT_ECANCELLED (as Python): the kill does not end that
+ * wait, so the caller never "releases" a lock it does not hold. */
+static void cond_kill_lock_held(void **state) {
+  (void)state;
+  mt_lock_t *l = mt_lock_new(0);
+  mt_cond_t *c = mt_cond_new(l, 0);
+  int flag = 0;
+  sched_begin();
+  task_t *t = spawn(c_wait, c, &flag);
+  run_until(first_parked);
+  assert_code(mt_lock_acquire(l, 0), 0); /* the root takes it meanwhile */
+  assert_code(kill_task(t), MT_EBUSY); /* waits for the lock */
+  assert_false(t->done);
+  assert_code(mt_lock_release(l), 0);
+  run_until(all_done);
+  assert_code(t->result, MT_ECANCELLED);
+  assert_code(t->result2, MT_ECANCELLED);
+  sched_end();
+  assert_code(mt_lock_is_locked(l), 0);
+  mt_cond_free(c);
+  mt_lock_free(l);
 }
 
 /* ---- two coroutines on one thread ------------------------------------------- */
@@ -637,6 +670,7 @@ int main(void) {
       cmocka_unit_test(killed_in_each_call),
       cmocka_unit_test(killed_in_each_call_2),
       cmocka_unit_test(lock_two_coroutines),
+      cmocka_unit_test(cond_kill_lock_held),
       cmocka_unit_test(two_coroutines_one_thread),
       cmocka_unit_test(woken_from_another_thread),
   };
