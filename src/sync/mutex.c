@@ -104,7 +104,9 @@ static int lock_wait(mt__mutex_t *m, int mode, int64_t deadline_ns, bool cancell
     int r = mt__word_park(&m->word, v, shared, until);
     if (r < 0 && r != MT_ETIMEDOUT) {
       if (cancellable) return r;
-      r = mt__wait_word(&m->word, v, shared, until); /* killed: 0 or MT_ETIMEDOUT */
+      /* killed: park without the cancel check (a thread sleeps, a
+       * coroutine goes to its parker's wait_word); re-check either way */
+      r = mt__wait_word(&m->word, v, shared, until);
     }
     if (r == MT_ETIMEDOUT) {
       if (mt__deadline_passed(deadline_ns)) return MT_ETIMEDOUT;
