@@ -99,7 +99,8 @@ int mt_executor_map(mt_executor_t *ex, mt_task_fn fn, void *const *args, size_t 
  * blocks until the running and queued work ended and the workers are gone,
  * at most `timeout` seconds (MT_FOREVER: no limit, Python's wait=True).
  * 0, MT_ETIMEDOUT (the work goes on; call again to wait more), MT_EINVAL
- * (NULL, bad timeout).  Calling it again is fine.  Called from one of the
+ * (NULL, bad timeout); MT_ECANCELLED when the calling coroutine was killed
+ * while it waited (shut down all the same).  Calling it again is fine.  Called from one of the
  * pool's own workers (e.g. in a callback) with wait, it does not wait for
  * itself. */
 int mt_executor_shutdown(mt_executor_t *ex, bool wait, bool cancel_futures, double timeout);

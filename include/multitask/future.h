@@ -195,7 +195,8 @@ enum {
  * room for n) keeping input order, and returns the number of done futures
  * (a timeout is not an error, as Python: compare with n).  *n_not_done
  * receives the other count if not NULL.  Duplicate entries are counted
- * once.  MT_EINVAL for NULL futures, n < 0, a bad timeout or return_when. */
+ * once.  MT_EINVAL for NULL futures, n < 0, a bad timeout or return_when;
+ * MT_ECANCELLED when the calling coroutine was killed while it waited. */
 int mt_future_wait(mt_future_t *const *fs, int n, double timeout, int return_when,
                     mt_future_t **done, mt_future_t **not_done, int *n_not_done);
 
@@ -207,7 +208,8 @@ typedef struct mt_as_completed mt_as_completed_t;
 mt_as_completed_t *mt_as_completed_new(mt_future_t *const *fs, int n, double timeout);
 /* 1 with *out set to the next done future; 0 when all were yielded;
  * MT_ETIMEDOUT when none is done at the deadline (later calls still yield
- * futures that completed meanwhile, without waiting); MT_EINVAL for NULL. */
+ * futures that completed meanwhile, without waiting); MT_EINVAL for NULL;
+ * MT_ECANCELLED when the calling coroutine was killed while it waited. */
 int mt_as_completed_next(mt_as_completed_t *it, mt_future_t **out);
 /* Frees the iterator; never blocks.  The futures are untouched (they stay
  * the caller's and run on). */

@@ -91,7 +91,8 @@ int mt_thread_start_detached(mt_thread_t *t);
 mt_thread_t *mt_thread_spawn(void *(*fn)(void *arg), void *arg, const mt_thread_opts_t *opts);
 /* Waits for the thread to finish.  0, MT_ETIMEDOUT, MT_ENOTSTARTED,
  * MT_EDEADLK (joining yourself), MT_ENOTSUP (a dummy thread: it cannot be
- * joined), MT_EINVAL (NULL, bad timeout).  Many threads may join the same
+ * joined), MT_EINVAL (NULL, bad timeout), MT_ECANCELLED (the calling
+ * coroutine was killed while it waited).  Many threads may join the same
  * thread, and join again later.  If result is non-NULL it receives fn's
  * return value (NULL if the thread left by pthread_exit).  Destructors of
  * its mt_local values have run when join returns 0. */

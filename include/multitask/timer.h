@@ -51,13 +51,15 @@ int mt_timer_start(mt_timer_t *t);
  * already fired, or it was cancelled before); in both cases the callback is
  * not running any more.  MT_ETIMEDOUT: the callback still runs at the
  * deadline (the timer is cancelled all the same: nothing new starts; wait
- * with mt_timer_join).  MT_EINVAL for NULL or a bad timeout.  For a
+ * with mt_timer_join); MT_ECANCELLED likewise when the calling coroutine
+ * was killed while it waited.  MT_EINVAL for NULL or a bad timeout.  For a
  * one-shot, exactly one of "cancel returned 1" and "the callback ran" is
  * true. */
 int mt_timer_cancel(mt_timer_t *t, double timeout);
 /* Waits until a one-shot timer has fired or been cancelled, a loop timer
  * cancelled (Python's Timer.join).  0, MT_ETIMEDOUT, MT_ENOTSTARTED,
- * MT_EDEADLK (called from a timer callback), MT_EINVAL. */
+ * MT_EDEADLK (called from a timer callback), MT_EINVAL, MT_ECANCELLED (the
+ * calling coroutine was killed while it waited). */
 int mt_timer_join(mt_timer_t *t, double timeout);
 /* How many callbacks completed: 0/1 (one-shot), ticks run (loop). */
 int mt_timer_is_fired(const mt_timer_t *t);

@@ -498,9 +498,9 @@ static int pool_shutdown(void *self, bool wait, bool cancel_futures, double time
   for (;;) {
     uint32_t n = load32(&p->nthreads);
     if (n <= self_count) return 0;
-    if (mt__wait_word(&p->nthreads, n, false, deadline) == MT_ETIMEDOUT &&
-        load32(&p->nthreads) > self_count)
-      return MT_ETIMEDOUT;
+    int r = mt__word_park(&p->nthreads, n, false, deadline);
+    if (r < 0 && load32(&p->nthreads) > self_count)
+      return r; /* MT_ETIMEDOUT, or MT_ECANCELLED / MT_EINTR: the pool is shut down all the same */
   }
 }
 

@@ -6,6 +6,13 @@
  * (MT__F_SLEEPERS) or listens (MT__F_LISTENERS: callbacks, wait() and
  * as_completed() watchers).
  *
+ * Parking: a result()/exception() caller that must block sets SLEEPERS
+ * (a CAS that fails if the future became done) and parks on the state word
+ * itself through the wait layer (mt__word_park: the word is its own event
+ * count); a completer whose final CAS saw SLEEPERS wakes the word, with no
+ * lock.  A thread sleeps on the word in the kernel; a coroutine parks a
+ * node that the wake reaches (wait.c), so the completer needs no list.
+ *
  * Transitions (all CAS on `state`, flags preserved):
  *   PENDING -> RUNNING            set_running_or_notify_cancel
  *   PENDING -> CANCELLED          cancel (then notify)
@@ -15,8 +22,8 @@
  * "Done" means CANCELLED or FINISHED without BUSY; readers use acquire
  * loads, so a done state makes value/err/message visible.
  *
- * Notify: if the old word had SLEEPERS, wake every parked thread; if it had
- * LISTENERS, lock `lock`, detach the callback list, tell every watcher (still
+ * Notify: if the old word had SLEEPERS, wake the word (threads and parked
+ * coroutines); if it had LISTENERS, lock `lock`, detach the callback list, tell every watcher (still
  * under `lock`, so a watcher that unregisters under the same lock never sees
  * a notification after it left), unlock, then run callbacks in order with no
  * lock held (they may submit work or wait on other futures).
@@ -248,18 +255,19 @@ int mt_future_cancel_running(mt_future_t *f) {
 
 /* ---- waiting --------------------------------------------------------- */
 
-/* Waits until done: spin briefly, then park with SLEEPERS set. */
+/* Waits until done: spin briefly, then park on the word with SLEEPERS set.
+ * 0, MT_ETIMEDOUT, or MT_ECANCELLED / MT_EINTR from the wait layer. */
 static int wait_done(mt_future_t *f, int64_t deadline) {
   uint32_t s = load_state(f);
   if (is_done(s)) return 0;
-  if (!mt__deadline_passed(deadline)) {
+  if (!mt__deadline_passed(deadline) && mt__may_spin()) {
     int rounds = mt__spin_rounds();
     for (int i = 0; i < rounds && !is_done(s); i += 64) {
       mt__spin_until_changed(&f->state, s, 64);
       s = load_state(f);
     }
     for (int i = 0; i < mt__yield_rounds() && !is_done(s); i++) {
-      mt__sys_yield();
+      mt__yield();
       s = load_state(f);
     }
   }
@@ -270,9 +278,9 @@ static int wait_done(mt_future_t *f, int64_t deadline) {
         continue;
       s |= MT__F_SLEEPERS;
     }
-    int r = mt__wait_word(&f->state, s, false, deadline);
+    int r = mt__word_park(&f->state, s, false, deadline);
     s = load_state(f);
-    if (r == MT_ETIMEDOUT && !is_done(s)) return MT_ETIMEDOUT;
+    if (r < 0 && !is_done(s)) return r; /* nothing to unwind: SLEEPERS only costs a wake */
   }
   return 0;
 }

@@ -7,11 +7,12 @@
 
 #include "multitask/future.h"
 #include "sync/mutex.h"
+#include "wait/wait.h"
 
 /* state word: low 2 bits = mt_future_state_t, plus flags. */
 #define MT__F_STATE 3u
 #define MT__F_LISTENERS 4u /* callbacks or watchers are registered */
-#define MT__F_SLEEPERS 8u  /* a thread parks on the word */
+#define MT__F_SLEEPERS 8u  /* a waiter parks on the word: a completer wakes it */
 #define MT__F_BUSY 16u     /* a completer claimed the future (transient) */
 
 typedef struct mt__cb {

@@ -214,7 +214,8 @@ static int check(mt__collector_t *c, pred_fn pred, int arg) {
   return ok;
 }
 
-/* 0 once pred holds, MT_ETIMEDOUT at the deadline, MT_ENOTRECOVERABLE. */
+/* 0 once pred holds, MT_ETIMEDOUT at the deadline, MT_ENOTRECOVERABLE,
+ * MT_ECANCELLED / MT_EINTR (the calling coroutine was killed). */
 static int collector_wait(mt__collector_t *c, pred_fn pred, int arg) {
   int rounds = mt__spin_rounds();
   for (;;) {
@@ -228,10 +229,12 @@ static int collector_wait(mt__collector_t *c, pred_fn pred, int arg) {
     }
     __atomic_store_n(&c->sleeping, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&c->seq, __ATOMIC_SEQ_CST) != s) continue;
-    if (mt__wait_word(&c->seq, s, false, c->deadline) == MT_ETIMEDOUT) {
+    int w = mt__word_park(&c->seq, s, false, c->deadline);
+    if (w == MT_ETIMEDOUT) {
       ok = check(c, pred, arg);
       return ok < 0 ? ok : ok ? 0 : MT_ETIMEDOUT;
     }
+    if (w < 0) return w; /* MT_ECANCELLED / MT_EINTR: `sleeping` only costs a wake */
   }
 }
 
@@ -248,7 +251,7 @@ int mt_future_wait(mt_future_t *const *fs, int n, double timeout, int return_whe
   else
     r = collector_wait(&c, at_least, c.n);
   detach(&c);
-  if (r == MT_ENOTRECOVERABLE) {
+  if (r < 0 && r != MT_ETIMEDOUT) { /* MT_ENOTRECOVERABLE, MT_ECANCELLED, MT_EINTR */
     collector_release(&c);
     return r;
   }

@@ -6,20 +6,19 @@
  * plain lock beats lock-free designs on this machine (2 cores) and keeps
  * shutdown/task_done/maxsize trivially exact.
  *
- * Blocking.  Each direction has a wait queue (waitq_t): an event word
- * `seq` and three counts kept under the lock: waiters (blocked, spinning or
- * sleeping), sleepers (parked in the kernel) and wakes (kernel wakes sent
- * and not yet consumed).  A getter that finds the queue empty counts itself
- * a waiter, unlocks and spins briefly on `seq`; if nothing happens it
- * relocks, counts itself a sleeper and parks with mt__wait_word.  A putter
- * bumps `seq` only if somebody waits (one store) and calls the kernel only
- * when sleepers > wakes, i.e. when a sleeper exists that no wake is already
- * on its way to.  So a burst of puts toward one slow-to-wake consumer costs
- * one system call, not one per put, and since every count lives under the
- * lock no wake can be lost: a sleeper reads `seq` under the lock before it
- * parks, and any later put changes `seq` first.  A woken getter that lost
- * the item to a faster one simply waits again.  Putters on a full queue
- * mirror this; join() waits on its own queue and is woken all at once.
+ * Blocking.  Each direction (getters, putters, joiners) has a waiter list
+ * of the wait layer (mt__waitlist_t, src/wait/wait.h) kept under the lock.
+ * A getter that finds the queue empty pushes its node, unlocks and parks
+ * on the node (spinning on it first when that can pay); a putter that
+ * stored an item pops ONE getter's node under the lock and wakes it after
+ * unlocking, with a system call only if that getter already sleeps in the
+ * kernel.  No wake can be lost: the node is queued under the same lock the
+ * putter holds, and a woken getter that lost the item to a faster one
+ * simply queues again.  A wait that ends by deadline or cancellation takes
+ * its node off the list; if a waker popped it first the wake is consumed
+ * as a normal one (the loop re-checks).  Putters on a full queue mirror
+ * getters; join() waits on its own list, woken all at once.  A coroutine
+ * parks the same way: its node is resumed by its scheduler.
  *
  * mt_conn_wait (connection.wait) cannot park on a futex word among descriptors,
  * so a queue waited on gets an eventfd, written under the lock by put and
@@ -56,12 +55,10 @@ typedef struct hent {
   void *item;
 } hent_t;
 
-/* One direction of waiting; everything but `seq` reads is under the lock. */
+/* One direction of waiting, under the lock. */
 typedef struct waitq {
-  uint32_t seq;      /* event word: bumped when waiters should re-check */
-  uint32_t waiters;  /* threads blocked in this direction */
-  uint32_t sleepers; /* of which parked in the kernel */
-  uint32_t wakes;    /* kernel wakes sent, not yet consumed by a sleeper */
+  mt__waitlist_t list; /* parked waiters' nodes, oldest first */
+  uint32_t waiters;    /* waiters blocked in this direction (test hook) */
 } waitq_t;
 
 struct mt_queue {
@@ -187,24 +184,6 @@ static int lock(mt_queue_t *q) {
   return MT_ENOTRECOVERABLE;
 }
 
-/* Under lock: an event for one waiter.  Returns whether a kernel wake is
- * needed (a sleeper no wake is heading to yet). */
-static bool signal_one(waitq_t *w) {
-  if (w->waiters == 0) return false;
-  __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELEASE);
-  if (w->sleepers <= w->wakes) return false;
-  w->wakes++;
-  return true;
-}
-
-/* Under lock: an event for every waiter; returns whether to wake all. */
-static bool signal_all(waitq_t *w) {
-  __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELEASE);
-  bool wake = w->sleepers > w->wakes;
-  w->wakes = w->sleepers;
-  return wake;
-}
-
 /* Under lock, only when fd_waiters > 0: makes the eventfd readable (one
  * system call per empty -> ready episode, not per put). */
 static void signal_fd(mt_queue_t *q) {
@@ -213,22 +192,21 @@ static void signal_fd(mt_queue_t *q) {
   mt__sys_eventfd_signal(q->efd);
 }
 
-/* Called with the lock held and w->waiters already counted.  Spins
- * unlocked, then parks; returns with the lock held: 0 or MT_ETIMEDOUT
- * (re-check either way). */
+/* Called with the lock held; returns with it held: 0 (woken, or the
+ * deadline passed: re-check either way) or MT_ECANCELLED / MT_EINTR. */
 static int park(mt_queue_t *q, waitq_t *w, int64_t deadline) {
-  uint32_t seen = w->seq;
+  mt__waiter_t node;
+  mt__waitlist_push(&w->list, &node);
+  w->waiters++;
   unlock(q);
-  bool moved = mt__spin_until_changed(&w->seq, seen, mt__spin_rounds());
+  int r = mt__waiter_park(&node, deadline);
   lock_raw(q);
-  if (moved || w->seq != seen) return 0;
-  w->sleepers++;
-  unlock(q);
-  int r = mt__wait_word(&w->seq, seen, false, deadline);
-  lock_raw(q);
-  w->sleepers--;
-  if (w->wakes > 0) w->wakes--;
-  return r;
+  w->waiters--;
+  /* Off the list whatever ended the park (a scheduler may resume a
+   * coroutine spuriously, its node still queued); not removed: a waker
+   * popped us first, so this counts as a wake. */
+  if (!mt__waitlist_remove(&w->list, &node)) r = 0;
+  return r == MT_ETIMEDOUT ? 0 : r;
 }
 
 /* ---- construction ----------------------------------------------------------- */
@@ -322,14 +300,14 @@ int mt_queue_put_prio(mt_queue_t *q, int64_t key, void *item, double timeout) {
       r = MT_EFULL; /* Python raises Full at expiry as at timeout 0 */
       break;
     }
-    q->putq.waiters++;
-    park(q, &q->putq, deadline);
-    q->putq.waiters--;
+    r = park(q, &q->putq, deadline);
+    if (r < 0) break;
   }
-  bool wake = r == 0 && signal_one(&q->getq);
+  mt__wake_t wake = {0};
+  if (r == 0) wake = mt__waitlist_wake_one(&q->getq.list);
   if (r == 0 && q->fd_waiters) signal_fd(q);
   unlock(q);
-  if (wake) mt__wake_word(&q->getq.seq, 1, false);
+  mt__wake_deliver(wake);
   return r;
 }
 
@@ -364,13 +342,13 @@ int mt_queue_get_prio(mt_queue_t *q, int64_t *key, void **item, double timeout) 
       r = MT_EEMPTY; /* Python raises Empty at expiry as at timeout 0 */
       break;
     }
-    q->getq.waiters++;
-    park(q, &q->getq, deadline);
-    q->getq.waiters--;
+    r = park(q, &q->getq, deadline);
+    if (r < 0) break;
   }
-  bool wake = r == 0 && signal_one(&q->putq);
+  mt__wake_t wake = {0};
+  if (r == 0) wake = mt__waitlist_wake_one(&q->putq.list);
   unlock(q);
-  if (wake) mt__wake_word(&q->putq.seq, 1, false);
+  mt__wake_deliver(wake);
   return r;
 }
 
@@ -420,10 +398,8 @@ int mt_queue_task_done(mt_queue_t *q) {
     unlock(q);
     return MT_EOVERFLOW;
   }
-  bool wake = false;
-  if (--q->unfinished == 0) wake = signal_all(&q->joinq);
+  if (--q->unfinished == 0) mt__waitlist_wake_all(&q->joinq.list);
   unlock(q);
-  if (wake) mt__wake_word(&q->joinq.seq, INT32_MAX, false);
   return 0;
 }
 
@@ -443,9 +419,8 @@ int mt_queue_join(mt_queue_t *q, double timeout) {
       r = MT_ETIMEDOUT;
       break;
     }
-    q->joinq.waiters++;
-    park(q, &q->joinq, deadline);
-    q->joinq.waiters--;
+    r = park(q, &q->joinq, deadline);
+    if (r < 0) break;
   }
   unlock(q);
   return r;
@@ -465,14 +440,12 @@ int mt_queue_shutdown(mt_queue_t *q, bool immediate) {
     q->unfinished = q->unfinished > queued ? q->unfinished - queued : 0;
   }
   void (*item_free)(void *) = q->item_free;
-  /* Everybody re-checks: bump the three words unconditionally. */
-  bool wake_get = signal_all(&q->getq), wake_put = signal_all(&q->putq);
-  bool wake_join = q->unfinished == 0 && signal_all(&q->joinq);
+  /* Everybody re-checks. */
+  mt__waitlist_wake_all(&q->getq.list);
+  mt__waitlist_wake_all(&q->putq.list);
+  if (q->unfinished == 0) mt__waitlist_wake_all(&q->joinq.list);
   if (q->fd_waiters) signal_fd(q);
   unlock(q);
-  if (wake_get) mt__wake_word(&q->getq.seq, INT32_MAX, false);
-  if (wake_put) mt__wake_word(&q->putq.seq, INT32_MAX, false);
-  if (wake_join) mt__wake_word(&q->joinq.seq, INT32_MAX, false);
   detached_free(&d, item_free);
   return 0;
 }

@@ -145,8 +145,10 @@ static void check_parties(mt_barrier_t *b, uint32_t my_round, int index) {
 }
 
 /* Releases the mutex, parks until notified, the deadline or (shared) the
- * end of a slice, relocks.  True when the deadline has passed. */
-static bool park(mt_barrier_t *b, int64_t deadline, uint32_t my_round, int index) {
+ * end of a slice, relocks.  1 when the deadline has passed, else 0, or
+ * MT_ECANCELLED / MT_EINTR (the calling coroutine was killed: the caller
+ * unwinds; the mutex is held again in every case). */
+static int park(mt_barrier_t *b, int64_t deadline, uint32_t my_round, int index) {
   uint32_t seq = __atomic_load_n(&b->seq, __ATOMIC_RELAXED);
   int64_t until = deadline;
   if (shared(b)) {
@@ -154,8 +156,9 @@ static bool park(mt_barrier_t *b, int64_t deadline, uint32_t my_round, int index
     if (slice < until) until = slice;
   }
   unlock(b);
-  int r = mt__wait_word(&b->seq, seq, shared(b), until);
+  int r = mt__word_park(&b->seq, seq, shared(b), until);
   lock(b);
+  if (r < 0 && r != MT_ETIMEDOUT) return r;
   if (r == MT_ETIMEDOUT && shared(b)) check_parties(b, my_round, index);
   return mt__deadline_passed(deadline);
 }
@@ -180,7 +183,12 @@ int mt_barrier_wait(mt_barrier_t *b, double timeout) {
   lock(b);
   /* the previous round's action still runs: wait to join the next one */
   while (b->running && !b->broken) {
-    if (park(b, deadline, 0, -1) && b->running && !b->broken) {
+    int p = park(b, deadline, 0, -1);
+    if (p < 0) { /* cancelled before joining a round: nothing counted */
+      unlock(b);
+      return p;
+    }
+    if (p && b->running && !b->broken) {
       b->broken = true;
       notify_all(b);
     }
@@ -212,7 +220,21 @@ int mt_barrier_wait(mt_barrier_t *b, double timeout) {
         r = outcome(b, my_round, index);
         break;
       }
-      if (park(b, deadline, my_round, index) && b->round == my_round) {
+      int p = park(b, deadline, my_round, index);
+      if (p < 0) {
+        /* Cancelled (a killed coroutine): a round still filling forgets
+         * this party, as Python's wait() does on an exception (count -= 1),
+         * so the others wait for a new one; a MT_SHARED record moves the
+         * last arrival into the slot (liveness checks cover the dense
+         * records).  A complete round keeps it: its action decides. */
+        if (b->round == my_round && !b->running) {
+          b->count--;
+          if (shared(b)) b->arrived[index] = b->arrived[b->count];
+        }
+        r = p;
+        break;
+      }
+      if (p && b->round == my_round) {
         if (b->running) { /* our round is complete; its action decides */
           b->broken = true;
           notify_all(b);

@@ -1,9 +1,10 @@
 /* Condition.
  *
- * A sequence word: wait() reads it and registers in `waiters` while holding
- * the user's lock, releases the lock, and parks until the word changes;
+ * An event count of the wait layer (`evc`, pointer-free: works MT_SHARED):
+ * wait() reads its sequence and registers in `waiters` while holding the
+ * user's lock, releases the lock, and parks until the sequence moves;
  * notify(n) (lock held, so it is ordered after every registered waiter)
- * bumps the word and wakes n parked threads.  A waiter that had not parked
+ * bumps the sequence and wakes n parked waiters.  A waiter that had not parked
  * yet when the word moved also returns, which is the rare spurious wakeup
  * documented in sync.h; there are never lost wakeups.  The RLock variant
  * releases the whole recursion depth and restores it, as Python does. */
@@ -14,9 +15,8 @@
 #include "wait/wait.h"
 
 struct mt_cond {
-  uint32_t seq;
+  mt__evc_t evc;     /* seq + sleepers (parked: notify must make a syscall) */
   uint32_t waiters;  /* registered in wait(): notify has someone to notify */
-  uint32_t sleepers; /* parked in the kernel: notify must make a syscall */
   uint32_t spin_shift; /* spin budget = mt__spin_rounds() >> spin_shift (adapt_spin) */
   int64_t woken_ns;  /* when notify last woke a sleeper (monotonic ns) */
   mt_lock_t *lock;   /* exactly one of lock / rlock */
@@ -112,7 +112,7 @@ static void adapt_spin(mt_cond_t *c, uint32_t shift, bool paid) {
 
 static int wait_until(mt_cond_t *c, int64_t deadline) {
   bool shared = c->flags & MT_SHARED;
-  uint32_t seq = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
+  uint32_t seq = __atomic_load_n(&c->evc.seq, __ATOMIC_RELAXED);
   __atomic_fetch_add(&c->waiters, 1, __ATOMIC_RELAXED);
   uint32_t depth = 0;
   if (c->lock)
@@ -127,19 +127,21 @@ static int wait_until(mt_cond_t *c, int64_t deadline) {
   int full = mt__spin_rounds();
   uint32_t shift = __atomic_load_n(&c->spin_shift, __ATOMIC_RELAXED);
   int64_t t0 = shift && full ? mt__now_ns() : 0; /* a short spin is timed */
-  bool spun = mt__spin_until_changed(&c->seq, seq, full >> shift);
+  bool spun = mt__spin_until_changed(&c->evc.seq, seq, full >> shift);
   if (spun) {
     adapt_spin(c, shift, true);
   } else {
     int64_t parked = t0 ? mt__now_ns() : 0;
-    __atomic_fetch_add(&c->sleepers, 1, __ATOMIC_SEQ_CST);
-    while (__atomic_load_n(&c->seq, __ATOMIC_SEQ_CST) == seq) {
-      if (mt__wait_word(&c->seq, seq, shared, deadline) == MT_ETIMEDOUT) {
-        r = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) == seq ? MT_ETIMEDOUT : 0;
+    mt__evc_prepare(&c->evc);
+    while (mt__evc_key(&c->evc) == seq) {
+      r = mt__evc_wait(&c->evc, seq, shared, deadline);
+      if (r == MT_ETIMEDOUT) {
+        r = mt__evc_key(&c->evc) == seq ? MT_ETIMEDOUT : 0;
         break;
       }
+      if (r < 0) break; /* MT_ECANCELLED / MT_EINTR */
     }
-    __atomic_fetch_sub(&c->sleepers, 1, __ATOMIC_SEQ_CST);
+    mt__evc_done(&c->evc);
     if (full && r == 0) {
       /* Would the full budget have caught the notify?  A full spin from
        * t0 lasts this short one's time scaled up.  (After a failed full
@@ -149,6 +151,9 @@ static int wait_until(mt_cond_t *c, int64_t deadline) {
     }
   }
   __atomic_fetch_sub(&c->waiters, 1, __ATOMIC_RELAXED);
+  /* Cancelled after a notify moved the sequence: that notify may have been
+   * meant for us alone; hand it on (a spurious wakeup at worst). */
+  bool pass_on = r < 0 && r != MT_ETIMEDOUT && mt__evc_key(&c->evc) != seq;
 
   /* After a spin that saw the bump, the notifier is running and still
    * holds the lock for a few instructions: wait for it to let go before
@@ -156,14 +161,16 @@ static int wait_until(mt_cond_t *c, int64_t deadline) {
    * (mutex.c: no spin in the mutex) and costs the notifier a wake call
    * too: two system calls where the hand-off needs none.  Not after a
    * park: the notifier may have been preempted since (measured: spinning
-   * there cost ~20 us CPU per round trip under load). */
-  if (spun) {
+   * there cost ~20 us CPU per round trip under load).  Not under a
+   * coroutine scheduler: the notifier may be on this thread. */
+  if (spun && mt__may_spin()) {
     if (c->lock) mt__lock_spin_free(c->lock, full >> SPIN_SHIFT_MAX);
     else mt__rlock_spin_free(c->rlock, full >> SPIN_SHIFT_MAX);
   }
 
-  int a = c->lock ? mt_lock_acquire(c->lock, MT_FOREVER)
-                  : mt__rlock_acquire_restore(c->rlock, depth);
+  /* the lock is retaken whatever ended the wait, as Python does */
+  int a = c->lock ? mt__lock_retake(c->lock) : mt__rlock_acquire_restore(c->rlock, depth);
+  if (pass_on && a >= 0) mt_cond_notify(c, 1);
   return a < 0 ? a : r; /* MT_EOWNERDEAD / MT_ENOTRECOVERABLE win */
 }
 
@@ -194,10 +201,11 @@ int mt_cond_notify(mt_cond_t *c, int n) {
   if (!c || n < 0) return MT_EINVAL;
   if (!caller_holds(c)) return MT_EPERM;
   if (n == 0 || __atomic_load_n(&c->waiters, __ATOMIC_RELAXED) == 0) return 0;
-  __atomic_fetch_add(&c->seq, 1, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(&c->sleepers, __ATOMIC_SEQ_CST) > 0) {
+  /* always bumped: waiters still spinning watch the sequence too */
+  __atomic_fetch_add(&c->evc.seq, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&c->evc.sleepers, __ATOMIC_SEQ_CST) > 0) {
     __atomic_store_n(&c->woken_ns, mt__now_ns(), __ATOMIC_RELAXED); /* adapt_spin */
-    mt__wake_word(&c->seq, n, c->flags & MT_SHARED);
+    mt__wake_word(&c->evc.seq, n, c->flags & MT_SHARED);
   }
   return 0;
 }

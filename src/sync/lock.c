@@ -53,9 +53,12 @@ struct mt_rlock {
 static int lock_mode(int flags) { return flags & MT_SHARED ? MT__M_SHARED_PROC : MT__M_PRIVATE; }
 static int rlock_mode(int flags) { return flags & MT_SHARED ? MT__M_SHARED : MT__M_PRIVATE; }
 
-/* Shared acquire path for both kinds: handles the robust-state machine. */
+/* Shared acquire path for both kinds: handles the robust-state machine.
+ * `cancellable`: a killed coroutine's wait ends with MT_ECANCELLED (a
+ * user's acquire); not for a Condition retaking its lock, which must hold
+ * it again whatever ended the wait. */
 static int robust_acquire(mt__mutex_t *m, uint32_t *state, int64_t *try_checked, int mode,
-                          double timeout) {
+                          double timeout, bool cancellable) {
   int64_t deadline;
   int r = mt__deadline(timeout, &deadline);
   if (r < 0) return r;
@@ -64,7 +67,9 @@ static int robust_acquire(mt__mutex_t *m, uint32_t *state, int64_t *try_checked,
     /* a try only, but a dead holder is still noticed (rate-limited) */
     r = mt__mutex_trylock_mode(m, mode) == 0 ? 0 : mt__mutex_try_dead_holder(m, mode, try_checked);
     if (r == MT_EBUSY) r = MT_ETIMEDOUT;
-  } else
+  } else if (cancellable)
+    r = mt__mutex_lock_cancellable(m, mode, deadline);
+  else
     r = mt__mutex_lock(m, mode, deadline);
   if (r == MT_EOWNERDEAD) {
     __atomic_store_n(state, INCONSISTENT, __ATOMIC_RELEASE);
@@ -114,7 +119,7 @@ void mt_lock_free(mt_lock_t *l) {
  * released NOTRECOVERABLE is given straight back.  Everything off the fast
  * path is a tail call, so the fast path saves no register. */
 static __attribute__((noinline)) int lock_acquire_slow(mt_lock_t *l, double timeout) {
-  return robust_acquire(&l->m, &l->state, &l->try_checked, lock_mode(l->flags), timeout);
+  return robust_acquire(&l->m, &l->state, &l->try_checked, lock_mode(l->flags), timeout, true);
 }
 
 static __attribute__((noinline, cold)) int lock_give_back(mt_lock_t *l) {
@@ -232,7 +237,8 @@ int mt_rlock_acquire(mt_rlock_t *l, double timeout) {
     l->count++;
     return 0;
   }
-  int r = robust_acquire(&l->m, &l->state, &l->try_checked, rlock_mode(l->flags), timeout);
+  int r =
+      robust_acquire(&l->m, &l->state, &l->try_checked, rlock_mode(l->flags), timeout, true);
   if (r == 0 || r == MT_EOWNERDEAD) l->count = 1, l->ctx = mt__context_id();
   return r;
 }
@@ -274,10 +280,18 @@ uint32_t mt__rlock_release_all(mt_rlock_t *l) {
   return depth;
 }
 
+/* Never cancelled: a Condition holds its lock again whatever ended the
+ * wait (its caller was released all the way, so this is never nested). */
 int mt__rlock_acquire_restore(mt_rlock_t *l, uint32_t depth) {
-  int r = mt_rlock_acquire(l, MT_FOREVER);
-  if (r == 0 || r == MT_EOWNERDEAD) l->count = depth;
+  int r = robust_acquire(&l->m, &l->state, &l->try_checked, rlock_mode(l->flags), MT_FOREVER,
+                         false);
+  if (r == 0 || r == MT_EOWNERDEAD) l->count = depth, l->ctx = mt__context_id();
   return r;
+}
+
+int mt__lock_retake(mt_lock_t *l) {
+  return robust_acquire(&l->m, &l->state, &l->try_checked, lock_mode(l->flags), MT_FOREVER,
+                        false);
 }
 
 /* Returns once the word is seen free or changed hands, or after `rounds`. */

@@ -59,7 +59,15 @@ int mt__mutex_try_dead_holder(mt__mutex_t *m, int mode, int64_t *last_check_ns) 
   return MT_EOWNERDEAD;
 }
 
-int mt__mutex_lock_slow(mt__mutex_t *m, int mode, int64_t deadline_ns) {
+/* The wait: mt__word_park (a thread sleeps on the word, a coroutine parks
+ * a node: wait.h).  A user's Lock/RLock (`cancellable`) passes
+ * MT_ECANCELLED / MT_EINTR on, with nothing to unwind: a waiter that leaves
+ * took no wake (a coroutine's node was not popped, a thread woken by an
+ * unlock re-tries first), and the WAITERS bit it may leave set costs the
+ * next unlock one spurious wake at worst.  The internal mutex cannot fail
+ * (callers hold it for a few instructions and never park while holding it,
+ * so its holder is another thread): a cancelled coroutine waits on. */
+static int lock_wait(mt__mutex_t *m, int mode, int64_t deadline_ns, bool cancellable) {
   uint32_t tid = (uint32_t)mt__gettid();
 
   /* No spin here: the critical sections behind this mutex are short, and a
@@ -93,7 +101,13 @@ int mt__mutex_lock_slow(mt__mutex_t *m, int mode, int64_t deadline_ns) {
       int64_t slice = mt__now_ns() + MT__M_SLICE_NS;
       if (slice < until) until = slice;
     }
-    int r = mt__wait_word(&m->word, v, shared, until);
+    int r = mt__word_park(&m->word, v, shared, until);
+    if (r < 0 && r != MT_ETIMEDOUT) {
+      if (cancellable) return r;
+      /* killed: park without the cancel check (a thread sleeps, a
+       * coroutine goes to its parker's wait_word); re-check either way */
+      r = mt__wait_word(&m->word, v, shared, until);
+    }
     if (r == MT_ETIMEDOUT) {
       if (mt__deadline_passed(deadline_ns)) return MT_ETIMEDOUT;
       /* acquire: the holder's owner_* record is then visible (its CAS
@@ -108,6 +122,14 @@ int mt__mutex_lock_slow(mt__mutex_t *m, int mode, int64_t deadline_ns) {
       }
     }
   }
+}
+
+int mt__mutex_lock_slow(mt__mutex_t *m, int mode, int64_t deadline_ns) {
+  return lock_wait(m, mode, deadline_ns, false);
+}
+
+int mt__mutex_lock_slow_cancellable(mt__mutex_t *m, int mode, int64_t deadline_ns) {
+  return lock_wait(m, mode, deadline_ns, true);
 }
 
 void mt__mutex_wake(mt__mutex_t *m, int mode) { mt__wake_word(&m->word, 1, mode != 0); }

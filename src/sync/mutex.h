@@ -89,6 +89,19 @@ static inline int mt__mutex_lock(mt__mutex_t *m, int mode, int64_t deadline_ns) 
   return mt__mutex_lock_slow(m, mode, deadline_ns);
 }
 
+/* As mt__mutex_lock, for a user's Lock/RLock: the wait may also end with
+ * MT_ECANCELLED (the calling coroutine was killed) or MT_EINTR, the lock
+ * not taken. */
+int mt__mutex_lock_slow_cancellable(mt__mutex_t *m, int mode, int64_t deadline_ns);
+static inline int mt__mutex_lock_cancellable(mt__mutex_t *m, int mode, int64_t deadline_ns) {
+  if (!mode && __libc_single_threaded && m->word == 0) {
+    m->word = (uint32_t)mt__gettid();
+    return 0;
+  }
+  if (__builtin_expect(mt__mutex_trylock_mode(m, mode) == 0, 1)) return 0;
+  return mt__mutex_lock_slow_cancellable(m, mode, deadline_ns);
+}
+
 /* Releases; wakes one waiter if any parked.  Returns MT_EPERM if free. */
 static inline int mt__mutex_unlock(mt__mutex_t *m, int mode) {
   uint32_t old;

@@ -1,5 +1,7 @@
 /* once: state 0 = not run, 1 = running, 2 = done; 3 = running with
- * waiters parked (so the runner knows to wake them). */
+ * waiters parked (so the runner knows to wake them).  The state word is its
+ * own event count (mt__word_park): a killed coroutine waiting for the
+ * runner returns MT_ECANCELLED, and fn has not run for it. */
 #include "multitask/sync.h"
 #include "wait/wait.h"
 
@@ -24,6 +26,8 @@ int mt_once_call(mt_once_t *once, void (*fn)(void *arg), void *arg) {
         !__atomic_compare_exchange_n(w, &s, RUNNING_WAITED, false, __ATOMIC_ACQUIRE,
                                      __ATOMIC_ACQUIRE))
       continue;
-    mt__wait_word(w, RUNNING_WAITED, false, MT__NO_DEADLINE);
+    int r = mt__word_park(w, RUNNING_WAITED, false, MT__NO_DEADLINE);
+    if (r < 0) return r; /* MT_ECANCELLED / MT_EINTR: nothing counted (the
+                          * runner wakes whoever set RUNNING_WAITED) */
   }
 }

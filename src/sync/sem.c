@@ -1,17 +1,19 @@
 /* Semaphore and BoundedSemaphore.
  *
- * `value` is the futex word.  acquire decrements it with a CAS when > 0 (no
- * syscall); otherwise it registers in `waiters` and parks on value == 0.
- * release adds n and wakes n only when `waiters` is non-zero.  Both sides
- * use sequentially consistent operations on value and waiters (Dekker), so
- * a waiter that registered is always seen by a releaser that added. */
+ * acquire decrements `value` with a CAS when > 0 (no syscall); otherwise it
+ * registers on the event count `evc` (wait layer: pointer-free, so it works
+ * MT_SHARED), re-checks, and parks until the count moves.  release adds n,
+ * then advances the count and wakes n, only when somebody registered.  Both
+ * sides are sequentially consistent (Dekker), so a registered waiter is
+ * always seen by a releaser that added.  A waiter that leaves cancelled
+ * after a release woke it passes the wake on. */
 #include "multitask/sync.h"
 #include "core/core.h"
 #include "wait/wait.h"
 
 struct mt_sem {
   uint32_t value;
-  uint32_t waiters;
+  mt__evc_t evc;
   uint32_t bound; /* 0: unbounded */
   int flags;
 };
@@ -56,15 +58,20 @@ int mt_sem_acquire(mt_sem_t *s, double timeout) {
   if (mt__spin_until_changed(&s->value, 0, mt__spin_rounds()) && try_take(s)) return 0;
 
   bool shared = s->flags & MT_SHARED;
-  __atomic_fetch_add(&s->waiters, 1, __ATOMIC_SEQ_CST);
+  mt__evc_prepare(&s->evc);
   for (;;) {
+    uint32_t key = mt__evc_key(&s->evc);
     if (try_take(s)) break;
-    if (mt__wait_word(&s->value, 0, shared, deadline) == MT_ETIMEDOUT) {
+    r = mt__evc_wait(&s->evc, key, shared, deadline);
+    if (r == MT_ETIMEDOUT) {
       r = try_take(s) ? 0 : MT_ETIMEDOUT;
       break;
     }
+    if (r < 0) break; /* MT_ECANCELLED / MT_EINTR */
   }
-  __atomic_fetch_sub(&s->waiters, 1, __ATOMIC_SEQ_CST);
+  mt__evc_done(&s->evc);
+  if (r < 0 && r != MT_ETIMEDOUT && __atomic_load_n(&s->value, __ATOMIC_SEQ_CST) > 0)
+    mt__evc_notify(&s->evc, 1, shared); /* the wake we may have taken */
   return r;
 }
 
@@ -83,8 +90,7 @@ int mt_sem_release(mt_sem_t *s, unsigned n) {
     } while (!__atomic_compare_exchange_n(&s->value, &v, v + n, true, __ATOMIC_SEQ_CST,
                                           __ATOMIC_RELAXED));
   }
-  if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST) > 0)
-    mt__wake_word(&s->value, (int)n, s->flags & MT_SHARED);
+  mt__evc_notify(&s->evc, (int)n, s->flags & MT_SHARED);
   return 0;
 }
 

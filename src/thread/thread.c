@@ -18,7 +18,9 @@
  * joiner when no coroutine parker is installed calls pthread_join directly,
  * sleeping once instead of twice (our wake, then pthread's); that second
  * park/wake was ~4 us of a ~27 us start+join.  Timed joins, other joiners
- * and coroutines park on `state` in the wait layer.
+ * and coroutines (a parker installed, or a killed greenlet) park on `state`
+ * in the wait layer (mt__word_park), where a killed coroutine's join ends
+ * with MT_ECANCELLED.
  *
  * Lifetime.  The record is reference counted: one reference for the user's
  * handle (dropped by mt_thread_free) and one for the running thread
@@ -69,6 +71,7 @@
  */
 #include "thread/thread.h"
 #include "core/core.h"
+#include "coro/coro.h"
 #include "platform/platform.h"
 #include "sync/mutex.h"
 #include "wait/wait.h"
@@ -559,7 +562,7 @@ int mt_thread_join(mt_thread_t *t, double timeout, void **result) {
    * mt_thread_start: then park on state like any other joiner. */
   uint64_t id = __atomic_load_n(&t->ident, __ATOMIC_ACQUIRE);
   if (s != T_DONE && id != 0 && deadline == MT__NO_DEADLINE && !mt__get_parker() &&
-      claim_reap(t)) {
+      !mt__coro_cancelled() && claim_reap(t)) {
     /* Untimed join by the first joiner of a plain thread: pthread_join
      * sleeps once, until the kernel reports the exit (see top). */
     join_claimed(t, (pthread_t)id);
@@ -570,9 +573,13 @@ int mt_thread_join(mt_thread_t *t, double timeout, void **result) {
     __atomic_add_fetch(&t->joiners, 1, __ATOMIC_SEQ_CST);
     s = __atomic_load_n(&t->state, __ATOMIC_SEQ_CST);
     int w = 0;
-    if (s == T_RUNNING) w = mt__wait_word(&t->state, s, false, deadline);
+    if (s == T_RUNNING) w = mt__word_park(&t->state, s, false, deadline);
     __atomic_sub_fetch(&t->joiners, 1, __ATOMIC_RELAXED);
     s = load_state(t);
+    if (w < 0 && w != MT_ETIMEDOUT && s != T_DONE) { /* MT_ECANCELLED / MT_EINTR */
+      r = w;
+      break;
+    }
     if (s == T_NEW) { /* its start failed (pthread_create) */
       r = MT_ENOTSTARTED;
       break;

@@ -364,9 +364,11 @@ static int cancel_locked(mt_timer_t *t, int64_t deadline) {
       if (mt__deadline_passed(deadline)) return MT_ETIMEDOUT;
       t->run_waiters++;
       tq_unlock();
-      mt__wait_word(&t->running, 1, false, deadline);
+      int w = mt__word_park(&t->running, 1, false, deadline);
       tq_lock();
       t->run_waiters--;
+      /* a killed coroutine: the timer stays cancelled, only the wait ends */
+      if (w < 0 && w != MT_ETIMEDOUT) return w;
     }
     return r;
   default:
@@ -398,10 +400,10 @@ int mt_timer_join(mt_timer_t *t, double timeout) {
     __atomic_add_fetch(&t->done_waiters, 1, __ATOMIC_SEQ_CST);
     int r = 0;
     if (!__atomic_load_n(&t->done, __ATOMIC_SEQ_CST))
-      r = mt__wait_word(&t->done, 0, false, deadline);
+      r = mt__word_park(&t->done, 0, false, deadline);
     __atomic_sub_fetch(&t->done_waiters, 1, __ATOMIC_RELAXED);
     if (__atomic_load_n(&t->done, __ATOMIC_ACQUIRE)) return 0;
-    if (r == MT_ETIMEDOUT) return MT_ETIMEDOUT;
+    if (r < 0) return r; /* MT_ETIMEDOUT, MT_ECANCELLED, MT_EINTR */
   }
 }
 

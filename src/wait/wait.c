@@ -1,22 +1,63 @@
 /* The one wait/wake layer.
  *
- * Design (see docs/design.md): a blocking primitive keeps its state in a
- * 32-bit word and parks on it with the kernel futex (private flag for
- * in-process objects, none for MT_SHARED ones so that any process mapping
- * the page can wake it).  Descriptors (pipes, pidfds, sockets) are waited on
- * with poll.  Both take an absolute monotonic deadline, so the relative
- * timeout a user passes is converted exactly once.  A coroutine scheduler
- * redirects both kinds of wait through a per-thread parker.
+ * Design note.  Every blocking point of the library parks here, in one of
+ * three ways:
+ *
+ * 1. A waiter list (mt__waitlist_t, private memory only): for objects that
+ *    have a lock of their own.  Each waiter brings a node; a waker pops
+ *    exactly the nodes it wakes under the object's lock and wakes them after
+ *    unlocking.  A thread's node is its futex word (QUEUED -> PARKED when it
+ *    goes to sleep; the waker's XCHG to WOKEN says whether a system call is
+ *    needed), so an uncontended hand-off costs no system call and a wake
+ *    reaches one chosen waiter, never a herd.  A coroutine's node is what its
+ *    scheduler resumes: the waker calls the node's parker->unpark, from any
+ *    thread, after the object's lock is released.
+ * 2. An event count (mt__evc_t, pointer-free): for lock-free objects and
+ *    for everything MT_SHARED, whose memory other processes map and whose
+ *    waiter lists they could not follow.  A 32-bit sequence the waiters
+ *    futex-wait on and a count of registered waiters; notify bumps the
+ *    sequence and calls the kernel only when someone registered.
+ *    An object whose own state word moves when its waiters should re-check
+ *    (a mutex, a barrier, a thread's state, a future) is its own event
+ *    count: mt__word_park (bottom of this file), where a coroutine parks a
+ *    node on a list keyed by the word's address.
+ * 3. Words and descriptors (mt__wait_word, mt__wait_fds): the older
+ *    primitive on which 1 and 2 stand, and which the protocols not yet
+ *    converted still call directly (docs/coroutines.md lists them).
+ *
+ * The park decision is made in ONE place, `coro_parker` below: on a thread
+ * where a coroutine scheduler (issue 15) installed a parker, every park goes
+ * to the parker, which suspends the running coroutine and runs others;
+ * otherwise the thread sleeps.  Cancellation is checked here too: a
+ * killed greenlet gets MT_ECANCELLED from every park of 1 and 2.
+ *
+ * A coroutine parked on an MT_SHARED object (an event count) is woken by a
+ * notify from another process only through the parker's wait_word; the
+ * scheduler implements it by a bounded re-check (it looks at the word every
+ * few ms) or by futex_waitv/a helper thread: a choice left to issue 15, the
+ * contract here is "same results as mt__wait_word".
+ *
+ * Both kinds of wait take an absolute monotonic deadline, so the relative
+ * timeout a user passes is converted exactly once (mt__deadline).
  */
 #include "wait.h"
+#include "coro/coro.h"
 #include "platform/platform.h"
+#include "platform/sanitizer.h"
 #include "multitask/error.h"
 
 #include <math.h>
 #include <stdatomic.h>
 
 static _Thread_local const mt__parker_t *thread_parker;
-static void (*_Atomic wake_hook)(uint32_t *word, int n);
+
+/* THE decision: the parker that must handle a park of the calling code, or
+ * NULL when the thread itself sleeps.  A scheduler installs its parker on
+ * the thread it runs coroutines on, for as long as it runs them; every park
+ * made there goes to it, the root greenlet's too (gevent's main greenlet
+ * blocking switches to the hub).  The scheduler's own idle wait therefore
+ * does not come back through this layer. */
+static const mt__parker_t *coro_parker(void) { return thread_parker; }
 
 int mt__deadline(double timeout, int64_t *deadline_ns) {
   if (timeout == MT_FOREVER) {
@@ -44,7 +85,7 @@ bool mt__deadline_passed(int64_t deadline_ns) {
 
 int mt__wait_word(const uint32_t *word, uint32_t expected, bool shared,
                   int64_t deadline_ns) {
-  const mt__parker_t *p = thread_parker;
+  const mt__parker_t *p = coro_parker();
   if (p && p->wait_word)
     return p->wait_word(p->ctx, word, expected, shared, deadline_ns);
   if (deadline_ns != MT__NO_DEADLINE && mt__now_ns() >= deadline_ns)
@@ -53,14 +94,15 @@ int mt__wait_word(const uint32_t *word, uint32_t expected, bool shared,
   return r == MT_ETIMEDOUT ? MT_ETIMEDOUT : 0;
 }
 
+static void wake_word_nodes(const uint32_t *word, int n);
+
 void mt__wake_word(uint32_t *word, int n, bool shared) {
   mt__sys_futex_wake(word, n, shared);
-  void (*hook)(uint32_t *, int) = atomic_load_explicit(&wake_hook, memory_order_acquire);
-  if (hook) hook(word, n);
+  if (!shared) wake_word_nodes(word, n);
 }
 
 int mt__wait_fds(struct pollfd *fds, int nfds, int64_t deadline_ns) {
-  const mt__parker_t *p = thread_parker;
+  const mt__parker_t *p = coro_parker();
   if (p && p->wait_fds) return p->wait_fds(p->ctx, fds, nfds, deadline_ns);
   return mt__sys_poll(fds, (nfds_t)nfds, deadline_ns);
 }
@@ -79,6 +121,7 @@ static inline void cpu_relax(void) {
 }
 
 bool mt__spin_until_changed(const uint32_t *word, uint32_t expected, int rounds) {
+  if (rounds > 0 && coro_parker()) rounds = 0; /* the partner is on this thread */
   for (int i = 0; i < rounds; i++) {
     if (__atomic_load_n(word, __ATOMIC_RELAXED) != expected) return true;
     cpu_relax();
@@ -102,6 +145,222 @@ int mt__spin_rounds(void) {
 
 void mt__set_parker(const mt__parker_t *parker) { thread_parker = parker; }
 const mt__parker_t *mt__get_parker(void) { return thread_parker; }
-void mt__set_wake_hook(void (*hook)(uint32_t *word, int n)) {
-  atomic_store_explicit(&wake_hook, hook, memory_order_release);
+
+bool mt__may_spin(void) { return coro_parker() == NULL; }
+
+void mt__yield(void) {
+  const mt__parker_t *p = coro_parker();
+  if (!p) mt__sys_yield();
+  else if (p->yield) p->yield(p->ctx);
+}
+
+/* ---- waiter lists ---------------------------------------------------------- */
+
+void mt__waitlist_push(mt__waitlist_t *l, mt__waiter_t *w) {
+  w->state = MT__W_QUEUED;
+  w->parker = NULL;
+  w->next = NULL;
+  w->prev = l->tail;
+  if (l->tail) l->tail->next = w;
+  else l->head = w;
+  l->tail = w;
+}
+
+static void unlink_node(mt__waitlist_t *l, mt__waiter_t *w) {
+  if (w->prev) w->prev->next = w->next;
+  else l->head = w->next;
+  if (w->next) w->next->prev = w->prev;
+  else l->tail = w->prev;
+  w->next = w->prev = NULL;
+}
+
+bool mt__waitlist_remove(mt__waitlist_t *l, mt__waiter_t *w) {
+  /* only wakers (under the same lock) store WOKEN, and they unlink first */
+  if (__atomic_load_n(&w->state, __ATOMIC_ACQUIRE) == MT__W_WOKEN) return false;
+  unlink_node(l, w);
+  return true;
+}
+
+mt__wake_t mt__waitlist_wake_one(mt__waitlist_t *l) {
+  mt__waiter_t *w = l->head;
+  if (!w) return (mt__wake_t){0};
+  /* The newest waiter if it is still spinning: it runs, so the hand-off
+   * costs no system call (the oldest has most likely gone to sleep by
+   * then).  Sleepers are woken oldest first. */
+  if (l->tail != w && __atomic_load_n(&l->tail->state, __ATOMIC_RELAXED) == MT__W_QUEUED)
+    w = l->tail;
+  unlink_node(l, w);
+  uint32_t old = __atomic_exchange_n(&w->state, MT__W_WOKEN, __ATOMIC_ACQ_REL);
+  /* A thread may leave as soon as it sees WOKEN: only its address is kept.
+   * A parked coroutine leaves only once resumed, and even a deadline resume
+   * must retake the lock we hold to finish: its node is still there. */
+  if (old == MT__W_PARKED_CORO) return (mt__wake_t){NULL, w->parker, w};
+  if (old == MT__W_PARKED) return (mt__wake_t){&w->state, NULL, NULL};
+  return (mt__wake_t){0}; /* not asleep yet: it sees WOKEN by itself */
+}
+
+void mt__wake_deliver(mt__wake_t k) {
+  if (k.parker) k.parker->unpark(k.parker->ctx, k.w);
+  else if (k.word) mt__sys_futex_wake(k.word, 1, false);
+}
+
+void mt__waitlist_wake_all(mt__waitlist_t *l) {
+  while (l->head) mt__wake_deliver(mt__waitlist_wake_one(l));
+}
+
+int mt__waiter_park(mt__waiter_t *w, int64_t deadline_ns) {
+  int c = mt__coro_cancelled();
+  if (c) return c;
+  if (mt__deadline_passed(deadline_ns)) return MT_ETIMEDOUT; /* no spin for nothing */
+  const mt__parker_t *p = coro_parker();
+  if (p && p->park) {
+    /* A waker may pop the node any time after our caller unlocked: the CAS
+     * decides who was first, and publishes `parker` to the waker. */
+    uint32_t s = MT__W_QUEUED;
+    w->parker = p;
+    if (!__atomic_compare_exchange_n(&w->state, &s, MT__W_PARKED_CORO, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+      return 0; /* woken before we parked */
+    return p->park(p->ctx, w, deadline_ns);
+  }
+  if (mt__spin_until_changed(&w->state, MT__W_QUEUED, mt__spin_rounds()) &&
+      __atomic_load_n(&w->state, __ATOMIC_ACQUIRE) == MT__W_WOKEN)
+    return 0; /* acquire: the waker's writes (the unlink) come before our return */
+  uint32_t s = MT__W_QUEUED;
+  if (!__atomic_compare_exchange_n(&w->state, &s, MT__W_PARKED, false, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_ACQUIRE))
+    return 0; /* woken */
+  for (;;) {
+    if (deadline_ns != MT__NO_DEADLINE && mt__now_ns() >= deadline_ns) return MT_ETIMEDOUT;
+    int r = mt__sys_futex_wait(&w->state, MT__W_PARKED, false, deadline_ns);
+    if (__atomic_load_n(&w->state, __ATOMIC_ACQUIRE) == MT__W_WOKEN) return 0;
+    if (r == MT_ETIMEDOUT) return MT_ETIMEDOUT;
+  }
+}
+
+/* ---- event counts -------------------------------------------------------- */
+
+int mt__evc_wait(mt__evc_t *e, uint32_t key, bool shared, int64_t deadline_ns) {
+  return mt__word_park(&e->seq, key, shared, deadline_ns);
+}
+
+/* ---- word waits: a coroutine parks a node -------------------------------
+ * A private word (a mutex, a barrier's sequence, a thread's state, a
+ * once flag) is its own event count: the waiter re-checks it against the
+ * value it saw, the waker changes it and then calls mt__wake_word.  A
+ * thread sleeps on the word in the kernel, as before.  A coroutine cannot
+ * (it would stall its thread), so it parks a waiter node on a waiter list
+ * keyed by the word's address: one of WORD_BUCKETS lists, each guarded by a
+ * small lock of its own (the kernel's futex hash, in user space).  Its
+ * waker reaches it through that node (parker->unpark, from any thread).
+ * Waker's cost when no coroutine waits on any word: one fence and one load
+ * (`word_nodes`), after the futex wake it made anyway. */
+enum { WORD_BUCKETS = 64 };
+
+typedef struct {
+  mt__waiter_t w; /* first: the list holds &w */
+  const uint32_t *word;
+} word_node_t;
+
+static struct word_bucket {
+  uint32_t lock; /* 0 free, 1 held, 2 held with sleepers */
+  mt__waitlist_t list;
+} word_buckets[WORD_BUCKETS];
+static uint32_t word_nodes; /* nodes on every list: wakers skip when 0 */
+
+static struct word_bucket *bucket_of(const uint32_t *word) {
+  uintptr_t a = (uintptr_t)word;
+  return &word_buckets[(a >> 2 ^ a >> 9) % WORD_BUCKETS];
+}
+
+/* Held for a few list operations only, never across a park. */
+static void bucket_lock(struct word_bucket *b) {
+  uint32_t v = 0;
+  if (__atomic_compare_exchange_n(&b->lock, &v, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    return;
+  if (v != 2) v = __atomic_exchange_n(&b->lock, 2, __ATOMIC_ACQUIRE);
+  while (v != 0) {
+    mt__sys_futex_wait(&b->lock, 2, false, MT__NO_DEADLINE);
+    v = __atomic_exchange_n(&b->lock, 2, __ATOMIC_ACQUIRE);
+  }
+}
+
+static void bucket_unlock(struct word_bucket *b) {
+  if (__atomic_exchange_n(&b->lock, 0, __ATOMIC_RELEASE) == 2)
+    mt__sys_futex_wake(&b->lock, 1, false);
+}
+
+static void wake_word_nodes(const uint32_t *word, int n) {
+  /* Dekker with park_word_node: the waker changed *word, the parker
+   * counted itself in word_nodes before re-reading *word. */
+#ifdef MT__TSAN /* no fences under TSan: a read-modify-write orders the same */
+  if (__atomic_fetch_add(&word_nodes, 0, __ATOMIC_SEQ_CST) == 0) return;
+#else /* a fence and a load keep the counter's line shared among wakers */
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&word_nodes, __ATOMIC_RELAXED) == 0) return;
+#endif
+  struct word_bucket *b = bucket_of(word);
+  mt__wake_t todo[8];
+  for (;;) {
+    int k = 0;
+    bool more = false;
+    bucket_lock(b);
+    for (mt__waiter_t *w = b->list.head; w && n > 0;) {
+      mt__waiter_t *next = w->next;
+      if (((word_node_t *)w)->word == word) {
+        if (k == 8) {
+          more = true;
+          break;
+        }
+        mt__waitlist_t one = {w, w}; /* pop exactly this node */
+        mt__waiter_t *prev = w->prev;
+        w->prev = w->next = NULL;
+        if (prev) prev->next = next;
+        else b->list.head = next;
+        if (next) next->prev = prev;
+        else b->list.tail = prev;
+        todo[k++] = mt__waitlist_wake_one(&one);
+        n--;
+      }
+      w = next;
+    }
+    bucket_unlock(b);
+    for (int i = 0; i < k; i++) mt__wake_deliver(todo[i]);
+    if (!more) return;
+  }
+}
+
+/* A coroutine under parker p parks on a private word.  Results of
+ * mt__waiter_park; 0 also when the word had already moved. */
+static int park_word_node(const uint32_t *word, uint32_t expected, int64_t deadline_ns) {
+  word_node_t n = {.word = word};
+  struct word_bucket *b = bucket_of(word);
+  bucket_lock(b);
+  __atomic_fetch_add(&word_nodes, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != expected) {
+    __atomic_fetch_sub(&word_nodes, 1, __ATOMIC_RELAXED);
+    bucket_unlock(b);
+    return 0;
+  }
+  mt__waitlist_push(&b->list, &n.w);
+  bucket_unlock(b);
+  int r = mt__waiter_park(&n.w, deadline_ns);
+  /* Off the list whatever ended the park (a scheduler may also resume us
+   * spuriously); popped by a waker = woken, whatever else happened. */
+  bucket_lock(b);
+  if (!mt__waitlist_remove(&b->list, &n.w)) r = 0;
+  bucket_unlock(b);
+  __atomic_fetch_sub(&word_nodes, 1, __ATOMIC_RELAXED);
+  return r;
+}
+
+int mt__word_park(const uint32_t *word, uint32_t expected, bool shared, int64_t deadline_ns) {
+  int c = mt__coro_cancelled();
+  if (c) return c;
+  const mt__parker_t *p = coro_parker();
+  if (p && p->park && !shared) {
+    if (mt__deadline_passed(deadline_ns)) return MT_ETIMEDOUT;
+    return park_word_node(word, expected, deadline_ns);
+  }
+  return mt__wait_word(word, expected, shared, deadline_ns);
 }

@@ -8,6 +8,7 @@
 
 #include <poll.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define MT__NO_DEADLINE INT64_MAX
@@ -25,7 +26,9 @@ bool mt__deadline_passed(int64_t deadline_ns);
  * into 0: callers loop on their condition anyway. */
 int mt__wait_word(const uint32_t *word, uint32_t expected, bool shared,
                   int64_t deadline_ns);
-/* Wake up to n waiters (INT32_MAX = all) parked on word. */
+/* Wake up to n waiters (INT32_MAX = all) parked on word: n threads in the
+ * kernel, and (private words) up to n coroutines parked by mt__word_park;
+ * an extra wake is a spurious one, which every park loop tolerates. */
 void mt__wake_word(uint32_t *word, int n, bool shared);
 
 /* Park until one of fds is ready or the deadline.  Returns the number of
@@ -47,25 +50,164 @@ int mt__spin_rounds(void);
  * cgroup quota of `quota` CPUs (0 = none) spin? */
 bool mt__spin_pays(int cpus, double quota);
 
-/* ---- hook for a coroutine scheduler ------------------------------------
- * A scheduler running coroutines on a thread installs a parker on that
- * thread.  While installed, mt__wait_word/mt__wait_fds call it instead of
- * blocking the thread: the parker suspends the current coroutine and runs
- * others, and returns with the same contract as the functions above.  Wakers
- * need no change for fds; for futex words, mt__wake_word calls the
- * scheduler's wake hook (if any is registered) after the kernel wake, so a
- * coroutine parked on `word` is made runnable. */
+/* ---- how a wait ends ------------------------------------------------------
+ * Every park below returns one of four results, and a primitive that gets a
+ * negative one unwinds what it counted (waiter nodes, sleeper counts) and
+ * returns it to its caller:
+ *   0              woken, or spurious: re-check your condition;
+ *   MT_ETIMEDOUT   the deadline passed;
+ *   MT_ECANCELLED  the calling coroutine was killed or cancelled (sticky:
+ *                  every later park of it returns this at once);
+ *   MT_EINTR       reserved for interruption by a signal (the signals issue
+ *                  delivers it; nothing returns it yet). */
+
+/* ---- waiter list: private memory, one node per waiter --------------------
+ * For objects guarded by a lock of their own (queues).  A waiter
+ * pushes its node under the object's lock, unlocks, parks on the node and
+ * relocks; a waker pops nodes under the lock and wakes exactly them after
+ * unlocking.  The node is what a coroutine scheduler resumes (see
+ * mt__parker_t), so the node must outlive the park: on the waiting
+ * function's frame for a thread and for a stackful coroutine; a coroutine
+ * whose stack can be copied keeps it in its task instead. */
+/* QUEUED -> PARKED (a thread sleeps on `state`) or PARKED_CORO (a
+ * coroutine is suspended by `parker`) -> WOKEN (by a waker, under the lock) */
+enum { MT__W_QUEUED = 0, MT__W_PARKED = 1, MT__W_WOKEN = 2, MT__W_PARKED_CORO = 3 };
+
+typedef struct mt__waiter {
+  struct mt__waiter *next, *prev;
+  uint32_t state;                  /* MT__W_*: a parked thread sleeps on it */
+  const struct mt__parker *parker; /* set when a coroutine parks: who resumes it */
+} mt__waiter_t;
+
+typedef struct mt__waitlist {
+  mt__waiter_t *head, *tail;
+} mt__waitlist_t;
+
+/* What a waker must do after it released the lock (a thread to wake, or a
+ * coroutine to hand to its scheduler); {0} = nothing. */
+typedef struct mt__wake {
+  uint32_t *word;
+  const struct mt__parker *parker;
+  mt__waiter_t *w;
+} mt__wake_t;
+
+static inline bool mt__waitlist_empty(const mt__waitlist_t *l) { return l->head == NULL; }
+/* Under the lock: queue w (FIFO). */
+void mt__waitlist_push(mt__waitlist_t *l, mt__waiter_t *w);
+/* Under the lock, after a park returned non-zero: takes w off the list.
+ * false when a waker popped it first, i.e. the caller consumed a wake it
+ * must use or pass on (wake another waiter) before giving up. */
+bool mt__waitlist_remove(mt__waitlist_t *l, mt__waiter_t *w);
+/* Under the lock: pops one waiter (the newest if it still spins, else the
+ * oldest) and marks it woken; returns what
+ * to do after unlocking ({0} when the list was empty). */
+mt__wake_t mt__waitlist_wake_one(mt__waitlist_t *l);
+/* After the unlock: delivers a wake from mt__waitlist_wake_one.  A thread's
+ * node may already be gone (it saw WOKEN and returned): the futex wake of a
+ * stale address is at worst a spurious wakeup, which every park loop
+ * tolerates, never a write. */
+void mt__wake_deliver(mt__wake_t k);
+/* Under the lock: wakes every waiter (delivered at once: rare paths such
+ * as shutdown, join and completion). */
+void mt__waitlist_wake_all(mt__waitlist_t *l);
+/* Unlocked: parks on w until a waker pops it.  Spins first when that can
+ * pay.  0 = woken (w->state is MT__W_WOKEN), else MT_ETIMEDOUT /
+ * MT_ECANCELLED / MT_EINTR: then relock and mt__waitlist_remove(w). */
+int mt__waiter_park(mt__waiter_t *w, int64_t deadline_ns);
+
+/* ---- event count: pointer-free, private or MT_SHARED ----------------------
+ * For objects with no lock, and for every MT_SHARED object (another
+ * process cannot follow our pointers).  A waiter registers, reads the key,
+ * re-checks its condition, then parks until the count moves; a notifier
+ * changes the object's state first, then advances the count and calls the
+ * kernel only when somebody registered.  All four steps are seq_cst, so a
+ * registered waiter whose re-check missed the change always sees the count
+ * move (Dekker).  Register -> read the key -> re-check -> wait -> unregister,
+ * the key always read BEFORE the re-check (else a notify falling between
+ * the two is missed):
+ *
+ *   mt__evc_prepare(&o->evc);
+ *   for (;;) {
+ *     uint32_t key = mt__evc_key(&o->evc);
+ *     if (ready(o) || (r = mt__evc_wait(&o->evc, key, shared, dl)) != 0) break;
+ *   }
+ *   mt__evc_done(&o->evc);        // then unwind o's own counts if r < 0
+ */
+typedef struct mt__evc {
+  uint32_t seq;      /* the futex word: bumped by every notify with waiters */
+  uint32_t sleepers; /* registered waiters */
+} mt__evc_t;
+
+static inline void mt__evc_prepare(mt__evc_t *e) {
+  __atomic_fetch_add(&e->sleepers, 1, __ATOMIC_SEQ_CST);
+}
+static inline uint32_t mt__evc_key(const mt__evc_t *e) {
+  return __atomic_load_n(&e->seq, __ATOMIC_SEQ_CST);
+}
+static inline void mt__evc_done(mt__evc_t *e) {
+  __atomic_fetch_sub(&e->sleepers, 1, __ATOMIC_SEQ_CST);
+}
+/* For an object whose own state change already moved `seq` (an Event's
+ * set): wakes up to n registered waiters. */
+static inline void mt__evc_wake(mt__evc_t *e, int n, bool shared) {
+  if (__atomic_load_n(&e->sleepers, __ATOMIC_SEQ_CST) > 0) mt__wake_word(&e->seq, n, shared);
+}
+/* Parks until the count differs from key.  0 (re-check) or a negative
+ * result (above); the caller still calls mt__evc_done. */
+int mt__evc_wait(mt__evc_t *e, uint32_t key, bool shared, int64_t deadline_ns);
+/* After changing the state: wakes up to n registered waiters (INT32_MAX =
+ * all).  One load and no store when nobody is registered. */
+static inline void mt__evc_notify(mt__evc_t *e, int n, bool shared) {
+  if (__atomic_load_n(&e->sleepers, __ATOMIC_SEQ_CST) == 0) return;
+  __atomic_fetch_add(&e->seq, 1, __ATOMIC_SEQ_CST);
+  mt__wake_word(&e->seq, n, shared);
+}
+
+/* ---- a word that is its own event count ----------------------------------
+ * For objects whose state word itself moves when a waiter should re-check
+ * (the internal mutex and Lock/RLock, a barrier's sequence, a thread's
+ * state, a once flag, a timer's flags), with a count or bit of their own
+ * that tells the waker somebody waits.  Parks until *word != expected:
+ * the four results above (0 = re-check).  A thread sleeps on the word (the
+ * kernel's futex); a coroutine parks a waiter node on a list keyed by the
+ * word's address (private words) or goes to its parker's wait_word
+ * (MT_SHARED words); mt__wake_word reaches both. */
+int mt__word_park(const uint32_t *word, uint32_t expected, bool shared, int64_t deadline_ns);
+
+/* ---- the park decision: threads or a coroutine scheduler ------------------
+ * ONE place decides how to park (wait.c, `coro_parker`): on a thread where
+ * a scheduler installed a parker, every park of the structures above, of
+ * mt__wait_word and of mt__wait_fds goes to the parker, which suspends the
+ * running coroutine and runs others; anywhere else the thread sleeps
+ * (futex, poll).  A killed greenlet
+ * gets MT_ECANCELLED from every park, with or without a scheduler. */
 typedef struct mt__parker {
-  int (*wait_word)(void *ctx, const uint32_t *word, uint32_t expected,
-                   bool shared, int64_t deadline_ns);
+  /* words and descriptors (same contract as mt__wait_word/mt__wait_fds) */
+  int (*wait_word)(void *ctx, const uint32_t *word, uint32_t expected, bool shared,
+                   int64_t deadline_ns);
   int (*wait_fds)(void *ctx, struct pollfd *fds, int nfds, int64_t deadline_ns);
   void *ctx;
+  /* Suspends the running coroutine until unpark(w) or the deadline; the
+   * results of mt__waiter_park.  May run other coroutines meanwhile. */
+  int (*park)(void *ctx, mt__waiter_t *w, int64_t deadline_ns);
+  /* Makes the coroutine parked on w runnable.  Called by the waker after it
+   * released the object's lock, from ANY thread (a cross-thread unpark
+   * posts to w's scheduler), at most once per park.  The scheduler keeps
+   * the node's owner alive until it has delivered or dropped the post. */
+  void (*unpark)(void *ctx, mt__waiter_t *w);
+  /* Instead of sched_yield while a scheduler runs (NULL: nothing). */
+  void (*yield)(void *ctx);
 } mt__parker_t;
 
 /* Installs (or with NULL removes) the parker of the calling thread. */
 void mt__set_parker(const mt__parker_t *parker);
 const mt__parker_t *mt__get_parker(void);
-/* Process-wide wake hook, called by mt__wake_word for every wake. */
-void mt__set_wake_hook(void (*hook)(uint32_t *word, int n));
+/* Spinning or sched_yield before a park only pays when the partner runs on
+ * another core; under a scheduler it is on this thread and cannot run
+ * while we spin.  So: false while a coroutine parks through a parker. */
+bool mt__may_spin(void);
+/* A yield: the scheduler's while a coroutine runs under one, else
+ * sched_yield. */
+void mt__yield(void);
 
 #endif

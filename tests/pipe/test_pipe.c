@@ -361,7 +361,7 @@ static void recv_deadline_mid_frame(void **state) {
     assert_code(mt_pipe_new(false, &r, &w), 0);
     unsigned char *frame = make_frame(size, 11 + (uint64_t)s);
     pump_t p = {mt_conn_fileno(w), frame, 4 + size, 0, size / 8, 0};
-    mt__parker_t parker = {NULL, pump_wait_fds, &p};
+    mt__parker_t parker = {.wait_fds = pump_wait_fds, .ctx = &p};
     unsigned char *bufs[2] = {malloc(size), malloc(size)};
     mt__set_parker(&parker);
     int calls = 0, rc;
@@ -535,7 +535,7 @@ static void recv_error_mid_direct_body(void **state) {
     unsigned char *frame = make_frame(size, 21 + (uint64_t)variant), *buf = malloc(size);
     assert_true(write_all(mt_conn_fileno(w), frame, 4 + first));
     failer_t f = {1, 0, MT_ECANCELLED};
-    mt__parker_t parker = {NULL, fail_wait_fds, &f};
+    mt__parker_t parker = {.wait_fds = fail_wait_fds, .ctx = &f};
     mt__set_parker(&parker);
     size_t n = 0;
     void *p = NULL;
