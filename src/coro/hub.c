@@ -111,6 +111,10 @@ typedef struct fiber {
   char name[32];
 } fiber_t;
 
+typedef struct flist {
+  fiber_t *head, *tail;
+} flist_t;
+
 struct mt_hub {
   uint32_t refs; /* the thread + fibers (atomic) */
   int efd;
@@ -123,7 +127,7 @@ struct mt_hub {
   fiber_t **heap;
   size_t nheap, capheap;
   uint64_t tseq;
-  fiber_t *words, *fdw; /* parked on words / on descriptors */
+  flist_t words, fdw;   /* parked on words / on descriptors */
   int nfdw;             /* descriptors in fdw */
   fiber_t *tasks;       /* live tasks (aprev/anext) */
   fiber_t *inbox;       /* atomic */
@@ -166,17 +170,21 @@ static fiber_t *rq_pop(mt_hub_t *h) {
   return fb;
 }
 
-static void list_add(fiber_t **l, fiber_t *fb) {
-  fb->lprev = NULL;
-  fb->lnext = *l;
-  if (*l) (*l)->lprev = fb;
-  *l = fb;
+/* FIFO: a word's parked fibers are re-checked, and so woken, in the order
+ * they parked. */
+static void list_add(flist_t *l, fiber_t *fb) {
+  fb->lnext = NULL;
+  fb->lprev = l->tail;
+  if (l->tail) l->tail->lnext = fb;
+  else l->head = fb;
+  l->tail = fb;
 }
 
-static void list_del(fiber_t **l, fiber_t *fb) {
+static void list_del(flist_t *l, fiber_t *fb) {
   if (fb->lprev) fb->lprev->lnext = fb->lnext;
-  else *l = fb->lnext;
+  else l->head = fb->lnext;
   if (fb->lnext) fb->lnext->lprev = fb->lprev;
+  else l->tail = fb->lprev;
   fb->lprev = fb->lnext = NULL;
 }
 
@@ -445,16 +453,16 @@ static void collect(mt_hub_t *h, bool block) {
       interrupt(h, fb, MT_ETIMEDOUT);
     }
   }
-  for (fiber_t *fb = h->words, *n; fb; fb = n) {
+  for (fiber_t *fb = h->words.head, *n; fb; fb = n) {
     n = fb->lnext;
     if (__atomic_load_n(fb->word, __ATOMIC_ACQUIRE) != fb->expected) make_ready(h, fb, 0);
   }
-  if (!block && !h->fdw) return;
+  if (!block && !h->fdw.head) return;
   if (h->rq_head) block = false;
   int64_t until = 0; /* not blocking: look only */
   if (block) {
     until = h->nheap ? h->heap[0]->deadline : MT__NO_DEADLINE;
-    if (h->words) {
+    if (h->words.head) {
       int64_t soon = mt__now_ns() + WORD_RECHECK_NS;
       if (soon < until) until = soon;
     }
@@ -469,7 +477,7 @@ static void collect(mt_hub_t *h, bool block) {
   pf[0] = (struct pollfd){.fd = h->efd, .events = POLLIN};
   int k = 1;
   if (n > 1)
-    for (fiber_t *fb = h->fdw; fb; fb = fb->lnext)
+    for (fiber_t *fb = h->fdw.head; fb; fb = fb->lnext)
       for (int i = 0; i < fb->nfds; i++) pf[k++] = fb->fds[i];
   if (block) {
     __atomic_store_n(&h->sleeping, 1, __ATOMIC_SEQ_CST);
@@ -481,7 +489,7 @@ static void collect(mt_hub_t *h, bool block) {
     if (pf[0].revents) mt__sys_eventfd_drain(h->efd);
     k = 1;
     if (n > 1)
-      for (fiber_t *fb = h->fdw, *nx; fb; fb = nx) {
+      for (fiber_t *fb = h->fdw.head, *nx; fb; fb = nx) {
         nx = fb->lnext;
         int ready = 0;
         for (int i = 0; i < fb->nfds; i++, k++) {
