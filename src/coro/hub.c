@@ -422,6 +422,7 @@ static void run_fiber(mt_hub_t *h, fiber_t *fb) {
 }
 
 static void drain_inbox(mt_hub_t *h) {
+  if (!__atomic_load_n(&h->inbox, __ATOMIC_RELAXED)) return; /* the usual case: a load */
   fiber_t *l = __atomic_exchange_n(&h->inbox, NULL, __ATOMIC_SEQ_CST);
   fiber_t *rev = NULL;
   while (l) { /* oldest first */
