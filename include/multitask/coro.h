@@ -31,8 +31,10 @@ typedef struct mt_hub mt_hub_t;
 /* Makes the calling thread's hub (gevent's get_hub(), asyncio's
  * new_event_loop + set_event_loop).  From then on a blocking call of the
  * thread's own code parks it and runs the tasks (gevent's main greenlet).
- * NULL with errno: EBUSY (the thread has a hub), EPERM (called inside a
- * greenlet rather than on the thread's own stack), ENOMEM. */
+ * Free it with mt_hub_free before the thread ends (a hub left at thread
+ * exit, and its tasks, leak).  NULL with errno: EBUSY (the thread has a
+ * hub), EPERM (called inside a greenlet rather than on the thread's own
+ * stack), ENOMEM. */
 mt_hub_t *mt_hub_new(void);
 /* Closes the hub (asyncio's loop.close()): every task still alive is killed
  * (mt_coro_kill semantics) and run until it ends, then the hub leaves its

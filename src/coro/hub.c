@@ -219,19 +219,23 @@ static void heap_down(mt_hub_t *h, size_t i) {
   heap_set(h, i, fb);
 }
 
-/* 0, or MT_ENOMEM (the park then fails: nothing was changed). */
-static int heap_push(mt_hub_t *h, fiber_t *fb) {
-  if (h->nheap == h->capheap) {
-    size_t cap = h->capheap ? 2 * h->capheap : 64;
-    fiber_t **n = mt__realloc(h->heap, cap * sizeof *n);
-    if (!n) return MT_ENOMEM;
-    h->heap = n;
-    h->capheap = cap;
-  }
+/* Room for `n` entries: a fiber is in the heap at most once, so spawn
+ * reserves one slot per fiber and a park never fails for memory. */
+static int heap_reserve(mt_hub_t *h, size_t n) {
+  if (n <= h->capheap) return 0;
+  size_t cap = h->capheap ? 2 * h->capheap : 64;
+  if (cap < n) cap = n;
+  fiber_t **m = mt__realloc(h->heap, cap * sizeof *m);
+  if (!m) return MT_ENOMEM;
+  h->heap = m;
+  h->capheap = cap;
+  return 0;
+}
+
+static void heap_push(mt_hub_t *h, fiber_t *fb) {
   fb->tseq = h->tseq++;
   heap_set(h, h->nheap++, fb);
   heap_up(h, fb->hidx);
-  return 0;
 }
 
 static void heap_del(mt_hub_t *h, fiber_t *fb) {
@@ -275,11 +279,7 @@ static int park_current(mt_hub_t *h, fiber_t *fb, int kind, int64_t deadline) {
   fb->kind = kind;
   fb->deadline = deadline;
   fb->state = F_PARKED;
-  if (deadline != MT__NO_DEADLINE && heap_push(h, fb) < 0) {
-    fb->kind = K_NONE;
-    fb->state = F_RUNNING;
-    return MT_ENOMEM;
-  }
+  if (deadline != MT__NO_DEADLINE) heap_push(h, fb);
   return suspend(h);
 }
 
@@ -359,9 +359,7 @@ static int hp_wait_word(void *ctx, const uint32_t *word, uint32_t expected, bool
   fb->word = word;
   fb->expected = expected;
   list_add(&h->words, fb);
-  int r = park_current(h, fb, K_WORD, deadline);
-  if (r == MT_ENOMEM) list_del(&h->words, fb);
-  return r == MT_ENOMEM ? 0 : r; /* a word wait has no error: re-check */
+  return park_current(h, fb, K_WORD, deadline);
 }
 
 static int hp_wait_fds(void *ctx, struct pollfd *fds, int nfds, int64_t deadline) {
@@ -374,13 +372,7 @@ static int hp_wait_fds(void *ctx, struct pollfd *fds, int nfds, int64_t deadline
   fb->nfds = nfds;
   list_add(&h->fdw, fb);
   h->nfdw += nfds;
-  r = park_current(h, fb, K_FDS, deadline);
-  if (r == MT_ENOMEM) {
-    list_del(&h->fdw, fb);
-    h->nfdw -= nfds;
-    return mt__sys_poll(fds, (nfds_t)nfds, deadline); /* no heap room: as a thread */
-  }
-  return r;
+  return park_current(h, fb, K_FDS, deadline);
 }
 
 /* mt__yield under a hub, and mt_coro_sleep(0): back of the ready queue. */
@@ -599,8 +591,9 @@ mt_future_t *mt_coro_spawn(mt_task_fn fn, void *arg, const mt_coro_opts_t *opts)
   mt_hub_t *h = tls_hub;
   if (!fn || (opts && opts->size == 0)) return mt__fail_null(MT_EINVAL);
   if (!h || h->closing) return mt__fail_null(MT_EPERM);
-  fiber_t *fb = mt__calloc(1, sizeof *fb);
-  if (!fb) return mt__fail_null(MT_ENOMEM);
+  fiber_t *fb;
+  if (heap_reserve(h, (size_t)h->live + 2) < 0 || !(fb = mt__calloc(1, sizeof *fb)))
+    return mt__fail_null(MT_ENOMEM); /* + 2: the root and this one */
   fiber_init(fb, h);
   if (opts && opts->name) snprintf(fb->name, sizeof fb->name, "%s", opts->name);
   else snprintf(fb->name, sizeof fb->name, "Task-%lu",
@@ -750,6 +743,12 @@ mt_hub_t *mt_hub_new(void) {
     mt__free(h);
     errno = e;
     return NULL;
+  }
+  if (heap_reserve(h, 1) < 0) { /* the root's slot */
+    mt_greenlet_free(h->g);
+    mt__sys_close(h->efd);
+    mt__free(h);
+    return mt__fail_null(MT_ENOMEM);
   }
   h->refs = 1;
   h->thread = pthread_self();
