@@ -818,6 +818,37 @@ static void ping_pong(void **state) {
   mt_queue_free(b);
 }
 
+/* ---- fairness: cooperative; sleep(0) is the yield -------------------------------------- */
+
+static char trace[64];
+static int ntrace;
+
+static int stepper(void *arg, mt_value_t *out) {
+  (void)out;
+  char c = (char)(intptr_t)arg;
+  bool yield = c >= 'a';
+  for (int i = 0; i < 4; i++) {
+    trace[ntrace++] = c;
+    if (yield) assert_code(mt_coro_sleep(0), 0);
+  }
+  return 0;
+}
+
+static void fairness_yield(void **state) {
+  (void)state;
+  for (int y = 0; y < 2; y++) {
+    ntrace = 0;
+    memset(trace, 0, sizeof trace);
+    mt_future_t *t[3];
+    for (int i = 0; i < 3; i++) t[i] = mt_coro_spawn(stepper, (void *)(intptr_t)((y ? 'a' : 'A') + i), NULL);
+    assert_int_equal(mt_coro_joinall(t, 3, 10.0), 3);
+    /* never blocking: each runs to its end (the others starve meanwhile);
+     * yielding: strict turns */
+    assert_string_equal(trace, y ? "abcabcabcabc" : "AAAABBBBCCCC");
+    for (int i = 0; i < 3; i++) mt_future_free(t[i]);
+  }
+}
+
 /* ---- free with tasks left ---------------------------------------------------------------- */
 
 static void free_kills_leftovers(void **state) {
@@ -852,6 +883,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(timer_order, setup, teardown),
       cmocka_unit_test_setup_teardown(many_sleepers, setup, teardown),
       cmocka_unit_test_setup_teardown(ping_pong, setup, teardown),
+      cmocka_unit_test_setup_teardown(fairness_yield, setup, teardown),
       cmocka_unit_test(free_kills_leftovers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
