@@ -818,6 +818,54 @@ static void ping_pong(void **state) {
   mt_queue_free(b);
 }
 
+/* ---- a thread pool future awaited by a task (run_in_executor) ------------------------------- */
+
+static mt_event_t *pool_gate;
+
+static int pool_work(void *arg, mt_value_t *out) {
+  (void)arg;
+  int r = mt_event_wait(pool_gate, 30.0); /* a worker thread blocks until task B opens it */
+  out->ptr = (void *)99;
+  return r;
+}
+
+static int awaiter(void *arg, mt_value_t *out) {
+  mt_future_t *w = NULL;
+  int r = mt_executor_submit(arg, pool_work, NULL, &w);
+  if (r < 0) return r;
+  mt_value_t v = {0};
+  r = mt_future_result(w, 30.0, &v); /* parks the task; a worker thread completes it */
+  mt_future_free(w);
+  out->ptr = v.ptr;
+  return r;
+}
+
+static int opener(void *arg, mt_value_t *out) {
+  (void)arg, (void)out;
+  return mt_event_set(pool_gate); /* runs while A waits: the hub is not blocked */
+}
+
+static void executor_future_in_task(void **state) {
+  (void)state;
+  mt_executor_t *ex = mt_executor_new_thread_pool(NULL);
+  assert_non_null(ex);
+  int rounds = (int)mt_test_scaled(50, 3);
+  for (int i = 0; i < rounds; i++) {
+    pool_gate = mt_event_new(0);
+    mt_future_t *a = mt_coro_spawn(awaiter, ex, NULL);
+    mt_future_t *b = mt_coro_spawn(opener, NULL, NULL);
+    mt_value_t v;
+    assert_code(mt_future_result(a, 30.0, &v), 0);
+    assert_ptr_equal(v.ptr, (void *)99);
+    assert_code(mt_future_result(b, 0, NULL), 0);
+    mt_future_free(a);
+    mt_future_free(b);
+    mt_event_free(pool_gate);
+  }
+  assert_code(mt_executor_shutdown(ex, true, false, 30.0), 0);
+  mt_executor_free(ex);
+}
+
 /* ---- fairness: cooperative; sleep(0) is the yield -------------------------------------- */
 
 static char trace[64];
@@ -883,6 +931,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(timer_order, setup, teardown),
       cmocka_unit_test_setup_teardown(many_sleepers, setup, teardown),
       cmocka_unit_test_setup_teardown(ping_pong, setup, teardown),
+      cmocka_unit_test_setup_teardown(executor_future_in_task, setup, teardown),
       cmocka_unit_test_setup_teardown(fairness_yield, setup, teardown),
       cmocka_unit_test(free_kills_leftovers),
   };
