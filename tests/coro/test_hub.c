@@ -818,6 +818,82 @@ static void ping_pong(void **state) {
   mt_queue_free(b);
 }
 
+/* ---- a queue shared by the tasks of two hubs and a plain thread ----------------------------- */
+
+typedef struct {
+  mt_queue_t *q;
+  long n, sum;
+  int tasks;
+} share_t;
+
+static int producer(void *arg, mt_value_t *out) {
+  (void)out;
+  share_t *s = arg;
+  for (long i = 1; i <= s->n; i++) {
+    int r = mt_queue_put(s->q, (void *)(intptr_t)i, MT_FOREVER);
+    if (r < 0) return r;
+  }
+  return 0;
+}
+
+static int consumer(void *arg, mt_value_t *out) {
+  share_t *s = arg;
+  long sum = 0;
+  for (long i = 0; i < s->n; i++) {
+    void *x;
+    int r = mt_queue_get(s->q, &x, MT_FOREVER);
+    if (r < 0) return r;
+    sum += (intptr_t)x;
+  }
+  out->ptr = (void *)(intptr_t)sum;
+  return 0;
+}
+
+static void *other_hub(void *arg) { /* a second thread with its own hub: producer tasks */
+  share_t *s = arg;
+  mt_hub_t *h = mt_hub_new();
+  assert_non_null(h);
+  mt_future_t *t[4];
+  for (int i = 0; i < s->tasks; i++) t[i] = mt_coro_spawn(producer, s, NULL);
+  assert_int_equal(mt_coro_joinall(t, s->tasks, 60.0), s->tasks);
+  for (int i = 0; i < s->tasks; i++) {
+    assert_code(mt_future_result(t[i], 0, NULL), 0);
+    mt_future_free(t[i]);
+  }
+  mt_hub_free(h);
+  return NULL;
+}
+
+static void *plain_producer(void *arg) {
+  producer(arg, NULL);
+  return NULL;
+}
+
+static void queue_two_hubs_and_a_thread(void **state) {
+  (void)state;
+  long n = mt_test_scaled(20000, 50);
+  mt_queue_t *q = mt_queue_new(8);
+  share_t hubp = {q, n, 0, 4}, thp = {q, n, 0, 1}, cons = {q, n, 0, 0};
+  pthread_t th1, th2;
+  assert_int_equal(pthread_create(&th1, NULL, other_hub, &hubp), 0);
+  assert_int_equal(pthread_create(&th2, NULL, plain_producer, &thp), 0);
+  /* 5 producers of n items each: 5 consumer tasks here take n each */
+  mt_future_t *c[5];
+  for (int i = 0; i < 5; i++) c[i] = mt_coro_spawn(consumer, &cons, NULL);
+  long total = 0;
+  for (int i = 0; i < 5; i++) {
+    mt_value_t v;
+    assert_code(mt_future_result(c[i], 60.0, &v), 0);
+    total += (intptr_t)v.ptr;
+    mt_future_free(c[i]);
+  }
+  pthread_join(th1, NULL);
+  pthread_join(th2, NULL);
+  assert_int_equal(total, 5 * (n * (n + 1) / 2));
+  assert_code(mt_queue_qsize(q), 0);
+  mt_queue_free(q);
+}
+
 /* ---- a thread pool future awaited by a task (run_in_executor) ------------------------------- */
 
 static mt_event_t *pool_gate;
@@ -931,6 +1007,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(timer_order, setup, teardown),
       cmocka_unit_test_setup_teardown(many_sleepers, setup, teardown),
       cmocka_unit_test_setup_teardown(ping_pong, setup, teardown),
+      cmocka_unit_test_setup_teardown(queue_two_hubs_and_a_thread, setup, teardown),
       cmocka_unit_test_setup_teardown(executor_future_in_task, setup, teardown),
       cmocka_unit_test_setup_teardown(fairness_yield, setup, teardown),
       cmocka_unit_test(free_kills_leftovers),
