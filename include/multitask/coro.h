@@ -88,6 +88,13 @@ int mt_coro_joinall(mt_future_t *const *tasks, int n, double timeout);
  * input order that did not succeed (MT_ETASKFAILED, MT_ECANCELLED, ...;
  * the others are left running, as Python), MT_ETIMEDOUT. */
 int mt_coro_gather(mt_future_t *const *tasks, int n, double timeout, mt_value_t *out);
+/* asyncio.wait_for(task, timeout): mt_future_result(task, timeout, out);
+ * when the timeout expires first, the task is cancelled (mt_coro_cancel)
+ * and waited for until it ends, then MT_ETIMEDOUT is returned (asyncio's
+ * TimeoutError; the task may have caught the cancel and succeeded: its
+ * future says so).  Other returns as mt_future_result; MT_EINVAL for a
+ * future that is not a task. */
+int mt_coro_wait_for(mt_future_t *task, double timeout, mt_value_t *out);
 /* asyncio's task.cancel(): a task not started yet is cancelled and never
  * runs; a running one gets MT_ECANCELLED ONCE, from its next (or current)
  * wait that is a cancellation point: it may go on (and later succeed) or

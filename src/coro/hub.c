@@ -672,6 +672,15 @@ int mt_coro_gather(mt_future_t *const *tasks, int n, double timeout, mt_value_t 
   return first;
 }
 
+int mt_coro_wait_for(mt_future_t *task, double timeout, mt_value_t *out) {
+  if (!task_fiber(task)) return MT_EINVAL;
+  int r = mt_future_result(task, timeout, out);
+  if (r != MT_ETIMEDOUT) return r;
+  (void)mt_coro_cancel(task);
+  r = mt__future_wait_done(task, MT_FOREVER); /* the cancel is delivered at its next wait */
+  return r < 0 ? r : MT_ETIMEDOUT;
+}
+
 int mt_coro_cancel(mt_future_t *task) {
   fiber_t *fb = task_fiber(task);
   if (!fb) return MT_EINVAL;

@@ -549,6 +549,28 @@ static void join_gather_wait(void **state) {
   assert_code(mt_coro_join(NULL, 0), MT_EINVAL);
 }
 
+static void wait_for_timeout(void **state) {
+  (void)state;
+  mt_value_t v;
+  mt_future_t *t = mt_coro_spawn(ret_after, (void *)5, NULL);
+  assert_code(mt_coro_wait_for(t, 10.0, &v), 0); /* in time */
+  assert_ptr_equal(v.ptr, (void *)5);
+  mt_future_free(t);
+  t = mt_coro_spawn(ret_after, (void *)10000, NULL);
+  assert_code(mt_coro_wait_for(t, 0.01, &v), MT_ETIMEDOUT); /* cancelled and ended */
+  assert_code(mt_future_is_cancelled(t), 1);
+  mt_future_free(t);
+  sl_t s = {0}; /* catches the cancel and succeeds: still a timeout for the caller */
+  t = mt_coro_spawn(sleeper, &s, NULL);
+  assert_code(mt_coro_wait_for(t, 0.01, &v), MT_ETIMEDOUT);
+  assert_code(mt_future_result(t, 0, &v), 0);
+  assert_ptr_equal(v.ptr, (void *)7);
+  mt_future_free(t);
+  mt_future_t *plain = mt_future_new();
+  assert_code(mt_coro_wait_for(plain, 0, NULL), MT_EINVAL);
+  mt_future_free(plain);
+}
+
 static atomic_int left_cleanups;
 
 static int leftover(void *arg, mt_value_t *out) {
@@ -1002,6 +1024,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(self_cancel, setup, teardown),
       cmocka_unit_test_setup_teardown(cancel_from_another_thread, setup, teardown),
       cmocka_unit_test_setup_teardown(join_gather_wait, setup, teardown),
+      cmocka_unit_test_setup_teardown(wait_for_timeout, setup, teardown),
       cmocka_unit_test(run_main),
       cmocka_unit_test_setup_teardown(failure_never_lost, setup, teardown),
       cmocka_unit_test_setup_teardown(timer_order, setup, teardown),
