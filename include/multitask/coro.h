@@ -75,6 +75,13 @@ typedef struct mt_coro_opts {
  * NULL with errno: EINVAL (fn NULL, opts->size 0, stack too small), EPERM
  * (no hub on this thread), ENOMEM. */
 mt_future_t *mt_coro_spawn(mt_task_fn fn, void *arg, const mt_coro_opts_t *opts);
+/* Spawning onto a hub from ANY thread (asyncio's run_coroutine_threadsafe):
+ * as mt_coro_spawn, but the task runs on h's thread.  From another thread
+ * the request is posted to h (the coroutine is made there; if it cannot be,
+ * the future fails with MT_ENOMEM).  The caller must keep h alive: a task
+ * posted to a hub being freed may never run.  NULL with errno EINVAL for a
+ * NULL h, as mt_coro_spawn otherwise. */
+mt_future_t *mt_hub_spawn(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_opts_t *opts);
 /* gevent's g.join(timeout): waits until the task is done (finished, failed
  * or cancelled) without retrieving its outcome.  0, MT_ETIMEDOUT,
  * MT_ECANCELLED (the CALLER was cancelled or killed), MT_EINVAL. */

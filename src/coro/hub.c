@@ -82,7 +82,7 @@
 
 enum { F_NEW, F_READY, F_RUNNING, F_PARKED, F_DONE };
 enum { K_NONE, K_NODE, K_WORD, K_FDS, K_SLEEP };
-enum { P_UNPARK = 1, P_CANCEL = 2 };
+enum { P_UNPARK = 1, P_CANCEL = 2, P_SPAWN = 4 };
 #define NO_SLOT SIZE_MAX
 #define WORD_RECHECK_NS 1000000 /* while sleeping with parked words */
 
@@ -108,6 +108,7 @@ typedef struct fiber {
   struct fiber *aprev, *anext; /* the hub's live tasks */
   uint32_t posted;             /* P_* (atomic) */
   bool cancel_requested;       /* by mt_coro_cancel/kill: MT_ECANCELLED ends it CANCELLED */
+  size_t stack_size;           /* mt_hub_spawn from another thread: made by the hub */
   char name[32];
 } fiber_t;
 
@@ -400,6 +401,7 @@ static void fiber_init(fiber_t *fb, mt_hub_t *h) {
 
 static void task_ended(mt_hub_t *h, fiber_t *fb);
 static void do_cancel(mt_hub_t *h, fiber_t *fb, bool kill);
+static void start_posted(mt_hub_t *h, fiber_t *fb);
 
 static void run_fiber(mt_hub_t *h, fiber_t *fb) {
   fb->state = F_RUNNING;
@@ -427,6 +429,7 @@ static void drain_inbox(mt_hub_t *h) {
     fiber_t *fb = rev;
     rev = fb->post_next; /* read before `posted` is cleared: it may be pushed again */
     uint32_t bits = __atomic_exchange_n(&fb->posted, 0, __ATOMIC_SEQ_CST);
+    if (bits & P_SPAWN) start_posted(h, fb);
     if (bits & P_UNPARK) make_ready(h, fb, 0); /* parked on that node, by the CAS rule */
     if (bits & P_CANCEL) {
       if (fb->state != F_DONE) do_cancel(h, fb, false);
@@ -587,30 +590,18 @@ static void do_cancel(mt_hub_t *h, fiber_t *fb, bool kill) {
   interrupt(h, fb, MT_ECANCELLED);
 }
 
-mt_future_t *mt_coro_spawn(mt_task_fn fn, void *arg, const mt_coro_opts_t *opts) {
-  mt_hub_t *h = tls_hub;
-  if (!fn || (opts && opts->size == 0)) return mt__fail_null(MT_EINVAL);
-  if (!h || h->closing) return mt__fail_null(MT_EPERM);
-  fiber_t *fb;
-  if (heap_reserve(h, (size_t)h->live + 2) < 0 || !(fb = mt__calloc(1, sizeof *fb)))
-    return mt__fail_null(MT_ENOMEM); /* + 2: the root and this one */
+/* The fiber and future of a new task (any thread); its greenlet is made on
+ * the hub's thread (make_greenlet). */
+static fiber_t *new_task(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_opts_t *opts) {
+  fiber_t *fb = mt__calloc(1, sizeof *fb);
+  if (!fb) return mt__fail_null(MT_ENOMEM);
   fiber_init(fb, h);
   if (opts && opts->name) snprintf(fb->name, sizeof fb->name, "%s", opts->name);
   else snprintf(fb->name, sizeof fb->name, "Task-%lu",
                 atomic_fetch_add_explicit(&task_counter, 1, memory_order_relaxed) + 1);
-  mt_greenlet_opts_t go = MT_GREENLET_OPTS_INIT;
-  go.name = fb->name;
-  go.stack_size = opts ? opts->stack_size : 0;
-  fb->g = mt_greenlet_new(task_main, fb, h->g, &go);
-  if (!fb->g) {
-    int e = errno;
-    mt__free(fb);
-    errno = e;
-    return NULL;
-  }
+  fb->stack_size = opts ? opts->stack_size : 0;
   mt_future_t *f = mt__future_task_new(fn, arg, 2); /* the caller's + the task's */
   if (!f) {
-    mt_greenlet_free(fb->g);
     mt__free(fb);
     return mt__fail_null(MT_ENOMEM);
   }
@@ -618,12 +609,64 @@ mt_future_t *mt_coro_spawn(mt_task_fn fn, void *arg, const mt_coro_opts_t *opts)
   mt__future_set_cancel_hook(f, task_cancel_hook, fb);
   f->on_free = task_on_free;
   hub_ref(h);
+  return fb;
+}
+
+/* On the hub's thread: the greenlet, a heap slot, and the task is live and
+ * ready.  errno and a negative code when the greenlet cannot be made. */
+static int make_greenlet(mt_hub_t *h, fiber_t *fb) {
+  mt_greenlet_opts_t go = MT_GREENLET_OPTS_INIT;
+  go.name = fb->name;
+  go.stack_size = fb->stack_size;
+  if (heap_reserve(h, (size_t)h->live + 2) < 0) return MT_ENOMEM; /* + 2: the root, this one */
+  if (!(fb->g = mt_greenlet_new(task_main, fb, h->g, &go))) return errno == EINVAL ? MT_EINVAL : MT_ENOMEM;
   h->live++;
   fb->anext = h->tasks;
   if (h->tasks) h->tasks->aprev = fb;
   h->tasks = fb;
   fb->state = F_READY;
   rq_push(h, fb);
+  return 0;
+}
+
+/* A task posted by mt_hub_spawn from another thread. */
+static void start_posted(mt_hub_t *h, fiber_t *fb) {
+  int r = make_greenlet(h, fb);
+  if (r == 0) return;
+  fb->state = F_DONE;
+  mt__future_fail(fb->f, r, "the hub could not make the task's coroutine");
+  mt_future_free(fb->f); /* the task's reference */
+}
+
+mt_future_t *mt_coro_spawn(mt_task_fn fn, void *arg, const mt_coro_opts_t *opts) {
+  mt_hub_t *h = tls_hub;
+  if (!fn || (opts && opts->size == 0)) return mt__fail_null(MT_EINVAL);
+  if (!h || h->closing) return mt__fail_null(MT_EPERM);
+  if (opts && opts->stack_size && opts->stack_size < 16 * 1024) return mt__fail_null(MT_EINVAL);
+  fiber_t *fb = new_task(h, fn, arg, opts);
+  if (!fb) return NULL;
+  int r = make_greenlet(h, fb);
+  if (r < 0) {
+    fb->f->on_free = NULL; /* never ran: nothing to report */
+    mt_future_free(fb->f);
+    mt_future_free(fb->f);
+    mt__free(fb);
+    hub_unref(h);
+    return mt__fail_null(r);
+  }
+  return fb->f;
+}
+
+mt_future_t *mt_hub_spawn(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_opts_t *opts) {
+  if (!h) return mt__fail_null(MT_EINVAL);
+  if (h == tls_hub) return mt_coro_spawn(fn, arg, opts);
+  if (!fn || (opts && opts->size == 0)) return mt__fail_null(MT_EINVAL);
+  if (opts && opts->stack_size && opts->stack_size < 16 * 1024) return mt__fail_null(MT_EINVAL);
+  fiber_t *fb = new_task(h, fn, arg, opts);
+  if (!fb) return NULL;
+  fb->state = F_NEW;
+  mt_future_t *f = fb->f;
+  post(h, fb, P_SPAWN); /* fb may start (and end) at once: f is still ours */
   return f;
 }
 

@@ -362,6 +362,7 @@ static void null_handles(void **state) {
   NOOP(mt_hub_free(NULL));
   INVAL(mt_hub_run(NULL, NULL, NULL));
   NULLP(mt_coro_spawn(NULL, NULL, NULL));
+  NULLP(mt_hub_spawn(NULL, task, NULL, NULL));
   INVAL(mt_coro_join(NULL, 0));
   INVAL(mt_coro_joinall(NULL, 1, 0));
   INVAL(mt_coro_gather(NULL, 1, 0, NULL));

@@ -916,6 +916,57 @@ static void queue_two_hubs_and_a_thread(void **state) {
   mt_queue_free(q);
 }
 
+/* ---- spawning onto another thread's hub ---------------------------------------------------- */
+
+typedef struct {
+  mt_hub_t *h;
+  pthread_t hub_thread;
+  int n;
+  atomic_int on_hub_thread;
+  long sum;
+  mt_event_t *finished; /* set by the spawning thread when it has every result */
+} onto_t;
+
+static int on_which_thread(void *arg, mt_value_t *out) {
+  onto_t *o = arg;
+  if (pthread_equal(pthread_self(), o->hub_thread)) atomic_fetch_add(&o->on_hub_thread, 1);
+  int r = mt_coro_sleep(0); /* parks and resumes on the hub's thread */
+  out->ptr = (void *)(intptr_t)(pthread_equal(pthread_self(), o->hub_thread) ? 1 : 100);
+  return r;
+}
+
+static void *spawner_thread(void *arg) {
+  onto_t *o = arg;
+  mt_future_t *f[64];
+  for (int i = 0; i < o->n; i++) f[i] = mt_hub_spawn(o->h, on_which_thread, o, NULL);
+  for (int i = 0; i < o->n; i++) {
+    mt_value_t v = {0};
+    if (f[i] && mt_future_result(f[i], 30.0, &v) == 0) o->sum += (intptr_t)v.ptr;
+    mt_future_free(f[i]);
+  }
+  mt_event_set(o->finished);
+  return NULL;
+}
+
+static void spawn_onto_another_hub(void **state) {
+  (void)state;
+  int rounds = (int)mt_test_scaled(50, 3);
+  for (int r = 0; r < rounds; r++) {
+    onto_t o = {hub, pthread_self(), 64, 0, 0, mt_event_new(0)};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, spawner_thread, &o), 0);
+    /* this thread's code parks on the event: the hub runs the posted tasks
+     * here meanwhile, and the other thread sets it once it has them all */
+    assert_code(mt_event_wait(o.finished, 30.0), 0);
+    pthread_join(th, NULL);
+    mt_event_free(o.finished);
+    assert_int_equal(atomic_load(&o.on_hub_thread), o.n);
+    assert_int_equal(o.sum, o.n); /* every one ran and resumed on the hub's thread */
+  }
+  assert_null(mt_hub_spawn(NULL, on_which_thread, NULL, NULL));
+  assert_int_equal(errno, EINVAL);
+}
+
 /* ---- a thread pool future awaited by a task (run_in_executor) ------------------------------- */
 
 static mt_event_t *pool_gate;
@@ -1032,6 +1083,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(ping_pong, setup, teardown),
       cmocka_unit_test_setup_teardown(queue_two_hubs_and_a_thread, setup, teardown),
       cmocka_unit_test_setup_teardown(executor_future_in_task, setup, teardown),
+      cmocka_unit_test_setup_teardown(spawn_onto_another_hub, setup, teardown),
       cmocka_unit_test_setup_teardown(fairness_yield, setup, teardown),
       cmocka_unit_test(free_kills_leftovers),
   };
