@@ -53,7 +53,9 @@
  * (on_free), which is also where a failure nobody retrieved is reported.
  * The greenlet and its stack go as soon as the task ends.  The task holds
  * one reference on its future while it runs, and every fiber one on its hub
- * (posts from other threads may arrive late).
+ * (posts from other threads may arrive late).  mt_hub_spawn from another
+ * thread makes the fiber and future there and posts P_SPAWN: the greenlet
+ * (which belongs to a thread) is made by the hub on its own thread.
  *
  * Cancellation.  asyncio's cancel sets the greenlet's one-shot
  * `cancel_once`, consumed by the next wait's mt__coro_cancelled (wait.c);
