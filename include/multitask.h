@@ -17,6 +17,7 @@
 #include "multitask/pool.h"
 #include "multitask/greenlet.h"
 #include "multitask/generator.h"
+#include "multitask/coro.h"
 #include "multitask/signal.h"
 #include "multitask/subprocess.h"
 #include "multitask/os.h"

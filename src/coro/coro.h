@@ -59,6 +59,8 @@ struct mt_greenlet {
   bool freed;        /* mt_greenlet_free was called (the user's reference is gone) */
   atomic_int refs;   /* user + children */
   atomic_bool killed; /* sticky: set by mt_greenlet_kill, never cleared */
+  atomic_bool cancel_once; /* asyncio's task.cancel() (hub.c): the next wait returns
+                              MT_ECANCELLED, once */
   void *gen;          /* the mt_generator_t it runs, if any */
   mt__context_t context; /* its identity and locals (context.h); unused by
                             the root and by generators */
@@ -93,8 +95,9 @@ mt__coro_thread_t *mt__coro_thread(void);
  * allocation: what the wait layer calls on every park). */
 mt_greenlet_t *mt__coro_current(void);
 /* MT_ECANCELLED when the running greenlet was killed (the kill is sticky:
- * every later blocking call of it must return MT_ECANCELLED), else 0.
- * Part 1's parking calls check it. */
+ * every later blocking call of it must return MT_ECANCELLED), or was
+ * cancelled (cancel_once: this call consumes it), else 0.  Only the start
+ * of a wait may call it (it consumes a cancellation). */
 int mt__coro_cancelled(void);
 /* Sets g's parent without the cycle check (generators: the caller of next). */
 void mt__greenlet_reparent(mt_greenlet_t *g, mt_greenlet_t *parent);

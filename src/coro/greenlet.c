@@ -139,7 +139,12 @@ mt_greenlet_t *mt__coro_current(void) { return tls ? tls->current : NULL; }
 
 int mt__coro_cancelled(void) {
   mt_greenlet_t *g = mt__coro_current();
-  return g && atomic_load_explicit(&g->killed, memory_order_relaxed) ? MT_ECANCELLED : 0;
+  if (!g) return 0;
+  if (atomic_load_explicit(&g->killed, memory_order_relaxed)) return MT_ECANCELLED;
+  if (atomic_load_explicit(&g->cancel_once, memory_order_relaxed) &&
+      atomic_exchange_explicit(&g->cancel_once, false, memory_order_relaxed))
+    return MT_ECANCELLED;
+  return 0;
 }
 
 /* ---- switching ---- */

@@ -105,6 +105,7 @@ mt_future_t *mt_future_ref(mt_future_t *f) {
 }
 
 static void destroy(mt_future_t *f) {
+  if (f->on_free) f->on_free(f);
   if (f->value.free_fn) f->value.free_fn(f->value.ptr);
   mt__free(f->message);
   if (__atomic_load_n(&f->broken, __ATOMIC_RELAXED)) f->cbs = NULL; /* may be torn */
@@ -301,9 +302,18 @@ static int outcome(const mt_future_t *f) {
   return 0;
 }
 
+int mt__future_wait_done(mt_future_t *f, double timeout) { return wait_for(f, timeout); }
+
+/* A done future's outcome was handed to a caller (never-retrieved report). */
+static void mark_retrieved(mt_future_t *f) {
+  if (!__atomic_load_n(&f->retrieved, __ATOMIC_RELAXED))
+    __atomic_store_n(&f->retrieved, true, __ATOMIC_RELAXED);
+}
+
 int mt_future_result(mt_future_t *f, double timeout, mt_value_t *out) {
   int r = wait_for(f, timeout);
   if (r < 0) return r;
+  mark_retrieved(f);
   r = outcome(f);
   if (r == 0 && out) *out = (mt_value_t){f->value.ptr, f->value.len, NULL};
   return r;
@@ -313,6 +323,7 @@ int mt_future_take_result(mt_future_t *f, double timeout, mt_value_t *out) {
   if (!out) return MT_EINVAL;
   int r = wait_for(f, timeout);
   if (r < 0) return r;
+  mark_retrieved(f);
   r = outcome(f);
   if (r != 0) return r;
   /* The value is moved; a concurrent taker would race, as on any object
@@ -325,6 +336,7 @@ int mt_future_take_result(mt_future_t *f, double timeout, mt_value_t *out) {
 int mt_future_exception(mt_future_t *f, double timeout, mt_task_error_t *out) {
   int r = wait_for(f, timeout);
   if (r < 0) return r;
+  mark_retrieved(f);
   if ((load_state(f) & MT__F_STATE) == MT_FUTURE_CANCELLED) return MT_ECANCELLED;
   if (out) *out = (mt_task_error_t){f->err, f->message ? f->message : ""};
   return 0;
@@ -436,6 +448,37 @@ int mt_task_is_cancelled(void) {
 }
 
 mt_future_t *mt_task_current(void) { return tl_current; }
+
+mt_future_t *mt__task_swap_current(mt_future_t *f) {
+  mt_future_t *old = tl_current;
+  tl_current = f;
+  return old;
+}
+
+void mt__future_complete(mt_future_t *f, int r, mt_value_t v, bool as_cancelled) {
+  if (!claim(f)) { /* completed by hand meanwhile (misuse): drop ours */
+    if (v.free_fn) v.free_fn(v.ptr);
+    return;
+  }
+  if (r < 0 || as_cancelled) {
+    if (v.free_fn) v.free_fn(v.ptr);
+    if (as_cancelled) {
+      mt__free(tl_message);
+      tl_message = NULL;
+      (void)notify(f, publish(f, MT_FUTURE_CANCELLED));
+      return;
+    }
+    f->err = r;
+    f->task_err = true;
+    f->message = tl_message; /* moved (NULL when none) */
+    tl_message = NULL;
+  } else {
+    f->value = v;
+    mt__free(tl_message);
+    tl_message = NULL;
+  }
+  (void)finish(f);
+}
 
 void mt__future_run(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx) {
   if (mt_future_set_running_or_notify_cancel(f) != 1) return;

@@ -35,6 +35,7 @@ struct mt_future {
   int err;             /* 0, or the error code once FINISHED with an error */
   bool task_err;       /* err came from the task (result -> MT_ETASKFAILED) */
   bool broken;         /* a holder of lock died (fork): cbs/watchers abandoned */
+  bool retrieved;      /* result()/exception() reported the outcome (hub.c's report) */
   mt_value_t value;
   mt_task_fn fn;       /* executor's part */
   void *arg;
@@ -47,6 +48,8 @@ struct mt_future {
   struct mt__watch *watchers;
   int (*cancel_hook)(mt_future_t *f, void *ctx);
   void *hook_ctx;
+  void (*on_free)(mt_future_t *f); /* NULL, or called as the last reference goes (a
+                                      coroutine task: src/coro/hub.c) */
 };
 _Static_assert(__builtin_offsetof(struct mt_future, qnext) + sizeof(void *) <= 64,
                "the round-trip fields of a future fit one cache line");
@@ -65,6 +68,17 @@ mt_future_t *mt__future_task_new(mt_task_fn fn, void *arg, uint32_t refs);
  * NULL) runs after fn, just before the future is published as done.
  * Does not drop a reference. */
 void mt__future_run(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx);
+/* Completes a task future from its function's outcome, as mt__future_run
+ * does (r < 0: failed, with the message of mt_task_fail); as_cancelled:
+ * the task ended by a cancellation it was asked for, the future becomes
+ * CANCELLED (a coroutine task: src/coro/hub.c).  f must be RUNNING. */
+void mt__future_complete(mt_future_t *f, int r, mt_value_t v, bool as_cancelled);
+/* Sets the thread's current task (mt_task_current) and returns the old
+ * one: the hub switches it with the running coroutine. */
+mt_future_t *mt__task_swap_current(mt_future_t *f);
+/* Waits until f is done: 0, MT_ETIMEDOUT, MT_ECANCELLED (the waiter was
+ * cancelled), MT_EINVAL.  Retrieves nothing (gevent's join). */
+int mt__future_wait_done(mt_future_t *f, double timeout);
 /* Completes f with an executor error if still pending/running. */
 void mt__future_fail(mt_future_t *f, int code, const char *message);
 /* Takes f->lock: 0 with it held, or MT_ENOTRECOVERABLE (not held) when a

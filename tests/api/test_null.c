@@ -358,6 +358,20 @@ static void null_handles(void **state) {
   INVAL(mt_generator_close(NULL));
   INVAL(mt_generator_is_closed(NULL));
 
+  /* hub, coroutine tasks */
+  NOOP(mt_hub_free(NULL));
+  INVAL(mt_hub_run(NULL, NULL, NULL));
+  NULLP(mt_coro_spawn(NULL, NULL, NULL));
+  NULLP(mt_hub_spawn(NULL, task, NULL, NULL));
+  INVAL(mt_coro_join(NULL, 0));
+  INVAL(mt_coro_joinall(NULL, 1, 0));
+  INVAL(mt_coro_gather(NULL, 1, 0, NULL));
+  INVAL(mt_coro_cancel(NULL));
+  INVAL(mt_coro_wait_for(NULL, 0, NULL));
+  INVAL(mt_coro_kill(NULL, 0));
+  NULLP(mt_coro_name(NULL));
+  INVAL(mt_coro_is_task(NULL));
+
   /* signal (no handles: bad signal numbers, NULL out-pointers, bad timeouts) */
   INVAL(mt_signal_signal(0, MT_SIG_DFL, NULL));
   INVAL(mt_signal_signal(100000, MT_SIG_DFL, NULL));

@@ -1,0 +1,142 @@
+/* multitask/coro.h - the hub (gevent's hub, asyncio's event loop) and
+ * coroutine tasks (gevent's Greenlet, asyncio's Task) on it.
+ *
+ * One hub per thread that wants one (mt_hub_new on that thread).  A task is
+ * a coroutine run by the hub of the thread that spawned it; it never moves
+ * to another thread.  mt_coro_spawn returns the task AS an mt_future_t, so
+ * everything of <multitask/future.h> works on it unchanged: result(timeout),
+ * exception, add_done_callback, mt_future_wait, mt_as_completed_new.  Every
+ * blocking call of the library made inside a task (or by the thread's own
+ * code once it has a hub) parks that coroutine and lets the hub run the
+ * others; the hub sleeps when none is ready.  docs/coroutines.md maps the
+ * gevent and asyncio names and says which calls are cancellation points.
+ *
+ * Two nouns share this header: mt_hub_* (the scheduler of a thread) and
+ * mt_coro_* (the tasks it runs). */
+#ifndef MULTITASK_CORO_H
+#define MULTITASK_CORO_H
+
+#include <stddef.h>
+#include "multitask/future.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+#pragma GCC visibility push(default) /* the exported API (built -fvisibility=hidden) */
+
+typedef struct mt_hub mt_hub_t;
+
+/* ---- the hub ---------------------------------------------------------- */
+
+/* Makes the calling thread's hub (gevent's get_hub(), asyncio's
+ * new_event_loop + set_event_loop).  From then on a blocking call of the
+ * thread's own code parks it and runs the tasks (gevent's main greenlet).
+ * Free it with mt_hub_free before the thread ends (a hub left at thread
+ * exit, and its tasks, leak).  NULL with errno: EBUSY (the thread has a
+ * hub), EPERM (called inside a greenlet rather than on the thread's own
+ * stack), ENOMEM. */
+mt_hub_t *mt_hub_new(void);
+/* Closes the hub (asyncio's loop.close()): every task still alive is killed
+ * (mt_coro_kill semantics) and run until it ends, then the hub leaves its
+ * thread.  A task parked where a kill cannot reach it (a Lock, a pipe: see
+ * docs/coroutines.md) after 100 rounds with nothing else to run is abandoned
+ * and its memory leaks.  Must be called by the thread's own code on the
+ * thread that made it (else nothing happens).  NULL does nothing. */
+void mt_hub_free(mt_hub_t *h);
+/* The calling thread's hub, or NULL. */
+mt_hub_t *mt_hub_current(void);
+/* asyncio.run(main()) / loop.run_until_complete(main()): runs main(arg, out)
+ * as a task on the calling thread's hub (made for the call and freed after
+ * it when the thread has none; tasks main left behind are then killed) and
+ * returns its outcome as mt_future_take_result does: 0 with *out (may be
+ * NULL: the value is then freed) moved to the caller, MT_ETASKFAILED (the
+ * failure's code and message are printed as a never-retrieved failure is),
+ * MT_ECANCELLED.  MT_EINVAL for NULL main, MT_EPERM inside a task. */
+int mt_hub_run(mt_task_fn main, void *arg, mt_value_t *out);
+
+/* ---- tasks ------------------------------------------------------------ */
+
+typedef struct mt_coro_opts {
+  size_t size;       /* sizeof(mt_coro_opts_t): set by MT_CORO_OPTS_INIT */
+  const char *name;  /* NULL: "Task-N"; at most 31 bytes are kept */
+  size_t stack_size; /* 0: the greenlet default (256 KiB, MAP_NORESERVE) */
+} mt_coro_opts_t;
+#define MT_CORO_OPTS_INIT {sizeof(mt_coro_opts_t), NULL, 0}
+
+/* gevent.spawn(fn, arg) / asyncio's create_task / ensure_future: a task
+ * that runs fn(arg, result) on the calling thread's hub, from the hub's
+ * next round on (never inside this call).  fn returns as an executor task
+ * does: 0 with *result set, or a negative code (mt_task_fail attaches a
+ * message) stored in the future; a task that returns MT_ECANCELLED after it
+ * was cancelled or killed ends CANCELLED.  The future has one reference,
+ * the caller's (mt_future_free; freeing it does not stop the task).  A
+ * failure nobody retrieved (result / take_result / exception) is reported
+ * when the future is freed (mt_coro_set_exception_handler).
+ * NULL with errno: EINVAL (fn NULL, opts->size 0, stack too small), EPERM
+ * (no hub on this thread), ENOMEM. */
+mt_future_t *mt_coro_spawn(mt_task_fn fn, void *arg, const mt_coro_opts_t *opts);
+/* Spawning onto a hub from ANY thread (asyncio's run_coroutine_threadsafe):
+ * as mt_coro_spawn, but the task runs on h's thread.  From another thread
+ * the request is posted to h (the coroutine is made there; if it cannot be,
+ * the future fails with MT_ENOMEM).  The caller must keep h alive: a task
+ * posted to a hub being freed may never run.  NULL with errno EINVAL for a
+ * NULL h, as mt_coro_spawn otherwise. */
+mt_future_t *mt_hub_spawn(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_opts_t *opts);
+/* gevent's g.join(timeout): waits until the task is done (finished, failed
+ * or cancelled) without retrieving its outcome.  0, MT_ETIMEDOUT,
+ * MT_ECANCELLED (the CALLER was cancelled or killed), MT_EINVAL. */
+int mt_coro_join(mt_future_t *task, double timeout);
+/* gevent.joinall(tasks, timeout): waits for all, one deadline.  Returns how
+ * many are done (a timeout is not an error: compare with n, as
+ * mt_future_wait), or MT_ECANCELLED / MT_EINVAL. */
+int mt_coro_joinall(mt_future_t *const *tasks, int n, double timeout);
+/* asyncio.gather(*tasks): waits for all (one deadline) and lends out[i]
+ * each value (out may be NULL).  0, or the outcome of the first task in
+ * input order that did not succeed (MT_ETASKFAILED, MT_ECANCELLED, ...;
+ * the others are left running, as Python), MT_ETIMEDOUT. */
+int mt_coro_gather(mt_future_t *const *tasks, int n, double timeout, mt_value_t *out);
+/* asyncio.wait_for(task, timeout): mt_future_result(task, timeout, out);
+ * when the timeout expires first, the task is cancelled (mt_coro_cancel)
+ * and waited for until it ends, then MT_ETIMEDOUT is returned (asyncio's
+ * TimeoutError; the task may have caught the cancel and succeeded: its
+ * future says so).  Other returns as mt_future_result; MT_EINVAL for a
+ * future that is not a task. */
+int mt_coro_wait_for(mt_future_t *task, double timeout, mt_value_t *out);
+/* asyncio's task.cancel(): a task not started yet is cancelled and never
+ * runs; a running one gets MT_ECANCELLED ONCE, from its next (or current)
+ * wait that is a cancellation point: it may go on (and later succeed) or
+ * return MT_ECANCELLED (the task then ends CANCELLED).  Returns 1 when the
+ * cancellation was requested, 0 when the task is already done.  From
+ * another thread it is posted to the task's hub.  MT_EINVAL for NULL or a
+ * future that is not a task. */
+int mt_coro_cancel(mt_future_t *task);
+/* gevent's g.kill(block=True, timeout): the kill is sticky: the task gets
+ * MT_ECANCELLED from its current wait and from every later one (gevent's
+ * GreenletExit); a task not started never runs.  Then waits up to timeout
+ * for it to end (0: gevent's block=False).  0 when done, MT_ETIMEDOUT,
+ * MT_EPERM (another thread's task), MT_EINVAL; MT_ECANCELLED when the task
+ * kills itself (it is marked; return to end). */
+int mt_coro_kill(mt_future_t *task, double timeout);
+/* gevent.sleep / asyncio.sleep: parks the calling task for `seconds` (the
+ * hub's timer heap).  0 is a pure yield: every other ready task runs once
+ * before this one goes on (the fairness call: a task that never waits
+ * starves the others).  Outside a hub the thread sleeps.  0,
+ * MT_ECANCELLED (cancelled or killed), MT_EINVAL (negative or NaN). */
+int mt_coro_sleep(double seconds);
+/* The task's name (NULL for NULL or a future that is not a task). */
+const char *mt_coro_name(mt_future_t *task);
+/* 1 if f is a coroutine task, 0 if not, MT_EINVAL for NULL. */
+int mt_coro_is_task(mt_future_t *f);
+
+/* What a failure nobody retrieved calls when its task is freed (asyncio's
+ * "Task exception was never retrieved"): fn(task, error, arg), on the
+ * thread that drops the last reference.  NULL restores the default, a line
+ * on stderr naming the task, the code and the message. */
+typedef void (*mt_coro_exception_fn)(mt_future_t *task, const mt_task_error_t *err, void *arg);
+void mt_coro_set_exception_handler(mt_coro_exception_fn fn, void *arg);
+
+#pragma GCC visibility pop
+#ifdef __cplusplus
+}
+#endif
+#endif
