@@ -1,5 +1,12 @@
-/* asyncio in C (the notes' four asyncio examples), on the thread's hub.
+/* asyncio in C (the notes' asyncio examples), on the thread's hub.
  *
+ *   async def test(i):                     # 0: (the @asyncio.coroutine /
+ *       print('test_1', i)                 #    yield from form is the same)
+ *       await asyncio.sleep(1); print('test_2', i)
+ *   loop.run_until_complete(asyncio.wait([test(i) for i in range(3)]))
+ *   The notes print 2 1 0: asyncio.wait made a set of the coroutines and
+ *   started them in the set's order.  Tasks start here in the order they
+ *   were spawned; spawning 2, 1, 0 shows the notes' lines.
  *   async def demo():                      # 1: run_until_complete(demo())
  *       print('start'); await asyncio.sleep(1); print('end')
  *   loop.run_until_complete(asyncio.wait([demo(), demo(), demo()]))  # 2
@@ -31,6 +38,16 @@ static int demo(void *arg, mt_value_t *out) {
   if (r < 0) return r;
   printf("end\n");
   out->ptr = (void *)(intptr_t)123;
+  return 0;
+}
+
+static int test_i(void *arg, mt_value_t *out) {
+  (void)out;
+  int i = (int)(intptr_t)arg;
+  printf("test_1 %d\n", i);
+  int r = mt_coro_sleep(1 * SECOND);
+  if (r < 0) return r;
+  printf("test_2 %d\n", i);
   return 0;
 }
 
@@ -66,6 +83,18 @@ static int as_completed_main(void *arg, mt_value_t *out) {
 
 int main(void) {
   int rc = 0;
+  printf("-- 0: asyncio.wait([test(i) for i in range(3)])\n");
+  mt_hub_t *first = mt_hub_new();
+  if (!first) {
+    perror("mt_hub_new");
+    return 1;
+  }
+  mt_future_t *tt[3];
+  for (int i = 0; i < 3; i++) tt[i] = mt_coro_spawn(test_i, (void *)(intptr_t)(2 - i), NULL);
+  if (mt_future_wait(tt, 3, MT_FOREVER, MT_ALL_COMPLETED, NULL, NULL, NULL) != 3) rc = 1;
+  for (int i = 0; i < 3; i++) mt_future_free(tt[i]);
+  mt_hub_free(first);
+
   printf("-- 1: loop.run_until_complete(demo())\n");
   if (mt_hub_run(demo, NULL, NULL) < 0) rc = 1;
 

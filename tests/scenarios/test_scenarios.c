@@ -559,6 +559,109 @@ static bool chk_greenlet_switch(const out_t *o, char *why, size_t wn) {
   return lines_are(o, 0, want, 4, why, wn);
 }
 
+/* 000 §7(2)(3), 001 9.5.3 asyncio examples 1-4 on the hub: every line, in
+ * order (the hub is cooperative and its timers fire in deadline order, so
+ * the order does not depend on the machine's load). */
+static bool chk_asyncio_tour(const out_t *o, char *why, size_t wn) {
+  static const char *const want[] = {"^-- 0: asyncio\\.wait\\(\\[test\\(i\\) for i in range\\(3\\)\\]\\)$",
+      "^test_1 2$",
+      "^test_1 1$",
+      "^test_1 0$",
+      "^test_2 2$",
+      "^test_2 1$",
+      "^test_2 0$",
+      "^-- 1: loop\\.run_until_complete\\(demo\\(\\)\\)$",
+      "^start$",
+      "^end$",
+      "^-- 2: asyncio\\.wait\\(\\[demo\\(\\), demo\\(\\), demo\\(\\)\\]\\)$",
+      "^start$",
+      "^start$",
+      "^start$",
+      "^end$",
+      "^end$",
+      "^end$",
+      "^-- 3: create_task x2, wait, results in order$",
+      "^start$",
+      "^start$",
+      "^end$",
+      "^end$",
+      "^123$",
+      "^123$",
+      "^-- 4: ensure_future x10 \\+ as_completed: completion order$",
+      "^start$",
+      "^start$",
+      "^start$",
+      "^start$",
+      "^start$",
+      "^start$",
+      "^start$",
+      "^start$",
+      "^start$",
+      "^start$",
+      "^end$",
+      "^\\(9, 123\\)$",
+      "^end$",
+      "^\\(8, 123\\)$",
+      "^end$",
+      "^\\(7, 123\\)$",
+      "^end$",
+      "^\\(6, 123\\)$",
+      "^end$",
+      "^\\(5, 123\\)$",
+      "^end$",
+      "^\\(4, 123\\)$",
+      "^end$",
+      "^\\(3, 123\\)$",
+      "^end$",
+      "^\\(2, 123\\)$",
+      "^end$",
+      "^\\(1, 123\\)$",
+      "^end$",
+      "^\\(0, 123\\)$"};
+  int k = (int)(sizeof want / sizeof want[0]);
+  CHECK(o->n == k, "%d lines, expected %d", o->n, k);
+  return lines_are(o, 0, want, k, why, wn);
+}
+
+/* 000 §7(4), 001 9.5.3 gevent examples 1-3, 004 gevent.sleep(0): every line. */
+static bool chk_gevent_tour(const out_t *o, char *why, size_t wn) {
+  static const char *const want[] = {"^-- spawn, join \\(no switch: each runs to its end\\)$",
+      "^<Greenlet-A> 0$",
+      "^<Greenlet-A> 1$",
+      "^<Greenlet-A> 2$",
+      "^<Greenlet-B> 0$",
+      "^<Greenlet-B> 1$",
+      "^<Greenlet-B> 2$",
+      "^<Greenlet-C> 0$",
+      "^<Greenlet-C> 1$",
+      "^<Greenlet-C> 2$",
+      "^-- the same with gevent\\.sleep\\(0\\) in the loop: alternating$",
+      "^<Greenlet-A> 0$",
+      "^<Greenlet-B> 0$",
+      "^<Greenlet-C> 0$",
+      "^<Greenlet-A> 1$",
+      "^<Greenlet-B> 1$",
+      "^<Greenlet-C> 1$",
+      "^<Greenlet-A> 2$",
+      "^<Greenlet-B> 2$",
+      "^<Greenlet-C> 2$",
+      "^-- gevent\\.sleep\\(0\\): explicit switching$",
+      "^Running in foo$",
+      "^Explicit context to bar$",
+      "^Explicit context switch to foo again$",
+      "^Implicit context switch back to bar$",
+      "^-- joinall and g\\.value$",
+      "^wusir is eating$",
+      "^小马哥 is sleeping$",
+      "^wusir finished eat$",
+      "^小马哥 finished sleep$",
+      "^wusir\\*\\*\\*$",
+      "^小马哥666$"};
+  int k = (int)(sizeof want / sizeof want[0]);
+  CHECK(o->n == k, "%d lines, expected %d", o->n, k);
+  return lines_are(o, 0, want, k, why, wn);
+}
+
 /* 000 §7(1) yield + send: the producer/consumer generator, "200 OK" x5. */
 static bool chk_generator_producer(const out_t *o, char *why, size_t wn) {
   CHECK(o->n == 15, "%d lines, expected 15", o->n);
@@ -621,6 +724,8 @@ static const scenario_t scenarios[] = {
     {"proc_array_init", NULL, chk_proc_array_init},
     {"greenlet_switch", NULL, chk_greenlet_switch},
     {"generator_producer", NULL, chk_generator_producer},
+    {"asyncio_tour", NULL, chk_asyncio_tour},
+    {"gevent_tour", NULL, chk_gevent_tour},
     {"os_fork", NULL, chk_os_fork},
 };
 #define N_SCENARIOS (int)(sizeof scenarios / sizeof scenarios[0])
