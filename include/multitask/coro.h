@@ -102,6 +102,16 @@ int mt_coro_gather(mt_future_t *const *tasks, int n, double timeout, mt_value_t 
  * future says so).  Other returns as mt_future_result; MT_EINVAL for a
  * future that is not a task. */
 int mt_coro_wait_for(mt_future_t *task, double timeout, mt_value_t *out);
+/* asyncio.to_thread(fn, arg) / loop.run_in_executor(None, fn, arg): runs
+ * fn(arg) on the hub's default thread pool (made at the first call with
+ * min(32, ncpu + 4) workers, as Python's; handed to the library by
+ * mt_hub_free) and parks the caller until it ends, while the hub's other
+ * tasks run.  Returns as mt_future_take_result (the value moved to out).
+ * MT_ETIMEDOUT / MT_ECANCELLED (the caller was cancelled or killed): the
+ * call is cancelled if it has not started; one already running goes on in
+ * its thread (a thread cannot be stopped, as in Python) and its result is
+ * dropped.  MT_EPERM: this thread has no hub. */
+int mt_coro_to_thread(mt_task_fn fn, void *arg, double timeout, mt_value_t *out);
 /* asyncio's task.cancel(): a task not started yet is cancelled and never
  * runs; a running one gets MT_ECANCELLED ONCE, from its next (or current)
  * wait that is a cancellation point: it may go on (and later succeed) or

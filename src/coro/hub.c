@@ -69,6 +69,7 @@
  * (mt_coro_sleep(0)); one that never does starves the rest of its thread.
  */
 #include "multitask/coro.h"
+#include "multitask/executor.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -137,6 +138,7 @@ struct mt_hub {
   uint32_t sleeping;    /* atomic */
   int live;             /* tasks not ended */
   bool closing;
+  mt_executor_t *executor; /* mt_coro_to_thread's pool (made at its first call) */
 };
 
 static _Thread_local mt_hub_t *tls_hub;
@@ -830,11 +832,31 @@ void mt_hub_free(mt_hub_t *h) {
     stuck = h->live == before && h->rq_len == 0 ? stuck + 1 : 0;
   }
   h->closing = true;
+  mt_executor_free(h->executor); /* never blocks: running calls end on their own */
   mt__set_parker(NULL);
   mt_greenlet_free(h->g); /* kills the hub greenlet: hub_main returns */
   h->g = NULL;
   tls_hub = NULL;
   hub_unref(h);
+}
+
+int mt_coro_to_thread(mt_task_fn fn, void *arg, double timeout, mt_value_t *out) {
+  if (out) *out = (mt_value_t){0};
+  if (!fn) return MT_EINVAL;
+  mt_hub_t *h = tls_hub;
+  if (!h) return MT_EPERM;
+  if (!h->executor) {
+    mt_thread_pool_opts_t o = MT_THREAD_POOL_OPTS_INIT; /* Python's default size */
+    o.thread_name_prefix = "to_thread";
+    if (!(h->executor = mt_executor_new_thread_pool(&o))) return -errno;
+  }
+  mt_future_t *f;
+  int r = mt_executor_submit(h->executor, fn, arg, &f);
+  if (r < 0) return r;
+  r = mt_future_take_result(f, timeout, out); /* parks the caller */
+  if (r == MT_ETIMEDOUT || r == MT_ECANCELLED) mt_future_cancel(f); /* not started: never runs */
+  mt_future_free(f);
+  return r;
 }
 
 int mt_hub_run(mt_task_fn main, void *arg, mt_value_t *out) {

@@ -368,6 +368,7 @@ static void null_handles(void **state) {
   INVAL(mt_coro_gather(NULL, 1, 0, NULL));
   INVAL(mt_coro_cancel(NULL));
   INVAL(mt_coro_wait_for(NULL, 0, NULL));
+  INVAL(mt_coro_to_thread(NULL, NULL, 0, NULL));
   INVAL(mt_coro_kill(NULL, 0));
   NULLP(mt_coro_name(NULL));
   INVAL(mt_coro_is_task(NULL));

@@ -1065,6 +1065,87 @@ static void free_kills_leftovers(void **state) {
   }
 }
 
+/* mt_coro_to_thread does not block the hub: the function waits (on its
+ * worker thread) for an event that only another task of the hub sets.  A
+ * to_thread that blocked the thread would leave that task unrun: the
+ * function would time out and the call return MT_ETIMEDOUT (not 42). */
+static int waits_for_event(void *arg, mt_value_t *out) {
+  int r = mt_event_wait(arg, 10.0);
+  if (r < 0) return r;
+  out->len = 42; /* a number, no memory to free */
+  return 0;
+}
+
+typedef struct {
+  mt_event_t *go;
+  mt_sem_t *ended;
+} late_t;
+
+static int waits_then_posts(void *arg, mt_value_t *out) {
+  (void)out;
+  late_t *l = arg;
+  int r = mt_event_wait(l->go, 10.0);
+  mt_sem_release(l->ended, 1); /* the last touch of *l */
+  return r;
+}
+
+static int calls_to_thread(void *arg, mt_value_t *out) {
+  return mt_coro_to_thread(waits_for_event, arg, MT_FOREVER, out);
+}
+
+static int sets_event(void *arg, mt_value_t *out) {
+  (void)out;
+  return mt_event_set(arg);
+}
+
+static void to_thread_keeps_the_hub_running(void **state) {
+  (void)state;
+  for (int round = 0; round < 20; round++) {
+    mt_event_t *ev = mt_event_new(0);
+    mt_future_t *a = mt_coro_spawn(calls_to_thread, ev, NULL);
+    mt_future_t *b = mt_coro_spawn(sets_event, ev, NULL);
+    mt_value_t v;
+    assert_code(mt_future_result(a, 30.0, &v), 0);
+    assert_int_equal(v.len, 42);
+    assert_code(mt_future_result(b, 0, NULL), 0);
+    mt_future_free(a);
+    mt_future_free(b);
+    mt_event_free(ev);
+  }
+  /* the root (the thread's own code) may call it too */
+  mt_event_t *ev = mt_event_new(0);
+  mt_future_t *b = mt_coro_spawn(sets_event, ev, NULL);
+  mt_value_t v;
+  assert_code(mt_coro_to_thread(waits_for_event, ev, MT_FOREVER, &v), 0);
+  assert_int_equal(v.len, 42);
+  mt_future_free(b);
+  mt_event_free(ev);
+  /* a deadline: the call times out, its function goes on in its thread */
+  late_t late = {mt_event_new(0), mt_sem_new(0, 0)};
+  assert_code(mt_coro_to_thread(waits_then_posts, &late, 0.05, &v), MT_ETIMEDOUT);
+  assert_code(mt_event_set(late.go), 0);                 /* lets it end */
+  assert_code(mt_sem_acquire(late.ended, MT_FOREVER), 0); /* it did */
+  mt_event_free(late.go);
+  mt_sem_free(late.ended);
+  /* errors */
+  assert_code(mt_coro_to_thread(NULL, NULL, 0, NULL), MT_EINVAL);
+}
+
+static void *no_hub_thread(void *arg) {
+  (void)arg;
+  mt_value_t v;
+  return (void *)(intptr_t)mt_coro_to_thread(sets_event, NULL, 0, &v);
+}
+
+static void to_thread_needs_a_hub(void **state) {
+  (void)state;
+  pthread_t t;
+  void *r;
+  assert_int_equal(pthread_create(&t, NULL, no_hub_thread, NULL), 0);
+  assert_int_equal(pthread_join(t, &r), 0);
+  assert_code((int)(intptr_t)r, MT_EPERM);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(hand_off_each, setup, teardown),
@@ -1084,6 +1165,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(ping_pong, setup, teardown),
       cmocka_unit_test_setup_teardown(queue_two_hubs_and_a_thread, setup, teardown),
       cmocka_unit_test_setup_teardown(executor_future_in_task, setup, teardown),
+      cmocka_unit_test_setup_teardown(to_thread_keeps_the_hub_running, setup, teardown),
+      cmocka_unit_test(to_thread_needs_a_hub),
       cmocka_unit_test_setup_teardown(spawn_onto_another_hub, setup, teardown),
       cmocka_unit_test_setup_teardown(fairness_yield, setup, teardown),
       cmocka_unit_test(free_kills_leftovers),
