@@ -26,6 +26,15 @@
  * never a lost wake.  join() sleeps without the lock on join_seq, with a
  * sleeper count as the Dekker partner of task_done.
  *
+ * Each event word is its own event count in the wait layer's sense: waiters
+ * park with mt__word_park (shared: a thread sleeps on the futex, a coroutine
+ * goes to its parker's word wait, a bounded re-check that also sees a put
+ * by another process).  So get, put and join are cancellation points: a
+ * killed coroutine gets MT_ECANCELLED (MT_EINTR is passed on the same way),
+ * takes itself off the sleeper counts, and a get or put passes on the wake
+ * it may have consumed when the next waiter could go on (an item queued, a
+ * slot free): a spare wake costs a re-check, a lost one a stuck waiter.
+ *
  * mt_conn_wait (connection.wait) needs a descriptor: an eventfd made with the
  * queue (so every process forked later shares it), written by put and
  * shutdown under the lock while some mt_conn_wait is registered (see the
@@ -162,33 +171,39 @@ static void signal_all(waitq_t *w) {
 }
 
 /* Waits without the lock for *word to move from `seen` (a slice at most);
- * used by join, whose partner task_done bumps the word. */
-static void sleep_on(uint32_t *word, uint32_t seen, uint32_t *sleepers, int64_t deadline) {
-  if (mt__spin_until_changed(word, seen, mt__spin_rounds())) return;
+ * used by join, whose partner task_done bumps the word (and wakes all).
+ * 0 (re-check; also at the slice's end) or MT_ECANCELLED / MT_EINTR. */
+static int sleep_on(uint32_t *word, uint32_t seen, uint32_t *sleepers, int64_t deadline) {
+  if (mt__spin_until_changed(word, seen, mt__spin_rounds())) return 0;
   int64_t until = mt__now_ns() + SLICE_NS;
   if (until > deadline) until = deadline;
   __atomic_fetch_add(sleepers, 1, __ATOMIC_SEQ_CST);
-  mt__wait_word(word, seen, true, until);
+  int r = mt__word_park(word, seen, true, until);
   __atomic_fetch_sub(sleepers, 1, __ATOMIC_SEQ_CST);
+  return r == MT_ETIMEDOUT ? 0 : r;
 }
 
 /* Called with the lock held: spin unlocked, then park for a slice at most;
- * returns with the lock held again (relocking has no deadline: a holder
- * keeps it for a copy, a dead holder is detected within ~10 ms). */
-static void park(mt_mpqueue_t *q, waitq_t *w, int64_t deadline) {
+ * returns with the lock held again (relocking has no deadline and is no
+ * cancellation point: a holder keeps it for a copy, a dead holder is
+ * detected within ~10 ms) and the sleeper counts unwound.  0 (re-check;
+ * also at the slice's end: the caller checks its deadline) or
+ * MT_ECANCELLED / MT_EINTR. */
+static int park(mt_mpqueue_t *q, waitq_t *w, int64_t deadline) {
   uint32_t seen = w->seq;
   unlock(q);
   bool moved = mt__spin_until_changed(&w->seq, seen, mt__spin_rounds());
   lock(q, MT__NO_DEADLINE);
-  if (moved || w->seq != seen) return;
+  if (moved || w->seq != seen) return 0;
   w->sleepers++;
   unlock(q);
   int64_t until = mt__now_ns() + SLICE_NS;
   if (until > deadline) until = deadline;
-  mt__wait_word(&w->seq, seen, true, until);
+  int r = mt__word_park(&w->seq, seen, true, until);
   lock(q, MT__NO_DEADLINE);
   if (w->sleepers > 0) w->sleepers--;
   if (w->wakes > 0) w->wakes--;
+  return r == MT_ETIMEDOUT ? 0 : r;
 }
 
 static int start(mt_mpqueue_t *q, double timeout, int64_t *deadline) {
@@ -207,7 +222,7 @@ int mt_mpqueue_put(mt_mpqueue_t *q, const void *data, size_t len, double timeout
   if (q && len > 0 && !data) return MT_EINVAL;
   int r = start(q, timeout, &deadline);
   if (r) return r;
-  bool wake = false;
+  bool wake = false, pass = false;
   for (;;) {
     if (__atomic_load_n(&q->closed, __ATOMIC_RELAXED)) {
       r = MT_ECLOSED;
@@ -232,10 +247,15 @@ int mt_mpqueue_put(mt_mpqueue_t *q, const void *data, size_t len, double timeout
       r = MT_EFULL; /* Python raises Full at expiry as at timeout 0 */
       break;
     }
-    park(q, &q->putq, deadline);
+    r = park(q, &q->putq, deadline);
+    if (r < 0) { /* MT_ECANCELLED / MT_EINTR: a free slot goes to the next putter */
+      pass = tail_of(load_tu(q)) - load_head(q) < q->nslots && signal_one(&q->putq);
+      break;
+    }
   }
   unlock(q);
   if (wake) mt__wake_word(&q->getq.seq, 1, true);
+  if (pass) mt__wake_word(&q->putq.seq, 1, true);
   return r;
 }
 
@@ -244,7 +264,7 @@ int mt_mpqueue_get(mt_mpqueue_t *q, void *buf, size_t cap, size_t *needed, doubl
   if (q && cap > 0 && !buf) return MT_EINVAL;
   int r = start(q, timeout, &deadline);
   if (r) return r;
-  bool wake = false;
+  bool wake = false, pass = false;
   for (;;) {
     uint32_t head = load_head(q);
     if (tail_of(load_tu(q)) != head) {
@@ -272,10 +292,15 @@ int mt_mpqueue_get(mt_mpqueue_t *q, void *buf, size_t cap, size_t *needed, doubl
       r = MT_EEMPTY; /* Python raises Empty at expiry as at timeout 0 */
       break;
     }
-    park(q, &q->getq, deadline);
+    r = park(q, &q->getq, deadline);
+    if (r < 0) { /* MT_ECANCELLED / MT_EINTR: a queued item goes to the next getter */
+      pass = tail_of(load_tu(q)) != load_head(q) && signal_one(&q->getq);
+      break;
+    }
   }
   unlock(q);
   if (wake) mt__wake_word(&q->putq.seq, 1, true);
+  if (pass) mt__wake_word(&q->getq.seq, 1, true);
   return r;
 }
 
@@ -331,7 +356,9 @@ int mt_mpqueue_join(mt_mpqueue_t *q, double timeout) {
     uint32_t seen = __atomic_load_n(&q->join_seq, __ATOMIC_SEQ_CST);
     if (unf_of(__atomic_load_n(&q->tail_unf, __ATOMIC_SEQ_CST)) == 0) return 0;
     if (timeout == 0 || mt__deadline_passed(deadline)) return MT_ETIMEDOUT;
-    sleep_on(&q->join_seq, seen, &q->join_sleepers, deadline);
+    /* killed: nothing to pass on (task_done and shutdown wake every joiner) */
+    int r = sleep_on(&q->join_seq, seen, &q->join_sleepers, deadline);
+    if (r < 0) return r;
   }
 }
 

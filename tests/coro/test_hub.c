@@ -309,6 +309,48 @@ static void cancel_lock_waiter(void **state) {
   destroy(B_LOCK, b.obj);
 }
 
+/* A task parked in a process queue's get (an MT_SHARED word park): the
+ * cancel lands at once (the hub's spurious resume re-enters the wait
+ * layer), the get returns MT_ECANCELLED, the queue is left as it was. */
+typedef struct {
+  mt_mpqueue_t *q;
+  int r, r2;
+  atomic_int started;
+} mqget_t;
+
+static int mpqueue_get_then_sleep(void *arg, mt_value_t *out) {
+  (void)out;
+  mqget_t *m = arg;
+  char buf[8];
+  atomic_store(&m->started, 1);
+  m->r = mt_mpqueue_get(m->q, buf, sizeof buf, NULL, MT_FOREVER);
+  m->r2 = mt_coro_sleep(0);
+  return m->r < 0 ? m->r : 0;
+}
+
+static void cancel_mpqueue_getter(void **state) {
+  (void)state;
+  mqget_t m = {.q = mt_mpqueue_new(1, 8)};
+  assert_non_null(m.q);
+  mt_future_t *a = mt_coro_spawn(mpqueue_get_then_sleep, &m, NULL);
+  assert_code(mt_coro_sleep(0), 0); /* A parks on the empty queue */
+  assert_int_equal(atomic_load(&m.started), 1);
+  assert_code(mt_future_is_done(a), 0);
+  assert_code(mt_coro_cancel(a), 1);
+  assert_code(mt_coro_join(a, 10.0), 0);
+  assert_code(m.r, MT_ECANCELLED);
+  assert_code(m.r2, 0); /* delivered once */
+  assert_code(mt_future_is_cancelled(a), 1);
+  int g, p;
+  mt__mpqueue_sleeping(m.q, &g, &p);
+  assert_int_equal(g, 0);
+  char buf[8];
+  assert_code(mt_mpqueue_put(m.q, "x", 1, 0), 0); /* still works */
+  assert_code(mt_mpqueue_get(m.q, buf, sizeof buf, NULL, 0), 1);
+  mt_future_free(a);
+  mt_mpqueue_free(m.q);
+}
+
 /* ---- woken from another thread ---------------------------------------------------- */
 
 typedef struct {
@@ -1152,6 +1194,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(cancelled_in_each, setup, teardown),
       cmocka_unit_test_setup_teardown(killed_in_each, setup, teardown),
       cmocka_unit_test_setup_teardown(cancel_lock_waiter, setup, teardown),
+      cmocka_unit_test_setup_teardown(cancel_mpqueue_getter, setup, teardown),
       cmocka_unit_test_setup_teardown(woken_from_another_thread, setup, teardown),
       cmocka_unit_test_setup_teardown(cancel_semantics, setup, teardown),
       cmocka_unit_test_setup_teardown(self_cancel, setup, teardown),

@@ -194,6 +194,23 @@ static int q_join(task_t *t) {
   if (r == MT_ECANCELLED) t->result2 = mt_queue_join(t->obj, MT_FOREVER);
   return r;
 }
+static int mq_get(task_t *t) {
+  char buf[8];
+  int r = mt_mpqueue_get(t->obj, buf, sizeof buf, NULL, MT_FOREVER);
+  if (r == MT_ECANCELLED) t->result2 = mt_mpqueue_get(t->obj, buf, sizeof buf, NULL, MT_FOREVER);
+  return r < 0 ? r : 0; /* a length */
+}
+static int mq_put(task_t *t) {
+  int r = mt_mpqueue_put(t->obj, "b", 1, MT_FOREVER);
+  if (r == MT_ECANCELLED) t->result2 = mt_mpqueue_put(t->obj, "c", 1, MT_FOREVER);
+  return r;
+}
+static int mq_join(task_t *t) {
+  int r = mt_mpqueue_join(t->obj, MT_FOREVER);
+  if (r == MT_ECANCELLED) t->result2 = mt_mpqueue_join(t->obj, MT_FOREVER);
+  return r;
+}
+static int mq_putter(task_t *t) { return mt_mpqueue_put(t->obj, "a", 1, MT_FOREVER); }
 static int f_result(task_t *t) {
   mt_value_t v = {0};
   int r = mt_future_result(t->obj, MT_FOREVER, &v);
@@ -381,6 +398,56 @@ static void killed_in_each_call(void **state) {
     kill_blocked(c_wait, c, &flag);
     mt_cond_free(c);
   }
+}
+
+/* Process queues (MT_SHARED): get on an empty queue, put on a full one,
+ * join with an unfinished item. */
+static bool two_parked(void) { return S.tasks[0]->parked && S.tasks[1]->parked; }
+
+static void killed_in_mpqueue(void **state) {
+  (void)state;
+  int g, p;
+  char buf[8];
+  mt_mpqueue_t *q = mt_mpqueue_new_joinable(1, 8);
+  assert_non_null(q);
+  kill_blocked(mq_get, q, NULL);
+  mt__mpqueue_sleeping(q, &g, &p);
+  assert_int_equal(g, 0);
+  assert_code(mt_mpqueue_qsize(q), 0);
+  assert_code(mt_mpqueue_put(q, "a", 1, 0), 0); /* usable; now full */
+  kill_blocked(mq_put, q, NULL);
+  mt__mpqueue_sleeping(q, &g, &p);
+  assert_int_equal(p, 0);
+  assert_code(mt_mpqueue_qsize(q), 1); /* no item added, none lost */
+  kill_blocked(mq_join, q, NULL); /* one unfinished item */
+  assert_code(mt_mpqueue_get(q, buf, sizeof buf, NULL, 0), 1);
+  assert_int_equal(buf[0], 'a');
+  assert_code(mt_mpqueue_task_done(q), 0);
+  assert_code(mt_mpqueue_join(q, 0), 0);
+  /* the next waiter is served: two coroutines hand an item over */
+  sched_begin();
+  task_t *a = spawn(mq_get, q, NULL), *b = spawn(mq_putter, q, NULL);
+  run_until(all_done);
+  assert_code(a->result, 0);
+  assert_code(b->result, 0);
+  assert_true(a->parks >= 1);
+  sched_end();
+  assert_code(mt_mpqueue_qsize(q), 0);
+  /* two getters wait, the first is killed: a put reaches the second */
+  sched_begin();
+  a = spawn(mq_get, q, NULL);
+  b = spawn(mq_get, q, NULL);
+  run_until(two_parked);
+  assert_code(kill_task(a), 0);
+  assert_code(a->result, MT_ECANCELLED);
+  assert_code(mt_mpqueue_put(q, "d", 1, 0), 0);
+  run_until(all_done);
+  assert_code(b->result, 0);
+  sched_end();
+  mt__mpqueue_sleeping(q, &g, &p);
+  assert_int_equal(g + p, 0);
+  assert_code(mt_mpqueue_qsize(q), 0);
+  mt_mpqueue_free(q);
 }
 
 static void holder_cb(void *arg) { holder_main(arg); }
@@ -669,6 +736,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(killed_in_each_call),
       cmocka_unit_test(killed_in_each_call_2),
+      cmocka_unit_test(killed_in_mpqueue),
       cmocka_unit_test(lock_two_coroutines),
       cmocka_unit_test(cond_kill_lock_held),
       cmocka_unit_test(two_coroutines_one_thread),
