@@ -99,6 +99,11 @@ mt_greenlet_t *mt__coro_current(void);
  * cancelled (cancel_once: this call consumes it), else 0.  Only the start
  * of a wait may call it (it consumes a cancellation). */
 int mt__coro_cancelled(void);
+/* A wait whose park said MT_ECANCELLED (r) but which counts as woken after
+ * all (a waker popped its node first, or the object completed): the cancel
+ * was consumed and not delivered, so it is armed again for the next wait
+ * (asyncio's cancel is never lost).  Any other r: nothing. */
+void mt__coro_cancel_undelivered(int r);
 /* Sets g's parent without the cycle check (generators: the caller of next). */
 void mt__greenlet_reparent(mt_greenlet_t *g, mt_greenlet_t *parent);
 /* The greenlet API, with a name prefix for defaults ("Generator"). */

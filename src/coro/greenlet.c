@@ -147,6 +147,11 @@ int mt__coro_cancelled(void) {
   return 0;
 }
 
+void mt__coro_cancel_undelivered(int r) {
+  mt_greenlet_t *g = mt__coro_current();
+  if (g && r == MT_ECANCELLED) atomic_store_explicit(&g->cancel_once, true, memory_order_relaxed);
+}
+
 /* ---- switching ---- */
 
 static inline void san_before(mt__coro_thread_t *t, mt_greenlet_t *from, mt_greenlet_t *to,

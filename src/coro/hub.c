@@ -32,8 +32,9 @@
  *    stack; `posted` bits coalesce) and signals the eventfd only when the
  *    hub sleeps (Dekker: push then read `sleeping`; the hub stores
  *    `sleeping` then reads the inbox, all seq_cst);
- *  - words (mt__wait_word: event counts of sem/event/cond, private and
- *    MT_SHARED, and the calls not converted to the waiter list: Lock, ...):
+ *  - words (the parker's wait_word: MT_SHARED objects, and the calls not
+ *    converted to nodes: Pool map, Process, ...; private sem/event/cond/Lock
+ *    park nodes through mt__word_park and are woken as above):
  *    their wakers call the kernel, not us, so the hub re-checks every parked
  *    word once per round, and while sleeping at least every 1 ms.  That is
  *    how a release by another thread or another PROCESS reaches a parked

@@ -282,6 +282,7 @@ static int wait_done(mt_future_t *f, int64_t deadline) {
     int r = mt__word_park(&f->state, s, false, deadline);
     s = load_state(f);
     if (r < 0 && !is_done(s)) return r; /* nothing to unwind: SLEEPERS only costs a wake */
+    mt__wait_cancel_undelivered(r);      /* done after all: the next wait gets it */
   }
   return 0;
 }

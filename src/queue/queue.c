@@ -205,7 +205,10 @@ static int park(mt_queue_t *q, waitq_t *w, int64_t deadline) {
   /* Off the list whatever ended the park (a scheduler may resume a
    * coroutine spuriously, its node still queued); not removed: a waker
    * popped us first, so this counts as a wake. */
-  if (!mt__waitlist_remove(&w->list, &node)) r = 0;
+  if (!mt__waitlist_remove(&w->list, &node)) {
+    mt__wait_cancel_undelivered(r);
+    r = 0;
+  }
   return r == MT_ETIMEDOUT ? 0 : r;
 }
 

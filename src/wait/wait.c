@@ -348,11 +348,16 @@ static int park_word_node(const uint32_t *word, uint32_t expected, int64_t deadl
   /* Off the list whatever ended the park (a scheduler may also resume us
    * spuriously); popped by a waker = woken, whatever else happened. */
   bucket_lock(b);
-  if (!mt__waitlist_remove(&b->list, &n.w)) r = 0;
+  if (!mt__waitlist_remove(&b->list, &n.w)) {
+    mt__wait_cancel_undelivered(r);
+    r = 0;
+  }
   bucket_unlock(b);
   __atomic_fetch_sub(&word_nodes, 1, __ATOMIC_RELAXED);
   return r;
 }
+
+void mt__wait_cancel_undelivered(int r) { mt__coro_cancel_undelivered(r); }
 
 int mt__word_park(const uint32_t *word, uint32_t expected, bool shared, int64_t deadline_ns) {
   int c = mt__coro_cancelled();

@@ -173,6 +173,12 @@ static inline void mt__evc_notify(mt__evc_t *e, int n, bool shared) {
  * word's address (private words) or goes to its parker's wait_word
  * (MT_SHARED words); mt__wake_word reaches both. */
 int mt__word_park(const uint32_t *word, uint32_t expected, bool shared, int64_t deadline_ns);
+/* A park returned r, but the wait counts as woken after all (a waker popped
+ * the node first, or the object completed): an MT_ECANCELLED that r
+ * carried was consumed and not delivered, so the running coroutine's
+ * one-shot cancel is armed again for its next wait (never lost).  Every
+ * place that turns a park's result into 0 calls it. */
+void mt__wait_cancel_undelivered(int r);
 
 /* ---- the park decision: threads or a coroutine scheduler ------------------
  * ONE place decides how to park (wait.c, `coro_parker`): on a thread where

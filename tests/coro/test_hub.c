@@ -1188,12 +1188,71 @@ static void to_thread_needs_a_hub(void **state) {
   assert_code((int)(intptr_t)r, MT_EPERM);
 }
 
+/* A cancel followed, before the task runs, by the wake it was waiting for:
+ * the wait counts as woken (it got the lock, the item, the permit), and
+ * the cancel is not lost but delivered by the next wait (the review's
+ * case: before the fix the next wait returned 0 and mt_coro_wait_for on a
+ * task looping on a queue could wait for ever). */
+typedef struct {
+  int kind; /* 0 Lock, 1 Queue, 2 Semaphore */
+  mt_lock_t *lock;
+  mt_queue_t *q;
+  mt_sem_t *sem;
+  int r, r2;
+} late_wake_t;
+
+static int waits_then_sleeps(void *arg, mt_value_t *out) {
+  (void)out;
+  late_wake_t *w = arg;
+  void *item;
+  if (w->kind == 0) {
+    w->r = mt_lock_acquire(w->lock, MT_FOREVER);
+    if (w->r == 0) mt_lock_release(w->lock);
+  } else if (w->kind == 1) {
+    w->r = mt_queue_get(w->q, &item, MT_FOREVER);
+  } else {
+    w->r = mt_sem_acquire(w->sem, MT_FOREVER);
+  }
+  w->r2 = mt_coro_sleep(0);
+  return w->r2;
+}
+
+static void cancel_then_woken(void **state) {
+  (void)state;
+  for (int kind = 0; kind < 3; kind++) {
+    late_wake_t w = {.kind = kind, .r = 99, .r2 = 99};
+    w.lock = mt_lock_new(0);
+    w.q = mt_queue_new(0);
+    w.sem = mt_sem_new(0, 0);
+    assert_code(mt_lock_acquire(w.lock, 0), 0);
+    mt_future_t *a = mt_coro_spawn(waits_then_sleeps, &w, NULL);
+    assert_code(mt_coro_sleep(0), 0); /* A parks */
+    assert_code(mt_future_is_done(a), 0);
+    assert_code(mt_coro_cancel(a), 1);
+    /* the wake, before A runs again */
+    if (kind == 0) assert_code(mt_lock_release(w.lock), 0);
+    else if (kind == 1) assert_code(mt_queue_put(w.q, &w, 0), 0);
+    else assert_code(mt_sem_release(w.sem, 1), 0);
+    assert_code(mt_coro_join(a, 10.0), 0);
+    assert_code(w.r, 0);             /* woken: it got what it waited for */
+    assert_code(w.r2, MT_ECANCELLED); /* and the cancel came next */
+    assert_code(mt_future_is_cancelled(a), 1);
+    if (kind == 1) assert_int_equal(mt_queue_qsize(w.q), 0);
+    mt_future_free(a);
+    if (kind != 0) assert_code(mt_lock_release(w.lock), 0);
+    mt_lock_free(w.lock);
+    mt_queue_free(w.q);
+    mt_sem_free(w.sem);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(hand_off_each, setup, teardown),
       cmocka_unit_test_setup_teardown(cancelled_in_each, setup, teardown),
       cmocka_unit_test_setup_teardown(killed_in_each, setup, teardown),
       cmocka_unit_test_setup_teardown(cancel_lock_waiter, setup, teardown),
+      cmocka_unit_test_setup_teardown(cancel_then_woken, setup, teardown),
       cmocka_unit_test_setup_teardown(cancel_mpqueue_getter, setup, teardown),
       cmocka_unit_test_setup_teardown(woken_from_another_thread, setup, teardown),
       cmocka_unit_test_setup_teardown(cancel_semantics, setup, teardown),
