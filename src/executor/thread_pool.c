@@ -501,6 +501,7 @@ static int pool_shutdown(void *self, bool wait, bool cancel_futures, double time
     int r = mt__word_park(&p->nthreads, n, false, deadline);
     if (r < 0 && load32(&p->nthreads) > self_count)
       return r; /* MT_ETIMEDOUT, or MT_ECANCELLED / MT_EINTR: the pool is shut down all the same */
+    mt__wait_cancel_undelivered(r); /* the workers ended after all: the next wait gets it */
   }
 }
 

@@ -580,6 +580,7 @@ int mt_thread_join(mt_thread_t *t, double timeout, void **result) {
       r = w;
       break;
     }
+    mt__wait_cancel_undelivered(w); /* ended after all: the next wait gets it */
     if (s == T_NEW) { /* its start failed (pthread_create) */
       r = MT_ENOTSTARTED;
       break;

@@ -402,7 +402,10 @@ int mt_timer_join(mt_timer_t *t, double timeout) {
     if (!__atomic_load_n(&t->done, __ATOMIC_SEQ_CST))
       r = mt__word_park(&t->done, 0, false, deadline);
     __atomic_sub_fetch(&t->done_waiters, 1, __ATOMIC_RELAXED);
-    if (__atomic_load_n(&t->done, __ATOMIC_ACQUIRE)) return 0;
+    if (__atomic_load_n(&t->done, __ATOMIC_ACQUIRE)) {
+      mt__wait_cancel_undelivered(r); /* done after all: the next wait gets it */
+      return 0;
+    }
     if (r < 0) return r; /* MT_ETIMEDOUT, MT_ECANCELLED, MT_EINTR */
   }
 }
