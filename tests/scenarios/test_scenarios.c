@@ -559,6 +559,15 @@ static bool chk_greenlet_switch(const out_t *o, char *why, size_t wn) {
   return lines_are(o, 0, want, 4, why, wn);
 }
 
+/* 001 9.5.3 greenlet: eat and sleep switch by hand; the sleeps are not
+ * switch points, so the order is fixed and g1 ends while g2 is suspended. */
+static bool chk_greenlet_eat_sleep(const out_t *o, char *why, size_t wn) {
+  const char *want[] = {"^wusir is eating$", "^小马哥 is sleeping$", "^小马哥 finished sleep$",
+                        "^wusir finished eat$", "^g1 dead, g2 suspended; took "};
+  CHECK(o->n == 5, "%d lines, expected 5", o->n);
+  return lines_are(o, 0, want, 5, why, wn);
+}
+
 /* 000 §7(2)(3), 001 9.5.3 asyncio examples 1-4 on the hub: every line, in
  * order (the hub is cooperative and its timers fire in deadline order, so
  * the order does not depend on the machine's load). */
@@ -723,6 +732,7 @@ static const scenario_t scenarios[] = {
     {"thread_subclass", NULL, chk_thread_subclass},
     {"proc_array_init", NULL, chk_proc_array_init},
     {"greenlet_switch", NULL, chk_greenlet_switch},
+    {"greenlet_eat_sleep", NULL, chk_greenlet_eat_sleep},
     {"generator_producer", NULL, chk_generator_producer},
     {"asyncio_tour", NULL, chk_asyncio_tour},
     {"gevent_tour", NULL, chk_gevent_tour},
