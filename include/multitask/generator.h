@@ -23,6 +23,7 @@
 #define MULTITASK_GENERATOR_H
 
 #include "multitask/greenlet.h"
+#include "multitask/sync.h" /* MT__WITH, the one scope pattern */
 
 #ifdef __cplusplus
 extern "C" {
@@ -71,6 +72,27 @@ int mt_generator_is_closed(mt_generator_t *gen);
 
 /* `for v in gen`: runs the body with each yielded value in `void *v`. */
 #define MT_GENERATOR_FOR(v, gen) for (void *v = NULL; mt_generator_next((gen), &v) == 0;)
+
+/* ---- contextlib.contextmanager ---------------------------------------------
+ * MT_WITH_GENERATOR(v, gen) { ... } is Python's `with cm() as v:` for a
+ * generator written as a @contextmanager: gen runs to its first yield (the
+ * set-up), the body runs with `void *v` = the yielded value, and however the
+ * body is left (end, break, return, goto) gen is resumed once, its yield
+ * returning 0, so it runs its clean-up and returns.  A generator that
+ * yields again there is closed (it sees MT_ECANCELLED; Python raises
+ * "generator didn't stop").  One that ends or fails before yielding skips
+ * the body (Python: "generator didn't yield").  C has no exceptions, so
+ * the yield never returns an error for the body's sake.  gen stays the
+ * caller's: free it after the scope.  The begin/value/end functions are what
+ * the macro expands to. */
+mt_generator_t *mt_generator_scope_begin(mt_generator_t *gen);
+void *mt_generator_scope_value(const mt_generator_t *gen);
+void mt_generator_scope_end(mt_generator_t **genp);
+#define MT_WITH_GENERATOR(v, gen)                                                      \
+  MT__WITH(mt_generator_t, mt_generator_scope_begin, mt_generator_scope_end, gen)     \
+  for (void *v __attribute__((unused)) = mt_generator_scope_value(MT__CAT(mt__with_, __LINE__)), \
+            *MT__CAT(mt__once_, __LINE__) = (void *)1;                                \
+       MT__CAT(mt__once_, __LINE__) != NULL; MT__CAT(mt__once_, __LINE__) = NULL)
 
 #pragma GCC visibility pop
 #ifdef __cplusplus

@@ -20,6 +20,7 @@ struct mt_generator {
   void *arg;
   bool running; /* between a resume's switch and its return */
   bool closed;  /* returned, closed, or thrown into before it started */
+  void *entered; /* what it yielded at mt_generator_scope_begin */
 };
 
 static void *gen_main(void *arg, void *value) {
@@ -126,4 +127,23 @@ void mt_generator_free(mt_generator_t *gen) {
   if (cur && cur->thread == gen->g->thread) mt_generator_close(gen);
   mt_greenlet_free(gen->g); /* kills it if close could not end it */
   mt__free(gen);
+}
+
+/* contextlib.contextmanager: enter = run to the first yield. */
+mt_generator_t *mt_generator_scope_begin(mt_generator_t *gen) {
+  void *v;
+  if (mt_generator_next(gen, &v) != 0) return NULL; /* didn't yield: body skipped */
+  gen->entered = v;
+  return gen;
+}
+
+void *mt_generator_scope_value(const mt_generator_t *gen) { return gen ? gen->entered : NULL; }
+
+/* exit = resume it once so it runs its clean-up; a second yield is closed. */
+void mt_generator_scope_end(mt_generator_t **genp) {
+  mt_generator_t *gen = *genp;
+  if (!gen) return;
+  *genp = NULL;
+  gen->entered = NULL;
+  if (mt_generator_next(gen, NULL) == 0) mt_generator_close(gen); /* didn't stop */
 }

@@ -3,6 +3,8 @@
  * (MT_ECLOSED with the return value), misuse. */
 #include "mt_test.h"
 
+#include <string.h>
+
 static const char *const OK = "200 OK";
 
 /* def consumer(): r = ''; while True: n = yield r; if not n: return; ...; r = '200 OK' */
@@ -182,11 +184,115 @@ static void misuse(void **state) {
   mt_generator_free(NULL);
 }
 
+/* ---- contextlib.contextmanager: MT_WITH_GENERATOR ---------------------------
+ * def f1(li, arg): li.append(arg); try: yield li; finally: log 'exit'; li.remove(arg) */
+static char cm_log[64];
+static int li[4], n_li;
+
+static void logc(char c) {
+  size_t n = strlen(cm_log);
+  cm_log[n] = c;
+  cm_log[n + 1] = '\0';
+}
+
+static void *f1(mt_generator_t *self, void *arg) {
+  li[n_li++] = (int)(intptr_t)arg;
+  logc('E');
+  int r = mt_generator_yield(self, li, NULL);
+  logc(r == 0 ? 'X' : 'C'); /* normal exit, or closed */
+  n_li--;
+  return NULL;
+}
+
+static int scope_returning(mt_generator_t *g) {
+  MT_WITH_GENERATOR(v, g) {
+    logc('b');
+    if (v) return 7; /* the clean-up still runs */
+    logc('!');
+  }
+  return 0;
+}
+
+static void *no_yield(mt_generator_t *self, void *arg) {
+  (void)self, (void)arg;
+  logc('n');
+  return NULL;
+}
+
+static void *yields_twice(mt_generator_t *self, void *arg) {
+  (void)arg;
+  mt_generator_yield(self, NULL, NULL);
+  int r = mt_generator_yield(self, NULL, NULL); /* "didn't stop": closed here */
+  logc(r == MT_ECANCELLED ? 'C' : '?');
+  return NULL;
+}
+
+static void contextmanager(void **state) {
+  (void)state;
+  /* with f1(li, 3): print(li) -> [1, 3], then the clean-up */
+  cm_log[0] = '\0';
+  n_li = 1, li[0] = 1;
+  mt_generator_t *g = mt_generator_new(f1, (void *)(intptr_t)3, NULL);
+  assert_non_null(g);
+  int bodies = 0;
+  MT_WITH_GENERATOR(v, g) {
+    assert_ptr_equal(v, li);
+    assert_int_equal(n_li, 2);
+    assert_int_equal(((int *)v)[1], 3);
+    logc('b');
+    bodies++;
+  }
+  assert_int_equal(bodies, 1);
+  assert_string_equal(cm_log, "EbX");
+  assert_int_equal(n_li, 1);
+  assert_int_equal(mt_generator_is_closed(g), 1);
+  mt_generator_free(g);
+
+  /* break and return leave through the clean-up too */
+  cm_log[0] = '\0';
+  g = mt_generator_new(f1, (void *)(intptr_t)4, NULL);
+  MT_WITH_GENERATOR(v, g) {
+    logc('b');
+    if (v) break;
+    logc('!');
+  }
+  assert_string_equal(cm_log, "EbX");
+  mt_generator_free(g);
+  cm_log[0] = '\0';
+  g = mt_generator_new(f1, (void *)(intptr_t)5, NULL);
+  assert_int_equal(scope_returning(g), 7);
+  assert_string_equal(cm_log, "EbX");
+  assert_int_equal(n_li, 1);
+  mt_generator_free(g);
+
+  /* a generator that does not yield: the body is skipped */
+  cm_log[0] = '\0';
+  g = mt_generator_new(no_yield, NULL, NULL);
+  MT_WITH_GENERATOR(v, g) logc('b');
+  assert_string_equal(cm_log, "n");
+  mt_generator_free(g);
+
+  /* one that yields again at the exit is closed there */
+  cm_log[0] = '\0';
+  g = mt_generator_new(yields_twice, NULL, NULL);
+  MT_WITH_GENERATOR(v, g) logc('b');
+  assert_string_equal(cm_log, "bC");
+  assert_int_equal(mt_generator_is_closed(g), 1);
+  mt_generator_free(g);
+
+  /* NULL: skipped, nothing else happens */
+  cm_log[0] = '\0';
+  MT_WITH_GENERATOR(v, NULL) logc('b');
+  assert_string_equal(cm_log, "");
+  assert_null(mt_generator_scope_value(NULL));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(producer_consumer),
       cmocka_unit_test(iterate),
       cmocka_unit_test(misuse),
+      cmocka_unit_test(contextmanager),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

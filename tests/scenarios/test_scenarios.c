@@ -568,6 +568,15 @@ static bool chk_greenlet_eat_sleep(const out_t *o, char *why, size_t wn) {
   return lines_are(o, 0, want, 5, why, wn);
 }
 
+/* 004 contextlib: myopen's lines then its clean-up; with f1(li, 3) prints
+ * [1, 3], then the clean-up's 123; li is [1] again afterwards. */
+static bool chk_contextmanager(const out_t *o, char *why, size_t wn) {
+  const char *want[] = {"^print\\('s2 line 1'\\)$", "^print\\('s2 line 2'\\)$",
+                        "^\\(myopen: the file is closed\\)$", "^\\[1, 3\\]$", "^123$", "^\\[1\\]$"};
+  CHECK(o->n == 6, "%d lines, expected 6", o->n);
+  return lines_are(o, 0, want, 6, why, wn);
+}
+
 /* 000 §7(2)(3), 001 9.5.3 asyncio examples 1-4 on the hub: every line, in
  * order (the hub is cooperative and its timers fire in deadline order, so
  * the order does not depend on the machine's load). */
@@ -733,6 +742,7 @@ static const scenario_t scenarios[] = {
     {"proc_array_init", NULL, chk_proc_array_init},
     {"greenlet_switch", NULL, chk_greenlet_switch},
     {"greenlet_eat_sleep", NULL, chk_greenlet_eat_sleep},
+    {"contextmanager", NULL, chk_contextmanager},
     {"generator_producer", NULL, chk_generator_producer},
     {"asyncio_tour", NULL, chk_asyncio_tour},
     {"gevent_tour", NULL, chk_gevent_tour},
