@@ -145,6 +145,59 @@ int mt_coro_is_task(mt_future_t *f);
 typedef void (*mt_coro_exception_fn)(mt_future_t *task, const mt_task_error_t *err, void *arg);
 void mt_coro_set_exception_handler(mt_coro_exception_fn fn, void *arg);
 
+/* ---- task groups (asyncio.TaskGroup; gevent's Group) -------------------- */
+
+/* A group of child tasks on the calling thread's hub, used on that thread.
+ * A child that FAILS (returns a negative code other than the MT_ECANCELLED
+ * of a cancel it was asked for) closes the group and cancels every sibling
+ * not done yet (asyncio's cancel: MT_ECANCELLED once, at its next wait); the
+ * group's wait then reports the failure.  Unlike asyncio the parent (the
+ * code that waits) is not cancelled: it learns of the failure when its
+ * mt_taskgroup_wait returns.  NULL with errno EPERM (no hub on this
+ * thread), ENOMEM. */
+typedef struct mt_taskgroup mt_taskgroup_t;
+mt_taskgroup_t *mt_taskgroup_new(void);
+/* tg.create_task(fn(arg)) / gevent's group.spawn: mt_coro_spawn into the
+ * group.  The future is BORROWED: the group holds it until mt_taskgroup_free
+ * (mt_future_ref to keep it longer).  Children may spawn siblings, also
+ * while the parent waits.  NULL with errno: EINVAL (g or fn NULL, bad opts),
+ * EPERM (another thread than the group's), the code MT_ECLOSED as a
+ * positive errno (the group's wait returned, a child failed, or
+ * mt_taskgroup_cancel was called; asyncio's RuntimeError), ENOMEM. */
+mt_future_t *mt_taskgroup_spawn(mt_taskgroup_t *g, mt_task_fn fn, void *arg,
+                                const mt_coro_opts_t *opts);
+/* The exit of `async with TaskGroup()` / gevent's group.join(timeout):
+ * waits until every child ended (also those spawned meanwhile), then
+ * closes the group.  0: none failed; MT_ETASKFAILED: at least one failed
+ * (mt_taskgroup_exception says how many and the first failure);
+ * MT_ETIMEDOUT: children still run (the group stays open: wait again);
+ * MT_ECANCELLED: the CALLER was cancelled or killed: every child is
+ * cancelled and (unless the caller was killed) waited for, as asyncio;
+ * MT_EINVAL (NULL, bad timeout), MT_EPERM (another thread). */
+int mt_taskgroup_wait(mt_taskgroup_t *g, double timeout);
+/* Cancels every child not done (gevent's group.kill without the wait, and
+ * asyncio's cancel of each task) and closes the group.  Returns how many
+ * cancels were requested; MT_EINVAL, MT_EPERM. */
+int mt_taskgroup_cancel(mt_taskgroup_t *g);
+/* How many children failed (0 if none), with *first (may be NULL) the
+ * first failure: its code and message, borrowed from the group.  Python's
+ * ExceptionGroup.exceptions, reduced to its count and its first entry.
+ * MT_EINVAL for NULL. */
+int mt_taskgroup_exception(mt_taskgroup_t *g, mt_task_error_t *first);
+/* Children spawned so far (len(group)); the i-th (borrowed; NULL when out
+ * of range). */
+int mt_taskgroup_len(mt_taskgroup_t *g);
+mt_future_t *mt_taskgroup_task(mt_taskgroup_t *g, int i);
+/* 1 when no child may be spawned any more, 0 if open, MT_EINVAL. */
+int mt_taskgroup_is_closed(mt_taskgroup_t *g);
+/* Never blocks: children still running are cancelled (asyncio's group
+ * never leaves its children behind) and end on their own; the group's
+ * references on the children's futures are dropped.  A child that fails
+ * after the free is reported as a never-retrieved failure
+ * (mt_coro_set_exception_handler); failures the group saw before are
+ * counted as retrieved.  NULL does nothing. */
+void mt_taskgroup_free(mt_taskgroup_t *g);
+
 #pragma GCC visibility pop
 #ifdef __cplusplus
 }
