@@ -17,6 +17,7 @@
 #define MULTITASK_CORO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "multitask/future.h"
 
 #ifdef __cplusplus
@@ -144,6 +145,59 @@ int mt_coro_is_task(mt_future_t *f);
  * on stderr naming the task, the code and the message. */
 typedef void (*mt_coro_exception_fn)(mt_future_t *task, const mt_task_error_t *err, void *arg);
 void mt_coro_set_exception_handler(mt_coro_exception_fn fn, void *arg);
+
+/* ---- timeout scopes (asyncio.timeout(delay); gevent.Timeout as a `with`) -- */
+
+/* A scope of the running task (or of the thread's own code, on a thread
+ * with a hub) within which every blocking call ends by the scope's
+ * deadline.  asyncio's semantics: when the deadline ends a blocking call
+ * (any call that parks: queue get/put, Lock, Event, Condition, Semaphore,
+ * future result, join, sleep, ...), that call returns MT_ECANCELLED
+ * (asyncio's CancelledError inside the block), and so does every
+ * cancellation point after it until the scope ends (the expiry is sticky
+ * inside the scope; a call that need not wait still succeeds, as an await
+ * that does not yield).  Waits on descriptors (pipes) end with
+ * MT_ETIMEDOUT instead.  mt_timeout_scope_end then returns MT_ETIMEDOUT
+ * (asyncio's TimeoutError at the scope's exit).  Nesting: the earliest
+ * deadline wins; the scope whose deadline ran out reports MT_ETIMEDOUT, the
+ * scopes inside it MT_ECANCELLED (the CancelledError going through them).
+ * The deadline costs nothing while nothing waits: it is a bound on each
+ * park, so a scope that ended leaves no timer behind.  The struct lives in
+ * the caller (on its stack); its fields are private. */
+typedef struct mt_timeout {
+  int64_t deadline_ns, outer_ns; /* monotonic; the enclosing scopes' deadline */
+  struct mt_timeout *outer_scope;
+  void *owner; /* the coroutine that opened it */
+  int open, expired;
+} mt_timeout_t;
+/* Opens a scope of `seconds` (MT_FOREVER: no deadline, asyncio.timeout(None);
+ * 0: already expired at the first wait).  0; MT_EINVAL (NULL t, NaN or
+ * other negative seconds); MT_EPERM (the thread has no hub). */
+int mt_timeout_scope_begin(mt_timeout_t *t, double seconds);
+/* Closes the innermost open scope t: 0 (no call was cut), MT_ETIMEDOUT (t's
+ * deadline cut a blocking call), MT_ECANCELLED (an enclosing scope's
+ * deadline did: that scope reports MT_ETIMEDOUT when it ends); MT_EINVAL
+ * (NULL, not open, or not the innermost open scope of the caller). */
+int mt_timeout_scope_end(mt_timeout_t *t);
+/* asyncio's cm.expired(): 1 when t's deadline cut a blocking call (also
+ * after the end), 0 if not, MT_EINVAL for NULL. */
+int mt_timeout_is_expired(const mt_timeout_t *t);
+/* asyncio's `async with asyncio.timeout(s):` / `with gevent.Timeout(s):`
+ *   mt_timeout_t t;
+ *   MT_WITH_TIMEOUT(&t, 0.5) { ... a `break` leaves the scope ... }
+ *   if (mt_timeout_is_expired(&t)) ...
+ * The block does not run when the scope cannot open (no hub). */
+/* MT_WITH_TIMEOUT's cleanup: mt_timeout_scope_end(*t) unless *t is NULL. */
+void mt_timeout_scope_exit(mt_timeout_t **t);
+#define MT_WITH_TIMEOUT(t, seconds)                                                        \
+  for (mt_timeout_t *MT__TO_CAT(mt__to_, __LINE__)                                        \
+           __attribute__((cleanup(mt_timeout_scope_exit))) =                           \
+           mt_timeout_scope_begin((t), (seconds)) == 0 ? (t) : NULL;                       \
+       MT__TO_CAT(mt__to_, __LINE__) != NULL;                                              \
+       mt_timeout_scope_exit(&MT__TO_CAT(mt__to_, __LINE__)),                          \
+                          MT__TO_CAT(mt__to_, __LINE__) = NULL)
+#define MT__TO_CAT2(a, b) a##b
+#define MT__TO_CAT(a, b) MT__TO_CAT2(a, b)
 
 /* ---- task groups (asyncio.TaskGroup; gevent's Group) -------------------- */
 

@@ -1,4 +1,5 @@
-/* group.c - task groups (asyncio.TaskGroup; gevent's Group) on the hub.
+/* group.c - task groups (asyncio.TaskGroup; gevent's Group) and timeout
+ * scopes (asyncio.timeout) on the hub.
  *
  * Design.  A group is a list of child tasks of ONE hub, made and used on
  * that hub's thread (its tasks complete there, so the group needs no lock).
@@ -22,6 +23,8 @@
 #include <errno.h>
 
 #include "core/core.h"
+#include "coro/coro.h"
+#include "coro/scope.h"
 #include "future/future_internal.h"
 #include "wait/wait.h"
 
@@ -167,4 +170,48 @@ void mt_taskgroup_free(mt_taskgroup_t *g) {
   for (int i = 0; i < g->n; i++) mt_future_free(g->kids[i]);
   g->n = 0;
   group_unref(g);
+}
+
+/* ---- timeout scopes --------------------------------------------------------
+ * The scope only moves the running fiber's scope deadline (coro/scope.h):
+ * the hub bounds each park by it and marks the greenlet `expired` when that
+ * bound is what ended a park; mt__coro_cancelled then answers MT_ECANCELLED
+ * at every later wait until the owning scope ends and clears the mark. */
+
+int mt_timeout_scope_begin(mt_timeout_t *t, double seconds) {
+  if (!t) return MT_EINVAL;
+  int64_t deadline;
+  if (mt__deadline(seconds, &deadline) < 0) return MT_EINVAL;
+  mt__scopes_t *s = mt__hub_scopes();
+  if (!s) return MT_EPERM;
+  *t = (mt_timeout_t){.deadline_ns = deadline, .outer_ns = s->deadline,
+                      .outer_scope = s->top, .owner = mt__coro_current(), .open = 1};
+  if (deadline < s->deadline) s->deadline = deadline;
+  s->top = t;
+  return 0;
+}
+
+int mt_timeout_scope_end(mt_timeout_t *t) {
+  if (!t || !t->open) return MT_EINVAL;
+  mt__scopes_t *s = mt__hub_scopes();
+  mt_greenlet_t *g = mt__coro_current();
+  if (!s || s->top != t || t->owner != g) return MT_EINVAL;
+  s->deadline = t->outer_ns;
+  s->top = t->outer_scope;
+  t->open = 0;
+  if (!atomic_load_explicit(&g->expired, memory_order_relaxed)) return 0;
+  /* the deadline that ran out is ours if we lowered the enclosing one */
+  if (t->deadline_ns >= t->outer_ns) return MT_ECANCELLED;
+  atomic_store_explicit(&g->expired, false, memory_order_relaxed);
+  t->expired = 1;
+  return MT_ETIMEDOUT;
+}
+
+void mt_timeout_scope_exit(mt_timeout_t **t) {
+  if (t && *t) (void)mt_timeout_scope_end(*t);
+}
+
+int mt_timeout_is_expired(const mt_timeout_t *t) {
+  if (!t) return MT_EINVAL;
+  return t->expired;
 }
