@@ -1,4 +1,5 @@
-/* The notes' 效率测试 (efficiency test) table, with a coroutine column.
+/* The notes' 效率测试 (efficiency test) table, with a coroutine column
+ * (seed 002_7c64b0e226ac7b39.txt, "效率测试", after "IO 密集型 / cpu密集型").
  *
  * The notes run 10 jobs one after another ("Line"), on 10 threads and in 10
  * processes, for a CPU-bound job and an I/O-bound one, and print the time
@@ -8,7 +9,8 @@
  *   cpu   - arithmetic (counting primes below 200,000);
  *   file  - writing and re-reading a 4 MiB temporary file (what the notes
  *           call I/O);
- *   sleep - waiting (0.1 s, as for a slow peer): the sleep-bound work.
+ *   sleep - waiting (0.1 s x MT_EXAMPLE_SCALE, as for a slow peer): the
+ *           sleep-bound work.
  * Coroutines run on ONE thread: they help only where the work waits in a
  * call that parks the task (sleep, the library's queues, locks, pipes...).
  * A CPU job or plain file I/O never parks, so their coroutine column is the
@@ -16,6 +18,7 @@
  * the sleep-bound row.  C has no GIL, so threads help the CPU job here on
  * a machine with more than one core. */
 #include <multitask.h>
+#include "example.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -67,7 +70,7 @@ static int file_job(void *arg) {
 
 static int sleep_job(void *arg) {
   (void)arg;
-  return mt_coro_sleep(0.1) == 0 ? 0 : 1; /* outside a hub: the thread sleeps */
+  return mt_coro_sleep(0.1 * ex_scale()) == 0 ? 0 : 1; /* outside a hub: the thread sleeps */
 }
 
 typedef int (*job_fn)(void *);
