@@ -1,24 +1,24 @@
 /* Coroutine tasks on the hub (issue 15) against Boost.Fiber
  * (libboost-fiber-dev), alternating run by run (harness.h).  Rows:
- *   1. spawn + run + join of tiny tasks (each hands back i + 1), 10^6 of
- *      them, spawned in batches and joined batch by batch: ours
- *      mt_coro_spawn + mt_future_result + mt_future_free (a task is a
- *      future) vs boost::fibers::fiber + join (the result written to a
- *      slot: lighter than fibers::async's future), each library's default
- *      stack; and vs Boost with its pooled stack allocator
- *      (pooled_fixedsize_stack), since our stacks come from a per-thread pool.
- *      Two batch sizes: 10 tasks alive at a time (10^6 tasks) and 1000
- *      (10^4 tasks: a stack unmapped per task end, see docs/coroutines.md,
- *      "Cost"; Boost's default stack is mapped per fiber too, so it is left
- *      out of the 10^6 row, where it alone would take ~100 s a run).
+ *   1. spawn + run + join of tiny tasks (each hands back i + 1), spawned
+ *      in batches and joined batch by batch: ours mt_coro_spawn +
+ *      mt_future_result + mt_future_free (a task is a future) vs
+ *      boost::fibers::fiber + join (the result written to a slot: lighter
+ *      than fibers::async's future).  Boost with its pooled stack allocator
+ *      (pooled_fixedsize_stack), since our stacks come from a per-thread
+ *      pool: the strongest peer.  Two batch sizes: 10 tasks alive at a time
+ *      (10^6 tasks) and 1000 (10^4 tasks: a stack unmapped per task end, see
+ *      docs/coroutines.md; there Boost's default stack, mapped per fiber
+ *      too, is a second peer: in the 10^6 row it alone would take ~100 s a
+ *      run).
  *   2. ping-pong between two tasks of one thread through two queues of 64
  *      (one put and one get each way per round trip): mt_queue_t vs
  *      boost::fibers::buffered_channel<long>.
  *   3. resident bytes per coroutine parked in a queue get (VmRSS growth
  *      with all N parked, default mode), gevent greenlets
  *      (gevent.queue.Queue().get()) and asyncio tasks (asyncio.Queue().get())
- *      as references (bench/python/coro_parked.py).  The compact mode adds
- *      its own ours figure to the same row name when it exists.
+ *      as references (bench/python/coro_parked.py).  parked_rows() takes the
+ *      spawn options and a row name: the compact mode adds its own call.
  * Checksums: the sum of the values handed back / received. */
 #include <boost/fiber/all.hpp>
 
@@ -197,13 +197,13 @@ static int parked_get(void *arg, mt_value_t *out) {
 
 /* Bytes per task with n tasks parked in mt_queue_get; validates that every
  * task then got exactly one item. */
-static double ours_parked(long n, uint64_t *check) {
+static double ours_parked(long n, const mt_coro_opts_t *opts, uint64_t *check) {
   park_t p = {mt_queue_new(0), 0, 0};
   mt_hub_t *h = mt_hub_new();
   mt_taskgroup_t *g = mt_taskgroup_new();
   long before = rss_bytes();
   for (long i = 0; i < n; i++)
-    if (!mt_taskgroup_spawn(g, parked_get, &p, NULL)) abort();
+    if (!mt_taskgroup_spawn(g, parked_get, &p, opts)) abort();
   mt_coro_sleep(0); /* every task runs once and parks */
   long parked = rss_bytes();
   for (long i = 0; i < n; i++) mt_queue_put(p.q, (void *)(intptr_t)(i + 1), 0);
@@ -213,6 +213,20 @@ static double ours_parked(long n, uint64_t *check) {
   mt_queue_free(p.q);
   *check = p.sum;
   return (double)(parked - before) / (double)n;
+}
+
+/* Ours with n tasks parked (spawned with opts), then gevent's and asyncio's
+ * figures as references under the same row name. */
+static void parked_rows(const char *bench, long np, const mt_coro_opts_t *opts) {
+  uint64_t check;
+  double ours = ours_parked(np, opts, &check);
+  if (check != (uint64_t)np * (uint64_t)(np + 1) / 2) abort();
+  printf("%s: %ld tasks parked in a queue get, %.0f resident bytes each\n", bench, np, ours);
+  char args[64];
+  snprintf(args, sizeof args, "gevent %ld", np);
+  mtb_python_row(bench, "bytes", false, ours, "python gevent greenlet", "coro_parked.py", args);
+  snprintf(args, sizeof args, "asyncio %ld", np);
+  mtb_python_row(bench, "bytes", false, ours, "python asyncio task", "coro_parked.py", args);
 }
 
 int main(void) {
@@ -246,16 +260,6 @@ int main(void) {
 
   long np = (long)(2e4 * (s < 1 ? (s * 10 < 1 ? s * 10 : 1) : s)); /* QUICK: 2000 */
   if (np < 1000) np = 1000;
-  uint64_t check;
-  double ours = ours_parked(np, &check);
-  if (check != (uint64_t)np * (uint64_t)(np + 1) / 2) abort();
-  printf("coro parked: %ld tasks parked in a queue get, %.0f resident bytes each\n", np, ours);
-  char args[64];
-  snprintf(args, sizeof args, "gevent %ld", np);
-  mtb_python_row("coro resident bytes per parked task", "bytes", false, ours,
-                 "python gevent greenlet", "coro_parked.py", args);
-  snprintf(args, sizeof args, "asyncio %ld", np);
-  mtb_python_row("coro resident bytes per parked task", "bytes", false, ours,
-                 "python asyncio task", "coro_parked.py", args);
+  parked_rows("coro resident bytes per parked task", np, NULL);
   return 0;
 }
