@@ -249,7 +249,9 @@ int mt_taskgroup_is_closed(mt_taskgroup_t *g);
  * references on the children's futures are dropped.  A child that fails
  * after the free is reported as a never-retrieved failure
  * (mt_coro_set_exception_handler); failures the group saw before are
- * counted as retrieved.  NULL does nothing. */
+ * counted as retrieved.  Call it on the group's thread, as every other
+ * call of the group (the children's callbacks run there).  NULL does
+ * nothing. */
 void mt_taskgroup_free(mt_taskgroup_t *g);
 
 #pragma GCC visibility pop
