@@ -35,6 +35,8 @@ GOALS = [
     ("process start+join", "raw fork", 0.95, ""),
     ("future burst freed: RSS after", "RSS before", 0.5,
      "10^6 futures at full size; RSS after within 2x of before"),
+    ("coro spawn+run+join, 10 alive", "boost fiber (pooled stack)", 1.0, "10^6 tiny tasks"),
+    ("coro queue ping-pong, 2 tasks", "boost buffered_channel", 1.0, ""),
 ]
 FLOOR_NS = 70.0  # two spinning threads ping-ponging a cache line here (the audit)
 

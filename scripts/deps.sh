@@ -2,7 +2,7 @@
 # Installs the Debian packages multitask needs, and nothing when all are present.
 # Usage: scripts/deps.sh [build|check|bench]   (build < bench < check: each
 # includes the one before it).  check includes bench: make check runs make bench QUICK=1, which links the
-# benchmarks' peers (GLib, libuv, Concurrency Kit, oneTBB, ZeroMQ, nng).
+# benchmarks' peers (GLib, libuv, Concurrency Kit, oneTBB, ZeroMQ, nng, Boost.Fiber; gevent as a Python reference).
 # Non-interactive: CI runs it with no terminal and no stdin.
 set -eu
 group=${1:-check}
@@ -13,7 +13,7 @@ case "$group" in
   check|bench)
     # the benchmarks and their peers (docs/benchmarks.md)
     pkgs="$pkgs libcmocka-dev librsvg2-bin libglib2.0-dev libuv1-dev libboost-context-dev python3 python3-greenlet"
-    pkgs="$pkgs libck-dev libtbb-dev libzmq3-dev libnng-dev"
+    pkgs="$pkgs libck-dev libtbb-dev libzmq3-dev libnng-dev libboost-fiber-dev python3-gevent"
     if [ "$group" = check ]; then pkgs="$pkgs clang libclang-rt-14-dev"; fi ;;
   *) echo "deps.sh: unknown group '$group' (build|check|bench)" >&2; exit 2 ;;
 esac

@@ -17,6 +17,7 @@
 #define MULTITASK_CORO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "multitask/future.h"
 
 #ifdef __cplusplus
@@ -144,6 +145,114 @@ int mt_coro_is_task(mt_future_t *f);
  * on stderr naming the task, the code and the message. */
 typedef void (*mt_coro_exception_fn)(mt_future_t *task, const mt_task_error_t *err, void *arg);
 void mt_coro_set_exception_handler(mt_coro_exception_fn fn, void *arg);
+
+/* ---- timeout scopes (asyncio.timeout(delay); gevent.Timeout as a `with`) -- */
+
+/* A scope of the running task (or of the thread's own code, on a thread
+ * with a hub) within which every blocking call ends by the scope's
+ * deadline.  asyncio's semantics: when the deadline ends a blocking call
+ * (any call that parks: queue get/put, Lock, Event, Condition, Semaphore,
+ * future result, join, sleep, ...), that call returns MT_ECANCELLED
+ * (asyncio's CancelledError inside the block), and so does every
+ * cancellation point after it until the scope ends (the expiry is sticky
+ * inside the scope; a call that need not wait still succeeds, as an await
+ * that does not yield).  Waits on descriptors (pipes) end with
+ * MT_ETIMEDOUT instead.  mt_timeout_scope_end then returns MT_ETIMEDOUT
+ * (asyncio's TimeoutError at the scope's exit).  Nesting: the earliest
+ * deadline wins; the scope whose deadline ran out reports MT_ETIMEDOUT, the
+ * scopes inside it MT_ECANCELLED (the CancelledError going through them).
+ * The deadline costs nothing while nothing waits: it is a bound on each
+ * park, so a scope that ended leaves no timer behind.  The struct lives in
+ * the caller (on its stack); its fields are private. */
+typedef struct mt_timeout {
+  int64_t deadline_ns, outer_ns; /* monotonic; the enclosing scopes' deadline */
+  struct mt_timeout *outer_scope;
+  void *owner; /* the coroutine that opened it */
+  int open, expired;
+} mt_timeout_t;
+/* Opens a scope of `seconds` (MT_FOREVER: no deadline, asyncio.timeout(None);
+ * 0: already expired at the first wait).  0; MT_EINVAL (NULL t, NaN or
+ * other negative seconds); MT_EPERM (the thread has no hub). */
+int mt_timeout_scope_begin(mt_timeout_t *t, double seconds);
+/* Closes the innermost open scope t: 0 (no call was cut), MT_ETIMEDOUT (t's
+ * deadline cut a blocking call), MT_ECANCELLED (an enclosing scope's
+ * deadline did: that scope reports MT_ETIMEDOUT when it ends); MT_EINVAL
+ * (NULL, not open, or not the innermost open scope of the caller). */
+int mt_timeout_scope_end(mt_timeout_t *t);
+/* asyncio's cm.expired(): 1 when t's deadline cut a blocking call (also
+ * after the end), 0 if not, MT_EINVAL for NULL. */
+int mt_timeout_is_expired(const mt_timeout_t *t);
+/* asyncio's `async with asyncio.timeout(s):` / `with gevent.Timeout(s):`
+ *   mt_timeout_t t;
+ *   MT_WITH_TIMEOUT(&t, 0.5) { ... a `break` leaves the scope ... }
+ *   if (mt_timeout_is_expired(&t)) ...
+ * The block does not run when the scope cannot open (no hub). */
+/* MT_WITH_TIMEOUT's cleanup: mt_timeout_scope_end(*t) unless *t is NULL. */
+void mt_timeout_scope_exit(mt_timeout_t **t);
+#define MT_WITH_TIMEOUT(t, seconds)                                                        \
+  for (mt_timeout_t *MT__TO_CAT(mt__to_, __LINE__)                                        \
+           __attribute__((cleanup(mt_timeout_scope_exit))) =                           \
+           mt_timeout_scope_begin((t), (seconds)) == 0 ? (t) : NULL;                       \
+       MT__TO_CAT(mt__to_, __LINE__) != NULL;                                              \
+       mt_timeout_scope_exit(&MT__TO_CAT(mt__to_, __LINE__)),                          \
+                          MT__TO_CAT(mt__to_, __LINE__) = NULL)
+#define MT__TO_CAT2(a, b) a##b
+#define MT__TO_CAT(a, b) MT__TO_CAT2(a, b)
+
+/* ---- task groups (asyncio.TaskGroup; gevent's Group) -------------------- */
+
+/* A group of child tasks on the calling thread's hub, used on that thread.
+ * A child that FAILS (returns a negative code other than the MT_ECANCELLED
+ * of a cancel it was asked for) closes the group and cancels every sibling
+ * not done yet (asyncio's cancel: MT_ECANCELLED once, at its next wait); the
+ * group's wait then reports the failure.  Unlike asyncio the parent (the
+ * code that waits) is not cancelled: it learns of the failure when its
+ * mt_taskgroup_wait returns.  NULL with errno EPERM (no hub on this
+ * thread), ENOMEM. */
+typedef struct mt_taskgroup mt_taskgroup_t;
+mt_taskgroup_t *mt_taskgroup_new(void);
+/* tg.create_task(fn(arg)) / gevent's group.spawn: mt_coro_spawn into the
+ * group.  The future is BORROWED: the group holds it until mt_taskgroup_free
+ * (mt_future_ref to keep it longer).  Children may spawn siblings, also
+ * while the parent waits.  NULL with errno: EINVAL (g or fn NULL, bad opts),
+ * EPERM (another thread than the group's), the code MT_ECLOSED as a
+ * positive errno (the group's wait returned, a child failed, or
+ * mt_taskgroup_cancel was called; asyncio's RuntimeError), ENOMEM. */
+mt_future_t *mt_taskgroup_spawn(mt_taskgroup_t *g, mt_task_fn fn, void *arg,
+                                const mt_coro_opts_t *opts);
+/* The exit of `async with TaskGroup()` / gevent's group.join(timeout):
+ * waits until every child ended (also those spawned meanwhile), then
+ * closes the group.  0: none failed; MT_ETASKFAILED: at least one failed
+ * (mt_taskgroup_exception says how many and the first failure);
+ * MT_ETIMEDOUT: children still run (the group stays open: wait again);
+ * MT_ECANCELLED: the CALLER was cancelled or killed: every child is
+ * cancelled and (unless the caller was killed) waited for, as asyncio;
+ * MT_EINVAL (NULL, bad timeout), MT_EPERM (another thread). */
+int mt_taskgroup_wait(mt_taskgroup_t *g, double timeout);
+/* Cancels every child not done (gevent's group.kill without the wait, and
+ * asyncio's cancel of each task) and closes the group.  Returns how many
+ * cancels were requested; MT_EINVAL, MT_EPERM. */
+int mt_taskgroup_cancel(mt_taskgroup_t *g);
+/* How many children failed (0 if none), with *first (may be NULL) the
+ * first failure: its code and message, borrowed from the group.  Python's
+ * ExceptionGroup.exceptions, reduced to its count and its first entry.
+ * MT_EINVAL for NULL. */
+int mt_taskgroup_exception(mt_taskgroup_t *g, mt_task_error_t *first);
+/* Children spawned so far (len(group)); the i-th (borrowed; NULL when out
+ * of range). */
+int mt_taskgroup_len(mt_taskgroup_t *g);
+mt_future_t *mt_taskgroup_task(mt_taskgroup_t *g, int i);
+/* 1 when no child may be spawned any more, 0 if open, MT_EINVAL. */
+int mt_taskgroup_is_closed(mt_taskgroup_t *g);
+/* Never blocks: children still running are cancelled (asyncio's group
+ * never leaves its children behind) and end on their own; the group's
+ * references on the children's futures are dropped.  A child that fails
+ * after the free is reported as a never-retrieved failure
+ * (mt_coro_set_exception_handler); failures the group saw before are
+ * counted as retrieved.  Call it on the group's thread, as every other
+ * call of the group (the children's callbacks run there).  NULL does
+ * nothing. */
+void mt_taskgroup_free(mt_taskgroup_t *g);
 
 #pragma GCC visibility pop
 #ifdef __cplusplus

@@ -61,6 +61,8 @@ struct mt_greenlet {
   atomic_bool killed; /* sticky: set by mt_greenlet_kill, never cleared */
   atomic_bool cancel_once; /* asyncio's task.cancel() (hub.c): the next wait returns
                               MT_ECANCELLED, once */
+  atomic_bool expired; /* a timeout scope ran out (hub.c, group.c): every wait returns
+                          MT_ECANCELLED until the scope ends */
   void *gen;          /* the mt_generator_t it runs, if any */
   mt__context_t context; /* its identity and locals (context.h); unused by
                             the root and by generators */
@@ -96,7 +98,8 @@ mt__coro_thread_t *mt__coro_thread(void);
 mt_greenlet_t *mt__coro_current(void);
 /* MT_ECANCELLED when the running greenlet was killed (the kill is sticky:
  * every later blocking call of it must return MT_ECANCELLED), or was
- * cancelled (cancel_once: this call consumes it), else 0.  Only the start
+ * cancelled (cancel_once: this call consumes it), or is inside a timeout
+ * scope that ran out (`expired`: sticky until the scope ends), else 0.  Only the start
  * of a wait may call it (it consumes a cancellation). */
 int mt__coro_cancelled(void);
 /* A wait whose park said MT_ECANCELLED (r) but which counts as woken after

@@ -141,6 +141,9 @@ int mt__coro_cancelled(void) {
   mt_greenlet_t *g = mt__coro_current();
   if (!g) return 0;
   if (atomic_load_explicit(&g->killed, memory_order_relaxed)) return MT_ECANCELLED;
+  /* before cancel_once: a cancel arriving inside an expired scope waits for
+   * the first wait after the scope */
+  if (atomic_load_explicit(&g->expired, memory_order_relaxed)) return MT_ECANCELLED;
   if (atomic_load_explicit(&g->cancel_once, memory_order_relaxed) &&
       atomic_exchange_explicit(&g->cancel_once, false, memory_order_relaxed))
     return MT_ECANCELLED;
@@ -149,7 +152,9 @@ int mt__coro_cancelled(void) {
 
 void mt__coro_cancel_undelivered(int r) {
   mt_greenlet_t *g = mt__coro_current();
-  if (g && r == MT_ECANCELLED) atomic_store_explicit(&g->cancel_once, true, memory_order_relaxed);
+  /* an expired scope's MT_ECANCELLED consumed nothing (and stays: sticky) */
+  if (g && r == MT_ECANCELLED && !atomic_load_explicit(&g->expired, memory_order_relaxed))
+    atomic_store_explicit(&g->cancel_once, true, memory_order_relaxed);
 }
 
 /* ---- switching ---- */

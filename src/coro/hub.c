@@ -66,6 +66,12 @@
  * layer, which returns MT_ECANCELLED; an unconverted one re-parks),
  * descriptors are not interrupted.
  *
+ * Timeout scopes (group.c, coro/scope.h): a fiber's open scopes bound each
+ * of its parks by their earliest deadline (`clamped`), so a scope costs no
+ * timer of its own and leaves none behind.  When that bound ends a park,
+ * the greenlet is marked `expired` (sticky until the scope ends) and the
+ * park resumes as a cancel would, but consumes no cancel_once.
+ *
  * Fairness: strictly cooperative.  A task runs until it parks or yields
  * (mt_coro_sleep(0)); one that never does starves the rest of its thread.
  */
@@ -79,6 +85,7 @@
 #include <string.h>
 
 #include "coro/coro.h"
+#include "coro/scope.h"
 #include "core/core.h"
 #include "future/future_internal.h"
 #include "platform/platform.h"
@@ -87,6 +94,7 @@
 enum { F_NEW, F_READY, F_RUNNING, F_PARKED, F_DONE };
 enum { K_NONE, K_NODE, K_WORD, K_FDS, K_SLEEP };
 enum { P_UNPARK = 1, P_CANCEL = 2, P_SPAWN = 4 };
+#define SCOPE_EXPIRED 1 /* interrupt(): a timeout scope's deadline (group.c) */
 #define NO_SLOT SIZE_MAX
 #define WORD_RECHECK_NS 1000000 /* while sleeping with parked words */
 
@@ -113,6 +121,8 @@ typedef struct fiber {
   uint32_t posted;             /* P_* (atomic) */
   bool cancel_requested;       /* by mt_coro_cancel/kill: MT_ECANCELLED ends it CANCELLED */
   size_t stack_size;           /* mt_hub_spawn from another thread: made by the hub */
+  mt__scopes_t scopes;         /* its open timeout scopes (group.c) */
+  bool clamped;                /* this park's deadline is the scopes' */
   char name[32];
 } fiber_t;
 
@@ -282,6 +292,11 @@ static int suspend(mt_hub_t *h) {
 /* Parks the running fiber (kind and its fields set by the caller) with a
  * deadline.  The fiber must already be on the list its kind uses. */
 static int park_current(mt_hub_t *h, fiber_t *fb, int kind, int64_t deadline) {
+  /* an open timeout scope ends the park by its deadline, until it expired
+   * (then its cancellation points return at once: mt__coro_cancelled) */
+  fb->clamped = fb->scopes.deadline <= deadline &&
+                !atomic_load_explicit(&fb->g->expired, memory_order_relaxed);
+  if (fb->clamped) deadline = fb->scopes.deadline;
   fb->kind = kind;
   fb->deadline = deadline;
   fb->state = F_PARKED;
@@ -293,13 +308,20 @@ static int park_current(mt_hub_t *h, fiber_t *fb, int kind, int64_t deadline) {
  * (code MT_ETIMEDOUT or MT_ECANCELLED). */
 static void interrupt(mt_hub_t *h, fiber_t *fb, int code) {
   if (fb->state != F_PARKED) return;
+  /* A scope expired: a cancel that consumes no cancel_once (the sticky
+   * `expired` delivers it); descriptors end as timed out. */
+  if (code == SCOPE_EXPIRED) {
+    atomic_store_explicit(&fb->g->expired, true, memory_order_relaxed);
+    code = fb->kind == K_FDS ? MT_ETIMEDOUT : MT_ECANCELLED;
+  }
+  bool expire = atomic_load_explicit(&fb->g->expired, memory_order_relaxed);
   switch (fb->kind) {
   case K_NODE: {
     uint32_t s = MT__W_PARKED_CORO;
     /* back to QUEUED: a waker popping it later does not unpark us */
     if (__atomic_compare_exchange_n(&fb->node->state, &s, MT__W_QUEUED, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE)) {
-      if (code == MT_ECANCELLED) /* delivered by this resume: consume it */
+      if (code == MT_ECANCELLED && !expire) /* delivered by this resume: consume it */
         atomic_store_explicit(&fb->g->cancel_once, false, memory_order_relaxed);
       make_ready(h, fb, code);
     } else {
@@ -308,7 +330,7 @@ static void interrupt(mt_hub_t *h, fiber_t *fb, int code) {
     break;
   }
   case K_SLEEP:
-    if (code == MT_ECANCELLED)
+    if (code == MT_ECANCELLED && !expire)
       atomic_store_explicit(&fb->g->cancel_once, false, memory_order_relaxed);
     make_ready(h, fb, code);
     break;
@@ -400,6 +422,7 @@ static void fiber_init(fiber_t *fb, mt_hub_t *h) {
                               .yield = hp_yield};
   fb->hub = h;
   fb->hidx = NO_SLOT;
+  fb->scopes.deadline = MT__NO_DEADLINE;
 }
 
 /* ---- the hub's loop ------------------------------------------------------------ */
@@ -451,7 +474,7 @@ static void collect(mt_hub_t *h, bool block) {
     while (h->nheap && h->heap[0]->deadline <= now) {
       fiber_t *fb = h->heap[0];
       heap_del(h, fb);
-      interrupt(h, fb, MT_ETIMEDOUT);
+      interrupt(h, fb, fb->clamped ? SCOPE_EXPIRED : MT_ETIMEDOUT);
     }
   }
   for (fiber_t *fb = h->words.head, *n; fb; fb = n) {
@@ -766,6 +789,10 @@ int mt_coro_sleep(double seconds) {
   }
   if (seconds == 0) {
     hp_yield(fb);
+    if (mt__deadline_passed(fb->scopes.deadline)) { /* a scope ran out meanwhile */
+      atomic_store_explicit(&fb->g->expired, true, memory_order_relaxed);
+      return MT_ECANCELLED;
+    }
     return 0;
   }
   int r = park_current(h, fb, K_SLEEP, deadline);
@@ -821,6 +848,13 @@ mt_hub_t *mt_hub_new(void) {
 
 mt_hub_t *mt_hub_current(void) { return tls_hub; }
 
+mt__scopes_t *mt__hub_scopes(void) {
+  mt_hub_t *h = tls_hub;
+  return h && h->current ? &h->current->scopes : NULL;
+}
+
+size_t mt__hub_timer_count(void) { return tls_hub ? tls_hub->nheap : 0; }
+
 void mt_hub_free(mt_hub_t *h) {
   if (!h || h != tls_hub || h->current != &h->root) return;
   /* Kill what is left and let it unwind, a round at a time; give up after
@@ -833,6 +867,7 @@ void mt_hub_free(mt_hub_t *h) {
     stuck = h->live == before && h->rq_len == 0 ? stuck + 1 : 0;
   }
   h->closing = true;
+  atomic_store_explicit(&h->root.g->expired, false, memory_order_relaxed); /* scopes left open */
   mt_executor_free(h->executor); /* never blocks: running calls end on their own */
   mt__set_parker(NULL);
   mt_greenlet_free(h->g); /* kills the hub greenlet: hub_main returns */

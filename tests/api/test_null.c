@@ -372,6 +372,14 @@ static void null_handles(void **state) {
   INVAL(mt_coro_kill(NULL, 0));
   NULLP(mt_coro_name(NULL));
   INVAL(mt_coro_is_task(NULL));
+  NULLP(mt_taskgroup_spawn(NULL, task, NULL, NULL));
+  INVAL(mt_taskgroup_wait(NULL, 0));
+  INVAL(mt_taskgroup_cancel(NULL));
+  INVAL(mt_taskgroup_exception(NULL, NULL));
+  INVAL(mt_taskgroup_len(NULL));
+  NULLP(mt_taskgroup_task(NULL, 0));
+  INVAL(mt_taskgroup_is_closed(NULL));
+  NOOP(mt_taskgroup_free(NULL));
 
   /* signal (no handles: bad signal numbers, NULL out-pointers, bad timeouts) */
   INVAL(mt_signal_signal(0, MT_SIG_DFL, NULL));
