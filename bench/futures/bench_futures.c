@@ -13,8 +13,10 @@
  * wake-up waits for a core), and the row has 4 sides; at 10^5 round trips x
  * 7 repetitions the program took 190 s at a load of 4.5-8.8 on the 2 cores,
  * and 135 s at 5 x 50,000 at a load of 13-15 (ours 7.2e3 calls/s there).
- * So the row runs 5 x 30,000 round trips per side (p99.9 still rests on 30
- * samples per run). */
+ * So the row ran 5 x 30,000 round trips per side; with the harness's time
+ * budget (3 rounds at least) it still took 64 s of a 120 s program at a load
+ * of ~15 (2026-11-30; ours ~12 s a run there), so it runs 15,000 round trips
+ * a run (p99.9 rests on 15 samples per run). */
 #include <glib.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -304,7 +306,7 @@ static void pq_latency(void *spin, mtb_run_t *r) {
 
 int main(void) {
   N = (long)(1000000 * mtb_scale());
-  N_LAT = (long)(30000 * mtb_scale());
+  N_LAT = (long)(15000 * mtb_scale());
   LAT = malloc(sizeof *LAT * (size_t)N_LAT);
   SPIN = fp_spin_rounds();
   void *spin = (void *)(intptr_t)SPIN;
