@@ -147,7 +147,8 @@ def table(rows, path, note="", times_path=None):
                 r["bench"], r["unit"], fmt(r["ours"]), r["baseline"],
                 " (reference)" if r.get("reference") else "", fmt(r["theirs"]), r["ratio"],
                 fmt(r.get("cpu_ours")), fmt(r.get("cpu_theirs")), fmt(r.get("cpu_ratio")),
-                iqr(sp.get("ours")), iqr(sp.get("theirs")), r.get("reps", "-")))
+                iqr(sp.get("ours")), iqr(sp.get("theirs")),
+                "%s%s" % (r.get("reps", "-"), " (budget)" if r.get("budget_cut") else "")))
 
 
 def esc(s):

@@ -153,6 +153,34 @@ static _Noreturn void fail(const mtb_row_t *row, const char *label, int rep, con
   exit(1);
 }
 
+/* ---- time budget ----------------------------------------------------------
+ * Issue 13: each program <= 90 s at its default size (scripts/bench.sh
+ * checks it from outside).  On this shared machine a run's wall time
+ * varies several-fold with the foreign load, so fixed repetition counts
+ * cannot promise it.  So a row stops adding ROUNDS (a round = one run of
+ * every side: alternation is kept) once it has done at least MTB_MIN_REPS
+ * (3) per side, or mtb_min_reps() if higher (goal rows judged on more
+ * runs), and one more round, timed like the last one, would go past
+ *   - the program's soft budget: MTB_BUDGET_SHARE of MT_BENCH_BUDGET
+ *     (default 90 s; 0 or MT_BENCH_REPS set = no cut) counted from the
+ *     program's start, or
+ *   - the row's allowance: half of what is left of the soft budget when the
+ *     row starts (the program does not announce how many rows follow, so a
+ *     row never takes all that is left).
+ * The row's "reps" field records what ran, "budget_cut" says whether the
+ * budget stopped it short of the planned count. */
+static double prog_t0;
+__attribute__((constructor)) static void mtb_start_clock(void) { prog_t0 = mtb_now(); }
+
+double mtb_budget(void) {
+  if (getenv("MT_BENCH_REPS")) return 0; /* an explicit count wins */
+  const char *s = getenv("MT_BENCH_BUDGET");
+  double b = s ? atof(s) : 90.0;
+  return b > 0 ? b * MTB_BUDGET_SHARE : 0;
+}
+
+double mtb_elapsed(void) { return mtb_now() - prog_t0; }
+
 static bool by_p99;
 
 void mtb_compare_p99(const mtb_row_t *row, const mtb_side_t *sides, int n) {
@@ -170,7 +198,16 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
     fprintf(stderr, "mtb_compare: %d sides\n", n);
     exit(1);
   }
-  for (int k = 0; k < reps; k++) {
+  int planned = reps, floor = min_reps > MTB_MIN_REPS ? min_reps : MTB_MIN_REPS;
+  double budget = mtb_budget(), row_t0 = mtb_now(), round_t = 0;
+  double allowance = (budget - mtb_elapsed()) / 2;
+  for (int k = 0; k < planned; k++) {
+    if (budget > 0 && k >= floor &&
+        (mtb_elapsed() + round_t > budget || mtb_now() - row_t0 + round_t > allowance)) {
+      reps = k; /* the budget is spent: stop after whole rounds */
+      break;
+    }
+    double round_start = mtb_now();
     for (int s = 0; s < n; s++) { /* A B A B ...: ours first in every round */
       mtb_run_t r = {0};
       sides[s].run(sides[s].arg, &r);
@@ -188,7 +225,12 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
       }
       cpu[s][k] = c * 1e9 / (double)r.ops;
     }
+    round_t = mtb_now() - round_start;
   }
+  bool cut = reps < planned;
+  if (cut)
+    printf("%-36s (time budget: %d of %d rounds, program at %.0f s of its %.0f s soft budget)\n",
+           row->bench, reps, planned, mtb_elapsed(), budget);
   double o = median(fig[0], reps), co = median(cpu[0], reps);
   last_ours = o;
   const char *out = getenv("MT_BENCH_OUT");
@@ -226,8 +268,10 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
     for (int i = 0; lat && i < 4; i++)
       fprintf(f, "}, \"%s\": {\"ours\": %.6g, \"theirs\": %.6g", pname[i],
               median(pct[i][0], reps), median(pct[i][s], reps));
-    fprintf(f, "}, %s\"first\": \"ours\", \"reps\": %d, \"validated\": true, \"checksum\": %llu}\n",
-            lat ? "\"lat_unit\": \"ns\", " : "", reps, (unsigned long long)row->expect);
+    fprintf(f, "}, %s\"first\": \"ours\", \"reps\": %d, \"budget_cut\": %s, \"validated\": true, "
+               "\"checksum\": %llu}\n",
+            lat ? "\"lat_unit\": \"ns\", " : "", reps, cut ? "true" : "false",
+            (unsigned long long)row->expect);
     fclose(f);
   }
 }

@@ -35,6 +35,8 @@
 #define MTB_REPS 7
 #define MTB_MAX_SIDES 6
 #define MTB_MAX_REPS 64
+#define MTB_MIN_REPS 3        /* the time budget never cuts a row below this */
+#define MTB_BUDGET_SHARE 0.8  /* of MT_BENCH_BUDGET: rows stop adding rounds beyond it */
 
 typedef struct mtb_run {
   long ops;     /* set by the run: operations in the timed part */
@@ -115,6 +117,14 @@ void mtb_min_reps(int n);
  * long enough to break the time budget (docs/benchmarks.md); the row's
  * "reps" field records what ran. */
 void mtb_cap_reps(int n);
+/* The time budget (harness.c "time budget"): rows stop adding rounds,
+ * never below MTB_MIN_REPS (or mtb_min_reps) per side, once a round more
+ * would pass the program's soft budget (seconds since the program started;
+ * MTB_BUDGET_SHARE x MT_BENCH_BUDGET, default 90 s) or the row's allowance
+ * (half of what was left when it started).  mtb_budget() is 0 (no cut)
+ * when MT_BENCH_BUDGET is 0 or MT_BENCH_REPS is set. */
+double mtb_budget(void);
+double mtb_elapsed(void);
 static inline double mtb_now_ns(void) { return mtb_now() * 1e9; }
 /* Fold a value into a checksum (order-sensitive). */
 static inline uint64_t mtb_mix(uint64_t h, uint64_t v) {

@@ -13,8 +13,10 @@
  * wake-up waits for a core), and the row has 4 sides; at 10^5 round trips x
  * 7 repetitions the program took 190 s at a load of 4.5-8.8 on the 2 cores,
  * and 135 s at 5 x 50,000 at a load of 13-15 (ours 7.2e3 calls/s there).
- * So the row runs 5 x 30,000 round trips per side (p99.9 still rests on 30
- * samples per run). */
+ * So the row ran 5 x 30,000 round trips per side; with the harness's time
+ * budget (3 rounds at least) it still took 64 s of a 120 s program at a load
+ * of ~15 (2026-11-30; ours ~12 s a run there), so it runs 15,000 round trips
+ * a run (p99.9 rests on 15 samples per run). */
 #include <glib.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -174,7 +176,16 @@ static void glib_latency(void *unused, mtb_run_t *r) {
  * spin == 0: plain (sleep at once).  spin > 0: the fair peer, with our
  * policy: an idle worker spins on the queue head, a caller waiting for a
  * result spins on the job's done flag, each up to `spin` pause rounds,
- * before they sleep on the condition variable. */
+ * before they sleep on the condition variable.  The budget adapts per
+ * thread as ours does (future.c / thread_pool.c adapt_spin): spin >> shift,
+ * the shift lowered by a spin that paid and raised by one that did not,
+ * unless (timed) the event came within what the full budget would have
+ * spun. */
+static _Thread_local uint32_t pq_shift;
+
+static void pq_adapt(uint32_t shift, bool paid) {
+  if (paid ? shift > 0 : shift < 5) pq_shift = paid ? shift - 1 : shift + 1;
+}
 
 typedef struct job {
   intptr_t arg, result;
@@ -194,13 +205,19 @@ static void *pq_worker(void *arg) {
   pq_t *q = arg;
   pthread_mutex_lock(&q->lock);
   for (;;) {
+    uint32_t shift = pq_shift;
+    int64_t t0 = 0, parked = 0;
+    bool spun = false;
     if (!q->head && !q->stop && q->spin) { /* spin for work, unlocked */
       pthread_mutex_unlock(&q->lock);
-      for (int i = 0; i < q->spin; i++) {
-        if (__atomic_load_n(&q->head, __ATOMIC_RELAXED) || __atomic_load_n(&q->stop, __ATOMIC_RELAXED))
-          break;
-        fp_pause();
+      t0 = shift ? fp_now_ns() : 0;
+      bool found = false;
+      for (int i = 0; i < q->spin >> shift && !found; i++) {
+        found = __atomic_load_n(&q->head, __ATOMIC_RELAXED) || __atomic_load_n(&q->stop, __ATOMIC_RELAXED);
+        if (!found) fp_pause();
       }
+      if (found) pq_adapt(shift, true);
+      else spun = true, parked = t0 ? fp_now_ns() : 0;
       pthread_mutex_lock(&q->lock);
     }
     while (!q->head && !q->stop) {
@@ -208,6 +225,7 @@ static void *pq_worker(void *arg) {
       pthread_cond_wait(&q->work, &q->lock);
       q->waiting--;
     }
+    if (spun) pq_adapt(shift, t0 && fp_now_ns() - t0 < (parked - t0) << shift);
     if (!q->head) break;
     job_t *j = q->head;
     __atomic_store_n(&q->head, j->next, __ATOMIC_RELAXED);
@@ -243,15 +261,20 @@ static void pq_push(pq_t *q, job_t *j) {
 }
 
 static void pq_wait(pq_t *q, job_t *j) {
-  if (fp_spin_changed(&j->done, 0, q->spin)) {
+  uint32_t shift = pq_shift;
+  int64_t t0 = q->spin && shift ? fp_now_ns() : 0;
+  if (fp_spin_changed(&j->done, 0, q->spin >> shift)) {
+    if (q->spin) pq_adapt(shift, true);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     return;
   }
+  int64_t parked = t0 ? fp_now_ns() : 0;
   pthread_mutex_lock(&q->lock);
   q->result_waiters++; /* the worker broadcasts under this mutex: no lost wake-up */
   while (!__atomic_load_n(&j->done, __ATOMIC_ACQUIRE)) pthread_cond_wait(&q->finished, &q->lock);
   q->result_waiters--;
   pthread_mutex_unlock(&q->lock);
+  if (q->spin) pq_adapt(shift, t0 && fp_now_ns() - t0 < (parked - t0) << shift);
 }
 
 static void pq_stop(pq_t *q) {
@@ -304,7 +327,7 @@ static void pq_latency(void *spin, mtb_run_t *r) {
 
 int main(void) {
   N = (long)(1000000 * mtb_scale());
-  N_LAT = (long)(30000 * mtb_scale());
+  N_LAT = (long)(15000 * mtb_scale());
   LAT = malloc(sizeof *LAT * (size_t)N_LAT);
   SPIN = fp_spin_rounds();
   void *spin = (void *)(intptr_t)SPIN;

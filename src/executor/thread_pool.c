@@ -11,8 +11,8 @@
  * backlog / workers, at most BATCH), so the lock is taken once per batch.
  * `npushed` / `npopped` count the backlog for the idle checks.
  *
- * Parking: a worker with nothing to do spins (bounded, mt__spin_rounds) on
- * the backlog, then registers in `nsleepers` and waits for a token in
+ * Parking: a worker with nothing to do spins (bounded, mt__spin_rounds,
+ * scaled down while spins do not pay: adapt_spin) on the backlog, then registers in `nsleepers` and waits for a token in
  * `wakeups` (a counting semaphore on one futex word).  submit wakes only
  * when it can CLAIM a registered sleeper (CAS nsleepers k -> k-1, then
  * token + futex wake): one system call per sleeping worker, none while
@@ -257,15 +257,32 @@ static void park(pool_t *p) {
   take_token(p);
 }
 
+/* A worker's spin budget adapts as a future wait's does (future.c
+ * adapt_spin): mt__spin_rounds() >> tl_spin_shift, lowered when a spin
+ * found work, raised when the worker had to park and the work came later
+ * than the full budget would have spun.  Under foreign load a full spin
+ * mostly waits for a submitter that is not running. */
+#define SPIN_SHIFT_MAX 5
+static _Thread_local uint32_t tl_spin_shift;
+
+static void adapt_spin(uint32_t shift, bool paid) {
+  if (paid ? shift > 0 : shift < SPIN_SHIFT_MAX) tl_spin_shift = paid ? shift - 1 : shift + 1;
+}
+
 /* Bounded spin on the backlog; true when there is news.  At most one
  * worker spins at a time (as Go's scheduler limits spinning threads): on a
- * small machine more spinners only steal the submitter's CPU. */
-static bool spin_for_news(pool_t *p) {
+ * small machine more spinners only steal the submitter's CPU.  *spun_ns:
+ * how long a spin that found nothing lasted (0 when not timed, -1 when
+ * there was no spin). */
+static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
   uint32_t zero = 0;
+  *spun_ns = -1;
   if (!__atomic_compare_exchange_n(&p->nspinning, &zero, 1, false, __ATOMIC_SEQ_CST,
                                    __ATOMIC_RELAXED))
     return has_news(p);
-  int rounds = mt__spin_rounds();
+  uint32_t shift = tl_spin_shift;
+  int64_t t0 = shift ? mt__now_ns() : 0; /* a short spin is timed */
+  int rounds = mt__spin_rounds() >> shift;
   bool news = false;
   uint64_t seen = __atomic_load_n(&p->npushed, __ATOMIC_RELAXED);
   uint32_t local = 0;
@@ -274,12 +291,23 @@ static bool spin_for_news(pool_t *p) {
     if (__atomic_load_n(&p->npushed, __ATOMIC_RELAXED) != seen || (i & 511) == 0)
       news = has_news(p);
   }
+  if (news) {
+    __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);
+    adapt_spin(shift, true);
+    return true;
+  }
+  int64_t spun = t0 ? mt__now_ns() - t0 : 0;
+  /* work found while yielding came from a submitter on OUR core: the
+   * spin did not pay (future.c wait_done says the same) */
   for (int i = 0; i < mt__yield_rounds() && !news; i++) {
     mt__sys_yield();
     news = has_news(p);
   }
   __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);
-  return news || has_news(p);
+  news = news || has_news(p);
+  if (news) adapt_spin(shift, false);
+  else *spun_ns = spun;
+  return news;
 }
 
 /* ---- workers ----------------------------------------------------------- */
@@ -417,8 +445,14 @@ static void worker_main(void *arg) {
       continue;
     }
     if (should_leave(p)) break;
-    if (spin_for_news(p)) continue;
+    uint32_t shift = tl_spin_shift;
+    int64_t spun;
+    if (spin_for_news(p, &spun)) continue;
+    int64_t parked = spun > 0 ? mt__now_ns() : 0;
     park(p);
+    /* would the full budget have caught the work?  (the spin began at
+     * parked - spun) */
+    if (spun >= 0) adapt_spin(shift, spun > 0 && mt__now_ns() - (parked - spun) < spun << shift);
   }
   pthread_cleanup_pop(0);
   tl_pool = NULL;

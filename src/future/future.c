@@ -256,20 +256,52 @@ int mt_future_cancel_running(mt_future_t *f) {
 
 /* ---- waiting --------------------------------------------------------- */
 
+/* The spin budget of this thread's future waits adapts, as a condition's
+ * does (cond.c adapt_spin): it is mt__spin_rounds() >> tl_spin_shift.  A
+ * wait whose spin saw the future complete lowers the shift; one that had
+ * to park raises it unless the completion came within the time the full
+ * budget would have spun (timed, so a short spin does not talk itself
+ * down).  Under foreign load the thread we wait for is often not running,
+ * and a full spin (plus sched_yield, which hands the core to whoever else
+ * is runnable) is then only lost time: the budget shrinks to nothing and
+ * the wait parks at once; on a quiet machine spins pay and it stays full. */
+#define SPIN_SHIFT_MAX 5
+static _Thread_local uint32_t tl_spin_shift;
+
+static void adapt_spin(uint32_t shift, bool paid) {
+  if (paid ? shift > 0 : shift < SPIN_SHIFT_MAX) tl_spin_shift = paid ? shift - 1 : shift + 1;
+}
+
 /* Waits until done: spin briefly, then park on the word with SLEEPERS set.
  * 0, MT_ETIMEDOUT, or MT_ECANCELLED / MT_EINTR from the wait layer. */
 static int wait_done(mt_future_t *f, int64_t deadline) {
   uint32_t s = load_state(f);
   if (is_done(s)) return 0;
-  if (!mt__deadline_passed(deadline) && mt__may_spin()) {
-    int rounds = mt__spin_rounds();
+  uint32_t shift = tl_spin_shift;
+  int64_t t0 = 0, parked = 0;
+  bool spun = false;
+  if (!mt__deadline_passed(deadline) && mt__may_spin() && mt__spin_rounds() > 0) {
+    int rounds = mt__spin_rounds() >> shift;
+    spun = true;
+    if (shift) t0 = mt__now_ns(); /* a short spin is timed */
     for (int i = 0; i < rounds && !is_done(s); i += 64) {
       mt__spin_until_changed(&f->state, s, 64);
       s = load_state(f);
     }
+    if (is_done(s)) {
+      adapt_spin(shift, true);
+      return 0;
+    }
+    if (t0) parked = mt__now_ns();
+    /* The yields are not the spin: when one is what lets the future
+     * complete, the partner runs on OUR core, where spinning cannot pay. */
     for (int i = 0; i < mt__yield_rounds() && !is_done(s); i++) {
       mt__yield();
       s = load_state(f);
+    }
+    if (is_done(s)) {
+      adapt_spin(shift, false);
+      return 0;
     }
   }
   while (!is_done(s)) {
@@ -284,6 +316,8 @@ static int wait_done(mt_future_t *f, int64_t deadline) {
     if (r < 0 && !is_done(s)) return r; /* nothing to unwind: SLEEPERS only costs a wake */
     mt__wait_cancel_undelivered(r);      /* done after all: the next wait gets it */
   }
+  /* would the full budget have seen it?  (the spin lasted parked - t0) */
+  if (spun) adapt_spin(shift, t0 && mt__now_ns() - t0 < (parked - t0) << shift);
   return 0;
 }
 

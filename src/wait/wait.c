@@ -59,7 +59,7 @@ static _Thread_local const mt__parker_t *thread_parker;
  * does not come back through this layer. */
 static const mt__parker_t *coro_parker(void) { return thread_parker; }
 
-int mt__deadline(double timeout, int64_t *deadline_ns) {
+int mt__deadline_slow(double timeout, int64_t *deadline_ns) {
   if (timeout == MT_FOREVER) {
     *deadline_ns = MT__NO_DEADLINE;
     return 0;
@@ -181,7 +181,7 @@ bool mt__waitlist_remove(mt__waitlist_t *l, mt__waiter_t *w) {
   return true;
 }
 
-mt__wake_t mt__waitlist_wake_one(mt__waitlist_t *l) {
+mt__wake_t mt__waitlist_pop_wake(mt__waitlist_t *l) {
   mt__waiter_t *w = l->head;
   if (!w) return (mt__wake_t){0};
   /* The newest waiter if it is still spinning: it runs, so the hand-off
@@ -199,9 +199,9 @@ mt__wake_t mt__waitlist_wake_one(mt__waitlist_t *l) {
   return (mt__wake_t){0}; /* not asleep yet: it sees WOKEN by itself */
 }
 
-void mt__wake_deliver(mt__wake_t k) {
-  if (k.parker) k.parker->unpark(k.parker->ctx, k.w);
-  else if (k.word) mt__sys_futex_wake(k.word, 1, false);
+void mt__wake_deliver_now(const mt__wake_t *k) {
+  if (k->parker) k->parker->unpark(k->parker->ctx, k->w);
+  else if (k->word) mt__sys_futex_wake(k->word, 1, false);
 }
 
 void mt__waitlist_wake_all(mt__waitlist_t *l) {

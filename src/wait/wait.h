@@ -16,7 +16,14 @@
 /* Converts a relative timeout (seconds, MT_FOREVER or >= 0) to an absolute
  * monotonic deadline in ns, computed ONCE per call so spurious wakeups never
  * stretch it.  MT_EINVAL for NaN or a negative value other than MT_FOREVER. */
-int mt__deadline(double timeout, int64_t *deadline_ns);
+int mt__deadline_slow(double timeout, int64_t *deadline_ns);
+static inline int mt__deadline(double timeout, int64_t *deadline_ns) {
+  if (timeout == -1.0) { /* MT_FOREVER: every blocking call's common case, inline */
+    *deadline_ns = MT__NO_DEADLINE;
+    return 0;
+  }
+  return mt__deadline_slow(timeout, deadline_ns);
+}
 /* Seconds left until the deadline (0 when passed, MT_FOREVER when none). */
 double mt__deadline_left(int64_t deadline_ns);
 bool mt__deadline_passed(int64_t deadline_ns);
@@ -100,13 +107,22 @@ void mt__waitlist_push(mt__waitlist_t *l, mt__waiter_t *w);
 bool mt__waitlist_remove(mt__waitlist_t *l, mt__waiter_t *w);
 /* Under the lock: pops one waiter (the newest if it still spins, else the
  * oldest) and marks it woken; returns what
- * to do after unlocking ({0} when the list was empty). */
-mt__wake_t mt__waitlist_wake_one(mt__waitlist_t *l);
+ * to do after unlocking ({0} when the list was empty).  The empty list and
+ * the nothing-to-deliver cases are inline: they are a queue's every put
+ * and get (two out-of-line calls there cost the MPMC row ~10%). */
+mt__wake_t mt__waitlist_pop_wake(mt__waitlist_t *l);
+static inline mt__wake_t mt__waitlist_wake_one(mt__waitlist_t *l) {
+  if (l->head == NULL) return (mt__wake_t){0};
+  return mt__waitlist_pop_wake(l);
+}
 /* After the unlock: delivers a wake from mt__waitlist_wake_one.  A thread's
  * node may already be gone (it saw WOKEN and returned): the futex wake of a
  * stale address is at worst a spurious wakeup, which every park loop
  * tolerates, never a write. */
-void mt__wake_deliver(mt__wake_t k);
+void mt__wake_deliver_now(const mt__wake_t *k);
+static inline void mt__wake_deliver(mt__wake_t k) {
+  if (k.parker || k.word) mt__wake_deliver_now(&k);
+}
 /* Under the lock: wakes every waiter (delivered at once: rare paths such
  * as shutdown, join and completion). */
 void mt__waitlist_wake_all(mt__waitlist_t *l);

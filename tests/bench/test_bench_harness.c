@@ -4,7 +4,8 @@
  * Latency rows carry p50/p99/p999/max (nearest rank), a p99 row's ratio is
  * the p99 ratio, latency recorded on one side only exits 1, mtb_min_reps
  * raises the repetitions (not in QUICK), mtb_cap_reps lowers the default
- * (MT_BENCH_REPS and mtb_min_reps win over it), memory rows carry every field. */
+ * (MT_BENCH_REPS and mtb_min_reps win over it), memory rows carry every field,
+ * the time budget stops a row after whole rounds, never below 3 per side. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -198,6 +199,66 @@ static void test_cap_reps(void **state) {
   assert_int_equal(mtb_reps(), MTB_REPS);
 }
 
+/* A side that takes 10 ms of wall time (a busy loop on the clock). */
+static void slow_side(void *arg, mtb_run_t *r) {
+  side_arg_t *a = arg;
+  mtb_start(r);
+  double t0 = mtb_now();
+  while (mtb_now() - t0 < 0.010) sink++;
+  mtb_stop(r);
+  if (norder < (int)sizeof order - 1) order[norder++] = a->id;
+  r->ops = 1, r->sum = a->sum;
+}
+
+/* The time budget stops a row after whole rounds (still alternating), never
+ * below 3 per side, and says so in the row; MT_BENCH_BUDGET=0 and an
+ * explicit MT_BENCH_REPS turn it off. */
+static void test_time_budget(void **state) {
+  (void)state;
+  char path[] = "/tmp/mt_bench_harness_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  setenv("MT_BENCH_OUT", path, 1);
+  unsetenv("MT_BENCH_REPS");
+  unsetenv("MT_BENCH_QUICK");
+  setenv("MT_BENCH_BUDGET", "0.05", 1); /* soft budget 40 ms: spent after one round */
+  side_arg_t a = {'A', 7}, b = {'B', 7};
+  mtb_row_t row = {"budget", "ops/s", true, 0, 7};
+  mtb_side_t sides[] = {{"ours", slow_side, &a}, {"b", slow_side, &b}};
+  norder = 0;
+  mtb_compare(&row, sides, 2);
+  order[norder] = 0;
+  assert_string_equal(order, "ABABAB"); /* 3 of MTB_REPS rounds */
+  char *text = read_all(path);
+  assert_non_null(strstr(text, "\"reps\": 3, \"budget_cut\": true"));
+  /* a goal's minimum wins over the budget */
+  mtb_min_reps(4);
+  norder = 0;
+  mtb_compare(&row, sides, 2);
+  order[norder] = 0;
+  assert_string_equal(order, "ABABABAB");
+  mtb_min_reps(0);
+  /* no budget: the planned count */
+  assert_int_equal(truncate(path, 0), 0);
+  setenv("MT_BENCH_BUDGET", "0", 1);
+  mtb_cap_reps(4);
+  norder = 0;
+  mtb_compare(&row, sides, 2);
+  order[norder] = 0;
+  assert_string_equal(order, "ABABABAB");
+  text = read_all(path);
+  assert_non_null(strstr(text, "\"reps\": 4, \"budget_cut\": false"));
+  /* an explicit count: no budget either */
+  setenv("MT_BENCH_BUDGET", "0.05", 1);
+  setenv("MT_BENCH_REPS", "4", 1);
+  assert_true(mtb_budget() == 0);
+  unsetenv("MT_BENCH_REPS");
+  unsetenv("MT_BENCH_BUDGET");
+  mtb_cap_reps(0);
+  unlink(path);
+}
+
 static void test_memory_row(void **state) {
   (void)state;
   char path[] = "/tmp/mt_bench_harness_XXXXXX";
@@ -226,6 +287,7 @@ int main(void) {
       cmocka_unit_test(test_min_reps),
       cmocka_unit_test(test_cap_reps),
       cmocka_unit_test(test_memory_row),
+      cmocka_unit_test(test_time_budget),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
