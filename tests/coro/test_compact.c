@@ -650,7 +650,7 @@ static int measure(long n, int compact, int use_sleep) {
   double w2 = wall_s(), c2 = cpu_s();
   printf("  release + join: %.2f s wall, %.2f s CPU\n", w2 - w1, c2 - c1);
   /* spawn + run + join of tiny tasks, at most 10,000 alive */
-  long m = n, batch = 10000;
+  long m = n < 100000 ? n : 100000, batch = 10000;
   w0 = wall_s(), c0 = cpu_s();
   for (long done = 0; done < m; done += batch) {
     long k = m - done < batch ? m - done : batch;
@@ -661,6 +661,22 @@ static int measure(long n, int compact, int use_sleep) {
   w1 = wall_s(), c1 = cpu_s();
   printf("  spawn+run+join of %ld tiny tasks (batches of %ld): %.0f ns wall, %.0f ns CPU per task\n",
          m, batch, (w1 - w0) * 1e9 / (double)m, (c1 - c0) * 1e9 / (double)m);
+  /* queue ping-pong between two tasks: every switch into a compact task
+   * copies the other one out and this one back */
+  long rounds = 1000000;
+  mt_queue_t *q1 = mt_queue_new(1), *q2 = mt_queue_new(1);
+  pp_t a = {q2, q1, rounds, 0}, b = {q1, q2, rounds, 0};
+  w0 = wall_s(), c0 = cpu_s();
+  f[0] = mt_coro_spawn(pinger, &a, &o);
+  f[1] = mt_coro_spawn(ponger, &b, &o);
+  if (mt_coro_joinall(f, 2, MT_FOREVER) != 2 || a.sum != rounds * (rounds + 1) / 2) return 1;
+  w1 = wall_s(), c1 = cpu_s();
+  printf("  queue ping-pong, %ld round trips: %.0f ns wall, %.0f ns CPU per round trip\n", rounds,
+         (w1 - w0) * 1e9 / (double)rounds, (c1 - c0) * 1e9 / (double)rounds);
+  mt_future_free(f[0]);
+  mt_future_free(f[1]);
+  mt_queue_free(q1);
+  mt_queue_free(q2);
   free(f);
   mt_queue_free(many_q);
   mt_hub_free(hub);
