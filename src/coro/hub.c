@@ -66,6 +66,12 @@
  * layer, which returns MT_ECANCELLED; an unconverted one re-parks),
  * descriptors are not interrupted.
  *
+ * Compact tasks (mt_coro_opts_t.compact): the greenlet runs on the
+ * thread's shared stack and is copied out while another compact task runs
+ * (greenlet.c).  Nothing may then point into its stack, so its parker
+ * carries `nodes` (the wait layer parks its waiter nodes there, wait.h)
+ * and hp_wait_fds watches a heap copy of its pollfd array.
+ *
  * Fairness: strictly cooperative.  A task runs until it parks or yields
  * (mt_coro_sleep(0)); one that never does starves the rest of its thread.
  */

@@ -25,6 +25,11 @@
  *    primitive on which 1 and 2 stand, and which the protocols not yet
  *    converted still call directly (docs/coroutines.md lists them).
  *
+ * Nodes live on the waiting function's frame, except while a coroutine
+ * whose stack can be copied runs (its parker has `nodes`: hub.c's compact
+ * tasks): then mt__waiter_node and park_word_node use the task's nodes, so
+ * no waker writes into a stack that was copied out.
+ *
  * The park decision is made in ONE place, `coro_parker` below: on a thread
  * where a coroutine scheduler (issue 15) installed a parker, every park goes
  * to the parker, which suspends the running coroutine and runs others;
