@@ -57,6 +57,8 @@ size_t mt__stack_page(void) {
 
 size_t mt__stack_default_size(void) { return DEFAULT_SIZE; }
 
+static void unmap_doomed(void);
+
 /* Takes a stack of `size` from list[0..*n) (the pool, then the batch). */
 static bool take(mt__stack_t *list, int *n, size_t size, mt__stack_t *s) {
   for (int i = *n - 1; i >= 0; i--) {
@@ -73,6 +75,10 @@ int mt__stack_get(size_t size, mt__stack_t *s) {
   size_t guard = mt__stack_page();
   void *base;
   int r = mt__sys_stack_map(guard, size, &base);
+  if (r < 0 && doomed_n > 0) { /* out of mappings: the batch goes first */
+    unmap_doomed();
+    r = mt__sys_stack_map(guard, size, &base);
+  }
   if (r < 0) return r;
   s->base = base, s->guard = guard, s->size = size;
   return 0;
