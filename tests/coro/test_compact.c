@@ -15,7 +15,10 @@
  * - rules: a compact task cannot switch straight to another compact
  *   greenlet (MT_EPERM), stack_size beyond the shared stack is EINVAL, an
  *   options struct from an older header (shorter size) means default mode;
- * - mixed: compact and default tasks ping-pong through queues.
+ * - mixed: compact and default tasks ping-pong through queues;
+ * - cancel and kill of parked compact tasks (the next waiter gets the
+ *   object); compact tasks spawned onto the hub from another thread, fed
+ *   and awaited from there.
  *
  * `test_coro_compact --measure N compact|default [sleep|queue]` prints the
  * cost figures docs/coroutines.md quotes (not run by ctest). */
@@ -532,6 +535,105 @@ static void old_opts_are_default(void **state) {
   mt_future_free(c);
 }
 
+/* ---- cancel, kill, and tasks spawned from another thread ------------------- */
+
+static mt_queue_t *cq;
+static mt_lock_t *cl;
+
+static int cq_getter(void *arg, mt_value_t *out) {
+  (void)arg;
+  uint64_t c[CANARY_WORDS];
+  canary_fill(c, 7);
+  void *x = NULL;
+  int r = mt_queue_get(cq, &x, MT_FOREVER);
+  if (r < 0) return r;
+  if (!canary_ok(c, 7)) return MT_EINVAL;
+  out->ptr = x;
+  return 0;
+}
+
+static int cl_locker(void *arg, mt_value_t *out) {
+  (void)arg;
+  (void)out;
+  int r = mt_lock_acquire(cl, MT_FOREVER);
+  if (r == 0) mt_lock_release(cl);
+  return r;
+}
+
+static void cancel_and_kill(void **state) {
+  (void)state;
+  assert_non_null(cq = mt_queue_new(0));
+  assert_non_null(cl = mt_lock_new(0));
+  mt_future_t *a = spawn_compact(cq_getter, NULL), *b = spawn_compact(cq_getter, NULL);
+  assert_code(mt_lock_acquire(cl, 0), 0);
+  mt_future_t *c = spawn_compact(cl_locker, NULL);
+  assert_code(mt_coro_sleep(0), 0); /* all three parked */
+  assert_int_equal(mt_coro_cancel(a), 1);
+  assert_code(mt_coro_kill(c, 10.0), 0);
+  assert_code(mt_future_result(a, 10.0, NULL), MT_ECANCELLED);
+  assert_code(mt_future_result(c, 10.0, NULL), MT_ECANCELLED);
+  /* the objects are intact: the next waiter gets the item, the lock works */
+  assert_code(mt_queue_put(cq, (void *)(intptr_t)7, 0), 0);
+  mt_value_t v = {0};
+  assert_code(mt_future_result(b, 10.0, &v), 0);
+  assert_int_equal((intptr_t)v.ptr, 7);
+  mt_future_t *d = spawn_compact(cl_locker, NULL);
+  assert_code(mt_coro_sleep(0), 0);
+  assert_int_equal(mt_future_is_done(d), 0);
+  assert_code(mt_lock_release(cl), 0);
+  assert_code(mt_future_result(d, 10.0, NULL), 0);
+  mt_future_free(a);
+  mt_future_free(b);
+  mt_future_free(c);
+  mt_future_free(d);
+  mt_queue_free(cq);
+  mt_lock_free(cl);
+}
+
+typedef struct {
+  int n;
+  long sum;
+  int bad;
+  mt_event_t *done;
+} xt_t;
+
+/* Another thread spawns compact tasks onto the main thread's hub, feeds
+ * their queue and waits for their results: cross-thread spawn and wakes. */
+static void *xt_thread(void *arg) {
+  xt_t *x = arg;
+  mt_coro_opts_t o = compact_opts();
+  mt_future_t **f = calloc((size_t)x->n, sizeof *f);
+  for (int i = 0; i < x->n; i++)
+    if (!(f[i] = mt_hub_spawn(hub, cq_getter, NULL, &o))) x->bad++;
+  for (int i = 0; i < x->n; i++) mt_queue_put(cq, (void *)(intptr_t)(i + 1), MT_FOREVER);
+  for (int i = 0; i < x->n; i++) {
+    mt_value_t v = {0};
+    if (!f[i] || mt_future_result(f[i], 30.0, &v) != 0) x->bad++;
+    x->sum += (intptr_t)v.ptr;
+    mt_future_free(f[i]);
+  }
+  free(f);
+  mt_event_set(x->done);
+  return NULL;
+}
+
+static void spawned_from_another_thread(void **state) {
+  (void)state;
+  assert_non_null(cq = mt_queue_new(0));
+  xt_t x = {(int)mt_test_scaled(2000, 50), 0, 0, mt_event_new(0)};
+  assert_non_null(x.done);
+  mt_thread_t *t = mt_thread_new(xt_thread, &x, NULL);
+  assert_non_null(t);
+  assert_code(mt_thread_start(t), 0);
+  assert_code(mt_event_wait(x.done, 60.0), 0); /* parks the root: the hub runs the tasks */
+  assert_code(mt_thread_join(t, 10.0, NULL), 0);
+  mt_thread_free(t);
+  assert_int_equal(x.bad, 0);
+  assert_int_equal(x.sum, (long)x.n * (x.n + 1) / 2);
+  mt_event_free(x.done);
+  mt_queue_free(cq);
+}
+
 /* ---- compact and default tasks through queues ------------------------------- */
 
 typedef struct {
@@ -693,6 +795,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(rules, setup, teardown),
       cmocka_unit_test_setup_teardown(old_opts_are_default, setup, teardown),
       cmocka_unit_test_setup_teardown(mixed_ping_pong, setup, teardown),
+      cmocka_unit_test_setup_teardown(cancel_and_kill, setup, teardown),
+      cmocka_unit_test_setup_teardown(spawned_from_another_thread, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
