@@ -161,6 +161,11 @@ void mt__yield(void) {
 
 /* ---- waiter lists ---------------------------------------------------------- */
 
+bool mt__stack_copied(void) {
+  const mt__parker_t *p = coro_parker();
+  return p && p->nodes;
+}
+
 mt__waiter_t *mt__waiter_node(mt__waiter_t *local) {
   const mt__parker_t *p = coro_parker();
   return p && p->nodes ? &p->nodes->list : local;

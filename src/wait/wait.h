@@ -231,6 +231,11 @@ typedef struct mt__parker {
   mt__task_nodes_t *nodes;
 } mt__parker_t;
 
+/* true while the calling code runs on a stack that is copied out when it
+ * parks (a compact task): memory on it must not be read by anyone else
+ * while it waits, so a call that lends the caller's memory to another
+ * thread for the length of its wait copies it first. */
+bool mt__stack_copied(void);
 /* Installs (or with NULL removes) the parker of the calling thread. */
 void mt__set_parker(const mt__parker_t *parker);
 const mt__parker_t *mt__get_parker(void);
