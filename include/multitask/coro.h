@@ -61,8 +61,15 @@ typedef struct mt_coro_opts {
   size_t size;       /* sizeof(mt_coro_opts_t): set by MT_CORO_OPTS_INIT */
   const char *name;  /* NULL: "Task-N"; at most 31 bytes are kept */
   size_t stack_size; /* 0: the greenlet default (256 KiB, MAP_NORESERVE) */
+  /* 1: a compact task (docs/coroutines.md "Compact tasks"): it runs on its
+   * thread's shared stack, and while it is switched out only the bytes of
+   * stack it used are kept (copied out and back), so a parked task costs
+   * about 1-2 KiB instead of a page.  Rule: nothing may use a pointer into
+   * its stack while it is switched out.  stack_size must be 0 or at most
+   * 256 KiB (the shared stack). */
+  int compact;
 } mt_coro_opts_t;
-#define MT_CORO_OPTS_INIT {sizeof(mt_coro_opts_t), NULL, 0}
+#define MT_CORO_OPTS_INIT {sizeof(mt_coro_opts_t), NULL, 0, 0}
 
 /* gevent.spawn(fn, arg) / asyncio's create_task / ensure_future: a task
  * that runs fn(arg, result) on the calling thread's hub, from the hub's

@@ -66,6 +66,15 @@ struct mt_greenlet {
   void *gen;          /* the mt_generator_t it runs, if any */
   mt__context_t context; /* its identity and locals (context.h); unused by
                             the root and by generators */
+  /* compact (hub.c's compact tasks): runs on its thread's shared stack
+   * (thread->shared); while another compact greenlet owns that stack, the
+   * bytes this one used live in `save` (save_len of them, the top of the
+   * stack down to its saved stack pointer) and go back to the same address
+   * before it runs again.  `stack` is then a copy of the shared stack's
+   * descriptor (for the overflow report), never released by this greenlet. */
+  bool compact;
+  unsigned char *save;
+  size_t save_len, save_cap;
   void *tsan_fiber;
   void *asan_fake;          /* ASan's fake stack while suspended */
   const void *asan_bottom;  /* the stack ASan sees (root: learnt on first switch) */
@@ -88,6 +97,9 @@ typedef struct mt__coro_thread {
   mt_greenlet_t *dead;     /* finished on its own stack: released by the next one to run */
   void *altstack;          /* alternate signal stack token */
   atomic_int refs;         /* the thread + its greenlets */
+  mt__stack_t shared;      /* compact greenlets' stack (base NULL until the first) */
+  mt_greenlet_t *owner;    /* the compact greenlet whose frames are on it now */
+  unsigned shared_vg;      /* Valgrind's id of the shared stack */
   bool exited;
 } mt__coro_thread_t;
 
@@ -112,5 +124,11 @@ void mt__greenlet_reparent(mt_greenlet_t *g, mt_greenlet_t *parent);
 /* The greenlet API, with a name prefix for defaults ("Generator"). */
 mt_greenlet_t *mt__greenlet_new(void *(*fn)(void *, void *), void *arg, mt_greenlet_t *parent,
                                 const mt_greenlet_opts_t *opts, const char *prefix);
+/* A compact greenlet (above): its stack is the thread's shared one
+ * (mt__stack_default_size() bytes, made by the first), so opts->stack_size
+ * may not exceed it (EINVAL).  NULL + errno like mt_greenlet_new; ENOTSUP
+ * where the switch backend cannot tell a context's stack pointer. */
+mt_greenlet_t *mt__greenlet_new_compact(void *(*fn)(void *, void *), void *arg,
+                                        mt_greenlet_t *parent, const mt_greenlet_opts_t *opts);
 
 #endif

@@ -24,6 +24,26 @@
  * a fiber (__tsan_create_fiber, __tsan_switch_to_fiber right before the
  * switch, destroyed with the stack).  Nothing of this is compiled otherwise.
  *
+ * Compact greenlets (hub.c's compact tasks, issue 15): shared stacks
+ * with copy-out, as libaco does.  They all run on ONE stack of their
+ * thread (t->shared); t->owner is the one whose frames are on it.  A
+ * switch INTO a compact greenlet that is not the owner first copies the
+ * owner's used part (its saved stack pointer up to the top) to the owner's
+ * heap buffer, sized exactly, then copies the target's saved bytes back to
+ * the same addresses (or makes its first context there).  A switch AWAY
+ * from one copies nothing: it stays the owner, so a task the hub resumes
+ * next costs no copy.  The copy is made from whatever greenlet switches
+ * (the hub's, on its own stack), never on the shared stack itself, which
+ * is why one compact greenlet cannot switch straight to another (MT_EPERM;
+ * tasks always go through the hub).  A parked compact greenlet costs its
+ * structs and the bytes it used, not a page.  The price: no pointer into
+ * its stack may be used while it is switched out (docs/coroutines.md,
+ * "Compact tasks"); the wait layer keeps such a task's waiter nodes in
+ * the task (wait.h, mt__parker_t.nodes).  Sanitizers: the copy routine is
+ * not instrumented (it reads frames' redzones), ASan sees the shared stack
+ * as the fiber's stack and it is unpoisoned before a greenlet's bytes go
+ * back (its old redzones are lost: no false reports, fewer true ones).
+ *
  * Context.  Every switch also sets the current context (coro/context.h):
  * the target's own, the thread's for its root, unchanged for a generator
  * (it runs in its resumer's).  A greenlet's locals are destroyed on its
@@ -45,6 +65,7 @@
 #include <string.h>
 
 #ifdef MT__ASAN /* core.h */
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #ifdef MT__TSAN
@@ -72,6 +93,18 @@ static void thread_unref(mt__coro_thread_t *t) {
 
 static void release_stack(mt_greenlet_t *g) {
   if (!g->stack.base) return;
+  if (g->compact) { /* the shared stack stays; only its saved bytes go */
+    mt__free(g->save);
+    g->save = NULL;
+    g->save_len = g->save_cap = 0;
+    if (g->thread->owner == g) g->thread->owner = NULL;
+    g->stack.base = NULL;
+#ifdef MT__TSAN
+    if (g->tsan_fiber) __tsan_destroy_fiber(g->tsan_fiber);
+    g->tsan_fiber = NULL;
+#endif
+    return;
+  }
   mt__stack_vg_deregister(g->vg_id);
 #ifdef MT__TSAN
   if (g->tsan_fiber) __tsan_destroy_fiber(g->tsan_fiber);
@@ -96,6 +129,10 @@ static void thread_exit(void *p) {
   mt__coro_thread_t *t = p;
   t->exited = true;
   tls = NULL;
+  if (t->shared.base) {
+    mt__stack_vg_deregister(t->shared_vg);
+    mt__stack_put(&t->shared); /* unmapped by the drain below */
+  }
   mt__stack_pool_drain();
   mt__sys_altstack_free(t->altstack);
   greenlet_unref(t->root); /* the thread's reference on its root */
@@ -210,8 +247,72 @@ static mt_greenlet_t *live_parent(mt_greenlet_t *g) {
   return p;
 }
 
+/* ---- compact greenlets: the copy (see the design note) ---- */
+
+static void entry(void *arg);
+
+/* Copies stack bytes.  Not instrumented: the source holds frames whose
+ * redzones ASan poisoned, and TSan would attribute the bytes to the
+ * greenlet that copies; under a sanitizer it is a plain loop, since a call
+ * to memcpy would go to the sanitizer's interceptor, which checks. */
+#if defined(MT__ASAN) || defined(MT__TSAN)
+__attribute__((noinline, no_sanitize("address", "thread"))) static void
+copy_stack(void *dst, const void *src, size_t n) {
+  volatile unsigned char *d = dst; /* volatile: never turned into a memcpy call */
+  const volatile unsigned char *s = src;
+  for (size_t i = 0; i < n; i++) d[i] = s[i];
+}
+#else
+static inline void copy_stack(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
+#endif
+
+static char *shared_top(mt__coro_thread_t *t) {
+  return (char *)t->shared.base + t->shared.guard + t->shared.size;
+}
+
+/* The owner of the shared stack moves its used bytes to its buffer (it is
+ * suspended: the caller runs on another stack).  false: out of memory (the
+ * owner stays, nothing changed). */
+static bool save_owner(mt__coro_thread_t *t) {
+  mt_greenlet_t *o = t->owner;
+  if (!o) return true;
+  char *sp = mt__ctx_sp(&o->ctx);
+  size_t len = (size_t)(shared_top(t) - sp);
+  if (len != o->save_cap) { /* exactly sized: a parked task costs what it used */
+    unsigned char *b = mt__realloc(o->save, len ? len : 1);
+    if (!b) return false;
+    o->save = b;
+    o->save_cap = len;
+  }
+  copy_stack(o->save, sp, len);
+  o->save_len = len;
+  t->owner = NULL;
+  return true;
+}
+
+/* Before switching to compact `to`: its frames onto the shared stack.
+ * false: out of memory for the owner's copy (no switch then). */
+static bool compact_enter(mt__coro_thread_t *t, mt_greenlet_t *to) {
+  if (t->owner == to) return true;
+  if (!save_owner(t)) return false;
+  char *lo = (char *)t->shared.base + t->shared.guard;
+#ifdef MT__ASAN /* whoever ran here left its redzones poisoned */
+  __asan_unpoison_memory_region(lo, t->shared.size);
+#endif
+  if (!to->started || to->state == MT__G_NEW) /* first run: its context is made here */
+    mt__ctx_make(&to->ctx, lo, t->shared.size, entry, to);
+  else
+    copy_stack(shared_top(t) - to->save_len, to->save, to->save_len);
+  t->owner = to;
+  return true;
+}
+
 static int switch_to(mt__coro_thread_t *t, mt_greenlet_t *to, void *value, int code, void **out) {
   mt_greenlet_t *from = t->current;
+  if (to->compact && !compact_enter(t, to)) {
+    if (out) *out = NULL;
+    return MT_ENOMEM;
+  }
   t->xfer_value = value;
   t->xfer_code = code;
   if (to->state == MT__G_NEW) to->state = MT__G_STARTED, to->started = true;
@@ -260,13 +361,14 @@ static int resume(mt_greenlet_t *g, void *value, int code, void **out) {
     if (out && code == 0) *out = value;
     return code;
   }
+  if (g->compact && t->current->compact) return MT_EPERM; /* both on the shared stack */
   return switch_to(t, g, value, code, out);
 }
 
 /* ---- the API ---- */
 
-mt_greenlet_t *mt__greenlet_new(void *(*fn)(void *, void *), void *arg, mt_greenlet_t *parent,
-                                const mt_greenlet_opts_t *opts, const char *prefix) {
+static mt_greenlet_t *make(void *(*fn)(void *, void *), void *arg, mt_greenlet_t *parent,
+                           const mt_greenlet_opts_t *opts, const char *prefix, bool compact) {
   size_t size = mt__stack_default_size();
   if (!fn || (opts && opts->size == 0)) goto einval;
   if (opts && opts->stack_size) {
@@ -281,15 +383,35 @@ mt_greenlet_t *mt__greenlet_new(void *(*fn)(void *, void *), void *arg, mt_green
     errno = EPERM;
     return NULL;
   }
+  if (compact && (size > mt__stack_default_size() || parent->compact)) goto einval;
+#ifndef MT__CTX_HAS_SP
+  if (compact) {
+    errno = ENOTSUP; /* the copy needs the saved stack pointer */
+    return NULL;
+  }
+#endif
   mt_greenlet_t *g = mt__calloc(1, sizeof *g);
   if (!g) goto enomem;
-  if (mt__stack_get(size, &g->stack) < 0) {
-    mt__free(g);
-    goto enomem;
+  if (compact) { /* the thread's shared stack, made by the first */
+    if (!t->shared.base) {
+      if (mt__stack_get(mt__stack_default_size(), &t->shared) < 0) {
+        mt__free(g);
+        goto enomem;
+      }
+      t->shared_vg = mt__stack_vg_register(&t->shared);
+    }
+    g->stack = t->shared;
+    g->compact = true;
+    size = t->shared.size; /* its context is made at its first switch in */
+  } else {
+    if (mt__stack_get(size, &g->stack) < 0) {
+      mt__free(g);
+      goto enomem;
+    }
+    g->vg_id = mt__stack_vg_register(&g->stack);
   }
   char *lo = (char *)g->stack.base + g->stack.guard;
-  g->vg_id = mt__stack_vg_register(&g->stack);
-  mt__ctx_make(&g->ctx, lo, size, entry, g);
+  if (!compact) mt__ctx_make(&g->ctx, lo, size, entry, g);
   g->thread = t;
   atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
   g->parent = parent;
@@ -315,6 +437,16 @@ einval:
 enomem:
   errno = ENOMEM;
   return NULL;
+}
+
+mt_greenlet_t *mt__greenlet_new(void *(*fn)(void *, void *), void *arg, mt_greenlet_t *parent,
+                                const mt_greenlet_opts_t *opts, const char *prefix) {
+  return make(fn, arg, parent, opts, prefix, false);
+}
+
+mt_greenlet_t *mt__greenlet_new_compact(void *(*fn)(void *, void *), void *arg,
+                                        mt_greenlet_t *parent, const mt_greenlet_opts_t *opts) {
+  return make(fn, arg, parent, opts, "Greenlet", true);
 }
 
 mt_greenlet_t *mt_greenlet_new(void *(*fn)(void *arg, void *value), void *arg,
@@ -361,6 +493,7 @@ int mt_greenlet_kill(mt_greenlet_t *g) {
     release_stack(g);
     return 0;
   }
+  if (g->compact && t->current->compact) return MT_EPERM; /* both on the shared stack */
   /* Come back here when it finishes, unless that would make a cycle (g is
    * an ancestor of the caller): then it goes to its own parent. */
   if (!is_ancestor(g, t->current)) mt__greenlet_reparent(g, t->current);
@@ -404,6 +537,7 @@ int mt_greenlet_set_parent(mt_greenlet_t *g, mt_greenlet_t *parent) {
   if (!g || !parent || !g->fn) return MT_EINVAL;
   if (parent->thread != g->thread) return MT_EPERM;
   if (is_ancestor(g, parent)) return MT_EINVAL; /* a cycle */
+  if (g->compact && parent->compact) return MT_EPERM; /* it could not end there */
   mt__greenlet_reparent(g, parent);
   return 0;
 }

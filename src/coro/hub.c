@@ -72,6 +72,12 @@
  * the greenlet is marked `expired` (sticky until the scope ends) and the
  * park resumes as a cancel would, but consumes no cancel_once.
  *
+ * Compact tasks (mt_coro_opts_t.compact): the greenlet runs on the
+ * thread's shared stack and is copied out while another compact task runs
+ * (greenlet.c).  Nothing may then point into its stack, so its parker
+ * carries `nodes` (the wait layer parks its waiter nodes there, wait.h)
+ * and hp_wait_fds watches a heap copy of its pollfd array.
+ *
  * Fairness: strictly cooperative.  A task runs until it parks or yields
  * (mt_coro_sleep(0)); one that never does starves the rest of its thread.
  */
@@ -79,6 +85,7 @@
 #include "multitask/executor.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -123,6 +130,8 @@ typedef struct fiber {
   size_t stack_size;           /* mt_hub_spawn from another thread: made by the hub */
   mt__scopes_t scopes;         /* its open timeout scopes (group.c) */
   bool clamped;                /* this park's deadline is the scopes' */
+  bool compact;                /* a compact task: copied stack, waiter nodes in `nodes` */
+  mt__task_nodes_t nodes;      /* parker.nodes of a compact task (wait.h) */
   char name[32];
 } fiber_t;
 
@@ -396,11 +405,23 @@ static int hp_wait_fds(void *ctx, struct pollfd *fds, int nfds, int64_t deadline
   int r = mt__sys_poll(fds, (nfds_t)nfds, 0); /* ready now? (a passed deadline: no wait) */
   if (r != MT_ETIMEDOUT) return r;
   if (mt__deadline_passed(deadline)) return MT_ETIMEDOUT;
-  fb->fds = fds;
+  /* A compact task's stack is elsewhere while it is parked: the hub
+   * watches a copy of the array (the caller's is usually on that stack). */
+  struct pollfd *watch = fds;
+  if (fb->compact) {
+    if (!(watch = mt__malloc((size_t)nfds * sizeof *watch))) return MT_ENOMEM;
+    memcpy(watch, fds, (size_t)nfds * sizeof *watch);
+  }
+  fb->fds = watch;
   fb->nfds = nfds;
   list_add(&h->fdw, fb);
   h->nfdw += nfds;
-  return park_current(h, fb, K_FDS, deadline);
+  r = park_current(h, fb, K_FDS, deadline);
+  if (watch != fds) {
+    for (int i = 0; i < nfds; i++) fds[i].revents = watch[i].revents;
+    mt__free(watch);
+  }
+  return r;
 }
 
 /* mt__yield under a hub, and mt_coro_sleep(0): back of the ready queue. */
@@ -436,7 +457,11 @@ static void run_fiber(mt_hub_t *h, fiber_t *fb) {
   h->current = fb;
   mt__set_parker(&fb->parker);
   (void)mt__task_swap_current(fb->f);
-  (void)mt_greenlet_switch(fb->g, (void *)(intptr_t)fb->resume, NULL);
+  if (mt_greenlet_switch(fb->g, (void *)(intptr_t)fb->resume, NULL) == MT_ENOMEM &&
+      fb->state == F_RUNNING) { /* a compact task's switch-in found no memory: later */
+    fb->state = F_READY;
+    rq_push(h, fb);
+  }
   (void)mt__task_swap_current(NULL);
   mt__set_parker(NULL);
   h->current = NULL;
@@ -628,6 +653,10 @@ static fiber_t *new_task(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_op
   else snprintf(fb->name, sizeof fb->name, "Task-%lu",
                 atomic_fetch_add_explicit(&task_counter, 1, memory_order_relaxed) + 1);
   fb->stack_size = opts ? opts->stack_size : 0;
+  /* `compact` was added later: a struct from an older header is shorter */
+  fb->compact = opts && opts->size >= offsetof(mt_coro_opts_t, compact) + sizeof opts->compact &&
+                opts->compact;
+  if (fb->compact) fb->parker.nodes = &fb->nodes;
   mt_future_t *f = mt__future_task_new(fn, arg, 2); /* the caller's + the task's */
   if (!f) {
     mt__free(fb);
@@ -647,7 +676,9 @@ static int make_greenlet(mt_hub_t *h, fiber_t *fb) {
   go.name = fb->name;
   go.stack_size = fb->stack_size;
   if (heap_reserve(h, (size_t)h->live + 2) < 0) return MT_ENOMEM; /* + 2: the root, this one */
-  if (!(fb->g = mt_greenlet_new(task_main, fb, h->g, &go))) return errno == EINVAL ? MT_EINVAL : MT_ENOMEM;
+  fb->g = fb->compact ? mt__greenlet_new_compact(task_main, fb, h->g, &go)
+                      : mt_greenlet_new(task_main, fb, h->g, &go);
+  if (!fb->g) return errno == EINVAL ? MT_EINVAL : errno == ENOTSUP ? MT_ENOTSUP : MT_ENOMEM;
   h->live++;
   fb->anext = h->tasks;
   if (h->tasks) h->tasks->aprev = fb;

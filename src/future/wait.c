@@ -241,32 +241,41 @@ static int collector_wait(mt__collector_t *c, pred_fn pred, int arg) {
 int mt_future_wait(mt_future_t *const *fs, int n, double timeout, int return_when,
                     mt_future_t **done, mt_future_t **not_done, int *n_not_done) {
   if (return_when < MT_FIRST_COMPLETED || return_when > MT_ALL_COMPLETED) return MT_EINVAL;
-  mt__collector_t c;
-  int r = collector_init(&c, fs, n, timeout);
-  if (r < 0) return r;
-  if (return_when == MT_FIRST_COMPLETED)
-    r = collector_wait(&c, at_least, c.n ? 1 : 0);
-  else if (return_when == MT_FIRST_EXCEPTION)
-    r = collector_wait(&c, first_exception, 0);
-  else
-    r = collector_wait(&c, at_least, c.n);
-  detach(&c);
-  if (r < 0 && r != MT_ETIMEDOUT) { /* MT_ENOTRECOVERABLE, MT_ECANCELLED, MT_EINTR */
-    collector_release(&c);
+  /* On the heap, not the caller's frame: completing threads and tasks
+   * write into it (append, the lock, seq) while the caller is parked, and
+   * a compact task's stack is elsewhere then (docs/coroutines.md). */
+  mt__collector_t *c = mt__malloc(sizeof *c);
+  if (!c) return MT_ENOMEM;
+  int r = collector_init(c, fs, n, timeout);
+  if (r < 0) {
+    mt__free(c);
     return r;
   }
+  if (return_when == MT_FIRST_COMPLETED)
+    r = collector_wait(c, at_least, c->n ? 1 : 0);
+  else if (return_when == MT_FIRST_EXCEPTION)
+    r = collector_wait(c, first_exception, 0);
+  else
+    r = collector_wait(c, at_least, c->n);
+  detach(c);
   int nd = 0, nn = 0;
-  for (int i = 0; i < c.n; i++) {
-    if (mt_future_is_done(c.fs[i]) == 1) {
-      if (done) done[nd] = c.fs[i];
+  if (r < 0 && r != MT_ETIMEDOUT) { /* MT_ENOTRECOVERABLE, MT_ECANCELLED, MT_EINTR */
+    nd = r;
+    goto out;
+  }
+  for (int i = 0; i < c->n; i++) {
+    if (mt_future_is_done(c->fs[i]) == 1) {
+      if (done) done[nd] = c->fs[i];
       nd++;
     } else {
-      if (not_done) not_done[nn] = c.fs[i];
+      if (not_done) not_done[nn] = c->fs[i];
       nn++;
     }
   }
   if (n_not_done) *n_not_done = nn;
-  collector_release(&c);
+out:
+  collector_release(c);
+  mt__free(c);
   return nd;
 }
 

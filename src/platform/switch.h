@@ -36,6 +36,15 @@ void mt__ctx_make(mt__ctx_t *c, void *lo, size_t size, void (*fn)(void *arg), vo
  * registers: no memory).  The first switch into a made context drops it
  * (fn gets its arg). */
 void *mt__ctx_switch(mt__ctx_t *from, mt__ctx_t *to, void *value);
+/* Where a suspended context's stack pointer is (everything it still needs
+ * lies between it and the top of its stack: the asm backends pushed their
+ * registers there, ucontext keeps them in *c), or NULL when this backend
+ * cannot tell (ucontext on a machine it does not know): compact greenlets,
+ * which copy that part of the stack out and back, need it. */
+void *mt__ctx_sp(const mt__ctx_t *c);
+#if !defined(MT_CORO_UCONTEXT) || defined(__x86_64__) || defined(__aarch64__)
+#define MT__CTX_HAS_SP 1 /* mt__ctx_sp never answers NULL for a suspended context */
+#endif
 /* "x86_64", "aarch64" or "ucontext": the backend compiled in. */
 const char *mt__ctx_backend(void);
 

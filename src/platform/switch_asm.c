@@ -10,3 +10,5 @@ const char *mt__ctx_backend(void) {
 #error "no assembly context switch for this machine: build with MT_CORO_UCONTEXT"
 #endif
 }
+
+void *mt__ctx_sp(const mt__ctx_t *c) { return c->sp; }

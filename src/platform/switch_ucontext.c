@@ -6,6 +6,9 @@
 #ifndef MT_CORO_UCONTEXT
 #error "switch_ucontext.c needs -DMT_CORO_UCONTEXT everywhere (switch.h's layout)"
 #endif
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* REG_RSP */
+#endif
 #include "platform/switch.h"
 
 #include <stdint.h>
@@ -38,6 +41,17 @@ void *mt__ctx_switch(mt__ctx_t *from, mt__ctx_t *to, void *value) {
   in_flight = value;
   swapcontext(&from->uc, &to->uc);
   return in_flight;
+}
+
+void *mt__ctx_sp(const mt__ctx_t *c) {
+#if defined(__x86_64__)
+  return (void *)(uintptr_t)c->uc.uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+  return (void *)(uintptr_t)c->uc.uc_mcontext.sp;
+#else
+  (void)c;
+  return NULL;
+#endif
 }
 
 const char *mt__ctx_backend(void) { return "ucontext"; }

@@ -195,17 +195,17 @@ static void signal_fd(mt_queue_t *q) {
 /* Called with the lock held; returns with it held: 0 (woken, or the
  * deadline passed: re-check either way) or MT_ECANCELLED / MT_EINTR. */
 static int park(mt_queue_t *q, waitq_t *w, int64_t deadline) {
-  mt__waiter_t node;
-  mt__waitlist_push(&w->list, &node);
+  mt__waiter_t local, *node = mt__waiter_node(&local); /* never on a copied stack */
+  mt__waitlist_push(&w->list, node);
   w->waiters++;
   unlock(q);
-  int r = mt__waiter_park(&node, deadline);
+  int r = mt__waiter_park(node, deadline);
   lock_raw(q);
   w->waiters--;
   /* Off the list whatever ended the park (a scheduler may resume a
    * coroutine spuriously, its node still queued); not removed: a waker
    * popped us first, so this counts as a wake. */
-  if (!mt__waitlist_remove(&w->list, &node)) {
+  if (!mt__waitlist_remove(&w->list, node)) {
     mt__wait_cancel_undelivered(r);
     r = 0;
   }

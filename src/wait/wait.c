@@ -25,6 +25,11 @@
  *    primitive on which 1 and 2 stand, and which the protocols not yet
  *    converted still call directly (docs/coroutines.md lists them).
  *
+ * Nodes live on the waiting function's frame, except while a coroutine
+ * whose stack can be copied runs (its parker has `nodes`: hub.c's compact
+ * tasks): then mt__waiter_node and park_word_node use the task's nodes, so
+ * no waker writes into a stack that was copied out.
+ *
  * The park decision is made in ONE place, `coro_parker` below: on a thread
  * where a coroutine scheduler (issue 15) installed a parker, every park goes
  * to the parker, which suspends the running coroutine and runs others;
@@ -156,6 +161,16 @@ void mt__yield(void) {
 
 /* ---- waiter lists ---------------------------------------------------------- */
 
+bool mt__stack_copied(void) {
+  const mt__parker_t *p = coro_parker();
+  return p && p->nodes;
+}
+
+mt__waiter_t *mt__waiter_node(mt__waiter_t *local) {
+  const mt__parker_t *p = coro_parker();
+  return p && p->nodes ? &p->nodes->list : local;
+}
+
 void mt__waitlist_push(mt__waitlist_t *l, mt__waiter_t *w) {
   w->state = MT__W_QUEUED;
   w->parker = NULL;
@@ -257,10 +272,7 @@ int mt__evc_wait(mt__evc_t *e, uint32_t key, bool shared, int64_t deadline_ns) {
  * (`word_nodes`), after the futex wake it made anyway. */
 enum { WORD_BUCKETS = 64 };
 
-typedef struct {
-  mt__waiter_t w; /* first: the list holds &w */
-  const uint32_t *word;
-} word_node_t;
+typedef mt__word_node_t word_node_t; /* wait.h */
 
 static struct word_bucket {
   uint32_t lock; /* 0 free, 1 held, 2 held with sleepers */
@@ -332,8 +344,10 @@ static void wake_word_nodes(const uint32_t *word, int n) {
 
 /* A coroutine under parker p parks on a private word.  Results of
  * mt__waiter_park; 0 also when the word had already moved. */
-static int park_word_node(const uint32_t *word, uint32_t expected, int64_t deadline_ns) {
-  word_node_t n = {.word = word};
+static int park_word_node(const mt__parker_t *p, const uint32_t *word, uint32_t expected,
+                          int64_t deadline_ns) {
+  word_node_t local, *np = p->nodes ? &p->nodes->word : &local; /* never on a copied stack */
+  np->word = word;
   struct word_bucket *b = bucket_of(word);
   bucket_lock(b);
   __atomic_fetch_add(&word_nodes, 1, __ATOMIC_SEQ_CST);
@@ -342,13 +356,13 @@ static int park_word_node(const uint32_t *word, uint32_t expected, int64_t deadl
     bucket_unlock(b);
     return 0;
   }
-  mt__waitlist_push(&b->list, &n.w);
+  mt__waitlist_push(&b->list, &np->w);
   bucket_unlock(b);
-  int r = mt__waiter_park(&n.w, deadline_ns);
+  int r = mt__waiter_park(&np->w, deadline_ns);
   /* Off the list whatever ended the park (a scheduler may also resume us
    * spuriously); popped by a waker = woken, whatever else happened. */
   bucket_lock(b);
-  if (!mt__waitlist_remove(&b->list, &n.w)) {
+  if (!mt__waitlist_remove(&b->list, &np->w)) {
     mt__wait_cancel_undelivered(r);
     r = 0;
   }
@@ -365,7 +379,7 @@ int mt__word_park(const uint32_t *word, uint32_t expected, bool shared, int64_t 
   const mt__parker_t *p = coro_parker();
   if (p && p->park && !shared) {
     if (mt__deadline_passed(deadline_ns)) return MT_ETIMEDOUT;
-    return park_word_node(word, expected, deadline_ns);
+    return park_word_node(p, word, expected, deadline_ns);
   }
   return mt__wait_word(word, expected, shared, deadline_ns);
 }

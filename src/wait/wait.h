@@ -75,7 +75,8 @@ bool mt__spin_pays(int cpus, double quota);
  * unlocking.  The node is what a coroutine scheduler resumes (see
  * mt__parker_t), so the node must outlive the park: on the waiting
  * function's frame for a thread and for a stackful coroutine; a coroutine
- * whose stack can be copied keeps it in its task instead. */
+ * whose stack can be copied keeps it in its task instead: a waiter takes
+ * its node from mt__waiter_node(&local), never &local directly. */
 /* QUEUED -> PARKED (a thread sleeps on `state`) or PARKED_CORO (a
  * coroutine is suspended by `parker`) -> WOKEN (by a waker, under the lock) */
 enum { MT__W_QUEUED = 0, MT__W_PARKED = 1, MT__W_WOKEN = 2, MT__W_PARKED_CORO = 3 };
@@ -89,6 +90,13 @@ typedef struct mt__waiter {
 typedef struct mt__waitlist {
   mt__waiter_t *head, *tail;
 } mt__waitlist_t;
+
+/* The node to park on: `local` (on the caller's frame), or, while a
+ * coroutine whose stack can be copied runs (mt__parker_t.nodes), its
+ * task's list node.  One per task is enough: a coroutine parks once at a
+ * time, and while its list node is queued it only parks again on a word
+ * (retaking the object's lock), which has a node of its own. */
+mt__waiter_t *mt__waiter_node(mt__waiter_t *local);
 
 /* What a waker must do after it released the lock (a thread to wake, or a
  * coroutine to hand to its scheduler); {0} = nothing. */
@@ -203,6 +211,20 @@ void mt__wait_cancel_undelivered(int r);
  * running coroutine and runs others; anywhere else the thread sleeps
  * (futex, poll).  A killed greenlet
  * gets MT_ECANCELLED from every park, with or without a scheduler. */
+/* A word park's node (wait.c): a waiter node keyed by the word. */
+typedef struct mt__word_node {
+  mt__waiter_t w; /* first: the bucket's list holds &w */
+  const uint32_t *word;
+} mt__word_node_t;
+
+/* The waiter nodes of a coroutine whose stack can be copied (hub.c's
+ * compact tasks): in its task, since bytes on its stack are elsewhere
+ * while it is switched out and another coroutine uses those addresses. */
+typedef struct mt__task_nodes {
+  mt__waiter_t list;     /* mt__waiter_node's */
+  mt__word_node_t word;  /* mt__word_park's */
+} mt__task_nodes_t;
+
 typedef struct mt__parker {
   /* words and descriptors (same contract as mt__wait_word/mt__wait_fds) */
   int (*wait_word)(void *ctx, const uint32_t *word, uint32_t expected, bool shared,
@@ -219,8 +241,17 @@ typedef struct mt__parker {
   void (*unpark)(void *ctx, mt__waiter_t *w);
   /* Instead of sched_yield while a scheduler runs (NULL: nothing). */
   void (*yield)(void *ctx);
+  /* Non-NULL when the running coroutine's stack can be copied: its waiter
+   * nodes, which then never live on its stack.  Such a scheduler also
+   * makes wait_fds keep the pollfd array it watches out of the stack. */
+  mt__task_nodes_t *nodes;
 } mt__parker_t;
 
+/* true while the calling code runs on a stack that is copied out when it
+ * parks (a compact task): memory on it must not be read by anyone else
+ * while it waits, so a call that lends the caller's memory to another
+ * thread for the length of its wait copies it first. */
+bool mt__stack_copied(void);
 /* Installs (or with NULL removes) the parker of the calling thread. */
 void mt__set_parker(const mt__parker_t *parker);
 const mt__parker_t *mt__get_parker(void);

@@ -1,0 +1,92 @@
+/* Compact tasks and the process Pool (issue 15, compact mode): a compact
+ * task's mt_pool_map whose items (and their bytes) are on its own stack,
+ * while another compact task scribbles over the shared stack the whole
+ * time.  The pool's manager thread reads the items while the caller is
+ * parked, so the pool copies them for a compact caller (pool.c,
+ * mt__stack_copied).  Exact results.  Forks (workers): label fork. */
+#include "mt_test.h"
+
+#include <stdint.h>
+#include <string.h>
+
+enum { ITEMS = 16, LEN = 64 };
+
+static mt_pool_t *pool;
+static volatile int finished; /* the mapper's map returned */
+
+static int byte_sum(const void *in, size_t len, mt_value_t *out) {
+  const unsigned char *b = in;
+  uintptr_t s = 0;
+  for (size_t i = 0; i < len; i++) s += b[i];
+  out->ptr = (void *)s;
+  return 0;
+}
+
+static int mapper(void *arg, mt_value_t *out) {
+  (void)arg;
+  unsigned char bytes[ITEMS][LEN]; /* on this compact task's stack */
+  mt_bytes_t items[ITEMS];
+  for (int i = 0; i < ITEMS; i++) {
+    memset(bytes[i], i + 1, LEN);
+    items[i] = (mt_bytes_t){bytes[i], LEN};
+  }
+  mt_pool_result_t res[ITEMS];
+  int r = mt_pool_map(pool, byte_sum, items, ITEMS, 1, MT_FOREVER, res);
+  finished = 1;
+  if (r < 0) return r;
+  uintptr_t bad = 0;
+  for (int i = 0; i < ITEMS; i++)
+    if (res[i].code != 0 || (uintptr_t)res[i].value.ptr != (uintptr_t)(i + 1) * LEN) bad++;
+  mt_pool_results_release(res, ITEMS);
+  out->ptr = (void *)bad;
+  return 0;
+}
+
+static __attribute__((noinline)) int scribble(int depth, uint64_t v) {
+  volatile uint64_t junk[64];
+  for (int i = 0; i < 64; i++) junk[i] = v ^ (uint64_t)i;
+  return depth > 0 ? scribble(depth - 1, v + 1) + (int)(junk[3] & 1) : (int)(junk[5] & 1);
+}
+
+static int scribbler(void *arg, mt_value_t *out) {
+  (void)arg;
+  (void)out;
+  while (!finished) { /* runs while the mapper is parked in its map */
+    scribble(30, 0x5555555555555555ull);
+    mt_coro_sleep(0.0005);
+  }
+  return 0;
+}
+
+static void map_from_a_compact_task(void **state) {
+  (void)state;
+  mt_hub_t *hub = mt_hub_new();
+  assert_non_null(hub);
+  mt_pool_opts_t po = MT_POOL_OPTS_INIT;
+  po.processes = 2;
+  assert_non_null(pool = mt_pool_new(&po));
+  mt_coro_opts_t o = MT_CORO_OPTS_INIT;
+  o.compact = 1;
+  int rounds = (int)mt_test_scaled(10, 2);
+  for (int k = 0; k < rounds; k++) {
+    finished = 0;
+    mt_future_t *m = mt_coro_spawn(mapper, NULL, &o), *s = mt_coro_spawn(scribbler, NULL, &o);
+    assert_non_null(m);
+    assert_non_null(s);
+    mt_value_t v = {0};
+    assert_code(mt_future_result(m, 60.0, &v), 0);
+    assert_int_equal((uintptr_t)v.ptr, 0); /* every item's sum exact */
+    assert_code(mt_future_result(s, 60.0, NULL), 0);
+    mt_future_free(m);
+    mt_future_free(s);
+  }
+  assert_code(mt_pool_close(pool), 0);
+  assert_code(mt_pool_join(pool, 30.0), 0);
+  mt_pool_free(pool);
+  mt_hub_free(hub);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(map_from_a_compact_task)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
