@@ -37,6 +37,7 @@ extern "C" {
 struct spawn_cfg {
   long n;
   int batch;
+  int compact; /* 1: the tasks are compact (shared stack, copied out when parked) */
 };
 
 /* ---- 1. spawn + run + join ---- */
@@ -49,11 +50,13 @@ static void ours_spawn(void *a, mtb_run_t *r) {
   spawn_cfg *c = (spawn_cfg *)a;
   mt_hub_t *h = mt_hub_new();
   std::vector<mt_future_t *> fs((size_t)c->batch);
+  mt_coro_opts_t o = MT_CORO_OPTS_INIT;
+  o.compact = c->compact;
   uint64_t sum = 0;
   mtb_start(r);
   for (long i = 0; i < c->n; i += c->batch) {
     int k = (int)(c->n - i < c->batch ? c->n - i : c->batch);
-    for (int j = 0; j < k; j++) fs[(size_t)j] = mt_coro_spawn(tiny, (void *)(intptr_t)(i + j), NULL);
+    for (int j = 0; j < k; j++) fs[(size_t)j] = mt_coro_spawn(tiny, (void *)(intptr_t)(i + j), &o);
     for (int j = 0; j < k; j++) {
       mt_value_t v;
       if (!fs[(size_t)j] || mt_future_result(fs[(size_t)j], MT_FOREVER, &v) != 0) abort();
@@ -217,21 +220,23 @@ static double ours_parked(long n, const mt_coro_opts_t *opts, uint64_t *check) {
 
 /* Ours with n tasks parked (spawned with opts), then gevent's and asyncio's
  * figures as references under the same row name. */
-static void parked_rows(const char *bench, long np, const mt_coro_opts_t *opts) {
+static double parked_rows(const char *bench, long np, const mt_coro_opts_t *opts, bool python) {
   uint64_t check;
   double ours = ours_parked(np, opts, &check);
   if (check != (uint64_t)np * (uint64_t)(np + 1) / 2) abort();
   printf("%s: %ld tasks parked in a queue get, %.0f resident bytes each\n", bench, np, ours);
+  if (!python) return ours;
   char args[64];
   snprintf(args, sizeof args, "gevent %ld", np);
   mtb_python_row(bench, "bytes", false, ours, "python gevent greenlet", "coro_parked.py", args);
   snprintf(args, sizeof args, "asyncio %ld", np);
   mtb_python_row(bench, "bytes", false, ours, "python asyncio task", "coro_parked.py", args);
+  return ours;
 }
 
 int main(void) {
   double s = mtb_scale();
-  spawn_cfg small = {(long)(1e6 * s), 10}, big = {(long)(1e4 * s), 1000};
+  spawn_cfg small = {(long)(1e6 * s), 10, 0}, big = {(long)(1e4 * s), 1000, 0};
   if (small.n < 1000) small.n = 1000;
   if (big.n < 1000) big.n = 1000;
   uint64_t e_small = (uint64_t)small.n * (uint64_t)(small.n + 1) / 2;
@@ -248,6 +253,12 @@ int main(void) {
                      {"boost fiber (default stack)", boost_spawn_default, &big},
                      {"boost fiber (pooled stack)", boost_spawn_pooled, &big}};
   mtb_compare(&r2, s2, 3);
+  spawn_cfg big_compact = big;
+  big_compact.compact = 1;
+  mtb_row_t r2c = {"coro spawn+run+join, 1000 alive, compact tasks", "ns/op", false, 1e9, e_big};
+  mtb_side_t s2c[] = {{"ours (compact)", ours_spawn, &big_compact},
+                      {"boost fiber (pooled stack)", boost_spawn_pooled, &big}};
+  mtb_compare(&r2c, s2c, 2);
   mtb_cap_reps(0);
 
   long pp = (long)(1e6 * s);
@@ -260,6 +271,13 @@ int main(void) {
 
   long np = (long)(2e4 * (s < 1 ? (s * 10 < 1 ? s * 10 : 1) : s)); /* QUICK: 2000 */
   if (np < 1000) np = 1000;
-  parked_rows("coro resident bytes per parked task", np, NULL);
+  double plain = parked_rows("coro resident bytes per parked task", np, NULL, true);
+  /* compact tasks (goal <= 2 KiB) against the default ones, same work */
+  mt_coro_opts_t compact = MT_CORO_OPTS_INIT;
+  compact.compact = 1;
+  const char *bc = "coro resident bytes per parked task, compact";
+  double small_rss = parked_rows(bc, np, &compact, false);
+  mtb_memory_row(bc, "bytes", small_rss, "ours (default tasks)", plain,
+                 (uint64_t)np * (uint64_t)(np + 1) / 2);
   return 0;
 }
