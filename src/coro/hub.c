@@ -63,8 +63,9 @@
  * gevent's kill sets the sticky `killed`.  Either interrupts a current
  * park: a node or a sleep resumes with MT_ECANCELLED at once, a word park
  * resumes with 0 (a spurious wake: a converted call re-enters the wait
- * layer, which returns MT_ECANCELLED; an unconverted one re-parks),
- * descriptors are not interrupted.
+ * layer, which returns MT_ECANCELLED; an unconverted one re-parks), a
+ * descriptor wait resumes with MT_ECANCELLED (mt__wait_fds_nocancel parks
+ * again).
  *
  * Fairness: strictly cooperative.  A task runs until it parks or yields
  * (mt_coro_sleep(0)); one that never does starves the rest of its thread.
@@ -315,8 +316,10 @@ static void interrupt(mt_hub_t *h, fiber_t *fb, int code) {
   case K_WORD: /* a cancel: a spurious wake (see the design note) */
     make_ready(h, fb, code == MT_ETIMEDOUT ? MT_ETIMEDOUT : 0);
     break;
-  case K_FDS:
-    if (code == MT_ETIMEDOUT) make_ready(h, fb, MT_ETIMEDOUT);
+  case K_FDS: /* a cancellation point too: the caller unwinds */
+    if (code == MT_ECANCELLED)
+      atomic_store_explicit(&fb->g->cancel_once, false, memory_order_relaxed);
+    make_ready(h, fb, code);
     break;
   }
 }

@@ -102,9 +102,23 @@ void mt__wake_word(uint32_t *word, int n, bool shared) {
 }
 
 int mt__wait_fds(struct pollfd *fds, int nfds, int64_t deadline_ns) {
+  if (!mt__deadline_passed(deadline_ns)) { /* a look is no cancellation point */
+    int c = mt__coro_cancelled();
+    if (c) return c;
+  }
   const mt__parker_t *p = coro_parker();
   if (p && p->wait_fds) return p->wait_fds(p->ctx, fds, nfds, deadline_ns);
   return mt__sys_poll(fds, (nfds_t)nfds, deadline_ns);
+}
+
+int mt__wait_fds_nocancel(struct pollfd *fds, int nfds, int64_t deadline_ns) {
+  const mt__parker_t *p = coro_parker();
+  if (!p || !p->wait_fds) return mt__sys_poll(fds, (nfds_t)nfds, deadline_ns);
+  for (;;) { /* a scheduler may resume us with MT_ECANCELLED: park again */
+    int r = p->wait_fds(p->ctx, fds, nfds, deadline_ns);
+    if (r != MT_ECANCELLED) return r;
+    mt__wait_cancel_undelivered(r); /* a one-shot cancel: for the next wait */
+  }
 }
 
 int mt__wait_fd(int fd, short events, int64_t deadline_ns) {

@@ -23,6 +23,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/ioctl.h>
 #include <stdint.h>
 
 static mt_hub_t *hub;
@@ -54,12 +55,48 @@ typedef struct {
 } blk_t;
 
 enum { B_LOCK, B_RLOCK, B_SEM, B_BSEM, B_SEM_SHARED, B_EVENT, B_EVENT_SHARED, B_COND,
-       B_COND_SHARED, B_QGET, B_QPUT, B_QJOIN, B_FUTURE, B_N };
+       B_COND_SHARED, B_QGET, B_QPUT, B_QJOIN, B_FUTURE, B_PIPE_RECV, B_PIPE_SEND,
+       B_CONN_WAIT, B_N };
 static const char *names[B_N] = {"lock", "rlock", "sem", "bsem", "sem shared", "event",
                                  "event shared", "cond", "cond shared", "queue get",
-                                 "queue put", "queue join", "future result"};
+                                 "queue put", "queue join", "future result", "pipe recv",
+                                 "pipe send (full)", "connection wait"};
 
 static bool flag_set(void *arg) { return *(int *)arg != 0; }
+
+/* A one-way pipe (r receives what w sends) and what went through it:
+ * messages sent (filler + by the calls), messages received.  At the end
+ * exactly sent - got messages are left, none torn. */
+typedef struct {
+  mt_conn_t *r, *w;
+  int sent, got;
+} pipe_obj_t;
+
+static pipe_obj_t *pipe_make(bool fill) {
+  pipe_obj_t *p = calloc(1, sizeof *p);
+  assert_non_null(p);
+  assert_code(mt_pipe_new(false, &p->r, &p->w), 0);
+  /* full: small frames (one kernel buffer each: never half written) until
+   * a send with timeout 0 finds no room */
+  while (fill && mt_conn_send_bytes(p->w, "f", 1, 0) == 0) p->sent++;
+  if (fill) assert_true(p->sent > 0);
+  return p;
+}
+
+static void pipe_destroy(pipe_obj_t *p) {
+  char buf[8];
+  size_t len;
+  int left = 0, r;
+  while ((r = mt_conn_recv_bytes_into(p->r, buf, sizeof buf, &len, 0)) == 0) {
+    left++;
+    assert_true((len == 1 && buf[0] == 'f') || (len == 2 && !memcmp(buf, "zz", 2)));
+  }
+  assert_code(r, MT_ETIMEDOUT);
+  assert_int_equal(left, p->sent - p->got); /* nothing lost, nothing torn */
+  mt_conn_free(p->r);
+  mt_conn_free(p->w);
+  free(p);
+}
 
 static void *make(int kind) {
   switch (kind) {
@@ -92,6 +129,8 @@ static void *make(int kind) {
     return q;
   }
   case B_FUTURE: return mt_future_new();
+  case B_PIPE_RECV: case B_CONN_WAIT: return pipe_make(false);
+  case B_PIPE_SEND: return pipe_make(true);
   }
   return NULL;
 }
@@ -105,6 +144,7 @@ static void destroy(int kind, void *o) {
   case B_COND: case B_COND_SHARED: mt_cond_free(o); break;
   case B_QGET: case B_QPUT: case B_QJOIN: mt_queue_free(o); break;
   case B_FUTURE: mt_future_free(o); break;
+  case B_PIPE_RECV: case B_PIPE_SEND: case B_CONN_WAIT: pipe_destroy(o); break;
   }
 }
 
@@ -138,6 +178,30 @@ static int block_in(blk_t *b, double timeout) {
     b->item = v.ptr;
     return r;
   }
+  case B_PIPE_RECV: {
+    pipe_obj_t *p = b->obj;
+    char buf[8];
+    size_t len = 0;
+    int r = mt_conn_recv_bytes_into(p->r, buf, sizeof buf, &len, timeout);
+    if (r == 0) {
+      p->got++;
+      assert_true(len == 2 && !memcmp(buf, "zz", 2));
+    }
+    return r;
+  }
+  case B_PIPE_SEND: {
+    pipe_obj_t *p = b->obj;
+    int r = mt_conn_send_bytes(p->w, "zz", 2, timeout);
+    if (r == 0) p->sent++;
+    return r;
+  }
+  case B_CONN_WAIT: {
+    pipe_obj_t *p = b->obj;
+    mt_waitable_t w = {.kind = MT_WAIT_CONN, .obj = p->r};
+    int r = mt_conn_wait(&w, 1, timeout);
+    if (r == 0) return MT_ETIMEDOUT;
+    return r == 1 && w.ready == 1 ? 0 : (r < 0 ? r : MT_EINVAL);
+  }
   }
   return MT_EINVAL;
 }
@@ -168,6 +232,20 @@ static int release(blk_t *b) {
     return mt_queue_task_done(b->obj);
   }
   case B_FUTURE: return mt_future_set_result(b->obj, (mt_value_t){(void *)43, 0, NULL});
+  case B_PIPE_RECV: case B_CONN_WAIT: {
+    pipe_obj_t *p = b->obj;
+    int r = mt_conn_send_bytes(p->w, "zz", 2, MT_FOREVER);
+    if (r == 0) p->sent++;
+    return r;
+  }
+  case B_PIPE_SEND: { /* one receive takes what the kernel holds: room again */
+    pipe_obj_t *p = b->obj;
+    char buf[8];
+    size_t len;
+    int r = mt_conn_recv_bytes_into(p->r, buf, sizeof buf, &len, MT_FOREVER);
+    if (r == 0) p->got++;
+    return r < 0 ? r : (len == 1 && buf[0] == 'f' ? 0 : MT_EINVAL);
+  }
   }
   return MT_EINVAL;
 }
@@ -241,11 +319,10 @@ static void cancel_each(bool kill) {
     assert_code(mt_coro_sleep(0), 0); /* A runs and parks */
     assert_int_equal(atomic_load(&b.started), 1);
     assert_int_equal(atomic_load(&b.done), 0);
-    if (kill) assert_code(mt_coro_kill(a, 10.0), 0);
-    else {
-      assert_code(mt_coro_cancel(a), 1);
-      assert_code(mt_coro_join(a, 10.0), 0);
-    }
+    if (!kill) assert_code(mt_coro_cancel(a), 1);
+    int e = kill ? mt_coro_kill(a, 10.0) : mt_coro_join(a, 10.0);
+    if (e != 0) fail_msg("%s: the %s task did not end: %s", names[k], kill ? "killed" : "cancelled",
+                         mt_err_name(e));
     if (b.r != MT_ECANCELLED) fail_msg("%s: got %s", names[k], mt_err_name(b.r));
     /* kill: sticky, the second call too; cancel: delivered once, the second
      * call (timeout 0) is an ordinary one */
@@ -277,6 +354,135 @@ static void cancelled_in_each(void **state) {
 static void killed_in_each(void **state) {
   (void)state;
   cancel_each(true);
+}
+
+/* ---- pipes: a cancel never loses or tears a message ------------------------------ */
+
+enum { BIG = 64 * 1024, PART = 24 * 1024 };
+
+typedef struct {
+  mt_conn_t *c;
+  unsigned char *buf;
+  size_t len;
+  int r, r2;
+  atomic_int started;
+} xfer_t;
+
+static int big_receiver(void *arg, mt_value_t *out) {
+  (void)out;
+  xfer_t *x = arg;
+  atomic_store(&x->started, 1);
+  x->r = mt_conn_recv_bytes_into(x->c, x->buf, BIG, &x->len, MT_FOREVER);
+  return x->r;
+}
+
+static size_t kernel_holds(int fd) {
+  int n = -1;
+  assert_int_equal(ioctl(fd, FIONREAD, &n), 0);
+  return (size_t)n;
+}
+
+/* A task receiving a 64 KiB message of which only the header and 24 KiB
+ * have arrived (it took them: the kernel holds nothing) is cancelled or
+ * killed: MT_ECANCELLED, and the next receiver gets the whole message. */
+static void pipe_recv_cancelled_mid_message(void **state) {
+  (void)state;
+  unsigned char *msg = malloc(BIG), *got = malloc(BIG);
+  assert_non_null(msg);
+  assert_non_null(got);
+  for (size_t i = 0; i < BIG; i++) msg[i] = (unsigned char)(i * 7 + 1);
+  for (int kill = 0; kill < 2; kill++) {
+    mt_conn_t *r, *w;
+    assert_code(mt_pipe_new(false, &r, &w), 0);
+    int wfd = mt_conn_fileno(w);
+    uint32_t hdr = BIG; /* the frame: a 4-byte length, then the bytes */
+    assert_int_equal(write(wfd, &hdr, 4), 4);
+    assert_int_equal(write(wfd, msg, PART), PART);
+    xfer_t x = {.c = r, .buf = got};
+    mt_future_t *a = mt_coro_spawn(big_receiver, &x, NULL);
+    assert_code(mt_coro_sleep(0), 0); /* A reads what is there and parks */
+    assert_int_equal(atomic_load(&x.started), 1);
+    assert_code(mt_future_is_done(a), 0);
+    assert_int_equal(kernel_holds(mt_conn_fileno(r)), 0); /* A holds the part */
+    if (kill) assert_code(mt_coro_kill(a, 10.0), 0);
+    else {
+      assert_code(mt_coro_cancel(a), 1);
+      assert_code(mt_coro_join(a, 10.0), 0);
+    }
+    assert_code(x.r, MT_ECANCELLED);
+    assert_code(mt_future_is_cancelled(a), 1);
+    mt_future_free(a);
+    /* the rest arrives: the next receive (the root) gets the whole message */
+    assert_int_equal(write(wfd, msg + PART, BIG - PART), BIG - PART);
+    size_t len = 0;
+    memset(got, 0, BIG);
+    assert_code(mt_conn_recv_bytes_into(r, got, BIG, &len, 10.0), 0);
+    assert_int_equal(len, BIG);
+    assert_memory_equal(got, msg, BIG);
+    assert_code(mt_conn_send_bytes(w, "next", 4, 0), 0); /* the stream is in step */
+    char small[8];
+    assert_code(mt_conn_recv_bytes_into(r, small, sizeof small, &len, 0), 0);
+    assert_int_equal(len, 4);
+    mt_conn_free(r);
+    mt_conn_free(w);
+  }
+  free(msg);
+  free(got);
+}
+
+enum { HUGE = 4 * 1024 * 1024 };
+
+static int big_sender(void *arg, mt_value_t *out) {
+  (void)out;
+  xfer_t *x = arg;
+  atomic_store(&x->started, 1);
+  x->r = mt_conn_send_bytes(x->c, x->buf, HUGE, MT_FOREVER);
+  x->r2 = mt_coro_sleep(0); /* the next wait: the cancel lands here */
+  return x->r < 0 ? x->r : x->r2;
+}
+
+/* A task cancelled (or killed) in the middle of sending a 4 MiB message
+ * (part of it is out, the pipe is full) finishes the frame: a cancel is
+ * taken only before the first byte.  The receiver gets the whole message
+ * and the stream stays in step; the cancel lands at the task's next wait. */
+static void pipe_send_cancelled_mid_message(void **state) {
+  (void)state;
+  unsigned char *msg = malloc(HUGE), *got = malloc(HUGE);
+  assert_non_null(msg);
+  assert_non_null(got);
+  for (size_t i = 0; i < HUGE; i++) msg[i] = (unsigned char)(i * 13 + 5);
+  for (int kill = 0; kill < 2; kill++) {
+    mt_conn_t *r, *w;
+    assert_code(mt_pipe_new(false, &r, &w), 0);
+    xfer_t x = {.c = w, .buf = msg};
+    mt_future_t *a = mt_coro_spawn(big_sender, &x, NULL);
+    assert_code(mt_coro_sleep(0), 0); /* A sends what fits and parks */
+    assert_int_equal(atomic_load(&x.started), 1);
+    assert_code(mt_future_is_done(a), 0);
+    assert_true(kernel_holds(mt_conn_fileno(r)) > 0); /* the frame has begun */
+    if (kill) assert_code(mt_coro_kill(a, 0), MT_ETIMEDOUT); /* killed, not done */
+    else assert_code(mt_coro_cancel(a), 1);
+    assert_code(mt_coro_sleep(0), 0); /* A runs: it goes on sending */
+    assert_code(mt_future_is_done(a), 0);
+    size_t len = 0;
+    assert_code(mt_conn_recv_bytes_into(r, got, HUGE, &len, 30.0), 0);
+    assert_int_equal(len, HUGE);
+    assert_memory_equal(got, msg, HUGE);
+    assert_code(mt_coro_join(a, 10.0), 0);
+    assert_code(x.r, 0);              /* the send finished */
+    assert_code(x.r2, MT_ECANCELLED); /* the cancel came at the next wait */
+    assert_code(mt_future_is_cancelled(a), 1);
+    mt_future_free(a);
+    assert_code(mt_conn_send_bytes(w, "next", 4, 0), 0); /* in step */
+    char small[8];
+    assert_code(mt_conn_recv_bytes_into(r, small, sizeof small, &len, 0), 0);
+    assert_int_equal(len, 4);
+    assert_memory_equal(small, "next", 4);
+    mt_conn_free(r);
+    mt_conn_free(w);
+  }
+  free(msg);
+  free(got);
 }
 
 /* A Lock is a cancellation point (it parks through the wait layer): the
@@ -1251,6 +1457,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(hand_off_each, setup, teardown),
       cmocka_unit_test_setup_teardown(cancelled_in_each, setup, teardown),
       cmocka_unit_test_setup_teardown(killed_in_each, setup, teardown),
+      cmocka_unit_test_setup_teardown(pipe_recv_cancelled_mid_message, setup, teardown),
+      cmocka_unit_test_setup_teardown(pipe_send_cancelled_mid_message, setup, teardown),
       cmocka_unit_test_setup_teardown(cancel_lock_waiter, setup, teardown),
       cmocka_unit_test_setup_teardown(cancel_then_woken, setup, teardown),
       cmocka_unit_test_setup_teardown(cancel_mpqueue_getter, setup, teardown),
