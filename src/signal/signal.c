@@ -293,14 +293,19 @@ int mt_signal_raise_signal(int sig) {
   }
   /* Until the handler ran; re-check now and then that it is still ours
    * (replaced by SIG_DFL meanwhile, it never will). */
+  r = 0;
   while (__atomic_load_n(&G.runs[sig], __ATOMIC_ACQUIRE) == before) {
     int64_t dl;
     mt__deadline(0.1, &dl);
-    mt__wait_word(&G.runs[sig], before, false, dl);
+    int w = mt__word_park(&G.runs[sig], before, false, dl);
+    if (w == MT_ECANCELLED || w == MT_EINTR) { /* raised; the wait for its handler ends */
+      r = w;
+      break;
+    }
     if (!ours_installed(sig)) break;
   }
   __atomic_sub_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
-  return 0;
+  return r;
 }
 
 /* ---- timers and waits ----------------------------------------------------- */
@@ -321,8 +326,10 @@ int mt_signal_pause(double timeout) {
       r = 0;
       break;
     }
-    if (mt__wait_word(&G.handled, g, false, dl) == MT_ETIMEDOUT) {
-      r = __atomic_load_n(&G.handled, __ATOMIC_ACQUIRE) != g ? 0 : MT_ETIMEDOUT;
+    int w = mt__word_park(&G.handled, g, false, dl); /* a coroutine parks its task */
+    if (w < 0) {
+      r = __atomic_load_n(&G.handled, __ATOMIC_ACQUIRE) != g ? 0 : w;
+      if (r == 0) mt__wait_cancel_undelivered(w); /* a handler ran after all */
       break;
     }
   }
