@@ -90,7 +90,9 @@ int mt_signal_getitimer(int which, double *seconds, double *interval);
  * and takes it (no handler runs).  As in Python, the signals must be
  * blocked (mt_signal_pthread_sigmask) in the calling thread, and in every
  * other thread, or one of those may take them.  The signal number,
- * MT_ETIMEDOUT, MT_EINVAL. */
+ * MT_ETIMEDOUT, MT_EINVAL; inside a coroutine hub's task it parks the task
+ * (on a signalfd of set), and MT_ECANCELLED when the task is cancelled or
+ * killed. */
 int mt_signal_sigwait(const sigset_t *set, double timeout);
 /* signal.pthread_sigmask(how, set) of the calling thread; old may be
  * NULL.  0 or MT_EINVAL. */

@@ -355,7 +355,21 @@ int mt_signal_sigwait(const sigset_t *set, double timeout) {
   int r = mt__deadline(timeout, &dl);
   if (r) return r;
   if (!set) return MT_EINVAL;
-  return mt__sys_sigtimedwait(set, dl);
+  if (!mt__get_parker()) return mt__sys_sigtimedwait(set, dl);
+  /* A coroutine under a scheduler must not block its thread: it parks on a
+   * signalfd of the set (readable while one is pending for this thread,
+   * the one its scheduler polls on) and takes the signal without waiting.
+   * A cancellation point, as every descriptor wait. */
+  int fd = mt__sys_signalfd(set);
+  if (fd < 0) return fd;
+  for (;;) {
+    r = mt__sys_sigtimedwait(set, 0); /* deadline passed: only takes one */
+    if (r != MT_ETIMEDOUT) break;
+    r = mt__wait_fd(fd, POLLIN, dl);
+    if (r < 0) break;
+  }
+  mt__sys_close(fd);
+  return r;
 }
 
 int mt_signal_pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {

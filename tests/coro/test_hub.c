@@ -58,14 +58,15 @@ typedef struct {
 enum { B_LOCK, B_RLOCK, B_SEM, B_BSEM, B_SEM_SHARED, B_EVENT, B_EVENT_SHARED, B_COND,
        B_COND_SHARED, B_QGET, B_QPUT, B_QJOIN, B_FUTURE, B_PIPE_RECV, B_PIPE_SEND,
        B_CONN_WAIT, B_BARRIER, B_MPQ_GET, B_MPQ_PUT, B_FUT_WAIT, B_AS_COMPLETED,
-       B_THREAD_JOIN, B_TIMER_JOIN, B_SHUTDOWN, B_SLEEP, B_PAUSE, B_N };
+       B_THREAD_JOIN, B_TIMER_JOIN, B_SHUTDOWN, B_SLEEP, B_PAUSE, B_SIGWAIT, B_N };
 static const char *names[B_N] = {"lock", "rlock", "sem", "bsem", "sem shared", "event",
                                  "event shared", "cond", "cond shared", "queue get",
                                  "queue put", "queue join", "future result", "pipe recv",
                                  "pipe send (full)", "connection wait", "barrier",
                                  "mpqueue get", "mpqueue put", "futures wait",
                                  "as_completed next", "thread join", "timer join",
-                                 "executor shutdown(wait)", "sleep", "signal pause"};
+                                 "executor shutdown(wait)", "sleep", "signal pause",
+                                 "sigwait"};
 
 /* A thread (or a thread pool's work item) that runs until its event is
  * set: what a thread join or a shutdown(wait) waits for. */
@@ -199,6 +200,14 @@ static void *make(int kind) {
     if (!installed++) assert_code(mt_signal_signal(SIGUSR1, on_usr1, NULL), 0);
     return NULL;
   }
+  case B_SIGWAIT: { /* sigwait takes a blocked signal: block it on this thread */
+    sigset_t *set = malloc(sizeof *set);
+    assert_non_null(set);
+    sigemptyset(set);
+    sigaddset(set, SIGUSR2);
+    assert_code(mt_signal_pthread_sigmask(SIG_BLOCK, set, NULL), 0);
+    return set;
+  }
   }
   return NULL;
 }
@@ -239,6 +248,11 @@ static void destroy(int kind, void *o) {
     free(x);
     break;
   }
+  case B_SIGWAIT: /* the one signal raised was taken, none is left */
+    assert_code(mt_signal_sigwait(o, 0), MT_ETIMEDOUT);
+    assert_code(mt_signal_pthread_sigmask(SIG_UNBLOCK, o, NULL), 0);
+    free(o);
+    break;
   default: break;
   }
 }
@@ -329,6 +343,10 @@ static int block_in(blk_t *b, double timeout) {
                    sleeps for ever, any other one 20 ms */
     return mt_coro_sleep(timeout == MT_FOREVER && !b->again ? 0.02 : timeout);
   case B_PAUSE: return mt_signal_pause(timeout);
+  case B_SIGWAIT: {
+    int r = mt_signal_sigwait(b->obj, timeout);
+    return r == SIGUSR2 ? 0 : (r < 0 ? r : MT_EINVAL);
+  }
   }
   return MT_EINVAL;
 }
@@ -392,6 +410,7 @@ static int release(blk_t *b) {
   }
   case B_SLEEP: return 0;
   case B_PAUSE: return mt_signal_raise_signal(SIGUSR1);
+  case B_SIGWAIT: return mt_signal_raise_signal(SIGUSR2); /* blocked: stays pending */
   }
   return MT_EINVAL;
 }
