@@ -22,14 +22,18 @@
  *    count: mt__word_park (bottom of this file), where a coroutine parks a
  *    node on a list keyed by the word's address.
  * 3. Words and descriptors (mt__wait_word, mt__wait_fds): the older
- *    primitive on which 1 and 2 stand, and which the protocols not yet
- *    converted still call directly (docs/coroutines.md lists them).
+ *    primitive on which 1 and 2 stand.  mt__wait_word is called directly
+ *    only by internal hand-shakes of library threads (docs/design.md lists
+ *    them); mt__wait_fds is what pipes, pidfds and signalfds wait with, and
+ *    a cancellation point (mt__wait_fds_nocancel: for a wait that must
+ *    finish, e.g. a send past its first byte).
  *
  * The park decision is made in ONE place, `coro_parker` below: on a thread
  * where a coroutine scheduler (issue 15) installed a parker, every park goes
  * to the parker, which suspends the running coroutine and runs others;
  * otherwise the thread sleeps.  Cancellation is checked here too: a
- * killed greenlet gets MT_ECANCELLED from every park of 1 and 2.
+ * killed greenlet gets MT_ECANCELLED from every park of 1 and 2 and from
+ * every descriptor wait that is more than a look.
  *
  * A coroutine parked on an MT_SHARED object (an event count) is woken by a
  * notify from another process only through the parker's wait_word; the
