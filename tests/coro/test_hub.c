@@ -1,8 +1,13 @@
 /* The hub and its tasks (issue 15): exact, no sleep-based synchronisation.
  *
- * - hand-off: task A blocks in each blocking call (Lock, RLock, sem,
- *   bounded sem, event, cond, queue get/put/join, future result), task B on
+ * - hand-off: task A blocks in each blocking call (the table `names`:
+ *   Lock, sem, bounded sem, event, cond, queue get/put/join, future result,
+ *   pipe recv/send, connection wait, barrier, mpqueue get/put, futures
+ *   wait, as_completed, thread/timer join, executor shutdown, sleep, signal
+ *   pause, sigwait; the process calls are in test_hub_process.c), task B on
  *   the same hub checks that A is parked (started, not done), releases it;
+ * - a pipe receive and a send cancelled in the middle of a message: the
+ *   message arrives whole, the stream stays in step;
  * - the same with A cancelled instead (asyncio's cancel): the converted
  *   calls return MT_ECANCELLED once, the object's counts are unwound and the
  *   next waiter gets the object; a Lock acquire is a cancellation point
