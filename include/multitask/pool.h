@@ -123,7 +123,8 @@ int mt_pool_apply_async(mt_pool_t *p, mt_pool_fn fn, const void *in, size_t len,
  * up to `timeout`.  0 with *out the value (caller frees out->ptr with
  * out->free_fn), the future's error code, or MT_ETIMEDOUT (a task not
  * started yet is dropped; a running one runs to its end, its result
- * discarded); MT_EINVAL for a bad timeout. */
+ * discarded), MT_ECANCELLED (the calling coroutine's task was cancelled or
+ * killed: the same as a timeout); MT_EINVAL for a bad timeout. */
 int mt_pool_apply(mt_pool_t *p, mt_pool_fn fn, const void *in, size_t len, double timeout,
                   mt_value_t *out);
 
@@ -138,8 +139,9 @@ int mt_pool_died_exitcode(mt_future_t *f, int *exitcode);
  * MT_FOREVER is Python's map.  Returns 0 when all succeeded, else the code
  * of the first failed item in input order (its results[i].code);
  * MT_ETIMEDOUT (items not started are dropped, results[] are zeroed, the
- * items running finish and are discarded), MT_ECLOSED, MT_EINVAL,
- * MT_ENOMEM. */
+ * items running finish and are discarded), MT_ECANCELLED (the calling
+ * coroutine's task was cancelled or killed: as MT_ETIMEDOUT), MT_ECLOSED,
+ * MT_EINVAL, MT_ENOMEM. */
 int mt_pool_map(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *items, size_t n,
                 size_t chunksize, double timeout, mt_pool_result_t *results);
 /* Python's map_async: as map but returns at once with *out a future that
@@ -178,7 +180,9 @@ mt_pool_imap_t *mt_pool_imap_new(mt_pool_t *p, mt_pool_fn fn, const mt_bytes_t *
                              size_t n, size_t chunksize, bool unordered);
 /* next(timeout): 1 with *out (its value is now the caller's) and *index (may
  * be NULL) the item's input index; 0 when all were returned; MT_ETIMEDOUT
- * (Python's TimeoutError: nothing is lost, call again); MT_EINVAL. */
+ * (Python's TimeoutError: nothing is lost, call again); MT_ECANCELLED (the
+ * calling coroutine's task was cancelled or killed: nothing lost either);
+ * MT_EINVAL. */
 int mt_pool_imap_next(mt_pool_imap_t *it, double timeout, mt_pool_result_t *out,
                       size_t *index);
 /* Frees the iterator; never blocks.  Its items not started yet are

@@ -64,7 +64,9 @@ int mt_signal_killpg(pid_t pgrp, int signum);
 /* signal.raise_signal: sends signum to the calling thread.  As in Python,
  * a handler registered through the library has run when it returns
  * (unless called on the dispatcher, i.e. from a handler, or with signum
- * blocked in the caller).  0 or MT_EINVAL. */
+ * blocked in the caller).  0 or MT_EINVAL; MT_ECANCELLED when the calling
+ * coroutine's task is cancelled or killed while it waits for the handler
+ * (the signal was sent). */
 int mt_signal_raise_signal(int signum);
 
 /* signal.alarm(seconds): ONE alarm per process; a new one replaces the
@@ -73,7 +75,9 @@ int mt_signal_raise_signal(int signum);
 unsigned mt_signal_alarm(unsigned seconds);
 /* signal.pause with a timeout: waits until a handler registered through
  * the library has RUN (after the call began).  0, MT_ETIMEDOUT,
- * MT_EDEADLK (called from a handler), MT_EINVAL. */
+ * MT_EDEADLK (called from a handler), MT_EINVAL, MT_ECANCELLED (the calling
+ * coroutine's task was cancelled or killed: it parks the task, not the
+ * thread). */
 int mt_signal_pause(double timeout);
 /* signal.setitimer / getitimer: which is ITIMER_REAL (SIGALRM),
  * ITIMER_VIRTUAL (SIGVTALRM) or ITIMER_PROF (SIGPROF); seconds and interval
@@ -86,7 +90,9 @@ int mt_signal_getitimer(int which, double *seconds, double *interval);
  * and takes it (no handler runs).  As in Python, the signals must be
  * blocked (mt_signal_pthread_sigmask) in the calling thread, and in every
  * other thread, or one of those may take them.  The signal number,
- * MT_ETIMEDOUT, MT_EINVAL. */
+ * MT_ETIMEDOUT, MT_EINVAL; inside a coroutine hub's task it parks the task
+ * (on a signalfd of set), and MT_ECANCELLED when the task is cancelled or
+ * killed. */
 int mt_signal_sigwait(const sigset_t *set, double timeout);
 /* signal.pthread_sigmask(how, set) of the calling thread; old may be
  * NULL.  0 or MT_EINVAL. */

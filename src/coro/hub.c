@@ -63,8 +63,9 @@
  * gevent's kill sets the sticky `killed`.  Either interrupts a current
  * park: a node or a sleep resumes with MT_ECANCELLED at once, a word park
  * resumes with 0 (a spurious wake: a converted call re-enters the wait
- * layer, which returns MT_ECANCELLED; an unconverted one re-parks),
- * descriptors are not interrupted.
+ * layer, which returns MT_ECANCELLED; an unconverted one re-parks), a
+ * descriptor wait resumes with MT_ECANCELLED (mt__wait_fds_nocancel parks
+ * again).
  *
  * Timeout scopes (group.c, coro/scope.h): a fiber's open scopes bound each
  * of its parks by their earliest deadline (`clamped`), so a scope costs no
@@ -346,8 +347,10 @@ static void interrupt(mt_hub_t *h, fiber_t *fb, int code) {
   case K_WORD: /* a cancel: a spurious wake (see the design note) */
     make_ready(h, fb, code == MT_ETIMEDOUT ? MT_ETIMEDOUT : 0);
     break;
-  case K_FDS:
-    if (code == MT_ETIMEDOUT) make_ready(h, fb, MT_ETIMEDOUT);
+  case K_FDS: /* a cancellation point too: the caller unwinds */
+    if (code == MT_ECANCELLED)
+      atomic_store_explicit(&fb->g->cancel_once, false, memory_order_relaxed);
+    make_ready(h, fb, code);
     break;
   }
 }

@@ -227,7 +227,7 @@ static void take_token(pool_t *p) {
   for (;;) {
     uint32_t t = load32(&p->wakeups);
     if (t == 0) {
-      mt__wait_word(&p->wakeups, 0, false, MT__NO_DEADLINE);
+      (void)mt__word_park(&p->wakeups, 0, false, MT__NO_DEADLINE); /* a worker: loops on */
       continue;
     }
     if (__atomic_compare_exchange_n(&p->wakeups, &t, t - 1, true, __ATOMIC_SEQ_CST,

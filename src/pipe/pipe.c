@@ -48,6 +48,13 @@
  * A send, once its first byte is out, always finishes (or the peer closes),
  * since a half frame would corrupt the stream for good.
  *
+ * Cancellation (a coroutine's task cancelled or killed while it waits
+ * here): every descriptor wait is a cancellation point and ends the call
+ * with MT_ECANCELLED, handled as a timeout: a receive keeps what it read
+ * (buffered, or a staged frame), so the next receive gets the whole
+ * message; a send takes a cancel only before its first byte (nothing
+ * sent), never in the middle of a frame.
+ *
  * Waiting goes through mt__wait_fd / mt__wait_fds only, so a coroutine
  * scheduler can park on a connection.  Invariant: rbuf[rpos, rlen) holds
  * received bytes not yet delivered and always starts at a frame boundary
@@ -187,16 +194,22 @@ static bool may_block(int64_t deadline) {
 /* ---- sending ----------------------------------------------------------------- */
 
 /* Sends the iovecs completely.  Before the first byte, waits until the
- * deadline; afterwards without one. */
+ * deadline and is a cancellation point (MT_ECANCELLED: nothing sent);
+ * afterwards without a deadline and without cancellation (a cancel stays
+ * pending for the next wait), since a half frame would tear the stream. */
 static int send_all(mt_conn_t *c, struct iovec *iov, int n, int64_t deadline) {
   bool started = false;
   while (n > 0) {
     int64_t until = started ? MT__NO_DEADLINE : deadline;
     if (!may_block(until)) {
-      int r = mt__wait_fd(c->wfd, POLLOUT, until);
+      struct pollfd pf = {.fd = c->wfd, .events = POLLOUT};
+      int r = started ? mt__wait_fds_nocancel(&pf, 1, until) : mt__wait_fds(&pf, 1, until);
       if (r < 0) return r;
     }
-    ssize_t w = mt__sys_writev_nosig(c->wfd, c->is_sock, iov, n);
+    /* under a coroutine scheduler never block the thread in the call: a
+     * message bigger than the socket buffer goes out in parks */
+    ssize_t w = c->is_sock && mt__get_parker() ? mt__sys_sendv_nowait(c->wfd, iov, n)
+                                               : mt__sys_writev_nosig(c->wfd, c->is_sock, iov, n);
     if (w == MT_EPIPE || w == -ECONNRESET) return MT_ECLOSED;
     if (w == MT_EAGAIN) continue;
     if (w < 0) return (int)w;

@@ -25,6 +25,10 @@ size_t mt__sys_pending(int fd);
  * bytes or a negative code (MT_EPIPE when the reader is gone).  On a pipe,
  * SIGPIPE is blocked for the write only: the caller's mask is unchanged. */
 ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n);
+/* The same on a socket, never blocking (MSG_DONTWAIT): what fits, or
+ * MT_EAGAIN.  For a coroutine: a blocking send of more than the socket
+ * holds would stall its scheduler's thread until the peer read it all. */
+ssize_t mt__sys_sendv_nowait(int fd, struct iovec *iov, int n);
 /* close(); EINTR counts as closed.  0 or a negative code. */
 int mt__sys_close(int fd);
 /* A non-blocking, close-on-exec eventfd (counter 0): fd or a negative code.

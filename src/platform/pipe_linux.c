@@ -108,6 +108,21 @@ ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n) {
   return r < 0 ? -e : r;
 }
 
+ssize_t mt__sys_sendv_nowait(int fd, struct iovec *iov, int n) {
+  int saved = errno;
+  struct msghdr m;
+  memset(&m, 0, sizeof m);
+  m.msg_iov = iov;
+  m.msg_iovlen = (size_t)n;
+  ssize_t r;
+  do r = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (r < 0 && errno == EINTR);
+  int e = errno;
+  errno = saved;
+  if (r < 0 && e == EWOULDBLOCK) return MT_EAGAIN;
+  return r < 0 ? -e : r;
+}
+
 int mt__sys_close(int fd) {
   int saved = errno;
   int r = close(fd);

@@ -30,5 +30,9 @@ int mt__sys_getitimer(int which, double *value, double *interval);
 /* sigtimedwait until the absolute monotonic deadline (INT64_MAX: none):
  * the signal number, MT_ETIMEDOUT or a negative code.  EINTR retried. */
 int mt__sys_sigtimedwait(const sigset_t *set, int64_t deadline_ns);
+/* A non-blocking, close-on-exec signalfd for set: readable while one of
+ * its signals is pending for the thread that polls it.  fd or a negative
+ * code. */
+int mt__sys_signalfd(const sigset_t *set);
 
 #endif

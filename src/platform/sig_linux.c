@@ -2,6 +2,7 @@
 #include "platform/sig.h"
 
 #include <errno.h>
+#include <sys/signalfd.h>
 #include <math.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -123,4 +124,12 @@ int mt__sys_sigtimedwait(const sigset_t *set, int64_t deadline_ns) {
     if (r < 0) return e == EAGAIN ? MT_ETIMEDOUT : -e;
     return r;
   }
+}
+
+int mt__sys_signalfd(const sigset_t *set) {
+  int saved = errno;
+  int fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+  int e = errno;
+  errno = saved;
+  return fd < 0 ? -e : fd;
 }

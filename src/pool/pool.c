@@ -93,15 +93,22 @@ static void job_notify(job_t *j) {
   }
 }
 
-/* Waits until cond(j, arg) holds or the deadline. */
+/* Waits until cond(j, arg) holds or the deadline: 0, MT_ETIMEDOUT, or
+ * MT_ECANCELLED / MT_EINTR from the park (a word park: a coroutine parks
+ * its task).  Nothing to unwind: `sleepers` is a flag the next notify
+ * clears, and a notify wakes every waiter, so nobody else's wake is lost. */
 static int job_wait(job_t *j, bool (*cond)(job_t *, void *), void *arg, int64_t deadline) {
   for (;;) {
     uint32_t seen = __atomic_load_n(&j->progress, __ATOMIC_SEQ_CST);
     if (cond(j, arg)) return 0;
     __atomic_store_n(&j->sleepers, 1, __ATOMIC_SEQ_CST);
     if (cond(j, arg)) return 0;
-    if (mt__wait_word(&j->progress, seen, false, deadline) == MT_ETIMEDOUT && !cond(j, arg))
-      return MT_ETIMEDOUT;
+    int r = mt__word_park(&j->progress, seen, false, deadline);
+    if (r < 0 && cond(j, arg)) {
+      mt__wait_cancel_undelivered(r); /* done after all: a cancel stays pending */
+      return 0;
+    }
+    if (r < 0) return r;
   }
 }
 
@@ -945,7 +952,8 @@ int mt_pool_apply(mt_pool_t *p, mt_pool_fn fn, const void *in, size_t len, doubl
   int r = mt_pool_apply_async(p, fn, in, len, NULL, &f);
   if (r < 0) return r;
   r = mt_future_take_result(f, timeout, out);
-  if (r == MT_ETIMEDOUT) mt_future_cancel(f); /* not started: dropped; running: runs on */
+  if (r == MT_ETIMEDOUT || r == MT_ECANCELLED)
+    mt_future_cancel(f); /* not started: dropped; running: runs on */
   mt_future_free(f);
   return r;
 }
@@ -1067,8 +1075,8 @@ static int map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items,
     return r;
   }
   r = job_wait(j, job_all_done, NULL, deadline);
-  if (r == MT_ETIMEDOUT) { /* what has not started is dropped; the manager
-                              keeps the job until its last item ended */
+  if (r < 0) { /* timed out or cancelled: what has not started is dropped;
+                  the manager keeps the job until its last item ended */
     __atomic_store_n(&j->cancelled, true, __ATOMIC_RELEASE);
     __atomic_store_n(&p->purge, true, __ATOMIC_RELEASE);
     wake_manager(p);

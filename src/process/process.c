@@ -356,10 +356,12 @@ static void cleanup_children(void) {
     int e = errno;
     reg_lock_drop();
     if (!q) break;
-    int r = fd < 0 ? -e : mt__wait_fd(fd, POLLIN, daemon ? grace : MT__NO_DEADLINE);
+    /* nocancel: exit() called from a killed task still reaps its children */
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    int r = fd < 0 ? -e : mt__wait_fds_nocancel(&pf, 1, daemon ? grace : MT__NO_DEADLINE);
     if (r == MT_ETIMEDOUT) {
       mt__sys_pidfd_send_signal(fd, SIGKILL);
-      r = mt__wait_fd(fd, POLLIN, MT__NO_DEADLINE);
+      r = mt__wait_fds_nocancel(&pf, 1, MT__NO_DEADLINE);
     }
     if (fd >= 0) close(fd);
     if (r >= 0) continue; /* it ended: the next sweep reaps it */

@@ -293,14 +293,19 @@ int mt_signal_raise_signal(int sig) {
   }
   /* Until the handler ran; re-check now and then that it is still ours
    * (replaced by SIG_DFL meanwhile, it never will). */
+  r = 0;
   while (__atomic_load_n(&G.runs[sig], __ATOMIC_ACQUIRE) == before) {
     int64_t dl;
     mt__deadline(0.1, &dl);
-    mt__wait_word(&G.runs[sig], before, false, dl);
+    int w = mt__word_park(&G.runs[sig], before, false, dl);
+    if (w == MT_ECANCELLED || w == MT_EINTR) { /* raised; the wait for its handler ends */
+      r = w;
+      break;
+    }
     if (!ours_installed(sig)) break;
   }
   __atomic_sub_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
-  return 0;
+  return r;
 }
 
 /* ---- timers and waits ----------------------------------------------------- */
@@ -321,8 +326,10 @@ int mt_signal_pause(double timeout) {
       r = 0;
       break;
     }
-    if (mt__wait_word(&G.handled, g, false, dl) == MT_ETIMEDOUT) {
-      r = __atomic_load_n(&G.handled, __ATOMIC_ACQUIRE) != g ? 0 : MT_ETIMEDOUT;
+    int w = mt__word_park(&G.handled, g, false, dl); /* a coroutine parks its task */
+    if (w < 0) {
+      r = __atomic_load_n(&G.handled, __ATOMIC_ACQUIRE) != g ? 0 : w;
+      if (r == 0) mt__wait_cancel_undelivered(w); /* a handler ran after all */
       break;
     }
   }
@@ -348,7 +355,21 @@ int mt_signal_sigwait(const sigset_t *set, double timeout) {
   int r = mt__deadline(timeout, &dl);
   if (r) return r;
   if (!set) return MT_EINVAL;
-  return mt__sys_sigtimedwait(set, dl);
+  if (!mt__get_parker()) return mt__sys_sigtimedwait(set, dl);
+  /* A coroutine under a scheduler must not block its thread: it parks on a
+   * signalfd of the set (readable while one is pending for this thread,
+   * the one its scheduler polls on) and takes the signal without waiting.
+   * A cancellation point, as every descriptor wait. */
+  int fd = mt__sys_signalfd(set);
+  if (fd < 0) return fd;
+  for (;;) {
+    r = mt__sys_sigtimedwait(set, 0); /* deadline passed: only takes one */
+    if (r != MT_ETIMEDOUT) break;
+    r = mt__wait_fd(fd, POLLIN, dl);
+    if (r < 0) break;
+  }
+  mt__sys_close(fd);
+  return r;
 }
 
 int mt_signal_pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {

@@ -22,8 +22,11 @@
  *    count: mt__word_park (bottom of this file), where a coroutine parks a
  *    node on a list keyed by the word's address.
  * 3. Words and descriptors (mt__wait_word, mt__wait_fds): the older
- *    primitive on which 1 and 2 stand, and which the protocols not yet
- *    converted still call directly (docs/coroutines.md lists them).
+ *    primitive on which 1 and 2 stand.  mt__wait_word is called directly
+ *    only by internal hand-shakes of library threads (docs/design.md lists
+ *    them); mt__wait_fds is what pipes, pidfds and signalfds wait with, and
+ *    a cancellation point (mt__wait_fds_nocancel: for a wait that must
+ *    finish, e.g. a send past its first byte).
  *
  * Nodes live on the waiting function's frame, except while a coroutine
  * whose stack can be copied runs (its parker has `nodes`: hub.c's compact
@@ -34,7 +37,8 @@
  * where a coroutine scheduler (issue 15) installed a parker, every park goes
  * to the parker, which suspends the running coroutine and runs others;
  * otherwise the thread sleeps.  Cancellation is checked here too: a
- * killed greenlet gets MT_ECANCELLED from every park of 1 and 2.
+ * killed greenlet gets MT_ECANCELLED from every park of 1 and 2 and from
+ * every descriptor wait that is more than a look.
  *
  * A coroutine parked on an MT_SHARED object (an event count) is woken by a
  * notify from another process only through the parker's wait_word; the
@@ -107,9 +111,23 @@ void mt__wake_word(uint32_t *word, int n, bool shared) {
 }
 
 int mt__wait_fds(struct pollfd *fds, int nfds, int64_t deadline_ns) {
+  if (!mt__deadline_passed(deadline_ns)) { /* a look is no cancellation point */
+    int c = mt__coro_cancelled();
+    if (c) return c;
+  }
   const mt__parker_t *p = coro_parker();
   if (p && p->wait_fds) return p->wait_fds(p->ctx, fds, nfds, deadline_ns);
   return mt__sys_poll(fds, (nfds_t)nfds, deadline_ns);
+}
+
+int mt__wait_fds_nocancel(struct pollfd *fds, int nfds, int64_t deadline_ns) {
+  const mt__parker_t *p = coro_parker();
+  if (!p || !p->wait_fds) return mt__sys_poll(fds, (nfds_t)nfds, deadline_ns);
+  for (;;) { /* a scheduler may resume us with MT_ECANCELLED: park again */
+    int r = p->wait_fds(p->ctx, fds, nfds, deadline_ns);
+    if (r != MT_ECANCELLED) return r;
+    mt__wait_cancel_undelivered(r); /* a one-shot cancel: for the next wait */
+  }
 }
 
 int mt__wait_fd(int fd, short events, int64_t deadline_ns) {

@@ -39,9 +39,17 @@ int mt__wait_word(const uint32_t *word, uint32_t expected, bool shared,
 void mt__wake_word(uint32_t *word, int n, bool shared);
 
 /* Park until one of fds is ready or the deadline.  Returns the number of
- * ready fds (revents filled in), MT_ETIMEDOUT or a negative code. */
+ * ready fds (revents filled in), MT_ETIMEDOUT or a negative code, among
+ * them MT_ECANCELLED: a descriptor wait is a cancellation point (the
+ * calling coroutine cancelled or killed, before or while it waits), except
+ * a look (the deadline already passed), which never consumes a cancel. */
 int mt__wait_fds(struct pollfd *fds, int nfds, int64_t deadline_ns);
 int mt__wait_fd(int fd, short events, int64_t deadline_ns);
+/* The same, but never MT_ECANCELLED: for a wait that must finish what it
+ * started (a send past its first byte: a half frame would tear the
+ * stream).  A one-shot cancel that arrives meanwhile stays pending for the
+ * next wait. */
+int mt__wait_fds_nocancel(struct pollfd *fds, int nfds, int64_t deadline_ns);
 
 /* Bounded spin: returns true as soon as *word != expected, false after
  * `rounds` polls.  Spinning only pays when another core can change the word

@@ -1,8 +1,13 @@
 /* The hub and its tasks (issue 15): exact, no sleep-based synchronisation.
  *
- * - hand-off: task A blocks in each blocking call (Lock, RLock, sem,
- *   bounded sem, event, cond, queue get/put/join, future result), task B on
+ * - hand-off: task A blocks in each blocking call (the table `names`:
+ *   Lock, sem, bounded sem, event, cond, queue get/put/join, future result,
+ *   pipe recv/send, connection wait, barrier, mpqueue get/put, futures
+ *   wait, as_completed, thread/timer join, executor shutdown, sleep, signal
+ *   pause, sigwait; the process calls are in test_hub_process.c), task B on
  *   the same hub checks that A is parked (started, not done), releases it;
+ * - a pipe receive and a send cancelled in the middle of a message: the
+ *   message arrives whole, the stream stays in step;
  * - the same with A cancelled instead (asyncio's cancel): the converted
  *   calls return MT_ECANCELLED once, the object's counts are unwound and the
  *   next waiter gets the object; a Lock acquire is a cancellation point
@@ -23,6 +28,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <stdint.h>
 
 static mt_hub_t *hub;
@@ -54,12 +61,82 @@ typedef struct {
 } blk_t;
 
 enum { B_LOCK, B_RLOCK, B_SEM, B_BSEM, B_SEM_SHARED, B_EVENT, B_EVENT_SHARED, B_COND,
-       B_COND_SHARED, B_QGET, B_QPUT, B_QJOIN, B_FUTURE, B_N };
+       B_COND_SHARED, B_QGET, B_QPUT, B_QJOIN, B_FUTURE, B_PIPE_RECV, B_PIPE_SEND,
+       B_CONN_WAIT, B_BARRIER, B_MPQ_GET, B_MPQ_PUT, B_FUT_WAIT, B_AS_COMPLETED,
+       B_THREAD_JOIN, B_TIMER_JOIN, B_SHUTDOWN, B_SLEEP, B_PAUSE, B_SIGWAIT, B_N };
 static const char *names[B_N] = {"lock", "rlock", "sem", "bsem", "sem shared", "event",
                                  "event shared", "cond", "cond shared", "queue get",
-                                 "queue put", "queue join", "future result"};
+                                 "queue put", "queue join", "future result", "pipe recv",
+                                 "pipe send (full)", "connection wait", "barrier",
+                                 "mpqueue get", "mpqueue put", "futures wait",
+                                 "as_completed next", "thread join", "timer join",
+                                 "executor shutdown(wait)", "sleep", "signal pause",
+                                 "sigwait"};
+
+/* A thread (or a thread pool's work item) that runs until its event is
+ * set: what a thread join or a shutdown(wait) waits for. */
+typedef struct {
+  mt_thread_t *t;
+  mt_timer_t *timer;
+  mt_executor_t *ex;
+  mt_future_t *f;
+  mt_event_t *go;
+} runner_t;
+
+static void *wait_go(void *arg) {
+  mt_event_wait(arg, MT_FOREVER);
+  return NULL;
+}
+
+static int wait_go_task(void *arg, mt_value_t *out) {
+  (void)out;
+  return mt_event_wait(arg, MT_FOREVER);
+}
+
+static void never_fires(void *arg) { (void)arg; }
+
+static atomic_int handled;
+static void on_usr1(int sig, void *arg) {
+  (void)sig;
+  (void)arg;
+  atomic_fetch_add(&handled, 1);
+}
 
 static bool flag_set(void *arg) { return *(int *)arg != 0; }
+
+/* A one-way pipe (r receives what w sends) and what went through it:
+ * messages sent (filler + by the calls), messages received.  At the end
+ * exactly sent - got messages are left, none torn. */
+typedef struct {
+  mt_conn_t *r, *w;
+  int sent, got;
+} pipe_obj_t;
+
+static pipe_obj_t *pipe_make(bool fill) {
+  pipe_obj_t *p = calloc(1, sizeof *p);
+  assert_non_null(p);
+  assert_code(mt_pipe_new(false, &p->r, &p->w), 0);
+  /* full: small frames (one kernel buffer each: never half written) until
+   * a send with timeout 0 finds no room */
+  while (fill && mt_conn_send_bytes(p->w, "f", 1, 0) == 0) p->sent++;
+  if (fill) assert_true(p->sent > 0);
+  return p;
+}
+
+static void pipe_destroy(pipe_obj_t *p) {
+  char buf[8];
+  size_t len;
+  int left = 0, r;
+  while ((r = mt_conn_recv_bytes_into(p->r, buf, sizeof buf, &len, 0)) == 0) {
+    left++;
+    assert_true((len == 1 && buf[0] == 'f') || (len == 2 && !memcmp(buf, "zz", 2)));
+  }
+  assert_code(r, MT_ETIMEDOUT);
+  assert_int_equal(left, p->sent - p->got); /* nothing lost, nothing torn */
+  mt_conn_free(p->r);
+  mt_conn_free(p->w);
+  free(p);
+}
 
 static void *make(int kind) {
   switch (kind) {
@@ -92,6 +169,50 @@ static void *make(int kind) {
     return q;
   }
   case B_FUTURE: return mt_future_new();
+  case B_PIPE_RECV: case B_CONN_WAIT: return pipe_make(false);
+  case B_PIPE_SEND: return pipe_make(true);
+  case B_BARRIER: return mt_barrier_new(2, NULL, NULL, MT_FOREVER, 0);
+  case B_MPQ_GET: return mt_mpqueue_new(1, 8);
+  case B_MPQ_PUT: {
+    mt_mpqueue_t *q = mt_mpqueue_new(1, 8);
+    assert_code(mt_mpqueue_put(q, "f", 1, 0), 0);
+    return q;
+  }
+  case B_FUT_WAIT: case B_AS_COMPLETED: return mt_future_new();
+  case B_THREAD_JOIN: case B_TIMER_JOIN: case B_SHUTDOWN: {
+    runner_t *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    x->go = mt_event_new(0);
+    if (kind == B_THREAD_JOIN) {
+      x->t = mt_thread_new(wait_go, x->go, NULL);
+      assert_non_null(x->t);
+      assert_code(mt_thread_start(x->t), 0);
+    } else if (kind == B_TIMER_JOIN) {
+      x->timer = mt_timer_new(3600, never_fires, NULL); /* ends by its cancel */
+      assert_code(mt_timer_start(x->timer), 0);
+    } else {
+      mt_thread_pool_opts_t o = MT_THREAD_POOL_OPTS_INIT;
+      o.max_workers = 1;
+      x->ex = mt_executor_new_thread_pool(&o);
+      assert_non_null(x->ex);
+      assert_code(mt_executor_submit(x->ex, wait_go_task, x->go, &x->f), 0);
+    }
+    return x;
+  }
+  case B_SLEEP: return NULL;
+  case B_PAUSE: {
+    static int installed;
+    if (!installed++) assert_code(mt_signal_signal(SIGUSR1, on_usr1, NULL), 0);
+    return NULL;
+  }
+  case B_SIGWAIT: { /* sigwait takes a blocked signal: block it on this thread */
+    sigset_t *set = malloc(sizeof *set);
+    assert_non_null(set);
+    sigemptyset(set);
+    sigaddset(set, SIGUSR2);
+    assert_code(mt_signal_pthread_sigmask(SIG_BLOCK, set, NULL), 0);
+    return set;
+  }
   }
   return NULL;
 }
@@ -105,6 +226,39 @@ static void destroy(int kind, void *o) {
   case B_COND: case B_COND_SHARED: mt_cond_free(o); break;
   case B_QGET: case B_QPUT: case B_QJOIN: mt_queue_free(o); break;
   case B_FUTURE: mt_future_free(o); break;
+  case B_PIPE_RECV: case B_PIPE_SEND: case B_CONN_WAIT: pipe_destroy(o); break;
+  case B_BARRIER: mt_barrier_free(o); break;
+  case B_MPQ_GET: case B_MPQ_PUT: {
+    char buf[8]; /* a get took the one put; a put refilled the one taken */
+    if (kind == B_MPQ_PUT) assert_code(mt_mpqueue_get(o, buf, sizeof buf, NULL, 0), 1);
+    assert_code(mt_mpqueue_get(o, buf, sizeof buf, NULL, 0), MT_EEMPTY);
+    mt_mpqueue_free(o);
+    break;
+  }
+  case B_FUT_WAIT: case B_AS_COMPLETED: mt_future_free(o); break;
+  case B_THREAD_JOIN: case B_TIMER_JOIN: case B_SHUTDOWN: {
+    runner_t *x = o;
+    if (x->t) {
+      assert_code(mt_thread_join(x->t, 10.0, NULL), 0);
+      mt_thread_free(x->t);
+    }
+    mt_timer_free(x->timer);
+    if (x->ex) {
+      assert_code(mt_executor_shutdown(x->ex, true, false, 10.0), 0);
+      assert_code(mt_future_result(x->f, 0, NULL), 0); /* the work ran to its end */
+      mt_future_free(x->f);
+      mt_executor_free(x->ex);
+    }
+    mt_event_free(x->go);
+    free(x);
+    break;
+  }
+  case B_SIGWAIT: /* the one signal raised was taken, none is left */
+    assert_code(mt_signal_sigwait(o, 0), MT_ETIMEDOUT);
+    assert_code(mt_signal_pthread_sigmask(SIG_UNBLOCK, o, NULL), 0);
+    free(o);
+    break;
+  default: break;
   }
 }
 
@@ -138,6 +292,66 @@ static int block_in(blk_t *b, double timeout) {
     b->item = v.ptr;
     return r;
   }
+  case B_PIPE_RECV: {
+    pipe_obj_t *p = b->obj;
+    char buf[8];
+    size_t len = 0;
+    int r = mt_conn_recv_bytes_into(p->r, buf, sizeof buf, &len, timeout);
+    if (r == 0) {
+      p->got++;
+      assert_true(len == 2 && !memcmp(buf, "zz", 2));
+    }
+    return r;
+  }
+  case B_PIPE_SEND: {
+    pipe_obj_t *p = b->obj;
+    int r = mt_conn_send_bytes(p->w, "zz", 2, timeout);
+    if (r == 0) p->sent++;
+    return r;
+  }
+  case B_CONN_WAIT: {
+    pipe_obj_t *p = b->obj;
+    mt_waitable_t w = {.kind = MT_WAIT_CONN, .obj = p->r};
+    int r = mt_conn_wait(&w, 1, timeout);
+    if (r == 0) return MT_ETIMEDOUT;
+    return r == 1 && w.ready == 1 ? 0 : (r < 0 ? r : MT_EINVAL);
+  }
+  case B_BARRIER: {
+    int r = mt_barrier_wait(b->obj, timeout);
+    return r >= 0 ? 0 : r;
+  }
+  case B_MPQ_GET: {
+    char buf[8];
+    int r = mt_mpqueue_get(b->obj, buf, sizeof buf, NULL, timeout);
+    if (r >= 0) assert_true(r == 1 && buf[0] == 'm');
+    return r >= 0 ? 0 : r;
+  }
+  case B_MPQ_PUT: return mt_mpqueue_put(b->obj, "f", 1, timeout);
+  case B_FUT_WAIT: {
+    mt_future_t *f = b->obj;
+    int r = mt_future_wait(&f, 1, timeout, MT_FIRST_COMPLETED, NULL, NULL, NULL);
+    return r == 1 ? 0 : r == 0 ? MT_ETIMEDOUT : r;
+  }
+  case B_AS_COMPLETED: {
+    mt_future_t *f = b->obj, *got = NULL;
+    mt_as_completed_t *it = mt_as_completed_new(&f, 1, timeout);
+    assert_non_null(it);
+    int r = mt_as_completed_next(it, &got);
+    mt_as_completed_free(it);
+    if (r == 1) assert_ptr_equal(got, f);
+    return r == 1 ? 0 : r;
+  }
+  case B_THREAD_JOIN: return mt_thread_join(((runner_t *)b->obj)->t, timeout, NULL);
+  case B_TIMER_JOIN: return mt_timer_join(((runner_t *)b->obj)->timer, timeout);
+  case B_SHUTDOWN: return mt_executor_shutdown(((runner_t *)b->obj)->ex, true, false, timeout);
+  case B_SLEEP: /* nothing releases a sleep: the first waiter of a cancel row
+                   sleeps for ever, any other one 20 ms */
+    return mt_coro_sleep(timeout == MT_FOREVER && !b->again ? 0.02 : timeout);
+  case B_PAUSE: return mt_signal_pause(timeout);
+  case B_SIGWAIT: {
+    int r = mt_signal_sigwait(b->obj, timeout);
+    return r == SIGUSR2 ? 0 : (r < 0 ? r : MT_EINVAL);
+  }
   }
   return MT_EINVAL;
 }
@@ -168,6 +382,40 @@ static int release(blk_t *b) {
     return mt_queue_task_done(b->obj);
   }
   case B_FUTURE: return mt_future_set_result(b->obj, (mt_value_t){(void *)43, 0, NULL});
+  case B_PIPE_RECV: case B_CONN_WAIT: {
+    pipe_obj_t *p = b->obj;
+    int r = mt_conn_send_bytes(p->w, "zz", 2, MT_FOREVER);
+    if (r == 0) p->sent++;
+    return r;
+  }
+  case B_PIPE_SEND: { /* one receive takes what the kernel holds: room again */
+    pipe_obj_t *p = b->obj;
+    char buf[8];
+    size_t len;
+    int r = mt_conn_recv_bytes_into(p->r, buf, sizeof buf, &len, MT_FOREVER);
+    if (r == 0) p->got++;
+    return r < 0 ? r : (len == 1 && buf[0] == 'f' ? 0 : MT_EINVAL);
+  }
+  case B_BARRIER: {
+    int r = mt_barrier_wait(b->obj, MT_FOREVER);
+    return r >= 0 ? 0 : r;
+  }
+  case B_MPQ_GET: return mt_mpqueue_put(b->obj, "m", 1, MT_FOREVER);
+  case B_MPQ_PUT: {
+    char buf[8];
+    int r = mt_mpqueue_get(b->obj, buf, sizeof buf, NULL, MT_FOREVER);
+    return r == 1 && buf[0] == 'f' ? 0 : (r < 0 ? r : MT_EINVAL);
+  }
+  case B_FUT_WAIT: case B_AS_COMPLETED:
+    return mt_future_set_result(b->obj, (mt_value_t){(void *)44, 0, NULL});
+  case B_THREAD_JOIN: case B_SHUTDOWN: return mt_event_set(((runner_t *)b->obj)->go);
+  case B_TIMER_JOIN: {
+    int r = mt_timer_cancel(((runner_t *)b->obj)->timer, 0);
+    return r == 1 ? 0 : (r < 0 ? r : MT_EINVAL);
+  }
+  case B_SLEEP: return 0;
+  case B_PAUSE: return mt_signal_raise_signal(SIGUSR1);
+  case B_SIGWAIT: return mt_signal_raise_signal(SIGUSR2); /* blocked: stays pending */
   }
   return MT_EINVAL;
 }
@@ -217,7 +465,9 @@ static void hand_off_each(void **state) {
 
 /* ---- cancelled instead --------------------------------------------------------- */
 
-static bool converted(int k) { return k != B_LOCK && k != B_RLOCK; }
+/* RLock: its owner is the task that took it, so the root cannot hold it
+ * for the waiter to block on (test_identity covers it). */
+static bool converted(int k) { return k != B_RLOCK; }
 
 static void check_unwound(blk_t *b) {
   int g, p, j;
@@ -229,6 +479,11 @@ static void check_unwound(blk_t *b) {
   case B_SEM: case B_SEM_SHARED: assert_code(mt_sem_value(b->obj), 0); break;
   case B_BSEM: assert_code(mt_sem_value(b->obj), 0); break;
   case B_EVENT: case B_EVENT_SHARED: assert_int_equal(mt__event_waiters(b->obj), 0); break;
+  case B_BARRIER: assert_code(mt_barrier_n_waiting(b->obj), 0); break;
+  case B_MPQ_GET: case B_MPQ_PUT:
+    mt__mpqueue_sleeping(b->obj, &g, &p);
+    assert_int_equal(g + p, 0);
+    break;
   default: break;
   }
 }
@@ -236,21 +491,26 @@ static void check_unwound(blk_t *b) {
 static void cancel_each(bool kill) {
   for (int k = 0; k < B_N; k++) {
     if (!converted(k)) continue;
-    blk_t b = {.kind = k, .obj = make(k), .again = true, .again_timeout = kill ? MT_FOREVER : 0};
+    /* a barrier's wait with timeout 0 breaks it: no second call there */
+    blk_t b = {.kind = k, .obj = make(k), .again = kill || k != B_BARRIER,
+               .again_timeout = kill ? MT_FOREVER : 0};
     mt_future_t *a = mt_coro_spawn(waiter_task, &b, NULL);
     assert_code(mt_coro_sleep(0), 0); /* A runs and parks */
     assert_int_equal(atomic_load(&b.started), 1);
     assert_int_equal(atomic_load(&b.done), 0);
-    if (kill) assert_code(mt_coro_kill(a, 10.0), 0);
-    else {
-      assert_code(mt_coro_cancel(a), 1);
-      assert_code(mt_coro_join(a, 10.0), 0);
-    }
+    if (!kill) assert_code(mt_coro_cancel(a), 1);
+    int e = kill ? mt_coro_kill(a, 10.0) : mt_coro_join(a, 10.0);
+    if (e != 0) fail_msg("%s: the %s task did not end: %s", names[k], kill ? "killed" : "cancelled",
+                         mt_err_name(e));
     if (b.r != MT_ECANCELLED) fail_msg("%s: got %s", names[k], mt_err_name(b.r));
     /* kill: sticky, the second call too; cancel: delivered once, the second
      * call (timeout 0) is an ordinary one */
-    int want2 = kill ? MT_ECANCELLED
-                : (k == B_QGET ? MT_EEMPTY : k == B_QPUT ? MT_EFULL : MT_ETIMEDOUT);
+    int want2 = kill                          ? MT_ECANCELLED
+                : k == B_QGET || k == B_MPQ_GET ? MT_EEMPTY
+                : k == B_QPUT || k == B_MPQ_PUT ? MT_EFULL
+                : k == B_SLEEP                  ? 0 /* a sleep(0) is a yield */
+                : k == B_BARRIER                ? 0 /* not called */
+                                                : MT_ETIMEDOUT;
     if (b.r2 != want2) fail_msg("%s: second call got %s", names[k], mt_err_name(b.r2));
     assert_code(mt_future_is_cancelled(a), 1); /* returned MT_ECANCELLED after a request */
     assert_code(mt_future_result(a, 0, NULL), MT_ECANCELLED);
@@ -277,6 +537,135 @@ static void cancelled_in_each(void **state) {
 static void killed_in_each(void **state) {
   (void)state;
   cancel_each(true);
+}
+
+/* ---- pipes: a cancel never loses or tears a message ------------------------------ */
+
+enum { BIG = 64 * 1024, PART = 24 * 1024 };
+
+typedef struct {
+  mt_conn_t *c;
+  unsigned char *buf;
+  size_t len;
+  int r, r2;
+  atomic_int started;
+} xfer_t;
+
+static int big_receiver(void *arg, mt_value_t *out) {
+  (void)out;
+  xfer_t *x = arg;
+  atomic_store(&x->started, 1);
+  x->r = mt_conn_recv_bytes_into(x->c, x->buf, BIG, &x->len, MT_FOREVER);
+  return x->r;
+}
+
+static size_t kernel_holds(int fd) {
+  int n = -1;
+  assert_int_equal(ioctl(fd, FIONREAD, &n), 0);
+  return (size_t)n;
+}
+
+/* A task receiving a 64 KiB message of which only the header and 24 KiB
+ * have arrived (it took them: the kernel holds nothing) is cancelled or
+ * killed: MT_ECANCELLED, and the next receiver gets the whole message. */
+static void pipe_recv_cancelled_mid_message(void **state) {
+  (void)state;
+  unsigned char *msg = malloc(BIG), *got = malloc(BIG);
+  assert_non_null(msg);
+  assert_non_null(got);
+  for (size_t i = 0; i < BIG; i++) msg[i] = (unsigned char)(i * 7 + 1);
+  for (int kill = 0; kill < 2; kill++) {
+    mt_conn_t *r, *w;
+    assert_code(mt_pipe_new(false, &r, &w), 0);
+    int wfd = mt_conn_fileno(w);
+    uint32_t hdr = BIG; /* the frame: a 4-byte length, then the bytes */
+    assert_int_equal(write(wfd, &hdr, 4), 4);
+    assert_int_equal(write(wfd, msg, PART), PART);
+    xfer_t x = {.c = r, .buf = got};
+    mt_future_t *a = mt_coro_spawn(big_receiver, &x, NULL);
+    assert_code(mt_coro_sleep(0), 0); /* A reads what is there and parks */
+    assert_int_equal(atomic_load(&x.started), 1);
+    assert_code(mt_future_is_done(a), 0);
+    assert_int_equal(kernel_holds(mt_conn_fileno(r)), 0); /* A holds the part */
+    if (kill) assert_code(mt_coro_kill(a, 10.0), 0);
+    else {
+      assert_code(mt_coro_cancel(a), 1);
+      assert_code(mt_coro_join(a, 10.0), 0);
+    }
+    assert_code(x.r, MT_ECANCELLED);
+    assert_code(mt_future_is_cancelled(a), 1);
+    mt_future_free(a);
+    /* the rest arrives: the next receive (the root) gets the whole message */
+    assert_int_equal(write(wfd, msg + PART, BIG - PART), BIG - PART);
+    size_t len = 0;
+    memset(got, 0, BIG);
+    assert_code(mt_conn_recv_bytes_into(r, got, BIG, &len, 10.0), 0);
+    assert_int_equal(len, BIG);
+    assert_memory_equal(got, msg, BIG);
+    assert_code(mt_conn_send_bytes(w, "next", 4, 0), 0); /* the stream is in step */
+    char small[8];
+    assert_code(mt_conn_recv_bytes_into(r, small, sizeof small, &len, 0), 0);
+    assert_int_equal(len, 4);
+    mt_conn_free(r);
+    mt_conn_free(w);
+  }
+  free(msg);
+  free(got);
+}
+
+enum { HUGE = 4 * 1024 * 1024 };
+
+static int big_sender(void *arg, mt_value_t *out) {
+  (void)out;
+  xfer_t *x = arg;
+  atomic_store(&x->started, 1);
+  x->r = mt_conn_send_bytes(x->c, x->buf, HUGE, MT_FOREVER);
+  x->r2 = mt_coro_sleep(0); /* the next wait: the cancel lands here */
+  return x->r < 0 ? x->r : x->r2;
+}
+
+/* A task cancelled (or killed) in the middle of sending a 4 MiB message
+ * (part of it is out, the pipe is full) finishes the frame: a cancel is
+ * taken only before the first byte.  The receiver gets the whole message
+ * and the stream stays in step; the cancel lands at the task's next wait. */
+static void pipe_send_cancelled_mid_message(void **state) {
+  (void)state;
+  unsigned char *msg = malloc(HUGE), *got = malloc(HUGE);
+  assert_non_null(msg);
+  assert_non_null(got);
+  for (size_t i = 0; i < HUGE; i++) msg[i] = (unsigned char)(i * 13 + 5);
+  for (int kill = 0; kill < 2; kill++) {
+    mt_conn_t *r, *w;
+    assert_code(mt_pipe_new(false, &r, &w), 0);
+    xfer_t x = {.c = w, .buf = msg};
+    mt_future_t *a = mt_coro_spawn(big_sender, &x, NULL);
+    assert_code(mt_coro_sleep(0), 0); /* A sends what fits and parks */
+    assert_int_equal(atomic_load(&x.started), 1);
+    assert_code(mt_future_is_done(a), 0);
+    assert_true(kernel_holds(mt_conn_fileno(r)) > 0); /* the frame has begun */
+    if (kill) assert_code(mt_coro_kill(a, 0), MT_ETIMEDOUT); /* killed, not done */
+    else assert_code(mt_coro_cancel(a), 1);
+    assert_code(mt_coro_sleep(0), 0); /* A runs: it goes on sending */
+    assert_code(mt_future_is_done(a), 0);
+    size_t len = 0;
+    assert_code(mt_conn_recv_bytes_into(r, got, HUGE, &len, 30.0), 0);
+    assert_int_equal(len, HUGE);
+    assert_memory_equal(got, msg, HUGE);
+    assert_code(mt_coro_join(a, 10.0), 0);
+    assert_code(x.r, 0);              /* the send finished */
+    assert_code(x.r2, MT_ECANCELLED); /* the cancel came at the next wait */
+    assert_code(mt_future_is_cancelled(a), 1);
+    mt_future_free(a);
+    assert_code(mt_conn_send_bytes(w, "next", 4, 0), 0); /* in step */
+    char small[8];
+    assert_code(mt_conn_recv_bytes_into(r, small, sizeof small, &len, 0), 0);
+    assert_int_equal(len, 4);
+    assert_memory_equal(small, "next", 4);
+    mt_conn_free(r);
+    mt_conn_free(w);
+  }
+  free(msg);
+  free(got);
 }
 
 /* A Lock is a cancellation point (it parks through the wait layer): the
@@ -1251,6 +1640,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(hand_off_each, setup, teardown),
       cmocka_unit_test_setup_teardown(cancelled_in_each, setup, teardown),
       cmocka_unit_test_setup_teardown(killed_in_each, setup, teardown),
+      cmocka_unit_test_setup_teardown(pipe_recv_cancelled_mid_message, setup, teardown),
+      cmocka_unit_test_setup_teardown(pipe_send_cancelled_mid_message, setup, teardown),
       cmocka_unit_test_setup_teardown(cancel_lock_waiter, setup, teardown),
       cmocka_unit_test_setup_teardown(cancel_then_woken, setup, teardown),
       cmocka_unit_test_setup_teardown(cancel_mpqueue_getter, setup, teardown),
