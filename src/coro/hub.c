@@ -319,10 +319,10 @@ static int park_current(mt_hub_t *h, fiber_t *fb, int kind, int64_t deadline) {
 static void interrupt(mt_hub_t *h, fiber_t *fb, int code) {
   if (fb->state != F_PARKED) return;
   /* A scope expired: a cancel that consumes no cancel_once (the sticky
-   * `expired` delivers it); descriptors end as timed out. */
+   * `expired` delivers it), descriptor waits included. */
   if (code == SCOPE_EXPIRED) {
     atomic_store_explicit(&fb->g->expired, true, memory_order_relaxed);
-    code = fb->kind == K_FDS ? MT_ETIMEDOUT : MT_ECANCELLED;
+    code = MT_ECANCELLED;
   }
   bool expire = atomic_load_explicit(&fb->g->expired, memory_order_relaxed);
   switch (fb->kind) {
@@ -348,7 +348,7 @@ static void interrupt(mt_hub_t *h, fiber_t *fb, int code) {
     make_ready(h, fb, code == MT_ETIMEDOUT ? MT_ETIMEDOUT : 0);
     break;
   case K_FDS: /* a cancellation point too: the caller unwinds */
-    if (code == MT_ECANCELLED)
+    if (code == MT_ECANCELLED && !expire)
       atomic_store_explicit(&fb->g->cancel_once, false, memory_order_relaxed);
     make_ready(h, fb, code);
     break;

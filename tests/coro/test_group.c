@@ -449,9 +449,9 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-enum { C_QGET, C_QPUT, C_LOCK, C_EVENT, C_FUTURE, C_SLEEP, C_SEM, C_COND, C_JOIN, C_N };
+enum { C_QGET, C_QPUT, C_LOCK, C_EVENT, C_FUTURE, C_SLEEP, C_SEM, C_COND, C_JOIN, C_PIPE, C_N };
 static const char *cnames[C_N] = {"queue get", "queue put", "lock", "event", "future result",
-                                  "sleep", "sem", "cond", "join"};
+                                  "sleep", "sem", "cond", "join", "pipe recv"};
 
 typedef struct {
   mt_queue_t *q, *full;
@@ -460,6 +460,7 @@ typedef struct {
   mt_future_t *fut, *task;
   mt_sem_t *sem;
   mt_cond_t *cond;
+  mt_conn_t *pa, *pb; /* a pipe nobody writes to: a descriptor wait */
 } objs_t;
 
 static int never(void *arg, mt_value_t *out) {
@@ -469,10 +470,11 @@ static int never(void *arg, mt_value_t *out) {
 
 static objs_t make_objs(void) {
   objs_t o = {mt_queue_new(0), mt_queue_new(1), mt_lock_new(0), mt_event_new(0), mt_future_new(),
-              NULL, mt_sem_new(0, 0), mt_cond_new(NULL, 0)};
+              NULL, mt_sem_new(0, 0), mt_cond_new(NULL, 0), NULL, NULL};
   assert_code(mt_queue_put(o.full, (void *)1, 0), 0);
   assert_code(mt_lock_acquire(o.lock, 0), 0); /* held by the root */
   o.task = mt_coro_spawn(never, o.ev, NULL);
+  assert_code(mt_pipe_new(true, &o.pa, &o.pb), 0);
   return o;
 }
 
@@ -487,6 +489,8 @@ static void free_objs(objs_t *o) {
   mt_future_free(o->fut);
   mt_sem_free(o->sem);
   mt_cond_free(o->cond);
+  mt_conn_free(o->pa);
+  mt_conn_free(o->pb);
 }
 
 /* One blocking call of kind k, unlimited (or with `timeout`). */
@@ -508,6 +512,13 @@ static int call(objs_t *o, int k, double timeout) {
     return r;
   }
   case C_JOIN: return mt_coro_join(o->task, timeout);
+  case C_PIPE: {
+    void *p = NULL;
+    size_t n;
+    int r = mt_conn_recv_bytes(o->pb, &p, &n, timeout);
+    free(p);
+    return r;
+  }
   }
   return -1;
 }
