@@ -181,7 +181,7 @@ int mt_conn_get_max_recv(const mt_conn_t *c, size_t *max) {
  * wait goes through mt__wait_fd first, and the call that follows finds the
  * descriptor ready. */
 static bool may_block(int64_t deadline) {
-  return deadline == MT__NO_DEADLINE && mt__get_parker() == NULL;
+  return deadline == MT__NO_DEADLINE && mt__may_sleep_outside();
 }
 
 /* ---- sending ----------------------------------------------------------------- */

@@ -166,9 +166,10 @@ static pid_t wait_any(int64_t dl, bool nohang, int *status) {
     }
     int64_t slice = mt__now_ns() + RESCAN_NS;
     int64_t until = slice < dl ? slice : dl;
-    if (m > 0) mt__wait_fds(fds, m, until);
-    else mt__wait_fd(-1, 0, until); /* a child came and went: re-check soon */
+    int w = m > 0 ? mt__wait_fds(fds, m, until)
+                  : mt__wait_fd(-1, 0, until); /* a child came and went: re-check soon */
     for (int i = 0; i < m; i++) mt__sys_close(fds[i].fd);
+    if (w == MT_EINTR) return w;
   }
 }
 
@@ -190,6 +191,7 @@ pid_t mt_os_wait(double timeout, int *status) { return mt_os_waitpid(-1, 0, time
 static void wait_gone(pid_t pid) {
   int fd = mt__sys_pidfd_open(pid, 0);
   if (fd < 0) return; /* already gone */
+  mt__set_intr(NULL); /* a fresh child: nothing to interrupt it for */
   mt__wait_fd(fd, POLLIN, MT__NO_DEADLINE);
   mt__sys_close(fd);
 }
@@ -246,8 +248,10 @@ static pid_t fork_twice(bool *in_grandchild, int *rep, int (*between)(void)) {
   mt__sys_close(p[1]);
   int st;
   int fd = mt__sys_pidfd_open(c, 0);
-  if (fd >= 0) {
+  if (fd >= 0) { /* the child leaves at once: not interrupted, or it stays a zombie */
+    mt__intr_t *in = mt__set_intr(NULL);
     mt__wait_fd(fd, POLLIN, MT__NO_DEADLINE);
+    mt__set_intr(in);
     mt__sys_close(fd);
   }
   mt__sys_waitpid_nohang(c, &st); /* the child: no zombie */

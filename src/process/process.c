@@ -340,6 +340,7 @@ static void sweep_locked(void) {
  * (the owner may have reaped and freed that child in between). */
 static void cleanup_children(void) {
   if (!__atomic_load_n(&S.reg_head, __ATOMIC_RELAXED)) return; /* no fault */
+  mt__set_intr(NULL); /* the exit's join is not interrupted (the thread is leaving) */
   reg_lock_take();
   for (mt_process_t *q = S.reg_head; q; q = q->next)
     if (q->daemon) mt__sys_pidfd_send_signal(q->pidfd, SIGTERM);

@@ -561,7 +561,7 @@ int mt_thread_join(mt_thread_t *t, double timeout, void **result) {
   /* ident is 0 while a thread found through enumerate is still inside
    * mt_thread_start: then park on state like any other joiner. */
   uint64_t id = __atomic_load_n(&t->ident, __ATOMIC_ACQUIRE);
-  if (s != T_DONE && id != 0 && deadline == MT__NO_DEADLINE && !mt__get_parker() &&
+  if (s != T_DONE && id != 0 && deadline == MT__NO_DEADLINE && mt__may_sleep_outside() &&
       !mt__coro_cancelled() && claim_reap(t)) {
     /* Untimed join by the first joiner of a plain thread: pthread_join
      * sleeps once, until the kernel reports the exit (see top). */
