@@ -133,6 +133,19 @@ static int op_conn_wait(struct job *j) {
   return mt_conn_wait(w, 2, MT_FOREVER);
 }
 static int op_join(struct job *j) { return mt_thread_join(j->obj, MT_FOREVER, NULL); }
+static int op_cond(struct job *j) {
+  mt_lock_t *l = j->obj2;
+  if (mt_lock_acquire(l, MT_FOREVER) != 0) return MT_EIO;
+  int r = mt_cond_wait(j->obj, MT_FOREVER);
+  j->again = mt_lock_is_locked(l); /* the lock is held again, as Python's wait */
+  mt_lock_release(l);
+  return r;
+}
+static int op_barrier(struct job *j) { return mt_barrier_wait(j->obj, MT_FOREVER); }
+static int op_future(struct job *j) {
+  mt_value_t v;
+  return mt_future_result(j->obj, MT_FOREVER, &v);
+}
 
 static void test_private_futex(void **s) {
   (void)s;
@@ -146,6 +159,28 @@ static void test_private_futex(void **s) {
   expect_eintr(op_sem, sem, NULL);
   assert_int_equal(mt_sem_value(sem), 0);
   mt_sem_free(sem);
+
+  mt_lock_t *cl = mt_lock_new(0);
+  mt_cond_t *c = mt_cond_new(cl, 0);
+  assert_non_null(c);
+  struct job j = {.op = op_cond, .obj = c, .obj2 = cl, .opt_in = 1};
+  mt_thread_t *t = start_job(&j);
+  assert_code(mt_signal_raise_signal(SIGUSR1), 0);
+  assert_code(mt_thread_join(t, 30, NULL), 0);
+  mt_thread_free(t);
+  assert_code(j.result, MT_EINTR);
+  assert_int_equal(j.again, 1);
+  mt_cond_free(c);
+  mt_lock_free(cl);
+
+  mt_barrier_t *b = mt_barrier_new(2, NULL, NULL, MT_FOREVER, 0);
+  assert_non_null(b);
+  expect_eintr(op_barrier, b, NULL);
+  mt_barrier_free(b);
+
+  mt_future_t *f = mt_future_new();
+  expect_eintr(op_future, f, NULL);
+  mt_future_free(f);
 
   mt_queue_t *q = mt_queue_new(0);
   expect_eintr(op_queue_get, q, NULL);
