@@ -102,7 +102,8 @@ int mt_signal_pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
  * a call that can finish without blocking (a free Lock, timeout 0)
  * finishes and leaves the interrupt for the next.  Covers the waits of
  * Lock/RLock, Semaphore, Event, Condition, Barrier, queues, futures,
- * thread join, pipes and connection waits, Process join, Popen wait and
+ * thread join, pipe receive, pipe send (before its first byte: a message
+ * is never cut), connection waits, Process join, Popen wait and
  * communicate (data read so far is kept, as after a timeout); private and
  * MT_SHARED alike.  on = 0 opts out and drops an interrupt not yet taken.
  * Default: off in every thread (Python's PEP 475: calls retry after a

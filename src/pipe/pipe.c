@@ -187,13 +187,16 @@ static bool may_block(int64_t deadline) {
 /* ---- sending ----------------------------------------------------------------- */
 
 /* Sends the iovecs completely.  Before the first byte, waits until the
- * deadline; afterwards without one. */
+ * deadline; afterwards without one, and without an interrupt (MT_EINTR,
+ * docs/signals.md): half a message is never left in the pipe. */
 static int send_all(mt_conn_t *c, struct iovec *iov, int n, int64_t deadline) {
   bool started = false;
   while (n > 0) {
     int64_t until = started ? MT__NO_DEADLINE : deadline;
     if (!may_block(until)) {
+      mt__intr_t *in = started ? mt__set_intr(NULL) : NULL;
       int r = mt__wait_fd(c->wfd, POLLOUT, until);
+      if (started) mt__set_intr(in);
       if (r < 0) return r;
     }
     ssize_t w = mt__sys_writev_nosig(c->wfd, c->is_sock, iov, n);
