@@ -709,8 +709,9 @@ int mt_process_is_alive(mt_process_t *p) {
   if (!p) return MT_EINVAL;
   if (p == S.self_proc) return 1;
   if (p->kind == K_PARENT) {
-    if (parent_wait(0) == MT_ETIMEDOUT) return 1;
-    return 0;
+    /* 0 only when it is known gone: an error (a cancelled task's poll)
+     * says nothing about the parent. */
+    return parent_wait(0) == 0 ? 0 : 1;
   }
   if (p->kind != K_CHILD) return MT_EINVAL;
   if (atomic_load(&p->state) == S_NEW) return 0;

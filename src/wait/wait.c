@@ -145,8 +145,17 @@ static int wait_word_intr(const uint32_t *word, uint32_t expected, bool shared,
 
 /* A thread's descriptor wait with an interrupt record: the record's
  * eventfd is polled last, beside the caller's descriptors.  Ready
- * descriptors win over an interrupt (it stays raised). */
+ * descriptors win over an interrupt (it stays raised).  The callers use
+ * the poll itself as their readiness test, so a call that need not block
+ * (deadline passed, or an interrupt pending) first polls its descriptors
+ * with timeout 0: ready ones or a passed deadline end it normally and the
+ * interrupt stays for the next wait that blocks. */
 static int wait_fds_intr(struct pollfd *fds, int nfds, int64_t deadline_ns, mt__intr_t *in) {
+  bool passed = mt__deadline_passed(deadline_ns);
+  if (passed || __atomic_load_n(&in->pending, __ATOMIC_ACQUIRE)) {
+    int r = mt__sys_poll(fds, (nfds_t)nfds, 0); /* deadline 0: one poll, no wait */
+    if (r != MT_ETIMEDOUT || passed) return r;
+  }
   struct pollfd small[8], *all = small;
   if (nfds + 1 > 8 && !(all = malloc(((size_t)nfds + 1) * sizeof *all)))
     return mt__sys_poll(fds, (nfds_t)nfds, deadline_ns); /* no memory: not interruptible */

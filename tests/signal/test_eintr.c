@@ -6,7 +6,7 @@
  * release it took), keeps an interrupt that arrives between waits for the
  * next one, and leaves threads that did not opt in alone.  Registered
  * twice: with futex_waitv and with MT_NO_FUTEX_WAITV=1 (the sliced
- * fallback). */
+ * fallback).  Forks (is_alive of the parent in a child): label fork. */
 #include "mt_test.h"
 
 #include <pthread.h>
@@ -411,12 +411,67 @@ static void test_no_lost_wake(void **s) {
   mt_queue_free(q);
 }
 
+/* Review finding 2: with an interrupt pending, a descriptor wait that need
+ * not block (timeout 0, or the data already there) finishes normally and
+ * leaves the interrupt for the next wait that blocks. */
+static void test_ready_now_keeps_interrupt(void **s) {
+  (void)s;
+  mt_conn_t *rd, *wr;
+  assert_code(mt_pipe_new(false, &rd, &wr), 0);
+  mt_sem_t *sem = mt_sem_new(0, 0);
+  mt_waitable_t w[1] = {{.kind = MT_WAIT_CONN, .obj = rd}};
+  assert_code(mt_signal_set_interruptible(1), 0);
+
+  assert_code(mt_conn_send_bytes(wr, "x", 1, 5), 0);
+  assert_code(mt_signal_raise_signal(SIGUSR2), 0); /* handler ran: interrupt raised */
+  assert_code(mt_conn_poll(rd, 0), 1);              /* a frame is there */
+  assert_code(mt_conn_wait(w, 1, 0), 1);
+  char buf[8];
+  size_t len = 0;
+  assert_code(mt_conn_recv_bytes_into(rd, buf, sizeof buf, &len, MT_FOREVER), 0);
+  assert_int_equal(len, 1);
+  assert_code(mt_conn_poll(rd, 0), 0);    /* timeout 0, nothing there: no wait */
+  assert_code(mt_conn_wait(w, 1, 0), 0);
+  assert_code(mt_sem_acquire(sem, 30), MT_EINTR); /* kept for this one */
+
+  assert_code(mt_signal_set_interruptible(0), 1);
+  mt_sem_free(sem);
+  mt_conn_free(rd);
+  mt_conn_free(wr);
+}
+
+/* ... and mt_process_is_alive(parent) in a child says 1, not "dead". */
+static int child_alive(void *arg) {
+  (void)arg;
+  mt_sem_t *sem = mt_sem_new(0, 0);
+  if (!sem || mt_signal_set_interruptible(1) < 0) return 10;
+  if (mt_process_is_alive(mt_process_parent()) != 1) return 11;
+  if (mt_signal_raise_signal(SIGUSR2) != 0) return 12;
+  if (mt_process_is_alive(mt_process_parent()) != 1) return 13; /* was 0 */
+  if (mt_process_join(mt_process_parent(), 0) != MT_ETIMEDOUT) return 14;
+  if (mt_sem_acquire(sem, 30) != MT_EINTR) return 15; /* still pending */
+  return 0;
+}
+
+static void test_child_parent_alive(void **s) {
+  (void)s;
+  mt_process_t *p = mt_process_new(child_alive, NULL, NULL);
+  assert_non_null(p);
+  assert_code(mt_process_start(p), 0);
+  assert_code(mt_process_join(p, 60), 0);
+  int code = -1;
+  assert_code(mt_process_exitcode(p, &code), 0);
+  assert_int_equal(code, 0);
+  mt_process_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_arguments),     cmocka_unit_test(test_pending_one_shot),
       cmocka_unit_test(test_private_futex),     cmocka_unit_test(test_shared_futex),
       cmocka_unit_test(test_descriptor_poll),   cmocka_unit_test(test_thread_join),
       cmocka_unit_test(test_not_opted_in),      cmocka_unit_test(test_no_lost_wake),
+      cmocka_unit_test(test_ready_now_keeps_interrupt), cmocka_unit_test(test_child_parent_alive),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
