@@ -191,8 +191,11 @@ pid_t mt_os_wait(double timeout, int *status) { return mt_os_waitpid(-1, 0, time
 static void wait_gone(pid_t pid) {
   int fd = mt__sys_pidfd_open(pid, 0);
   if (fd < 0) return; /* already gone */
-  mt__set_intr(NULL); /* a fresh child: nothing to interrupt it for */
+  /* not interrupted here (the child leaves at once); the thread keeps its
+   * setting afterwards, as in any child */
+  mt__intr_t *in = mt__set_intr(NULL);
   mt__wait_fd(fd, POLLIN, MT__NO_DEADLINE);
+  mt__set_intr(in);
   mt__sys_close(fd);
 }
 
@@ -291,11 +294,13 @@ pid_t mt_os_daemonize(const mt_daemon_opts_t *opts) {
     return r;
   }
   /* The daemon.  Keep the signal dispatcher's descriptor (fork gave it a
-   * fresh one) besides what the caller asked for. */
-  int keep[MAX_WATCH + 1];
+   * fresh one) and the thread's interrupt eventfd (likewise) besides what
+   * the caller asked for. */
+  int keep[MAX_WATCH + 2];
   int nk = 0;
   for (int i = 0; i < opts->n_keep_fds && nk < MAX_WATCH; i++) keep[nk++] = opts->keep_fds[i];
   if (mt__signal_fd() >= 0) keep[nk++] = mt__signal_fd();
+  if (mt__signal_intr_fd() >= 0) keep[nk++] = mt__signal_intr_fd();
   int pidfile_fd;
   int e = mt__sys_daemon_setup(opts->chdir, opts->umask, opts->pidfile, opts->stdin_path,
                                opts->stdout_path, opts->stderr_path, keep, nk, rep, &pidfile_fd);

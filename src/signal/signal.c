@@ -461,3 +461,9 @@ int mt_signal_is_interruptible(void) {
 }
 
 int mt__signal_fd(void) { return atomic_load(&sig_efd); }
+
+int mt__signal_intr_fd(void) {
+  pthread_once(&once, init_module);
+  struct intr_rec *r = pthread_getspecific(intr_key);
+  return r ? r->in.efd : -1;
+}

@@ -465,6 +465,70 @@ static void test_child_parent_alive(void **s) {
   mt_process_free(p);
 }
 
+/* Review finding 3: a grandchild of mt_os_double_fork / mt_os_daemonize
+ * made by an opted-in thread keeps the setting and its record works: a
+ * handler run interrupts its next wait, opting in again says "already",
+ * and (daemon) opting out closes no descriptor of the user.  The checks
+ * run in the grandchild, which writes a code (0 = all well) to a pipe. */
+static int grandchild_checks(void) {
+  mt_sem_t *sem = mt_sem_new(0, 0);
+  if (!sem) return 20;
+  if (mt_signal_is_interruptible() != 1) return 21;
+  int user_fd[64]; /* the user's descriptors: they take every low number that is free */
+  for (int i = 0; i < 64; i++)
+    if ((user_fd[i] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) return 22;
+  if (mt_signal_raise_signal(SIGUSR2) != 0) return 23;
+  if (mt_sem_acquire(sem, 5) != MT_EINTR) return 24; /* was MT_ETIMEDOUT */
+  if (mt_signal_set_interruptible(1) != 1) return 25;
+  if (mt_signal_raise_signal(SIGUSR2) != 0) return 26;
+  if (mt_sem_acquire(sem, 5) != MT_EINTR) return 27;
+  if (mt_signal_set_interruptible(0) != 1) return 28;
+  for (int i = 0; i < 64; i++)
+    if (fcntl(user_fd[i], F_GETFD) < 0) return 29; /* opting out closed one */
+  return 0;
+}
+
+static void grandchild_case(bool daemon) {
+  int pfd[2];
+  assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+  assert_code(mt_signal_set_interruptible(1), 0);
+  pid_t g;
+  if (daemon) {
+    mt_daemon_opts_t o = MT_DAEMON_OPTS_INIT;
+    o.parent_exits = false;
+    o.keep_fds = &pfd[1];
+    o.n_keep_fds = 1;
+    g = mt_os_daemonize(&o);
+  } else {
+    g = mt_os_double_fork();
+  }
+  if (g == 0) { /* the grandchild */
+    int code = grandchild_checks();
+    ssize_t n = write(pfd[1], &code, sizeof code);
+    _exit(n == sizeof code ? 0 : 1);
+  }
+  assert_true(g > 0);
+  assert_code(mt_signal_set_interruptible(0), 1);
+  close(pfd[1]);
+  int code = -1;
+  ssize_t n;
+  while ((n = read(pfd[0], &code, sizeof code)) < 0 && errno == EINTR) {
+  }
+  close(pfd[0]);
+  assert_int_equal(n, sizeof code);
+  if (code) print_message("# %s grandchild: check %d failed\n", daemon ? "daemon" : "double fork", code);
+  assert_int_equal(code, 0);
+}
+
+static void test_double_fork_grandchild(void **s) {
+  (void)s;
+  grandchild_case(false);
+}
+static void test_daemon_grandchild(void **s) {
+  (void)s;
+  grandchild_case(true);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_arguments),     cmocka_unit_test(test_pending_one_shot),
@@ -472,6 +536,7 @@ int main(void) {
       cmocka_unit_test(test_descriptor_poll),   cmocka_unit_test(test_thread_join),
       cmocka_unit_test(test_not_opted_in),      cmocka_unit_test(test_no_lost_wake),
       cmocka_unit_test(test_ready_now_keeps_interrupt), cmocka_unit_test(test_child_parent_alive),
+      cmocka_unit_test(test_double_fork_grandchild), cmocka_unit_test(test_daemon_grandchild),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
