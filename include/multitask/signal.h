@@ -108,9 +108,12 @@ int mt_signal_pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
  * MT_SHARED alike.  on = 0 opts out and drops an interrupt not yet taken.
  * Default: off in every thread (Python's PEP 475: calls retry after a
  * handler).  Tasks of a coroutine hub are never interrupted (asyncio
- * runs handlers as callbacks and interrupts no task): called inside a
- * hub, MT_EPERM.  The previous setting (0 or 1), MT_EINVAL (on not 0 or
- * 1), MT_EPERM, MT_EMFILE / MT_ENOMEM (the thread's eventfd). */
+ * runs handlers as callbacks and interrupts no task), nor are the
+ * library's own threads (pool workers, the timer thread, the signal
+ * dispatcher, where tasks, callbacks and handlers run): opting in there is
+ * MT_EPERM (opting out works).  The previous setting (0 or 1), MT_EINVAL
+ * (on not 0 or 1), MT_EPERM, MT_EMFILE / MT_ENOMEM (the thread's
+ * eventfd). */
 int mt_signal_set_interruptible(int on);
 /* 1 if the calling thread opted in, else 0. */
 int mt_signal_is_interruptible(void);

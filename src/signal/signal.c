@@ -116,6 +116,7 @@ static void run_one(int sig) {
 
 static void *dispatch_main(void *unused) {
   (void)unused;
+  mt__signal_library_thread(); /* handlers run here */
   __atomic_store_n(&G.tid, mt__gettid(), __ATOMIC_RELEASE);
   int fd = G.efd;
   for (;;) {
@@ -424,9 +425,13 @@ int mt_signal_pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
 
 /* ---- interrupting blocked waits ----------------------------------------- */
 
+static _Thread_local bool library_thread;
+void mt__signal_library_thread(void) { library_thread = true; }
+
 int mt_signal_set_interruptible(int on) {
   if (on != 0 && on != 1) return MT_EINVAL;
-  if (mt__get_parker()) return MT_EPERM; /* a hub's task: never interrupted */
+  /* a hub's task and the library's own threads are never interrupted */
+  if (on && (mt__get_parker() || library_thread)) return MT_EPERM;
   pthread_once(&once, init_module);
   struct intr_rec *r = pthread_getspecific(intr_key);
   int was = r != NULL;

@@ -305,6 +305,14 @@ static int in_task(void *arg, mt_value_t *out) {
   return 0;
 }
 
+/* Review finding 6: a thread that opted in before it runs a hub can opt
+ * out from inside it (opting in stays refused there). */
+static int out_task(void *arg, mt_value_t *out) {
+  (void)out;
+  *(int *)arg = mt_signal_set_interruptible(0);
+  return 0;
+}
+
 static void test_bad_arguments(void **s) {
   (void)s;
   assert_code(mt_signal_set_interruptible(2), MT_EINVAL);
@@ -314,6 +322,11 @@ static void test_bad_arguments(void **s) {
   int r = 0;
   assert_code(mt_hub_run(in_task, &r, NULL), 0);
   assert_code(r, MT_EPERM);
+  assert_int_equal(mt_signal_is_interruptible(), 0);
+  assert_code(mt_signal_set_interruptible(1), 0);
+  r = 99;
+  assert_code(mt_hub_run(out_task, &r, NULL), 0);
+  assert_code(r, 1); /* was MT_EPERM */
   assert_int_equal(mt_signal_is_interruptible(), 0);
 }
 
@@ -568,6 +581,49 @@ static void test_barrier_round_complete(void **s) {
   mt_barrier_free(b);
 }
 
+/* Review finding 5: the library's own threads (thread-pool workers, the
+ * timer thread, the signal dispatcher) run user code but are never
+ * interrupted: mt_signal_set_interruptible there is MT_EPERM. */
+static void opt_in_into(void *res) { *(int *)res = mt_signal_set_interruptible(1); }
+static int opt_in_task(void *res, mt_value_t *out) {
+  (void)out;
+  opt_in_into(res);
+  return 0;
+}
+static void opt_in_handler(int sig, void *res) {
+  (void)sig;
+  opt_in_into(res);
+}
+
+static void test_library_threads_refuse(void **s) {
+  (void)s;
+  int res = 99;
+  mt_executor_t *ex = mt_executor_new_thread_pool(NULL);
+  assert_non_null(ex);
+  mt_future_t *f = NULL;
+  assert_code(mt_executor_submit(ex, opt_in_task, &res, &f), 0);
+  mt_value_t v;
+  assert_code(mt_future_result(f, 30, &v), 0);
+  assert_code(res, MT_EPERM); /* a pool worker */
+  mt_future_free(f);
+  mt_executor_free(ex);
+
+  res = 99;
+  mt_timer_t *t = mt_timer_new(0, opt_in_into, &res);
+  assert_non_null(t);
+  assert_code(mt_timer_start(t), 0);
+  assert_code(mt_timer_join(t, 30), 0);
+  assert_code(res, MT_EPERM); /* the timer thread */
+  mt_timer_free(t);
+
+  res = 99;
+  assert_code(mt_signal_signal(SIGUSR2, opt_in_handler, &res), 0);
+  assert_code(mt_signal_raise_signal(SIGUSR2), 0);
+  assert_code(mt_signal_signal(SIGUSR2, noop, NULL), 0);
+  assert_code(res, MT_EPERM); /* the dispatcher */
+  assert_int_equal(mt_signal_is_interruptible(), 0); /* this thread untouched */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_arguments),     cmocka_unit_test(test_pending_one_shot),
@@ -576,7 +632,7 @@ int main(void) {
       cmocka_unit_test(test_not_opted_in),      cmocka_unit_test(test_no_lost_wake),
       cmocka_unit_test(test_ready_now_keeps_interrupt), cmocka_unit_test(test_child_parent_alive),
       cmocka_unit_test(test_double_fork_grandchild), cmocka_unit_test(test_daemon_grandchild),
-      cmocka_unit_test(test_barrier_round_complete),
+      cmocka_unit_test(test_barrier_round_complete), cmocka_unit_test(test_library_threads_refuse),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
