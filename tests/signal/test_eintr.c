@@ -624,6 +624,79 @@ static void test_library_threads_refuse(void **s) {
   assert_int_equal(mt_signal_is_interruptible(), 0); /* this thread untouched */
 }
 
+/* Review finding 1 (fixed in e4e59f2): an opted-in thread interrupted in
+ * the middle of a large send finishes it (half a message would corrupt
+ * the stream for good); its next send works and the interrupt stays for
+ * its next blocking wait. */
+struct big_send {
+  mt_conn_t *wr;
+  char *buf;
+  size_t n;
+  mt_sem_t *sem;
+  _Atomic pid_t tid;
+  int r1, r2, r3, intr;
+};
+static void *big_sender(void *arg) {
+  struct big_send *b = arg;
+  int r = mt_signal_set_interruptible(1);
+  atomic_store(&b->tid, (pid_t)syscall(SYS_gettid));
+  if (r != 0) {
+    b->r1 = MT_EIO;
+    return NULL;
+  }
+  b->r1 = mt_conn_send_bytes(b->wr, b->buf, b->n, MT_FOREVER);
+  /* The kept interrupt goes to the next wait that blocks: this send if
+   * the pipe has no room yet (before its first byte: nothing is out, send
+   * again), else the semaphore. */
+  r = mt_conn_send_bytes(b->wr, "hello", 5, MT_FOREVER);
+  b->intr = r == MT_EINTR;
+  if (b->intr) r = mt_conn_send_bytes(b->wr, "hello", 5, MT_FOREVER);
+  b->r2 = r;
+  b->r3 = mt_sem_acquire(b->sem, b->intr ? 0.05 : 5);
+  return NULL;
+}
+
+static void test_send_not_cut(void **s) {
+  (void)s;
+  mt_conn_t *rd, *wr;
+  assert_code(mt_pipe_new(false, &rd, &wr), 0);
+  struct big_send b = {.wr = wr, .n = 8u << 20, .sem = mt_sem_new(0, 0)};
+  assert_non_null(b.buf = malloc(b.n));
+  for (size_t i = 0; i < b.n; i++) b.buf[i] = (char)(i * 7 + 1);
+  mt_thread_t *t = mt_thread_spawn(big_sender, &b, NULL);
+  assert_non_null(t);
+  while (atomic_load(&b.tid) == 0) sched_yield();
+  pid_t tid = atomic_load(&b.tid);
+  /* it sleeps inside the send (the pipe is full): the frame has started */
+  for (long i = 0; !(mt_test_task_state(tid) == 'S' && task_syscall(tid) != SYS_futex); i++) {
+    if (i > 2000000) fail_msg("the sender never blocked");
+    sched_yield();
+  }
+  long before = atomic_load(&handled);
+  assert_int_equal(syscall(SYS_tgkill, getpid(), tid, SIGUSR1), 0); /* to the sender itself */
+  while (atomic_load(&handled) == before) sched_yield();
+  assert_code(mt_signal_raise_signal(SIGUSR2), 0); /* the interrupts of both are raised now */
+  void *got = NULL;
+  size_t len = 0;
+  assert_code(mt_conn_recv_bytes(rd, &got, &len, 30), 0);
+  assert_int_equal(len, b.n);
+  assert_memory_equal(got, b.buf, b.n);
+  free(got);
+  char small[16];
+  assert_code(mt_conn_recv_bytes_into(rd, small, sizeof small, &len, 30), 0);
+  assert_int_equal(len, 5);
+  assert_memory_equal(small, "hello", 5);
+  assert_code(mt_thread_join(t, 30, NULL), 0);
+  mt_thread_free(t);
+  assert_code(b.r1, 0); /* was MT_EINTR with part of the frame out */
+  assert_code(b.r2, 0);
+  assert_code(b.r3, b.intr ? MT_ETIMEDOUT : MT_EINTR); /* exactly one MT_EINTR */
+  free(b.buf);
+  mt_sem_free(b.sem);
+  mt_conn_free(rd);
+  mt_conn_free(wr);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_arguments),     cmocka_unit_test(test_pending_one_shot),
@@ -633,6 +706,7 @@ int main(void) {
       cmocka_unit_test(test_ready_now_keeps_interrupt), cmocka_unit_test(test_child_parent_alive),
       cmocka_unit_test(test_double_fork_grandchild), cmocka_unit_test(test_daemon_grandchild),
       cmocka_unit_test(test_barrier_round_complete), cmocka_unit_test(test_library_threads_refuse),
+      cmocka_unit_test(test_send_not_cut),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
