@@ -130,8 +130,8 @@ int mt__sys_futex_wait2(const uint32_t *word, uint32_t expected, int shared,
     mode = e && *e && strcmp(e, "0") != 0 ? -1 : 1;
     __atomic_store_n(&waitv_mode, mode, __ATOMIC_RELAXED);
   }
-#ifndef SYS_futex_waitv
-  (void)mode; /* headers without it: slices */
+#if !defined(SYS_futex_waitv) || !defined(FUTEX_32)
+  (void)mode; /* headers without it (or without its struct): slices */
 #else
   if (mode > 0) {
     struct futex_waitv v[2] = {
@@ -149,8 +149,9 @@ int mt__sys_futex_wait2(const uint32_t *word, uint32_t expected, int shared,
     restore_errno(saved);
     if (r >= 0 || e == EAGAIN || e == EINTR) return 0;
     if (e == ETIMEDOUT) return MT_ETIMEDOUT;
-    /* ENOSYS, EPERM (seccomp), EINVAL: this kernel cannot; slices from now on */
-    __atomic_store_n(&waitv_mode, -1, __ATOMIC_RELAXED);
+    /* ENOSYS, EPERM (seccomp), EINVAL: this kernel cannot; slices from now
+     * on.  Another error (EFAULT, ENOMEM): a slice for this call only. */
+    if (e == ENOSYS || e == EPERM || e == EINVAL) __atomic_store_n(&waitv_mode, -1, __ATOMIC_RELAXED);
   }
 #endif
   int64_t until = mt__now_ns() + MT__INTR_SLICE_NS;
