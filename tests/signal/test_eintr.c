@@ -6,7 +6,9 @@
  * release it took), keeps an interrupt that arrives between waits for the
  * next one, and leaves threads that did not opt in alone.  Registered
  * twice: with futex_waitv and with MT_NO_FUTEX_WAITV=1 (the sliced
- * fallback).  Forks (is_alive of the parent in a child): label fork. */
+ * fallback).  The cases that fork (is_alive of the parent in a child,
+ * the grandchild of a double fork and of daemonize) run as a third
+ * registration, signal_eintr_fork (label fork). */
 #include "mt_test.h"
 
 #include <pthread.h>
@@ -697,16 +699,24 @@ static void test_send_not_cut(void **s) {
   mt_conn_free(wr);
 }
 
+/* MT_EINTR_TESTS=fork runs the cases that fork (CTest signal_eintr_fork,
+ * label fork); else the others (also under TSan, which skips label fork). */
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_arguments),     cmocka_unit_test(test_pending_one_shot),
       cmocka_unit_test(test_private_futex),     cmocka_unit_test(test_shared_futex),
       cmocka_unit_test(test_descriptor_poll),   cmocka_unit_test(test_thread_join),
       cmocka_unit_test(test_not_opted_in),      cmocka_unit_test(test_no_lost_wake),
-      cmocka_unit_test(test_ready_now_keeps_interrupt), cmocka_unit_test(test_child_parent_alive),
-      cmocka_unit_test(test_double_fork_grandchild), cmocka_unit_test(test_daemon_grandchild),
+      cmocka_unit_test(test_ready_now_keeps_interrupt),
       cmocka_unit_test(test_barrier_round_complete), cmocka_unit_test(test_library_threads_refuse),
       cmocka_unit_test(test_send_not_cut),
   };
+  const struct CMUnitTest fork_tests[] = {
+      cmocka_unit_test(test_child_parent_alive),
+      cmocka_unit_test(test_double_fork_grandchild),
+      cmocka_unit_test(test_daemon_grandchild),
+  };
+  const char *which = getenv("MT_EINTR_TESTS");
+  if (which && strcmp(which, "fork") == 0) return cmocka_run_group_tests(fork_tests, setup, teardown);
   return cmocka_run_group_tests(tests, setup, teardown);
 }
