@@ -19,8 +19,8 @@
  * argument.  Signals recorded but not yet dispatched in the parent are not
  * run in the child (POSIX: a child starts with no pending signal).
  *
- * Not done yet: interrupting a blocked library wait (MT_EINTR on request).
- * That needs the wait-layer interrupt word of issue 14 part 1. */
+ * Blocked library waits are not interrupted by signals (PEP 475's retry),
+ * except in threads that opt in with mt_signal_set_interruptible. */
 #ifndef MULTITASK_SIGNAL_H
 #define MULTITASK_SIGNAL_H
 
@@ -97,6 +97,32 @@ int mt_signal_sigwait(const sigset_t *set, double timeout);
 /* signal.pthread_sigmask(how, set) of the calling thread; old may be
  * NULL.  0 or MT_EINVAL. */
 int mt_signal_pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
+
+/* ---- interrupting blocked waits (opt-in, per thread) ----------------- */
+/* on = 1 opts the CALLING thread in: after a handler registered through
+ * the library has run (for any signal), the thread's blocking library
+ * call returns MT_EINTR: the one it is blocked in, or else its next call
+ * that has to block (the interrupt is kept until a wait takes it, so a
+ * handler that sets a flag is never missed between checking the flag and
+ * blocking).  One MT_EINTR per handler run, however many waits follow;
+ * a call that can finish without blocking (a free Lock, timeout 0)
+ * finishes and leaves the interrupt for the next.  Covers the waits of
+ * Lock/RLock, Semaphore, Event, Condition, Barrier, queues, futures,
+ * thread join, pipe receive, pipe send (before its first byte: a message
+ * is never cut), connection waits, Process join, Popen wait and
+ * communicate (data read so far is kept, as after a timeout); private and
+ * MT_SHARED alike.  on = 0 opts out and drops an interrupt not yet taken.
+ * Default: off in every thread (Python's PEP 475: calls retry after a
+ * handler).  Tasks of a coroutine hub are never interrupted (asyncio
+ * runs handlers as callbacks and interrupts no task), nor are the
+ * library's own threads (pool workers, the timer thread, the signal
+ * dispatcher, where tasks, callbacks and handlers run): opting in there is
+ * MT_EPERM (opting out works).  The previous setting (0 or 1), MT_EINVAL
+ * (on not 0 or 1), MT_EPERM, MT_EMFILE / MT_ENOMEM (the thread's
+ * eventfd). */
+int mt_signal_set_interruptible(int on);
+/* 1 if the calling thread opted in, else 0. */
+int mt_signal_is_interruptible(void);
 
 /* ---- the table (`kill -l`) ------------------------------------------- */
 /* "SIGINT", "SIGRTMIN+3", ...; NULL for a number that is no signal. */

@@ -156,8 +156,10 @@ int mt_barrier_is_broken(const mt_barrier_t *b);
  * Initialise with MT_ONCE_INIT.  No timeout: a caller must not go on
  * before what fn makes exists (as a second importer waits for a module's
  * import in Python), so the wait is as long as fn runs.  0, or
- * MT_ECANCELLED for a coroutine killed while it waits (fn has not run for
- * it; a later call of another caller still works). */
+ * MT_ECANCELLED for a coroutine killed while it waits, MT_EINTR for a
+ * thread that opted in to interrupts (mt_signal_set_interruptible) when a
+ * handler ran while it waits (fn has not run for it; a later call of
+ * another caller still works). */
 typedef struct mt_once_call { unsigned state; } mt_once_t;
 #define MT_ONCE_INIT {0}
 int mt_once_call(mt_once_t *once, void (*fn)(void *arg), void *arg);

@@ -50,8 +50,9 @@ const char *mt_err_name(int code) {
 #undef MT__ERR_NAME
   }
   if (code < 0 && code > -MT__ERRNO_MAX) {
-    mt_once_call(&errno_names_once, fill_errno_names, NULL);
-    if (errno_names[-code][0]) return errno_names[-code];
+    /* an interrupted or cancelled wait for another thread's fill: unknown */
+    if (mt_once_call(&errno_names_once, fill_errno_names, NULL) == 0 && errno_names[-code][0])
+      return errno_names[-code];
   }
   return "MT_UNKNOWN";
 }

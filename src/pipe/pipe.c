@@ -188,15 +188,16 @@ int mt_conn_get_max_recv(const mt_conn_t *c, size_t *max) {
  * wait goes through mt__wait_fd first, and the call that follows finds the
  * descriptor ready. */
 static bool may_block(int64_t deadline) {
-  return deadline == MT__NO_DEADLINE && mt__get_parker() == NULL;
+  return deadline == MT__NO_DEADLINE && mt__may_sleep_outside();
 }
 
 /* ---- sending ----------------------------------------------------------------- */
 
 /* Sends the iovecs completely.  Before the first byte, waits until the
- * deadline and is a cancellation point (MT_ECANCELLED: nothing sent);
- * afterwards without a deadline and without cancellation (a cancel stays
- * pending for the next wait), since a half frame would tear the stream. */
+ * deadline and is a cancellation point (MT_ECANCELLED: nothing sent) and
+ * interruptible (MT_EINTR, docs/signals.md); afterwards without a deadline,
+ * a cancel or an interrupt (both stay pending for the next wait), since a
+ * half frame would tear the stream. */
 static int send_all(mt_conn_t *c, struct iovec *iov, int n, int64_t deadline) {
   bool started = false;
   while (n > 0) {

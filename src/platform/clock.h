@@ -26,6 +26,17 @@ static inline int32_t mt__gettid(void) {
 int mt__sys_futex_wait(const uint32_t *word, uint32_t expected, int shared,
                        int64_t deadline_ns);
 int mt__sys_futex_wake(uint32_t *word, int n, int shared);
+/* Sleeps until *word != expected or a wake of word, OR *intr != 0 or a
+ * wake of intr (a private word: a thread's interrupt flag, wait.c), or the
+ * deadline: 0 (re-check both words) or MT_ETIMEDOUT.  One futex_waitv
+ * (Linux 5.16+); where the kernel refuses it (ENOSYS, a seccomp filter),
+ * or MT_NO_FUTEX_WAITV=1 is in the environment (the tests run that path
+ * too), a futex wait on word in slices of MT__INTR_SLICE_NS with *intr
+ * re-checked between them: a wake of word is never lost, the deadline is
+ * kept, an interrupt is seen within one slice. */
+int mt__sys_futex_wait2(const uint32_t *word, uint32_t expected, int shared,
+                        const uint32_t *intr, int64_t deadline_ns);
+#define MT__INTR_SLICE_NS 10000000
 
 /* ---- task identity, for owner-death checks (src/sync/) ----------------
  * Ids are recycled (pid_max is 32768 on many machines), so "is task 1234

@@ -118,6 +118,49 @@ int mt__sys_futex_wait(const uint32_t *word, uint32_t expected, int shared,
   return -e;
 }
 
+/* 1: use futex_waitv, -1: slices, 0: not decided yet */
+static int waitv_mode;
+
+int mt__sys_futex_wait2(const uint32_t *word, uint32_t expected, int shared,
+                        const uint32_t *intr, int64_t deadline_ns) {
+  if (__atomic_load_n(intr, __ATOMIC_ACQUIRE)) return 0;
+  int mode = __atomic_load_n(&waitv_mode, __ATOMIC_RELAXED);
+  if (mode == 0) {
+    const char *e = getenv("MT_NO_FUTEX_WAITV");
+    mode = e && *e && strcmp(e, "0") != 0 ? -1 : 1;
+    __atomic_store_n(&waitv_mode, mode, __ATOMIC_RELAXED);
+  }
+#if !defined(SYS_futex_waitv) || !defined(FUTEX_32)
+  (void)mode; /* headers without it (or without its struct): slices */
+#else
+  if (mode > 0) {
+    struct futex_waitv v[2] = {
+        {.val = expected, .uaddr = (uintptr_t)word,
+         .flags = FUTEX_32 | (shared ? 0 : FUTEX_PRIVATE_FLAG)},
+        {.val = 0, .uaddr = (uintptr_t)intr, .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG}};
+    struct timespec ts, *tsp = NULL;
+    if (deadline_ns != INT64_MAX) {
+      ns_to_timespec(deadline_ns, &ts); /* absolute, CLOCK_MONOTONIC */
+      tsp = &ts;
+    }
+    int saved = errno;
+    long r = syscall(SYS_futex_waitv, v, 2, 0, tsp, CLOCK_MONOTONIC);
+    int e = errno;
+    restore_errno(saved);
+    if (r >= 0 || e == EAGAIN || e == EINTR) return 0;
+    if (e == ETIMEDOUT) return MT_ETIMEDOUT;
+    /* ENOSYS, EPERM (seccomp), EINVAL: this kernel cannot; slices from now
+     * on.  Another error (EFAULT, ENOMEM): a slice for this call only. */
+    if (e == ENOSYS || e == EPERM || e == EINVAL) __atomic_store_n(&waitv_mode, -1, __ATOMIC_RELAXED);
+  }
+#endif
+  int64_t until = mt__now_ns() + MT__INTR_SLICE_NS;
+  if (until > deadline_ns) until = deadline_ns;
+  int r = mt__sys_futex_wait(word, expected, shared, until);
+  if (r == MT_ETIMEDOUT && until == deadline_ns) return MT_ETIMEDOUT;
+  return 0;
+}
+
 int mt__sys_futex_wake(uint32_t *word, int n, int shared) {
   int op = FUTEX_WAKE | (shared ? 0 : FUTEX_PRIVATE_FLAG);
   int saved = errno;

@@ -169,7 +169,7 @@ static pid_t wait_any(int64_t dl, bool nohang, int *status) {
     int w = m > 0 ? mt__wait_fds(fds, m, until)
                   : mt__wait_fd(-1, 0, until); /* a child came and went: re-check soon */
     for (int i = 0; i < m; i++) mt__sys_close(fds[i].fd);
-    if (w == MT_ECANCELLED) return w; /* the calling task was cancelled: nothing reaped */
+    if (w == MT_ECANCELLED || w == MT_EINTR) return w; /* cancelled task, interrupted thread: nothing reaped */
   }
 }
 
@@ -191,6 +191,8 @@ pid_t mt_os_wait(double timeout, int *status) { return mt_os_waitpid(-1, 0, time
 static void wait_gone(pid_t pid) {
   int fd = mt__sys_pidfd_open(pid, 0);
   if (fd < 0) return; /* already gone */
+  /* neither cancelled nor interrupted (the child leaves at once); the thread
+   * keeps its settings afterwards, as in any child */
   struct pollfd pf = {.fd = fd, .events = POLLIN};
   mt__wait_fds_nocancel(&pf, 1, MT__NO_DEADLINE);
   mt__sys_close(fd);
@@ -248,7 +250,7 @@ static pid_t fork_twice(bool *in_grandchild, int *rep, int (*between)(void)) {
   mt__sys_close(p[1]);
   int st;
   int fd = mt__sys_pidfd_open(c, 0);
-  if (fd >= 0) { /* the middle child leaves at once: reap it, cancelled or not */
+  if (fd >= 0) { /* the middle child leaves at once: reap it, cancelled, interrupted or not */
     struct pollfd pf = {.fd = fd, .events = POLLIN};
     mt__wait_fds_nocancel(&pf, 1, MT__NO_DEADLINE);
     mt__sys_close(fd);
@@ -290,11 +292,13 @@ pid_t mt_os_daemonize(const mt_daemon_opts_t *opts) {
     return r;
   }
   /* The daemon.  Keep the signal dispatcher's descriptor (fork gave it a
-   * fresh one) besides what the caller asked for. */
-  int keep[MAX_WATCH + 1];
+   * fresh one) and the thread's interrupt eventfd (likewise) besides what
+   * the caller asked for. */
+  int keep[MAX_WATCH + 2];
   int nk = 0;
   for (int i = 0; i < opts->n_keep_fds && nk < MAX_WATCH; i++) keep[nk++] = opts->keep_fds[i];
   if (mt__signal_fd() >= 0) keep[nk++] = mt__signal_fd();
+  if (mt__signal_intr_fd() >= 0) keep[nk++] = mt__signal_intr_fd();
   int pidfile_fd;
   int e = mt__sys_daemon_setup(opts->chdir, opts->umask, opts->pidfile, opts->stdin_path,
                                opts->stdout_path, opts->stderr_path, keep, nk, rep, &pidfile_fd);

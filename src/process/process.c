@@ -340,6 +340,7 @@ static void sweep_locked(void) {
  * (the owner may have reaped and freed that child in between). */
 static void cleanup_children(void) {
   if (!__atomic_load_n(&S.reg_head, __ATOMIC_RELAXED)) return; /* no fault */
+  mt__set_intr(NULL); /* the exit's join is not interrupted (the thread is leaving) */
   reg_lock_take();
   for (mt_process_t *q = S.reg_head; q; q = q->next)
     if (q->daemon) mt__sys_pidfd_send_signal(q->pidfd, SIGTERM);
@@ -710,8 +711,9 @@ int mt_process_is_alive(mt_process_t *p) {
   if (!p) return MT_EINVAL;
   if (p == S.self_proc) return 1;
   if (p->kind == K_PARENT) {
-    if (parent_wait(0) == MT_ETIMEDOUT) return 1;
-    return 0;
+    /* 0 only when it is known gone: an error (a cancelled task's poll)
+     * says nothing about the parent. */
+    return parent_wait(0) == 0 ? 0 : 1;
   }
   if (p->kind != K_CHILD) return MT_EINVAL;
   if (atomic_load(&p->state) == S_NEW) return 0;

@@ -20,7 +20,17 @@
  * (shared with the parent!).  The child handler gives it a fresh eventfd,
  * forgets the parent's recorded signals and starts its own dispatcher.
  *
- * Lock: G.lock guards the table and the dispatcher's start; never held
+ * Interrupts (opt-in per thread, mt_signal_set_interruptible): each
+ * opted-in thread has a record (the wait layer's mt__intr_t: a futex word
+ * and an eventfd) on the list G.intr, and installed in the wait layer for
+ * its thread.  After a handler ran, the dispatcher raises every record on
+ * the list (under G.lock, so a record leaving the list is not in use); the
+ * thread's next or current blocking wait returns MT_EINTR (wait.c).  A
+ * record leaves with mt_signal_set_interruptible(0) or its thread (a
+ * pthread key's destructor).  In a fork child only the forking thread's
+ * record stays, with an eventfd of its own.
+ *
+ * Lock: G.lock guards the table, the records and the dispatcher's start; never held
  * while a user handler runs, so a handler may call mt_signal_signal.
  */
 #include "multitask/signal.h"
@@ -50,6 +60,11 @@ struct entry {
   void *arg;
 };
 
+struct intr_rec {
+  mt__intr_t in; /* first: the wait layer's view */
+  struct intr_rec *prev, *next;
+};
+
 static struct {
   mt__mutex_t lock;
   struct entry tab[NSIG];
@@ -59,7 +74,10 @@ static struct {
   uint32_t handled; /* bumped after every handler run (pause waits on it) */
   uint32_t runs[NSIG];
   uint32_t waiters; /* threads in pause/raise_signal: wake only if any */
+  struct intr_rec *intr; /* opted-in threads */
 } G = {.efd = -1};
+
+static pthread_key_t intr_key; /* the calling thread's intr_rec */
 
 /* Written by on_signal (lock-free atomics are async-signal-safe): bit
  * sig-1 set = sig recorded, not yet dispatched.  NSIG is 65 on Linux, so
@@ -82,6 +100,10 @@ static void run_one(int sig) {
   mt__mutex_unlock(&G.lock, false);
   if (e.fn == MT_SIG_DFL || e.fn == MT_SIG_IGN || e.fn == MT_SIG_OTHER) return;
   e.fn(sig, e.arg);
+  /* before `runs` moves: once raise_signal returned, the interrupt is raised */
+  mt__mutex_lock(&G.lock, false, MT__NO_DEADLINE);
+  for (struct intr_rec *r = G.intr; r; r = r->next) mt__intr_raise(&r->in);
+  mt__mutex_unlock(&G.lock, false);
   __atomic_add_fetch(&G.runs[sig], 1, __ATOMIC_SEQ_CST);
   __atomic_add_fetch(&G.handled, 1, __ATOMIC_SEQ_CST);
   /* A waiter counts itself in BEFORE reading the word it waits on, so
@@ -94,6 +116,7 @@ static void run_one(int sig) {
 
 static void *dispatch_main(void *unused) {
   (void)unused;
+  mt__signal_library_thread(); /* handlers run here */
   __atomic_store_n(&G.tid, mt__gettid(), __ATOMIC_RELEASE);
   int fd = G.efd;
   for (;;) {
@@ -128,10 +151,53 @@ static int start_dispatcher_locked(void) {
   return 0;
 }
 
+static void intr_unlink_locked(struct intr_rec *r) {
+  if (r->prev) r->prev->next = r->next;
+  else G.intr = r->next;
+  if (r->next) r->next->prev = r->prev;
+}
+
+static void intr_link_locked(struct intr_rec *r) {
+  r->prev = NULL;
+  r->next = G.intr;
+  if (G.intr) G.intr->prev = r;
+  G.intr = r;
+}
+
+/* Opt-out, and the key's destructor at thread exit. */
+static void intr_drop(void *p) {
+  struct intr_rec *r = p;
+  mt__mutex_lock(&G.lock, false, MT__NO_DEADLINE);
+  intr_unlink_locked(r);
+  mt__mutex_unlock(&G.lock, false);
+  mt__set_intr(NULL);
+  mt__sys_close(r->in.efd);
+  free(r);
+}
+
 static void fork_child(void) {
   mt__mutex_init(&G.lock);
   atomic_store(&sig_efd, -1);
   atomic_store(&pending, 0);
+  /* The other threads' records belong to threads the child does not have
+   * (leaked: their memory may be in use by nothing, freeing is not safe to
+   * assume); the forking thread keeps its own, on a fresh eventfd (the
+   * inherited one is the parent's too) and with nothing raised. */
+  G.intr = NULL;
+  struct intr_rec *me = pthread_getspecific(intr_key);
+  if (me) {
+    int fd = mt__sys_eventfd();
+    mt__sys_close(me->in.efd);
+    if (fd < 0) {
+      pthread_setspecific(intr_key, NULL);
+      mt__set_intr(NULL);
+      free(me);
+    } else {
+      me->in.efd = fd;
+      __atomic_store_n(&me->in.pending, 0, __ATOMIC_RELAXED);
+      intr_link_locked(me);
+    }
+  }
   if (!G.running) return;
   /* The inherited eventfd is the parent's too: never signal it again. */
   mt__sys_close(G.efd);
@@ -143,6 +209,7 @@ static void fork_child(void) {
 
 static void init_module(void) {
   mt__mutex_init(&G.lock);
+  if (pthread_key_create(&intr_key, intr_drop) != 0) abort(); /* a key per library: cannot run out */
   mt__on_fork_child(fork_child);
 }
 
@@ -377,4 +444,52 @@ int mt_signal_pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
   return mt__sys_sigmask(how, set, old);
 }
 
+/* ---- interrupting blocked waits ----------------------------------------- */
+
+static _Thread_local bool library_thread;
+void mt__signal_library_thread(void) { library_thread = true; }
+
+int mt_signal_set_interruptible(int on) {
+  if (on != 0 && on != 1) return MT_EINVAL;
+  /* a hub's task and the library's own threads are never interrupted */
+  if (on && (mt__get_parker() || library_thread)) return MT_EPERM;
+  pthread_once(&once, init_module);
+  struct intr_rec *r = pthread_getspecific(intr_key);
+  int was = r != NULL;
+  if (on == was) return was;
+  if (!on) {
+    pthread_setspecific(intr_key, NULL);
+    intr_drop(r);
+    return was;
+  }
+  if (!(r = calloc(1, sizeof *r))) return MT_ENOMEM;
+  int fd = mt__sys_eventfd();
+  if (fd < 0) {
+    free(r);
+    return fd;
+  }
+  r->in.efd = fd;
+  if (pthread_setspecific(intr_key, r) != 0) {
+    mt__sys_close(fd);
+    free(r);
+    return MT_ENOMEM;
+  }
+  mt__mutex_lock(&G.lock, false, MT__NO_DEADLINE);
+  intr_link_locked(r);
+  mt__mutex_unlock(&G.lock, false);
+  mt__set_intr(&r->in);
+  return was;
+}
+
+int mt_signal_is_interruptible(void) {
+  pthread_once(&once, init_module);
+  return pthread_getspecific(intr_key) != NULL;
+}
+
 int mt__signal_fd(void) { return atomic_load(&sig_efd); }
+
+int mt__signal_intr_fd(void) {
+  pthread_once(&once, init_module);
+  struct intr_rec *r = pthread_getspecific(intr_key);
+  return r ? r->in.efd : -1;
+}

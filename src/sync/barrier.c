@@ -215,12 +215,20 @@ int mt_barrier_wait(mt_barrier_t *b, double timeout) {
     notify_all(b);
     r = outcome(b, my_round, index);
   } else {
+    mt__intr_t *hidden = NULL;
     for (;;) {
       if (b->round != my_round) {
         r = outcome(b, my_round, index);
         break;
       }
       int p = park(b, deadline, my_round, index);
+      if (p == MT_EINTR && (b->round != my_round || b->running)) {
+        /* Interrupted once the round was complete: this party was
+         * counted, so it waits (uninterrupted; the action bounds it) for
+         * the round's outcome, and the interrupt goes to its next wait. */
+        hidden = mt__set_intr(NULL);
+        continue;
+      }
       if (p < 0) {
         /* Cancelled (a killed coroutine): a round still filling forgets
          * this party, as Python's wait() does on an exception (count -= 1),
@@ -244,6 +252,10 @@ int mt_barrier_wait(mt_barrier_t *b, double timeout) {
         r = MT_EBROKEN;
         break;
       }
+    }
+    if (hidden) {
+      mt__set_intr(hidden);
+      mt__wait_cancel_undelivered(MT_EINTR); /* armed again */
     }
   }
   unlock(b);

@@ -104,8 +104,10 @@ static int lock_wait(mt__mutex_t *m, int mode, int64_t deadline_ns, bool cancell
     int r = mt__word_park(&m->word, v, shared, until);
     if (r < 0 && r != MT_ETIMEDOUT) {
       if (cancellable) return r;
-      /* killed: park without the cancel check (a thread sleeps, a
-       * coroutine goes to its parker's wait_word); re-check either way */
+      /* killed or interrupted: park without the check (a thread sleeps, a
+       * coroutine goes to its parker's wait_word); re-check either way.
+       * A one-shot cancel or interrupt stays armed for the next wait. */
+      mt__wait_cancel_undelivered(r);
       r = mt__wait_word(&m->word, v, shared, until);
     }
     if (r == MT_ETIMEDOUT) {

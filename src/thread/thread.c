@@ -73,6 +73,7 @@
 #include "core/core.h"
 #include "coro/coro.h"
 #include "platform/platform.h"
+#include "signal/signal_internal.h"
 #include "sync/mutex.h"
 #include "wait/wait.h"
 
@@ -95,6 +96,7 @@ struct mt_thread {
   char name[NAME_MAX_LEN + 1];
   bool daemon;
   bool dummy;              /* not started by the library */
+  bool internal;           /* a library thread (mt__thread_start_internal) */
   bool kernel_name;        /* name chosen by the user: also the comm */
   size_t stack_size;
   uint32_t state;          /* futex word: T_NEW, T_RUNNING, T_DONE */
@@ -356,6 +358,7 @@ static void *trampoline(void *p) {
   mt_thread_t *t = p;
   tl_self = t;
   publish_self(t);
+  if (t->internal) mt__signal_library_thread(); /* tasks cannot opt it in */
   if (t->kernel_name) set_kernel_name(t);
   pthread_cleanup_push(library_thread_exit, t);
   t->result = t->fn(t->arg);
@@ -512,6 +515,7 @@ static int start(mt_thread_t *t, bool internal) {
   if (mt__thread_start_hook) mt__thread_start_hook(t);
 
   pthread_t pth;
+  t->internal = internal;
   /* a user's thread inherits its creator's mask (as pthread, as Python);
    * the library's own begin with every signal blocked */
   int r = -mt__thread_create(&pth, t->stack_size, false, internal, trampoline, t);
@@ -561,7 +565,7 @@ int mt_thread_join(mt_thread_t *t, double timeout, void **result) {
   /* ident is 0 while a thread found through enumerate is still inside
    * mt_thread_start: then park on state like any other joiner. */
   uint64_t id = __atomic_load_n(&t->ident, __ATOMIC_ACQUIRE);
-  if (s != T_DONE && id != 0 && deadline == MT__NO_DEADLINE && !mt__get_parker() &&
+  if (s != T_DONE && id != 0 && deadline == MT__NO_DEADLINE && mt__may_sleep_outside() &&
       !mt__coro_cancelled() && claim_reap(t)) {
     /* Untimed join by the first joiner of a plain thread: pthread_join
      * sleeps once, until the kernel reports the exit (see top). */

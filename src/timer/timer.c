@@ -55,6 +55,7 @@
 #include "multitask/timer.h"
 #include "core/core.h"
 #include "platform/platform.h"
+#include "signal/signal_internal.h"
 #include "sync/mutex.h"
 #include "thread/thread.h"
 #include "wait/wait.h"
@@ -216,6 +217,7 @@ static void run_top(void) {
 static void *timer_main(void *unused) {
   (void)unused;
   tl_timer_thread = true;
+  mt__signal_library_thread(); /* callbacks run here */
   pthread_setname_np(pthread_self(), "mt-timer");
   mt__thread_adopt_internal("mt-timer");
   tq_lock();

@@ -46,6 +46,11 @@
  * few ms) or by futex_waitv/a helper thread: a choice left to issue 15, the
  * contract here is "same results as mt__wait_word".
  *
+ * Interrupts (MT_EINTR, wait.h): a thread that opted in has a record whose
+ * `pending` word its cancellation-point parks watch beside the word they
+ * wait on (futex_waitv) or whose eventfd they poll beside the descriptors;
+ * the thread path of the three parks below is the only place that looks.
+ *
  * Both kinds of wait take an absolute monotonic deadline, so the relative
  * timeout a user passes is converted exactly once (mt__deadline).
  */
@@ -57,8 +62,11 @@
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 static _Thread_local const mt__parker_t *thread_parker;
+static _Thread_local mt__intr_t *thread_intr;
 
 /* THE decision: the parker that must handle a park of the calling code, or
  * NULL when the thread itself sleeps.  A scheduler installs its parker on
@@ -105,6 +113,81 @@ int mt__wait_word(const uint32_t *word, uint32_t expected, bool shared,
 
 static void wake_word_nodes(const uint32_t *word, int n);
 
+/* ---- interrupts ---------------------------------------------------------- */
+
+mt__intr_t *mt__set_intr(mt__intr_t *in) {
+  mt__intr_t *old = thread_intr;
+  thread_intr = in;
+  return old;
+}
+
+void mt__intr_raise(mt__intr_t *in) {
+  __atomic_store_n(&in->pending, 1, __ATOMIC_SEQ_CST);
+  mt__sys_futex_wake(&in->pending, INT32_MAX, false);
+  mt__sys_eventfd_signal(in->efd);
+}
+
+/* Consumes a raised interrupt: true = the park returns MT_EINTR.  The
+ * eventfd may be written after this drain (the raiser sets the word
+ * first): a later poll then sees it readable with nothing pending, drains
+ * it and polls again (wait_fds_intr). */
+static bool intr_take(mt__intr_t *in) {
+  if (!__atomic_load_n(&in->pending, __ATOMIC_ACQUIRE) ||
+      !__atomic_exchange_n(&in->pending, 0, __ATOMIC_ACQ_REL))
+    return false;
+  mt__sys_eventfd_drain(in->efd);
+  return true;
+}
+
+/* A thread's word park with an interrupt record: 0 (re-check), MT_ETIMEDOUT
+ * or MT_EINTR.  A word that moved wins over an interrupt, which then stays
+ * raised for the next park. */
+static int wait_word_intr(const uint32_t *word, uint32_t expected, bool shared,
+                          int64_t deadline_ns, mt__intr_t *in) {
+  if (mt__deadline_passed(deadline_ns)) return MT_ETIMEDOUT;
+  if (intr_take(in)) return MT_EINTR;
+  int r = mt__sys_futex_wait2(word, expected, shared, &in->pending, deadline_ns);
+  if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected) return 0;
+  if (intr_take(in)) return MT_EINTR;
+  return r;
+}
+
+/* A thread's descriptor wait with an interrupt record: the record's
+ * eventfd is polled last, beside the caller's descriptors.  Ready
+ * descriptors win over an interrupt (it stays raised).  The callers use
+ * the poll itself as their readiness test, so a call that need not block
+ * (deadline passed, or an interrupt pending) first polls its descriptors
+ * with timeout 0: ready ones or a passed deadline end it normally and the
+ * interrupt stays for the next wait that blocks. */
+static int wait_fds_intr(struct pollfd *fds, int nfds, int64_t deadline_ns, mt__intr_t *in) {
+  bool passed = mt__deadline_passed(deadline_ns);
+  if (passed || __atomic_load_n(&in->pending, __ATOMIC_ACQUIRE)) {
+    int r = mt__sys_poll(fds, (nfds_t)nfds, 0); /* deadline 0: one poll, no wait */
+    if (r != MT_ETIMEDOUT || passed) return r;
+  }
+  struct pollfd small[8], *all = small;
+  if (nfds + 1 > 8 && !(all = malloc(((size_t)nfds + 1) * sizeof *all)))
+    return mt__sys_poll(fds, (nfds_t)nfds, deadline_ns); /* no memory: not interruptible */
+  if (nfds > 0) memcpy(all, fds, (size_t)nfds * sizeof *all);
+  all[nfds] = (struct pollfd){.fd = in->efd, .events = POLLIN};
+  int r;
+  for (;;) {
+    if (intr_take(in)) {
+      r = MT_EINTR;
+      break;
+    }
+    r = mt__sys_poll(all, (nfds_t)nfds + 1, deadline_ns);
+    if (r < 0) break;
+    r -= all[nfds].revents != 0;
+    if (r > 0) break;
+    /* only the eventfd: a raise (taken at the top) or a stale write */
+    if (!__atomic_load_n(&in->pending, __ATOMIC_ACQUIRE)) mt__sys_eventfd_drain(in->efd);
+  }
+  for (int i = 0; i < nfds; i++) fds[i].revents = r > 0 ? all[i].revents : 0;
+  if (all != small) free(all);
+  return r;
+}
+
 void mt__wake_word(uint32_t *word, int n, bool shared) {
   mt__sys_futex_wake(word, n, shared);
   if (!shared) wake_word_nodes(word, n);
@@ -117,6 +200,7 @@ int mt__wait_fds(struct pollfd *fds, int nfds, int64_t deadline_ns) {
   }
   const mt__parker_t *p = coro_parker();
   if (p && p->wait_fds) return p->wait_fds(p->ctx, fds, nfds, deadline_ns);
+  if (!p && thread_intr) return wait_fds_intr(fds, nfds, deadline_ns, thread_intr);
   return mt__sys_poll(fds, (nfds_t)nfds, deadline_ns);
 }
 
@@ -170,6 +254,8 @@ void mt__set_parker(const mt__parker_t *parker) { thread_parker = parker; }
 const mt__parker_t *mt__get_parker(void) { return thread_parker; }
 
 bool mt__may_spin(void) { return coro_parker() == NULL; }
+
+bool mt__may_sleep_outside(void) { return coro_parker() == NULL && thread_intr == NULL; }
 
 void mt__yield(void) {
   const mt__parker_t *p = coro_parker();
@@ -256,6 +342,8 @@ int mt__waiter_park(mt__waiter_t *w, int64_t deadline_ns) {
       return 0; /* woken before we parked */
     return p->park(p->ctx, w, deadline_ns);
   }
+  mt__intr_t *in = p ? NULL : thread_intr;
+  if (in && intr_take(in)) return MT_EINTR;
   if (mt__spin_until_changed(&w->state, MT__W_QUEUED, mt__spin_rounds()) &&
       __atomic_load_n(&w->state, __ATOMIC_ACQUIRE) == MT__W_WOKEN)
     return 0; /* acquire: the waker's writes (the unlink) come before our return */
@@ -265,9 +353,11 @@ int mt__waiter_park(mt__waiter_t *w, int64_t deadline_ns) {
     return 0; /* woken */
   for (;;) {
     if (deadline_ns != MT__NO_DEADLINE && mt__now_ns() >= deadline_ns) return MT_ETIMEDOUT;
-    int r = mt__sys_futex_wait(&w->state, MT__W_PARKED, false, deadline_ns);
+    int r = in ? mt__sys_futex_wait2(&w->state, MT__W_PARKED, false, &in->pending, deadline_ns)
+               : mt__sys_futex_wait(&w->state, MT__W_PARKED, false, deadline_ns);
     if (__atomic_load_n(&w->state, __ATOMIC_ACQUIRE) == MT__W_WOKEN) return 0;
     if (r == MT_ETIMEDOUT) return MT_ETIMEDOUT;
+    if (in && intr_take(in)) return MT_EINTR; /* the caller's remove decides */
   }
 }
 
@@ -389,7 +479,10 @@ static int park_word_node(const mt__parker_t *p, const uint32_t *word, uint32_t 
   return r;
 }
 
-void mt__wait_cancel_undelivered(int r) { mt__coro_cancel_undelivered(r); }
+void mt__wait_cancel_undelivered(int r) {
+  if (r == MT_EINTR && thread_intr) __atomic_store_n(&thread_intr->pending, 1, __ATOMIC_SEQ_CST);
+  else mt__coro_cancel_undelivered(r);
+}
 
 int mt__word_park(const uint32_t *word, uint32_t expected, bool shared, int64_t deadline_ns) {
   int c = mt__coro_cancelled();
@@ -399,5 +492,6 @@ int mt__word_park(const uint32_t *word, uint32_t expected, bool shared, int64_t 
     if (mt__deadline_passed(deadline_ns)) return MT_ETIMEDOUT;
     return park_word_node(p, word, expected, deadline_ns);
   }
+  if (!p && thread_intr) return wait_word_intr(word, expected, shared, deadline_ns, thread_intr);
   return mt__wait_word(word, expected, shared, deadline_ns);
 }

@@ -45,10 +45,11 @@ void mt__wake_word(uint32_t *word, int n, bool shared);
  * a look (the deadline already passed), which never consumes a cancel. */
 int mt__wait_fds(struct pollfd *fds, int nfds, int64_t deadline_ns);
 int mt__wait_fd(int fd, short events, int64_t deadline_ns);
-/* The same, but never MT_ECANCELLED: for a wait that must finish what it
- * started (a send past its first byte: a half frame would tear the
- * stream).  A one-shot cancel that arrives meanwhile stays pending for the
- * next wait. */
+/* The same, but never MT_ECANCELLED nor MT_EINTR: for a wait that must
+ * finish what it started (a send past its first byte: a half frame would
+ * tear the stream; reaping a child that leaves at once).  A one-shot cancel
+ * or a thread's interrupt that arrives meanwhile stays pending for the next
+ * wait. */
 int mt__wait_fds_nocancel(struct pollfd *fds, int nfds, int64_t deadline_ns);
 
 /* Bounded spin: returns true as soon as *word != expected, false after
@@ -73,8 +74,8 @@ bool mt__spin_pays(int cpus, double quota);
  *   MT_ETIMEDOUT   the deadline passed;
  *   MT_ECANCELLED  the calling coroutine was killed or cancelled (sticky:
  *                  every later park of it returns this at once);
- *   MT_EINTR       reserved for interruption by a signal (the signals issue
- *                  delivers it; nothing returns it yet). */
+ *   MT_EINTR       a handled signal arrived and the calling thread opted in
+ *                  to interrupts (below; one-shot). */
 
 /* ---- waiter list: private memory, one node per waiter --------------------
  * For objects guarded by a lock of their own (queues).  A waiter
@@ -208,9 +209,37 @@ int mt__word_park(const uint32_t *word, uint32_t expected, bool shared, int64_t 
 /* A park returned r, but the wait counts as woken after all (a waker popped
  * the node first, or the object completed): an MT_ECANCELLED that r
  * carried was consumed and not delivered, so the running coroutine's
- * one-shot cancel is armed again for its next wait (never lost).  Every
- * place that turns a park's result into 0 calls it. */
+ * one-shot cancel is armed again for its next wait (never lost); an
+ * MT_EINTR likewise re-arms the thread's interrupt.  Every place that
+ * turns a park's result into 0 calls it. */
 void mt__wait_cancel_undelivered(int r);
+
+/* ---- interrupts: MT_EINTR (docs/signals.md) --------------------------------
+ * A thread that opted in (mt_signal_set_interruptible) installs a record;
+ * after a handler ran, the signal dispatcher calls mt__intr_raise on every
+ * record.  The thread's parks that are cancellation points (mt__waiter_park,
+ * mt__word_park, mt__wait_fds) watch `pending` too (futex_waitv on both
+ * words; the eventfd beside the polled descriptors) and consume it:
+ * MT_EINTR.  One-shot and kept until a park consumes it, like asyncio's
+ * cancel, so a signal that arrives while the thread runs interrupts its
+ * next blocking wait (no window between "check the flag" and "block").  A
+ * park that returned MT_EINTR but counts as woken after all re-arms it
+ * (mt__wait_cancel_undelivered).  Not while a parker is installed: tasks
+ * of a hub are never interrupted (docs/signals.md says why). */
+typedef struct mt__intr {
+  uint32_t pending; /* 1: raised, not yet delivered (a private futex word) */
+  int efd;          /* readable after a raise (descriptor waits) */
+} mt__intr_t;
+/* Installs in (NULL: none) as the calling thread's record; returns the
+ * previous one.  Internal waits that must not fail (reaping a child the
+ * caller cannot get back later) run with NULL installed. */
+mt__intr_t *mt__set_intr(mt__intr_t *in);
+/* Any thread: marks in raised and wakes its thread wherever it parks. */
+void mt__intr_raise(mt__intr_t *in);
+/* May the calling code sleep in a blocking system call of its own (a
+ * blocking read, pthread_join) instead of parking here?  Only when no
+ * parker is installed and the thread has no interrupt record. */
+bool mt__may_sleep_outside(void);
 
 /* ---- the park decision: threads or a coroutine scheduler ------------------
  * ONE place decides how to park (wait.c, `coro_parker`): on a thread where
