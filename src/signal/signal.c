@@ -359,18 +359,22 @@ int mt_signal_raise_signal(int sig) {
     return r;
   }
   /* Until the handler ran; re-check now and then that it is still ours
-   * (replaced by SIG_DFL meanwhile, it never will). */
+   * (replaced by SIG_DFL meanwhile, it never will).  Not interrupted: the
+   * handler we wait for is what raises an opted-in thread's interrupt,
+   * which stays pending for its next wait (docs/signals.md). */
   r = 0;
+  mt__intr_t *in = mt__set_intr(NULL);
   while (__atomic_load_n(&G.runs[sig], __ATOMIC_ACQUIRE) == before) {
     int64_t dl;
     mt__deadline(0.1, &dl);
     int w = mt__word_park(&G.runs[sig], before, false, dl);
-    if (w == MT_ECANCELLED || w == MT_EINTR) { /* raised; the wait for its handler ends */
+    if (w == MT_ECANCELLED) { /* raised; the task's wait for its handler ends */
       r = w;
       break;
     }
     if (!ours_installed(sig)) break;
   }
+  mt__set_intr(in);
   __atomic_sub_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
   return r;
 }
@@ -388,6 +392,10 @@ int mt_signal_pause(double timeout) {
     return MT_EDEADLK;
   __atomic_add_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
   uint32_t g = __atomic_load_n(&G.handled, __ATOMIC_SEQ_CST);
+  /* Not interrupted: a handler's run, which is what pause waits for, raises
+   * an opted-in thread's interrupt BEFORE `handled` moves; the interrupt
+   * stays pending for the thread's next wait (docs/signals.md). */
+  mt__intr_t *in = mt__set_intr(NULL);
   for (;;) {
     if (__atomic_load_n(&G.handled, __ATOMIC_ACQUIRE) != g) {
       r = 0;
@@ -400,6 +408,7 @@ int mt_signal_pause(double timeout) {
       break;
     }
   }
+  mt__set_intr(in);
   __atomic_sub_fetch(&G.waiters, 1, __ATOMIC_SEQ_CST);
   return r;
 }
