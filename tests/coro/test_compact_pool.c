@@ -86,7 +86,61 @@ static void map_from_a_compact_task(void **state) {
   mt_hub_free(hub);
 }
 
+/* mt_executor_map on a process-pool executor: ppe_map points the job's
+ * items at &args[i], the caller's array, which is on the compact task's
+ * stack: the same copy in the pool covers it (review finding 1). */
+static mt_executor_t *ex;
+
+static int twice(void *arg, mt_value_t *out) {
+  out->ptr = (void *)(2 * (uintptr_t)arg);
+  return 0;
+}
+
+static int ex_mapper(void *arg, mt_value_t *out) {
+  (void)arg;
+  void *args[ITEMS * 8]; /* on this compact task's stack */
+  mt_value_t res[ITEMS * 8];
+  for (int i = 0; i < ITEMS * 8; i++) args[i] = (void *)(uintptr_t)(i + 1);
+  size_t fi = 0;
+  int r = mt_executor_map(ex, twice, args, ITEMS * 8, MT_FOREVER, 1, res, &fi);
+  finished = 1;
+  if (r < 0) return r;
+  uintptr_t bad = 0;
+  for (int i = 0; i < ITEMS * 8; i++)
+    if ((uintptr_t)res[i].ptr != 2 * (uintptr_t)(i + 1)) bad++;
+  out->ptr = (void *)bad;
+  return 0;
+}
+
+static void executor_map_from_a_compact_task(void **state) {
+  (void)state;
+  mt_hub_t *hub = mt_hub_new();
+  assert_non_null(hub);
+  mt_process_pool_opts_t po = MT_PROCESS_POOL_OPTS_INIT;
+  po.max_workers = 2;
+  assert_non_null(ex = mt_executor_new_process_pool(&po));
+  mt_coro_opts_t o = MT_CORO_OPTS_INIT;
+  o.compact = 1;
+  int rounds = (int)mt_test_scaled(10, 2);
+  for (int k = 0; k < rounds; k++) {
+    finished = 0;
+    mt_future_t *m = mt_coro_spawn(ex_mapper, NULL, &o), *s = mt_coro_spawn(scribbler, NULL, &o);
+    assert_non_null(m);
+    assert_non_null(s);
+    mt_value_t v = {0};
+    assert_code(mt_future_result(m, 60.0, &v), 0);
+    assert_int_equal((uintptr_t)v.ptr, 0); /* every result exact */
+    assert_code(mt_future_result(s, 60.0, NULL), 0);
+    mt_future_free(m);
+    mt_future_free(s);
+  }
+  assert_code(mt_executor_shutdown(ex, true, false, 30.0), 0);
+  mt_executor_free(ex);
+  mt_hub_free(hub);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(map_from_a_compact_task)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(executor_map_from_a_compact_task),
+                                     cmocka_unit_test(map_from_a_compact_task)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
