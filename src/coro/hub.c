@@ -656,6 +656,7 @@ static int make_greenlet(mt_hub_t *h, fiber_t *fb) {
   fb->g = fb->compact ? mt__greenlet_new_compact(task_main, fb, h->g, &go)
                       : mt_greenlet_new(task_main, fb, h->g, &go);
   if (!fb->g) return errno == EINVAL ? MT_EINVAL : errno == ENOTSUP ? MT_ENOTSUP : MT_ENOMEM;
+  fb->parker.greenlet = fb->g; /* only the task's own greenlet parks through the hub */
   h->live++;
   fb->anext = h->tasks;
   if (h->tasks) h->tasks->aprev = fb;
@@ -790,7 +791,9 @@ int mt_coro_sleep(double seconds) {
   if (c) return c;
   mt_hub_t *h = tls_hub;
   fiber_t *fb = h ? h->current : NULL;
-  if (!fb) { /* no hub (or the hub greenlet itself): the thread sleeps */
+  if (fb && fb->g != mt__coro_current()) fb = NULL; /* a generator inside the task */
+  if (!fb) { /* no hub (or the hub greenlet itself, or a greenlet inside a
+                task: see mt__parker_t.greenlet): the thread sleeps */
     mt__evc_t never = {0, 0};
     int r = mt__evc_wait(&never, 0, false, deadline);
     return r == MT_ETIMEDOUT ? 0 : r;
@@ -842,6 +845,7 @@ mt_hub_t *mt_hub_new(void) {
   h->thread = pthread_self();
   fiber_init(&h->root, h);
   h->root.g = t->root;
+  h->root.parker.greenlet = t->root;
   h->root.state = F_RUNNING;
   snprintf(h->root.name, sizeof h->root.name, "MainGreenlet");
   h->current = &h->root;

@@ -62,7 +62,13 @@ static _Thread_local const mt__parker_t *thread_parker;
  * made there goes to it, the root greenlet's too (gevent's main greenlet
  * blocking switches to the hub).  The scheduler's own idle wait therefore
  * does not come back through this layer. */
-static const mt__parker_t *coro_parker(void) { return thread_parker; }
+static const mt__parker_t *coro_parker(void) {
+  const mt__parker_t *p = thread_parker;
+  /* a generator/nested greenlet inside the task: the thread waits (see
+   * mt__parker_t.greenlet) */
+  if (p && p->greenlet && p->greenlet != (const void *)mt__coro_current()) return NULL;
+  return p;
+}
 
 int mt__deadline(double timeout, int64_t *deadline_ns) {
   if (timeout == MT_FOREVER) {

@@ -785,6 +785,63 @@ static int measure(long n, int compact, int use_sleep) {
   return 0;
 }
 
+/* A generator running inside a task that blocks (review finding 3): the hub
+ * resumes a task at its own greenlet, so a park from another greenlet
+ * (a generator's, a nested greenlet's) cannot go to the hub: the thread
+ * waits instead.  Before: the hub resumed the task's main greenlet inside
+ * mt_generator_next (the park's result came back as the value), and the
+ * task's one waiter node stayed on q1 while it parked on q2. */
+static mt_queue_t *gq1, *gq2;
+static int gen_get_result;
+
+static void *gen_blocks(mt_generator_t *self, void *arg) {
+  (void)arg;
+  void *x = NULL;
+  gen_get_result = mt_queue_get(gq1, &x, 0.01);
+  mt_generator_yield(self, (void *)7, NULL);
+  return NULL;
+}
+
+static int gen_task(void *arg, mt_value_t *out) {
+  (void)arg;
+  mt_generator_t *g = mt_generator_new(gen_blocks, NULL, NULL);
+  if (!g) return MT_ENOMEM;
+  void *v = NULL;
+  int r = mt_generator_next(g, &v);
+  mt_generator_free(g);
+  if (r != 0 || (intptr_t)v != 7) return r < 0 ? r : MT_EINVAL;
+  void *x = NULL;
+  r = mt_queue_get(gq2, &x, 30.0);
+  out->ptr = x;
+  return r;
+}
+
+static void generator_blocks_in_task(void **state) {
+  (void)state;
+  for (int compact = 0; compact <= 1; compact++) {
+    mt_coro_opts_t o = MT_CORO_OPTS_INIT;
+    o.compact = (unsigned)compact;
+    assert_non_null(gq1 = mt_queue_new(0));
+    assert_non_null(gq2 = mt_queue_new(0));
+    gen_get_result = 1;
+    mt_future_t *f = mt_coro_spawn(gen_task, NULL, &o);
+    assert_non_null(f);
+    while (gen_get_result == 1) assert_code(mt_coro_sleep(0), 0); /* the generator's get ended */
+    assert_code(gen_get_result, MT_EEMPTY); /* the thread waited its 10 ms */
+    assert_code(mt_queue_put(gq2, (void *)22, 0), 0);
+    mt_value_t v = {0};
+    assert_code(mt_future_result(f, 30.0, &v), 0);
+    assert_int_equal((intptr_t)v.ptr, 22);
+    mt_future_free(f); /* the task's fiber goes */
+    assert_code(mt_queue_put(gq1, (void *)11, 0), 0); /* nobody left on q1 */
+    void *x = NULL;
+    assert_code(mt_queue_get(gq1, &x, 0), 0);
+    assert_int_equal((intptr_t)x, 11);
+    mt_queue_free(gq1);
+    mt_queue_free(gq2);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc >= 4 && strcmp(argv[1], "--measure") == 0)
     return measure(atol(argv[2]), strcmp(argv[3], "compact") == 0,
@@ -797,6 +854,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(mixed_ping_pong, setup, teardown),
       cmocka_unit_test_setup_teardown(cancel_and_kill, setup, teardown),
       cmocka_unit_test_setup_teardown(spawned_from_another_thread, setup, teardown),
+      cmocka_unit_test_setup_teardown(generator_blocks_in_task, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
