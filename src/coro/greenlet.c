@@ -324,6 +324,12 @@ static int switch_to(mt__coro_thread_t *t, mt_greenlet_t *to, void *value, int c
 static _Noreturn void finish(mt__coro_thread_t *t, mt_greenlet_t *g, void *ret) {
   g->state = MT__G_DEAD;
   mt_greenlet_t *p = live_parent(g);
+  /* A compact parent (g then is not compact: g runs on its own stack) may
+   * be copied out: its bytes come back first, as switch_to does.  Out of
+   * memory for the owner's copy: the next live ancestor gets the result
+   * (a compact greenlet's parent is never compact). */
+  if (!g->compact)
+    while (p->compact && !compact_enter(t, p)) p = live_parent(p);
   t->dead = g;
   t->xfer_code = 0;
   t->current = p;

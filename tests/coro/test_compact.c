@@ -23,6 +23,7 @@
  * `test_coro_compact --measure N compact|default [sleep|queue]` prints the
  * cost figures docs/coroutines.md quotes (not run by ctest). */
 #include "mt_test.h"
+#include "coro/coro.h" /* mt__greenlet_new_compact: compact greenlets without the hub */
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -842,6 +843,64 @@ static void generator_blocks_in_task(void **state) {
   }
 }
 
+/* A plain greenlet whose parent is a compact greenlet ends while another
+ * compact greenlet owns the shared stack (review finding 5): the parent's
+ * bytes must come back before the switch to it.  No hub: the greenlets
+ * switch by hand.  Before: finish() switched to A's saved stack pointer
+ * over B's bytes (a crash). */
+static mt_greenlet_t *fin_root, *fin_plain;
+
+static void *fin_plain_fn(void *arg, void *v) {
+  (void)arg;
+  (void)v;
+  return (void *)42;
+}
+
+static void *fin_a(void *arg, void *v) {
+  (void)arg;
+  (void)v;
+  volatile uint64_t c[32];
+  for (int i = 0; i < 32; i++) c[i] = 0x1111111111111111ull * (uint64_t)(i + 1);
+  fin_plain = mt_greenlet_new(fin_plain_fn, NULL, NULL, NULL); /* parent: this one */
+  void *got = NULL;
+  if (!fin_plain || mt_greenlet_switch(fin_root, NULL, &got) != 0) return NULL;
+  /* back here when fin_plain ended (its parent): got is its result */
+  int ok = got == (void *)42;
+  for (int i = 0; i < 32; i++) ok &= c[i] == 0x1111111111111111ull * (uint64_t)(i + 1);
+  return (void *)(intptr_t)(ok ? 1 : 2);
+}
+
+static void *fin_b(void *arg, void *v) {
+  (void)arg;
+  (void)v;
+  volatile uint64_t junk[256];
+  for (int i = 0; i < 256; i++) junk[i] = 0x4242424242424242ull ^ (uint64_t)i;
+  void *got = NULL;
+  (void)mt_greenlet_switch(fin_root, NULL, &got);
+  return (void *)(uintptr_t)(junk[7] & 0xff);
+}
+
+static void plain_child_of_compact_ends(void **state) {
+  (void)state;
+  fin_root = mt_greenlet_current();
+  assert_non_null(fin_root);
+  mt_greenlet_t *a = mt__greenlet_new_compact(fin_a, NULL, fin_root, NULL);
+  mt_greenlet_t *b = mt__greenlet_new_compact(fin_b, NULL, fin_root, NULL);
+  assert_non_null(a);
+  assert_non_null(b);
+  void *v = NULL;
+  assert_code(mt_greenlet_switch(a, NULL, &v), 0); /* A makes fin_plain, back here */
+  assert_code(mt_greenlet_switch(b, NULL, &v), 0); /* B copies A out, owns the stack */
+  assert_code(mt_greenlet_switch(fin_plain, NULL, &v), 0); /* ends: to A, then A ends: here */
+  assert_int_equal((intptr_t)v, 1); /* A saw 42 and its canary intact */
+  assert_int_equal(mt_greenlet_is_dead(a), 1);
+  assert_code(mt_greenlet_switch(b, NULL, &v), 0); /* B's bytes back, it ends */
+  assert_int_equal((uintptr_t)v, (0x42 ^ 7));
+  mt_greenlet_free(fin_plain);
+  mt_greenlet_free(a);
+  mt_greenlet_free(b);
+}
+
 int main(int argc, char **argv) {
   if (argc >= 4 && strcmp(argv[1], "--measure") == 0)
     return measure(atol(argv[2]), strcmp(argv[3], "compact") == 0,
@@ -855,6 +914,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(cancel_and_kill, setup, teardown),
       cmocka_unit_test_setup_teardown(spawned_from_another_thread, setup, teardown),
       cmocka_unit_test_setup_teardown(generator_blocks_in_task, setup, teardown),
+      cmocka_unit_test(plain_child_of_compact_ends),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
