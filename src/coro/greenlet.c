@@ -285,6 +285,13 @@ static bool save_owner(mt__coro_thread_t *t) {
   return true;
 }
 
+bool mt__on_shared_stack(const void *p) {
+  mt__coro_thread_t *t = tls;
+  if (!t || !t->shared.base || !p) return false;
+  const char *lo = (const char *)t->shared.base + t->shared.guard;
+  return (const char *)p >= lo && (const char *)p < shared_top(t);
+}
+
 /* Before switching to compact `to`: its frames onto the shared stack.
  * false: out of memory for the owner's copy (no switch then). */
 static bool compact_enter(mt__coro_thread_t *t, mt_greenlet_t *to) {

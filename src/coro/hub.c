@@ -680,6 +680,7 @@ mt_future_t *mt_coro_spawn(mt_task_fn fn, void *arg, const mt_coro_opts_t *opts)
   if (!fn || (opts && opts->size == 0)) return mt__fail_null(MT_EINVAL);
   if (!h || h->closing) return mt__fail_null(MT_EPERM);
   if (opts && opts->stack_size && opts->stack_size < 16 * 1024) return mt__fail_null(MT_EINVAL);
+  if (mt__on_shared_stack(arg)) return mt__fail_null(MT_EINVAL); /* a compact task's local */
   fiber_t *fb = new_task(h, fn, arg, opts);
   if (!fb) return NULL;
   int r = make_greenlet(h, fb);
@@ -699,6 +700,7 @@ mt_future_t *mt_hub_spawn(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_o
   if (h == tls_hub) return mt_coro_spawn(fn, arg, opts);
   if (!fn || (opts && opts->size == 0)) return mt__fail_null(MT_EINVAL);
   if (opts && opts->stack_size && opts->stack_size < 16 * 1024) return mt__fail_null(MT_EINVAL);
+  if (mt__on_shared_stack(arg)) return mt__fail_null(MT_EINVAL); /* a compact task's local */
   fiber_t *fb = new_task(h, fn, arg, opts);
   if (!fb) return NULL;
   fb->state = F_NEW;
@@ -878,7 +880,7 @@ void mt_hub_free(mt_hub_t *h) {
 
 int mt_coro_to_thread(mt_task_fn fn, void *arg, double timeout, mt_value_t *out) {
   if (out) *out = (mt_value_t){0};
-  if (!fn) return MT_EINVAL;
+  if (!fn || mt__on_shared_stack(arg)) return MT_EINVAL; /* not a compact task's local */
   mt_hub_t *h = tls_hub;
   if (!h) return MT_EPERM;
   if (!h->executor) {

@@ -25,8 +25,10 @@
 #include "mt_test.h"
 #include "coro/coro.h" /* mt__greenlet_new_compact: compact greenlets without the hub */
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -901,6 +903,47 @@ static void plain_child_of_compact_ends(void **state) {
   mt_greenlet_free(b);
 }
 
+/* A compact task hands the address of its local to a task or a thread
+ * (review finding 4): refused at the call (MT_EINVAL), since the bytes
+ * there belong to another compact task whenever this one is switched out. */
+static int add_one(void *arg, mt_value_t *out) {
+  out->ptr = (void *)(intptr_t)(*(int *)arg + 1);
+  return 0;
+}
+
+static int lends_its_local(void *arg, mt_value_t *out) {
+  (void)arg;
+  int local = 41, bad = 0;
+  mt_coro_opts_t o = MT_CORO_OPTS_INIT;
+  errno = 0;
+  if (mt_coro_spawn(add_one, &local, &o) != NULL || errno != EINVAL) bad |= 1;
+  if (mt_hub_spawn(mt_hub_current(), add_one, &local, &o) != NULL) bad |= 2;
+  mt_value_t v;
+  if (mt_coro_to_thread(add_one, &local, 10.0, &v) != MT_EINVAL) bad |= 4;
+  int *heap = malloc(sizeof *heap); /* the heap is fine */
+  if (!heap) return MT_ENOMEM;
+  *heap = 41;
+  mt_future_t *f = mt_coro_spawn(add_one, heap, &o);
+  if (!f || mt_future_result(f, 10.0, &v) != 0 || (intptr_t)v.ptr != 42) bad |= 8;
+  mt_future_free(f);
+  if (mt_coro_to_thread(add_one, heap, 10.0, &v) != 0 || (intptr_t)v.ptr != 42) bad |= 16;
+  free(heap);
+  out->ptr = (void *)(intptr_t)bad;
+  return 0;
+}
+
+static void local_lent_by_a_compact_task(void **state) {
+  (void)state;
+  mt_coro_opts_t o = MT_CORO_OPTS_INIT;
+  o.compact = 1;
+  mt_future_t *f = mt_coro_spawn(lends_its_local, NULL, &o);
+  assert_non_null(f);
+  mt_value_t v = {0};
+  assert_code(mt_future_result(f, 30.0, &v), 0);
+  assert_int_equal((intptr_t)v.ptr, 0);
+  mt_future_free(f);
+}
+
 int main(int argc, char **argv) {
   if (argc >= 4 && strcmp(argv[1], "--measure") == 0)
     return measure(atol(argv[2]), strcmp(argv[3], "compact") == 0,
@@ -915,6 +958,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(spawned_from_another_thread, setup, teardown),
       cmocka_unit_test_setup_teardown(generator_blocks_in_task, setup, teardown),
       cmocka_unit_test(plain_child_of_compact_ends),
+      cmocka_unit_test_setup_teardown(local_lent_by_a_compact_task, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
