@@ -33,7 +33,9 @@
  * The park decision is made in ONE place, `coro_parker` below: on a thread
  * where a coroutine scheduler (issue 15) installed a parker, every park goes
  * to the parker, which suspends the running coroutine and runs others;
- * otherwise the thread sleeps.  Cancellation is checked here too: a
+ * otherwise the thread sleeps (so does code running in another greenlet
+ * than the one the scheduler resumes, a generator inside a task:
+ * mt__parker_t.greenlet).  Cancellation is checked here too: a
  * killed greenlet gets MT_ECANCELLED from every park of 1 and 2.
  *
  * A coroutine parked on an MT_SHARED object (an event count) is woken by a

@@ -18,7 +18,11 @@
  * - mixed: compact and default tasks ping-pong through queues;
  * - cancel and kill of parked compact tasks (the next waiter gets the
  *   object); compact tasks spawned onto the hub from another thread, fed
- *   and awaited from there.
+ *   and awaited from there;
+ * - review fixes: a generator blocking inside a task (default and
+ *   compact) waits with the thread; a plain greenlet ending while its
+ *   compact parent is copied out; spawn/hub_spawn/to_thread refuse a
+ *   compact task's local (MT_EINVAL).
  *
  * `test_coro_compact --measure N compact|default [sleep|queue]` prints the
  * cost figures docs/coroutines.md quotes (not run by ctest). */
