@@ -65,7 +65,8 @@ typedef struct mt_coro_opts {
    * thread's shared stack, and while it is switched out only the bytes of
    * stack it used are kept (copied out and back), so a parked task costs
    * about 1-2 KiB instead of a page.  Rule: nothing may use a pointer into
-   * its stack while it is switched out.  stack_size must be 0 or at most
+   * its stack while it is switched out (mt_coro_spawn, mt_hub_spawn and
+   * mt_coro_to_thread refuse such an arg: MT_EINVAL).  stack_size must be 0 or at most
    * 256 KiB (the shared stack). */
   int compact;
 } mt_coro_opts_t;

@@ -128,6 +128,10 @@ mt_greenlet_t *mt__greenlet_new(void *(*fn)(void *, void *), void *arg, mt_green
  * (mt__stack_default_size() bytes, made by the first), so opts->stack_size
  * may not exceed it (EINVAL).  NULL + errno like mt_greenlet_new; ENOTSUP
  * where the switch backend cannot tell a context's stack pointer. */
+/* true when p points into this thread's shared stack (compact greenlets'):
+ * its bytes there belong to whichever compact greenlet runs, so a pointer
+ * kept past a switch is wrong (spawn and to_thread refuse it: MT_EINVAL). */
+bool mt__on_shared_stack(const void *p);
 mt_greenlet_t *mt__greenlet_new_compact(void *(*fn)(void *, void *), void *arg,
                                         mt_greenlet_t *parent, const mt_greenlet_opts_t *opts);
 

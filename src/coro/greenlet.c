@@ -290,6 +290,13 @@ static bool save_owner(mt__coro_thread_t *t) {
   return true;
 }
 
+bool mt__on_shared_stack(const void *p) {
+  mt__coro_thread_t *t = tls;
+  if (!t || !t->shared.base || !p) return false;
+  const char *lo = (const char *)t->shared.base + t->shared.guard;
+  return (const char *)p >= lo && (const char *)p < shared_top(t);
+}
+
 /* Before switching to compact `to`: its frames onto the shared stack.
  * false: out of memory for the owner's copy (no switch then). */
 static bool compact_enter(mt__coro_thread_t *t, mt_greenlet_t *to) {
@@ -329,6 +336,12 @@ static int switch_to(mt__coro_thread_t *t, mt_greenlet_t *to, void *value, int c
 static _Noreturn void finish(mt__coro_thread_t *t, mt_greenlet_t *g, void *ret) {
   g->state = MT__G_DEAD;
   mt_greenlet_t *p = live_parent(g);
+  /* A compact parent (g then is not compact: g runs on its own stack) may
+   * be copied out: its bytes come back first, as switch_to does.  Out of
+   * memory for the owner's copy: the next live ancestor gets the result
+   * (a compact greenlet's parent is never compact). */
+  if (!g->compact)
+    while (p->compact && !compact_enter(t, p)) p = live_parent(p);
   t->dead = g;
   t->xfer_code = 0;
   t->current = p;

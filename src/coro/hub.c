@@ -682,6 +682,7 @@ static int make_greenlet(mt_hub_t *h, fiber_t *fb) {
   fb->g = fb->compact ? mt__greenlet_new_compact(task_main, fb, h->g, &go)
                       : mt_greenlet_new(task_main, fb, h->g, &go);
   if (!fb->g) return errno == EINVAL ? MT_EINVAL : errno == ENOTSUP ? MT_ENOTSUP : MT_ENOMEM;
+  fb->parker.greenlet = fb->g; /* only the task's own greenlet parks through the hub */
   h->live++;
   fb->anext = h->tasks;
   if (h->tasks) h->tasks->aprev = fb;
@@ -705,6 +706,7 @@ mt_future_t *mt_coro_spawn(mt_task_fn fn, void *arg, const mt_coro_opts_t *opts)
   if (!fn || (opts && opts->size == 0)) return mt__fail_null(MT_EINVAL);
   if (!h || h->closing) return mt__fail_null(MT_EPERM);
   if (opts && opts->stack_size && opts->stack_size < 16 * 1024) return mt__fail_null(MT_EINVAL);
+  if (mt__on_shared_stack(arg)) return mt__fail_null(MT_EINVAL); /* a compact task's local */
   fiber_t *fb = new_task(h, fn, arg, opts);
   if (!fb) return NULL;
   int r = make_greenlet(h, fb);
@@ -724,6 +726,7 @@ mt_future_t *mt_hub_spawn(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_o
   if (h == tls_hub) return mt_coro_spawn(fn, arg, opts);
   if (!fn || (opts && opts->size == 0)) return mt__fail_null(MT_EINVAL);
   if (opts && opts->stack_size && opts->stack_size < 16 * 1024) return mt__fail_null(MT_EINVAL);
+  if (mt__on_shared_stack(arg)) return mt__fail_null(MT_EINVAL); /* a compact task's local */
   fiber_t *fb = new_task(h, fn, arg, opts);
   if (!fb) return NULL;
   fb->state = F_NEW;
@@ -816,7 +819,9 @@ int mt_coro_sleep(double seconds) {
   if (c) return c;
   mt_hub_t *h = tls_hub;
   fiber_t *fb = h ? h->current : NULL;
-  if (!fb) { /* no hub (or the hub greenlet itself): the thread sleeps */
+  if (fb && fb->g != mt__coro_current()) fb = NULL; /* a generator inside the task */
+  if (!fb) { /* no hub (or the hub greenlet itself, or a greenlet inside a
+                task: see mt__parker_t.greenlet): the thread sleeps */
     mt__evc_t never = {0, 0};
     int r = mt__evc_wait(&never, 0, false, deadline);
     return r == MT_ETIMEDOUT ? 0 : r;
@@ -872,6 +877,7 @@ mt_hub_t *mt_hub_new(void) {
   h->thread = pthread_self();
   fiber_init(&h->root, h);
   h->root.g = t->root;
+  h->root.parker.greenlet = t->root;
   h->root.state = F_RUNNING;
   snprintf(h->root.name, sizeof h->root.name, "MainGreenlet");
   h->current = &h->root;
@@ -912,7 +918,7 @@ void mt_hub_free(mt_hub_t *h) {
 
 int mt_coro_to_thread(mt_task_fn fn, void *arg, double timeout, mt_value_t *out) {
   if (out) *out = (mt_value_t){0};
-  if (!fn) return MT_EINVAL;
+  if (!fn || mt__on_shared_stack(arg)) return MT_EINVAL; /* not a compact task's local */
   mt_hub_t *h = tls_hub;
   if (!h) return MT_EPERM;
   if (!h->executor) {

@@ -591,9 +591,16 @@ static int start_via_forker(mt_process_t *p) {
   S.forker_job = p;
   uint32_t r = __atomic_add_fetch(&S.forker_req, 1, __ATOMIC_RELEASE);
   mt__wake_word(&S.forker_req, 1, false);
-  while (__atomic_load_n(&S.forker_done, __ATOMIC_ACQUIRE) != r)
-    mt__wait_word(&S.forker_done, __atomic_load_n(&S.forker_done, __ATOMIC_ACQUIRE), false,
-                  MT__NO_DEADLINE);
+  /* A compact task must not park here: the child is a copy of this
+   * moment's memory, and a parked compact task's stack (where arg/self
+   * usually point) is copied out, another task's bytes in its place.  The
+   * fork takes microseconds: such a caller waits with its thread. */
+  bool stay = mt__stack_copied();
+  uint32_t d;
+  while ((d = __atomic_load_n(&S.forker_done, __ATOMIC_ACQUIRE)) != r) {
+    if (stay) (void)mt__sys_futex_wait(&S.forker_done, d, false, MT__NO_DEADLINE);
+    else mt__wait_word(&S.forker_done, d, false, MT__NO_DEADLINE);
+  }
   int result = S.forker_result;
   mt__mutex_unlock(&S.forker_lock, false);
   return result;

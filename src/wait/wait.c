@@ -36,7 +36,9 @@
  * The park decision is made in ONE place, `coro_parker` below: on a thread
  * where a coroutine scheduler (issue 15) installed a parker, every park goes
  * to the parker, which suspends the running coroutine and runs others;
- * otherwise the thread sleeps.  Cancellation is checked here too: a
+ * otherwise the thread sleeps (so does code running in another greenlet
+ * than the one the scheduler resumes, a generator inside a task:
+ * mt__parker_t.greenlet).  Cancellation is checked here too: a
  * killed greenlet gets MT_ECANCELLED from every park of 1 and 2 and from
  * every descriptor wait that is more than a look.
  *
@@ -74,7 +76,13 @@ static _Thread_local mt__intr_t *thread_intr;
  * made there goes to it, the root greenlet's too (gevent's main greenlet
  * blocking switches to the hub).  The scheduler's own idle wait therefore
  * does not come back through this layer. */
-static const mt__parker_t *coro_parker(void) { return thread_parker; }
+static const mt__parker_t *coro_parker(void) {
+  const mt__parker_t *p = thread_parker;
+  /* a generator/nested greenlet inside the task: the thread waits (see
+   * mt__parker_t.greenlet) */
+  if (p && p->greenlet && p->greenlet != (const void *)mt__coro_current()) return NULL;
+  return p;
+}
 
 int mt__deadline_slow(double timeout, int64_t *deadline_ns) {
   if (timeout == MT_FOREVER) {

@@ -282,6 +282,12 @@ typedef struct mt__parker {
    * nodes, which then never live on its stack.  Such a scheduler also
    * makes wait_fds keep the pollfd array it watches out of the stack. */
   mt__task_nodes_t *nodes;
+  /* The greenlet the scheduler resumes after a park (NULL: any).  Code
+   * running in another greenlet under this parker (a generator or a nested
+   * greenlet inside a task) does not park through it: the scheduler would
+   * resume the wrong greenlet, and a compact task's one waiter node would
+   * be used twice.  Such a wait blocks the thread instead. */
+  const void *greenlet;
 } mt__parker_t;
 
 /* true while the calling code runs on a stack that is copied out when it

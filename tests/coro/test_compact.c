@@ -18,14 +18,21 @@
  * - mixed: compact and default tasks ping-pong through queues;
  * - cancel and kill of parked compact tasks (the next waiter gets the
  *   object); compact tasks spawned onto the hub from another thread, fed
- *   and awaited from there.
+ *   and awaited from there;
+ * - review fixes: a generator blocking inside a task (default and
+ *   compact) waits with the thread; a plain greenlet ending while its
+ *   compact parent is copied out; spawn/hub_spawn/to_thread refuse a
+ *   compact task's local (MT_EINVAL).
  *
  * `test_coro_compact --measure N compact|default [sleep|queue]` prints the
  * cost figures docs/coroutines.md quotes (not run by ctest). */
 #include "mt_test.h"
+#include "coro/coro.h" /* mt__greenlet_new_compact: compact greenlets without the hub */
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -785,6 +792,162 @@ static int measure(long n, int compact, int use_sleep) {
   return 0;
 }
 
+/* A generator running inside a task that blocks (review finding 3): the hub
+ * resumes a task at its own greenlet, so a park from another greenlet
+ * (a generator's, a nested greenlet's) cannot go to the hub: the thread
+ * waits instead.  Before: the hub resumed the task's main greenlet inside
+ * mt_generator_next (the park's result came back as the value), and the
+ * task's one waiter node stayed on q1 while it parked on q2. */
+static mt_queue_t *gq1, *gq2;
+static int gen_get_result;
+
+static void *gen_blocks(mt_generator_t *self, void *arg) {
+  (void)arg;
+  void *x = NULL;
+  gen_get_result = mt_queue_get(gq1, &x, 0.01);
+  mt_generator_yield(self, (void *)7, NULL);
+  return NULL;
+}
+
+static int gen_task(void *arg, mt_value_t *out) {
+  (void)arg;
+  mt_generator_t *g = mt_generator_new(gen_blocks, NULL, NULL);
+  if (!g) return MT_ENOMEM;
+  void *v = NULL;
+  int r = mt_generator_next(g, &v);
+  mt_generator_free(g);
+  if (r != 0 || (intptr_t)v != 7) return r < 0 ? r : MT_EINVAL;
+  void *x = NULL;
+  r = mt_queue_get(gq2, &x, 30.0);
+  out->ptr = x;
+  return r;
+}
+
+static void generator_blocks_in_task(void **state) {
+  (void)state;
+  for (int compact = 0; compact <= 1; compact++) {
+    mt_coro_opts_t o = MT_CORO_OPTS_INIT;
+    o.compact = (unsigned)compact;
+    assert_non_null(gq1 = mt_queue_new(0));
+    assert_non_null(gq2 = mt_queue_new(0));
+    gen_get_result = 1;
+    mt_future_t *f = mt_coro_spawn(gen_task, NULL, &o);
+    assert_non_null(f);
+    while (gen_get_result == 1) assert_code(mt_coro_sleep(0), 0); /* the generator's get ended */
+    assert_code(gen_get_result, MT_EEMPTY); /* the thread waited its 10 ms */
+    assert_code(mt_queue_put(gq2, (void *)22, 0), 0);
+    mt_value_t v = {0};
+    assert_code(mt_future_result(f, 30.0, &v), 0);
+    assert_int_equal((intptr_t)v.ptr, 22);
+    mt_future_free(f); /* the task's fiber goes */
+    assert_code(mt_queue_put(gq1, (void *)11, 0), 0); /* nobody left on q1 */
+    void *x = NULL;
+    assert_code(mt_queue_get(gq1, &x, 0), 0);
+    assert_int_equal((intptr_t)x, 11);
+    mt_queue_free(gq1);
+    mt_queue_free(gq2);
+  }
+}
+
+/* A plain greenlet whose parent is a compact greenlet ends while another
+ * compact greenlet owns the shared stack (review finding 5): the parent's
+ * bytes must come back before the switch to it.  No hub: the greenlets
+ * switch by hand.  Before: finish() switched to A's saved stack pointer
+ * over B's bytes (a crash). */
+static mt_greenlet_t *fin_root, *fin_plain;
+
+static void *fin_plain_fn(void *arg, void *v) {
+  (void)arg;
+  (void)v;
+  return (void *)42;
+}
+
+static void *fin_a(void *arg, void *v) {
+  (void)arg;
+  (void)v;
+  volatile uint64_t c[32];
+  for (int i = 0; i < 32; i++) c[i] = 0x1111111111111111ull * (uint64_t)(i + 1);
+  fin_plain = mt_greenlet_new(fin_plain_fn, NULL, NULL, NULL); /* parent: this one */
+  void *got = NULL;
+  if (!fin_plain || mt_greenlet_switch(fin_root, NULL, &got) != 0) return NULL;
+  /* back here when fin_plain ended (its parent): got is its result */
+  int ok = got == (void *)42;
+  for (int i = 0; i < 32; i++) ok &= c[i] == 0x1111111111111111ull * (uint64_t)(i + 1);
+  return (void *)(intptr_t)(ok ? 1 : 2);
+}
+
+static void *fin_b(void *arg, void *v) {
+  (void)arg;
+  (void)v;
+  volatile uint64_t junk[256];
+  for (int i = 0; i < 256; i++) junk[i] = 0x4242424242424242ull ^ (uint64_t)i;
+  void *got = NULL;
+  (void)mt_greenlet_switch(fin_root, NULL, &got);
+  return (void *)(uintptr_t)(junk[7] & 0xff);
+}
+
+static void plain_child_of_compact_ends(void **state) {
+  (void)state;
+  fin_root = mt_greenlet_current();
+  assert_non_null(fin_root);
+  mt_greenlet_t *a = mt__greenlet_new_compact(fin_a, NULL, fin_root, NULL);
+  mt_greenlet_t *b = mt__greenlet_new_compact(fin_b, NULL, fin_root, NULL);
+  assert_non_null(a);
+  assert_non_null(b);
+  void *v = NULL;
+  assert_code(mt_greenlet_switch(a, NULL, &v), 0); /* A makes fin_plain, back here */
+  assert_code(mt_greenlet_switch(b, NULL, &v), 0); /* B copies A out, owns the stack */
+  assert_code(mt_greenlet_switch(fin_plain, NULL, &v), 0); /* ends: to A, then A ends: here */
+  assert_int_equal((intptr_t)v, 1); /* A saw 42 and its canary intact */
+  assert_int_equal(mt_greenlet_is_dead(a), 1);
+  assert_code(mt_greenlet_switch(b, NULL, &v), 0); /* B's bytes back, it ends */
+  assert_int_equal((uintptr_t)v, (0x42 ^ 7));
+  mt_greenlet_free(fin_plain);
+  mt_greenlet_free(a);
+  mt_greenlet_free(b);
+}
+
+/* A compact task hands the address of its local to a task or a thread
+ * (review finding 4): refused at the call (MT_EINVAL), since the bytes
+ * there belong to another compact task whenever this one is switched out. */
+static int add_one(void *arg, mt_value_t *out) {
+  out->ptr = (void *)(intptr_t)(*(int *)arg + 1);
+  return 0;
+}
+
+static int lends_its_local(void *arg, mt_value_t *out) {
+  (void)arg;
+  int local = 41, bad = 0;
+  mt_coro_opts_t o = MT_CORO_OPTS_INIT;
+  errno = 0;
+  if (mt_coro_spawn(add_one, &local, &o) != NULL || errno != EINVAL) bad |= 1;
+  if (mt_hub_spawn(mt_hub_current(), add_one, &local, &o) != NULL) bad |= 2;
+  mt_value_t v;
+  if (mt_coro_to_thread(add_one, &local, 10.0, &v) != MT_EINVAL) bad |= 4;
+  int *heap = malloc(sizeof *heap); /* the heap is fine */
+  if (!heap) return MT_ENOMEM;
+  *heap = 41;
+  mt_future_t *f = mt_coro_spawn(add_one, heap, &o);
+  if (!f || mt_future_result(f, 10.0, &v) != 0 || (intptr_t)v.ptr != 42) bad |= 8;
+  mt_future_free(f);
+  if (mt_coro_to_thread(add_one, heap, 10.0, &v) != 0 || (intptr_t)v.ptr != 42) bad |= 16;
+  free(heap);
+  out->ptr = (void *)(intptr_t)bad;
+  return 0;
+}
+
+static void local_lent_by_a_compact_task(void **state) {
+  (void)state;
+  mt_coro_opts_t o = MT_CORO_OPTS_INIT;
+  o.compact = 1;
+  mt_future_t *f = mt_coro_spawn(lends_its_local, NULL, &o);
+  assert_non_null(f);
+  mt_value_t v = {0};
+  assert_code(mt_future_result(f, 30.0, &v), 0);
+  assert_int_equal((intptr_t)v.ptr, 0);
+  mt_future_free(f);
+}
+
 int main(int argc, char **argv) {
   if (argc >= 4 && strcmp(argv[1], "--measure") == 0)
     return measure(atol(argv[2]), strcmp(argv[3], "compact") == 0,
@@ -797,6 +960,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(mixed_ping_pong, setup, teardown),
       cmocka_unit_test_setup_teardown(cancel_and_kill, setup, teardown),
       cmocka_unit_test_setup_teardown(spawned_from_another_thread, setup, teardown),
+      cmocka_unit_test_setup_teardown(generator_blocks_in_task, setup, teardown),
+      cmocka_unit_test(plain_child_of_compact_ends),
+      cmocka_unit_test_setup_teardown(local_lent_by_a_compact_task, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
