@@ -27,6 +27,7 @@
  * `test_coro_compact --measure N compact|default [sleep|queue]` prints the
  * cost figures docs/coroutines.md quotes (not run by ctest). */
 #include "mt_test.h"
+#include "ping_pong.h"
 #include "coro/coro.h" /* mt__greenlet_new_compact: compact greenlets without the hub */
 
 #include <errno.h>
@@ -643,37 +644,7 @@ static void spawned_from_another_thread(void **state) {
 
 /* ---- compact and default tasks through queues ------------------------------- */
 
-typedef struct {
-  mt_queue_t *in, *out;
-  long n;
-  long sum;
-} pp_t;
-
-static int pinger(void *arg, mt_value_t *out) {
-  (void)out;
-  pp_t *p = arg;
-  for (long i = 1; i <= p->n; i++) {
-    int r = mt_queue_put(p->out, (void *)(intptr_t)i, MT_FOREVER);
-    if (r < 0) return r;
-    void *x;
-    if ((r = mt_queue_get(p->in, &x, MT_FOREVER)) < 0) return r;
-    p->sum += (intptr_t)x;
-  }
-  return 0;
-}
-
-static int ponger(void *arg, mt_value_t *out) {
-  (void)out;
-  pp_t *p = arg;
-  for (long i = 0; i < p->n; i++) {
-    void *x;
-    int r = mt_queue_get(p->in, &x, MT_FOREVER);
-    if (r < 0) return r;
-    p->sum += (intptr_t)x;
-    if ((r = mt_queue_put(p->out, x, MT_FOREVER)) < 0) return r;
-  }
-  return 0;
-}
+/* pp_t, pinger, ponger: ping_pong.h */
 
 static void mixed_ping_pong(void **state) {
   (void)state;

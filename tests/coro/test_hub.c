@@ -22,6 +22,7 @@
  * - sleeping tasks wake in deadline order (equal deadlines: FIFO), never
  *   early; many sleeping tasks at once (resident cost printed). */
 #include "mt_test.h"
+#include "ping_pong.h"
 #include "queue/queue_internal.h"
 #include "sync/sync_internal.h"
 #include "platform/platform.h"
@@ -1207,37 +1208,7 @@ static void many_sleepers(void **state) {
 
 /* ---- a queue between tasks and a plain thread; ping-pong ---------------------------------- */
 
-typedef struct {
-  mt_queue_t *in, *out;
-  long n;
-  long sum;
-} pp_t;
-
-static int pinger(void *arg, mt_value_t *out) {
-  (void)out;
-  pp_t *p = arg;
-  for (long i = 1; i <= p->n; i++) {
-    int r = mt_queue_put(p->out, (void *)(intptr_t)i, MT_FOREVER);
-    if (r < 0) return r;
-    void *x;
-    if ((r = mt_queue_get(p->in, &x, MT_FOREVER)) < 0) return r;
-    p->sum += (intptr_t)x;
-  }
-  return 0;
-}
-
-static int ponger(void *arg, mt_value_t *out) {
-  (void)out;
-  pp_t *p = arg;
-  for (long i = 0; i < p->n; i++) {
-    void *x;
-    int r = mt_queue_get(p->in, &x, MT_FOREVER);
-    if (r < 0) return r;
-    p->sum += (intptr_t)x;
-    if ((r = mt_queue_put(p->out, x, MT_FOREVER)) < 0) return r;
-  }
-  return 0;
-}
+/* pp_t, pinger, ponger: ping_pong.h */
 
 static void *thread_ponger(void *arg) {
   ponger(arg, NULL);
