@@ -27,7 +27,7 @@
  * `test_coro_compact --measure N compact|default [sleep|queue]` prints the
  * cost figures docs/coroutines.md quotes (not run by ctest). */
 #include "mt_test.h"
-#include "ping_pong.h"
+#include "coro_test.h"
 #include "coro/coro.h" /* mt__greenlet_new_compact: compact greenlets without the hub */
 
 #include <errno.h>
@@ -46,20 +46,7 @@
 #endif
 #endif
 
-static mt_hub_t *hub;
-
-static int setup(void **state) {
-  (void)state;
-  hub = mt_hub_new();
-  return hub ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  mt_hub_free(hub);
-  assert_null(mt_hub_current());
-  return 0;
-}
+/* hub, setup, teardown: coro_test.h */
 
 static mt_coro_opts_t compact_opts(void) {
   mt_coro_opts_t o = MT_CORO_OPTS_INIT;
@@ -644,7 +631,7 @@ static void spawned_from_another_thread(void **state) {
 
 /* ---- compact and default tasks through queues ------------------------------- */
 
-/* pp_t, pinger, ponger: ping_pong.h */
+/* pp_t, pinger, ponger: coro_test.h */
 
 static void mixed_ping_pong(void **state) {
   (void)state;

@@ -20,25 +20,14 @@
  *   earlier, outer earlier, equal); zero scopes; asyncio's cancel inside
  *   a scope; MT_WITH_TIMEOUT; no timer left once a scope ended. */
 #include "mt_test.h"
+#include "coro_test.h"
 #include "coro/scope.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
 
-static mt_hub_t *hub;
-
-static int setup(void **state) {
-  (void)state;
-  hub = mt_hub_new();
-  return hub ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  mt_hub_free(hub);
-  return 0;
-}
+/* hub, setup, teardown: coro_test.h */
 
 typedef struct {
   mt_queue_t *q; /* children park here (nobody puts) */

@@ -22,7 +22,7 @@
  * - sleeping tasks wake in deadline order (equal deadlines: FIFO), never
  *   early; many sleeping tasks at once (resident cost printed). */
 #include "mt_test.h"
-#include "ping_pong.h"
+#include "coro_test.h"
 #include "queue/queue_internal.h"
 #include "sync/sync_internal.h"
 #include "platform/platform.h"
@@ -33,20 +33,7 @@
 #include <sys/ioctl.h>
 #include <stdint.h>
 
-static mt_hub_t *hub;
-
-static int setup(void **state) {
-  (void)state;
-  hub = mt_hub_new();
-  return hub ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  mt_hub_free(hub);
-  assert_null(mt_hub_current());
-  return 0;
-}
+/* hub, setup, teardown: coro_test.h */
 
 /* ---- the blocking calls ------------------------------------------------------ */
 
@@ -1208,7 +1195,7 @@ static void many_sleepers(void **state) {
 
 /* ---- a queue between tasks and a plain thread; ping-pong ---------------------------------- */
 
-/* pp_t, pinger, ponger: ping_pong.h */
+/* pp_t, pinger, ponger: coro_test.h */
 
 static void *thread_ponger(void *arg) {
   ponger(arg, NULL);
