@@ -141,11 +141,15 @@ static int submit_chunk(mt_executor_t *ex, mt_task_fn fn, void *const *args, siz
 
 /* Gives up a chunk: cancels it if not started.  A chunk that never ran
  * (cancelled, or failed by the executor: broken pool, dead worker) still
- * owns its argument block; one that ran (or runs) frees it itself. */
+ * owns its argument block; one that ran (or runs) frees it itself.  Decided
+ * from the future's state, never from a wait: the caller may be a killed
+ * task, whose every wait returns MT_ECANCELLED, even one with timeout 0
+ * (that answer once freed the block of a running chunk). */
 static void drop_chunk_future(mt_future_t *f) {
   mt_future_cancel(f);
-  int r = mt_future_result(f, 0, NULL);
-  if (r != 0 && r != MT_ETASKFAILED && r != MT_ETIMEDOUT) mt__free(f->arg);
+  int st = mt_future_state(f);
+  if (st == MT_FUTURE_CANCELLED || (st == MT_FUTURE_FINISHED && f->err && !f->task_err))
+    mt__free(f->arg);
   mt_future_free(f);
 }
 

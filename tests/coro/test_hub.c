@@ -1436,6 +1436,58 @@ static void fairness_yield(void **state) {
   }
 }
 
+/* ---- a killed mapper leaves its running chunk alone -------------------------------------- */
+
+/* A task killed while mt_executor_map waits for a chunk that a worker is
+ * running: the map returns MT_ECANCELLED and must not free the chunk's
+ * argument block (the chunk frees it itself when it ends).  The give-up
+ * path used to ask the chunk's future for its result with timeout 0, which
+ * a killed task's waits answer MT_ECANCELLED, and took that for "never
+ * ran": the block was freed under the running chunk, which then read it and
+ * freed it again.  Two items in one chunk, so the chunk reads its block
+ * after the first item returns. */
+static struct {
+  mt_event_t *started, *go;
+  int ran;
+} MK;
+
+static int mk_slow(void *arg, mt_value_t *out) {
+  mt_event_set(MK.started);
+  if (mt_event_wait(MK.go, 30.0) != 0) return MT_ETIMEDOUT;
+  __atomic_fetch_add(&MK.ran, 1, __ATOMIC_RELAXED);
+  out->ptr = arg;
+  return 0;
+}
+
+static int mk_mapper(void *arg, mt_value_t *out) {
+  (void)out;
+  void *args[2] = {(void *)1, (void *)2};
+  mt_value_t res[2];
+  return mt_executor_map(arg, mk_slow, args, 2, MT_FOREVER, 2, res, NULL);
+}
+
+static void map_killed_leaves_running_chunk(void **state) {
+  (void)state;
+  mt_thread_pool_opts_t o = MT_THREAD_POOL_OPTS_INIT;
+  o.max_workers = 1;
+  mt_executor_t *ex = mt_executor_new_thread_pool(&o);
+  assert_non_null(ex);
+  MK.started = mt_event_new(0), MK.go = mt_event_new(0), MK.ran = 0;
+  mt_future_t *t = mt_coro_spawn(mk_mapper, ex, NULL);
+  assert_non_null(t);
+  assert_code(mt_event_wait(MK.started, 30.0), 0); /* the chunk runs on the worker */
+  assert_code(mt_coro_kill(t, 10.0), 0);
+  assert_code(mt_future_result(t, 0, NULL), MT_ECANCELLED);
+  assert_code(mt_event_set(MK.go), 0);
+  /* waits for the chunk: both items, read from its own block */
+  assert_code(mt_executor_shutdown(ex, true, false, 30.0), 0);
+  assert_int_equal(__atomic_load_n(&MK.ran, __ATOMIC_RELAXED), 2);
+  mt_executor_free(ex);
+  mt_future_free(t);
+  mt_event_free(MK.started);
+  mt_event_free(MK.go);
+}
+
 /* ---- free with tasks left ---------------------------------------------------------------- */
 
 static void free_kills_leftovers(void **state) {
@@ -1621,6 +1673,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(spawn_onto_another_hub, setup, teardown),
       cmocka_unit_test_setup_teardown(fairness_yield, setup, teardown),
       cmocka_unit_test(free_kills_leftovers),
+      cmocka_unit_test_setup_teardown(map_killed_leaves_running_chunk, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
