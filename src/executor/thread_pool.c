@@ -77,6 +77,7 @@ typedef struct pool {
       uint32_t nsleepers;   /* registered, unclaimed sleepers */
       uint32_t wakeups;     /* futex word: tokens for claimed ones */
       uint32_t nspinning;   /* 1 while a worker spins for work */
+      int32_t sub_cpu;      /* the last submitter's CPU, -1 unknown (a hint) */
     };
   };
   /* submit's lock and what only it (and rare spawns) touch */
@@ -96,7 +97,7 @@ typedef struct pool {
   mt_future_t *head;              /* under qlock */
   uint64_t npopped;               /* written under qlock, read atomically */
 } pool_t;
-_Static_assert(__builtin_offsetof(pool_t, nspinning) + sizeof(uint32_t) <=
+_Static_assert(__builtin_offsetof(pool_t, sub_cpu) + sizeof(int32_t) <=
                    __builtin_offsetof(pool_t, stub.qnext),
                "the round-trip words overlay only the stub's unused head");
 
@@ -281,8 +282,12 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
                                    __ATOMIC_RELAXED))
     return has_news(p);
   uint32_t shift = tl_spin_shift;
-  int64_t t0 = shift ? mt__now_ns() : 0; /* a short spin is timed */
-  int rounds = mt__spin_rounds() >> shift;
+  /* The last submitter runs on our CPU (future.c tl_near_cpu says why):
+   * no spin, straight to the yields that let it run, no adaptation. */
+  int cpu = mt__sys_cpu();
+  bool near = cpu >= 0 && cpu == __atomic_load_n(&p->sub_cpu, __ATOMIC_RELAXED);
+  int64_t t0 = shift && !near ? mt__now_ns() : 0; /* a short spin is timed */
+  int rounds = near ? 0 : mt__spin_rounds() >> shift;
   bool news = false;
   uint64_t seen = __atomic_load_n(&p->npushed, __ATOMIC_RELAXED);
   uint32_t local = 0;
@@ -293,7 +298,7 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
   }
   if (news) {
     __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);
-    adapt_spin(shift, true);
+    if (!near) adapt_spin(shift, true);
     return true;
   }
   int64_t spun = t0 ? mt__now_ns() - t0 : 0;
@@ -305,8 +310,8 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
   }
   __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);
   news = news || has_news(p);
-  if (news) adapt_spin(shift, false);
-  else *spun_ns = spun;
+  if (news && !near) adapt_spin(shift, false);
+  else if (!news && !near) *spun_ns = spun;
   return news;
 }
 
@@ -501,6 +506,7 @@ static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) 
   int r = load32(&p->broken) ? MT_EBROKEN : load32(&p->closed) ? MT_ECLOSED : 0;
   if (r == 0) r = adjust_locked(p);
   if (r == 0) {
+    __atomic_store_n(&p->sub_cpu, mt__sys_cpu(), __ATOMIC_RELAXED); /* the line is ours now */
     q_push(p, f);
     __atomic_fetch_add(&p->npushed, 1, __ATOMIC_SEQ_CST);
   }
@@ -592,6 +598,7 @@ mt_executor_t *mt_executor_new_thread_pool(const mt_thread_pool_opts_t *opts) {
   mt__mutex_init(&p->ctl);
   mt__mutex_init(&p->qlock);
   p->tail = p->head = &p->stub;
+  p->sub_cpu = -1;
   p->max_workers = o.max_workers;
   p->refs = 1;
   p->fork_gen = mt__fork_generation();
