@@ -12,7 +12,9 @@
  * `npushed` / `npopped` count the backlog for the idle checks.
  *
  * Parking: a worker with nothing to do spins (bounded, mt__spin_rounds,
- * scaled down while spins do not pay: adapt_spin) on the backlog, then registers in `nsleepers` and waits for a token in
+ * scaled down while spins do not pay: adapt_spin; none while the last
+ * submitter runs on its CPU: `sub_cpu`, spin_for_news) on the backlog,
+ * then yields a few times, then registers in `nsleepers` and waits for a token in
  * `wakeups` (a counting semaphore on one futex word).  submit wakes only
  * when it can CLAIM a registered sleeper (CAS nsleepers k -> k-1, then
  * token + futex wake): one system call per sleeping worker, none while

@@ -12,6 +12,9 @@
  * count); a completer whose final CAS saw SLEEPERS wakes the word, with no
  * lock.  A thread sleeps on the word in the kernel; a coroutine parks a
  * node that the wake reaches (wait.c), so the completer needs no list.
+ * Before parking a thread spins (adaptive budget) and yields; it skips the
+ * spin while the last future it waited for was completed on its own CPU
+ * (the completer stamps `done_cpu`: see tl_near_cpu).
  *
  * Transitions (all CAS on `state`, flags preserved):
  *   PENDING -> RUNNING            set_running_or_notify_cancel
