@@ -93,6 +93,9 @@ void mt__future_hold_lock(mt_future_t *f, bool hold);
 /* Test hook: the same for an as_completed iterator's collector lock. */
 void mt__as_completed_hold_lock(mt_as_completed_t *it, bool hold);
 
+/* A pool worker about to run a batch: the CPU its completions stamp in
+ * done_cpu (-1: look it up per completion, the default). */
+void mt__future_set_stamp_cpu(int cpu);
 /* Test hook: the CPU on which this thread's last wait saw its future
  * completed by a thread on the same CPU (the waits that skip the spin,
  * future.c tl_near_cpu), or -1. */
