@@ -180,8 +180,12 @@ static void glib_latency(void *unused, mtb_run_t *r) {
  * thread as ours does (future.c / thread_pool.c adapt_spin): spin >> shift,
  * the shift lowered by a spin that paid and raised by one that did not,
  * unless (timed) the event came within what the full budget would have
- * spun. */
+ * spun.  And as ours (future.c tl_near_cpu, thread_pool.c spin_for_news):
+ * no spin while the partner runs on our CPU: a waiter whose last job was
+ * completed on its own CPU, or a worker whose last pusher runs on its CPU,
+ * goes straight to its sleep, and that wait leaves the shift alone. */
 static _Thread_local uint32_t pq_shift;
+static _Thread_local int pq_near_cpu = -1;
 
 static void pq_adapt(uint32_t shift, bool paid) {
   if (paid ? shift > 0 : shift < 5) pq_shift = paid ? shift - 1 : shift + 1;
@@ -190,6 +194,7 @@ static void pq_adapt(uint32_t shift, bool paid) {
 typedef struct job {
   intptr_t arg, result;
   uint32_t done;
+  int done_cpu;
   struct job *next;
 } job_t;
 
@@ -198,6 +203,7 @@ typedef struct {
   pthread_cond_t work, finished;
   job_t *head, *tail;
   int waiting, stop, result_waiters, spin;
+  int sub_cpu; /* the last pusher's CPU */
   pthread_t th[W];
 } pq_t;
 
@@ -208,7 +214,9 @@ static void *pq_worker(void *arg) {
     uint32_t shift = pq_shift;
     int64_t t0 = 0, parked = 0;
     bool spun = false;
-    if (!q->head && !q->stop && q->spin) { /* spin for work, unlocked */
+    int cpu = sched_getcpu();
+    bool near = cpu >= 0 && cpu == __atomic_load_n(&q->sub_cpu, __ATOMIC_RELAXED);
+    if (!q->head && !q->stop && q->spin && !near) { /* spin for work, unlocked */
       pthread_mutex_unlock(&q->lock);
       t0 = shift ? fp_now_ns() : 0;
       bool found = false;
@@ -232,6 +240,7 @@ static void *pq_worker(void *arg) {
     if (!q->head) q->tail = NULL;
     pthread_mutex_unlock(&q->lock);
     j->result = j->arg * 2;
+    j->done_cpu = sched_getcpu();
     __atomic_store_n(&j->done, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&q->lock);
     if (q->result_waiters) pthread_cond_broadcast(&q->finished);
@@ -245,6 +254,7 @@ static void pq_start(pq_t *q, int spin) {
   pthread_cond_init(&q->work, NULL);
   pthread_cond_init(&q->finished, NULL);
   q->spin = spin;
+  q->sub_cpu = -1;
   for (int i = 0; i < W; i++) pthread_create(&q->th[i], NULL, pq_worker, q);
 }
 
@@ -256,16 +266,24 @@ static void pq_push(pq_t *q, job_t *j) {
   else
     __atomic_store_n(&q->head, j, __ATOMIC_RELEASE);
   q->tail = j;
+  __atomic_store_n(&q->sub_cpu, sched_getcpu(), __ATOMIC_RELAXED);
   if (q->waiting) pthread_cond_signal(&q->work);
   pthread_mutex_unlock(&q->lock);
 }
 
+static void pq_note_partner(const job_t *j) {
+  int cpu = sched_getcpu();
+  pq_near_cpu = cpu >= 0 && cpu == j->done_cpu ? cpu : -1;
+}
+
 static void pq_wait(pq_t *q, job_t *j) {
   uint32_t shift = pq_shift;
-  int64_t t0 = q->spin && shift ? fp_now_ns() : 0;
-  if (fp_spin_changed(&j->done, 0, q->spin >> shift)) {
-    if (q->spin) pq_adapt(shift, true);
+  bool spin = q->spin && !(pq_near_cpu >= 0 && sched_getcpu() == pq_near_cpu);
+  int64_t t0 = spin && shift ? fp_now_ns() : 0;
+  if (fp_spin_changed(&j->done, 0, spin ? q->spin >> shift : 0)) {
+    if (spin) pq_adapt(shift, true);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (q->spin) pq_note_partner(j);
     return;
   }
   int64_t parked = t0 ? fp_now_ns() : 0;
@@ -274,7 +292,8 @@ static void pq_wait(pq_t *q, job_t *j) {
   while (!__atomic_load_n(&j->done, __ATOMIC_ACQUIRE)) pthread_cond_wait(&q->finished, &q->lock);
   q->result_waiters--;
   pthread_mutex_unlock(&q->lock);
-  if (q->spin) pq_adapt(shift, t0 && fp_now_ns() - t0 < (parked - t0) << shift);
+  if (spin) pq_adapt(shift, t0 && fp_now_ns() - t0 < (parked - t0) << shift);
+  if (q->spin) pq_note_partner(j);
 }
 
 static void pq_stop(pq_t *q) {

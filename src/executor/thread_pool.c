@@ -12,7 +12,9 @@
  * `npushed` / `npopped` count the backlog for the idle checks.
  *
  * Parking: a worker with nothing to do spins (bounded, mt__spin_rounds,
- * scaled down while spins do not pay: adapt_spin) on the backlog, then registers in `nsleepers` and waits for a token in
+ * scaled down while spins do not pay: adapt_spin; none while the last
+ * submitter runs on its CPU: `sub_cpu`, spin_for_news) on the backlog,
+ * then yields a few times, then registers in `nsleepers` and waits for a token in
  * `wakeups` (a counting semaphore on one futex word).  submit wakes only
  * when it can CLAIM a registered sleeper (CAS nsleepers k -> k-1, then
  * token + futex wake): one system call per sleeping worker, none while
@@ -77,6 +79,7 @@ typedef struct pool {
       uint32_t nsleepers;   /* registered, unclaimed sleepers */
       uint32_t wakeups;     /* futex word: tokens for claimed ones */
       uint32_t nspinning;   /* 1 while a worker spins for work */
+      int32_t sub_cpu;      /* the last submitter's CPU, -1 unknown (a hint) */
     };
   };
   /* submit's lock and what only it (and rare spawns) touch */
@@ -96,7 +99,7 @@ typedef struct pool {
   mt_future_t *head;              /* under qlock */
   uint64_t npopped;               /* written under qlock, read atomically */
 } pool_t;
-_Static_assert(__builtin_offsetof(pool_t, nspinning) + sizeof(uint32_t) <=
+_Static_assert(__builtin_offsetof(pool_t, sub_cpu) + sizeof(int32_t) <=
                    __builtin_offsetof(pool_t, stub.qnext),
                "the round-trip words overlay only the stub's unused head");
 
@@ -115,10 +118,12 @@ static const mt_executor_ops_t pool_ops;
 
 /* ---- the queue --------------------------------------------------------- */
 
-static void q_push(pool_t *p, mt_future_t *f) {
+/* Returns the node f was linked behind (the stub: the queue was empty). */
+static mt_future_t *q_push(pool_t *p, mt_future_t *f) {
   __atomic_store_n(&f->qnext, NULL, __ATOMIC_RELAXED);
   mt_future_t *prev = __atomic_exchange_n(&p->tail, f, __ATOMIC_ACQ_REL);
   __atomic_store_n(&prev->qnext, f, __ATOMIC_RELEASE);
+  return prev;
 }
 
 /* Under qlock.  NULL when empty or a push is half done. */
@@ -281,8 +286,12 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
                                    __ATOMIC_RELAXED))
     return has_news(p);
   uint32_t shift = tl_spin_shift;
-  int64_t t0 = shift ? mt__now_ns() : 0; /* a short spin is timed */
-  int rounds = mt__spin_rounds() >> shift;
+  /* The last submitter runs on our CPU (future.c tl_near_cpu says why):
+   * no spin, straight to the yields that let it run, no adaptation. */
+  int cpu = mt__sys_cpu();
+  bool near = cpu >= 0 && cpu == __atomic_load_n(&p->sub_cpu, __ATOMIC_RELAXED);
+  int64_t t0 = shift && !near ? mt__now_ns() : 0; /* a short spin is timed */
+  int rounds = near ? 0 : mt__spin_rounds() >> shift;
   bool news = false;
   uint64_t seen = __atomic_load_n(&p->npushed, __ATOMIC_RELAXED);
   uint32_t local = 0;
@@ -293,7 +302,7 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
   }
   if (news) {
     __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);
-    adapt_spin(shift, true);
+    if (!near) adapt_spin(shift, true);
     return true;
   }
   int64_t spun = t0 ? mt__now_ns() - t0 : 0;
@@ -305,8 +314,8 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
   }
   __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);
   news = news || has_news(p);
-  if (news) adapt_spin(shift, false);
-  else *spun_ns = spun;
+  if (news && !near) adapt_spin(shift, false);
+  else if (!news && !near) *spun_ns = spun;
   return news;
 }
 
@@ -438,6 +447,7 @@ static void worker_main(void *arg) {
   for (;;) {
     int k = pop_batch(p, batch, BATCH);
     if (k > 0) {
+      mt__future_set_stamp_cpu(mt__sys_cpu()); /* once per batch */
       if (w.idle) take_back_idle_token(&w);
       /* Still backlog and nobody spinning: pass the wake-up on. */
       if (backlog(p) > 0 && !load32(&p->nspinning)) wake_one(p);
@@ -501,7 +511,11 @@ static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) 
   int r = load32(&p->broken) ? MT_EBROKEN : load32(&p->closed) ? MT_ECLOSED : 0;
   if (r == 0) r = adjust_locked(p);
   if (r == 0) {
-    q_push(p, f);
+    /* Into an empty queue: an idle worker takes it, and its next idle
+     * spin asks where we run (sub_cpu).  A submitter filling a backlog
+     * skips the lookup (~5 ns). */
+    if (q_push(p, f) == &p->stub)
+      __atomic_store_n(&p->sub_cpu, mt__sys_cpu(), __ATOMIC_RELAXED); /* the line is ours now */
     __atomic_fetch_add(&p->npushed, 1, __ATOMIC_SEQ_CST);
   }
   mt__mutex_unlock(&p->ctl, false);
@@ -592,6 +606,7 @@ mt_executor_t *mt_executor_new_thread_pool(const mt_thread_pool_opts_t *opts) {
   mt__mutex_init(&p->ctl);
   mt__mutex_init(&p->qlock);
   p->tail = p->head = &p->stub;
+  p->sub_cpu = -1;
   p->max_workers = o.max_workers;
   p->refs = 1;
   p->fork_gen = mt__fork_generation();

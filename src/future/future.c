@@ -12,6 +12,9 @@
  * count); a completer whose final CAS saw SLEEPERS wakes the word, with no
  * lock.  A thread sleeps on the word in the kernel; a coroutine parks a
  * node that the wake reaches (wait.c), so the completer needs no list.
+ * Before parking a thread spins (adaptive budget) and yields; it skips the
+ * spin while the last future it waited for was completed on its own CPU
+ * (the completer stamps `done_cpu`: see tl_near_cpu).
  *
  * Transitions (all CAS on `state`, flags preserved):
  *   PENDING -> RUNNING            set_running_or_notify_cancel
@@ -211,7 +214,22 @@ static bool claim(mt_future_t *f) {
   }
 }
 
-static int finish(mt_future_t *f) { return notify(f, publish(f, MT_FUTURE_FINISHED)); }
+/* A CPU number as the one byte a future keeps of it (done_cpu): 1..255,
+ * 0 when unknown.  Two CPUs 255 apart share a byte: a hint only. */
+static uint8_t cpu_byte(int cpu) { return cpu < 0 ? 0 : (uint8_t)(cpu % 255 + 1); }
+
+/* The completing thread's CPU as a pool worker read it for its batch (a
+ * CPU lookup costs ~5 ns here, a trivial task ~75 ns: once per batch, not
+ * per task), or -1: then finish() looks it up. */
+static _Thread_local int tl_stamp_cpu = -1;
+
+void mt__future_set_stamp_cpu(int cpu) { tl_stamp_cpu = cpu; }
+
+/* Only the claimer (BUSY) gets here: done_cpu is published with the state. */
+static int finish(mt_future_t *f) {
+  f->done_cpu = cpu_byte(tl_stamp_cpu >= 0 ? tl_stamp_cpu : mt__sys_cpu());
+  return notify(f, publish(f, MT_FUTURE_FINISHED));
+}
 
 /* ---- cancelling ------------------------------------------------------ */
 
@@ -272,6 +290,25 @@ static void adapt_spin(uint32_t shift, bool paid) {
   if (paid ? shift > 0 : shift < SPIN_SHIFT_MAX) tl_spin_shift = paid ? shift - 1 : shift + 1;
 }
 
+/* The partner on our own CPU.  When the scheduler keeps the waiter and the
+ * completer on one core (it does under foreign load, and they stay there:
+ * neither ever sleeps), a spin cannot see the result before we give the
+ * core away, so every wait spun its budget for nothing before the
+ * sched_yield that lets the partner run (measured: ~11 us a call, ~3 of
+ * them spinning).  The completer stamps its CPU in the future (done_cpu);
+ * a wait that ended with the future completed on the CPU this thread is on
+ * remembers that CPU here, and the next wait, still on it, skips the spin
+ * (and leaves the adaptive budget alone: the spin was not tried).  As soon
+ * as the two run apart, the stamp differs and spinning resumes.  -1: none. */
+static _Thread_local int tl_near_cpu = -1;
+
+int mt__future_near_cpu(void) { return tl_near_cpu; }
+
+static void note_partner(const mt_future_t *f) {
+  int cpu = mt__sys_cpu();
+  tl_near_cpu = cpu >= 0 && f->done_cpu == cpu_byte(cpu) ? cpu : -1;
+}
+
 /* Waits until done: spin briefly, then park on the word with SLEEPERS set.
  * 0, MT_ETIMEDOUT, or MT_ECANCELLED / MT_EINTR from the wait layer. */
 static int wait_done(mt_future_t *f, int64_t deadline) {
@@ -279,17 +316,20 @@ static int wait_done(mt_future_t *f, int64_t deadline) {
   if (is_done(s)) return 0;
   uint32_t shift = tl_spin_shift;
   int64_t t0 = 0, parked = 0;
-  bool spun = false;
+  bool spun = false, thread = false;
   if (!mt__deadline_passed(deadline) && mt__may_spin() && mt__spin_rounds() > 0) {
-    int rounds = mt__spin_rounds() >> shift;
-    spun = true;
-    if (shift) t0 = mt__now_ns(); /* a short spin is timed */
+    thread = true;
+    /* the partner on our CPU (tl_near_cpu): yield at once, no spin */
+    spun = tl_near_cpu < 0 || mt__sys_cpu() != tl_near_cpu;
+    int rounds = spun ? mt__spin_rounds() >> shift : 0;
+    if (spun && shift) t0 = mt__now_ns(); /* a short spin is timed */
     for (int i = 0; i < rounds && !is_done(s); i += 64) {
       mt__spin_until_changed(&f->state, s, 64);
       s = load_state(f);
     }
     if (is_done(s)) {
       adapt_spin(shift, true);
+      note_partner(f);
       return 0;
     }
     if (t0) parked = mt__now_ns();
@@ -300,7 +340,8 @@ static int wait_done(mt_future_t *f, int64_t deadline) {
       s = load_state(f);
     }
     if (is_done(s)) {
-      adapt_spin(shift, false);
+      if (spun) adapt_spin(shift, false);
+      note_partner(f);
       return 0;
     }
   }
@@ -318,6 +359,7 @@ static int wait_done(mt_future_t *f, int64_t deadline) {
   }
   /* would the full budget have seen it?  (the spin lasted parked - t0) */
   if (spun) adapt_spin(shift, t0 && mt__now_ns() - t0 < (parked - t0) << shift);
+  if (thread) note_partner(f);
   return 0;
 }
 

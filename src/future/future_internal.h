@@ -36,6 +36,8 @@ struct mt_future {
   bool task_err;       /* err came from the task (result -> MT_ETASKFAILED) */
   bool broken;         /* a holder of lock died (fork): cbs/watchers abandoned */
   bool retrieved;      /* result()/exception() reported the outcome (hub.c's report) */
+  uint8_t done_cpu;    /* (CPU & 0xff) + 1 of the thread that completed it, 0 unknown:
+                          a hint for the waiter's spin (future.c wait_done) */
   mt_value_t value;
   mt_task_fn fn;       /* executor's part */
   void *arg;
@@ -51,6 +53,8 @@ struct mt_future {
   void (*on_free)(mt_future_t *f); /* NULL, or called as the last reference goes (a
                                       coroutine task: src/coro/hub.c) */
 };
+_Static_assert(__builtin_offsetof(struct mt_future, done_cpu) < __builtin_offsetof(struct mt_future, value),
+               "done_cpu takes the padding after the flags");
 _Static_assert(__builtin_offsetof(struct mt_future, qnext) + sizeof(void *) <= 64,
                "the round-trip fields of a future fit one cache line");
 
@@ -88,6 +92,14 @@ int mt__future_lock(mt_future_t *f);
 void mt__future_hold_lock(mt_future_t *f, bool hold);
 /* Test hook: the same for an as_completed iterator's collector lock. */
 void mt__as_completed_hold_lock(mt_as_completed_t *it, bool hold);
+
+/* A pool worker about to run a batch: the CPU its completions stamp in
+ * done_cpu (-1: look it up per completion, the default). */
+void mt__future_set_stamp_cpu(int cpu);
+/* Test hook: the CPU on which this thread's last wait saw its future
+ * completed by a thread on the same CPU (the waits that skip the spin,
+ * future.c tl_near_cpu), or -1. */
+int mt__future_near_cpu(void);
 
 /* Hook used by mt_future_cancel_running for a running future. */
 void mt__future_set_cancel_hook(mt_future_t *f, int (*hook)(mt_future_t *, void *),
