@@ -110,20 +110,21 @@ enum { SPIN_SHIFT_MAX = 4 };
  * ANOTHER CPU; on ours it cannot run until we stop, so the spin is pure
  * loss, and worse, the parked waiter's check above then sees a notify that
  * came soon after the spin (it came because we gave the CPU up) and keeps
- * the budget high.  Measured (condition ping-pong, 2 threads on 2 CPUs at
- * a load of ~9): once the kernel put both on one CPU they stayed in that
- * mode, 1.2e4 round trips/s with 66 us CPU each, against 5e4/s and 15 us
- * when neither spins; pinned apart they stayed spinning at ~1e5/s.  The
- * thread we wait for is, in the common case, the other thread that used
- * the condition last (ping-pong, producer/consumer).  So every wait (on
- * entry and after a park: the kernel may have moved us) stamps `who` (tid
- * << 32 | CPU), keeping in `other` the latest stamp of a different thread,
- * and a waiter does not spin when `other` says that thread was last seen
- * on its own CPU.  (Notify does not stamp: in the spinning mode each store
- * to this line costs the spinner a cache miss, measured 1.1 -> 1.7 us per
- * round trip with notify stamping too.)  A stale stamp
- * costs one spin too many or too few; relaxed atomics, a hint like the
- * budget (a pair of words torn by a race is a wrong hint, nothing more). */
+ * the budget high.  Measured (condition ping-pong at a load of ~9 on 2
+ * CPUs): both threads pinned to one CPU, 1.1-1.4e4 round trips/s with 66 us
+ * CPU each, against 5e4/s and 15 us when neither spins; pinned to two CPUs
+ * they kept spinning at ~1e5/s; unpinned, a run either spun or fell into
+ * the first mode (1-2e4/s, 32-74 us; 5e4/s and 13-17 us with this rule).  The
+ * thread we wait for is, in the common case, the other thread that waited
+ * on the condition last (ping-pong: the one our notify released).  So
+ * every wait (on entry, and after a park: the kernel may have moved us)
+ * stamps `who` (tid << 32 | CPU), keeping in `other` the latest stamp of a
+ * different thread, and a waiter does not spin when `other` says that
+ * thread was last seen on its own CPU.  (Notify does not stamp: in the
+ * spinning mode a store to this line costs the spinner a cache miss; CPU
+ * per round trip went 1.0-1.2 -> 1.6-1.8 us when notify stamped too.)  A
+ * stale stamp costs one spin too many or too few; relaxed atomics, a hint
+ * like the budget (two words torn by a race are a wrong hint, no more). */
 static uint64_t touch(mt_cond_t *c) {
   int cpu = mt__cpu_now();
   if (cpu < 0) return 0;
