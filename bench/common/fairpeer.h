@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "wait/wait.h" /* mt__spin_rounds: internal, linked from multitask_static */
 
@@ -55,14 +56,32 @@ static inline int64_t fp_now_ns(void) {
  * src/sync/cond.c's (adapt_spin): rounds >> shift, shift 0..4, +1 after a
  * failed full spin or when the notify came later than the full budget's
  * span from the spin's start (woken_ns, stamped by a notify that signals),
- * -1 after a spin that succeeded or when it came within that span. */
+ * -1 after a spin that succeeded or when it came within that span.  And,
+ * as cond.c (colocated, touch), no spin and no verdict when the latest
+ * other thread that waited on the condition (waits stamp tid << 32 | CPU on
+ * entry and after a sleep) was on the caller's CPU. */
 typedef struct {
   pthread_cond_t c;
   uint32_t seq;
   int waiters;      /* protected by the mutex */
   uint32_t shift;   /* protected by the mutex */
   int64_t woken_ns; /* protected by the mutex */
+  uint64_t who, other; /* protected by the mutex: the latest user, the latest other */
 } fp_cond_t;
+
+static inline uint32_t fp_tid(void) { /* glibc's gettid() is a system call each time */
+  static _Thread_local uint32_t tid;
+  if (!tid) tid = (uint32_t)gettid();
+  return tid;
+}
+static inline uint64_t fp_cond_touch(fp_cond_t *c) { /* caller holds the mutex */
+  int cpu = sched_getcpu();
+  if (cpu < 0) return 0;
+  uint64_t me = (uint64_t)fp_tid() << 32 | (uint32_t)cpu;
+  if (c->who >> 32 != me >> 32) c->other = c->who;
+  c->who = me;
+  return me;
+}
 
 static inline void fp_cond_init(fp_cond_t *c) {
   pthread_cond_init(&c->c, NULL);
@@ -70,6 +89,7 @@ static inline void fp_cond_init(fp_cond_t *c) {
   c->waiters = 0;
   c->shift = 0;
   c->woken_ns = 0;
+  c->who = c->other = 0;
 }
 static inline void fp_cond_adapt(fp_cond_t *c, uint32_t shift, bool paid) {
   if (paid ? shift > 0 : shift < 4) c->shift = paid ? shift - 1 : shift + 1;
@@ -77,19 +97,24 @@ static inline void fp_cond_adapt(fp_cond_t *c, uint32_t shift, bool paid) {
 static inline void fp_cond_wait(fp_cond_t *c, pthread_mutex_t *m, int rounds) {
   uint32_t s = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
   uint32_t shift = c->shift;
+  if (rounds) {
+    uint64_t me = fp_cond_touch(c), o = c->other;
+    if (me && o && (uint32_t)o == (uint32_t)me && o >> 32 != me >> 32) rounds = 0;
+  }
   pthread_mutex_unlock(m);
   int64_t t0 = shift && rounds ? fp_now_ns() : 0;
   bool spun = fp_spin_changed(&c->seq, s, rounds >> shift);
   int64_t parked = t0 && !spun ? fp_now_ns() : 0;
   pthread_mutex_lock(m);
   if (spun) {
-    fp_cond_adapt(c, shift, true);
+    if (rounds) fp_cond_adapt(c, shift, true);
     return;
   }
   if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) == s) {
     c->waiters++; /* a notify needs the mutex we hold: no lost wake-up */
     pthread_cond_wait(&c->c, m);
     c->waiters--;
+    if (fp_spin_rounds()) fp_cond_touch(c); /* where it woke */
   }
   if (rounds) fp_cond_adapt(c, shift, t0 && c->woken_ns - t0 < (parked - t0) << shift);
 }

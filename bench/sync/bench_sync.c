@@ -11,7 +11,13 @@
  * peer), so 7 x 500k rounds on the 3 sides would take ~13 minutes.  So: the ping-pong rows run 20k round trips (7
  * repetitions); the condition goal row (ours vs the fair spinning peer over
  * 500k rounds) runs 5 repetitions and has no plain-pthread side, which is in
- * its own 20k-round row ("condition_pingpong"). */
+ * its own 20k-round row ("condition_pingpong").  The harness's time budget
+ * applies to it too (down to 3 rounds); what made it overrun (184 s for the
+ * program at load 4-6 on 2026-11-30) was runs that fell into a mode where both
+ * threads shared one CPU and the waiter spun against a partner that could
+ * not run: the condition no longer spins then (src/sync/cond.c colocated,
+ * copied by the fair peer), and the program took 54 s at load ~6
+ * (docs/benchmarks.md, "Timers and condition ping-pong"). */
 #include <multitask.h>
 #include <pthread.h>
 #include <semaphore.h>

@@ -62,6 +62,9 @@ int mt__thread_in_self(int32_t tid);
 
 /* Number of CPUs this process may run on (affinity mask). */
 int mt__cpu_count(void);
+/* The CPU the calling thread runs on now (-1 if unknown): a hint, stale
+ * as soon as it is read.  glibc reads it from the rseq area, no syscall. */
+int mt__cpu_now(void);
 /* The CPU quota of the process's cgroups in CPUs (cgroup v2 cpu.max, v1
  * cpu.cfs_quota_us / cpu.cfs_period_us; the smallest on the path to the
  * root), 0 when there is none or it cannot be read.  Read once, cached. */

@@ -364,6 +364,8 @@ int mt__cpu_count(void) {
   return n > 0 ? (int)n : 1;
 }
 
+int mt__cpu_now(void) { return sched_getcpu(); }
+
 /* ---- CPU quota (cgroups) ------------------------------------------------
  * A container limited to 1.5 CPUs by its cgroup still sees every CPU in
  * its affinity mask; spinning there burns quota the partner needs.  The

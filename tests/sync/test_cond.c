@@ -151,12 +151,75 @@ static void cond_notify_all_wakes_everyone(void **state) {
   mt_cond_free(w.c);
 }
 
+/* Ping-pong on one condition with both threads on ONE CPU (the waiter
+ * finds its partner on its own CPU: cond.c's colocated path, no spin) and
+ * on two: every turn taken exactly once, none lost. */
+struct turns {
+  mt_lock_t *l;
+  mt_cond_t *c;
+  long turn, rounds;
+  int cpu[2];
+  int bad; /* waits that returned non-zero (cmocka asserts only on the main thread) */
+};
+
+static void pin_to(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+static void take_turns(struct turns *t, long parity) {
+  for (long i = 0; i < t->rounds; i++) {
+    mt_lock_acquire(t->l, MT_FOREVER);
+    while (t->turn % 2 != parity)
+      if (mt_cond_wait(t->c, MT_FOREVER) != 0) __atomic_add_fetch(&t->bad, 1, __ATOMIC_RELAXED);
+    t->turn++;
+    mt_cond_notify(t->c, 1);
+    mt_lock_release(t->l);
+  }
+}
+
+static void *odd_turns(void *arg) {
+  struct turns *t = arg;
+  pin_to(t->cpu[1]);
+  take_turns(t, 1);
+  return NULL;
+}
+
+static void cond_pingpong_same_and_other_cpu(void **state) {
+  (void)state;
+  cpu_set_t mine;
+  assert_int_equal(pthread_getaffinity_np(pthread_self(), sizeof mine, &mine), 0);
+  int cpus[2] = {-1, -1}, n = 0;
+  for (int i = 0; i < CPU_SETSIZE && n < 2; i++)
+    if (CPU_ISSET(i, &mine)) cpus[n++] = i;
+  int layouts[2][2] = {{cpus[0], cpus[0]}, {cpus[0], n > 1 ? cpus[1] : cpus[0]}};
+  for (int k = 0; k < 2; k++) {
+    struct turns t = {.l = mt_lock_new(0), .rounds = mt_test_scaled(20000, 500)};
+    t.c = mt_cond_new(t.l, 0);
+    t.cpu[0] = layouts[k][0], t.cpu[1] = layouts[k][1];
+    pthread_t th;
+    pthread_create(&th, NULL, odd_turns, &t);
+    pin_to(t.cpu[0]);
+    take_turns(&t, 0);
+    pthread_join(th, NULL);
+    pthread_setaffinity_np(pthread_self(), sizeof mine, &mine);
+    assert_int_equal(t.turn, 2 * t.rounds);
+    assert_int_equal(t.bad, 0);
+    mt_cond_free(t.c);
+    mt_lock_free(t.l);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(cond_errors),
       cmocka_unit_test(cond_rlock_default),
       cmocka_unit_test(cond_producer_consumer),
       cmocka_unit_test(cond_notify_all_wakes_everyone),
+      cmocka_unit_test(cond_pingpong_same_and_other_cpu),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,7 +60,10 @@ static void cancel_before_firing(void **state) {
   double t0 = now_s();
   assert_code(mt_timer_join(t, 0.03), MT_ETIMEDOUT);
   assert_true(now_s() - t0 >= 0.03);
-  assert_code(mt_timer_cancel(t, MT_FOREVER), 1);
+  /* a bad timeout is refused before anything changes: still pending */
+  assert_code(mt_timer_cancel(t, -2), MT_EINVAL);
+  assert_code(mt_timer_cancel(t, NAN), MT_EINVAL);
+  assert_code(mt_timer_cancel(t, 0), 1);
   assert_code(mt_timer_cancel(t, MT_FOREVER), 0);
   assert_code(mt_timer_join(t, MT_FOREVER), 0);
   assert_int_equal(mt_timer_is_fired(t), 0);
@@ -239,6 +242,11 @@ static void cancel_waits_for_running_callback(void **state) {
   /* issue 12: cancel takes a timeout; 0 never waits (Python's cancel) */
   assert_code(mt_timer_cancel(t, 0), MT_ETIMEDOUT); /* parked on release */
   assert_code(mt_timer_cancel(t, -2), MT_EINVAL);
+  /* a timed cancel waits, and returns by its deadline (mt_timer_cancel reads
+   * the clock only in this case: the callback runs) */
+  double t0 = now_s();
+  assert_code(mt_timer_cancel(t, 0.02), MT_ETIMEDOUT);
+  assert_true(now_s() - t0 >= 0.02);
   flag_set(&s.release);
   assert_code(mt_timer_cancel(t, MT_FOREVER), 0); /* it fired: nothing stopped */
   assert_int_equal(__atomic_load_n(&s.finished, __ATOMIC_ACQUIRE), 1);
