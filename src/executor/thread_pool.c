@@ -288,7 +288,7 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
   uint32_t shift = tl_spin_shift;
   /* The last submitter runs on our CPU (future.c tl_near_cpu says why):
    * no spin, straight to the yields that let it run, no adaptation. */
-  int cpu = mt__sys_cpu();
+  int cpu = mt__cpu_now();
   bool near = cpu >= 0 && cpu == __atomic_load_n(&p->sub_cpu, __ATOMIC_RELAXED);
   int64_t t0 = shift && !near ? mt__now_ns() : 0; /* a short spin is timed */
   int rounds = near ? 0 : mt__spin_rounds() >> shift;
@@ -447,7 +447,7 @@ static void worker_main(void *arg) {
   for (;;) {
     int k = pop_batch(p, batch, BATCH);
     if (k > 0) {
-      mt__future_set_stamp_cpu(mt__sys_cpu()); /* once per batch */
+      mt__future_set_stamp_cpu(mt__cpu_now()); /* once per batch */
       if (w.idle) take_back_idle_token(&w);
       /* Still backlog and nobody spinning: pass the wake-up on. */
       if (backlog(p) > 0 && !load32(&p->nspinning)) wake_one(p);
@@ -515,7 +515,7 @@ static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) 
      * spin asks where we run (sub_cpu).  A submitter filling a backlog
      * skips the lookup (~5 ns). */
     if (q_push(p, f) == &p->stub)
-      __atomic_store_n(&p->sub_cpu, mt__sys_cpu(), __ATOMIC_RELAXED); /* the line is ours now */
+      __atomic_store_n(&p->sub_cpu, mt__cpu_now(), __ATOMIC_RELAXED); /* the line is ours now */
     __atomic_fetch_add(&p->npushed, 1, __ATOMIC_SEQ_CST);
   }
   mt__mutex_unlock(&p->ctl, false);

@@ -227,7 +227,7 @@ void mt__future_set_stamp_cpu(int cpu) { tl_stamp_cpu = cpu; }
 
 /* Only the claimer (BUSY) gets here: done_cpu is published with the state. */
 static int finish(mt_future_t *f) {
-  f->done_cpu = cpu_byte(tl_stamp_cpu >= 0 ? tl_stamp_cpu : mt__sys_cpu());
+  f->done_cpu = cpu_byte(tl_stamp_cpu >= 0 ? tl_stamp_cpu : mt__cpu_now());
   return notify(f, publish(f, MT_FUTURE_FINISHED));
 }
 
@@ -305,7 +305,7 @@ static _Thread_local int tl_near_cpu = -1;
 int mt__future_near_cpu(void) { return tl_near_cpu; }
 
 static void note_partner(const mt_future_t *f) {
-  int cpu = mt__sys_cpu();
+  int cpu = mt__cpu_now();
   tl_near_cpu = cpu >= 0 && f->done_cpu == cpu_byte(cpu) ? cpu : -1;
 }
 
@@ -320,7 +320,7 @@ static int wait_done(mt_future_t *f, int64_t deadline) {
   if (!mt__deadline_passed(deadline) && mt__may_spin() && mt__spin_rounds() > 0) {
     thread = true;
     /* the partner on our CPU (tl_near_cpu): yield at once, no spin */
-    spun = tl_near_cpu < 0 || mt__sys_cpu() != tl_near_cpu;
+    spun = tl_near_cpu < 0 || mt__cpu_now() != tl_near_cpu;
     int rounds = spun ? mt__spin_rounds() >> shift : 0;
     if (spun && shift) t0 = mt__now_ns(); /* a short spin is timed */
     for (int i = 0; i < rounds && !is_done(s); i += 64) {

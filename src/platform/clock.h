@@ -75,9 +75,5 @@ double mt__sys_cpu_quota_at(const char *root);
 /* Gives the CPU to another runnable thread (a step between spinning and
  * parking). */
 void mt__sys_yield(void);
-/* The CPU the calling thread runs on, or -1 when unknown: a hint only (the
- * thread may move at once).  sched_getcpu: glibc reads it from rseq, a few
- * ns, no system call. */
-int mt__sys_cpu(void);
 
 #endif

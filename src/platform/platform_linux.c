@@ -549,8 +549,6 @@ void mt__sys_zero_shared(void *p, size_t bytes) {
 
 void mt__sys_yield(void) { sched_yield(); }
 
-int mt__sys_cpu(void) { return sched_getcpu(); }
-
 void *mt__sys_map_populated(size_t bytes) {
   int saved = errno;
   void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
