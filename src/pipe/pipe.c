@@ -8,15 +8,20 @@
  * in one read, so a burst of small messages costs less than one read each.
  * That is why framing stays within a few percent of a raw pipe loop.
  *
- * Every end is a socket (sends use MSG_NOSIGNAL, see pipe_linux.c).  A
- * duplex pipe is TWO one-way socketpairs, one per direction, not one
- * two-way pair: when the peer reads what an end sent, the kernel signals
- * "room to write" on the socket that sent it, and with one socket per end
- * that wakes a thread of this end blocked there in a receive, for nothing.
- * In a round trip every blocked receive then slept twice (twice the
- * context switches; test duplex_recv_no_spurious_wake, issue 13).  So a
- * duplex end receives on `fd` (what mt_conn_fileno gives and poll watches)
- * and sends on `wfd`.
+ * Every channel is one-way: a pipe(2) where the kernel lets a pipe write
+ * refuse SIGPIPE (pwritev2 RWF_NOSIGNAL, Linux 6.18), else an AF_UNIX
+ * socketpair shut down in the unused direction, sent to with
+ * MSG_NOSIGNAL (mt__sys_conn_pair, pipe_linux.c).  Both behave the same
+ * here: read(2) and FIONREAD work on either, the reader sees EOF as a 0
+ * read (and POLLHUP), the writer MT_EPIPE; a pipe send is cheaper (issue
+ * 13, docs/pipes.md).  A duplex pipe is TWO one-way channels, one per
+ * direction, never one two-way socketpair: when the peer reads what an end
+ * sent, the kernel signals "room to write" on the socket that sent it, and
+ * with one socket per end that wakes a thread of this end blocked there in
+ * a receive, for nothing.  In a round trip every blocked receive then
+ * slept twice (twice the context switches; test
+ * duplex_recv_no_spurious_wake, issue 13).  So a duplex end receives on
+ * `fd` (what mt_conn_fileno gives and poll watches) and sends on `wfd`.
  *
  * Large messages are not staged: once a frame's header says L bytes and L
  * does not fit the receive buffer, the body is read straight into the
@@ -79,7 +84,7 @@
 struct mt_conn {
   int fd;  /* receives (a simplex sending end: sends); what mt_conn_fileno gives */
   int wfd; /* sends: fd itself, or a duplex end's second socket; -1 when receive-only */
-  bool rd, wr, is_sock;
+  bool rd, wr, is_sock; /* is_sock: socketpair ends (no RWF_NOSIGNAL), else pipes */
   bool staged; /* the frame at rpos is being completed inside rbuf */
   bool broken; /* a header above max_recv: receives return MT_EBROKEN */
   size_t max_recv;
@@ -101,23 +106,24 @@ static mt_conn_t *conn_new(int fd, int wfd, bool rd, bool wr, bool is_sock) {
   return c;
 }
 
-/* A duplex pipe is two one-way socketpairs, one per direction (see the
+/* A duplex pipe is two one-way channels, one per direction (see the
  * design note): `ab` carries a -> b, `ba` b -> a; [0] receives, [1] sends. */
 int mt_pipe_new(bool duplex, mt_conn_t **a, mt_conn_t **b) {
   if (!a || !b) return MT_EINVAL;
   int ab[2] = {-1, -1}, ba[2] = {-1, -1};
-  int r = mt__sys_pipe_make(false, ab);
-  if (r == 0 && duplex && (r = mt__sys_pipe_make(false, ba)) != 0) {
+  int r = mt__sys_conn_pair(ab); /* 1: sockets, 0: pipes */
+  if (r >= 0 && duplex && (r = mt__sys_conn_pair(ba)) < 0) {
     mt__sys_close(ab[0]);
     mt__sys_close(ab[1]);
   }
-  if (r) return r;
+  if (r < 0) return r;
+  bool sock = r == 1;
   if (duplex) {
-    *a = conn_new(ba[0], ab[1], true, true, true);
-    *b = conn_new(ab[0], ba[1], true, true, true);
+    *a = conn_new(ba[0], ab[1], true, true, sock);
+    *b = conn_new(ab[0], ba[1], true, true, sock);
   } else { /* Python's Pipe(False): the first end receives, the second sends */
-    *a = conn_new(ab[0], -1, true, false, true);
-    *b = conn_new(ab[1], ab[1], false, true, true);
+    *a = conn_new(ab[0], -1, true, false, sock);
+    *b = conn_new(ab[1], ab[1], false, true, sock);
   }
   if (!*a || !*b) {
     mt__free(*a);
@@ -208,9 +214,9 @@ static int send_all(mt_conn_t *c, struct iovec *iov, int n, int64_t deadline) {
       if (r < 0) return r;
     }
     /* under a coroutine scheduler never block the thread in the call: a
-     * message bigger than the socket buffer goes out in parks */
-    ssize_t w = c->is_sock && mt__get_parker() ? mt__sys_sendv_nowait(c->wfd, iov, n)
-                                               : mt__sys_writev_nosig(c->wfd, c->is_sock, iov, n);
+     * message bigger than the kernel buffer goes out in parks */
+    ssize_t w = mt__get_parker() ? mt__sys_sendv_nowait(c->wfd, c->is_sock, iov, n)
+                                 : mt__sys_writev_nosig(c->wfd, c->is_sock, iov, n);
     if (w == MT_EPIPE || w == -ECONNRESET) return MT_ECLOSED;
     if (w == MT_EAGAIN) continue;
     if (w < 0) return (int)w;
