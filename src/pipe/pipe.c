@@ -69,6 +69,7 @@
 #include "pipe/pipe_internal.h"
 #include "core/core.h"
 #include "platform/platform.h"
+#include "platform/spawn.h"
 #include "queue/queue_internal.h"
 #include "wait/wait.h"
 
@@ -80,6 +81,7 @@
 #define LEN_ESC 0xffffffffu
 #define RBUF_MIN (64 * 1024)
 #define DIRECT_MIN (8 * 1024) /* bodies from this size skip the buffer */
+#define PIPE_BIG (1024 * 1024) /* the most an unprivileged process may ask (pipe-max-size) */
 
 struct mt_conn {
   int fd;  /* receives (a simplex sending end: sends); what mt_conn_fileno gives */
@@ -87,7 +89,9 @@ struct mt_conn {
   bool rd, wr, is_sock; /* is_sock: socketpair ends (no RWF_NOSIGNAL), else pipes */
   bool staged; /* the frame at rpos is being completed inside rbuf */
   bool broken; /* a header above max_recv: receives return MT_EBROKEN */
+  bool grown;  /* a pipe end that sent a frame above 64 KiB grew its pipe */
   size_t max_recv;
+  size_t last; /* the last header read: its frame's size, at most RBUF_MIN */
   unsigned char *rbuf;
   size_t rcap, rpos, rlen;
 };
@@ -259,6 +263,13 @@ static int send_frame(mt_conn_t *c, const void *p1, size_t n1, const void *p2, s
   if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
   unsigned char hdr[HDR_BIG];
   size_t hlen = encode_hdr(hdr, (uint64_t)n1 + n2);
+  /* The first frame bigger than a default pipe (64 KiB) grows the pipe,
+   * once, to PIPE_BIG, so such a frame does not stall its writer halfway.
+   * Refused (a per-user quota): only slower. */
+  if (!c->is_sock && !c->grown && hlen + n1 + n2 > RBUF_MIN) {
+    c->grown = true;
+    mt__sys_pipe_set_size(c->wfd, PIPE_BIG);
+  }
   struct iovec iov[3] = {{hdr, hlen}, {(void *)p1, n1}, {(void *)p2, n2}};
   return send_all(c, iov, n2 ? 3 : 2, deadline);
 }
@@ -334,7 +345,15 @@ static int ensure(mt_conn_t *c, size_t need, rx_t *x) {
   while (buffered(c) < need) {
     int r = reserve(c, need);
     if (r) return r;
-    ssize_t got = read_some(c, c->rbuf + c->rlen, c->rcap - c->rlen, x);
+    /* one frame per read (see the design note): the rest of this frame
+     * and the next header; with no header yet, the last frame's size, or
+     * the header alone when that frame's body was read straight into the
+     * caller's memory (deliver) */
+    size_t want = buffered(c) >= HDR ? need - buffered(c) + HDR
+                  : c->last >= DIRECT_MIN ? need - buffered(c)
+                                          : c->last + HDR;
+    if (want > c->rcap - c->rlen) want = c->rcap - c->rlen;
+    ssize_t got = read_some(c, c->rbuf + c->rlen, want, x);
     if (got < 0) return (int)got;
     if (got == 0) {
       bool partial = buffered(c) > 0;
@@ -368,6 +387,7 @@ static int read_header(mt_conn_t *c, rx_t *x, uint64_t *len, size_t *hlen) {
     memcpy(len, c->rbuf + c->rpos + HDR, 8);
     *hlen = HDR_BIG;
   }
+  c->last = *len < RBUF_MIN ? *len + *hlen : RBUF_MIN;
   return *len > c->max_recv ? break_stream(c, MT_EMSGSIZE) : 0;
 }
 
