@@ -103,8 +103,8 @@ static void run_raw(void *arg, mtb_run_t *run) {
 
 /* Round trip: the parent sends a 64 B message over a duplex connection, a
  * child echoes it back; p50/p99/p99.9 of each round trip.  Ours: one duplex
- * mt_pipe_new (a one-way socketpair per direction); raw: two pipe(2)s, and
- * two socketpairs, with write/read.  Checksum:
+ * mt_pipe_new (a one-way pipe per direction, or socketpair without
+ * RWF_NOSIGNAL); raw: two pipe(2)s, and two socketpairs, with write/read.  Checksum:
  * the sum of the echoed indices. */
 enum { RT_MSG = 64 };
 static long rt_n;
@@ -152,8 +152,8 @@ static bool full_io(int fd, char *buf, size_t n, bool wr) {
   return true;
 }
 
-/* arg NULL: two pipe(2)s; else two one-way AF_UNIX socketpairs (the kernel
- * object our ends use, so the gap to this side is our framing and code). */
+/* arg NULL: two pipe(2)s (what our ends are with RWF_NOSIGNAL); else two
+ * AF_UNIX socketpairs (what they are without it). */
 static void rt_raw(void *arg, mtb_run_t *run) {
   int to[2], from[2];
   if (arg ? socketpair(AF_UNIX, SOCK_STREAM, 0, to) || socketpair(AF_UNIX, SOCK_STREAM, 0, from)

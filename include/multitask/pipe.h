@@ -1,11 +1,12 @@
 /* multitask/pipe.h - multiprocessing.Pipe and multiprocessing.connection.wait.
  * docs/pipes.md maps every Python name to these functions.
  *
- * mt_pipe_new(duplex) makes two connection ends over AF_UNIX stream sockets:
- * both send and receive when duplex (one one-way socketpair per direction,
- * so each duplex end holds two descriptors); when not, a only receives and
- * b only sends (as Python's Pipe(False); one socketpair, the unused
- * directions shut down).  Descriptors are O_CLOEXEC; create the pipe before fork()
+ * mt_pipe_new(duplex) makes two connection ends over one-way channels:
+ * pipe(2)s where the kernel has pwritev2(RWF_NOSIGNAL) (Linux 6.18), else
+ * AF_UNIX socketpairs shut down in the unused direction (also when
+ * MT_NO_RWF_NOSIGNAL=1 is set).  Both ends send and receive when duplex
+ * (one channel per direction, so each duplex end holds two descriptors);
+ * when not, a only receives and b only sends (as Python's Pipe(False)).  Descriptors are O_CLOEXEC; create the pipe before fork()
  * and close the end a process does not use (mt_conn_close) so that EOF is
  * seen.  Messages are framed with a 4-byte length (0xffffffff + an 8-byte
  * length from 4 GiB on, as Python), so any size up to MT_CONN_MAX_MSG (1 TiB,
@@ -14,8 +15,8 @@
  * its own maximum, MT_CONN_DEFAULT_MAX_RECV (1 GiB) unless changed with
  * mt_conn_set_max_recv.
  *
- * SIGPIPE: sends use MSG_NOSIGNAL; no signal is raised and the thread's
- * signal mask is never touched.
+ * SIGPIPE: sends use RWF_NOSIGNAL (pipes) or MSG_NOSIGNAL (sockets); no
+ * signal is raised and the thread's signal mask is never touched.
  *
  * Error model (Python exception -> code): EOFError -> MT_ECLOSED (the peer
  * closed and everything it sent has been read), OSError on a closed end ->

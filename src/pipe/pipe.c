@@ -3,20 +3,31 @@
  * Design.  A connection is a descriptor plus a receive buffer.  Every frame
  * is a 4-byte length in host order (or 0xffffffff and an 8-byte length for
  * 4 GiB and more, as Python does) followed by the bytes; the
- * sender gathers both with one writev so a small message costs one system
- * call, and the receiver reads as much as the kernel has (up to the buffer)
- * in one read, so a burst of small messages costs less than one read each.
- * That is why framing stays within a few percent of a raw pipe loop.
+ * sender gathers both with one writev (pwritev2 on a pipe) so a small
+ * message costs one system call, and the receiver reads one frame per
+ * read: the rest of the frame it is on plus the next frame's header
+ * (with no header yet, the size of the last frame), so a message costs one
+ * read, as in a raw read/write loop.  It used to read all the kernel held
+ * (up to 64 KiB): fewer reads, but such a reader gets ahead of its writer,
+ * empties the pipe and sleeps, and every write after that pays a wake-up
+ * (~5 us on this VM): 0.19 sleeps per 64 B message, the writer's CPU per
+ * message 1.3 -> 2.2 us, 0.75 of the raw loop's rate (issue 13,
+ * docs/pipes.md).  A frame above 64 KiB grows a pipe to PIPE_BIG once.
  *
- * Every end is a socket (sends use MSG_NOSIGNAL, see pipe_linux.c).  A
- * duplex pipe is TWO one-way socketpairs, one per direction, not one
- * two-way pair: when the peer reads what an end sent, the kernel signals
- * "room to write" on the socket that sent it, and with one socket per end
- * that wakes a thread of this end blocked there in a receive, for nothing.
- * In a round trip every blocked receive then slept twice (twice the
- * context switches; test duplex_recv_no_spurious_wake, issue 13).  So a
- * duplex end receives on `fd` (what mt_conn_fileno gives and poll watches)
- * and sends on `wfd`.
+ * Every channel is one-way: a pipe(2) where the kernel lets a pipe write
+ * refuse SIGPIPE (pwritev2 RWF_NOSIGNAL, Linux 6.18), else an AF_UNIX
+ * socketpair shut down in the unused direction, sent to with
+ * MSG_NOSIGNAL (mt__sys_conn_pair, pipe_linux.c).  Both behave the same
+ * here: read(2) and FIONREAD work on either, the reader sees EOF as a 0
+ * read (and POLLHUP), the writer MT_EPIPE; a pipe send is cheaper (issue
+ * 13, docs/pipes.md).  A duplex pipe is TWO one-way channels, one per
+ * direction, never one two-way socketpair: when the peer reads what an end
+ * sent, the kernel signals "room to write" on the socket that sent it, and
+ * with one socket per end that wakes a thread of this end blocked there in
+ * a receive, for nothing.  In a round trip every blocked receive then
+ * slept twice (twice the context switches; test
+ * duplex_recv_no_spurious_wake, issue 13).  So a duplex end receives on
+ * `fd` (what mt_conn_fileno gives and poll watches) and sends on `wfd`.
  *
  * Large messages are not staged: once a frame's header says L bytes and L
  * does not fit the receive buffer, the body is read straight into the
@@ -64,6 +75,7 @@
 #include "pipe/pipe_internal.h"
 #include "core/core.h"
 #include "platform/platform.h"
+#include "platform/spawn.h"
 #include "queue/queue_internal.h"
 #include "wait/wait.h"
 
@@ -75,14 +87,17 @@
 #define LEN_ESC 0xffffffffu
 #define RBUF_MIN (64 * 1024)
 #define DIRECT_MIN (8 * 1024) /* bodies from this size skip the buffer */
+#define PIPE_BIG (1024 * 1024) /* the most an unprivileged process may ask (pipe-max-size) */
 
 struct mt_conn {
   int fd;  /* receives (a simplex sending end: sends); what mt_conn_fileno gives */
   int wfd; /* sends: fd itself, or a duplex end's second socket; -1 when receive-only */
-  bool rd, wr, is_sock;
+  bool rd, wr, is_sock; /* is_sock: socketpair ends (no RWF_NOSIGNAL), else pipes */
   bool staged; /* the frame at rpos is being completed inside rbuf */
   bool broken; /* a header above max_recv: receives return MT_EBROKEN */
+  bool grown;  /* a pipe end that sent a frame above 64 KiB grew its pipe */
   size_t max_recv;
+  size_t last; /* the last header read: its frame's size, at most RBUF_MIN */
   unsigned char *rbuf;
   size_t rcap, rpos, rlen;
 };
@@ -101,23 +116,24 @@ static mt_conn_t *conn_new(int fd, int wfd, bool rd, bool wr, bool is_sock) {
   return c;
 }
 
-/* A duplex pipe is two one-way socketpairs, one per direction (see the
+/* A duplex pipe is two one-way channels, one per direction (see the
  * design note): `ab` carries a -> b, `ba` b -> a; [0] receives, [1] sends. */
 int mt_pipe_new(bool duplex, mt_conn_t **a, mt_conn_t **b) {
   if (!a || !b) return MT_EINVAL;
   int ab[2] = {-1, -1}, ba[2] = {-1, -1};
-  int r = mt__sys_pipe_make(false, ab);
-  if (r == 0 && duplex && (r = mt__sys_pipe_make(false, ba)) != 0) {
+  int r = mt__sys_conn_pair(ab); /* 1: sockets, 0: pipes */
+  if (r >= 0 && duplex && (r = mt__sys_conn_pair(ba)) < 0) {
     mt__sys_close(ab[0]);
     mt__sys_close(ab[1]);
   }
-  if (r) return r;
+  if (r < 0) return r;
+  bool sock = r == 1;
   if (duplex) {
-    *a = conn_new(ba[0], ab[1], true, true, true);
-    *b = conn_new(ab[0], ba[1], true, true, true);
+    *a = conn_new(ba[0], ab[1], true, true, sock);
+    *b = conn_new(ab[0], ba[1], true, true, sock);
   } else { /* Python's Pipe(False): the first end receives, the second sends */
-    *a = conn_new(ab[0], -1, true, false, true);
-    *b = conn_new(ab[1], ab[1], false, true, true);
+    *a = conn_new(ab[0], -1, true, false, sock);
+    *b = conn_new(ab[1], ab[1], false, true, sock);
   }
   if (!*a || !*b) {
     mt__free(*a);
@@ -208,9 +224,9 @@ static int send_all(mt_conn_t *c, struct iovec *iov, int n, int64_t deadline) {
       if (r < 0) return r;
     }
     /* under a coroutine scheduler never block the thread in the call: a
-     * message bigger than the socket buffer goes out in parks */
-    ssize_t w = c->is_sock && mt__get_parker() ? mt__sys_sendv_nowait(c->wfd, iov, n)
-                                               : mt__sys_writev_nosig(c->wfd, c->is_sock, iov, n);
+     * message bigger than the kernel buffer goes out in parks */
+    ssize_t w = mt__get_parker() ? mt__sys_sendv_nowait(c->wfd, c->is_sock, iov, n)
+                                 : mt__sys_writev_nosig(c->wfd, c->is_sock, iov, n);
     if (w == MT_EPIPE || w == -ECONNRESET) return MT_ECLOSED;
     if (w == MT_EAGAIN) continue;
     if (w < 0) return (int)w;
@@ -253,6 +269,13 @@ static int send_frame(mt_conn_t *c, const void *p1, size_t n1, const void *p2, s
   if (mt__deadline(timeout, &deadline)) return MT_EINVAL;
   unsigned char hdr[HDR_BIG];
   size_t hlen = encode_hdr(hdr, (uint64_t)n1 + n2);
+  /* The first frame bigger than a default pipe (64 KiB) grows the pipe,
+   * once, to PIPE_BIG, so such a frame does not stall its writer halfway.
+   * Refused (a per-user quota): only slower. */
+  if (!c->is_sock && !c->grown && hlen + n1 + n2 > RBUF_MIN) {
+    c->grown = true;
+    mt__sys_pipe_set_size(c->wfd, PIPE_BIG);
+  }
   struct iovec iov[3] = {{hdr, hlen}, {(void *)p1, n1}, {(void *)p2, n2}};
   return send_all(c, iov, n2 ? 3 : 2, deadline);
 }
@@ -328,7 +351,15 @@ static int ensure(mt_conn_t *c, size_t need, rx_t *x) {
   while (buffered(c) < need) {
     int r = reserve(c, need);
     if (r) return r;
-    ssize_t got = read_some(c, c->rbuf + c->rlen, c->rcap - c->rlen, x);
+    /* one frame per read (see the design note): the rest of this frame
+     * and the next header; with no header yet, the last frame's size, or
+     * the header alone when that frame's body was read straight into the
+     * caller's memory (deliver) */
+    size_t want = buffered(c) >= HDR ? need - buffered(c) + HDR
+                  : c->last >= DIRECT_MIN ? need - buffered(c)
+                                          : c->last + HDR;
+    if (want > c->rcap - c->rlen) want = c->rcap - c->rlen;
+    ssize_t got = read_some(c, c->rbuf + c->rlen, want, x);
     if (got < 0) return (int)got;
     if (got == 0) {
       bool partial = buffered(c) > 0;
@@ -362,6 +393,7 @@ static int read_header(mt_conn_t *c, rx_t *x, uint64_t *len, size_t *hlen) {
     memcpy(len, c->rbuf + c->rpos + HDR, 8);
     *hlen = HDR_BIG;
   }
+  c->last = *len < RBUF_MIN ? *len + *hlen : RBUF_MIN;
   return *len > c->max_recv ? break_stream(c, MT_EMSGSIZE) : 0;
 }
 

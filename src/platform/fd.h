@@ -17,18 +17,28 @@ int mt__sys_poll(struct pollfd *fds, nfds_t n, int64_t deadline_ns);
 /* socketpair (duplex) or pipe2 (fds[0] reads, fds[1] writes), O_CLOEXEC,
  * blocking.  0 or a negative code. */
 int mt__sys_pipe_make(bool duplex, int fds[2]);
+/* Can a pipe write use pwritev2(RWF_NOSIGNAL) (and RWF_NOWAIT)?  Probed
+ * once (Linux >= 6.18); false when MT_NO_RWF_NOSIGNAL=1 is set. */
+bool mt__sys_pipe_nosignal(void);
+/* A one-way pair for a connection (fds[0] reads, fds[1] writes), O_CLOEXEC,
+ * blocking: a pipe when mt__sys_pipe_nosignal(), else an AF_UNIX
+ * socketpair shut down in the unused direction (sends then use
+ * MSG_NOSIGNAL).  0 = pipe, 1 = sockets, or a negative code. */
+int mt__sys_conn_pair(int fds[2]);
 /* read(), EINTR retried: bytes (0 = EOF) or a negative code. */
 ssize_t mt__sys_read(int fd, void *buf, size_t n);
 /* Bytes queued for reading now (FIONREAD on a pipe or socket); 0 on error. */
 size_t mt__sys_pending(int fd);
-/* writev() (sendmsg(MSG_NOSIGNAL) on a socket) that never raises SIGPIPE:
- * bytes or a negative code (MT_EPIPE when the reader is gone).  On a pipe,
- * SIGPIPE is blocked for the write only: the caller's mask is unchanged. */
+/* A write that never raises SIGPIPE: bytes or a negative code (MT_EPIPE
+ * when the reader is gone).  A socket: sendmsg(MSG_NOSIGNAL); a pipe:
+ * pwritev2(RWF_NOSIGNAL), or on kernels without it writev with SIGPIPE
+ * blocked for the write only (the caller's mask is unchanged). */
 ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n);
-/* The same on a socket, never blocking (MSG_DONTWAIT): what fits, or
- * MT_EAGAIN.  For a coroutine: a blocking send of more than the socket
- * holds would stall its scheduler's thread until the peer read it all. */
-ssize_t mt__sys_sendv_nowait(int fd, struct iovec *iov, int n);
+/* The same, never blocking (MSG_DONTWAIT, RWF_NOWAIT; the descriptor keeps
+ * its flags): what fits, or MT_EAGAIN.  For a coroutine: a blocking send of
+ * more than the kernel buffer holds would stall its scheduler's thread
+ * until the peer read it all.  (A pipe without RWF_NOSIGNAL: blocks.) */
+ssize_t mt__sys_sendv_nowait(int fd, bool is_sock, struct iovec *iov, int n);
 /* close(); EINTR counts as closed.  0 or a negative code. */
 int mt__sys_close(int fd);
 /* A non-blocking, close-on-exec eventfd (counter 0): fd or a negative code.

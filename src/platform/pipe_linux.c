@@ -1,21 +1,29 @@
 /* Linux backend of the descriptor part of platform/fd.h: the raw descriptor
- * system calls of src/pipe/ and src/queue/ (socketpair, pipe2, read,
- * writev/sendmsg, close, the SIGPIPE mask, eventfd, small file writes) wrapped so that callers
- * get a count or a negative MT_E* code and errno is left untouched.
+ * system calls of src/pipe/, src/queue/, src/process/ and src/subprocess/
+ * (pipe2, socketpair, read, writev/pwritev2/sendmsg, close, the SIGPIPE
+ * mask, eventfd, small file writes) wrapped so that callers get a count or
+ * a negative MT_E* code and errno is left untouched.
  *
  * Pipe descriptors stay blocking; the caller (pipe.c) decides per call whether
  * to wait in the wait layer first (deadline or coroutine parker) or to let
  * the system call block (one call instead of try + poll + retry).
  *
- * SIGPIPE.  Every connection end is a socket (a simplex pair is a
- * socketpair shut down in the unused direction): sendmsg(MSG_NOSIGNAL)
- * never raises it and leaves the signal mask alone.  Simplex ends used to
- * be pipes (as Python), which have no such flag, so each send cost two
- * rt_sigprocmask calls (~1 us each on this VM; issue 13, docs/pipes.md).
- * The pipe branch of mt__sys_writev_nosig (is_sock false) is kept for
- * pipe descriptors: it blocks SIGPIPE in the calling thread for the write
- * only, takes back a SIGPIPE the write raised (sigtimedwait) and restores
- * the mask; when the caller blocks SIGPIPE already, nothing is changed. */
+ * SIGPIPE.  A write to a pipe whose reader is gone raises SIGPIPE unless
+ * the write says otherwise.  Kernels from 6.18 on take RWF_NOSIGNAL in
+ * pwritev2 (EPIPE, no signal; older ones refuse the flag with EOPNOTSUPP),
+ * probed once (mt__sys_pipe_nosignal).  With it, connection ends are
+ * pipe(2)s and a send is one pwritev2 (issue 13: a pipe write is cheaper
+ * than a socket send, no skb per message; docs/pipes.md).  Without it they
+ * are AF_UNIX socketpairs shut down in the unused direction, sent to with
+ * sendmsg(MSG_NOSIGNAL): a pipe write would then need SIGPIPE blocked
+ * around it (two rt_sigprocmask calls per send, ~1 us each on this VM).
+ * That masked write is still the last resort of mt__sys_writev_nosig on a
+ * pipe (the report pipe of a double fork, a subprocess's stdin): it blocks
+ * SIGPIPE in the calling thread for the write only, takes back a SIGPIPE
+ * the write raised (sigtimedwait) and restores the mask; when the caller
+ * blocks SIGPIPE already, nothing is changed.  MT_NO_RWF_NOSIGNAL=1 in the
+ * environment (read once) forces the socket fallback, so tests cover it on
+ * new kernels too. */
 #include "platform/platform.h"
 #include "multitask/error.h"
 
@@ -23,6 +31,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -30,6 +39,10 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef RWF_NOSIGNAL
+#define RWF_NOSIGNAL 0x00000100 /* Linux 6.18 uapi/linux/fs.h; older headers lack it */
+#endif
 
 /* Blocks SIGPIPE in this thread; true when it was not blocked before (then
  * sigpipe_restore must follow). */
@@ -53,16 +66,55 @@ static void sigpipe_restore(bool raised) {
   pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
+/* 1: pwritev2 takes RWF_NOSIGNAL | RWF_NOWAIT on pipes, -1: not (or
+ * MT_NO_RWF_NOSIGNAL is set), 0: not probed yet.  Racing probes agree. */
+static int nosig_mode;
+
+static int nosig_probe(void) {
+  const char *e = getenv("MT_NO_RWF_NOSIGNAL");
+  if (e && *e && strcmp(e, "0") != 0) return -1;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return -1;
+  char b = 0;
+  struct iovec v = {&b, 1};
+  /* both flags on a fresh pipe with its reader open (so an old kernel that
+   * ignored a flag could not raise SIGPIPE here), and a non-blocking read */
+  ssize_t r = pwritev2(p[1], &v, 1, -1, RWF_NOSIGNAL | RWF_NOWAIT);
+  if (r == 1) r = preadv2(p[0], &v, 1, -1, RWF_NOWAIT);
+  close(p[0]);
+  close(p[1]);
+  return r == 1 ? 1 : -1;
+}
+
+bool mt__sys_pipe_nosignal(void) {
+  int m = __atomic_load_n(&nosig_mode, __ATOMIC_RELAXED);
+  if (m == 0) {
+    int saved = errno;
+    m = nosig_probe();
+    errno = saved;
+    __atomic_store_n(&nosig_mode, m, __ATOMIC_RELAXED);
+  }
+  return m > 0;
+}
+
 int mt__sys_pipe_make(bool duplex, int fds[2]) {
   int saved = errno;
-  int r = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
+  int r = duplex ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) : pipe2(fds, O_CLOEXEC);
   int e = errno;
-  if (r == 0 && !duplex) { /* one way: fds[0] only reads, fds[1] only writes */
-    shutdown(fds[0], SHUT_WR);
-    shutdown(fds[1], SHUT_RD);
-  }
   errno = saved;
   return r < 0 ? -e : 0;
+}
+
+int mt__sys_conn_pair(int fds[2]) {
+  if (mt__sys_pipe_nosignal()) {
+    int r = mt__sys_pipe_make(false, fds);
+    return r < 0 ? r : 0;
+  }
+  int r = mt__sys_pipe_make(true, fds);
+  if (r < 0) return r;
+  shutdown(fds[0], SHUT_WR); /* one way: fds[0] only reads, fds[1] only writes */
+  shutdown(fds[1], SHUT_RD);
+  return 1;
 }
 
 ssize_t mt__sys_read(int fd, void *buf, size_t n) {
@@ -93,6 +145,9 @@ ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n) {
     m.msg_iovlen = (size_t)n;
     do r = sendmsg(fd, &m, MSG_NOSIGNAL);
     while (r < 0 && errno == EINTR);
+  } else if (mt__sys_pipe_nosignal()) {
+    do r = pwritev2(fd, iov, n, -1, RWF_NOSIGNAL);
+    while (r < 0 && errno == EINTR);
   } else {
     bool ours = sigpipe_block();
     do r = writev(fd, iov, n);
@@ -108,15 +163,22 @@ ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n) {
   return r < 0 ? -e : r;
 }
 
-ssize_t mt__sys_sendv_nowait(int fd, struct iovec *iov, int n) {
+ssize_t mt__sys_sendv_nowait(int fd, bool is_sock, struct iovec *iov, int n) {
+  if (!is_sock && !mt__sys_pipe_nosignal()) /* no such pipe end is made */
+    return mt__sys_writev_nosig(fd, false, iov, n);
   int saved = errno;
-  struct msghdr m;
-  memset(&m, 0, sizeof m);
-  m.msg_iov = iov;
-  m.msg_iovlen = (size_t)n;
   ssize_t r;
-  do r = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-  while (r < 0 && errno == EINTR);
+  if (is_sock) {
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = iov;
+    m.msg_iovlen = (size_t)n;
+    do r = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (r < 0 && errno == EINTR);
+  } else {
+    do r = pwritev2(fd, iov, n, -1, RWF_NOSIGNAL | RWF_NOWAIT);
+    while (r < 0 && errno == EINTR);
+  }
   int e = errno;
   errno = saved;
   if (r < 0 && e == EWOULDBLOCK) return MT_EAGAIN;

@@ -5,7 +5,7 @@
  * With a shared queue a worker killed while holding the queue's lock hangs
  * the pool (CPython gh-66587), and nobody knows which task the dead worker
  * had taken.  Here the parent hands each batch to ONE worker over that
- * worker's socketpair (mt_conn), so it always knows what every worker
+ * worker's connection (mt_conn), so it always knows what every worker
  * holds; a dead worker can corrupt nothing shared.
  *
  * Why a shared block per worker.  Results leave a worker in one message per

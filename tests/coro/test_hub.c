@@ -23,10 +23,12 @@
  *   early; many sleeping tasks at once (resident cost printed). */
 #include "mt_test.h"
 #include "coro_test.h"
+#include "pipe/pipe_internal.h"
 #include "queue/queue_internal.h"
 #include "sync/sync_internal.h"
 #include "platform/platform.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <signal.h>
@@ -97,7 +99,7 @@ static bool flag_set(void *arg) { return *(int *)arg != 0; }
  * exactly sent - got messages are left, none torn. */
 typedef struct {
   mt_conn_t *r, *w;
-  int sent, got;
+  int sent, got, fill; /* fill: the filler frames, the first sent */
 } pipe_obj_t;
 
 static pipe_obj_t *pipe_make(bool fill) {
@@ -108,6 +110,7 @@ static pipe_obj_t *pipe_make(bool fill) {
    * a send with timeout 0 finds no room */
   while (fill && mt_conn_send_bytes(p->w, "f", 1, 0) == 0) p->sent++;
   if (fill) assert_true(p->sent > 0);
+  p->fill = p->sent;
   return p;
 }
 
@@ -376,13 +379,20 @@ static int release(blk_t *b) {
     if (r == 0) p->sent++;
     return r;
   }
-  case B_PIPE_SEND: { /* one receive takes what the kernel holds: room again */
+  case B_PIPE_SEND: { /* receive fillers until the kernel has room again
+                        * (a receive reads about one frame: a pipe frees a
+                        * page only once all of it is read) */
     pipe_obj_t *p = b->obj;
     char buf[8];
     size_t len;
-    int r = mt_conn_recv_bytes_into(p->r, buf, sizeof buf, &len, MT_FOREVER);
-    if (r == 0) p->got++;
-    return r < 0 ? r : (len == 1 && buf[0] == 'f' ? 0 : MT_EINVAL);
+    struct pollfd pf = {.fd = mt__conn_send_fd(p->w), .events = POLLOUT};
+    do {
+      int r = mt_conn_recv_bytes_into(p->r, buf, sizeof buf, &len, MT_FOREVER);
+      if (r < 0) return r;
+      p->got++;
+      if (len != 1 || buf[0] != 'f') return MT_EINVAL;
+    } while (p->got < p->fill && poll(&pf, 1, 0) == 0);
+    return 0;
   }
   case B_BARRIER: {
     int r = mt_barrier_wait(b->obj, MT_FOREVER);

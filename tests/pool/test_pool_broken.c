@@ -7,8 +7,9 @@
  * counts as EOF: the worker is killed and replaced, and the task it was
  * running fails with MT_EBROKEN.
  *
- * The task breaks its own connection: in the worker the only sockets are
- * the worker's end of its channel (a duplex pipe), and the task writes a frame header of
+ * The task breaks its own connection: in the worker the only sockets or
+ * write-only pipes from fd 3 on are the worker's end of its channel (a
+ * duplex pipe), and the task writes a frame header of
  * 2 GiB (the parent accepts 1 GiB by default), then, once the parent has
  * read it, a few more bytes (so the socket is readable on a broken end:
  * the spin), then waits to be killed. */
@@ -20,6 +21,9 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <fcntl.h>
+#include <stdbool.h>
 
 #include "platform/platform.h"
 
@@ -31,13 +35,24 @@ static int t_break_channel(const void *in, size_t len, mt_value_t *out) {
   memcpy(msg, &esc, 4);
   memcpy(msg + 4, &big, 8);
   memset(msg + 12, 0x55, 8);
-  /* The channel is a duplex pipe: two one-way sockets; the header goes on
-   * the one sending works on (the other is shut down for writing: EPIPE). */
+  /* The channel is a duplex pipe: two one-way pipes (or, without
+   * RWF_NOSIGNAL, sockets); the header goes on the one sending works on
+   * (the other is a read end, or a socket shut down for writing: EPIPE). */
   int sock = -1;
+  bool fifo = false;
   for (int fd = 3; fd < 1024; fd++) {
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    ssize_t w = send(fd, msg, 12, MSG_NOSIGNAL);
+    if (fstat(fd, &st) != 0) continue;
+    ssize_t w;
+    if (S_ISSOCK(st.st_mode)) {
+      w = send(fd, msg, 12, MSG_NOSIGNAL);
+    } else if (S_ISFIFO(st.st_mode) && (fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY) {
+      struct iovec v = {msg, 12};
+      w = pwritev2(fd, &v, 1, -1, 0x100 /* RWF_NOSIGNAL */);
+      fifo = true;
+    } else {
+      continue;
+    }
     if (w < 0 && errno == EPIPE) continue;
     if (w != 12) return mt_task_fail(MT_EIO, "send");
     if (sock >= 0) return mt_task_fail(MT_EINVAL, "two sending sockets in the worker");
@@ -48,7 +63,8 @@ static int t_break_channel(const void *in, size_t len, mt_value_t *out) {
    * left unread in the socket), so these bytes arrive on a broken end */
   int64_t give_up = mt__now_ns() + 5 * (int64_t)1000000000;
   int unread = 1;
-  while (ioctl(sock, SIOCOUTQ, &unread) == 0 && unread > 0 && mt__now_ns() < give_up)
+  while (ioctl(sock, fifo ? FIONREAD : SIOCOUTQ, &unread) == 0 && unread > 0 &&
+         mt__now_ns() < give_up)
     sched_yield();
   if (write(sock, msg + 12, 8) != 8) return mt_task_fail(MT_EIO, "write");
   for (;;) pause(); /* until the pool kills this worker */

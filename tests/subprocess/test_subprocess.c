@@ -320,6 +320,23 @@ static void test_pty(void **s) {
   mt_popen_free(p);
 }
 
+/* PIPE is a pipe(2) as in Python (the child sees a FIFO on stdin and
+ * stdout), not a socketpair (what it was after issue 13 moved connection
+ * ends to sockets, until 2026-11-30). */
+static void test_pipes_are_fifos(void **s) {
+  (void)s;
+  const char *argv[] = {"sh", "-c", "cat >/dev/null; test -p /dev/stdin && test -p /dev/stdout && echo fifo", NULL};
+  mt_subprocess_run_opts_t ro = MT_SUBPROCESS_RUN_OPTS_INIT;
+  ro.capture_output = true;
+  ro.input = "x";
+  ro.input_len = 1;
+  mt_subprocess_result_t res;
+  assert_code(mt_subprocess_run(argv, NULL, &ro, &res), 0);
+  assert_int_equal(res.returncode, 0);
+  assert_string_equal(res.stdout_data, "fifo\n");
+  mt_subprocess_result_clear(&res);
+}
+
 static void test_run(void **s) {
   (void)s;
   mt_subprocess_run_opts_t ro = MT_SUBPROCESS_RUN_OPTS_INIT;
@@ -438,6 +455,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_options),
       cmocka_unit_test(test_pty),
       cmocka_unit_test(test_run),
+      cmocka_unit_test(test_pipes_are_fifos),
       cmocka_unit_test(test_free_running),
   };
   int r = cmocka_run_group_tests(tests, NULL, NULL);
