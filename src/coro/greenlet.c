@@ -56,6 +56,7 @@
  * fault is in or just below its guard page. */
 #include "coro/coro.h"
 #include "core/core.h"
+#include "platform/clock.h"
 #include "platform/stack.h"
 
 #include <errno.h>
@@ -159,7 +160,7 @@ mt__coro_thread_t *mt__coro_thread(void) {
   root->state = MT__G_STARTED;
   root->started = true;
   atomic_init(&root->refs, 1); /* the thread's */
-  snprintf(root->name, sizeof root->name, "MainGreenlet");
+  mt__name_init(&root->name, "MainGreenlet", NULL, 0);
 #ifdef MT__TSAN
   root->tsan_fiber = __tsan_get_current_fiber();
 #endif
@@ -436,12 +437,14 @@ static mt_greenlet_t *make(void *(*fn)(void *, void *), void *arg, mt_greenlet_t
   g->state = MT__G_NEW;
   g->asan_bottom = lo;
   g->asan_size = size;
-  if (opts && opts->name) snprintf(g->name, sizeof g->name, "%s", opts->name);
-  else snprintf(g->name, sizeof g->name, "%s-%lu", prefix,
-                atomic_fetch_add_explicit(&name_counter, 1, memory_order_relaxed) + 1);
+  if (opts && opts->name) mt__name_init(&g->name, opts->name, NULL, 0);
+  else if (prefix)
+    mt__name_init(&g->name, NULL, prefix,
+                  atomic_fetch_add_explicit(&name_counter, 1, memory_order_relaxed) + 1);
+  else mt__name_init(&g->name, "", NULL, 0); /* the caller sets g->alias */
 #ifdef MT__TSAN
   g->tsan_fiber = __tsan_create_fiber(0);
-  __tsan_set_fiber_name(g->tsan_fiber, g->name);
+  __tsan_set_fiber_name(g->tsan_fiber, mt__name_get(&g->name));
 #endif
   return g;
 einval:
@@ -458,8 +461,9 @@ mt_greenlet_t *mt__greenlet_new(void *(*fn)(void *, void *), void *arg, mt_green
 }
 
 mt_greenlet_t *mt__greenlet_new_compact(void *(*fn)(void *, void *), void *arg,
-                                        mt_greenlet_t *parent, const mt_greenlet_opts_t *opts) {
-  return make(fn, arg, parent, opts, "Greenlet", true);
+                                        mt_greenlet_t *parent, const mt_greenlet_opts_t *opts,
+                                        const char *prefix) {
+  return make(fn, arg, parent, opts, prefix, true);
 }
 
 mt_greenlet_t *mt_greenlet_new(void *(*fn)(void *arg, void *value), void *arg,
@@ -565,7 +569,9 @@ int mt_greenlet_is_dead(mt_greenlet_t *g) {
   return g->state == MT__G_DEAD;
 }
 
-const char *mt_greenlet_name(mt_greenlet_t *g) { return g ? g->name : NULL; }
+const char *mt_greenlet_name(mt_greenlet_t *g) {
+  return g ? mt__name_get(g->alias ? g->alias : &g->name) : NULL;
+}
 
 /* ---- the overflow report (async-signal context: no locks, no stdio) ---- */
 
@@ -582,6 +588,32 @@ static size_t put_num(char *buf, size_t at, size_t n, unsigned long v) {
   return at;
 }
 
+/* ---- lazily made names (coro.h) ---- */
+
+void mt__name_init(mt__name_t *n, const char *given, const char *prefix, unsigned long num) {
+  n->prefix = given ? NULL : prefix;
+  n->num = num;
+  if (given) n->text[put(n->text, 0, sizeof n->text, given)] = 0;
+  __atomic_store_n(&n->state, given ? 2 : 0, __ATOMIC_RELAXED); /* published with its object */
+}
+
+const char *mt__name_get(mt__name_t *n) {
+  uint32_t s = __atomic_load_n(&n->state, __ATOMIC_ACQUIRE);
+  if (s == 2) return n->text;
+  /* 0: the first asker formats (CAS to 1), then releases the text with 2;
+   * another asker meanwhile waits for 2 (a few dozen instructions) */
+  if (s == 0 && __atomic_compare_exchange_n(&n->state, &s, 1, false, __ATOMIC_ACQUIRE,
+                                            __ATOMIC_ACQUIRE)) {
+    size_t at = put(n->text, 0, sizeof n->text, n->prefix);
+    at = put(n->text, at, sizeof n->text, "-");
+    n->text[put_num(n->text, at, sizeof n->text, n->num)] = 0;
+    __atomic_store_n(&n->state, 2, __ATOMIC_RELEASE);
+    return n->text;
+  }
+  while (__atomic_load_n(&n->state, __ATOMIC_ACQUIRE) != 2) mt__sys_yield(); /* another thread */
+  return n->text;
+}
+
 static size_t describe_fault(void *addr, char *buf, size_t n) {
   mt__coro_thread_t *t = tls;
   mt_greenlet_t *g = t ? t->current : NULL;
@@ -590,7 +622,15 @@ static size_t describe_fault(void *addr, char *buf, size_t n) {
   /* the guard page, or a large frame that jumped just below it */
   if (a >= hi || a + 64 * 1024 < lo) return 0;
   size_t at = put(buf, 0, n, "multitask: stack overflow in greenlet \"");
-  at = put(buf, at, n, g->name);
+  /* no waiting on the name's state here: its number is written out afresh */
+  const mt__name_t *nm = g->alias ? g->alias : &g->name;
+  if (nm->prefix) {
+    at = put(buf, at, n, nm->prefix);
+    at = put(buf, at, n, "-");
+    at = put_num(buf, at, n, nm->num);
+  } else {
+    at = put(buf, at, n, nm->text);
+  }
   at = put(buf, at, n, "\" (stack of ");
   at = put_num(buf, at, n, (unsigned long)g->stack.size);
   at = put(buf, at, n, " bytes; mt_greenlet_opts_t.stack_size sets it)\n");

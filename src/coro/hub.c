@@ -133,7 +133,7 @@ typedef struct fiber {
   bool clamped;                /* this park's deadline is the scopes' */
   bool compact;                /* a compact task: copied stack, waiter nodes in `nodes` */
   mt__task_nodes_t nodes;      /* parker.nodes of a compact task (wait.h) */
-  char name[32];
+  mt__name_t name;             /* made on first use (coro.h); also its greenlet's */
 } fiber_t;
 
 typedef struct flist {
@@ -514,10 +514,11 @@ static void collect(mt_hub_t *h, bool block) {
   int64_t until = 0; /* not blocking: look only */
   if (block) {
     until = h->nheap ? h->heap[0]->deadline : MT__NO_DEADLINE;
-    if (h->words.head) {
-      int64_t soon = mt__now_ns() + WORD_RECHECK_NS;
-      if (soon < until) until = soon;
-    }
+    int64_t now = mt__now_ns();
+    if (h->words.head && now + WORD_RECHECK_NS < until) until = now + WORD_RECHECK_NS;
+    /* going idle: the stack pool gives back what a past burst left (stack.c) */
+    int64_t trim = mt__stack_pool_idle(now);
+    if (trim < until) until = trim;
   }
   struct pollfd stack_fds[16], *pf = stack_fds;
   int n = 1 + h->nfdw;
@@ -652,9 +653,9 @@ static fiber_t *new_task(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_op
   fiber_t *fb = mt__calloc(1, sizeof *fb);
   if (!fb) return mt__fail_null(MT_ENOMEM);
   fiber_init(fb, h);
-  if (opts && opts->name) snprintf(fb->name, sizeof fb->name, "%s", opts->name);
-  else snprintf(fb->name, sizeof fb->name, "Task-%lu",
-                atomic_fetch_add_explicit(&task_counter, 1, memory_order_relaxed) + 1);
+  const char *given = opts ? opts->name : NULL; /* a named task takes no number */
+  mt__name_init(&fb->name, given, "Task",
+                given ? 0 : atomic_fetch_add_explicit(&task_counter, 1, memory_order_relaxed) + 1);
   fb->stack_size = opts ? opts->stack_size : 0;
   /* `compact` was added later: a struct from an older header is shorter */
   fb->compact = opts && opts->size >= offsetof(mt_coro_opts_t, compact) + sizeof opts->compact &&
@@ -676,12 +677,12 @@ static fiber_t *new_task(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_op
  * ready.  errno and a negative code when the greenlet cannot be made. */
 static int make_greenlet(mt_hub_t *h, fiber_t *fb) {
   mt_greenlet_opts_t go = MT_GREENLET_OPTS_INIT;
-  go.name = fb->name;
   go.stack_size = fb->stack_size;
   if (heap_reserve(h, (size_t)h->live + 2) < 0) return MT_ENOMEM; /* + 2: the root, this one */
-  fb->g = fb->compact ? mt__greenlet_new_compact(task_main, fb, h->g, &go)
-                      : mt_greenlet_new(task_main, fb, h->g, &go);
+  fb->g = fb->compact ? mt__greenlet_new_compact(task_main, fb, h->g, &go, NULL)
+                      : mt__greenlet_new(task_main, fb, h->g, &go, NULL);
   if (!fb->g) return errno == EINVAL ? MT_EINVAL : errno == ENOTSUP ? MT_ENOTSUP : MT_ENOMEM;
+  fb->g->alias = &fb->name; /* the fiber outlives its greenlet */
   fb->parker.greenlet = fb->g; /* only the task's own greenlet parks through the hub */
   h->live++;
   fb->anext = h->tasks;
@@ -742,7 +743,7 @@ int mt_coro_is_task(mt_future_t *f) {
 
 const char *mt_coro_name(mt_future_t *task) {
   fiber_t *fb = task_fiber(task);
-  return fb ? fb->name : NULL;
+  return fb ? mt__name_get(&fb->name) : NULL;
 }
 
 int mt_coro_join(mt_future_t *task, double timeout) {
@@ -879,7 +880,7 @@ mt_hub_t *mt_hub_new(void) {
   h->root.g = t->root;
   h->root.parker.greenlet = t->root;
   h->root.state = F_RUNNING;
-  snprintf(h->root.name, sizeof h->root.name, "MainGreenlet");
+  mt__name_init(&h->root.name, "MainGreenlet", NULL, 0);
   h->current = &h->root;
   tls_hub = h;
   mt__set_parker(&h->root.parker);
