@@ -126,6 +126,8 @@ typedef struct mt__coro_thread {
   mt__stack_t shared;      /* compact greenlets' stack (base NULL until the first) */
   mt_greenlet_t *owner;    /* the compact greenlet whose frames are on it now */
   unsigned shared_vg;      /* Valgrind's id of the shared stack */
+  mt_greenlet_t *spare;    /* freed greenlet structs kept for reuse (linked by parent) */
+  int nspare;
   bool exited;
 } mt__coro_thread_t;
 

@@ -160,6 +160,8 @@ struct mt_hub {
   int live;             /* tasks not ended */
   bool closing;
   mt_executor_t *executor; /* mt_coro_to_thread's pool (made at its first call) */
+  fiber_t *spare;          /* freed task fibers kept for reuse (hub's thread only) */
+  int nspare;
 };
 
 static _Thread_local mt_hub_t *tls_hub;
@@ -172,6 +174,11 @@ static void *exc_arg;
 static void hub_ref(mt_hub_t *h) { __atomic_fetch_add(&h->refs, 1, __ATOMIC_RELAXED); }
 static void hub_unref(mt_hub_t *h) {
   if (__atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  while (h->spare) {
+    fiber_t *fb = h->spare;
+    h->spare = fb->next;
+    mt__free(fb);
+  }
   mt__sys_close(h->efd);
   mt__free(h->heap);
   mt__free(h);
@@ -587,6 +594,35 @@ static void report(mt_future_t *f) {
   else report_default(f, &e, NULL);
 }
 
+/* Task fibers: the hub keeps up to SPARE_MAX freed ones for its next
+ * tasks (a spawn makes one; malloc's path for this size costs hundreds of
+ * instructions a pair).  Only the hub's own thread uses the list
+ * (tls_hub == h: it holds the hub's reference, so the list is never freed
+ * under it); a fiber freed elsewhere goes to free().  Plain malloc under
+ * the sanitizers, so they see every use after free. */
+#define SPARE_MAX 256
+
+static fiber_t *fiber_alloc(mt_hub_t *h) {
+  fiber_t *fb = tls_hub == h ? h->spare : NULL;
+  if (!fb) return mt__calloc(1, sizeof *fb);
+  h->spare = fb->next;
+  h->nspare--;
+  memset(fb, 0, sizeof *fb);
+  return fb;
+}
+
+static void fiber_free(mt_hub_t *h, fiber_t *fb) {
+#if !defined(MT__ASAN) && !defined(MT__TSAN)
+  if (tls_hub == h && h->nspare < SPARE_MAX) {
+    fb->next = h->spare;
+    h->spare = fb;
+    h->nspare++;
+    return;
+  }
+#endif
+  mt__free(fb);
+}
+
 /* The future's last reference went: report a failure nobody retrieved,
  * release the fiber. */
 static void task_on_free(mt_future_t *f) {
@@ -595,7 +631,7 @@ static void task_on_free(mt_future_t *f) {
       !__atomic_load_n(&f->retrieved, __ATOMIC_RELAXED))
     report(f);
   mt_hub_t *h = fb->hub;
-  mt__free(fb);
+  fiber_free(h, fb);
   hub_unref(h);
 }
 
@@ -650,7 +686,7 @@ static void do_cancel(mt_hub_t *h, fiber_t *fb, bool kill) {
 /* The fiber and future of a new task (any thread); its greenlet is made on
  * the hub's thread (make_greenlet). */
 static fiber_t *new_task(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_opts_t *opts) {
-  fiber_t *fb = mt__calloc(1, sizeof *fb);
+  fiber_t *fb = fiber_alloc(h);
   if (!fb) return mt__fail_null(MT_ENOMEM);
   fiber_init(fb, h);
   const char *given = opts ? opts->name : NULL; /* a named task takes no number */
@@ -663,7 +699,7 @@ static fiber_t *new_task(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_op
   if (fb->compact) fb->parker.nodes = &fb->nodes;
   mt_future_t *f = mt__future_task_new(fn, arg, 2); /* the caller's + the task's */
   if (!f) {
-    mt__free(fb);
+    fiber_free(h, fb);
     return mt__fail_null(MT_ENOMEM);
   }
   fb->f = f;
@@ -715,7 +751,7 @@ mt_future_t *mt_coro_spawn(mt_task_fn fn, void *arg, const mt_coro_opts_t *opts)
     fb->f->on_free = NULL; /* never ran: nothing to report */
     mt_future_free(fb->f);
     mt_future_free(fb->f);
-    mt__free(fb);
+    fiber_free(h, fb);
     hub_unref(h);
     return mt__fail_null(r);
   }
