@@ -395,7 +395,8 @@ static void entry(void *arg) {
   after_switch(t);
   void *ret = NULL;
   if (t->xfer_code == 0) ret = g->fn(g->arg, t->xfer_value); /* thrown before start: never runs */
-  mt__locals_release(&g->context.locals); /* as a thread's at exit, still as g */
+  if (g->context.locals.tab) /* as a thread's at exit, still as g (most have none) */
+    mt__locals_release(&g->context.locals);
   finish(t, g, ret);
 }
 

@@ -619,6 +619,8 @@ static void fiber_free(mt_hub_t *h, fiber_t *fb) {
     h->nspare++;
     return;
   }
+#else
+  (void)h;
 #endif
   mt__free(fb);
 }
