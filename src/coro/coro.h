@@ -128,6 +128,7 @@ typedef struct mt__coro_thread {
   unsigned shared_vg;      /* Valgrind's id of the shared stack */
   mt_greenlet_t *spare;    /* freed greenlet structs kept for reuse (linked by parent) */
   int nspare;
+  uint64_t id_next, id_end; /* context ids this thread may hand out (greenlet.c) */
   bool exited;
 } mt__coro_thread_t;
 

@@ -417,6 +417,18 @@ static int resume(mt_greenlet_t *g, void *value, int code, void **out) {
 
 /* ---- the API ---- */
 
+/* Context ids are unique, never reused, and need no order: a thread takes
+ * them in blocks of ID_BLOCK from the global counter (one atomic add per
+ * block instead of one per greenlet: a locked add costs ~20 cycles). */
+#define ID_BLOCK 1024
+static uint64_t next_context_id(mt__coro_thread_t *t) {
+  if (t->id_next == t->id_end) {
+    t->id_next = atomic_fetch_add_explicit(&context_counter, ID_BLOCK, memory_order_relaxed) + 1;
+    t->id_end = t->id_next + ID_BLOCK;
+  }
+  return t->id_next++;
+}
+
 static mt_greenlet_t *make(void *(*fn)(void *, void *), void *arg, mt_greenlet_t *parent,
                            const mt_greenlet_opts_t *opts, const char *prefix, bool compact) {
   size_t size = mt__stack_default_size();
@@ -469,7 +481,7 @@ static mt_greenlet_t *make(void *(*fn)(void *, void *), void *arg, mt_greenlet_t
   atomic_init(&g->refs, 1);
   g->fn = fn;
   g->arg = arg;
-  g->context.id = atomic_fetch_add_explicit(&context_counter, 1, memory_order_relaxed) + 1;
+  g->context.id = next_context_id(t);
   g->state = MT__G_NEW;
   g->asan_bottom = lo;
   g->asan_size = size;
