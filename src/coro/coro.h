@@ -122,13 +122,14 @@ typedef struct mt__coro_thread {
   mt_greenlet_t *prev;     /* who switched last (sanitizer bookkeeping) */
   mt_greenlet_t *dead;     /* finished on its own stack: released by the next one to run */
   void *altstack;          /* alternate signal stack token */
-  atomic_int refs;         /* the thread + its greenlets */
+  atomic_int refs;         /* the thread + its greenlets + ref_pool */
   mt__stack_t shared;      /* compact greenlets' stack (base NULL until the first) */
   mt_greenlet_t *owner;    /* the compact greenlet whose frames are on it now */
   unsigned shared_vg;      /* Valgrind's id of the shared stack */
   mt_greenlet_t *spare;    /* freed greenlet structs kept for reuse (linked by parent) */
   int nspare;
   uint64_t id_next, id_end; /* context ids this thread may hand out (greenlet.c) */
+  int ref_pool;            /* references on `refs` held for greenlets to come (greenlet.c) */
   bool exited;
 } mt__coro_thread_t;
 

@@ -92,6 +92,35 @@ static void thread_unref(mt__coro_thread_t *t) {
   if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) mt__free(t);
 }
 
+/* A greenlet's reference on its thread's record, taken on that thread (make
+ * runs there).  The thread takes REF_BATCH real references at a time
+ * (`ref_pool`: held, not yet handed out; touched by the thread only, while
+ * tls is set), so a greenlet made and freed on its own thread costs no
+ * locked add/sub on the shared counter; one freed on another thread drops
+ * its (real) reference with thread_unref.  thread_exit gives the pool back
+ * before the thread's own reference, so the count cannot reach 0 early. */
+#define REF_BATCH 256
+static void thread_ref_local(mt__coro_thread_t *t) {
+  if (t->ref_pool == 0) {
+    atomic_fetch_add_explicit(&t->refs, REF_BATCH, memory_order_relaxed);
+    t->ref_pool = REF_BATCH;
+  }
+  t->ref_pool--;
+}
+
+/* Drops a greenlet's reference; t == tls (the calling thread's own record,
+ * which its thread still references) goes back to the pool. */
+static void thread_unref_local(mt__coro_thread_t *t) {
+  if (t != tls) {
+    thread_unref(t);
+    return;
+  }
+  if (++t->ref_pool > 2 * REF_BATCH) { /* never the last: the thread holds one */
+    atomic_fetch_sub_explicit(&t->refs, REF_BATCH, memory_order_relaxed);
+    t->ref_pool -= REF_BATCH;
+  }
+}
+
 static void release_stack(mt_greenlet_t *g) {
   if (!g->stack.base) return;
   if (g->compact) { /* the shared stack stays; only its saved bytes go */
@@ -137,11 +166,11 @@ static void greenlet_dealloc(mt_greenlet_t *g) {
     g->parent = t->spare;
     t->spare = g;
     t->nspare++;
-    thread_unref(t);
+    thread_unref_local(t);
     return;
   }
 #endif
-  thread_unref(t);
+  thread_unref_local(t);
   mt__free(g);
 }
 
@@ -172,6 +201,9 @@ static void thread_exit(void *p) {
     t->spare = g->parent;
     mt__free(g);
   }
+  if (t->ref_pool) /* references taken for greenlets to come: never the last (below) */
+    atomic_fetch_sub_explicit(&t->refs, t->ref_pool, memory_order_relaxed);
+  t->ref_pool = 0;
   thread_unref(t);         /* and on its record */
 }
 
@@ -475,7 +507,7 @@ static mt_greenlet_t *make(void *(*fn)(void *, void *), void *arg, mt_greenlet_t
   char *lo = (char *)g->stack.base + g->stack.guard;
   if (!compact) mt__ctx_make(&g->ctx, lo, size, entry, g);
   g->thread = t;
-  atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+  thread_ref_local(t);
   g->parent = parent;
   atomic_fetch_add_explicit(&parent->refs, 1, memory_order_relaxed);
   atomic_init(&g->refs, 1);
