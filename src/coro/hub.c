@@ -141,7 +141,7 @@ typedef struct flist {
 } flist_t;
 
 struct mt_hub {
-  uint32_t refs; /* the thread + fibers (atomic) */
+  uint32_t refs; /* the thread + fibers + ref_pool (atomic) */
   int efd;
   pthread_t thread;
   mt_greenlet_t *g;   /* the hub greenlet (NULL until first parked to) */
@@ -162,6 +162,7 @@ struct mt_hub {
   mt_executor_t *executor; /* mt_coro_to_thread's pool (made at its first call) */
   fiber_t *spare;          /* freed task fibers kept for reuse (hub's thread only) */
   int nspare;
+  int ref_pool;            /* references on `refs` held for fibers to come (hub's thread) */
 };
 
 static _Thread_local mt_hub_t *tls_hub;
@@ -182,6 +183,35 @@ static void hub_unref(mt_hub_t *h) {
   mt__sys_close(h->efd);
   mt__free(h->heap);
   mt__free(h);
+}
+
+/* A fiber's reference on its hub.  On the hub's own thread (tls_hub == h)
+ * it comes from a batch of REF_BATCH real references the thread holds
+ * (`ref_pool`, touched by that thread only), so spawning and freeing a task
+ * there costs no locked add/sub; elsewhere it is a real add/sub.
+ * mt_hub_free gives the batch back before the thread's own reference. */
+#define REF_BATCH 256
+static void fiber_hub_ref(mt_hub_t *h) {
+  if (tls_hub != h) {
+    hub_ref(h);
+    return;
+  }
+  if (h->ref_pool == 0) {
+    __atomic_fetch_add(&h->refs, REF_BATCH, __ATOMIC_RELAXED);
+    h->ref_pool = REF_BATCH;
+  }
+  h->ref_pool--;
+}
+
+static void fiber_hub_unref(mt_hub_t *h) {
+  if (tls_hub != h) {
+    hub_unref(h);
+    return;
+  }
+  if (++h->ref_pool > 2 * REF_BATCH) { /* never the last: the thread holds one */
+    __atomic_fetch_sub(&h->refs, REF_BATCH, __ATOMIC_RELAXED);
+    h->ref_pool -= REF_BATCH;
+  }
 }
 
 /* ---- ready queue, lists, timer heap --------------------------------------- */
@@ -634,7 +664,7 @@ static void task_on_free(mt_future_t *f) {
     report(f);
   mt_hub_t *h = fb->hub;
   fiber_free(h, fb);
-  hub_unref(h);
+  fiber_hub_unref(h);
 }
 
 static int task_cancel_hook(mt_future_t *f, void *ctx) {
@@ -707,7 +737,7 @@ static fiber_t *new_task(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_op
   fb->f = f;
   mt__future_set_cancel_hook(f, task_cancel_hook, fb);
   f->on_free = task_on_free;
-  hub_ref(h);
+  fiber_hub_ref(h);
   return fb;
 }
 
@@ -754,7 +784,7 @@ mt_future_t *mt_coro_spawn(mt_task_fn fn, void *arg, const mt_coro_opts_t *opts)
     mt_future_free(fb->f);
     mt_future_free(fb->f);
     fiber_free(h, fb);
-    hub_unref(h);
+    fiber_hub_unref(h);
     return mt__fail_null(r);
   }
   return fb->f;
@@ -952,6 +982,9 @@ void mt_hub_free(mt_hub_t *h) {
   mt_greenlet_free(h->g); /* kills the hub greenlet: hub_main returns */
   h->g = NULL;
   tls_hub = NULL;
+  if (h->ref_pool) /* never the last: the thread's own reference is dropped below */
+    __atomic_fetch_sub(&h->refs, (uint32_t)h->ref_pool, __ATOMIC_RELAXED);
+  h->ref_pool = 0;
   hub_unref(h);
 }
 
