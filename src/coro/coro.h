@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "coro/context.h"
 #include "multitask/greenlet.h"
@@ -33,8 +34,17 @@ int mt__stack_get(size_t size, mt__stack_t *s);
 /* Back to the calling thread's pool (or unmapped when the pool is full or
  * the thread is exiting). */
 void mt__stack_put(mt__stack_t *s);
-/* Unmaps every pooled stack of the calling thread (thread exit). */
+/* Unmaps every pooled stack of the calling thread (thread exit); later
+ * puts of the thread unmap at once. */
 void mt__stack_pool_drain(void);
+/* The calling thread's hub is about to sleep (`now`: mt__now_ns()): ends a
+ * stale period of the pool's decay (stack.c).  Returns the deadline by which
+ * to call it again while the pool holds stacks past its base size, else
+ * MT__NO_DEADLINE. */
+int64_t mt__stack_pool_idle(int64_t now);
+/* Tests: stacks mapped so far by the process, stacks pooled by this thread. */
+long mt__stack_maps(void);
+int mt__stack_pooled(void);
 size_t mt__stack_default_size(void);
 /* Valgrind: a stack is registered while a greenlet uses it (no-ops when
  * the build has no valgrind headers). */
@@ -43,6 +53,21 @@ void mt__stack_vg_deregister(unsigned id);
 size_t mt__stack_page(void);
 
 enum { MT__G_NEW, MT__G_STARTED, MT__G_DEAD };
+
+/* A name made on first use ("<prefix>-<num>", e.g. "Task-7"): spawning
+ * costs no printf.  Any thread may ask for it (mt_coro_name); the first
+ * asker formats `text` under `state` (0 not formatted, 1 being formatted,
+ * 2 ready; atomic) and the others wait for 2, so the text is written once
+ * and stays at the same address while its object lives. */
+typedef struct mt__name {
+  char text[32];
+  const char *prefix; /* NULL: `text` is a given name (state 2) */
+  unsigned long num;
+  uint32_t state;
+} mt__name_t;
+/* `given` (copied, truncated to 31 bytes) or, when NULL, prefix-num later. */
+void mt__name_init(mt__name_t *n, const char *given, const char *prefix, unsigned long num);
+const char *mt__name_get(mt__name_t *n);
 
 struct mt__coro_thread;
 
@@ -79,7 +104,8 @@ struct mt_greenlet {
   void *asan_fake;          /* ASan's fake stack while suspended */
   const void *asan_bottom;  /* the stack ASan sees (root: learnt on first switch) */
   size_t asan_size;
-  char name[32];
+  mt__name_t name;
+  mt__name_t *alias; /* a task's greenlet: the name is its task's (hub.c) */
 };
 
 /* The per-thread record of the running greenlet.  The identity that RLocks
@@ -96,10 +122,14 @@ typedef struct mt__coro_thread {
   mt_greenlet_t *prev;     /* who switched last (sanitizer bookkeeping) */
   mt_greenlet_t *dead;     /* finished on its own stack: released by the next one to run */
   void *altstack;          /* alternate signal stack token */
-  atomic_int refs;         /* the thread + its greenlets */
+  atomic_int refs;         /* the thread + its greenlets + ref_pool */
   mt__stack_t shared;      /* compact greenlets' stack (base NULL until the first) */
   mt_greenlet_t *owner;    /* the compact greenlet whose frames are on it now */
   unsigned shared_vg;      /* Valgrind's id of the shared stack */
+  mt_greenlet_t *spare;    /* freed greenlet structs kept for reuse (linked by parent) */
+  int nspare;
+  uint64_t id_next, id_end; /* context ids this thread may hand out (greenlet.c) */
+  int ref_pool;            /* references on `refs` held for greenlets to come (greenlet.c) */
   bool exited;
 } mt__coro_thread_t;
 
@@ -121,7 +151,8 @@ int mt__coro_cancelled(void);
 void mt__coro_cancel_undelivered(int r);
 /* Sets g's parent without the cycle check (generators: the caller of next). */
 void mt__greenlet_reparent(mt_greenlet_t *g, mt_greenlet_t *parent);
-/* The greenlet API, with a name prefix for defaults ("Generator"). */
+/* The greenlet API, with a name prefix for defaults ("Generator"); NULL:
+ * no name of its own (the caller sets `alias`). */
 mt_greenlet_t *mt__greenlet_new(void *(*fn)(void *, void *), void *arg, mt_greenlet_t *parent,
                                 const mt_greenlet_opts_t *opts, const char *prefix);
 /* A compact greenlet (above): its stack is the thread's shared one
@@ -133,6 +164,7 @@ mt_greenlet_t *mt__greenlet_new(void *(*fn)(void *, void *), void *arg, mt_green
  * kept past a switch is wrong (spawn and to_thread refuse it: MT_EINVAL). */
 bool mt__on_shared_stack(const void *p);
 mt_greenlet_t *mt__greenlet_new_compact(void *(*fn)(void *, void *), void *arg,
-                                        mt_greenlet_t *parent, const mt_greenlet_opts_t *opts);
+                                        mt_greenlet_t *parent, const mt_greenlet_opts_t *opts,
+                                        const char *prefix);
 
 #endif

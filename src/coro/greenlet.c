@@ -16,6 +16,11 @@
  * which the thread itself references until it exits (pthread key), so no
  * parent pointer or record pointer ever dangles.  Greenlets never move
  * between threads, which is also why a switch may keep using `t`.
+ * What a greenlet costs to make is kept low for the hub's tasks (issue 15's
+ * spawn+run+join benchmark): its struct comes from its thread's spare list,
+ * its name is formatted only when asked (mt__name_t), its context id and its
+ * reference on the thread's record come from per-thread batches, so making
+ * and ending one takes no malloc, no printf and few locked instructions.
  *
  * Sanitizers.  Under ASan every switch is bracketed by
  * __sanitizer_start_switch_fiber / __sanitizer_finish_switch_fiber (a
@@ -56,6 +61,7 @@
  * fault is in or just below its guard page. */
 #include "coro/coro.h"
 #include "core/core.h"
+#include "platform/clock.h"
 #include "platform/stack.h"
 
 #include <errno.h>
@@ -91,6 +97,35 @@ static void thread_unref(mt__coro_thread_t *t) {
   if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) mt__free(t);
 }
 
+/* A greenlet's reference on its thread's record, taken on that thread (make
+ * runs there).  The thread takes REF_BATCH real references at a time
+ * (`ref_pool`: held, not yet handed out; touched by the thread only, while
+ * tls is set), so a greenlet made and freed on its own thread costs no
+ * locked add/sub on the shared counter; one freed on another thread drops
+ * its (real) reference with thread_unref.  thread_exit gives the pool back
+ * before the thread's own reference, so the count cannot reach 0 early. */
+#define REF_BATCH 256
+static void thread_ref_local(mt__coro_thread_t *t) {
+  if (t->ref_pool == 0) {
+    atomic_fetch_add_explicit(&t->refs, REF_BATCH, memory_order_relaxed);
+    t->ref_pool = REF_BATCH;
+  }
+  t->ref_pool--;
+}
+
+/* Drops a greenlet's reference; t == tls (the calling thread's own record,
+ * which its thread still references) goes back to the pool. */
+static void thread_unref_local(mt__coro_thread_t *t) {
+  if (t != tls) {
+    thread_unref(t);
+    return;
+  }
+  if (++t->ref_pool > 2 * REF_BATCH) { /* never the last: the thread holds one */
+    atomic_fetch_sub_explicit(&t->refs, REF_BATCH, memory_order_relaxed);
+    t->ref_pool -= REF_BATCH;
+  }
+}
+
 static void release_stack(mt_greenlet_t *g) {
   if (!g->stack.base) return;
   if (g->compact) { /* the shared stack stays; only its saved bytes go */
@@ -113,12 +148,42 @@ static void release_stack(mt_greenlet_t *g) {
   mt__stack_put(&g->stack);
 }
 
+/* Greenlet structs: a thread keeps up to SPARE_MAX of its freed ones for
+ * its next greenlets (a task makes one: malloc's path for this size costs
+ * ~400 instructions a pair).  Only the owning thread touches its list, and
+ * only while it runs (tls set); plain malloc under the sanitizers, so they
+ * see every use after free. */
+#define SPARE_MAX 256
+
+static mt_greenlet_t *greenlet_alloc(mt__coro_thread_t *t) {
+  mt_greenlet_t *g = t->spare;
+  if (!g) return mt__calloc(1, sizeof *g);
+  t->spare = g->parent;
+  t->nspare--;
+  memset(g, 0, sizeof *g);
+  return g;
+}
+
+static void greenlet_dealloc(mt_greenlet_t *g) {
+  mt__coro_thread_t *t = g->thread;
+#if !defined(MT__ASAN) && !defined(MT__TSAN)
+  if (t == tls && t->nspare < SPARE_MAX) { /* tls: the thread holds its record */
+    g->parent = t->spare;
+    t->spare = g;
+    t->nspare++;
+    thread_unref_local(t);
+    return;
+  }
+#endif
+  thread_unref_local(t);
+  mt__free(g);
+}
+
 static void greenlet_unref(mt_greenlet_t *g) {
   while (g && atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1) {
     mt_greenlet_t *parent = g->parent;
     release_stack(g);
-    thread_unref(g->thread);
-    mt__free(g);
+    greenlet_dealloc(g);
     g = parent; /* its reference on the parent goes too */
   }
 }
@@ -136,6 +201,14 @@ static void thread_exit(void *p) {
   mt__stack_pool_drain();
   mt__sys_altstack_free(t->altstack);
   greenlet_unref(t->root); /* the thread's reference on its root */
+  while (t->spare) { /* tls is NULL: nothing is added any more */
+    mt_greenlet_t *g = t->spare;
+    t->spare = g->parent;
+    mt__free(g);
+  }
+  if (t->ref_pool) /* references taken for greenlets to come: never the last (below) */
+    atomic_fetch_sub_explicit(&t->refs, t->ref_pool, memory_order_relaxed);
+  t->ref_pool = 0;
   thread_unref(t);         /* and on its record */
 }
 
@@ -159,7 +232,7 @@ mt__coro_thread_t *mt__coro_thread(void) {
   root->state = MT__G_STARTED;
   root->started = true;
   atomic_init(&root->refs, 1); /* the thread's */
-  snprintf(root->name, sizeof root->name, "MainGreenlet");
+  mt__name_init(&root->name, "MainGreenlet", NULL, 0);
 #ifdef MT__TSAN
   root->tsan_fiber = __tsan_get_current_fiber();
 #endif
@@ -359,7 +432,8 @@ static void entry(void *arg) {
   after_switch(t);
   void *ret = NULL;
   if (t->xfer_code == 0) ret = g->fn(g->arg, t->xfer_value); /* thrown before start: never runs */
-  mt__locals_release(&g->context.locals); /* as a thread's at exit, still as g */
+  if (g->context.locals.tab) /* as a thread's at exit, still as g (most have none) */
+    mt__locals_release(&g->context.locals);
   finish(t, g, ret);
 }
 
@@ -379,6 +453,18 @@ static int resume(mt_greenlet_t *g, void *value, int code, void **out) {
 }
 
 /* ---- the API ---- */
+
+/* Context ids are unique, never reused, and need no order: a thread takes
+ * them in blocks of ID_BLOCK from the global counter (one atomic add per
+ * block instead of one per greenlet: a locked add costs ~20 cycles). */
+#define ID_BLOCK 1024
+static uint64_t next_context_id(mt__coro_thread_t *t) {
+  if (t->id_next == t->id_end) {
+    t->id_next = atomic_fetch_add_explicit(&context_counter, ID_BLOCK, memory_order_relaxed) + 1;
+    t->id_end = t->id_next + ID_BLOCK;
+  }
+  return t->id_next++;
+}
 
 static mt_greenlet_t *make(void *(*fn)(void *, void *), void *arg, mt_greenlet_t *parent,
                            const mt_greenlet_opts_t *opts, const char *prefix, bool compact) {
@@ -403,7 +489,7 @@ static mt_greenlet_t *make(void *(*fn)(void *, void *), void *arg, mt_greenlet_t
     return NULL;
   }
 #endif
-  mt_greenlet_t *g = mt__calloc(1, sizeof *g);
+  mt_greenlet_t *g = greenlet_alloc(t);
   if (!g) goto enomem;
   if (compact) { /* the thread's shared stack, made by the first */
     if (!t->shared.base) {
@@ -426,22 +512,24 @@ static mt_greenlet_t *make(void *(*fn)(void *, void *), void *arg, mt_greenlet_t
   char *lo = (char *)g->stack.base + g->stack.guard;
   if (!compact) mt__ctx_make(&g->ctx, lo, size, entry, g);
   g->thread = t;
-  atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+  thread_ref_local(t);
   g->parent = parent;
   atomic_fetch_add_explicit(&parent->refs, 1, memory_order_relaxed);
   atomic_init(&g->refs, 1);
   g->fn = fn;
   g->arg = arg;
-  g->context.id = atomic_fetch_add_explicit(&context_counter, 1, memory_order_relaxed) + 1;
+  g->context.id = next_context_id(t);
   g->state = MT__G_NEW;
   g->asan_bottom = lo;
   g->asan_size = size;
-  if (opts && opts->name) snprintf(g->name, sizeof g->name, "%s", opts->name);
-  else snprintf(g->name, sizeof g->name, "%s-%lu", prefix,
-                atomic_fetch_add_explicit(&name_counter, 1, memory_order_relaxed) + 1);
+  if (opts && opts->name) mt__name_init(&g->name, opts->name, NULL, 0);
+  else if (prefix)
+    mt__name_init(&g->name, NULL, prefix,
+                  atomic_fetch_add_explicit(&name_counter, 1, memory_order_relaxed) + 1);
+  else mt__name_init(&g->name, "", NULL, 0); /* the caller sets g->alias */
 #ifdef MT__TSAN
   g->tsan_fiber = __tsan_create_fiber(0);
-  __tsan_set_fiber_name(g->tsan_fiber, g->name);
+  __tsan_set_fiber_name(g->tsan_fiber, mt__name_get(&g->name));
 #endif
   return g;
 einval:
@@ -458,8 +546,9 @@ mt_greenlet_t *mt__greenlet_new(void *(*fn)(void *, void *), void *arg, mt_green
 }
 
 mt_greenlet_t *mt__greenlet_new_compact(void *(*fn)(void *, void *), void *arg,
-                                        mt_greenlet_t *parent, const mt_greenlet_opts_t *opts) {
-  return make(fn, arg, parent, opts, "Greenlet", true);
+                                        mt_greenlet_t *parent, const mt_greenlet_opts_t *opts,
+                                        const char *prefix) {
+  return make(fn, arg, parent, opts, prefix, true);
 }
 
 mt_greenlet_t *mt_greenlet_new(void *(*fn)(void *arg, void *value), void *arg,
@@ -565,7 +654,9 @@ int mt_greenlet_is_dead(mt_greenlet_t *g) {
   return g->state == MT__G_DEAD;
 }
 
-const char *mt_greenlet_name(mt_greenlet_t *g) { return g ? g->name : NULL; }
+const char *mt_greenlet_name(mt_greenlet_t *g) {
+  return g ? mt__name_get(g->alias ? g->alias : &g->name) : NULL;
+}
 
 /* ---- the overflow report (async-signal context: no locks, no stdio) ---- */
 
@@ -582,6 +673,32 @@ static size_t put_num(char *buf, size_t at, size_t n, unsigned long v) {
   return at;
 }
 
+/* ---- lazily made names (coro.h) ---- */
+
+void mt__name_init(mt__name_t *n, const char *given, const char *prefix, unsigned long num) {
+  n->prefix = given ? NULL : prefix;
+  n->num = num;
+  if (given) n->text[put(n->text, 0, sizeof n->text, given)] = 0;
+  __atomic_store_n(&n->state, given ? 2 : 0, __ATOMIC_RELAXED); /* published with its object */
+}
+
+const char *mt__name_get(mt__name_t *n) {
+  uint32_t s = __atomic_load_n(&n->state, __ATOMIC_ACQUIRE);
+  if (s == 2) return n->text;
+  /* 0: the first asker formats (CAS to 1), then releases the text with 2;
+   * another asker meanwhile waits for 2 (a few dozen instructions) */
+  if (s == 0 && __atomic_compare_exchange_n(&n->state, &s, 1, false, __ATOMIC_ACQUIRE,
+                                            __ATOMIC_ACQUIRE)) {
+    size_t at = put(n->text, 0, sizeof n->text, n->prefix);
+    at = put(n->text, at, sizeof n->text, "-");
+    n->text[put_num(n->text, at, sizeof n->text, n->num)] = 0;
+    __atomic_store_n(&n->state, 2, __ATOMIC_RELEASE);
+    return n->text;
+  }
+  while (__atomic_load_n(&n->state, __ATOMIC_ACQUIRE) != 2) mt__sys_yield(); /* another thread */
+  return n->text;
+}
+
 static size_t describe_fault(void *addr, char *buf, size_t n) {
   mt__coro_thread_t *t = tls;
   mt_greenlet_t *g = t ? t->current : NULL;
@@ -590,7 +707,15 @@ static size_t describe_fault(void *addr, char *buf, size_t n) {
   /* the guard page, or a large frame that jumped just below it */
   if (a >= hi || a + 64 * 1024 < lo) return 0;
   size_t at = put(buf, 0, n, "multitask: stack overflow in greenlet \"");
-  at = put(buf, at, n, g->name);
+  /* no waiting on the name's state here: its number is written out afresh */
+  const mt__name_t *nm = g->alias ? g->alias : &g->name;
+  if (nm->prefix) {
+    at = put(buf, at, n, nm->prefix);
+    at = put(buf, at, n, "-");
+    at = put_num(buf, at, n, nm->num);
+  } else {
+    at = put(buf, at, n, nm->text);
+  }
   at = put(buf, at, n, "\" (stack of ");
   at = put_num(buf, at, n, (unsigned long)g->stack.size);
   at = put(buf, at, n, " bytes; mt_greenlet_opts_t.stack_size sets it)\n");

@@ -133,7 +133,7 @@ typedef struct fiber {
   bool clamped;                /* this park's deadline is the scopes' */
   bool compact;                /* a compact task: copied stack, waiter nodes in `nodes` */
   mt__task_nodes_t nodes;      /* parker.nodes of a compact task (wait.h) */
-  char name[32];
+  mt__name_t name;             /* made on first use (coro.h); also its greenlet's */
 } fiber_t;
 
 typedef struct flist {
@@ -141,7 +141,7 @@ typedef struct flist {
 } flist_t;
 
 struct mt_hub {
-  uint32_t refs; /* the thread + fibers (atomic) */
+  uint32_t refs; /* the thread + fibers + ref_pool (atomic) */
   int efd;
   pthread_t thread;
   mt_greenlet_t *g;   /* the hub greenlet (NULL until first parked to) */
@@ -160,6 +160,9 @@ struct mt_hub {
   int live;             /* tasks not ended */
   bool closing;
   mt_executor_t *executor; /* mt_coro_to_thread's pool (made at its first call) */
+  fiber_t *spare;          /* freed task fibers kept for reuse (hub's thread only) */
+  int nspare;
+  int ref_pool;            /* references on `refs` held for fibers to come (hub's thread) */
 };
 
 static _Thread_local mt_hub_t *tls_hub;
@@ -172,9 +175,43 @@ static void *exc_arg;
 static void hub_ref(mt_hub_t *h) { __atomic_fetch_add(&h->refs, 1, __ATOMIC_RELAXED); }
 static void hub_unref(mt_hub_t *h) {
   if (__atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  while (h->spare) {
+    fiber_t *fb = h->spare;
+    h->spare = fb->next;
+    mt__free(fb);
+  }
   mt__sys_close(h->efd);
   mt__free(h->heap);
   mt__free(h);
+}
+
+/* A fiber's reference on its hub.  On the hub's own thread (tls_hub == h)
+ * it comes from a batch of REF_BATCH real references the thread holds
+ * (`ref_pool`, touched by that thread only), so spawning and freeing a task
+ * there costs no locked add/sub; elsewhere it is a real add/sub.
+ * mt_hub_free gives the batch back before the thread's own reference. */
+#define REF_BATCH 256
+static void fiber_hub_ref(mt_hub_t *h) {
+  if (tls_hub != h) {
+    hub_ref(h);
+    return;
+  }
+  if (h->ref_pool == 0) {
+    __atomic_fetch_add(&h->refs, REF_BATCH, __ATOMIC_RELAXED);
+    h->ref_pool = REF_BATCH;
+  }
+  h->ref_pool--;
+}
+
+static void fiber_hub_unref(mt_hub_t *h) {
+  if (tls_hub != h) {
+    hub_unref(h);
+    return;
+  }
+  if (++h->ref_pool > 2 * REF_BATCH) { /* never the last: the thread holds one */
+    __atomic_fetch_sub(&h->refs, REF_BATCH, __ATOMIC_RELAXED);
+    h->ref_pool -= REF_BATCH;
+  }
 }
 
 /* ---- ready queue, lists, timer heap --------------------------------------- */
@@ -514,10 +551,11 @@ static void collect(mt_hub_t *h, bool block) {
   int64_t until = 0; /* not blocking: look only */
   if (block) {
     until = h->nheap ? h->heap[0]->deadline : MT__NO_DEADLINE;
-    if (h->words.head) {
-      int64_t soon = mt__now_ns() + WORD_RECHECK_NS;
-      if (soon < until) until = soon;
-    }
+    int64_t now = mt__now_ns();
+    if (h->words.head && now + WORD_RECHECK_NS < until) until = now + WORD_RECHECK_NS;
+    /* going idle: the stack pool gives back what a past burst left (stack.c) */
+    int64_t trim = mt__stack_pool_idle(now);
+    if (trim < until) until = trim;
   }
   struct pollfd stack_fds[16], *pf = stack_fds;
   int n = 1 + h->nfdw;
@@ -586,6 +624,37 @@ static void report(mt_future_t *f) {
   else report_default(f, &e, NULL);
 }
 
+/* Task fibers: the hub keeps up to SPARE_MAX freed ones for its next
+ * tasks (a spawn makes one; malloc's path for this size costs hundreds of
+ * instructions a pair).  Only the hub's own thread uses the list
+ * (tls_hub == h: it holds the hub's reference, so the list is never freed
+ * under it); a fiber freed elsewhere goes to free().  Plain malloc under
+ * the sanitizers, so they see every use after free. */
+#define SPARE_MAX 256
+
+static fiber_t *fiber_alloc(mt_hub_t *h) {
+  fiber_t *fb = tls_hub == h ? h->spare : NULL;
+  if (!fb) return mt__calloc(1, sizeof *fb);
+  h->spare = fb->next;
+  h->nspare--;
+  memset(fb, 0, sizeof *fb);
+  return fb;
+}
+
+static void fiber_free(mt_hub_t *h, fiber_t *fb) {
+#if !defined(MT__ASAN) && !defined(MT__TSAN)
+  if (tls_hub == h && h->nspare < SPARE_MAX) {
+    fb->next = h->spare;
+    h->spare = fb;
+    h->nspare++;
+    return;
+  }
+#else
+  (void)h;
+#endif
+  mt__free(fb);
+}
+
 /* The future's last reference went: report a failure nobody retrieved,
  * release the fiber. */
 static void task_on_free(mt_future_t *f) {
@@ -594,8 +663,8 @@ static void task_on_free(mt_future_t *f) {
       !__atomic_load_n(&f->retrieved, __ATOMIC_RELAXED))
     report(f);
   mt_hub_t *h = fb->hub;
-  mt__free(fb);
-  hub_unref(h);
+  fiber_free(h, fb);
+  fiber_hub_unref(h);
 }
 
 static int task_cancel_hook(mt_future_t *f, void *ctx) {
@@ -649,12 +718,12 @@ static void do_cancel(mt_hub_t *h, fiber_t *fb, bool kill) {
 /* The fiber and future of a new task (any thread); its greenlet is made on
  * the hub's thread (make_greenlet). */
 static fiber_t *new_task(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_opts_t *opts) {
-  fiber_t *fb = mt__calloc(1, sizeof *fb);
+  fiber_t *fb = fiber_alloc(h);
   if (!fb) return mt__fail_null(MT_ENOMEM);
   fiber_init(fb, h);
-  if (opts && opts->name) snprintf(fb->name, sizeof fb->name, "%s", opts->name);
-  else snprintf(fb->name, sizeof fb->name, "Task-%lu",
-                atomic_fetch_add_explicit(&task_counter, 1, memory_order_relaxed) + 1);
+  const char *given = opts ? opts->name : NULL; /* a named task takes no number */
+  mt__name_init(&fb->name, given, "Task",
+                given ? 0 : atomic_fetch_add_explicit(&task_counter, 1, memory_order_relaxed) + 1);
   fb->stack_size = opts ? opts->stack_size : 0;
   /* `compact` was added later: a struct from an older header is shorter */
   fb->compact = opts && opts->size >= offsetof(mt_coro_opts_t, compact) + sizeof opts->compact &&
@@ -662,13 +731,13 @@ static fiber_t *new_task(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_op
   if (fb->compact) fb->parker.nodes = &fb->nodes;
   mt_future_t *f = mt__future_task_new(fn, arg, 2); /* the caller's + the task's */
   if (!f) {
-    mt__free(fb);
+    fiber_free(h, fb);
     return mt__fail_null(MT_ENOMEM);
   }
   fb->f = f;
   mt__future_set_cancel_hook(f, task_cancel_hook, fb);
   f->on_free = task_on_free;
-  hub_ref(h);
+  fiber_hub_ref(h);
   return fb;
 }
 
@@ -676,12 +745,12 @@ static fiber_t *new_task(mt_hub_t *h, mt_task_fn fn, void *arg, const mt_coro_op
  * ready.  errno and a negative code when the greenlet cannot be made. */
 static int make_greenlet(mt_hub_t *h, fiber_t *fb) {
   mt_greenlet_opts_t go = MT_GREENLET_OPTS_INIT;
-  go.name = fb->name;
   go.stack_size = fb->stack_size;
   if (heap_reserve(h, (size_t)h->live + 2) < 0) return MT_ENOMEM; /* + 2: the root, this one */
-  fb->g = fb->compact ? mt__greenlet_new_compact(task_main, fb, h->g, &go)
-                      : mt_greenlet_new(task_main, fb, h->g, &go);
+  fb->g = fb->compact ? mt__greenlet_new_compact(task_main, fb, h->g, &go, NULL)
+                      : mt__greenlet_new(task_main, fb, h->g, &go, NULL);
   if (!fb->g) return errno == EINVAL ? MT_EINVAL : errno == ENOTSUP ? MT_ENOTSUP : MT_ENOMEM;
+  fb->g->alias = &fb->name; /* the fiber outlives its greenlet */
   fb->parker.greenlet = fb->g; /* only the task's own greenlet parks through the hub */
   h->live++;
   fb->anext = h->tasks;
@@ -714,8 +783,8 @@ mt_future_t *mt_coro_spawn(mt_task_fn fn, void *arg, const mt_coro_opts_t *opts)
     fb->f->on_free = NULL; /* never ran: nothing to report */
     mt_future_free(fb->f);
     mt_future_free(fb->f);
-    mt__free(fb);
-    hub_unref(h);
+    fiber_free(h, fb);
+    fiber_hub_unref(h);
     return mt__fail_null(r);
   }
   return fb->f;
@@ -742,7 +811,7 @@ int mt_coro_is_task(mt_future_t *f) {
 
 const char *mt_coro_name(mt_future_t *task) {
   fiber_t *fb = task_fiber(task);
-  return fb ? fb->name : NULL;
+  return fb ? mt__name_get(&fb->name) : NULL;
 }
 
 int mt_coro_join(mt_future_t *task, double timeout) {
@@ -879,7 +948,7 @@ mt_hub_t *mt_hub_new(void) {
   h->root.g = t->root;
   h->root.parker.greenlet = t->root;
   h->root.state = F_RUNNING;
-  snprintf(h->root.name, sizeof h->root.name, "MainGreenlet");
+  mt__name_init(&h->root.name, "MainGreenlet", NULL, 0);
   h->current = &h->root;
   tls_hub = h;
   mt__set_parker(&h->root.parker);
@@ -913,6 +982,9 @@ void mt_hub_free(mt_hub_t *h) {
   mt_greenlet_free(h->g); /* kills the hub greenlet: hub_main returns */
   h->g = NULL;
   tls_hub = NULL;
+  if (h->ref_pool) /* never the last: the thread's own reference is dropped below */
+    __atomic_fetch_sub(&h->refs, (uint32_t)h->ref_pool, __ATOMIC_RELAXED);
+  h->ref_pool = 0;
   hub_unref(h);
 }
 

@@ -598,7 +598,7 @@ static int start_via_forker(mt_process_t *p) {
   bool stay = mt__stack_copied();
   uint32_t d;
   while ((d = __atomic_load_n(&S.forker_done, __ATOMIC_ACQUIRE)) != r) {
-    if (stay) (void)mt__sys_futex_wait(&S.forker_done, d, false, MT__NO_DEADLINE);
+    if (stay) (void)mt__wait_word_kernel(&S.forker_done, d, false, MT__NO_DEADLINE);
     else mt__wait_word(&S.forker_done, d, false, MT__NO_DEADLINE);
   }
   int result = S.forker_result;

@@ -108,15 +108,84 @@ bool mt__deadline_passed(int64_t deadline_ns) {
   return deadline_ns != MT__NO_DEADLINE && mt__now_ns() >= deadline_ns;
 }
 
+/* ---- kernel sleepers on private words -------------------------------------
+ * mt__wake_word is called by every completer, releaser and setter of the
+ * library (a future's completion, an event's set, a thread's end...), most
+ * often when nobody sleeps in the kernel on the word: the waiter, if any, is
+ * a coroutine parked on a node (woken without a system call), or it looked
+ * and found the word moved.  A futex_wake with nobody queued still costs a
+ * system call (~0.2-1 us here).  So a thread that sleeps in the kernel on a
+ * PRIVATE word counts itself in one of SLEEP_BUCKETS counters (keyed by the
+ * word's address, like the kernel's futex hash) for the time of its
+ * futex_wait, and mt__wake_word calls the kernel only when that counter is
+ * not 0.  Shared (MT_SHARED) words always call the kernel: their sleepers
+ * may live in another process, whose counts are not ours.
+ *
+ * Ordering (Dekker, both sides seq_cst):
+ *   sleeper: count++ (seq_cst RMW); fence; kernel reads *word, sleeps if
+ *            == expected;
+ *   waker:   *word changed (the caller's store/RMW); fence; reads count.
+ * By the total order of the two fences: either the sleeper's fence comes
+ * first, so the waker's load sees the increment and wakes; or the waker's
+ * fence comes first, so the kernel's read (after the sleeper's fence; the
+ * futex call orders it after the user-space fence, futex_wait's own full
+ * barrier before it reads the word) sees the changed word and does not
+ * sleep.  A wake that finds nobody queued yet is the kernel's usual
+ * futex guarantee.  The count drops after the futex call returns: a stale
+ * count (or a collision in the bucket, or a fork's copy of another thread's
+ * count) only costs a wake with nobody to wake, as before.  Every kernel
+ * sleep on a word woken by mt__wake_word goes through kernel_wait (thread
+ * waits below, wait_word_intr, mt__wait_word_kernel); the waiter nodes'
+ * own futex words (mt__waiter_park) and the word buckets' locks are woken
+ * directly, never through mt__wake_word.  Under TSan the fences are RMWs
+ * (TSan does not model fences). */
+enum { SLEEP_BUCKETS = 256 };
+static uint32_t kernel_sleepers[SLEEP_BUCKETS];
+static unsigned long kernel_wakes; /* private-word wakes that called the kernel (tests) */
+
+static uint32_t *sleep_count(const uint32_t *word) {
+  uintptr_t a = (uintptr_t)word;
+  return &kernel_sleepers[(a >> 2 ^ a >> 10) % SLEEP_BUCKETS];
+}
+
+static void full_fence(uint32_t *on) {
+#ifdef MT__TSAN
+  (void)__atomic_fetch_add(on, 0, __ATOMIC_SEQ_CST);
+#else
+  (void)on;
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+/* The thread sleeps in the kernel on word (and `also`, when not NULL:
+ * futex_waitv) until a wake or the deadline; counted for mt__wake_word. */
+static int kernel_wait(const uint32_t *word, uint32_t expected, bool shared, uint32_t *also,
+                       int64_t deadline_ns) {
+  uint32_t *c = shared ? NULL : sleep_count(word);
+  if (c) {
+    __atomic_fetch_add(c, 1, __ATOMIC_SEQ_CST);
+    full_fence(c);
+  }
+  int r = also ? mt__sys_futex_wait2(word, expected, shared, also, deadline_ns)
+               : mt__sys_futex_wait(word, expected, shared, deadline_ns);
+  if (c) __atomic_fetch_sub(c, 1, __ATOMIC_RELEASE);
+  return r;
+}
+
+int mt__wait_word_kernel(const uint32_t *word, uint32_t expected, bool shared,
+                         int64_t deadline_ns) {
+  if (deadline_ns != MT__NO_DEADLINE && mt__now_ns() >= deadline_ns)
+    return MT_ETIMEDOUT;
+  int r = kernel_wait(word, expected, shared, NULL, deadline_ns);
+  return r == MT_ETIMEDOUT ? MT_ETIMEDOUT : 0;
+}
+
 int mt__wait_word(const uint32_t *word, uint32_t expected, bool shared,
                   int64_t deadline_ns) {
   const mt__parker_t *p = coro_parker();
   if (p && p->wait_word)
     return p->wait_word(p->ctx, word, expected, shared, deadline_ns);
-  if (deadline_ns != MT__NO_DEADLINE && mt__now_ns() >= deadline_ns)
-    return MT_ETIMEDOUT;
-  int r = mt__sys_futex_wait(word, expected, shared, deadline_ns);
-  return r == MT_ETIMEDOUT ? MT_ETIMEDOUT : 0;
+  return mt__wait_word_kernel(word, expected, shared, deadline_ns);
 }
 
 static void wake_word_nodes(const uint32_t *word, int n);
@@ -154,7 +223,7 @@ static int wait_word_intr(const uint32_t *word, uint32_t expected, bool shared,
                           int64_t deadline_ns, mt__intr_t *in) {
   if (mt__deadline_passed(deadline_ns)) return MT_ETIMEDOUT;
   if (intr_take(in)) return MT_EINTR;
-  int r = mt__sys_futex_wait2(word, expected, shared, &in->pending, deadline_ns);
+  int r = kernel_wait(word, expected, shared, &in->pending, deadline_ns);
   if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected) return 0;
   if (intr_take(in)) return MT_EINTR;
   return r;
@@ -197,8 +266,22 @@ static int wait_fds_intr(struct pollfd *fds, int nfds, int64_t deadline_ns, mt__
 }
 
 void mt__wake_word(uint32_t *word, int n, bool shared) {
-  mt__sys_futex_wake(word, n, shared);
-  if (!shared) wake_word_nodes(word, n);
+  if (shared) { /* sleepers may be in other processes: always the kernel */
+    mt__sys_futex_wake(word, n, true);
+    return;
+  }
+  /* Dekker with kernel_wait and park_word_node (see both): the caller
+   * changed *word; one fence orders that before both counters' loads */
+  full_fence(word);
+  if (__atomic_load_n(sleep_count(word), __ATOMIC_RELAXED) != 0) {
+    __atomic_fetch_add(&kernel_wakes, 1, __ATOMIC_RELAXED);
+    mt__sys_futex_wake(word, n, false);
+  }
+  wake_word_nodes(word, n);
+}
+
+unsigned long mt__wake_word_syscalls(void) {
+  return __atomic_load_n(&kernel_wakes, __ATOMIC_RELAXED);
 }
 
 int mt__wait_fds(struct pollfd *fds, int nfds, int64_t deadline_ns) {
@@ -418,13 +501,14 @@ static void bucket_unlock(struct word_bucket *b) {
     mt__sys_futex_wake(&b->lock, 1, false);
 }
 
+/* After mt__wake_word's fence. */
 static void wake_word_nodes(const uint32_t *word, int n) {
-  /* Dekker with park_word_node: the waker changed *word, the parker
-   * counted itself in word_nodes before re-reading *word. */
+  /* Dekker with park_word_node: the waker changed *word (then the fence in
+   * mt__wake_word), the parker counted itself in word_nodes (seq_cst RMW)
+   * before re-reading *word (seq_cst). */
 #ifdef MT__TSAN /* no fences under TSan: a read-modify-write orders the same */
   if (__atomic_fetch_add(&word_nodes, 0, __ATOMIC_SEQ_CST) == 0) return;
-#else /* a fence and a load keep the counter's line shared among wakers */
-  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#else /* a load keeps the counter's line shared among wakers */
   if (__atomic_load_n(&word_nodes, __ATOMIC_RELAXED) == 0) return;
 #endif
   struct word_bucket *b = bucket_of(word);

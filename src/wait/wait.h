@@ -33,10 +33,20 @@ bool mt__deadline_passed(int64_t deadline_ns);
  * into 0: callers loop on their condition anyway. */
 int mt__wait_word(const uint32_t *word, uint32_t expected, bool shared,
                   int64_t deadline_ns);
+/* mt__wait_word's thread path whatever parker is installed: the thread
+ * sleeps in the kernel (a compact task that must not park).  Every kernel
+ * sleep on a word that mt__wake_word wakes goes through one of these two
+ * (the count of kernel sleepers, wait.c). */
+int mt__wait_word_kernel(const uint32_t *word, uint32_t expected, bool shared,
+                         int64_t deadline_ns);
 /* Wake up to n waiters (INT32_MAX = all) parked on word: n threads in the
  * kernel, and (private words) up to n coroutines parked by mt__word_park;
- * an extra wake is a spurious one, which every park loop tolerates. */
+ * an extra wake is a spurious one, which every park loop tolerates.  A
+ * private word's wake makes no system call while no thread of the process
+ * sleeps in the kernel on a word of its bucket (wait.c, "kernel sleepers"). */
 void mt__wake_word(uint32_t *word, int n, bool shared);
+/* Tests: how many private-word wakes called the kernel so far. */
+unsigned long mt__wake_word_syscalls(void);
 
 /* Park until one of fds is ready or the deadline.  Returns the number of
  * ready fds (revents filled in), MT_ETIMEDOUT or a negative code, among

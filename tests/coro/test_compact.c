@@ -848,8 +848,8 @@ static void plain_child_of_compact_ends(void **state) {
   (void)state;
   fin_root = mt_greenlet_current();
   assert_non_null(fin_root);
-  mt_greenlet_t *a = mt__greenlet_new_compact(fin_a, NULL, fin_root, NULL);
-  mt_greenlet_t *b = mt__greenlet_new_compact(fin_b, NULL, fin_root, NULL);
+  mt_greenlet_t *a = mt__greenlet_new_compact(fin_a, NULL, fin_root, NULL, "Greenlet");
+  mt_greenlet_t *b = mt__greenlet_new_compact(fin_b, NULL, fin_root, NULL, "Greenlet");
   assert_non_null(a);
   assert_non_null(b);
   void *v = NULL;

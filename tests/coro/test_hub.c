@@ -1658,6 +1658,76 @@ static void cancel_then_woken(void **state) {
   }
 }
 
+/* Names are made on first use (coro.h mt__name_t): an unnamed task still
+ * reports "Task-N", N increasing by one per unnamed task (a named one takes
+ * no number), its greenlet has the same name, and threads asking at once
+ * for a name nobody formatted yet all get the same text at the same address. */
+static int own_name(void *arg, mt_value_t *out) {
+  (void)arg;
+  out->ptr = (void *)mt_greenlet_name(mt_greenlet_current());
+  return 0;
+}
+
+typedef struct {
+  mt_future_t *task;
+  mt_event_t *go;
+  const char *got;
+} name_ask_t;
+
+static void *ask_name(void *arg) {
+  name_ask_t *a = arg;
+  if (mt_event_wait(a->go, MT_FOREVER) == 0) a->got = mt_coro_name(a->task);
+  return NULL;
+}
+
+static void task_names_lazy(void **state) {
+  (void)state;
+  enum { K = 4, T = 4 };
+  mt_future_t *t[K];
+  for (int i = 0; i < K; i++) assert_non_null(t[i] = mt_coro_spawn(own_name, NULL, NULL));
+  mt_coro_opts_t o = MT_CORO_OPTS_INIT;
+  o.name = "worker";
+  mt_future_t *named = mt_coro_spawn(own_name, NULL, &o);
+  mt_future_t *after = mt_coro_spawn(own_name, NULL, NULL);
+  assert_non_null(named);
+  assert_non_null(after);
+  /* several threads ask for the last task's name first, at once */
+  mt_event_t *go = mt_event_new(0);
+  name_ask_t ask[T];
+  pthread_t th[T];
+  for (int i = 0; i < T; i++) {
+    ask[i] = (name_ask_t){after, go, NULL};
+    assert_int_equal(pthread_create(&th[i], NULL, ask_name, &ask[i]), 0);
+  }
+  assert_code(mt_event_set(go), 0);
+  for (int i = 0; i < T; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+  unsigned long first;
+  assert_int_equal(sscanf(mt_coro_name(t[0]), "Task-%lu", &first), 1);
+  for (int i = 0; i < K; i++) {
+    char want[32];
+    snprintf(want, sizeof want, "Task-%lu", first + (unsigned long)i);
+    assert_string_equal(mt_coro_name(t[i]), want);
+  }
+  char want[32];
+  snprintf(want, sizeof want, "Task-%lu", first + K); /* "worker" took no number */
+  for (int i = 0; i < T; i++) {
+    assert_ptr_equal(ask[i].got, mt_coro_name(after));
+    assert_string_equal(ask[i].got, want);
+  }
+  assert_string_equal(mt_coro_name(named), "worker");
+  /* a task's greenlet has its task's name (asked inside the task) */
+  mt_future_t *all[K + 2];
+  for (int i = 0; i < K; i++) all[i] = t[i];
+  all[K] = named, all[K + 1] = after;
+  for (int i = 0; i < K + 2; i++) {
+    mt_value_t v;
+    assert_code(mt_future_result(all[i], MT_FOREVER, &v), 0);
+    assert_string_equal((const char *)v.ptr, mt_coro_name(all[i]));
+    mt_future_free(all[i]);
+  }
+  mt_event_free(go);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(hand_off_each, setup, teardown),
@@ -1685,6 +1755,7 @@ int main(void) {
       cmocka_unit_test(to_thread_needs_a_hub),
       cmocka_unit_test_setup_teardown(spawn_onto_another_hub, setup, teardown),
       cmocka_unit_test_setup_teardown(fairness_yield, setup, teardown),
+      cmocka_unit_test_setup_teardown(task_names_lazy, setup, teardown),
       cmocka_unit_test(free_kills_leftovers),
       cmocka_unit_test_setup_teardown(map_killed_leaves_running_chunk, setup, teardown),
   };
