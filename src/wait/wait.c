@@ -58,11 +58,13 @@
  */
 #include "wait.h"
 #include "coro/coro.h"
+#include "core/core.h"
 #include "platform/platform.h"
 #include "platform/sanitizer.h"
 #include "multitask/error.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,8 +134,8 @@ bool mt__deadline_passed(int64_t deadline_ns) {
  * barrier before it reads the word) sees the changed word and does not
  * sleep.  A wake that finds nobody queued yet is the kernel's usual
  * futex guarantee.  The count drops after the futex call returns: a stale
- * count (or a collision in the bucket, or a fork's copy of another thread's
- * count) only costs a wake with nobody to wake, as before.  Every kernel
+ * count (or a collision in the bucket) only costs a wake with nobody to
+ * wake, as before; a fork's child starts with every count at 0.  Every kernel
  * sleep on a word woken by mt__wake_word goes through kernel_wait (thread
  * waits below, wait_word_intr, mt__wait_word_kernel); the waiter nodes'
  * own futex words (mt__waiter_park) and the word buckets' locks are woken
@@ -142,6 +144,14 @@ bool mt__deadline_passed(int64_t deadline_ns) {
 enum { SLEEP_BUCKETS = 256 };
 static uint32_t kernel_sleepers[SLEEP_BUCKETS];
 static unsigned long kernel_wakes; /* private-word wakes that called the kernel (tests) */
+
+/* A child of fork inherits the counts of threads that were asleep in the
+ * parent and do not exist in it; they would never drop, and every wake of a
+ * word of those buckets would call the kernel.  Only the forking thread
+ * exists in the child, and it is not asleep: all counts are 0 there. */
+static void sleepers_fork_child(void) { memset(kernel_sleepers, 0, sizeof kernel_sleepers); }
+static void sleepers_register(void) { mt__on_fork_child(sleepers_fork_child); }
+static pthread_once_t sleepers_once = PTHREAD_ONCE_INIT;
 
 static uint32_t *sleep_count(const uint32_t *word) {
   uintptr_t a = (uintptr_t)word;
@@ -163,6 +173,7 @@ static int kernel_wait(const uint32_t *word, uint32_t expected, bool shared, uin
                        int64_t deadline_ns) {
   uint32_t *c = shared ? NULL : sleep_count(word);
   if (c) {
+    pthread_once(&sleepers_once, sleepers_register);
     __atomic_fetch_add(c, 1, __ATOMIC_SEQ_CST);
     full_fence(c);
   }
@@ -272,8 +283,16 @@ void mt__wake_word(uint32_t *word, int n, bool shared) {
   }
   /* Dekker with kernel_wait and park_word_node (see both): the caller
    * changed *word; one fence orders that before both counters' loads */
-  full_fence(word);
-  if (__atomic_load_n(sleep_count(word), __ATOMIC_RELAXED) != 0) {
+#ifdef MT__TSAN /* the fence as an RMW on the count (static, never freed), not on
+                 * *word: the word's object may be freed as soon as it changed
+                 * (a Lock handed over, taken, released and freed by its new
+                 * owner: TSan reported a heap-use-after-free here) */
+  uint32_t sleepers = __atomic_fetch_add(sleep_count(word), 0, __ATOMIC_SEQ_CST);
+#else
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  uint32_t sleepers = __atomic_load_n(sleep_count(word), __ATOMIC_RELAXED);
+#endif
+  if (sleepers != 0) {
     __atomic_fetch_add(&kernel_wakes, 1, __ATOMIC_RELAXED);
     mt__sys_futex_wake(word, n, false);
   }

@@ -35,8 +35,9 @@ int mt__wait_word(const uint32_t *word, uint32_t expected, bool shared,
                   int64_t deadline_ns);
 /* mt__wait_word's thread path whatever parker is installed: the thread
  * sleeps in the kernel (a compact task that must not park).  Every kernel
- * sleep on a word that mt__wake_word wakes goes through one of these two
- * (the count of kernel sleepers, wait.c). */
+ * sleep on a word that mt__wake_word wakes goes through wait.c's
+ * kernel_wait (these two, and the interruptible wait of an opted-in
+ * thread), which keeps the count of kernel sleepers. */
 int mt__wait_word_kernel(const uint32_t *word, uint32_t expected, bool shared,
                          int64_t deadline_ns);
 /* Wake up to n waiters (INT32_MAX = all) parked on word: n threads in the
