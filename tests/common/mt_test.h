@@ -53,6 +53,31 @@ static inline char mt_test_task_state(int32_t tid) {
   return p && p[1] && p[2] ? p[2] : '?';
 }
 
+/* The system call thread `tid` of this process sits in, from /proc (-1
+ * when it runs or /proc cannot say, e.g. under qemu). */
+static inline long mt_test_task_syscall(int32_t tid) {
+  char path[64], buf[128];
+  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0 || buf[0] < '0' || buf[0] > '9') return -1;
+  buf[n] = 0;
+  return strtol(buf, NULL, 10);
+}
+
+/* This process's resident set in KiB (VmRSS), -1 if unreadable. */
+static inline long mt_test_rss_kib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "VmRSS: %ld", &kib) == 1) break;
+  if (f) fclose(f);
+  return kib;
+}
+
 /* Children of this process in state Z (zombies), read from /proc. */
 static inline int mt_test_zombies(void) {
   DIR *d = opendir("/proc");

@@ -61,16 +61,6 @@ static mt_future_t *spawn_compact(mt_task_fn fn, void *arg) {
   return f;
 }
 
-static long rss_kib(void) {
-  FILE *fp = fopen("/proc/self/status", "r");
-  char line[256];
-  long v = -1;
-  while (fp && fgets(line, sizeof line, fp))
-    if (sscanf(line, "VmRSS: %ld", &v) == 1) break;
-  if (fp) fclose(fp);
-  return v;
-}
-
 /* A canary on the caller's stack: a task's frames must come back intact
  * after other tasks ran on the same addresses. */
 #define CANARY_WORDS 32
@@ -119,10 +109,10 @@ static void many_parked(void **state) {
   mt_future_t **f = calloc((size_t)n, sizeof *f);
   assert_non_null(f);
   assert_non_null(many_q = mt_queue_new(0));
-  long before = rss_kib();
+  long before = mt_test_rss_kib();
   for (long i = 0; i < n; i++) f[i] = spawn_compact(getter, (void *)(intptr_t)(i + 1));
   assert_code(mt_coro_sleep(0), 0); /* every task runs once and parks in its get */
-  long parked = rss_kib();
+  long parked = mt_test_rss_kib();
   for (long i = 0; i < n; i++) assert_int_equal(mt_future_is_done(f[i]), 0);
   assert_int_equal(mt_queue_qsize(many_q), 0);
   /* FIFO wake order: task i gets item i + 1 */
@@ -696,13 +686,13 @@ static int measure(long n, int compact, int use_sleep) {
   o.compact = compact;
   mt_future_t **f = calloc((size_t)n, sizeof *f);
   many_q = mt_queue_new(0);
-  long before = rss_kib();
+  long before = mt_test_rss_kib();
   double w0 = wall_s(), c0 = cpu_s();
   for (long i = 0; i < n; i++)
     if (!(f[i] = mt_coro_spawn(use_sleep ? sleeper : getter, (void *)(intptr_t)(i + 1), &o)))
       return 1;
   mt_coro_sleep(0);
-  long parked = rss_kib();
+  long parked = mt_test_rss_kib();
   double w1 = wall_s(), c1 = cpu_s();
   printf("%s, %ld tasks parked in %s: RSS +%ld KiB = %.0f bytes per parked task "
          "(spawn + first run: %.2f s wall, %.2f s CPU)\n",

@@ -1156,16 +1156,6 @@ static void timer_order(void **state) {
 }
 
 /* Many parked sleepers at once; prints the resident cost per parked task. */
-static long rss_kib(void) {
-  FILE *fp = fopen("/proc/self/status", "r");
-  char line[256];
-  long v = -1;
-  while (fp && fgets(line, sizeof line, fp))
-    if (sscanf(line, "VmRSS: %ld", &v) == 1) break;
-  if (fp) fclose(fp);
-  return v;
-}
-
 static atomic_long woke_total;
 
 static int many_sleeper(void *arg, mt_value_t *out) {
@@ -1188,7 +1178,7 @@ static void many_sleepers(void **state) {
   atomic_store(&woke_total, 0);
   mt_coro_opts_t o = MT_CORO_OPTS_INIT;
   o.stack_size = 16 * 1024;
-  long before = rss_kib();
+  long before = mt_test_rss_kib();
   for (long i = 0; i < n; i++) {
     /* deadlines 200-300 ms from now in a shuffled order */
     long us = 200000 + (long)((i * 7919) % 100000);
@@ -1196,7 +1186,7 @@ static void many_sleepers(void **state) {
     assert_non_null(f[i]);
   }
   assert_code(mt_coro_sleep(0), 0); /* every task runs once and parks in its sleep */
-  long parked = rss_kib();
+  long parked = mt_test_rss_kib();
   assert_int_equal(atomic_load(&woke_total), 0);
   assert_int_equal(mt_coro_joinall(f, (int)n, 60.0), (int)n);
   assert_int_equal(atomic_load(&woke_total), n);

@@ -79,25 +79,15 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static long rss_kib(void) {
-  FILE *f = fopen("/proc/self/status", "r");
-  char line[256];
-  long kib = -1;
-  while (f && fgets(line, sizeof line, f))
-    if (sscanf(line, "VmRSS: %ld", &kib) == 1) break;
-  if (f) fclose(f);
-  return kib;
-}
-
 static void steady_burst_maps_nothing(void **state) {
   (void)state;
   int n = (int)mt_test_scaled(500, 100);
-  long before = mt__stack_maps(), rss0 = rss_kib();
+  long before = mt__stack_maps(), rss0 = mt_test_rss_kib();
   burst(n); /* warm-up: n stacks (and the hub's) mapped */
   long warm = mt__stack_maps() - before;
   assert_true(warm >= n && warm <= n + 2);
   assert_true(mt__stack_pooled() >= n);
-  long rss_pooled = rss_kib();
+  long rss_pooled = mt_test_rss_kib();
   for (int k = 0; k < 3; k++) {
     long m = mt__stack_maps();
     burst(n);
@@ -118,7 +108,7 @@ static void steady_burst_maps_nothing(void **state) {
   assert_true(mt__stack_pooled() <= POOL_MIN);
   printf("# %d tasks alive: %ld stacks mapped once, then 0 per burst; RSS %ld KiB before, "
          "%ld KiB with them pooled, %ld KiB after the trim\n",
-         n, warm, rss0, rss_pooled, rss_kib());
+         n, warm, rss0, rss_pooled, mt_test_rss_kib());
 }
 
 static void idle_hub_gives_stacks_back(void **state) {

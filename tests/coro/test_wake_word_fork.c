@@ -24,18 +24,6 @@ static void *sleeper(void *arg) {
 }
 
 /* The system call thread tid sits in, -1 if running or unknown. */
-static long task_syscall(pid_t tid) {
-  char path[64], buf[128];
-  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0 || buf[0] < '0' || buf[0] > '9') return -1;
-  buf[n] = 0;
-  return strtol(buf, NULL, 10);
-}
-
 static void child_counts_no_sleeper(void **state) {
   (void)state;
   pthread_t t;
@@ -45,7 +33,7 @@ static void child_counts_no_sleeper(void **state) {
   /* wait on the thread itself: asleep in futex (or, where /proc cannot
    * say, sleeping for a good while) */
   for (long i = 0;; i++) {
-    long nr = task_syscall(tid);
+    long nr = mt_test_task_syscall(tid);
     if (mt_test_task_state(tid) == 'S' && (nr == SYS_futex || (nr < 0 && i > 1000))) break;
     if (i > 2000000) fail_msg("the thread never slept in the kernel (syscall %ld)", nr);
     sched_yield();

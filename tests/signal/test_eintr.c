@@ -43,25 +43,11 @@ static int teardown(void **s) {
          mt_signal_signal(SIGUSR2, MT_SIG_DFL, NULL);
 }
 
-/* The system call thread tid sits in (/proc/.../syscall), -1 if running or
- * unknown. */
-static long task_syscall(pid_t tid) {
-  char path[64], buf[128];
-  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0 || buf[0] < '0' || buf[0] > '9') return -1;
-  buf[n] = 0;
-  return strtol(buf, NULL, 10);
-}
-
 /* Waits until thread tid sleeps in a futex or poll call, i.e. inside the
  * wait it was asked to make (no sleep: it looks at the thread itself). */
 static void wait_blocked(pid_t tid) {
   for (long i = 0;; i++) {
-    long nr = task_syscall(tid);
+    long nr = mt_test_task_syscall(tid);
     if (mt_test_task_state(tid) == 'S' &&
         (nr == SYS_futex || nr == SYS_ppoll ||
 #ifdef SYS_futex_waitv
@@ -670,7 +656,7 @@ static void test_send_not_cut(void **s) {
   while (atomic_load(&b.tid) == 0) sched_yield();
   pid_t tid = atomic_load(&b.tid);
   /* it sleeps inside the send (the pipe is full): the frame has started */
-  for (long i = 0; !(mt_test_task_state(tid) == 'S' && task_syscall(tid) != SYS_futex); i++) {
+  for (long i = 0; !(mt_test_task_state(tid) == 'S' && mt_test_task_syscall(tid) != SYS_futex); i++) {
     if (i > 2000000) fail_msg("the sender never blocked");
     sched_yield();
   }
