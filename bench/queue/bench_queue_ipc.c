@@ -67,16 +67,24 @@ static void run_ours(void *arg, mtb_run_t *r) {
   r->ops = n_msgs, r->sum = sum;
 }
 
+/* The parent's PULL socket with the high-water mark, bound to url; NULL
+ * (said on stderr) if the bind fails. */
+static void *zmq_pull_bound(void *ctx, const char *url) {
+  int hwm = HWM;
+  void *pull = zmq_socket(ctx, ZMQ_PULL);
+  zmq_setsockopt(pull, ZMQ_RCVHWM, &hwm, sizeof hwm);
+  if (zmq_bind(pull, url) == 0) return pull;
+  fprintf(stderr, "zmq_bind %s: %s\n", url, zmq_strerror(zmq_errno()));
+  zmq_close(pull);
+  return NULL;
+}
+
 static void run_zmq(void *arg, mtb_run_t *r) {
   const char *url = arg;
   int hwm = HWM;
   void *ctx = zmq_ctx_new();
-  void *pull = zmq_socket(ctx, ZMQ_PULL);
-  zmq_setsockopt(pull, ZMQ_RCVHWM, &hwm, sizeof hwm);
-  if (zmq_bind(pull, url) != 0) {
-    fprintf(stderr, "zmq_bind %s: %s\n", url, zmq_strerror(zmq_errno()));
-    return; /* the harness fails the row: mtb_stop never called */
-  }
+  void *pull = zmq_pull_bound(ctx, url);
+  if (!pull) return; /* the harness fails the row: mtb_stop never called */
   uint64_t sum = 0;
   mtb_start(r);
   pid_t pid = fork();
@@ -202,12 +210,8 @@ static void ol_zmq(void *arg, mtb_run_t *r) {
   const char *url = arg;
   int hwm = HWM;
   void *ctx = zmq_ctx_new();
-  void *pull = zmq_socket(ctx, ZMQ_PULL);
-  zmq_setsockopt(pull, ZMQ_RCVHWM, &hwm, sizeof hwm);
-  if (zmq_bind(pull, url) != 0) {
-    fprintf(stderr, "zmq_bind %s: %s\n", url, zmq_strerror(zmq_errno()));
-    return;
-  }
+  void *pull = zmq_pull_bound(ctx, url);
+  if (!pull) return; /* the harness fails the row: mtb_stop never called */
   double *lat = malloc(sizeof *lat * (size_t)ol_n);
   int ackfd[2];
   if (pipe(ackfd) != 0) return;
