@@ -2,9 +2,11 @@
  *  part 0, 001_a745250b55c36603.txt, section 9.3.2, 6 "线程是数据共享的": n =
  *    100; 100 threads each do n -= 1 once; main joins them and prints n: 0,
  *    because threads share the global (the notes add: do not change globals
- *    in threads lightly).  Here too each thread does one plain decrement,
- *    without the deliberate switch below: started one after another, the
- *    threads' one-instruction decrements practically never overlap.
+ *    in threads lightly).  Here each thread does one atomic decrement, so
+ *    the 0 is certain: a plain `n -= 1` is a read-modify-write that two
+ *    cores can interleave, and under load one such update was lost (the
+ *    check printed 1), where CPython's GIL makes the notes' 0 what one
+ *    sees.  Parts 1 and 2 below show what unguarded updates do.
  * 004_5c065b13d5e62cce.txt:
  *  part 1, section "先执行 并发线程再执行 下一个主线程": 30 threads each
  *    sleep(1), print "hi i am thread N ...lalala" and do NUM += 1; main
@@ -43,7 +45,7 @@ static void plus_one(volatile int *global) {
 /* part 0 */
 static void *func(void *arg) {
   (void)arg;
-  n -= 1; /* global n; n -= 1 */
+  __atomic_fetch_sub(&n, 1, __ATOMIC_RELAXED); /* global n; n -= 1 */
   return NULL;
 }
 
