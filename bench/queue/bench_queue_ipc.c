@@ -79,9 +79,19 @@ static void *zmq_pull_bound(void *ctx, const char *url) {
   return NULL;
 }
 
+/* The child's PUSH socket with the same high-water mark, an infinite
+ * linger (its close delivers what is queued), connected to url. */
+static void *zmq_push_connected(void *ctx, const char *url) {
+  int hwm = HWM, linger = -1;
+  void *push = zmq_socket(ctx, ZMQ_PUSH);
+  zmq_setsockopt(push, ZMQ_SNDHWM, &hwm, sizeof hwm);
+  zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof linger);
+  zmq_connect(push, url);
+  return push;
+}
+
 static void run_zmq(void *arg, mtb_run_t *r) {
   const char *url = arg;
-  int hwm = HWM;
   void *ctx = zmq_ctx_new();
   void *pull = zmq_pull_bound(ctx, url);
   if (!pull) return; /* the harness fails the row: mtb_stop never called */
@@ -89,11 +99,7 @@ static void run_zmq(void *arg, mtb_run_t *r) {
   mtb_start(r);
   pid_t pid = fork();
   if (pid == 0) { /* a fresh context in the child: never share one across fork */
-    void *c = zmq_ctx_new(), *push = zmq_socket(c, ZMQ_PUSH);
-    int linger = -1;
-    zmq_setsockopt(push, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_connect(push, url);
+    void *c = zmq_ctx_new(), *push = zmq_push_connected(c, url);
     char m[MSG] = {1};
     for (uint64_t i = 0; i < (uint64_t)n_msgs; i++)
       memcpy(m, &i, sizeof i), zmq_send(push, m, MSG, 0);
@@ -208,7 +214,6 @@ static void ol_ours(void *arg, mtb_run_t *r) {
 
 static void ol_zmq(void *arg, mtb_run_t *r) {
   const char *url = arg;
-  int hwm = HWM;
   void *ctx = zmq_ctx_new();
   void *pull = zmq_pull_bound(ctx, url);
   if (!pull) return; /* the harness fails the row: mtb_stop never called */
@@ -221,11 +226,7 @@ static void ol_zmq(void *arg, mtb_run_t *r) {
   pid_t pid = fork();
   if (pid == 0) {
     char ack;
-    void *c = zmq_ctx_new(), *push = zmq_socket(c, ZMQ_PUSH);
-    int linger = -1;
-    zmq_setsockopt(push, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_connect(push, url);
+    void *c = zmq_ctx_new(), *push = zmq_push_connected(c, url);
     char m[MSG] = {1};
     for (uint64_t i = 0; i < (uint64_t)ol_n; i++) {
       pace((long)i);

@@ -135,7 +135,15 @@ size_t mt__sys_pending(int fd) {
   return (size_t)n;
 }
 
-ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n) {
+/* One send of iov on a connection end or pipe, never raising SIGPIPE:
+ * sendmsg(MSG_NOSIGNAL) on a socket, pwritev2(RWF_NOSIGNAL) on a pipe where
+ * the kernel has it, else writev with SIGPIPE blocked around it.  `nowait`
+ * (a coroutine's send: never block the hub's thread) adds MSG_DONTWAIT /
+ * RWF_NOWAIT; the masked writev has no such flag, but no pipe end is made
+ * on that path (only internal report pipes, which are never sent to
+ * under a parker).  Retries EINTR; -errno on failure, MT_EAGAIN for a
+ * nowait send that would block. */
+static ssize_t send_iov(int fd, bool is_sock, struct iovec *iov, int n, bool nowait) {
   int saved = errno;
   ssize_t r;
   if (is_sock) {
@@ -143,10 +151,12 @@ ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n) {
     memset(&m, 0, sizeof m);
     m.msg_iov = iov;
     m.msg_iovlen = (size_t)n;
-    do r = sendmsg(fd, &m, MSG_NOSIGNAL);
+    int flags = MSG_NOSIGNAL | (nowait ? MSG_DONTWAIT : 0);
+    do r = sendmsg(fd, &m, flags);
     while (r < 0 && errno == EINTR);
   } else if (mt__sys_pipe_nosignal()) {
-    do r = pwritev2(fd, iov, n, -1, RWF_NOSIGNAL);
+    int flags = RWF_NOSIGNAL | (nowait ? RWF_NOWAIT : 0);
+    do r = pwritev2(fd, iov, n, -1, flags);
     while (r < 0 && errno == EINTR);
   } else {
     bool ours = sigpipe_block();
@@ -160,29 +170,16 @@ ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n) {
   }
   int e = errno;
   errno = saved;
+  if (r < 0 && nowait && e == EWOULDBLOCK) return MT_EAGAIN;
   return r < 0 ? -e : r;
 }
 
+ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n) {
+  return send_iov(fd, is_sock, iov, n, false);
+}
+
 ssize_t mt__sys_sendv_nowait(int fd, bool is_sock, struct iovec *iov, int n) {
-  if (!is_sock && !mt__sys_pipe_nosignal()) /* no such pipe end is made */
-    return mt__sys_writev_nosig(fd, false, iov, n);
-  int saved = errno;
-  ssize_t r;
-  if (is_sock) {
-    struct msghdr m;
-    memset(&m, 0, sizeof m);
-    m.msg_iov = iov;
-    m.msg_iovlen = (size_t)n;
-    do r = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-    while (r < 0 && errno == EINTR);
-  } else {
-    do r = pwritev2(fd, iov, n, -1, RWF_NOSIGNAL | RWF_NOWAIT);
-    while (r < 0 && errno == EINTR);
-  }
-  int e = errno;
-  errno = saved;
-  if (r < 0 && e == EWOULDBLOCK) return MT_EAGAIN;
-  return r < 0 ? -e : r;
+  return send_iov(fd, is_sock, iov, n, true);
 }
 
 int mt__sys_close(int fd) {
