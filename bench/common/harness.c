@@ -183,6 +183,13 @@ double mtb_elapsed(void) { return mtb_now() - prog_t0; }
 
 static bool by_p99;
 
+/* MT_BENCH_ROWS=<text>: only rows whose name contains <text> are measured and
+ * recorded (a bench's set-up outside its rows still runs). */
+static bool wanted(const char *bench) {
+  const char *only = getenv("MT_BENCH_ROWS");
+  return !only || !*only || strstr(bench, only);
+}
+
 void mtb_compare_p99(const mtb_row_t *row, const mtb_side_t *sides, int n) {
   by_p99 = true;
   mtb_compare(row, sides, n);
@@ -194,6 +201,10 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
   static double fig[MTB_MAX_SIDES][MTB_MAX_REPS], cpu[MTB_MAX_SIDES][MTB_MAX_REPS];
   static double pct[4][MTB_MAX_SIDES][MTB_MAX_REPS];
   bool lat = false;
+  if (!wanted(row->bench)) {
+    last_ours = 0;
+    return;
+  }
   if (n < 1 || n > MTB_MAX_SIDES) {
     fprintf(stderr, "mtb_compare: %d sides\n", n);
     exit(1);
@@ -278,6 +289,7 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
 
 void mtb_python_row(const char *bench, const char *unit, bool rate, double ours,
                     const char *baseline, const char *script, const char *args) {
+  if (!wanted(bench)) return;
   double t = mtb_python(script, args);
   if (!(t > 0)) {
     printf("%-36s python reference %s failed or missing\n", bench, script);
@@ -288,6 +300,7 @@ void mtb_python_row(const char *bench, const char *unit, bool rate, double ours,
 
 void mtb_reference_row(const char *bench, const char *unit, bool rate, double ours,
                        const char *baseline, double t) {
+  if (!wanted(bench)) return;
   double ratio = rate ? ours / t : t / ours;
   printf("%-36s %-12s ours %10.4g  %-30s %10.4g  ratio %6.2f (reference)\n", bench, unit, ours,
          baseline, t, ratio);
@@ -305,6 +318,7 @@ void mtb_reference_row(const char *bench, const char *unit, bool rate, double ou
 
 void mtb_memory_row(const char *bench, const char *unit, double ours, const char *baseline,
                     double t, uint64_t checksum) {
+  if (!wanted(bench)) return;
   double ratio = ours > 0 ? t / ours : 0;
   printf("%-36s %-12s ours %10.4g  %-30s %10.4g  ratio %6.2f (memory)\n", bench, unit, ours,
          baseline, t, ratio);
@@ -346,6 +360,7 @@ double mtb_python(const char *script, const char *args) {
 
 void mtb_report(const char *bench, const char *unit, double ours, const char *baseline,
                 double theirs, bool higher_is_better) {
+  if (!wanted(bench)) return;
   double ratio = 0;
   if (ours > 0 && theirs > 0) ratio = higher_is_better ? ours / theirs : theirs / ours;
   printf("%-36s %-12s ours %10.4g  %-30s %10.4g  ratio %6.2f (legacy row)\n", bench, unit, ours,

@@ -23,7 +23,8 @@
  * reports its own median, so they carry "reference": true and null CPU.
  *
  * Env: MT_BENCH_SCALE scales sizes, MT_BENCH_REPS sets repetitions (default
- * MTB_REPS), MT_BENCH_QUICK=1 means 1 repetition at 1/100 of the sizes.
+ * MTB_REPS), MT_BENCH_QUICK=1 means 1 repetition at 1/100 of the sizes,
+ * MT_BENCH_ROWS=<text> measures only the rows whose name contains <text>.
  */
 #ifndef MT_BENCH_HARNESS_H
 #define MT_BENCH_HARNESS_H
