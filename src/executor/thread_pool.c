@@ -279,6 +279,36 @@ static void adapt_spin(uint32_t shift, bool paid) {
  * small machine more spinners only steal the submitter's CPU.  *spun_ns:
  * how long a spin that found nothing lasted (0 when not timed, -1 when
  * there was no spin). */
+/* Moving off the submitter's CPU.  While the last submitter runs on the
+ * worker's CPU (near), the two take turns on that core (sched_yield), a
+ * few us a call.  Nothing in that ping-pong makes the scheduler part them:
+ * a yield moves no thread, and the balancer leaves a thread that ran a
+ * moment ago ("cache hot") where it is for several balancing rounds, so
+ * measured with the other core free for us (our autogroup at nice -20)
+ * the pair stayed on one core for 60 to over 75 ms.  It happens for
+ * real: a new worker is placed on its creator's CPU when both CPUs were
+ * recently busy alike.  So a worker that finds itself near moves off that
+ * CPU (mt__cpu_move_off: affinity without it, then the old mask back),
+ * and the pair spins apart.  Where the other CPUs are taken too (foreign
+ * load), the pair may end up together again: each move doubles the number
+ * of near idle episodes before the next one (up to NEAR_GAP_MAX), and
+ * NEAR_GAP_MAX idle episodes in a row apart reset it, so a machine where
+ * moves do not hold pays one move per NEAR_GAP_MAX near calls. */
+#define NEAR_GAP_MAX 1024
+static _Thread_local uint32_t tl_near_gap = 1, tl_near_left = 1, tl_far_run;
+
+static bool near_move(int cpu) {
+  tl_far_run = 0;
+  if (--tl_near_left > 0) return false;
+  if (tl_near_gap < NEAR_GAP_MAX) tl_near_gap *= 2;
+  tl_near_left = tl_near_gap;
+  return mt__cpu_move_off(cpu) == 1;
+}
+
+static void far_idle(void) {
+  if (tl_far_run < NEAR_GAP_MAX && ++tl_far_run == NEAR_GAP_MAX) tl_near_gap = tl_near_left = 1;
+}
+
 static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
   uint32_t zero = 0;
   *spun_ns = -1;
@@ -287,9 +317,17 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
     return has_news(p);
   uint32_t shift = tl_spin_shift;
   /* The last submitter runs on our CPU (future.c tl_near_cpu says why):
-   * no spin, straight to the yields that let it run, no adaptation. */
+   * move off it (above), or if we stay, no spin, straight to the yields
+   * that let it run, no adaptation. */
   int cpu = mt__cpu_now();
-  bool near = cpu >= 0 && cpu == __atomic_load_n(&p->sub_cpu, __ATOMIC_RELAXED);
+  int32_t sub = __atomic_load_n(&p->sub_cpu, __ATOMIC_RELAXED);
+  bool near = cpu >= 0 && cpu == sub;
+  if (near && mt__spin_rounds() > 0 && near_move(cpu)) {
+    cpu = mt__cpu_now();
+    near = cpu < 0 || cpu == sub;
+  } else if (!near) {
+    far_idle();
+  }
   int64_t t0 = shift && !near ? mt__now_ns() : 0; /* a short spin is timed */
   int rounds = near ? 0 : mt__spin_rounds() >> shift;
   bool news = false;

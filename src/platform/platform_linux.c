@@ -366,6 +366,27 @@ int mt__cpu_count(void) {
 
 int mt__cpu_now(void) { return sched_getcpu(); }
 
+/* Setting a mask without the current CPU makes the kernel migrate the
+ * thread before the call returns; setting the old mask back then leaves
+ * it where it is (its CPU is in the mask).  The mask read is the
+ * effective one (cpuset applied), so a cpuset widened meanwhile is not
+ * seen until the next change of affinity. */
+int mt__cpu_move_off(int cpu) {
+  int saved = errno;
+  cpu_set_t all, other;
+  if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof all, &all) != 0) {
+    restore_errno(saved);
+    return MT_EINVAL;
+  }
+  other = all;
+  CPU_CLR(cpu, &other);
+  if (CPU_COUNT(&other) == 0) return 0;
+  int r = sched_setaffinity(0, sizeof other, &other) == 0 ? 1 : MT_EINVAL;
+  if (r == 1) (void)sched_setaffinity(0, sizeof all, &all);
+  restore_errno(saved);
+  return r;
+}
+
 /* ---- CPU quota (cgroups) ------------------------------------------------
  * A container limited to 1.5 CPUs by its cgroup still sees every CPU in
  * its affinity mask; spinning there burns quota the partner needs.  The
