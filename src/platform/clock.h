@@ -70,6 +70,9 @@ int mt__cpu_now(void);
  * scheduler moves it): 1 moved, 0 no other CPU allowed, negative on error.
  * Three system calls and a migration: for rare use (thread_pool.c). */
 int mt__cpu_move_off(int cpu);
+/* Threads runnable on the whole machine right now, the caller included
+ * (/proc/loadavg), or -1 if it cannot be read.  A file read (~10 us). */
+int mt__sys_runnable(void);
 /* The CPU quota of the process's cgroups in CPUs (cgroup v2 cpu.max, v1
  * cpu.cfs_quota_us / cpu.cfs_period_us; the smallest on the path to the
  * root), 0 when there is none or it cannot be read.  Read once, cached. */

@@ -413,6 +413,16 @@ static bool read_small(const char *root, const char *path, char *buf, size_t siz
   return true;
 }
 
+/* /proc/loadavg: "0.52 0.58 0.59 RUNNABLE/TOTAL LASTPID" (RUNNABLE counts
+ * every runnable thread of the machine, the caller included). */
+int mt__sys_runnable(void) {
+  char buf[128];
+  if (!read_small("", "/proc/loadavg", buf, sizeof buf)) return -1;
+  int runnable = -1;
+  if (sscanf(buf, "%*s %*s %*s %d/", &runnable) != 1) return -1;
+  return runnable;
+}
+
 /* The quota (CPUs) set in one cgroup directory, 0 when none. */
 static double quota_in(const char *root, const char *dir, bool v2) {
   char path[PATH_MAX], buf[128];
