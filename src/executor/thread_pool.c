@@ -13,7 +13,8 @@
  *
  * Parking: a worker with nothing to do spins (bounded, mt__spin_rounds,
  * scaled down while spins do not pay: adapt_spin; none while the last
- * submitter runs on its CPU: `sub_cpu`, spin_for_news) on the backlog,
+ * submitter runs on its CPU: `sub_cpu`, spin_for_news, which then moves
+ * the worker to a free CPU if there is one: near_move) on the backlog,
  * then yields a few times, then registers in `nsleepers` and waits for a token in
  * `wakeups` (a counting semaphore on one futex word).  submit wakes only
  * when it can CLAIM a registered sleeper (CAS nsleepers k -> k-1, then
@@ -289,11 +290,11 @@ static void adapt_spin(uint32_t shift, bool paid) {
  * real: a new worker is placed on its creator's CPU when both CPUs were
  * recently busy alike.  So a worker that finds itself near moves off that
  * CPU (mt__cpu_move_off: affinity without it, then the old mask back),
- * and the pair spins apart.  Where the other CPUs are taken too (foreign
- * load), the pair may end up together again: each move doubles the number
- * of near idle episodes before the next one (up to NEAR_GAP_MAX), and
- * NEAR_GAP_MAX idle episodes in a row apart reset it, so a machine where
- * moves do not hold pays one move per NEAR_GAP_MAX near calls. */
+ * and the pair spins apart, if a CPU is free for it (near_move).  Each
+ * attempt doubles the number of near idle episodes before the next one
+ * (up to NEAR_GAP_MAX), and NEAR_GAP_MAX idle episodes in a row apart
+ * reset it, so a busy machine pays one /proc/loadavg read per
+ * NEAR_GAP_MAX near calls.  Only the pool's own threads ever move. */
 #define NEAR_GAP_MAX 256
 static _Thread_local uint32_t tl_near_gap = 1, tl_near_left = 1, tl_far_run;
 
