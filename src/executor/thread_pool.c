@@ -283,12 +283,12 @@ static void adapt_spin(uint32_t shift, bool paid) {
 /* Moving off the submitter's CPU.  While the last submitter runs on the
  * worker's CPU (near), the two take turns on that core (sched_yield), a
  * few us a call.  Nothing in that ping-pong makes the scheduler part them:
- * a yield moves no thread, and the balancer leaves a thread that ran a
- * moment ago ("cache hot") where it is for several balancing rounds, so
- * measured with the other core free for us (our autogroup at nice -20)
- * the pair stayed on one core for 60 to over 75 ms.  It happens for
- * real: a new worker is placed on its creator's CPU when both CPUs were
- * recently busy alike.  So a worker that finds itself near moves off that
+ * a yield moves no thread, and the balancer seems to leave a thread that
+ * ran a moment ago ("cache hot") where it is for several rounds: measured
+ * with the other core free for us (our autogroup at nice -20), the pair
+ * stayed on one core for 60 to over 75 ms.  (How a pair comes together,
+ * e.g. a new worker placed on its creator's CPU, was not traced.)  So a
+ * worker that finds itself near moves off that
  * CPU (mt__cpu_move_off: affinity without it, then the old mask back),
  * and the pair spins apart, if a CPU is free for it (near_move).  Each
  * attempt doubles the number of near idle episodes before the next one
