@@ -275,11 +275,6 @@ static void adapt_spin(uint32_t shift, bool paid) {
   if (paid ? shift > 0 : shift < SPIN_SHIFT_MAX) tl_spin_shift = paid ? shift - 1 : shift + 1;
 }
 
-/* Bounded spin on the backlog; true when there is news.  At most one
- * worker spins at a time (as Go's scheduler limits spinning threads): on a
- * small machine more spinners only steal the submitter's CPU.  *spun_ns:
- * how long a spin that found nothing lasted (0 when not timed, -1 when
- * there was no spin). */
 /* Moving off the submitter's CPU.  While the last submitter runs on the
  * worker's CPU (near), the two take turns on that core (sched_yield), a
  * few us a call.  Nothing in that ping-pong makes the scheduler part them:
@@ -293,8 +288,8 @@ static void adapt_spin(uint32_t shift, bool paid) {
  * and the pair spins apart, if a CPU is free for it (near_move).  Each
  * attempt doubles the number of near idle episodes before the next one
  * (up to NEAR_GAP_MAX), and NEAR_GAP_MAX idle episodes in a row apart
- * reset it, so a busy machine pays one /proc/loadavg read per
- * NEAR_GAP_MAX near calls.  Only the pool's own threads ever move. */
+ * reset it, so a busy machine pays a /proc/loadavg read and an affinity
+ * read per NEAR_GAP_MAX near calls.  Only the pool's own threads ever move. */
 #define NEAR_GAP_MAX 256
 static _Thread_local uint32_t tl_near_gap = 1, tl_near_left = 1, tl_far_run;
 
@@ -322,6 +317,11 @@ static void far_idle(void) {
   if (tl_far_run < NEAR_GAP_MAX && ++tl_far_run == NEAR_GAP_MAX) tl_near_gap = tl_near_left = 1;
 }
 
+/* Bounded spin on the backlog; true when there is news.  At most one
+ * worker spins at a time (as Go's scheduler limits spinning threads): on a
+ * small machine more spinners only steal the submitter's CPU.  *spun_ns:
+ * how long a spin that found nothing lasted (0 when not timed, -1 when
+ * there was no spin). */
 static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
   uint32_t zero = 0;
   *spun_ns = -1;
