@@ -2,12 +2,19 @@
 #ifndef MT_EXECUTOR_POOL_INTERNAL_H
 #define MT_EXECUTOR_POOL_INTERNAL_H
 
+#include <stdbool.h>
+
 #include "multitask/executor.h"
 
 /* Starts a detached daemon worker thread (mt_thread_spawn) running
  * fn(arg), named `name` (the kernel keeps the first 15 bytes).  0 or a
  * negative code. */
 int mt__exec_spawn(void (*fn)(void *arg), void *arg, const char *name);
+
+/* Tests: true makes a thread-pool worker near its submitter move off its
+ * CPU whatever the machine's load (thread_pool.c near_move), so the move
+ * can be checked on a busy machine too. */
+void mt__pool_near_move_always(bool on);
 
 struct mt_executor {
   const mt_executor_ops_t *ops;

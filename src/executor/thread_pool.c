@@ -13,7 +13,8 @@
  *
  * Parking: a worker with nothing to do spins (bounded, mt__spin_rounds,
  * scaled down while spins do not pay: adapt_spin; none while the last
- * submitter runs on its CPU: `sub_cpu`, spin_for_news) on the backlog,
+ * submitter runs on its CPU: `sub_cpu`, spin_for_news, which then moves
+ * the worker to a free CPU if there is one: near_move) on the backlog,
  * then yields a few times, then registers in `nsleepers` and waits for a token in
  * `wakeups` (a counting semaphore on one futex word).  submit wakes only
  * when it can CLAIM a registered sleeper (CAS nsleepers k -> k-1, then
@@ -274,6 +275,48 @@ static void adapt_spin(uint32_t shift, bool paid) {
   if (paid ? shift > 0 : shift < SPIN_SHIFT_MAX) tl_spin_shift = paid ? shift - 1 : shift + 1;
 }
 
+/* Moving off the submitter's CPU.  While the last submitter runs on the
+ * worker's CPU (near), the two take turns on that core (sched_yield), a
+ * few us a call.  Nothing in that ping-pong makes the scheduler part them:
+ * a yield moves no thread, and the balancer seems to leave a thread that
+ * ran a moment ago ("cache hot") where it is for several rounds: measured
+ * with the other core free for us (our autogroup at nice -20), the pair
+ * stayed on one core for 60 to over 75 ms.  (How a pair comes together,
+ * e.g. a new worker placed on its creator's CPU, was not traced.)  So a
+ * worker that finds itself near moves off that
+ * CPU (mt__cpu_move_off: affinity without it, then the old mask back),
+ * and the pair spins apart, if a CPU is free for it (near_move).  Each
+ * attempt doubles the number of near idle episodes before the next one
+ * (up to NEAR_GAP_MAX), and NEAR_GAP_MAX idle episodes in a row apart
+ * reset it, so a busy machine pays a /proc/loadavg read and an affinity
+ * read per NEAR_GAP_MAX near calls.  Only the pool's own threads ever move. */
+#define NEAR_GAP_MAX 256
+static _Thread_local uint32_t tl_near_gap = 1, tl_near_left = 1, tl_far_run;
+
+static bool near_move_always; /* tests (pool_internal.h) */
+
+void mt__pool_near_move_always(bool on) {
+  __atomic_store_n(&near_move_always, on, __ATOMIC_RELAXED);
+}
+
+static bool near_move(int cpu) {
+  tl_far_run = 0;
+  if (--tl_near_left > 0) return false;
+  if (tl_near_gap < NEAR_GAP_MAX) tl_near_gap *= 2;
+  tl_near_left = tl_near_gap;
+  /* Apart pays only if each of the two gets a CPU of its own: with more
+   * runnable threads than CPUs each would wait for its turn alone, and a
+   * call needs both at once (measured at load 6-8: calls apart took
+   * 2.3-47 us on average against 4.5-9 us taking turns on one core). */
+  int runnable = __atomic_load_n(&near_move_always, __ATOMIC_RELAXED) ? 0 : mt__sys_runnable();
+  if (runnable < 0 || runnable > mt__cpu_count()) return false;
+  return mt__cpu_move_off(cpu) == 1;
+}
+
+static void far_idle(void) {
+  if (tl_far_run < NEAR_GAP_MAX && ++tl_far_run == NEAR_GAP_MAX) tl_near_gap = tl_near_left = 1;
+}
+
 /* Bounded spin on the backlog; true when there is news.  At most one
  * worker spins at a time (as Go's scheduler limits spinning threads): on a
  * small machine more spinners only steal the submitter's CPU.  *spun_ns:
@@ -287,9 +330,17 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
     return has_news(p);
   uint32_t shift = tl_spin_shift;
   /* The last submitter runs on our CPU (future.c tl_near_cpu says why):
-   * no spin, straight to the yields that let it run, no adaptation. */
+   * move off it (above), or if we stay, no spin, straight to the yields
+   * that let it run, no adaptation. */
   int cpu = mt__cpu_now();
-  bool near = cpu >= 0 && cpu == __atomic_load_n(&p->sub_cpu, __ATOMIC_RELAXED);
+  int32_t sub = __atomic_load_n(&p->sub_cpu, __ATOMIC_RELAXED);
+  bool near = cpu >= 0 && cpu == sub;
+  if (near && mt__spin_rounds() > 0 && near_move(cpu)) {
+    cpu = mt__cpu_now();
+    near = cpu < 0 || cpu == sub;
+  } else if (!near) {
+    far_idle();
+  }
   int64_t t0 = shift && !near ? mt__now_ns() : 0; /* a short spin is timed */
   int rounds = near ? 0 : mt__spin_rounds() >> shift;
   bool news = false;

@@ -65,6 +65,14 @@ int mt__cpu_count(void);
 /* The CPU the calling thread runs on now (-1 if unknown): a hint, stale
  * as soon as it is read.  glibc reads it from the rseq area, no syscall. */
 int mt__cpu_now(void);
+/* Moves the calling thread off CPU `cpu` to another CPU of its affinity
+ * mask and restores the mask (the thread stays where it landed until the
+ * scheduler moves it): 1 moved, 0 no other CPU allowed, negative on error.
+ * Three system calls and a migration: for rare use (thread_pool.c). */
+int mt__cpu_move_off(int cpu);
+/* Threads runnable on the whole machine right now, the caller included
+ * (/proc/loadavg), or -1 if it cannot be read.  A file read (~10 us). */
+int mt__sys_runnable(void);
 /* The CPU quota of the process's cgroups in CPUs (cgroup v2 cpu.max, v1
  * cpu.cfs_quota_us / cpu.cfs_period_us; the smallest on the path to the
  * root), 0 when there is none or it cannot be read.  Read once, cached. */

@@ -366,6 +366,27 @@ int mt__cpu_count(void) {
 
 int mt__cpu_now(void) { return sched_getcpu(); }
 
+/* Setting a mask without the current CPU makes the kernel migrate the
+ * thread before the call returns; setting the old mask back then leaves
+ * it where it is (its CPU is in the mask).  The mask read is the
+ * effective one (cpuset applied), so a cpuset widened meanwhile is not
+ * seen until the next change of affinity. */
+int mt__cpu_move_off(int cpu) {
+  int saved = errno;
+  cpu_set_t all, other;
+  if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof all, &all) != 0) {
+    restore_errno(saved);
+    return MT_EINVAL;
+  }
+  other = all;
+  CPU_CLR(cpu, &other);
+  if (CPU_COUNT(&other) == 0) return 0;
+  int r = sched_setaffinity(0, sizeof other, &other) == 0 ? 1 : MT_EINVAL;
+  if (r == 1) (void)sched_setaffinity(0, sizeof all, &all);
+  restore_errno(saved);
+  return r;
+}
+
 /* ---- CPU quota (cgroups) ------------------------------------------------
  * A container limited to 1.5 CPUs by its cgroup still sees every CPU in
  * its affinity mask; spinning there burns quota the partner needs.  The
@@ -390,6 +411,16 @@ static bool read_small(const char *root, const char *path, char *buf, size_t siz
   if (n <= 0) return false;
   buf[n] = 0;
   return true;
+}
+
+/* /proc/loadavg: "0.52 0.58 0.59 RUNNABLE/TOTAL LASTPID" (RUNNABLE counts
+ * every runnable thread of the machine, the caller included). */
+int mt__sys_runnable(void) {
+  char buf[128];
+  if (!read_small("", "/proc/loadavg", buf, sizeof buf)) return -1;
+  int runnable = -1;
+  if (sscanf(buf, "%*s %*s %*s %d/", &runnable) != 1) return -1;
+  return runnable;
 }
 
 /* The quota (CPUs) set in one cgroup directory, 0 when none. */
