@@ -141,8 +141,6 @@ __attribute__((constructor)) static void proc_module_load(void) {
   *S = (struct proc_state){.self_proc = &main_rec,
                            .parent_rec = {.kind = K_PARENT, .pidfd = -1, .state = S_RUNNING},
                            .rec_free = true};
-  mt__mutex_init(&S->reg_lock);
-  mt__mutex_init(&S->forker_lock);
 }
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -189,6 +187,7 @@ static void fork_child_reset(void) {
 }
 
 static void init_module(void) {
+  mt__mutex_init(&S->reg_lock); /* of this process's generation */
   mt__on_fork_child(fork_child_reset);
   atexit(at_exit);
 }
