@@ -136,7 +136,9 @@ struct proc_state {
 };
 static struct proc_state *S; /* set at load (proc_module_load) */
 
-__attribute__((constructor)) static void proc_module_load(void) {
+/* Priority 101 (the first one not reserved): before the user's own
+ * constructors, which may already ask for mt_process_current(). */
+__attribute__((constructor(101))) static void proc_module_load(void) {
   S = mt__fork_page_take(sizeof *S);
   *S = (struct proc_state){.self_proc = &main_rec,
                            .parent_rec = {.kind = K_PARENT, .pidfd = -1, .state = S_RUNNING},
