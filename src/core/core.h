@@ -108,6 +108,20 @@ void mt__on_fork(enum mt__fork_part part, void (*prepare)(void), void (*parent)(
  * process registry: process.c holds its lock across its own fork()). */
 void mt__on_fork_child(void (*fn)(void));
 
+/* The fork page.  A fork write-protects every private page of the parent,
+ * and the first write to each page afterwards is a copy-on-write fault
+ * (tens of microseconds on a virtualised machine: more than all system
+ * calls of a Process start+join together).  The state the library writes
+ * in the parent on EVERY fork (core.c's at-fork lock, the threads part's
+ * registry lock) and on every Process new/start/join/free (process.c's
+ * registry and its inline record) lives on this one page, so a fork+join
+ * dirties one page of the library instead of one per part, and a library
+ * start+join costs the parent no more such faults than a raw fork+waitpid
+ * in the same program.  mt__fork_page_take hands out the next 64-byte
+ * aligned piece of it; it is called from load-time constructors only, a
+ * fixed set whose total fits (abort otherwise: internal misuse). */
+void *mt__fork_page_take(size_t size);
+
 /* Sets errno to -code and returns NULL: the constructor error convention. */
 void *mt__fail_null(int code);
 

@@ -49,7 +49,8 @@
  * faults, and each page the parent writes after a fork (copy-on-write) or
  * a child touches adds ~10-75 us: start and join write as few pages as
  * they can (no thread-local write, no stream lock when nothing is
- * buffered, the record from malloc's thread cache, and the child leaves
+ * buffered, the registry and a record on the fork page that the at-fork
+ * handlers write anyway (core.h), and the child leaves
  * through an _exit bound at load time, not lazily in every child).
  *
  * Lock order: forker_lock -> reg_lock.  Invariants: state moves NEW ->
@@ -105,11 +106,13 @@ struct mt_process {
 static mt_process_t main_rec = {.kind = K_MAIN, .name = "MainProcess", .pidfd = -1,
                                 .state = S_RUNNING};
 
-/* Everything a child writes at start lives in this one struct, so that a
- * fresh child copies (copy-on-write) as few pages as possible: each page
- * fault costs microseconds, and start+join should cost little more than a
- * raw fork. */
-static struct proc_state {
+/* Everything start, join and free write lives in this one struct, which
+ * sits on the fork page (core.h): the page the at-fork handlers write on
+ * every fork anyway.  Each further page the parent writes per start+join
+ * (this struct elsewhere, a record from the heap) would cost it one more
+ * copy-on-write fault per child, and a fresh child copies as few pages as
+ * possible too. */
+struct proc_state {
   mt__mutex_t reg_lock;
   mt_process_t *reg_head;
   _Atomic unsigned name_counter;
@@ -120,15 +123,27 @@ static struct proc_state {
    * fork): in the child it says the list is whole.  Not thread-local: a
    * TLS write after fork costs the parent one more copy-on-write fault. */
   mt_process_t *forking;
-  mt_process_t *spare; /* one freed record for the next new (record_get) */
+  /* One record for mt_process_new on this page (record_get): a heap record
+   * is one more page written per start+join. */
+  _Atomic bool rec_free;
+  mt_process_t rec;
   /* the forker thread */
   mt__mutex_t forker_lock;
   uint32_t forker_req, forker_done;
   mt_process_t *forker_job;
   int forker_result;
   bool forker_running;
-} S = {.self_proc = &main_rec,
-       .parent_rec = {.kind = K_PARENT, .pidfd = -1, .state = S_RUNNING}};
+};
+static struct proc_state *S; /* set at load (proc_module_load) */
+
+/* Priority 101 (the first one not reserved): before the user's own
+ * constructors, which may already ask for mt_process_current(). */
+__attribute__((constructor(101))) static void proc_module_load(void) {
+  S = mt__fork_page_take(sizeof *S);
+  *S = (struct proc_state){.self_proc = &main_rec,
+                           .parent_rec = {.kind = K_PARENT, .pidfd = -1, .state = S_RUNNING},
+                           .rec_free = true};
+}
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -139,14 +154,14 @@ static void forker_reset_in_child(void);
 
 static void reg_add(mt_process_t *p) {
   p->prev = NULL;
-  p->next = S.reg_head;
-  if (S.reg_head) S.reg_head->prev = p;
-  S.reg_head = p;
+  p->next = S->reg_head;
+  if (S->reg_head) S->reg_head->prev = p;
+  S->reg_head = p;
 }
 
 static void reg_remove(mt_process_t *p) {
   if (p->prev) p->prev->next = p->next;
-  else S.reg_head = p->next;
+  else S->reg_head = p->next;
   if (p->next) p->next->prev = p->prev;
   p->prev = p->next = NULL;
 }
@@ -154,34 +169,34 @@ static void reg_remove(mt_process_t *p) {
 static void reg_lock_take(void) {
   /* A dead holder can only be a thread that did not survive a fork; the
    * list itself was re-made by the fork handler, so go on. */
-  (void)mt__mutex_lock(&S.reg_lock, false, MT__NO_DEADLINE);
+  (void)mt__mutex_lock(&S->reg_lock, false, MT__NO_DEADLINE);
 }
-static void reg_lock_drop(void) { mt__mutex_unlock(&S.reg_lock, false); }
+static void reg_lock_drop(void) { mt__mutex_unlock(&S->reg_lock, false); }
 
 static void fork_child_reset(void) {
-  if (S.forking) {
+  if (S->forking) {
     /* Our fork (or one racing with it while we hold reg_lock, so nobody
      * is mid-update): the list is whole; close the siblings' pidfds. */
-    for (mt_process_t *q = S.reg_head; q; q = q->next)
+    for (mt_process_t *q = S->reg_head; q; q = q->next)
       if (q->pidfd >= 0) close(q->pidfd);
   }
-  S.forking = NULL;
-  S.reg_head = NULL;
-  mt__mutex_init(&S.reg_lock);
+  S->forking = NULL;
+  S->reg_head = NULL;
+  mt__mutex_init(&S->reg_lock);
   forker_reset_in_child();
-  if (S.parent_rec.pidfd >= 0) close(S.parent_rec.pidfd);
-  S.parent_rec.pidfd = -1;
+  if (S->parent_rec.pidfd >= 0) close(S->parent_rec.pidfd);
+  S->parent_rec.pidfd = -1;
 }
 
 static void init_module(void) {
-  mt__mutex_init(&S.reg_lock);
+  mt__mutex_init(&S->reg_lock); /* of this process's generation */
   mt__on_fork_child(fork_child_reset);
   atexit(at_exit);
 }
 
 static void ensure_init(void) { pthread_once(&init_once, init_module); }
 
-/* Reaps p if it ended.  Caller holds S.reg_lock.  1 when done, 0 running. */
+/* Reaps p if it ended.  Caller holds S->reg_lock.  1 when done, 0 running. */
 static int reap_locked(mt_process_t *p) {
   if (atomic_load(&p->state) == S_DONE) return 1;
   int code = 0;
@@ -236,32 +251,30 @@ static int default_name(mt_process_t *p) {
   char *o = buf;
   memcpy(o, "Process-", 8);
   o += 8;
-  if (S.have_parent) {
-    const char *dash = strrchr(S.self_proc->name, '-');
+  if (S->have_parent) {
+    const char *dash = strrchr(S->self_proc->name, '-');
     const char *k = dash ? dash + 1 : "0";
     size_t n = strnlen(k, 40);
     memcpy(o, k, n);
     o += n;
     *o++ = ':';
   }
-  o = put_uint(o, atomic_fetch_add(&S.name_counter, 1) + 1);
+  o = put_uint(o, atomic_fetch_add(&S->name_counter, 1) + 1);
   *o = 0;
   return set_name(p, buf);
 }
 
-/* Records.  One freed record is kept for the next mt_process_new: glibc's
- * free() saves and restores errno, a store to the TLS page, so a
- * new/start/join/free loop would pay one more copy-on-write fault per
- * process in the parent.  malloc, not calloc: glibc's calloc skips the
- * thread cache and writes the arena, one more page dirtied per fork. */
+/* Records.  The one on the fork page first (see struct proc_state), then
+ * the heap: a new/start/join/free loop then writes no heap page, nor the
+ * TLS page (glibc's free() saves and restores errno). */
 static mt_process_t *record_get(void) {
-  mt_process_t *p = __atomic_exchange_n(&S.spare, NULL, __ATOMIC_ACQUIRE);
-  return p ? p : mt__malloc(sizeof *p);
+  if (atomic_exchange(&S->rec_free, false)) return &S->rec;
+  return mt__malloc(sizeof(mt_process_t));
 }
 
 static void record_put(mt_process_t *p) {
-  p = __atomic_exchange_n(&S.spare, p, __ATOMIC_ACQ_REL);
-  mt__free(p);
+  if (p == &S->rec) atomic_store(&S->rec_free, true);
+  else mt__free(p);
 }
 
 static mt_process_t *proc_alloc(const mt_process_opts_t *opts) {
@@ -313,7 +326,7 @@ static int check_child(const mt_process_t *p) {
 /* ---- the child side --------------------------------------------------- */
 
 /* Frees an entry the registry owns (detached) once it is reaped.  Caller
- * holds S.reg_lock; q is off the list. */
+ * holds S->reg_lock; q is off the list. */
 static void release_detached(mt_process_t *q) {
   close(q->pidfd);
   free_name(q);
@@ -321,9 +334,9 @@ static void release_detached(mt_process_t *q) {
 }
 
 /* Reaps every listed child that ended and frees those the registry owns.
- * Caller holds S.reg_lock. */
+ * Caller holds S->reg_lock. */
 static void sweep_locked(void) {
-  for (mt_process_t *q = S.reg_head, *next; q; q = next) {
+  for (mt_process_t *q = S->reg_head, *next; q; q = next) {
     next = q->next;
     if (reap_locked(q) && q->detached) release_detached(q);
   }
@@ -335,14 +348,14 @@ static void sweep_locked(void) {
  *
  * Other threads go on meanwhile (a process pool's manager reaps its dead
  * workers and frees their handles), so no entry is touched without
- * S.reg_lock: the wait outside the lock is on a duplicate of the child's
+ * S->reg_lock: the wait outside the lock is on a duplicate of the child's
  * pidfd taken under the lock, and afterwards the registry is swept again
  * (the owner may have reaped and freed that child in between). */
 static void cleanup_children(void) {
-  if (!__atomic_load_n(&S.reg_head, __ATOMIC_RELAXED)) return; /* no fault */
+  if (!__atomic_load_n(&S->reg_head, __ATOMIC_RELAXED)) return; /* no fault */
   mt__set_intr(NULL); /* the exit's join is not interrupted (the thread is leaving) */
   reg_lock_take();
-  for (mt_process_t *q = S.reg_head; q; q = q->next)
+  for (mt_process_t *q = S->reg_head; q; q = q->next)
     if (q->daemon) mt__sys_pidfd_send_signal(q->pidfd, SIGTERM);
   reg_lock_drop();
   int64_t grace;
@@ -350,7 +363,7 @@ static void cleanup_children(void) {
   for (;;) {
     reg_lock_take();
     sweep_locked();
-    mt_process_t *q = S.reg_head;
+    mt_process_t *q = S->reg_head;
     pid_t pid = q ? q->pid : 0;
     bool daemon = q && q->daemon;
     int fd = q ? fcntl(q->pidfd, F_DUPFD_CLOEXEC, 0) : -1;
@@ -369,7 +382,7 @@ static void cleanup_children(void) {
     /* Cannot wait for it (no descriptor left, ...): give it up, if the
      * same child is still listed. */
     reg_lock_take();
-    for (mt_process_t *c = S.reg_head; c; c = c->next) {
+    for (mt_process_t *c = S->reg_head; c; c = c->next) {
       if (c != q || c->pid != pid) continue;
       if (!reap_locked(c)) {
         reg_remove(c);
@@ -425,14 +438,14 @@ static void child_main(mt_process_t *p, pid_t parent_pid) {
     mt__sys_set_pdeathsig(SIGKILL);
     if (getppid() != parent_pid) _exit(1); /* parent died before prctl */
   }
-  /* Who we are and who our parent is (S.parent_rec's pidfd opens lazily). */
-  S.parent_rec.name = S.self_proc->name; /* the copy of the parent's string */
-  S.parent_rec.pid = parent_pid;
-  atomic_store(&S.parent_rec.state, S_RUNNING);
-  S.parent_rec.fork_gen = mt__fork_generation();
-  S.have_parent = true;
-  S.self_proc = p; /* p itself is not written: its page stays shared */
-  atomic_store(&S.name_counter, 0);
+  /* Who we are and who our parent is (S->parent_rec's pidfd opens lazily). */
+  S->parent_rec.name = S->self_proc->name; /* the copy of the parent's string */
+  S->parent_rec.pid = parent_pid;
+  atomic_store(&S->parent_rec.state, S_RUNNING);
+  S->parent_rec.fork_gen = mt__fork_generation();
+  S->have_parent = true;
+  S->self_proc = p; /* p itself is not written: its page stays shared */
+  atomic_store(&S->name_counter, 0);
 
   int rc = p->runner ? p->runner->run(p->runner) : p->target(p->arg);
   flush_std(stdout); /* as Python's child: its other FILEs are the user's */
@@ -448,10 +461,10 @@ static int start_here(mt_process_t *p) {
   pid_t parent_pid = mt__getpid();
   flush_before_fork();
   reg_lock_take();
-  S.forking = p;
+  S->forking = p;
   pid_t pid = mt__sys_fork();
   if (pid == 0) child_main(p, parent_pid); /* never returns */
-  S.forking = NULL;
+  S->forking = NULL;
   if (pid < 0) {
     int e = errno;
     reg_lock_drop();
@@ -481,24 +494,24 @@ pid_t mt__process_fork(mt_process_t **child, const mt_process_opts_t *opts) {
   pid_t parent_pid = mt__getpid();
   flush_before_fork();
   reg_lock_take();
-  S.forking = p;
+  S->forking = p;
   pid_t pid = mt__sys_fork();
   if (pid == 0) {
     if (p->daemon) {
       mt__sys_set_pdeathsig(SIGKILL);
       if (getppid() != parent_pid) _exit(1);
     }
-    S.parent_rec.name = S.self_proc->name;
-    S.parent_rec.pid = parent_pid;
-    atomic_store(&S.parent_rec.state, S_RUNNING);
-    S.parent_rec.fork_gen = mt__fork_generation();
-    S.have_parent = true;
-    S.self_proc = p;
+    S->parent_rec.name = S->self_proc->name;
+    S->parent_rec.pid = parent_pid;
+    atomic_store(&S->parent_rec.state, S_RUNNING);
+    S->parent_rec.fork_gen = mt__fork_generation();
+    S->have_parent = true;
+    S->self_proc = p;
     p->pid = getpid();
-    atomic_store(&S.name_counter, 0);
+    atomic_store(&S->name_counter, 0);
     return 0;
   }
-  S.forking = NULL;
+  S->forking = NULL;
   int fd = pid < 0 ? -errno : mt__sys_pidfd_open(pid, 0);
   if (fd < 0) {
     reg_lock_drop();
@@ -522,7 +535,7 @@ int mt__process_pidfd_dup(pid_t pid) {
   ensure_init();
   int fd = -1;
   reg_lock_take();
-  for (mt_process_t *q = S.reg_head; q; q = q->next)
+  for (mt_process_t *q = S->reg_head; q; q = q->next)
     if (q->pid == pid) {
       fd = fcntl(q->pidfd, F_DUPFD_CLOEXEC, 0);
       break;
@@ -538,7 +551,7 @@ int mt__process_reap_pid(pid_t pid, int *exitcode) {
   ensure_init();
   int r = MT_ECHILD;
   reg_lock_take();
-  for (mt_process_t *q = S.reg_head; q; q = q->next) {
+  for (mt_process_t *q = S->reg_head; q; q = q->next) {
     if (q->pid != pid) continue;
     r = reap_locked(q);
     if (r) {
@@ -558,51 +571,51 @@ static void *forker_main(void *unused) {
   (void)unused;
   uint32_t seen = 0;
   for (;;) {
-    uint32_t r = __atomic_load_n(&S.forker_req, __ATOMIC_ACQUIRE);
+    uint32_t r = __atomic_load_n(&S->forker_req, __ATOMIC_ACQUIRE);
     if (r == seen) {
-      mt__wait_word(&S.forker_req, seen, false, MT__NO_DEADLINE);
+      mt__wait_word(&S->forker_req, seen, false, MT__NO_DEADLINE);
       continue;
     }
     seen = r;
-    S.forker_result = start_here(S.forker_job);
-    __atomic_store_n(&S.forker_done, r, __ATOMIC_RELEASE);
-    mt__wake_word(&S.forker_done, INT32_MAX, false);
+    S->forker_result = start_here(S->forker_job);
+    __atomic_store_n(&S->forker_done, r, __ATOMIC_RELEASE);
+    mt__wake_word(&S->forker_done, INT32_MAX, false);
   }
   return NULL;
 }
 
 static void forker_reset_in_child(void) {
-  mt__mutex_init(&S.forker_lock);
-  S.forker_running = false;
-  S.forker_req = S.forker_done = 0;
+  mt__mutex_init(&S->forker_lock);
+  S->forker_running = false;
+  S->forker_req = S->forker_done = 0;
 }
 
 static int start_via_forker(mt_process_t *p) {
-  mt__mutex_lock(&S.forker_lock, false, MT__NO_DEADLINE);
-  if (!S.forker_running) {
+  mt__mutex_lock(&S->forker_lock, false, MT__NO_DEADLINE);
+  if (!S->forker_running) {
     pthread_t t;
     int e = mt__thread_create(&t, 0, true, true, forker_main, NULL);
     if (e < 0) {
-      mt__mutex_unlock(&S.forker_lock, false);
+      mt__mutex_unlock(&S->forker_lock, false);
       return e;
     }
-    S.forker_running = true;
+    S->forker_running = true;
   }
-  S.forker_job = p;
-  uint32_t r = __atomic_add_fetch(&S.forker_req, 1, __ATOMIC_RELEASE);
-  mt__wake_word(&S.forker_req, 1, false);
+  S->forker_job = p;
+  uint32_t r = __atomic_add_fetch(&S->forker_req, 1, __ATOMIC_RELEASE);
+  mt__wake_word(&S->forker_req, 1, false);
   /* A compact task must not park here: the child is a copy of this
    * moment's memory, and a parked compact task's stack (where arg/self
    * usually point) is copied out, another task's bytes in its place.  The
    * fork takes microseconds: such a caller waits with its thread. */
   bool stay = mt__stack_copied();
   uint32_t d;
-  while ((d = __atomic_load_n(&S.forker_done, __ATOMIC_ACQUIRE)) != r) {
-    if (stay) (void)mt__wait_word_kernel(&S.forker_done, d, false, MT__NO_DEADLINE);
-    else mt__wait_word(&S.forker_done, d, false, MT__NO_DEADLINE);
+  while ((d = __atomic_load_n(&S->forker_done, __ATOMIC_ACQUIRE)) != r) {
+    if (stay) (void)mt__wait_word_kernel(&S->forker_done, d, false, MT__NO_DEADLINE);
+    else mt__wait_word(&S->forker_done, d, false, MT__NO_DEADLINE);
   }
-  int result = S.forker_result;
-  mt__mutex_unlock(&S.forker_lock, false);
+  int result = S->forker_result;
+  mt__mutex_unlock(&S->forker_lock, false);
   return result;
 }
 
@@ -630,16 +643,16 @@ void mt__process_set_child_mask(mt_process_t *p, const sigset_t *mask) {
 /* Parent record: is the parent still there?  The pidfd is opened lazily
  * and trusted only if getppid() still names that pid afterwards. */
 static int parent_pidfd(void) {
-  if (S.parent_rec.pidfd < 0 && atomic_load(&S.parent_rec.state) != S_DONE) {
-    int fd = mt__sys_pidfd_open(S.parent_rec.pid, 0);
-    if (fd < 0 || getppid() != S.parent_rec.pid) {
+  if (S->parent_rec.pidfd < 0 && atomic_load(&S->parent_rec.state) != S_DONE) {
+    int fd = mt__sys_pidfd_open(S->parent_rec.pid, 0);
+    if (fd < 0 || getppid() != S->parent_rec.pid) {
       if (fd >= 0) close(fd);
-      atomic_store(&S.parent_rec.state, S_DONE);
+      atomic_store(&S->parent_rec.state, S_DONE);
       return -1;
     }
-    S.parent_rec.pidfd = fd;
+    S->parent_rec.pidfd = fd;
   }
-  return S.parent_rec.pidfd;
+  return S->parent_rec.pidfd;
 }
 
 static int parent_wait(int64_t deadline) {
@@ -647,7 +660,7 @@ static int parent_wait(int64_t deadline) {
   if (fd < 0) return 0;
   int r = mt__wait_fd(fd, POLLIN, deadline);
   if (r == MT_ETIMEDOUT) return r;
-  if (r > 0) atomic_store(&S.parent_rec.state, S_DONE);
+  if (r > 0) atomic_store(&S->parent_rec.state, S_DONE);
   return r < 0 ? r : 0;
 }
 
@@ -656,7 +669,7 @@ int mt_process_join(mt_process_t *p, double timeout) {
   int r = mt__deadline(timeout, &deadline);
   if (r) return r;
   if (!p) return MT_EINVAL;
-  if (p == S.self_proc) return MT_EDEADLK;
+  if (p == S->self_proc) return MT_EDEADLK;
   if (p->kind == K_PARENT) return parent_wait(deadline);
   if ((r = check_child(p))) return r;
   for (;;) {
@@ -716,7 +729,7 @@ int mt_process_wait_any(mt_process_t **ps, int n, double timeout) {
 
 int mt_process_is_alive(mt_process_t *p) {
   if (!p) return MT_EINVAL;
-  if (p == S.self_proc) return 1;
+  if (p == S->self_proc) return 1;
   if (p->kind == K_PARENT) {
     /* 0 only when it is known gone: an error (a cancelled task's poll)
      * says nothing about the parent. */
@@ -732,7 +745,7 @@ int mt_process_is_alive(mt_process_t *p) {
 
 int mt_process_exitcode(mt_process_t *p, int *exitcode) {
   if (!p || !exitcode) return MT_EINVAL;
-  if (p == S.self_proc || p->kind == K_MAIN) return MT_ERUNNING;
+  if (p == S->self_proc || p->kind == K_MAIN) return MT_ERUNNING;
   if (p->kind == K_PARENT) return MT_ECHILD;
   if (atomic_load(&p->state) == S_NEW) return MT_ENOTSTARTED;
   if (atomic_load(&p->state) != S_DONE) {
@@ -747,7 +760,7 @@ int mt_process_exitcode(mt_process_t *p, int *exitcode) {
 
 pid_t mt_process_pid(const mt_process_t *p) {
   if (!p) return 0;
-  if (p->kind == K_MAIN || p == S.self_proc) return getpid();
+  if (p->kind == K_MAIN || p == S->self_proc) return getpid();
   return p->pid;
 }
 
@@ -770,7 +783,7 @@ int mt_process_set_daemon(mt_process_t *p, bool daemon) {
 
 int mt_process_sentinel(const mt_process_t *p) {
   if (!p) return MT_EINVAL;
-  if (p->kind == K_PARENT) return parent_pidfd() >= 0 ? S.parent_rec.pidfd : MT_ESRCH;
+  if (p->kind == K_PARENT) return parent_pidfd() >= 0 ? S->parent_rec.pidfd : MT_ESRCH;
   if (p->kind != K_CHILD) return MT_EINVAL;
   int r = check_child(p);
   return r ? r : p->pidfd;
@@ -801,7 +814,7 @@ int mt_process_close(mt_process_t *p) {
 }
 
 void mt_process_free(mt_process_t *p) {
-  if (!p || p->kind != K_CHILD || p == S.self_proc) return;
+  if (!p || p->kind != K_CHILD || p == S->self_proc) return;
   bool mine = p->fork_gen == mt__fork_generation();
   if (mine && atomic_load(&p->state) == S_RUNNING && !p->closed) {
     reg_lock_take();
@@ -819,16 +832,16 @@ void mt_process_free(mt_process_t *p) {
 
 /* ---- module functions ------------------------------------------------- */
 
-mt_process_t *mt_process_current(void) { return S.self_proc; }
+mt_process_t *mt_process_current(void) { return S->self_proc; }
 
-mt_process_t *mt_process_parent(void) { return S.have_parent ? &S.parent_rec : NULL; }
+mt_process_t *mt_process_parent(void) { return S->have_parent ? &S->parent_rec : NULL; }
 
 int mt_process_active_children(mt_process_t **out, int n) {
   ensure_init();
   if (n < 0 || (n > 0 && !out)) return MT_EINVAL;
   int live = 0;
   reg_lock_take();
-  mt_process_t *q = S.reg_head;
+  mt_process_t *q = S->reg_head;
   while (q) {
     mt_process_t *next = q->next;
     if (reap_locked(q)) {

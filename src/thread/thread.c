@@ -114,7 +114,7 @@ struct mt_thread {
 };
 
 static struct {
-  mt__mutex_t lock;
+  mt__mutex_t *lock; /* on the fork page (core.h): fork's prepare and parent write it */
   mt_thread_t *head, *tail;
   int count;
   mt_thread_t *main;       /* holds one reference */
@@ -178,8 +178,8 @@ static void thread_unref(mt_thread_t *t) {
   if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0) mt__free(t);
 }
 
-static void reg_lock(void) { mt__mutex_lock(&reg.lock, false, MT__NO_DEADLINE); }
-static void reg_unlock(void) { mt__mutex_unlock(&reg.lock, false); }
+static void reg_lock(void) { mt__mutex_lock(reg.lock, false, MT__NO_DEADLINE); }
+static void reg_unlock(void) { mt__mutex_unlock(reg.lock, false); }
 
 /* Under reg.lock. */
 static void list_add(mt_thread_t *t) {
@@ -405,7 +405,8 @@ static void after_fork_child(void);
 
 __attribute__((constructor)) static void thread_module_init(void) {
   (void)mt__gettid(); /* its tid reset must run before our fork handler */
-  mt__mutex_init(&reg.lock);
+  reg.lock = mt__fork_page_take(sizeof *reg.lock);
+  mt__mutex_init(reg.lock);
   /* Without the key no thread's exit could be seen (joins would hang):
    * fail loudly at load, as core.c does for pthread_atfork.  It can only
    * fail when PTHREAD_KEYS_MAX keys are already taken. */
@@ -416,7 +417,7 @@ __attribute__((constructor)) static void thread_module_init(void) {
 
 /* Child after fork: only the calling thread survives (see top). */
 static void after_fork_child(void) {
-  mt__mutex_init(&reg.lock);
+  mt__mutex_init(reg.lock);
   mt_thread_t *self = tl_self;
   mt_thread_t *t = reg.head;
   while (t) {
