@@ -53,6 +53,8 @@ mt_cond_t *mt_cond_new_rlock(mt_rlock_t *rlock, int flags) {
 
 void mt_cond_free(mt_cond_t *c) {
   if (!c) return;
+  if (c->lock) mt__lock_drop_wake(c->lock, &c->evc.seq); /* a notify's, not released yet */
+  else mt__rlock_drop_wake(c->rlock, &c->evc.seq);
   if (c->owns_lock) mt_rlock_free(c->rlock);
   mt__obj_free(c, sizeof *c, c->flags);
 }
@@ -243,7 +245,12 @@ int mt_cond_notify(mt_cond_t *c, int n) {
   __atomic_fetch_add(&c->evc.seq, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&c->evc.sleepers, __ATOMIC_SEQ_CST) > 0) {
     __atomic_store_n(&c->woken_ns, mt__now_ns(), __ATOMIC_RELAXED); /* adapt_spin */
-    mt__wake_word(&c->evc.seq, n, c->flags & MT_SHARED);
+    /* Woken now, the waiter would find the lock held and sleep again on
+     * it: the release delivers the wake instead (lock.c, "Deferred wake";
+     * not for MT_SHARED ones). */
+    bool deferred = c->lock ? mt__lock_defer_wake(c->lock, &c->evc.seq, n)
+                            : mt__rlock_defer_wake(c->rlock, &c->evc.seq, n);
+    if (!deferred) mt__wake_word(&c->evc.seq, n, c->flags & MT_SHARED);
   }
   return 0;
 }

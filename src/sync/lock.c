@@ -23,7 +23,20 @@
  * ones too, since the stamp pins the thread and ctx is unique within it.
  * `ctx` is written by the new owner right after it takes the word and read
  * only by a caller that found its own thread in the word, so by the
- * owner's thread itself: plain accesses suffice. */
+ * owner's thread itself: plain accesses suffice.
+ *
+ * Deferred wake (wait morphing, for Condition).  A notify is made with the
+ * lock held; a waiter woken then only finds the lock taken and sleeps on
+ * it again, and the notifier's release must wake it a second time (two
+ * more system calls and context switches per hand-off; on one CPU the
+ * woken waiter even preempts the notifier while it still holds the lock).
+ * So a PRIVATE lock's notify leaves the wake in the lock (`wake_word`,
+ * `wake_n`: mt__lock_defer_wake) and the release that frees the word
+ * delivers it, right after the unlock.  Only the holder writes them (a
+ * notify needs the lock), and a release clears them before it unlocks;
+ * relaxed atomics, since Python lets any thread release a Lock.  Not for
+ * MT_SHARED locks: a process dying between notify and release would leave
+ * the waiter asleep, where an immediate wake lets it see the dead holder. */
 #include "multitask/sync.h"
 #include "coro/context.h"
 #include "core/core.h"
@@ -33,11 +46,18 @@
 
 enum { CONSISTENT = 0, INCONSISTENT = 1, NOTRECOVERABLE = 2 };
 
+/* A wake a notify left for the release (top of the file). */
+typedef struct deferred {
+  uint32_t *word; /* NULL: none */
+  int n;
+} deferred_t;
+
 struct mt_lock {
   mt__mutex_t m;
   uint32_t state;
   int flags;
   int64_t try_checked; /* last dead-holder check of a timeout-0 acquire */
+  deferred_t wake;
 };
 
 struct mt_rlock {
@@ -47,7 +67,41 @@ struct mt_rlock {
   uint64_t ctx; /* the owner's context id (valid while the word is ours) */
   int flags;
   int64_t try_checked;
+  deferred_t wake;
 };
+
+/* Before the unlock: takes the pending wake (if any) off the lock. */
+static inline deferred_t take_wake(deferred_t *d) {
+  deferred_t k = {__atomic_load_n(&d->word, __ATOMIC_RELAXED), 0};
+  if (__builtin_expect(k.word != NULL, 0)) {
+    k.n = __atomic_load_n(&d->n, __ATOMIC_RELAXED);
+    __atomic_store_n(&d->word, NULL, __ATOMIC_RELAXED);
+  }
+  return k;
+}
+/* After the unlock: delivers it (the word may be gone by now, e.g. a waiter
+ * timed out and freed its condition: a stale wake is a spurious one at
+ * worst, wait.h). */
+static inline void give_wake(deferred_t k) {
+  if (__builtin_expect(k.word != NULL, 0)) mt__wake_word(k.word, k.n, false);
+}
+
+/* The holder of a private lock, in notify: adds a wake of n waiters on
+ * word to the release.  Another word's pending wake is delivered now. */
+static bool defer_wake(deferred_t *d, int flags, uint32_t *word, int n) {
+  if (flags & MT_SHARED) return false;
+  uint32_t *w = __atomic_load_n(&d->word, __ATOMIC_RELAXED);
+  int had = w == word ? __atomic_load_n(&d->n, __ATOMIC_RELAXED) : 0;
+  if (w && w != word) mt__wake_word(w, __atomic_load_n(&d->n, __ATOMIC_RELAXED), false);
+  __atomic_store_n(&d->n, had > INT32_MAX - n ? INT32_MAX : had + n, __ATOMIC_RELAXED);
+  __atomic_store_n(&d->word, word, __ATOMIC_RELAXED);
+  return true;
+}
+/* A condition being freed: its pending wake, if any, goes. */
+static void drop_wake(deferred_t *d, uint32_t *word) {
+  uint32_t *w = word;
+  __atomic_compare_exchange_n(&d->word, &w, NULL, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
 
 /* The mutex mode (sync/mutex.h) of a Lock / an RLock. */
 static int lock_mode(int flags) { return flags & MT_SHARED ? MT__M_SHARED_PROC : MT__M_PRIVATE; }
@@ -82,10 +136,13 @@ static int robust_acquire(mt__mutex_t *m, uint32_t *state, int64_t *try_checked,
   return r;
 }
 
-static int robust_release(mt__mutex_t *m, uint32_t *state, int mode) {
+static int robust_release(mt__mutex_t *m, uint32_t *state, int mode, deferred_t *d) {
   if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == INCONSISTENT)
     __atomic_store_n(state, NOTRECOVERABLE, __ATOMIC_RELEASE);
-  return mt__mutex_unlock(m, mode);
+  deferred_t k = mt__mutex_holder(m) ? take_wake(d) : (deferred_t){0};
+  int r = mt__mutex_unlock(m, mode);
+  give_wake(k);
+  return r;
 }
 
 static int mark_consistent(uint32_t *state) {
@@ -150,6 +207,7 @@ int mt_lock_acquire(mt_lock_t *l, double timeout) {
 int mt_lock_release(mt_lock_t *l) {
   if (!l) return MT_EINVAL;
   if (!(l->flags & MT_SHARED) && __atomic_load_n(&l->state, __ATOMIC_ACQUIRE) == CONSISTENT) {
+    deferred_t k = take_wake(&l->wake);
     uint32_t old;
     if (__libc_single_threaded) {
       old = l->m.word;
@@ -157,11 +215,11 @@ int mt_lock_release(mt_lock_t *l) {
     } else {
       old = __atomic_exchange_n(&l->m.word, 0, __ATOMIC_RELEASE);
     }
-    if (__builtin_expect(old == 0, 0)) return MT_EPERM;
     if (old & MT__M_WAITERS) mt__mutex_wake(&l->m, MT__M_PRIVATE);
-    return 0;
+    give_wake(k);
+    return __builtin_expect(old == 0, 0) ? MT_EPERM : 0;
   }
-  return robust_release(&l->m, &l->state, lock_mode(l->flags));
+  return robust_release(&l->m, &l->state, lock_mode(l->flags), &l->wake);
 }
 
 int mt_lock_is_locked(const mt_lock_t *l) {
@@ -247,7 +305,7 @@ int mt_rlock_release(mt_rlock_t *l) {
   if (!l) return MT_EINVAL;
   if (!rlock_is_mine(l)) return MT_EPERM;
   if (--l->count > 0) return 0;
-  return robust_release(&l->m, &l->state, rlock_mode(l->flags));
+  return robust_release(&l->m, &l->state, rlock_mode(l->flags), &l->wake);
 }
 
 int mt_rlock_consistent(mt_rlock_t *l) {
@@ -301,6 +359,14 @@ static void spin_free(const mt__mutex_t *m, int rounds) {
 }
 void mt__lock_spin_free(const mt_lock_t *l, int rounds) { spin_free(&l->m, rounds); }
 void mt__rlock_spin_free(const mt_rlock_t *l, int rounds) { spin_free(&l->m, rounds); }
+bool mt__lock_defer_wake(mt_lock_t *l, uint32_t *word, int n) {
+  return defer_wake(&l->wake, l->flags, word, n);
+}
+bool mt__rlock_defer_wake(mt_rlock_t *l, uint32_t *word, int n) {
+  return defer_wake(&l->wake, l->flags, word, n);
+}
+void mt__lock_drop_wake(mt_lock_t *l, uint32_t *word) { drop_wake(&l->wake, word); }
+void mt__rlock_drop_wake(mt_rlock_t *l, uint32_t *word) { drop_wake(&l->wake, word); }
 bool mt__lock_is_mine(const mt_lock_t *l) { return mt__mutex_is_mine(&l->m, lock_mode(l->flags)); }
 int mt__lock_flags(const mt_lock_t *l) { return l->flags; }
 int mt__rlock_flags(const mt_rlock_t *l) { return l->flags; }
