@@ -150,7 +150,11 @@ static void adapt_spin(mt_cond_t *c, uint32_t shift, bool paid) {
 static int wait_until(mt_cond_t *c, int64_t deadline) {
   bool shared = c->flags & MT_SHARED;
   uint32_t seq = __atomic_load_n(&c->evc.seq, __ATOMIC_RELAXED);
-  __atomic_fetch_add(&c->waiters, 1, __ATOMIC_RELAXED);
+  /* `waiters` changes only under the lock (here and after the retake
+   * below), so a load and a store do: no locked instruction on the line the
+   * notifier reads. */
+  __atomic_store_n(&c->waiters, __atomic_load_n(&c->waiters, __ATOMIC_RELAXED) + 1,
+                   __ATOMIC_RELAXED);
   uint32_t depth = 0;
   if (c->lock)
     mt_lock_release(c->lock);
@@ -190,7 +194,6 @@ static int wait_until(mt_cond_t *c, int64_t deadline) {
       adapt_spin(c, shift, t0 && woken - t0 < (parked - t0) << shift);
     }
   }
-  __atomic_fetch_sub(&c->waiters, 1, __ATOMIC_RELAXED);
   /* Cancelled after a notify moved the sequence: that notify may have been
    * meant for us alone; hand it on (a spurious wakeup at worst). */
   bool pass_on = r < 0 && r != MT_ETIMEDOUT && mt__evc_key(&c->evc) != seq;
@@ -210,6 +213,15 @@ static int wait_until(mt_cond_t *c, int64_t deadline) {
 
   /* the lock is retaken whatever ended the wait, as Python does */
   int a = c->lock ? mt__lock_retake(c->lock) : mt__rlock_acquire_restore(c->rlock, depth);
+  /* Unregistered with the lock held again.  (Not held only when the lock
+   * became not recoverable: nobody holds it any more, and every waiter
+   * leaving then uses the atomic.)  A notify between our wake-up and here
+   * counts us and bumps the sequence for nobody, which is harmless. */
+  if (a == 0 || a == MT_EOWNERDEAD)
+    __atomic_store_n(&c->waiters, __atomic_load_n(&c->waiters, __ATOMIC_RELAXED) - 1,
+                     __ATOMIC_RELAXED);
+  else
+    __atomic_fetch_sub(&c->waiters, 1, __ATOMIC_RELAXED);
   if (pass_on && a >= 0) mt_cond_notify(c, 1);
   return a < 0 ? a : r; /* MT_EOWNERDEAD / MT_ENOTRECOVERABLE win */
 }
