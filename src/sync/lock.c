@@ -31,7 +31,7 @@
  * more system calls and context switches per hand-off; on one CPU the
  * woken waiter even preempts the notifier while it still holds the lock).
  * So a PRIVATE lock's notify leaves the wake in the lock (`wake_word`,
- * `wake_n`: mt__lock_defer_wake) and the release that frees the word
+ * `wake_n` of its mutex: mt__lock_defer_wake) and the release that frees the word
  * delivers it, right after the unlock.  Only the holder writes them (a
  * notify needs the lock), and a release clears them before it unlocks;
  * relaxed atomics, since Python lets any thread release a Lock.  Not for
@@ -46,18 +46,11 @@
 
 enum { CONSISTENT = 0, INCONSISTENT = 1, NOTRECOVERABLE = 2 };
 
-/* A wake a notify left for the release (top of the file). */
-typedef struct deferred {
-  uint32_t *word; /* NULL: none */
-  int n;
-} deferred_t;
-
 struct mt_lock {
   mt__mutex_t m;
   uint32_t state;
   int flags;
   int64_t try_checked; /* last dead-holder check of a timeout-0 acquire */
-  deferred_t wake;
 };
 
 struct mt_rlock {
@@ -67,15 +60,21 @@ struct mt_rlock {
   uint64_t ctx; /* the owner's context id (valid while the word is ours) */
   int flags;
   int64_t try_checked;
-  deferred_t wake;
 };
 
-/* Before the unlock: takes the pending wake (if any) off the lock. */
-static inline deferred_t take_wake(deferred_t *d) {
-  deferred_t k = {__atomic_load_n(&d->word, __ATOMIC_RELAXED), 0};
+/* The deferred wake (top of the file) lives in a private mutex's unused
+ * owner record (mutex.h). */
+typedef struct deferred {
+  uint32_t *word; /* NULL: none */
+  int n;
+} deferred_t;
+
+/* Before the unlock of a PRIVATE mutex: takes the pending wake (if any). */
+static inline deferred_t take_wake(mt__mutex_t *m) {
+  deferred_t k = {__atomic_load_n(&m->wake_word, __ATOMIC_RELAXED), 0};
   if (__builtin_expect(k.word != NULL, 0)) {
-    k.n = __atomic_load_n(&d->n, __ATOMIC_RELAXED);
-    __atomic_store_n(&d->word, NULL, __ATOMIC_RELAXED);
+    k.n = __atomic_load_n(&m->wake_n, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->wake_word, NULL, __ATOMIC_RELAXED);
   }
   return k;
 }
@@ -88,19 +87,21 @@ static inline void give_wake(deferred_t k) {
 
 /* The holder of a private lock, in notify: adds a wake of n waiters on
  * word to the release.  Another word's pending wake is delivered now. */
-static bool defer_wake(deferred_t *d, int flags, uint32_t *word, int n) {
+static bool defer_wake(mt__mutex_t *m, int flags, uint32_t *word, int n) {
   if (flags & MT_SHARED) return false;
-  uint32_t *w = __atomic_load_n(&d->word, __ATOMIC_RELAXED);
-  int had = w == word ? __atomic_load_n(&d->n, __ATOMIC_RELAXED) : 0;
-  if (w && w != word) mt__wake_word(w, __atomic_load_n(&d->n, __ATOMIC_RELAXED), false);
-  __atomic_store_n(&d->n, had > INT32_MAX - n ? INT32_MAX : had + n, __ATOMIC_RELAXED);
-  __atomic_store_n(&d->word, word, __ATOMIC_RELAXED);
+  uint32_t *w = __atomic_load_n(&m->wake_word, __ATOMIC_RELAXED);
+  int had = w == word ? __atomic_load_n(&m->wake_n, __ATOMIC_RELAXED) : 0;
+  if (w && w != word) mt__wake_word(w, __atomic_load_n(&m->wake_n, __ATOMIC_RELAXED), false);
+  __atomic_store_n(&m->wake_n, had > INT32_MAX - n ? INT32_MAX : had + n, __ATOMIC_RELAXED);
+  __atomic_store_n(&m->wake_word, word, __ATOMIC_RELAXED);
   return true;
 }
 /* A condition being freed: its pending wake, if any, goes. */
-static void drop_wake(deferred_t *d, uint32_t *word) {
+static void drop_wake(mt__mutex_t *m, int flags, uint32_t *word) {
   uint32_t *w = word;
-  __atomic_compare_exchange_n(&d->word, &w, NULL, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  if (!(flags & MT_SHARED))
+    __atomic_compare_exchange_n(&m->wake_word, &w, NULL, false, __ATOMIC_RELAXED,
+                                __ATOMIC_RELAXED);
 }
 
 /* The mutex mode (sync/mutex.h) of a Lock / an RLock. */
@@ -136,10 +137,10 @@ static int robust_acquire(mt__mutex_t *m, uint32_t *state, int64_t *try_checked,
   return r;
 }
 
-static int robust_release(mt__mutex_t *m, uint32_t *state, int mode, deferred_t *d) {
+static int robust_release(mt__mutex_t *m, uint32_t *state, int mode) {
   if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == INCONSISTENT)
     __atomic_store_n(state, NOTRECOVERABLE, __ATOMIC_RELEASE);
-  deferred_t k = mt__mutex_holder(m) ? take_wake(d) : (deferred_t){0};
+  deferred_t k = mode == MT__M_PRIVATE ? take_wake(m) : (deferred_t){0};
   int r = mt__mutex_unlock(m, mode);
   give_wake(k);
   return r;
@@ -207,7 +208,7 @@ int mt_lock_acquire(mt_lock_t *l, double timeout) {
 int mt_lock_release(mt_lock_t *l) {
   if (!l) return MT_EINVAL;
   if (!(l->flags & MT_SHARED) && __atomic_load_n(&l->state, __ATOMIC_ACQUIRE) == CONSISTENT) {
-    deferred_t k = take_wake(&l->wake);
+    deferred_t k = take_wake(&l->m);
     uint32_t old;
     if (__libc_single_threaded) {
       old = l->m.word;
@@ -219,7 +220,7 @@ int mt_lock_release(mt_lock_t *l) {
     give_wake(k);
     return __builtin_expect(old == 0, 0) ? MT_EPERM : 0;
   }
-  return robust_release(&l->m, &l->state, lock_mode(l->flags), &l->wake);
+  return robust_release(&l->m, &l->state, lock_mode(l->flags));
 }
 
 int mt_lock_is_locked(const mt_lock_t *l) {
@@ -305,7 +306,7 @@ int mt_rlock_release(mt_rlock_t *l) {
   if (!l) return MT_EINVAL;
   if (!rlock_is_mine(l)) return MT_EPERM;
   if (--l->count > 0) return 0;
-  return robust_release(&l->m, &l->state, rlock_mode(l->flags), &l->wake);
+  return robust_release(&l->m, &l->state, rlock_mode(l->flags));
 }
 
 int mt_rlock_consistent(mt_rlock_t *l) {
@@ -360,13 +361,13 @@ static void spin_free(const mt__mutex_t *m, int rounds) {
 void mt__lock_spin_free(const mt_lock_t *l, int rounds) { spin_free(&l->m, rounds); }
 void mt__rlock_spin_free(const mt_rlock_t *l, int rounds) { spin_free(&l->m, rounds); }
 bool mt__lock_defer_wake(mt_lock_t *l, uint32_t *word, int n) {
-  return defer_wake(&l->wake, l->flags, word, n);
+  return defer_wake(&l->m, l->flags, word, n);
 }
 bool mt__rlock_defer_wake(mt_rlock_t *l, uint32_t *word, int n) {
-  return defer_wake(&l->wake, l->flags, word, n);
+  return defer_wake(&l->m, l->flags, word, n);
 }
-void mt__lock_drop_wake(mt_lock_t *l, uint32_t *word) { drop_wake(&l->wake, word); }
-void mt__rlock_drop_wake(mt_rlock_t *l, uint32_t *word) { drop_wake(&l->wake, word); }
+void mt__lock_drop_wake(mt_lock_t *l, uint32_t *word) { drop_wake(&l->m, l->flags, word); }
+void mt__rlock_drop_wake(mt_rlock_t *l, uint32_t *word) { drop_wake(&l->m, l->flags, word); }
 bool mt__lock_is_mine(const mt_lock_t *l) { return mt__mutex_is_mine(&l->m, lock_mode(l->flags)); }
 int mt__lock_flags(const mt_lock_t *l) { return l->flags; }
 int mt__rlock_flags(const mt_rlock_t *l) { return l->flags; }
