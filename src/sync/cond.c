@@ -7,7 +7,9 @@
  * bumps the sequence and wakes n parked waiters.  A waiter that had not parked
  * yet when the word moved also returns, which is the rare spurious wakeup
  * documented in sync.h; there are never lost wakeups.  The RLock variant
- * releases the whole recursion depth and restores it, as Python does. */
+ * releases the whole recursion depth and restores it, as Python does.
+ * Under a private lock the kernel wake of a parked waiter is left to the
+ * lock's release (lock.c, "Deferred wake"): the waiter wakes to a free lock. */
 #include "multitask/sync.h"
 #include "core/core.h"
 #include "platform/platform.h"
