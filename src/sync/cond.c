@@ -208,13 +208,16 @@ static int wait_until(mt_cond_t *c, int64_t deadline) {
    * park: the notifier may have been preempted since (measured: spinning
    * there cost ~20 us CPU per round trip under load).  Not under a
    * coroutine scheduler: the notifier may be on this thread. */
+  bool taken = false;
   if (spun && mt__may_spin()) {
-    if (c->lock) mt__lock_spin_free(c->lock, full >> SPIN_SHIFT_MAX);
+    if (c->lock) taken = mt__lock_spin_take(c->lock, full >> SPIN_SHIFT_MAX);
     else mt__rlock_spin_free(c->rlock, full >> SPIN_SHIFT_MAX);
   }
 
   /* the lock is retaken whatever ended the wait, as Python does */
-  int a = c->lock ? mt__lock_retake(c->lock) : mt__rlock_acquire_restore(c->rlock, depth);
+  int a = taken   ? 0
+          : c->lock ? mt__lock_retake(c->lock)
+                    : mt__rlock_acquire_restore(c->rlock, depth);
   /* Unregistered with the lock held again.  (Not held only when the lock
    * became not recoverable: nobody holds it any more, and every waiter
    * leaving then uses the atomic.)  A notify between our wake-up and here

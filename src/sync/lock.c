@@ -358,7 +358,29 @@ static void spin_free(const mt__mutex_t *m, int rounds) {
   uint32_t v = __atomic_load_n(&m->word, __ATOMIC_RELAXED);
   if (v != 0) mt__spin_until_changed(&m->word, v, rounds);
 }
-void mt__lock_spin_free(const mt_lock_t *l, int rounds) { spin_free(&l->m, rounds); }
+/* Spins up to `rounds` for a private Lock to be free and takes it the
+ * moment it is (a separate look-then-retake lost the race to a holder that
+ * re-acquires at once, as a ping-pong partner does); false: not taken
+ * (held all along, others parked on it, a shared lock or a not-recoverable
+ * one), take it the usual way. */
+bool mt__lock_spin_take(mt_lock_t *l, int rounds) {
+  uint32_t tid = (uint32_t)mt__tid_cache;
+  if ((l->flags & MT_SHARED) || tid == 0) {
+    spin_free(&l->m, rounds);
+    return false;
+  }
+  for (int i = 0;; i++) {
+    uint32_t v = __atomic_load_n(&l->m.word, __ATOMIC_RELAXED);
+    if (v == 0 && __atomic_compare_exchange_n(&l->m.word, &v, tid, false, __ATOMIC_ACQUIRE,
+                                              __ATOMIC_RELAXED))
+      break;
+    if ((v & MT__M_WAITERS) || i >= rounds) return false; /* queue behind the parked */
+    mt__spin_until_changed(&l->m.word, v, 1); /* one pause */
+  }
+  if (__atomic_load_n(&l->state, __ATOMIC_ACQUIRE) != NOTRECOVERABLE) return true;
+  mt__mutex_unlock(&l->m, MT__M_PRIVATE); /* robust_acquire's answer: MT_ENOTRECOVERABLE */
+  return false;
+}
 void mt__rlock_spin_free(const mt_rlock_t *l, int rounds) { spin_free(&l->m, rounds); }
 bool mt__lock_defer_wake(mt_lock_t *l, uint32_t *word, int n) {
   return defer_wake(&l->m, l->flags, word, n);

@@ -10,7 +10,7 @@ int mt__rlock_acquire_restore(mt_rlock_t *l, uint32_t depth);
 /* For Condition: acquire(MT_FOREVER) that a killed coroutine cannot end. */
 int mt__lock_retake(mt_lock_t *l);
 /* For Condition: spin up to `rounds` until the holder (anyone) lets go. */
-void mt__lock_spin_free(const mt_lock_t *l, int rounds);
+bool mt__lock_spin_take(mt_lock_t *l, int rounds);
 void mt__rlock_spin_free(const mt_rlock_t *l, int rounds);
 /* For Condition's notify, with the lock held: leave a wake of n waiters on
  * word to the release that frees the lock (lock.c, "Deferred wake").
