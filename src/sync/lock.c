@@ -203,12 +203,18 @@ int mt_lock_acquire(mt_lock_t *l, double timeout) {
   return 0;
 }
 
-/* Private and consistent (the common case): one exchange, as
- * mt__mutex_unlock. */
+/* Shared, not consistent, or a notify's wake to deliver: robust_release. */
+static __attribute__((noinline)) int lock_release_slow(mt_lock_t *l) {
+  return robust_release(&l->m, &l->state, lock_mode(l->flags));
+}
+
+/* Private and consistent with no deferred wake (the common case): one
+ * exchange, as mt__mutex_unlock; everything else is a tail call, so the
+ * fast path saves no register. */
 int mt_lock_release(mt_lock_t *l) {
   if (!l) return MT_EINVAL;
-  if (!(l->flags & MT_SHARED) && __atomic_load_n(&l->state, __ATOMIC_ACQUIRE) == CONSISTENT) {
-    deferred_t k = take_wake(&l->m);
+  if (!(l->flags & MT_SHARED) && __atomic_load_n(&l->state, __ATOMIC_ACQUIRE) == CONSISTENT &&
+      __atomic_load_n(&l->m.wake_word, __ATOMIC_RELAXED) == NULL) {
     uint32_t old;
     if (__libc_single_threaded) {
       old = l->m.word;
@@ -216,11 +222,11 @@ int mt_lock_release(mt_lock_t *l) {
     } else {
       old = __atomic_exchange_n(&l->m.word, 0, __ATOMIC_RELEASE);
     }
+    if (__builtin_expect(old == 0, 0)) return MT_EPERM;
     if (old & MT__M_WAITERS) mt__mutex_wake(&l->m, MT__M_PRIVATE);
-    give_wake(k);
-    return __builtin_expect(old == 0, 0) ? MT_EPERM : 0;
+    return 0;
   }
-  return robust_release(&l->m, &l->state, lock_mode(l->flags));
+  return lock_release_slow(l);
 }
 
 int mt_lock_is_locked(const mt_lock_t *l) {
