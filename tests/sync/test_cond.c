@@ -1,4 +1,5 @@
-/* Condition over Lock and RLock: errors, timeouts, wait_for, and a
+/* Condition over Lock and RLock: errors, timeouts, wait_for, the wake a
+ * notify leaves to the release of a private lock, and a
  * producer/consumer moving 10^6 items with none lost or duplicated. */
 #include "mt_test.h"
 #include "sync_test.h"
