@@ -9,7 +9,8 @@ uint32_t mt__rlock_release_all(mt_rlock_t *l);
 int mt__rlock_acquire_restore(mt_rlock_t *l, uint32_t depth);
 /* For Condition: acquire(MT_FOREVER) that a killed coroutine cannot end. */
 int mt__lock_retake(mt_lock_t *l);
-/* For Condition: spin up to `rounds` until the holder (anyone) lets go. */
+/* For Condition: spin up to `rounds` until the holder (anyone) lets go;
+ * a private Lock is then taken at once (true: the caller holds it). */
 bool mt__lock_spin_take(mt_lock_t *l, int rounds);
 void mt__rlock_spin_free(const mt_rlock_t *l, int rounds);
 /* For Condition's notify, with the lock held: leave a wake of n waiters on
