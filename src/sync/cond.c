@@ -7,7 +7,9 @@
  * bumps the sequence and wakes n parked waiters.  A waiter that had not parked
  * yet when the word moved also returns, which is the rare spurious wakeup
  * documented in sync.h; there are never lost wakeups.  The RLock variant
- * releases the whole recursion depth and restores it, as Python does. */
+ * releases the whole recursion depth and restores it, as Python does.
+ * Under a private lock the kernel wake of a parked waiter is left to the
+ * lock's release (lock.c, "Deferred wake"): the waiter wakes to a free lock. */
 #include "multitask/sync.h"
 #include "core/core.h"
 #include "platform/platform.h"
@@ -53,6 +55,8 @@ mt_cond_t *mt_cond_new_rlock(mt_rlock_t *rlock, int flags) {
 
 void mt_cond_free(mt_cond_t *c) {
   if (!c) return;
+  if (c->lock) mt__lock_drop_wake(c->lock, &c->evc.seq); /* a notify's, not released yet */
+  else mt__rlock_drop_wake(c->rlock, &c->evc.seq);
   if (c->owns_lock) mt_rlock_free(c->rlock);
   mt__obj_free(c, sizeof *c, c->flags);
 }
@@ -148,7 +152,11 @@ static void adapt_spin(mt_cond_t *c, uint32_t shift, bool paid) {
 static int wait_until(mt_cond_t *c, int64_t deadline) {
   bool shared = c->flags & MT_SHARED;
   uint32_t seq = __atomic_load_n(&c->evc.seq, __ATOMIC_RELAXED);
-  __atomic_fetch_add(&c->waiters, 1, __ATOMIC_RELAXED);
+  /* `waiters` changes only under the lock (here and after the retake
+   * below), so a load and a store do: no locked instruction on the line the
+   * notifier reads. */
+  __atomic_store_n(&c->waiters, __atomic_load_n(&c->waiters, __ATOMIC_RELAXED) + 1,
+                   __ATOMIC_RELAXED);
   uint32_t depth = 0;
   if (c->lock)
     mt_lock_release(c->lock);
@@ -188,7 +196,6 @@ static int wait_until(mt_cond_t *c, int64_t deadline) {
       adapt_spin(c, shift, t0 && woken - t0 < (parked - t0) << shift);
     }
   }
-  __atomic_fetch_sub(&c->waiters, 1, __ATOMIC_RELAXED);
   /* Cancelled after a notify moved the sequence: that notify may have been
    * meant for us alone; hand it on (a spurious wakeup at worst). */
   bool pass_on = r < 0 && r != MT_ETIMEDOUT && mt__evc_key(&c->evc) != seq;
@@ -201,13 +208,25 @@ static int wait_until(mt_cond_t *c, int64_t deadline) {
    * park: the notifier may have been preempted since (measured: spinning
    * there cost ~20 us CPU per round trip under load).  Not under a
    * coroutine scheduler: the notifier may be on this thread. */
+  bool taken = false;
   if (spun && mt__may_spin()) {
-    if (c->lock) mt__lock_spin_free(c->lock, full >> SPIN_SHIFT_MAX);
+    if (c->lock) taken = mt__lock_spin_take(c->lock, full >> SPIN_SHIFT_MAX);
     else mt__rlock_spin_free(c->rlock, full >> SPIN_SHIFT_MAX);
   }
 
   /* the lock is retaken whatever ended the wait, as Python does */
-  int a = c->lock ? mt__lock_retake(c->lock) : mt__rlock_acquire_restore(c->rlock, depth);
+  int a = taken   ? 0
+          : c->lock ? mt__lock_retake(c->lock)
+                    : mt__rlock_acquire_restore(c->rlock, depth);
+  /* Unregistered with the lock held again.  (Not held only when the lock
+   * became not recoverable: nobody holds it any more, and every waiter
+   * leaving then uses the atomic.)  A notify between our wake-up and here
+   * counts us and bumps the sequence for nobody, which is harmless. */
+  if (a == 0 || a == MT_EOWNERDEAD)
+    __atomic_store_n(&c->waiters, __atomic_load_n(&c->waiters, __ATOMIC_RELAXED) - 1,
+                     __ATOMIC_RELAXED);
+  else
+    __atomic_fetch_sub(&c->waiters, 1, __ATOMIC_RELAXED);
   if (pass_on && a >= 0) mt_cond_notify(c, 1);
   return a < 0 ? a : r; /* MT_EOWNERDEAD / MT_ENOTRECOVERABLE win */
 }
@@ -243,7 +262,12 @@ int mt_cond_notify(mt_cond_t *c, int n) {
   __atomic_fetch_add(&c->evc.seq, 1, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&c->evc.sleepers, __ATOMIC_SEQ_CST) > 0) {
     __atomic_store_n(&c->woken_ns, mt__now_ns(), __ATOMIC_RELAXED); /* adapt_spin */
-    mt__wake_word(&c->evc.seq, n, c->flags & MT_SHARED);
+    /* Woken now, the waiter would find the lock held and sleep again on
+     * it: the release delivers the wake instead (lock.c, "Deferred wake";
+     * not for MT_SHARED ones). */
+    bool deferred = c->lock ? mt__lock_defer_wake(c->lock, &c->evc.seq, n)
+                            : mt__rlock_defer_wake(c->rlock, &c->evc.seq, n);
+    if (!deferred) mt__wake_word(&c->evc.seq, n, c->flags & MT_SHARED);
   }
   return 0;
 }

@@ -23,7 +23,20 @@
  * ones too, since the stamp pins the thread and ctx is unique within it.
  * `ctx` is written by the new owner right after it takes the word and read
  * only by a caller that found its own thread in the word, so by the
- * owner's thread itself: plain accesses suffice. */
+ * owner's thread itself: plain accesses suffice.
+ *
+ * Deferred wake (wait morphing, for Condition).  A notify is made with the
+ * lock held; a waiter woken then only finds the lock taken and sleeps on
+ * it again, and the notifier's release must wake it a second time (two
+ * more system calls and context switches per hand-off; on one CPU the
+ * woken waiter even preempts the notifier while it still holds the lock).
+ * So a PRIVATE lock's notify leaves the wake in the lock (`wake_word`,
+ * `wake_n` of its mutex: mt__lock_defer_wake) and the release that frees the word
+ * delivers it, right after the unlock.  Only the holder writes them (a
+ * notify needs the lock), and a release clears them before it unlocks;
+ * relaxed atomics, since Python lets any thread release a Lock.  Not for
+ * MT_SHARED locks: a process dying between notify and release would leave
+ * the waiter asleep, where an immediate wake lets it see the dead holder. */
 #include "multitask/sync.h"
 #include "coro/context.h"
 #include "core/core.h"
@@ -48,6 +61,48 @@ struct mt_rlock {
   int flags;
   int64_t try_checked;
 };
+
+/* The deferred wake (top of the file) lives in a private mutex's unused
+ * owner record (mutex.h). */
+typedef struct deferred {
+  uint32_t *word; /* NULL: none */
+  int n;
+} deferred_t;
+
+/* Before the unlock of a PRIVATE mutex: takes the pending wake (if any). */
+static inline deferred_t take_wake(mt__mutex_t *m) {
+  deferred_t k = {__atomic_load_n(&m->wake_word, __ATOMIC_RELAXED), 0};
+  if (__builtin_expect(k.word != NULL, 0)) {
+    k.n = __atomic_load_n(&m->wake_n, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->wake_word, NULL, __ATOMIC_RELAXED);
+  }
+  return k;
+}
+/* After the unlock: delivers it (the word may be gone by now, e.g. a waiter
+ * timed out and freed its condition: a stale wake is a spurious one at
+ * worst, wait.h). */
+static inline void give_wake(deferred_t k) {
+  if (__builtin_expect(k.word != NULL, 0)) mt__wake_word(k.word, k.n, false);
+}
+
+/* The holder of a private lock, in notify: adds a wake of n waiters on
+ * word to the release.  Another word's pending wake is delivered now. */
+static bool defer_wake(mt__mutex_t *m, int flags, uint32_t *word, int n) {
+  if (flags & MT_SHARED) return false;
+  uint32_t *w = __atomic_load_n(&m->wake_word, __ATOMIC_RELAXED);
+  int had = w == word ? __atomic_load_n(&m->wake_n, __ATOMIC_RELAXED) : 0;
+  if (w && w != word) mt__wake_word(w, __atomic_load_n(&m->wake_n, __ATOMIC_RELAXED), false);
+  __atomic_store_n(&m->wake_n, had > INT32_MAX - n ? INT32_MAX : had + n, __ATOMIC_RELAXED);
+  __atomic_store_n(&m->wake_word, word, __ATOMIC_RELAXED);
+  return true;
+}
+/* A condition being freed: its pending wake, if any, goes. */
+static void drop_wake(mt__mutex_t *m, int flags, uint32_t *word) {
+  uint32_t *w = word;
+  if (!(flags & MT_SHARED))
+    __atomic_compare_exchange_n(&m->wake_word, &w, NULL, false, __ATOMIC_RELAXED,
+                                __ATOMIC_RELAXED);
+}
 
 /* The mutex mode (sync/mutex.h) of a Lock / an RLock. */
 static int lock_mode(int flags) { return flags & MT_SHARED ? MT__M_SHARED_PROC : MT__M_PRIVATE; }
@@ -85,7 +140,10 @@ static int robust_acquire(mt__mutex_t *m, uint32_t *state, int64_t *try_checked,
 static int robust_release(mt__mutex_t *m, uint32_t *state, int mode) {
   if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == INCONSISTENT)
     __atomic_store_n(state, NOTRECOVERABLE, __ATOMIC_RELEASE);
-  return mt__mutex_unlock(m, mode);
+  deferred_t k = mode == MT__M_PRIVATE ? take_wake(m) : (deferred_t){0};
+  int r = mt__mutex_unlock(m, mode);
+  give_wake(k);
+  return r;
 }
 
 static int mark_consistent(uint32_t *state) {
@@ -145,11 +203,18 @@ int mt_lock_acquire(mt_lock_t *l, double timeout) {
   return 0;
 }
 
-/* Private and consistent (the common case): one exchange, as
- * mt__mutex_unlock. */
+/* Shared, not consistent, or a notify's wake to deliver: robust_release. */
+static __attribute__((noinline)) int lock_release_slow(mt_lock_t *l) {
+  return robust_release(&l->m, &l->state, lock_mode(l->flags));
+}
+
+/* Private and consistent with no deferred wake (the common case): one
+ * exchange, as mt__mutex_unlock; everything else is a tail call, so the
+ * fast path saves no register. */
 int mt_lock_release(mt_lock_t *l) {
   if (!l) return MT_EINVAL;
-  if (!(l->flags & MT_SHARED) && __atomic_load_n(&l->state, __ATOMIC_ACQUIRE) == CONSISTENT) {
+  if (!(l->flags & MT_SHARED) && __atomic_load_n(&l->state, __ATOMIC_ACQUIRE) == CONSISTENT &&
+      __atomic_load_n(&l->m.wake_word, __ATOMIC_RELAXED) == NULL) {
     uint32_t old;
     if (__libc_single_threaded) {
       old = l->m.word;
@@ -161,7 +226,7 @@ int mt_lock_release(mt_lock_t *l) {
     if (old & MT__M_WAITERS) mt__mutex_wake(&l->m, MT__M_PRIVATE);
     return 0;
   }
-  return robust_release(&l->m, &l->state, lock_mode(l->flags));
+  return lock_release_slow(l);
 }
 
 int mt_lock_is_locked(const mt_lock_t *l) {
@@ -299,8 +364,38 @@ static void spin_free(const mt__mutex_t *m, int rounds) {
   uint32_t v = __atomic_load_n(&m->word, __ATOMIC_RELAXED);
   if (v != 0) mt__spin_until_changed(&m->word, v, rounds);
 }
-void mt__lock_spin_free(const mt_lock_t *l, int rounds) { spin_free(&l->m, rounds); }
+/* Spins up to `rounds` for a private Lock to be free and takes it the
+ * moment it is (a separate look-then-retake lost the race to a holder that
+ * re-acquires at once, as a ping-pong partner does); false: not taken
+ * (held all along, others parked on it, a shared lock or a not-recoverable
+ * one), take it the usual way. */
+bool mt__lock_spin_take(mt_lock_t *l, int rounds) {
+  uint32_t tid = (uint32_t)mt__tid_cache;
+  if ((l->flags & MT_SHARED) || tid == 0) {
+    spin_free(&l->m, rounds);
+    return false;
+  }
+  for (int i = 0;; i++) {
+    uint32_t v = __atomic_load_n(&l->m.word, __ATOMIC_RELAXED);
+    if (v == 0 && __atomic_compare_exchange_n(&l->m.word, &v, tid, false, __ATOMIC_ACQUIRE,
+                                              __ATOMIC_RELAXED))
+      break;
+    if ((v & MT__M_WAITERS) || i >= rounds) return false; /* queue behind the parked */
+    mt__spin_until_changed(&l->m.word, v, 1); /* one pause */
+  }
+  if (__atomic_load_n(&l->state, __ATOMIC_ACQUIRE) != NOTRECOVERABLE) return true;
+  mt__mutex_unlock(&l->m, MT__M_PRIVATE); /* robust_acquire's answer: MT_ENOTRECOVERABLE */
+  return false;
+}
 void mt__rlock_spin_free(const mt_rlock_t *l, int rounds) { spin_free(&l->m, rounds); }
+bool mt__lock_defer_wake(mt_lock_t *l, uint32_t *word, int n) {
+  return defer_wake(&l->m, l->flags, word, n);
+}
+bool mt__rlock_defer_wake(mt_rlock_t *l, uint32_t *word, int n) {
+  return defer_wake(&l->m, l->flags, word, n);
+}
+void mt__lock_drop_wake(mt_lock_t *l, uint32_t *word) { drop_wake(&l->m, l->flags, word); }
+void mt__rlock_drop_wake(mt_rlock_t *l, uint32_t *word) { drop_wake(&l->m, l->flags, word); }
 bool mt__lock_is_mine(const mt_lock_t *l) { return mt__mutex_is_mine(&l->m, lock_mode(l->flags)); }
 int mt__lock_flags(const mt_lock_t *l) { return l->flags; }
 int mt__rlock_flags(const mt_rlock_t *l) { return l->flags; }

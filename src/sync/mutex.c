@@ -8,6 +8,7 @@
 void mt__mutex_init(mt__mutex_t *m) {
   __atomic_store_n(&m->word, 0, __ATOMIC_RELAXED);
   __atomic_store_n(&m->owner_tid, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&m->owner_pid, 0, __ATOMIC_RELAXED); /* and so wake_word = NULL */
   m->fork_gen = mt__fork_generation();
 }
 

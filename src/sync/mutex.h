@@ -39,11 +39,22 @@ enum { MT__M_PRIVATE = 0, MT__M_SHARED = 1, MT__M_SHARED_PROC = 2 };
 typedef struct mt__mutex {
   uint32_t word;
   uint32_t fork_gen;    /* mt__fork_generation() when initialised */
-  /* Shared modes only.  owner_tid equals the word's tid once owner_pid and
-   * owner_stamp describe the current holder (written before it, release). */
-  uint32_t owner_tid;
-  int32_t owner_pid;
-  uint64_t owner_stamp; /* of the owning thread, or process in SHARED_PROC */
+  union {
+    /* Shared modes only.  owner_tid equals the word's tid once owner_pid and
+     * owner_stamp describe the current holder (written before it, release). */
+    struct {
+      uint32_t owner_tid;
+      int32_t owner_pid;
+      uint64_t owner_stamp; /* of the owning thread, or process in SHARED_PROC */
+    };
+    /* PRIVATE mode, where the mutex never uses the record above: a
+     * Condition's wake deferred to the release of its Lock/RLock (lock.c,
+     * "Deferred wake"; NULL: none), so a Lock stays 40 bytes. */
+    struct {
+      uint32_t *wake_word;
+      int32_t wake_n;
+    };
+  };
 } mt__mutex_t;
 
 void mt__mutex_init(mt__mutex_t *m);

@@ -9,9 +9,18 @@ uint32_t mt__rlock_release_all(mt_rlock_t *l);
 int mt__rlock_acquire_restore(mt_rlock_t *l, uint32_t depth);
 /* For Condition: acquire(MT_FOREVER) that a killed coroutine cannot end. */
 int mt__lock_retake(mt_lock_t *l);
-/* For Condition: spin up to `rounds` until the holder (anyone) lets go. */
-void mt__lock_spin_free(const mt_lock_t *l, int rounds);
+/* For Condition: spin up to `rounds` until the holder (anyone) lets go;
+ * a private Lock is then taken at once (true: the caller holds it). */
+bool mt__lock_spin_take(mt_lock_t *l, int rounds);
 void mt__rlock_spin_free(const mt_rlock_t *l, int rounds);
+/* For Condition's notify, with the lock held: leave a wake of n waiters on
+ * word to the release that frees the lock (lock.c, "Deferred wake").
+ * false: not deferred (an MT_SHARED lock), wake now. */
+bool mt__lock_defer_wake(mt_lock_t *l, uint32_t *word, int n);
+bool mt__rlock_defer_wake(mt_rlock_t *l, uint32_t *word, int n);
+/* For mt_cond_free: forget a pending wake of word. */
+void mt__lock_drop_wake(mt_lock_t *l, uint32_t *word);
+void mt__rlock_drop_wake(mt_rlock_t *l, uint32_t *word);
 bool mt__lock_is_mine(const mt_lock_t *l); /* acquired by the calling thread */
 int mt__lock_flags(const mt_lock_t *l);
 int mt__rlock_flags(const mt_rlock_t *l);

@@ -1,7 +1,13 @@
-/* Condition over Lock and RLock: errors, timeouts, wait_for, and a
+/* Condition over Lock and RLock: errors, timeouts, wait_for, the wake a
+ * notify leaves to the release of a private lock, and a
  * producer/consumer moving 10^6 items with none lost or duplicated. */
 #include "mt_test.h"
 #include "sync_test.h"
+#include "platform/platform.h"
+#include "wait/wait.h"
+
+#include <stdio.h>
+#include <string.h>
 
 static void cond_errors(void **state) {
   (void)state;
@@ -213,6 +219,110 @@ static void cond_pingpong_same_and_other_cpu(void **state) {
   }
 }
 
+/* Deferred wake (src/sync/lock.c): a notify made under a private lock
+ * wakes its sleeping waiters when the lock is released, not before (woken
+ * earlier, a waiter would only find the lock held and sleep on it again);
+ * notifies add up (two notify(1) in one critical section wake two
+ * waiters); a notify followed by a wait delivers through the wait's
+ * release; a notify on a second condition of the same lock delivers the
+ * first one's wake at once (one pending wake per lock).  Counted with mt__wake_word_syscalls (kernel wakes). */
+struct sleeper {
+  mt_cond_t *c;
+  int waiting, go, woken;
+  int tid[2];
+};
+
+static void *sleepy_waiter(void *arg) {
+  struct sleeper *s = arg;
+  mt_cond_acquire(s->c, MT_FOREVER);
+  s->tid[s->waiting++] = mt__gettid();
+  while (!s->go) mt_cond_wait(s->c, MT_FOREVER);
+  s->woken++;
+  mt_cond_release(s->c);
+  return NULL;
+}
+
+/* 'S' in /proc/self/task/<tid>/stat: sleeping in the kernel. */
+static bool task_sleeps(int tid) {
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+  FILE *f = fopen(path, "r");
+  if (!f) return false;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  return p && p[1] == ' ' && p[2] == 'S';
+}
+
+/* Returns with the condition's lock held and n waiters asleep on it. */
+static void until_asleep(struct sleeper *s, int n) {
+  for (;;) {
+    mt_cond_acquire(s->c, MT_FOREVER);
+    bool all = s->waiting == n;
+    for (int i = 0; all && i < n; i++) all = task_sleeps(s->tid[i]);
+    if (all) return;
+    mt_cond_release(s->c);
+    sched_yield();
+  }
+}
+
+static void cond_wake_at_release(void **state) {
+  (void)state;
+  for (int kind = 0; kind < 2; kind++) { /* a Lock, then an RLock */
+    mt_lock_t *l = kind == 0 ? mt_lock_new(0) : NULL;
+    mt_rlock_t *rl = kind == 1 ? mt_rlock_new(0) : NULL;
+    struct sleeper s = {.c = l ? mt_cond_new(l, 0) : mt_cond_new_rlock(rl, 0)};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, sleepy_waiter, &s);
+    until_asleep(&s, 2);
+    s.go = 1;
+    unsigned long k0 = mt__wake_word_syscalls();
+    assert_int_equal(mt_cond_notify(s.c, 1), 0);
+    assert_int_equal(mt_cond_notify(s.c, 1), 0);
+    assert_int_equal(mt__wake_word_syscalls(), k0); /* nobody woken under the lock */
+    assert_true(task_sleeps(s.tid[0]) && task_sleeps(s.tid[1]));
+    mt_cond_release(s.c);
+    assert_true(mt__wake_word_syscalls() > k0); /* the release delivered it */
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL); /* both: the two notifies */
+    assert_int_equal(s.woken, 2);
+
+    /* notify, then wait: the wait's release delivers the wake */
+    s.waiting = s.go = s.woken = 0;
+    pthread_create(&t[0], NULL, sleepy_waiter, &s);
+    until_asleep(&s, 1);
+    s.go = 1;
+    mt_cond_notify(s.c, 1);
+    assert_int_equal(mt_cond_wait(s.c, 0.001), MT_ETIMEDOUT);
+    mt_cond_release(s.c);
+    pthread_join(t[0], NULL);
+    assert_int_equal(s.woken, 1);
+
+    /* two conditions on one lock: the second's notify delivers the first's
+     * pending wake at once, the release the second's */
+    struct sleeper s2 = {.c = rl ? mt_cond_new_rlock(rl, 0) : mt_cond_new(l, 0)};
+    s.waiting = s.go = s.woken = 0;
+    pthread_create(&t[0], NULL, sleepy_waiter, &s);
+    pthread_create(&t[1], NULL, sleepy_waiter, &s2);
+    until_asleep(&s, 1);
+    mt_cond_release(s.c);
+    until_asleep(&s2, 1); /* the same lock */
+    assert_true(task_sleeps(s.tid[0]));
+    s.go = s2.go = 1;
+    mt_cond_notify(s.c, 1);
+    k0 = mt__wake_word_syscalls();
+    mt_cond_notify(s2.c, 1);
+    assert_int_equal(mt__wake_word_syscalls(), k0 + 1);
+    mt_cond_release(s.c);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    assert_int_equal(s.woken + s2.woken, 2);
+    mt_cond_free(s2.c);
+    mt_cond_free(s.c);
+    mt_lock_free(l);
+    mt_rlock_free(rl);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(cond_errors),
@@ -220,6 +330,7 @@ int main(void) {
       cmocka_unit_test(cond_producer_consumer),
       cmocka_unit_test(cond_notify_all_wakes_everyone),
       cmocka_unit_test(cond_pingpong_same_and_other_cpu),
+      cmocka_unit_test(cond_wake_at_release),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
