@@ -86,7 +86,9 @@ int mt_sem_value(const mt_sem_t *sem);
  * Over a Lock or an RLock (NULL: a new RLock of its own, as Python).  The
  * condition must be MT_SHARED if its lock is.  wait() may, rarely, return
  * without a notify (as POSIX allows): loop on your predicate or use
- * mt_cond_wait_for. */
+ * mt_cond_wait_for.  A waiter whose timeout runs out after a notify but
+ * before the notifier releases the lock returns 0, as a notified one; that
+ * notify may then wake one more waiter as well. */
 mt_cond_t *mt_cond_new(mt_lock_t *lock, int flags);
 mt_cond_t *mt_cond_new_rlock(mt_rlock_t *rlock, int flags);
 void mt_cond_free(mt_cond_t *cond);

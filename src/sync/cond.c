@@ -55,8 +55,8 @@ mt_cond_t *mt_cond_new_rlock(mt_rlock_t *rlock, int flags) {
 
 void mt_cond_free(mt_cond_t *c) {
   if (!c) return;
-  if (c->lock) mt__lock_drop_wake(c->lock, &c->evc.seq); /* a notify's, not released yet */
-  else mt__rlock_drop_wake(c->rlock, &c->evc.seq);
+  /* No access to the lock here: it may be freed first.  A notify's wake
+   * still pending in it becomes a harmless spurious one (lock.c). */
   if (c->owns_lock) mt_rlock_free(c->rlock);
   mt__obj_free(c, sizeof *c, c->flags);
 }

@@ -32,8 +32,14 @@
  * woken waiter even preempts the notifier while it still holds the lock).
  * So a PRIVATE lock's notify leaves the wake in the lock (`wake_word`,
  * `wake_n` of its mutex: mt__lock_defer_wake) and the release that frees the word
- * delivers it, right after the unlock.  Only the holder writes them (a
- * notify needs the lock), and a release clears them before it unlocks;
+ * delivers it as its last step BEFORE the unlock: a kernel wake takes far
+ * longer than the unlock that follows, so the waiter still finds the lock
+ * free.  Not after the unlock: a thread could then take the lock, wait on
+ * the condition and park in between, and FUTEX_WAKE wakes the first
+ * sleepers in the kernel's priority order, not the ones the notify meant:
+ * a real-time late-comer took the wake and the earlier waiter slept on
+ * (test cond_wake_rt_latecomer).  Only the holder writes the record (a
+ * notify needs the lock), and a release clears it before it unlocks;
  * relaxed atomics, since Python lets any thread release a Lock.  Not for
  * MT_SHARED locks: a process dying between notify and release would leave
  * the waiter asleep, where an immediate wake lets it see the dead holder. */
@@ -78,9 +84,9 @@ static inline deferred_t take_wake(mt__mutex_t *m) {
   }
   return k;
 }
-/* After the unlock: delivers it (the word may be gone by now, e.g. a waiter
- * timed out and freed its condition: a stale wake is a spurious one at
- * worst, wait.h). */
+/* Still holding the lock: delivers it (the word may be gone by now, e.g.
+ * the condition was freed after its notify: a stale wake is a spurious one
+ * at worst, wait.h). */
 static inline void give_wake(deferred_t k) {
   if (__builtin_expect(k.word != NULL, 0)) mt__wake_word(k.word, k.n, false);
 }
@@ -96,14 +102,6 @@ static bool defer_wake(mt__mutex_t *m, int flags, uint32_t *word, int n) {
   __atomic_store_n(&m->wake_word, word, __ATOMIC_RELAXED);
   return true;
 }
-/* A condition being freed: its pending wake, if any, goes. */
-static void drop_wake(mt__mutex_t *m, int flags, uint32_t *word) {
-  uint32_t *w = word;
-  if (!(flags & MT_SHARED))
-    __atomic_compare_exchange_n(&m->wake_word, &w, NULL, false, __ATOMIC_RELAXED,
-                                __ATOMIC_RELAXED);
-}
-
 /* The mutex mode (sync/mutex.h) of a Lock / an RLock. */
 static int lock_mode(int flags) { return flags & MT_SHARED ? MT__M_SHARED_PROC : MT__M_PRIVATE; }
 static int rlock_mode(int flags) { return flags & MT_SHARED ? MT__M_SHARED : MT__M_PRIVATE; }
@@ -140,10 +138,8 @@ static int robust_acquire(mt__mutex_t *m, uint32_t *state, int64_t *try_checked,
 static int robust_release(mt__mutex_t *m, uint32_t *state, int mode) {
   if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == INCONSISTENT)
     __atomic_store_n(state, NOTRECOVERABLE, __ATOMIC_RELEASE);
-  deferred_t k = mode == MT__M_PRIVATE ? take_wake(m) : (deferred_t){0};
-  int r = mt__mutex_unlock(m, mode);
-  give_wake(k);
-  return r;
+  if (mode == MT__M_PRIVATE) give_wake(take_wake(m)); /* before the unlock: top of file */
+  return mt__mutex_unlock(m, mode);
 }
 
 static int mark_consistent(uint32_t *state) {
@@ -394,8 +390,6 @@ bool mt__lock_defer_wake(mt_lock_t *l, uint32_t *word, int n) {
 bool mt__rlock_defer_wake(mt_rlock_t *l, uint32_t *word, int n) {
   return defer_wake(&l->m, l->flags, word, n);
 }
-void mt__lock_drop_wake(mt_lock_t *l, uint32_t *word) { drop_wake(&l->m, l->flags, word); }
-void mt__rlock_drop_wake(mt_rlock_t *l, uint32_t *word) { drop_wake(&l->m, l->flags, word); }
 bool mt__lock_is_mine(const mt_lock_t *l) { return mt__mutex_is_mine(&l->m, lock_mode(l->flags)); }
 int mt__lock_flags(const mt_lock_t *l) { return l->flags; }
 int mt__rlock_flags(const mt_rlock_t *l) { return l->flags; }

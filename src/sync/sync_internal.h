@@ -18,9 +18,6 @@ void mt__rlock_spin_free(const mt_rlock_t *l, int rounds);
  * false: not deferred (an MT_SHARED lock), wake now. */
 bool mt__lock_defer_wake(mt_lock_t *l, uint32_t *word, int n);
 bool mt__rlock_defer_wake(mt_rlock_t *l, uint32_t *word, int n);
-/* For mt_cond_free: forget a pending wake of word. */
-void mt__lock_drop_wake(mt_lock_t *l, uint32_t *word);
-void mt__rlock_drop_wake(mt_rlock_t *l, uint32_t *word);
 bool mt__lock_is_mine(const mt_lock_t *l); /* acquired by the calling thread */
 int mt__lock_flags(const mt_lock_t *l);
 int mt__rlock_flags(const mt_rlock_t *l);

@@ -323,6 +323,92 @@ static void cond_wake_at_release(void **state) {
   }
 }
 
+/* Regression (review of the deferred wake): the release delivered a
+ * notify's wake AFTER its unlock, so a real-time thread parked on the lock
+ * took it, waited on the condition and parked first; FUTEX_WAKE wakes in
+ * the kernel's priority order, so the notify's wake went to that
+ * late-comer and the waiter it was meant for slept on (MT_FOREVER: for
+ * ever).  All three threads on one CPU; skipped without the right to
+ * SCHED_FIFO (CI runs as root). */
+struct latecomer {
+  mt_lock_t *l;
+  mt_cond_t *c;
+  int cpu, ready, tid, rc, rt_ok;
+};
+
+static void *early_waiter(void *arg) {
+  struct latecomer *x = arg;
+  pin_to(x->cpu);
+  mt_lock_acquire(x->l, MT_FOREVER);
+  __atomic_store_n(&x->tid, mt__gettid(), __ATOMIC_RELEASE);
+  x->rc = mt_cond_wait(x->c, MT_FOREVER); /* one notify is meant for us */
+  mt_lock_release(x->l);
+  return NULL;
+}
+
+static void *rt_latecomer(void *arg) {
+  struct latecomer *x = arg;
+  pin_to(x->cpu);
+  struct sched_param sp = {.sched_priority = 1};
+  x->rt_ok = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
+  __atomic_store_n(&x->ready, mt__gettid(), __ATOMIC_RELEASE);
+  if (!x->rt_ok) return NULL;
+  mt_lock_acquire(x->l, MT_FOREVER); /* parked: the notifier holds it */
+  mt_cond_wait(x->c, 0.2);           /* came after the notify: not for us */
+  mt_lock_release(x->l);
+  return NULL;
+}
+
+static void cond_wake_rt_latecomer(void **state) {
+  (void)state;
+  cpu_set_t mine;
+  assert_int_equal(pthread_getaffinity_np(pthread_self(), sizeof mine, &mine), 0);
+  int cpu = 0;
+  while (!CPU_ISSET(cpu, &mine)) cpu++;
+  int rounds = (int)mt_test_scaled(5, 2);
+  for (int r = 0; r < rounds; r++) {
+    struct latecomer x = {.l = mt_lock_new(0), .cpu = cpu, .rc = -1};
+    x.c = mt_cond_new(x.l, 0);
+    pin_to(cpu);
+    pthread_t w1, w2;
+    pthread_create(&w1, NULL, early_waiter, &x);
+    int tid;
+    while (!(tid = __atomic_load_n(&x.tid, __ATOMIC_ACQUIRE)) || !task_sleeps(tid)) sched_yield();
+    mt_lock_acquire(x.l, MT_FOREVER); /* w1 is asleep in its wait, the lock free */
+    pthread_create(&w2, NULL, rt_latecomer, &x);
+    while (!(tid = __atomic_load_n(&x.ready, __ATOMIC_ACQUIRE))) sched_yield();
+    bool rt = x.rt_ok;
+    while (rt && !task_sleeps(tid)) sched_yield(); /* parked on the lock */
+    mt_cond_notify(x.c, 1);
+    mt_lock_release(x.l);
+    pthread_setaffinity_np(pthread_self(), sizeof mine, &mine);
+    /* w1 must be woken by that notify; 10 s is the hang guard, not a speed */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    int j = pthread_timedjoin_np(w1, NULL, &until);
+    assert_int_equal(j, 0);
+    assert_int_equal(x.rc, 0);
+    pthread_join(w2, NULL);
+    mt_cond_free(x.c);
+    mt_lock_free(x.l);
+    if (!rt) {
+      printf("cond_wake_rt_latecomer: no SCHED_FIFO here, the real-time part skipped\n");
+      break;
+    }
+  }
+}
+
+/* Regression (same review): freeing a Lock before its Condition is allowed
+ * (sync.h states no order); mt_cond_free read the freed lock. */
+static void cond_free_after_its_lock(void **state) {
+  (void)state;
+  mt_lock_t *l = mt_lock_new(0);
+  mt_cond_t *c = mt_cond_new(l, 0);
+  mt_lock_free(l);
+  mt_cond_free(c); /* ASan: no use of the freed lock */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(cond_errors),
@@ -331,6 +417,8 @@ int main(void) {
       cmocka_unit_test(cond_notify_all_wakes_everyone),
       cmocka_unit_test(cond_pingpong_same_and_other_cpu),
       cmocka_unit_test(cond_wake_at_release),
+      cmocka_unit_test(cond_wake_rt_latecomer),
+      cmocka_unit_test(cond_free_after_its_lock),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
