@@ -9,7 +9,8 @@
  * documented in sync.h; there are never lost wakeups.  The RLock variant
  * releases the whole recursion depth and restores it, as Python does.
  * Under a private lock the kernel wake of a parked waiter is left to the
- * lock's release (lock.c, "Deferred wake"): the waiter wakes to a free lock. */
+ * lock's release (lock.c, "Deferred wake"): a waiter on another CPU wakes
+ * to a free lock. */
 #include "multitask/sync.h"
 #include "core/core.h"
 #include "platform/platform.h"

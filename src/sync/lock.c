@@ -32,9 +32,11 @@
  * woken waiter even preempts the notifier while it still holds the lock).
  * So a PRIVATE lock's notify leaves the wake in the lock (`wake_word`,
  * `wake_n` of its mutex: mt__lock_defer_wake) and the release that frees the word
- * delivers it as its last step BEFORE the unlock: a kernel wake takes far
- * longer than the unlock that follows, so the waiter still finds the lock
- * free.  Not after the unlock: a thread could then take the lock, wait on
+ * delivers it as its last step BEFORE the unlock: a waiter on another CPU
+ * takes far longer to wake than the unlock that follows, so it finds the
+ * lock free (on the notifier's own CPU it may preempt the notifier first
+ * and park on the lock: docs/benchmarks.md, "Correction after review").
+ * Not after the unlock: a thread could then take the lock, wait on
  * the condition and park in between, and FUTEX_WAKE wakes the first
  * sleepers in the kernel's priority order, not the ones the notify meant:
  * a real-time late-comer took the wake and the earlier waiter slept on
