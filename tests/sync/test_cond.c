@@ -242,18 +242,8 @@ static void *sleepy_waiter(void *arg) {
   return NULL;
 }
 
-/* 'S' in /proc/self/task/<tid>/stat: sleeping in the kernel. */
-static bool task_sleeps(int tid) {
-  char path[64], buf[256];
-  snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-  FILE *f = fopen(path, "r");
-  if (!f) return false;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  return p && p[1] == ' ' && p[2] == 'S';
-}
+/* Sleeping in the kernel ('S', mt_test.h). */
+static bool task_sleeps(int tid) { return mt_test_task_state(tid) == 'S'; }
 
 /* Returns with the condition's lock held and n waiters asleep on it. */
 static void until_asleep(struct sleeper *s, int n) {
