@@ -79,10 +79,16 @@ static _Thread_local mt__stack_t doomed[UNMAP_BATCH]; /* to unmap, still mapped 
 static _Thread_local int doomed_n;
 static atomic_long maps_made; /* mt__stack_maps(): tests count mappings */
 
+/* Threads may race to fill the cache: relaxed atomics make that race
+ * well-defined (every racer stores the same value). */
 size_t mt__stack_page(void) {
   static size_t page;
-  if (!page) page = (size_t)sysconf(_SC_PAGESIZE);
-  return page;
+  size_t p = __atomic_load_n(&page, __ATOMIC_RELAXED);
+  if (!p) {
+    p = (size_t)sysconf(_SC_PAGESIZE);
+    __atomic_store_n(&page, p, __ATOMIC_RELAXED);
+  }
+  return p;
 }
 
 size_t mt__stack_default_size(void) { return DEFAULT_SIZE; }
