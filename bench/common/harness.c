@@ -41,8 +41,16 @@ double mtb_proc_cpu(pid_t pid) {
   return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Minor page faults of this process so far (all threads). */
+static double minflt(void) {
+  struct rusage s;
+  getrusage(RUSAGE_SELF, &s);
+  return (double)s.ru_minflt;
+}
+
 void mtb_start(mtb_run_t *r) {
   r->state = 1;
+  r->f0 = minflt();
   r->c0 = mtb_cpu();
   r->t0 = mtb_now();
 }
@@ -50,6 +58,7 @@ void mtb_start(mtb_run_t *r) {
 void mtb_stop(mtb_run_t *r) {
   r->wall = mtb_now() - r->t0;
   r->cpu = mtb_cpu() - r->c0;
+  r->faults = minflt() - r->f0;
   r->state = 2;
 }
 
@@ -199,6 +208,7 @@ void mtb_compare_p99(const mtb_row_t *row, const mtb_side_t *sides, int n) {
 void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
   int reps = mtb_reps();
   static double fig[MTB_MAX_SIDES][MTB_MAX_REPS], cpu[MTB_MAX_SIDES][MTB_MAX_REPS];
+  static double flt[MTB_MAX_SIDES][MTB_MAX_REPS];
   static double pct[4][MTB_MAX_SIDES][MTB_MAX_REPS];
   bool lat = false;
   if (!wanted(row->bench)) {
@@ -235,6 +245,7 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
         fig[s][k] = r.pct[1];
       }
       cpu[s][k] = c * 1e9 / (double)r.ops;
+      flt[s][k] = r.faults / (double)r.ops;
     }
     round_t = mtb_now() - round_start;
   }
@@ -260,6 +271,9 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
     printf("%-36s %-12s ours %10.4g  %-30s %10.4g  ratio %6.2f | CPU ns/op %9.4g vs %9.4g  "
            "cpu_ratio %6.2f\n",
            row->bench, row->unit, o, sides[s].label, t, ratio, co, ct, cratio);
+    double fo = median(flt[0], reps), ft = median(flt[s], reps);
+    if (fo >= 0.001 || ft >= 0.001) /* only where faults are a cost worth seeing */
+      printf("%-36s   minor page faults per op: ours %.3g vs %.3g\n", row->bench, fo, ft);
     if (!out) continue;
     FILE *f = fopen(out, "a");
     if (!f) continue;
@@ -269,6 +283,7 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
     fprintf(f, ", \"theirs\": %.6g, \"ratio\": %.4g", t, ratio);
     fprintf(f, ", \"cpu_unit\": \"ns/op\", \"cpu_ours\": %.6g, \"cpu_theirs\": %.6g, "
                "\"cpu_ratio\": %.4g", co, ct, cratio);
+    fprintf(f, ", \"minflt_ours\": %.4g, \"minflt_theirs\": %.4g", fo, ft);
     fputs(", \"spread\": {\"ours\": ", f), put_spread(f, fig[0], reps);
     fputs(", \"theirs\": ", f), put_spread(f, fig[s], reps);
     fputs("}, \"samples\": {\"ours\": ", f), put_list(f, fig[0], reps);

@@ -16,6 +16,9 @@
  * line to $MT_BENCH_OUT:
  *   bench, unit, ours, baseline, theirs, ratio       (medians; ratio > 1 = ours better)
  *   cpu_ours, cpu_theirs (CPU ns/op, medians), cpu_ratio (cpu_theirs/cpu_ours)
+ *   minflt_ours, minflt_theirs (minor page faults per op, medians: getrusage
+ *   RUSAGE_SELF; shows a side that makes the allocator give memory back to
+ *   the kernel and fault it in again, docs/benchmarks.md "MPMC 1 KiB")
  *   spread {ours:[min,q1,q3,max], theirs:[...]}     (in the row's unit)
  *   samples {ours:[...], theirs:[...]}, cpu_samples (same, CPU ns/op)
  *   first ("ours"), reps, validated (true), checksum
@@ -44,6 +47,7 @@ typedef struct mtb_run {
   uint64_t sum; /* set by the run: checksum of its result */
   /* filled by mtb_start/mtb_stop/mtb_add_cpu */
   double t0, c0, wall, cpu, extra_cpu;
+  double f0, faults; /* minor page faults of the process in the timed part (mtb_start/stop) */
   int state; /* 0 fresh, 1 started, 2 stopped */
   double pct[4]; /* set by mtb_latency: p50, p99, p99.9 and max of this run (ns) */
   bool has_pct;

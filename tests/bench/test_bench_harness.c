@@ -5,7 +5,8 @@
  * the p99 ratio, latency recorded on one side only exits 1, mtb_min_reps
  * raises the repetitions (not in QUICK), mtb_cap_reps lowers the default
  * (MT_BENCH_REPS and mtb_min_reps win over it), memory rows carry every field,
- * the time budget stops a row after whole rounds, never below 3 per side. */
+ * the time budget stops a row after whole rounds, never below 3 per side;
+ * a row records the minor page faults per op of each side. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +70,7 @@ static void test_alternates_and_reports_every_field(void **state) {
   char *text = read_all(path);
   const char *fields[] = {"\"bench\"", "\"unit\"", "\"ours\"", "\"baseline\"", "\"theirs\"",
                           "\"ratio\"", "\"cpu_ours\"", "\"cpu_theirs\"", "\"cpu_ratio\"",
+                          "\"minflt_ours\"", "\"minflt_theirs\"",
                           "\"spread\"", "\"samples\"", "\"first\": \"ours\"",
                           "\"validated\": true", "\"reps\": 3"};
   for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
@@ -75,6 +78,48 @@ static void test_alternates_and_reports_every_field(void **state) {
   int lines = 0;
   for (char *p = text; *p; p++) lines += *p == '\n';
   assert_int_equal(lines, 2); /* one row per baseline */
+  unlink(path);
+}
+
+/* One op = one fresh anonymous page touched: one minor fault per op. */
+enum { FAULT_PAGES = 256 };
+static void faulting_side(void *arg, mtb_run_t *r) {
+  (void)arg;
+  long pg = sysconf(_SC_PAGESIZE);
+  mtb_start(r);
+  char *p = mmap(NULL, (size_t)(FAULT_PAGES * pg), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(p != MAP_FAILED);
+  for (long i = 0; i < FAULT_PAGES; i++) p[i * pg] = 1;
+  munmap(p, (size_t)(FAULT_PAGES * pg));
+  mtb_stop(r);
+  r->ops = FAULT_PAGES, r->sum = 42;
+}
+
+static double json_num(const char *text, const char *key) {
+  const char *p = strstr(text, key);
+  assert_non_null(p);
+  return atof(p + strlen(key));
+}
+
+static void test_minor_faults_per_op(void **state) {
+  (void)state;
+  char path[] = "/tmp/mt_bench_harness_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  setenv("MT_BENCH_OUT", path, 1);
+  setenv("MT_BENCH_REPS", "3", 1);
+  unsetenv("MT_BENCH_QUICK");
+  side_arg_t b = {'B', 42};
+  mtb_row_t row = {"t", "ops/s", true, 0, 42};
+  mtb_side_t sides[] = {{"ours", faulting_side, NULL}, {"b", side, &b}};
+  mtb_compare(&row, sides, 2);
+  char *text = read_all(path);
+  double fo = json_num(text, "\"minflt_ours\": "), ft = json_num(text, "\"minflt_theirs\": ");
+  /* THP could map several pages per fault: at least one fault per 4 pages */
+  assert_true(fo >= 0.25 && fo <= 1.5);
+  assert_true(ft < 0.01); /* a loop over a static counter faults in nothing */
   unlink(path);
 }
 
@@ -280,6 +325,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_alternates_and_reports_every_field),
       cmocka_unit_test(test_wrong_checksum_exits_1),
+      cmocka_unit_test(test_minor_faults_per_op),
       cmocka_unit_test(test_proc_cpu),
       cmocka_unit_test(test_quick_mode),
       cmocka_unit_test(test_latency_row),
