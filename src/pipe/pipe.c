@@ -259,6 +259,34 @@ static size_t encode_hdr(unsigned char *out, uint64_t len) {
   return HDR_BIG;
 }
 
+/* A frame of at most SMALL_FRAME bytes goes out from one contiguous copy:
+ * a one-piece write costs the kernel less than gathering pieces (no iovec
+ * array to copy in and walk), and with no deadline on a plain thread it is
+ * one blocking write without send_all's loop.  The writer is the side that
+ * sets the pace of a stream of small messages: when it is the slower one,
+ * its reader empties the pipe and sleeps, and every wake-up costs more
+ * than the message (issue 13, docs/pipes.md). */
+static int send_small(mt_conn_t *c, const void *p1, size_t n1, const void *p2, size_t n2,
+                      int64_t deadline) {
+  unsigned char one[SMALL_FRAME];
+  size_t n = encode_hdr(one, (uint64_t)n1 + n2);
+  if (n1) memcpy(one + n, p1, n1), n += n1;
+  if (n2) memcpy(one + n, p2, n2), n += n2;
+  struct iovec iov = {one, n};
+  if (may_block(deadline) && !mt__get_parker()) {
+    ssize_t w = mt__sys_writev_nosig(c->wfd, c->is_sock, &iov, 1);
+    if (w == (ssize_t)n) return 0;
+    if (w == MT_EPIPE || w == -ECONNRESET) return MT_ECLOSED;
+    if (w > 0) { /* a socket send cut short (a signal): send_all sends the rest */
+      iov.iov_base = one + w;
+      iov.iov_len = n - (size_t)w;
+    } else if (w != MT_EAGAIN) {
+      return (int)w;
+    }
+  }
+  return send_all(c, &iov, 1, deadline);
+}
+
 /* One frame made of a header and up to two body pieces. */
 static int send_frame(mt_conn_t *c, const void *p1, size_t n1, const void *p2, size_t n2,
                       double timeout) {
@@ -277,17 +305,7 @@ static int send_frame(mt_conn_t *c, const void *p1, size_t n1, const void *p2, s
     c->grown = true;
     mt__sys_pipe_set_size(c->wfd, PIPE_BIG);
   }
-  /* A small frame goes out from one contiguous copy: a one-piece write
-   * costs the kernel less than gathering pieces (it skips copying and
-   * walking an iovec array: issue 13, docs/pipes.md). */
-  if (hlen + n1 + n2 <= SMALL_FRAME) {
-    unsigned char one[SMALL_FRAME];
-    memcpy(one, hdr, hlen);
-    if (n1) memcpy(one + hlen, p1, n1);
-    if (n2) memcpy(one + hlen + n1, p2, n2);
-    struct iovec iov = {one, hlen + n1 + n2};
-    return send_all(c, &iov, 1, deadline);
-  }
+  if (hlen + n1 + n2 <= SMALL_FRAME) return send_small(c, p1, n1, p2, n2, deadline);
   struct iovec iov[3] = {{hdr, hlen}, {(void *)p1, n1}, {(void *)p2, n2}};
   return send_all(c, iov, n2 ? 3 : 2, deadline);
 }
