@@ -261,11 +261,9 @@ static size_t encode_hdr(unsigned char *out, uint64_t len) {
 
 /* A frame of at most SMALL_FRAME bytes goes out from one contiguous copy:
  * a one-piece write costs the kernel less than gathering pieces (no iovec
- * array to copy in and walk), and with no deadline on a plain thread it is
- * one blocking write without send_all's loop.  The writer is the side that
- * sets the pace of a stream of small messages: when it is the slower one,
- * its reader empties the pipe and sleeps, and every wake-up costs more
- * than the message (issue 13, docs/pipes.md). */
+ * array to copy in and walk: ~30 ns of a ~1.3 us send here), and with no
+ * deadline on a plain thread it is one blocking write without send_all's
+ * loop (issue 13, docs/pipes.md). */
 static int send_small(mt_conn_t *c, const void *p1, size_t n1, const void *p2, size_t n2,
                       int64_t deadline) {
   unsigned char one[SMALL_FRAME];
@@ -277,7 +275,7 @@ static int send_small(mt_conn_t *c, const void *p1, size_t n1, const void *p2, s
     ssize_t w = mt__sys_writev_nosig(c->wfd, c->is_sock, &iov, 1);
     if (w == (ssize_t)n) return 0;
     if (w == MT_EPIPE || w == -ECONNRESET) return MT_ECLOSED;
-    if (w > 0) { /* a socket send cut short (a signal): send_all sends the rest */
+    if (w >= 0) { /* a socket send cut short (a signal): send_all sends the rest */
       iov.iov_base = one + w;
       iov.iov_len = n - (size_t)w;
     } else if (w != MT_EAGAIN) {
@@ -337,9 +335,9 @@ static int reserve(mt_conn_t *c, size_t need) {
 
 /* Consumes n delivered bytes.  When at most a header's worth is left, it
  * moves to the front: the next read then lands in the same few cache lines
- * as the last one instead of walking the whole 64 KiB buffer (a small
- * message read into a fresh line cost more than the raw loop's read into
- * one hot buffer; issue 13, docs/pipes.md). */
+ * as the last one instead of walking the whole 64 KiB buffer, as a raw
+ * loop's reads land in its one buffer (no gain was measurable on this VM;
+ * docs/pipes.md). */
 static void advance(mt_conn_t *c, size_t n) {
   c->rpos += n;
   size_t left = buffered(c);
@@ -515,9 +513,9 @@ int mt_conn_peek_size(mt_conn_t *c, size_t *len, double timeout) {
 /* The common receive in few steps: no deadline on a plain thread (reads
  * may block in the kernel: may_block), a frame below DIRECT_MIN that fits
  * `cap`, nothing staged.  It reads as ensure() does (one frame per read)
- * without the general path's bookkeeping, which cost about as many
- * instructions as the two system calls' wrappers (issue 13,
- * docs/pipes.md).  0: delivered; 1: anything else (a long header, too
+ * without the general path's deadline bookkeeping (318 -> 218 user-space
+ * instructions per 64 B receive, callgrind; issue 13, docs/pipes.md).
+ * 0: delivered; 1: anything else (a long header, too
  * small a buffer, a header above max_recv, EOF, an error, a buffer to
  * compact), and the general path goes on from the buffer as this left it
  * (every read here only appends, so the invariant holds). */
