@@ -3,7 +3,8 @@
  * Design.  A connection is a descriptor plus a receive buffer.  Every frame
  * is a 4-byte length in host order (or 0xffffffff and an 8-byte length for
  * 4 GiB and more, as Python does) followed by the bytes; the
- * sender gathers both with one writev (pwritev2 on a pipe) so a small
+ * sender gathers both with one writev (pwritev2 on a pipe; a frame up to
+ * SMALL_FRAME bytes is copied into one piece first: send_small) so a small
  * message costs one system call, and the receiver reads one frame per
  * read: the rest of the frame it is on plus the next frame's header
  * (with no header yet, the size of the last frame), so a message costs one
@@ -13,6 +14,9 @@
  * (~5 us on this VM): 0.19 sleeps per 64 B message, the writer's CPU per
  * message 1.3 -> 2.2 us, 0.75 of the raw loop's rate (issue 13,
  * docs/pipes.md).  A frame above 64 KiB grows a pipe to PIPE_BIG once.
+ * A receive of a small frame with no deadline on a plain thread takes a
+ * short path (recv_small) that falls back to the general one for anything
+ * unusual.
  *
  * Every channel is one-way: a pipe(2) where the kernel lets a pipe write
  * refuse SIGPIPE (pwritev2 RWF_NOSIGNAL, Linux 6.18), else an AF_UNIX
