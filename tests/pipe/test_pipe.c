@@ -825,6 +825,127 @@ static void recv_reads_one_frame(void **state) {
   mt_conn_free(w);
 }
 
+/* Small frames take the receive fast path (no deadline, below 8 KiB) and
+ * the sender's one-piece copy (up to 512 bytes): sizes around both limits
+ * and the 64 KiB buffer, written as raw frames in random split chunks by a
+ * thread (so a receive often finds half a header or half a body), received
+ * with MT_FOREVER through every call: into a buffer, too small a buffer
+ * first (MT_EMSGSIZE, nothing lost), malloc'd, peek_size, typed values sent
+ * by mt_conn_send_* between them.  Then a header above max_recv breaks the
+ * stream (MT_EMSGSIZE, then MT_EBROKEN), and on a second pipe a peer gone
+ * mid-frame gives MT_EIO, then MT_ECLOSED. */
+typedef struct {
+  int fd;
+  long count;
+  unsigned seed;
+} split_writer_t;
+
+static size_t small_size(long m, unsigned seed) {
+  static const size_t edge[] = {0, 1, 3, 4, 5, 8, 500, 507, 508, 509, 512, 8187, 8188, 8191, 8192};
+  unsigned s = seed + (unsigned)m * 7919u;
+  int k = rand_r(&s) % 8;
+  if (k == 0) return edge[(size_t)rand_r(&s) % (sizeof edge / sizeof *edge)];
+  if (k == 1) return (size_t)rand_r(&s) % 9000;
+  return (size_t)rand_r(&s) % 700;
+}
+
+static void *split_writer(void *arg) {
+  split_writer_t *w = arg;
+  unsigned cs = w->seed ^ 0x1234;
+  unsigned char *buf = malloc(4 + 9000);
+  for (long m = 0; m < w->count; m++) {
+    uint32_t len = (uint32_t)small_size(m, w->seed);
+    memcpy(buf, &len, 4);
+    for (uint32_t i = 0; i < len; i++) buf[4 + i] = pattern(i, (uint64_t)m);
+    for (size_t off = 0, total = 4 + (size_t)len; off < total;) {
+      size_t chunk = 1 + (size_t)rand_r(&cs) % (rand_r(&cs) % 2 ? 6 : 3000);
+      if (chunk > total - off) chunk = total - off;
+      if (!write_all(w->fd, buf + off, chunk)) abort(); /* no cmocka assert off the main thread */
+      off += chunk;
+    }
+  }
+  free(buf);
+  return NULL;
+}
+
+static void small_frames_split(void **state) {
+  (void)state;
+  const char *env = getenv("MT_FUZZ_SEED");
+  unsigned seed = env ? (unsigned)atol(env) : (unsigned)time(NULL);
+  print_message("small_frames_split seed %u\n", seed);
+  mt_conn_t *r, *w;
+  assert_code(mt_pipe_new(false, &r, &w), 0);
+  split_writer_t sw = {mt__conn_send_fd(w), mt_test_scaled(20000, 2000), seed};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, split_writer, &sw), 0);
+  unsigned rs = seed ^ 0x9999;
+  unsigned char *buf = malloc(9000);
+  for (long m = 0; m < sw.count; m++) {
+    size_t want = small_size(m, seed), n = 0;
+    int mode = rand_r(&rs) % 5;
+    if (mode == 0 && want > 0) { /* too small first: the frame stays */
+      assert_code(mt_conn_recv_bytes_into(r, buf, want - 1, &n, MT_FOREVER), MT_EMSGSIZE);
+      assert_int_equal(n, want);
+    }
+    if (mode == 1) {
+      assert_code(mt_conn_peek_size(r, &n, MT_FOREVER), 0);
+      assert_int_equal(n, want);
+    }
+    if (mode == 2) {
+      void *p;
+      assert_code(mt_conn_recv_bytes(r, &p, &n, MT_FOREVER), 0);
+      assert_int_equal(n, want);
+      memcpy(buf, p, n);
+      free(p);
+    } else {
+      assert_code(mt_conn_recv_bytes_into(r, buf, mode == 3 ? want : 9000, &n, MT_FOREVER), 0);
+      assert_int_equal(n, want);
+    }
+    for (size_t i = 0; i < n; i++)
+      if (buf[i] != pattern(i, (uint64_t)m)) fail_msg("message %ld (%zu B) byte %zu wrong", m, n, i);
+  }
+  assert_int_equal(pthread_join(t, NULL), 0);
+  /* typed values and sizes around the sender's one-piece limit, then a header above max_recv */
+  for (size_t len = 500; len <= 520; len++) {
+    memset(buf, (int)len, len);
+    assert_code(mt_conn_send_bytes(w, buf, len, MT_FOREVER), 0);
+    assert_code(mt_conn_send_i64(w, -(int64_t)len, MT_FOREVER), 0);
+  }
+  for (size_t len = 500; len <= 520; len++) {
+    size_t n = 0;
+    int64_t v = 0;
+    assert_code(mt_conn_recv_bytes_into(r, buf + 1000, 1000, &n, MT_FOREVER), 0);
+    assert_int_equal(n, len);
+    for (size_t i = 0; i < len; i++) assert_int_equal(buf[1000 + i], (unsigned char)len);
+    assert_code(mt_conn_recv_i64(r, &v, MT_FOREVER), 0);
+    assert_int_equal(v, -(int64_t)len);
+  }
+  assert_code(mt_conn_set_max_recv(r, 100), 0);
+  assert_code(mt_conn_send_bytes(w, buf, 101, MT_FOREVER), 0);
+  size_t n = 0;
+  assert_code(mt_conn_recv_bytes_into(r, buf, 9000, &n, MT_FOREVER), MT_EMSGSIZE);
+  assert_int_equal(n, 101);
+  assert_code(mt_conn_recv_bytes_into(r, buf, 9000, &n, MT_FOREVER), MT_EBROKEN);
+  mt_conn_free(r);
+  mt_conn_free(w);
+  /* the peer gone mid-frame: half a body, then EOF */
+  assert_code(mt_pipe_new(false, &r, &w), 0);
+  assert_code(mt_conn_send_bytes(w, "abc", 3, MT_FOREVER), 0);
+  uint32_t len = 40;
+  unsigned char half[4 + 20];
+  memcpy(half, &len, 4);
+  memset(half + 4, 7, 20);
+  assert_true(write_all(mt__conn_send_fd(w), half, sizeof half));
+  mt_conn_free(w);
+  assert_code(mt_conn_recv_bytes_into(r, buf, 9000, &n, MT_FOREVER), 0);
+  assert_int_equal(n, 3);
+  assert_memory_equal(buf, "abc", 3);
+  assert_code(mt_conn_recv_bytes_into(r, buf, 9000, &n, MT_FOREVER), MT_EIO);
+  assert_code(mt_conn_recv_bytes_into(r, buf, 9000, &n, MT_FOREVER), MT_ECLOSED);
+  mt_conn_free(r);
+  free(buf);
+}
+
 /* A pipe end that sends a frame above 64 KiB grows its pipe to 1 MiB once
  * (F_SETPIPE_SZ), so such frames do not stall the writer at each 64 KiB;
  * a socket end (the fallback) keeps its buffer. */
@@ -1126,6 +1247,7 @@ int main(void) {
       cmocka_unit_test_teardown(send_closed_no_sigpipe, remove_parker),
       cmocka_unit_test_teardown(send_parked_never_blocks, remove_parker),
       cmocka_unit_test(recv_reads_one_frame), cmocka_unit_test(big_frame_grows_pipe),
+      cmocka_unit_test(small_frames_split),
       cmocka_unit_test(duplex_recv_no_spurious_wake),
       cmocka_unit_test(wait_many),
       cmocka_unit_test(wait_queue_thread_put),
@@ -1143,6 +1265,7 @@ int main(void) {
       cmocka_unit_test_teardown(send_closed_no_sigpipe, remove_parker),
       cmocka_unit_test_teardown(send_parked_never_blocks, remove_parker),
       cmocka_unit_test(recv_reads_one_frame), cmocka_unit_test(big_frame_grows_pipe),
+      cmocka_unit_test(small_frames_split),
       cmocka_unit_test(duplex_recv_no_spurious_wake),
       cmocka_unit_test(fork_ping_pong),  cmocka_unit_test(huge_message),
       cmocka_unit_test(framing_fuzz),    cmocka_unit_test(wait_many),
