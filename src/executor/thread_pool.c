@@ -169,7 +169,11 @@ static int pop_batch(pool_t *p, mt_future_t **out, int max) {
     if (!f) break;
     out[k++] = f;
   }
-  __atomic_store_n(&p->npopped, p->npopped + (uint64_t)k, __ATOMIC_SEQ_CST);
+  /* A release store, not an XCHG: npopped is in no Dekker pair (those are
+   * npushed/nsleepers, above); a reader that sees it late sees MORE
+   * backlog than there is (a spurious pop attempt under qlock, or a worker
+   * not parking yet), never less, and the unlock publishes it anyway. */
+  __atomic_store_n(&p->npopped, p->npopped + (uint64_t)k, __ATOMIC_RELEASE);
   mt__mutex_unlock(&p->qlock, false);
   return k;
 }
@@ -198,7 +202,7 @@ static void fail_list(mt_future_t *list, int code, const char *why) {
       mt_future_cancel(f);
     else
       mt__future_fail(f, code, why);
-    mt_future_free(f);
+    mt__future_release_qref(f);
   }
 }
 
@@ -352,7 +356,12 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
       news = has_news(p);
   }
   if (news) {
-    __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);
+    /* A release store, not an XCHG: this worker found work and goes to
+     * pop it, and before it can park it passes park()'s seq_cst Dekker
+     * (nsleepers then npushed), so a submitter that still reads 1 here
+     * and skips its wake loses nothing.  Only the "no news" exit below
+     * re-checks the backlog right after clearing, so it stays seq_cst. */
+    __atomic_store_n(&p->nspinning, 0, __ATOMIC_RELEASE);
     if (!near) adapt_spin(shift, true);
     return true;
   }
@@ -439,13 +448,15 @@ static void run_batch(worker_t *w, mt_future_t **batch, int k) {
     mt_future_t *f = batch[i];
     w->i = i;
     w->left = k - 1 - i;
-    if (load32(&p->broken))
+    if (load32(&p->broken)) {
       mt__future_fail(f, MT_EBROKEN, "the pool is broken: a worker's initializer failed");
-    else if (load32(&p->cancel_pending))
+      mt__future_release_qref(f);
+    } else if (load32(&p->cancel_pending)) {
       mt_future_cancel(f);
-    else
-      mt__future_run(f, before_finish, w);
-    mt_future_free(f);
+      mt__future_release_qref(f);
+    } else {
+      mt__future_run_queued(f, before_finish, w); /* drops the queue's reference */
+    }
   }
   w->k = 0;
 }
@@ -460,8 +471,8 @@ static void worker_died(void *arg) {
   pool_t *p = w->p;
   mt_future_t *cur = w->k > 0 ? w->batch[w->i] : NULL;
   if (cur) {
-    mt__future_fail(cur, MT_EWORKERDIED, "the task ended its worker thread (pthread_exit)");
-    mt_future_free(cur);
+    mt__future_fail_running(cur, MT_EWORKERDIED, "the task ended its worker thread (pthread_exit)");
+    mt__future_release_qref(cur);
   }
   mt_future_t *orphans = NULL; /* failed after ctl is released */
   mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
@@ -480,7 +491,7 @@ static void worker_died(void *arg) {
   mt__mutex_unlock(&p->ctl, false);
   for (int j = w->i + 1; cur && j < w->k && closed; j++) {
     mt__future_fail(w->batch[j], MT_EWORKERDIED, "its worker thread ended before it ran");
-    mt_future_free(w->batch[j]);
+    mt__future_release_qref(w->batch[j]);
   }
   fail_list(orphans, MT_ENOMEM, "no worker thread could be started to run it");
   wake_one(p);
@@ -556,7 +567,7 @@ static bool forked(const pool_t *p) { return p->fork_gen != mt__fork_generation(
 static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) {
   pool_t *p = self;
   if (forked(p)) return MT_EFORKED;
-  mt_future_t *f = mt__future_task_new(fn, arg, 2); /* caller + queue */
+  mt_future_t *f = mt__future_queued_new(fn, arg); /* the caller's; the queue's is QREF */
   if (!f) return MT_ENOMEM;
   mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
   int r = load32(&p->broken) ? MT_EBROKEN : load32(&p->closed) ? MT_ECLOSED : 0;
@@ -571,7 +582,7 @@ static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) 
   }
   mt__mutex_unlock(&p->ctl, false);
   if (r < 0) {
-    mt_future_free(f);
+    mt__future_release_qref(f);
     mt_future_free(f);
     return r;
   }
