@@ -9,6 +9,11 @@
  * queue.  Producers (submit) append with one XCHG on `tail`; consumers
  * (workers) serialise on `qlock` and take a small batch at a time (about
  * backlog / workers, at most BATCH), so the lock is taken once per batch.
+ * A consumer taking the last node swings `tail` back to the stub by CAS
+ * (q_pop) rather than pushing the stub behind it, so it never writes into
+ * a popped future's line.  The queue's reference to a future is the QREF
+ * flag of its state word (future.c), dropped by the CAS that publishes
+ * the result.
  * `npushed` / `npopped` count the backlog for the idle checks.
  *
  * Parking: a worker with nothing to do spins (bounded, mt__spin_rounds,
@@ -140,11 +145,18 @@ static mt_future_t *q_pop(pool_t *p) {
     p->head = next;
     return head;
   }
-  if (__atomic_load_n(&p->tail, __ATOMIC_ACQUIRE) != head) return NULL;
-  q_push(p, &p->stub);
-  next = __atomic_load_n(&head->qnext, __ATOMIC_ACQUIRE);
-  if (!next) return NULL;
-  p->head = next;
+  /* head is the last node: swing tail back to the stub with one CAS
+   * instead of pushing the stub behind head (Vyukov's way), which wrote
+   * head->qnext: a store into the future's line while its caller polls it.
+   * The stub's link is cleared first; the CAS (release) publishes that to
+   * the next producer, whose XCHG then returns the stub.  A failed CAS
+   * means a push behind head is half done: NULL, as above. */
+  __atomic_store_n(&p->stub.qnext, NULL, __ATOMIC_RELAXED);
+  mt_future_t *expect = head;
+  if (!__atomic_compare_exchange_n(&p->tail, &expect, &p->stub, false, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_ACQUIRE))
+    return NULL;
+  p->head = &p->stub;
   return head;
 }
 
