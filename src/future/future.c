@@ -639,6 +639,10 @@ static void run_task(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx
   tl_current = f;
   int r = f->fn(f->arg, &v);
   tl_current = saved;
+  /* before_finish first (it touches the pool's lines), so that the writes
+   * into f (outcome, done_cpu, state) follow each other: the caller polls
+   * f's line, and a poll between two of them costs another transfer. */
+  if (before_finish) before_finish(ctx);
   if (r < 0) {
     f->err = r;
     f->task_err = true;
@@ -652,7 +656,6 @@ static void run_task(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx
       tl_message = NULL;
     }
   }
-  if (before_finish) before_finish(ctx);
   if (!qref) {
     (void)finish(f); /* a broken future (fork) still holds the outcome */
     return;

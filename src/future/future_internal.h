@@ -88,7 +88,7 @@ void mt__future_run_queued(mt_future_t *f, void (*before_finish)(void *ctx), voi
 void mt__future_fail_running(mt_future_t *f, int code, const char *message);
 /* Runs the task if it was not cancelled (set running, call fn with the
  * thread's current task set, complete, notify).  before_finish (may be
- * NULL) runs after fn, just before the future is published as done.
+ * NULL) runs after fn, before the outcome is written and published.
  * Does not drop a reference. */
 void mt__future_run(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx);
 /* Completes a task future from its function's outcome, as mt__future_run
