@@ -339,11 +339,18 @@ static void far_idle(void) {
  * how long a spin that found nothing lasted (0 when not timed, -1 when
  * there was no spin). */
 static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
-  uint32_t zero = 0;
   *spun_ns = -1;
-  if (!__atomic_compare_exchange_n(&p->nspinning, &zero, 1, false, __ATOMIC_SEQ_CST,
-                                   __ATOMIC_RELAXED))
-    return has_news(p);
+  /* Becoming the spinner: a load and a plain store, not a CAS (one locked
+   * instruction less per idle episode).  Two workers may both see 0 and
+   * spin at once, rarely: "one spinner" is a policy, not a safety rule.
+   * What is needed is only that a submitter reading 1 (and so waking
+   * nobody) finds a worker that sees its push: every spinner polls
+   * npushed, and each leaves either with the work (news) or through the
+   * seq_cst clear + has_news re-check below, a Dekker pair with submit's
+   * push then nspinning load.  A submitter reading 0 although we spin only
+   * wakes a sleeper needlessly. */
+  if (__atomic_load_n(&p->nspinning, __ATOMIC_RELAXED)) return has_news(p);
+  __atomic_store_n(&p->nspinning, 1, __ATOMIC_RELAXED);
   uint32_t shift = tl_spin_shift;
   /* The last submitter runs on our CPU (future.c tl_near_cpu says why):
    * move off it (above), or if we stay, no spin, straight to the yields
