@@ -24,7 +24,7 @@
  * `wakeups` (a counting semaphore on one futex word).  submit wakes only
  * when it can CLAIM a registered sleeper (CAS nsleepers k -> k-1, then
  * token + futex wake): one system call per sleeping worker, none while
- * workers are awake, and none while one spins (at most one does: it takes
+ * workers are awake, and none while one spins (as a rule one does: it takes
  * the task).  A worker that got a batch and still sees backlog with nobody
  * spinning claims the next sleeper (wake-ups propagate instead of one per
  * task).  A registered
@@ -333,7 +333,7 @@ static void far_idle(void) {
   if (tl_far_run < NEAR_GAP_MAX && ++tl_far_run == NEAR_GAP_MAX) tl_near_gap = tl_near_left = 1;
 }
 
-/* Bounded spin on the backlog; true when there is news.  At most one
+/* Bounded spin on the backlog; true when there is news.  As a rule one
  * worker spins at a time (as Go's scheduler limits spinning threads): on a
  * small machine more spinners only steal the submitter's CPU.  *spun_ns:
  * how long a spin that found nothing lasted (0 when not timed, -1 when
