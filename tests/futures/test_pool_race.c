@@ -135,6 +135,7 @@ static void cancelled_from_queue_freed_once(void **state) {
   assert_non_null(ex);
   mt_future_t *gate = mt_future_new(), *g;
   assert_code(mt_executor_submit(ex, gate_task, gate, &g), 0);
+  while (!mt_future_is_running(g)) sched_yield(); /* else the shutdown cancels it too */
   mt_future_t **keep = calloc((size_t)n, sizeof *keep);
   assert_non_null(keep);
   for (long i = 0; i < n; i++) {
