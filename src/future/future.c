@@ -37,6 +37,11 @@
  * future), mt_future_free sets ORPHAN instead of freeing, and the CAS that
  * clears QREF sees it and frees: both are CAS on the one word, so exactly
  * one side frees (mt_future_free, mt__future_release_qref).
+ * A reference may still be taken after that (refs 0 -> 1), by whoever holds
+ * QREF and runs the task or its callbacks: the task on mt_task_current(),
+ * a callback on its f.  Refs and state being two words, QREF's holder then
+ * turns QREF into a counted reference (qcounted, mt_future_ref) and drops
+ * it as one (release_qref) once the caller's free has marked ORPHAN.
  *
  * Notify: if the old word had SLEEPERS, wake the word (threads and parked
  * coroutines); if it had LISTENERS, lock `lock`, detach the callback list, tell every watcher (still
@@ -121,8 +126,16 @@ mt_future_t *mt_future_new(void) {
   return f ? f : mt__fail_null(MT_ENOMEM);
 }
 
+/* A reference taken from 0 can only come from QREF's holder (the worker
+ * running the task or its callbacks, or a shutdown cancelling it): every
+ * other holder let go, and the future lives on only through QREF.  That
+ * holder then counts the queue's reference in refs too (qcounted): a
+ * caller's free that took refs to 0 cannot decide alone any more. */
 mt_future_t *mt_future_ref(mt_future_t *f) {
-  if (f) __atomic_fetch_add(&f->refs, 1, __ATOMIC_RELAXED);
+  if (f && __atomic_fetch_add(&f->refs, 1, __ATOMIC_RELAXED) == 0 && !f->qcounted) {
+    __atomic_fetch_add(&f->refs, 1, __ATOMIC_RELAXED);
+    f->qcounted = true;
+  }
   return f;
 }
 
@@ -157,6 +170,19 @@ void mt_future_free(mt_future_t *f) {
 }
 
 void mt__future_release_qref(mt_future_t *f) {
+  if (f->qcounted) {
+    /* The caller's free took refs to 0 before mt_future_ref resurrected
+     * it, and saw QREF (we still hold it): it sets ORPHAN, if it has not
+     * yet, within a few instructions.  Wait for that, so that it never
+     * sees QREF gone and frees; then drop the counted reference. */
+    uint32_t s;
+    while (!((s = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE)) & MT__F_ORPHAN)) mt__sys_yield();
+    while (!__atomic_compare_exchange_n(&f->state, &s, s & ~(MT__F_QREF | MT__F_ORPHAN), true,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+      ;
+    mt_future_free(f);
+    return;
+  }
   uint32_t old = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
   while (!__atomic_compare_exchange_n(&f->state, &old, old & ~(MT__F_QREF | MT__F_ORPHAN), true,
                                       __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
@@ -663,9 +689,10 @@ static void run_task(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx
   f->done_cpu = cpu_byte(tl_stamp_cpu >= 0 ? tl_stamp_cpu : mt__cpu_now());
   uint32_t want;
   old = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
+  bool keep = f->qcounted; /* the task took a reference from 0: release_qref drops it */
   do {
-    want = (old & (MT__F_SLEEPERS | MT__F_LISTENERS)) ? MT_FUTURE_FINISHED | (old & KEEP)
-                                                      : MT_FUTURE_FINISHED;
+    want = keep || (old & (MT__F_SLEEPERS | MT__F_LISTENERS)) ? MT_FUTURE_FINISHED | (old & KEEP)
+                                                              : MT_FUTURE_FINISHED;
   } while (!__atomic_compare_exchange_n(&f->state, &old, want, true, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED));
   if (want & MT__F_QREF) { /* notify still uses f: drop the reference after it */

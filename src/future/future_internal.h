@@ -46,6 +46,8 @@ struct mt_future {
   struct mt_future *qnext; /* intrusive queue link (atomic) */
   /* ---- cold line ---- */
   uint32_t cancel_req; /* mt_future_cancel_running was called */
+  bool qcounted;       /* QREF's holder turned it into a counted reference (future.c
+                          mt_future_ref: a reference taken from 0); only it reads this */
   char *message;       /* NULL or heap copy of the error message */
   mt__mutex_t lock;    /* guards cbs and watchers */
   mt__cb_t *cbs, *cbs_last;

@@ -193,8 +193,66 @@ static void running_task_refuses_hand_completion(void **state) {
   mt_executor_free(ex);
 }
 
+/* A holder may take a reference on a pool future its caller already let go
+ * of: the task itself (mt_task_current) or a done callback (its f).  That
+ * reference must keep the future alive after the worker is done with it
+ * (regression: the worker freed it under the new holder). */
+static mt_future_t *g_kept;
+static mt_future_t *g_gate;
+
+static int refs_itself(void *arg, mt_value_t *out) {
+  (void)arg;
+  if (mt_future_result(g_gate, MT_FOREVER, NULL) != 0) return MT_EINVAL; /* the caller let go */
+  __atomic_store_n(&g_kept, mt_future_ref(mt_task_current()), __ATOMIC_RELEASE);
+  *out = (mt_value_t){(void *)(intptr_t)42, 0, count_free};
+  return 0;
+}
+
+static int after_gate(void *arg, mt_value_t *out) {
+  (void)arg;
+  if (mt_future_result(g_gate, MT_FOREVER, NULL) != 0) return MT_EINVAL;
+  *out = (mt_value_t){(void *)(intptr_t)42, 0, count_free};
+  return 0;
+}
+
+static void cb_keeps(mt_future_t *f, void *arg) {
+  (void)arg;
+  __atomic_store_n(&g_kept, mt_future_ref(f), __ATOMIC_RELEASE);
+}
+
+static void late_reference_keeps_future(void **state) {
+  (void)state;
+  long rounds = mt_test_scaled(400, 20);
+  for (long i = 0; i < rounds; i++) {
+    int mode = (int)(i % 2); /* 0: the task refs itself; 1: a callback refs f */
+    mt_thread_pool_opts_t o = MT_THREAD_POOL_OPTS_INIT;
+    o.max_workers = 1;
+    mt_executor_t *ex = mt_executor_new_thread_pool(&o);
+    assert_non_null(ex);
+    g_gate = mt_future_new();
+    g_kept = NULL;
+    g_freed = 0;
+    mt_future_t *f;
+    assert_code(mt_executor_submit(ex, mode ? after_gate : refs_itself, NULL, &f), 0);
+    if (mode) assert_code(mt_future_add_done_callback(f, cb_keeps, NULL), 0);
+    mt_future_free(f); /* the caller lets go while the task waits for the gate */
+    assert_code(mt_future_set_result(g_gate, (mt_value_t){0}), 0);
+    while (!__atomic_load_n(&g_kept, __ATOMIC_ACQUIRE)) sched_yield();
+    assert_code(mt_executor_shutdown(ex, true, false, MT_FOREVER), 0); /* the worker is done */
+    assert_int_equal(__atomic_load_n(&g_freed, __ATOMIC_RELAXED), 0); /* still held */
+    mt_value_t v = {0};
+    assert_code(mt_future_result(g_kept, 0, &v), 0);
+    assert_int_equal((intptr_t)v.ptr, 42);
+    mt_future_free(g_kept);
+    assert_int_equal(__atomic_load_n(&g_freed, __ATOMIC_RELAXED), 1);
+    mt_future_free(g_gate);
+    mt_executor_free(ex);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(late_reference_keeps_future),
       cmocka_unit_test(freed_exactly_once),
       cmocka_unit_test(cancelled_from_queue_freed_once),
       cmocka_unit_test(running_task_refuses_hand_completion),
