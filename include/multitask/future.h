@@ -136,8 +136,9 @@ int mt_future_set_running_or_notify_cancel(mt_future_t *f);
 /* Finishes with a value (the future takes ownership on success).  Allowed
  * from PENDING or RUNNING; MT_EBUSY (Python's InvalidStateError) when the
  * future is already done, or while a thread pool runs its task (the run
- * alone completes it; Python would let the hand win); the value then stays
- * the caller's. */
+ * alone completes it, even for the task itself on mt_task_current(): its
+ * caller sees the result when the function returns; Python would let the
+ * hand win); the value then stays the caller's. */
 int mt_future_set_result(mt_future_t *f, mt_value_t value);
 /* Finishes as "the task failed" with its code (< 0) and message (copied,
  * may be NULL).  result() then returns MT_ETASKFAILED. MT_EBUSY when done
