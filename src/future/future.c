@@ -40,7 +40,7 @@
  * A reference may still be taken after that (refs 0 -> 1), by whoever holds
  * QREF and runs the task or its callbacks: the task on mt_task_current(),
  * a callback on its f.  Refs and state being two words, QREF's holder then
- * turns QREF into a counted reference (qcounted, mt_future_ref) and drops
+ * turns QREF into a counted reference (QCOUNTED, mt_future_ref) and drops
  * it as one (release_qref) once the caller's free has marked ORPHAN.
  *
  * Notify: if the old word had SLEEPERS, wake the word (threads and parked
@@ -129,12 +129,13 @@ mt_future_t *mt_future_new(void) {
 /* A reference taken from 0 can only come from QREF's holder (the worker
  * running the task or its callbacks, or a shutdown cancelling it): every
  * other holder let go, and the future lives on only through QREF.  That
- * holder then counts the queue's reference in refs too (qcounted): a
+ * holder then counts the queue's reference in refs too (QCOUNTED): a
  * caller's free that took refs to 0 cannot decide alone any more. */
 mt_future_t *mt_future_ref(mt_future_t *f) {
-  if (f && __atomic_fetch_add(&f->refs, 1, __ATOMIC_RELAXED) == 0 && !f->qcounted) {
+  if (f && __atomic_fetch_add(&f->refs, 1, __ATOMIC_RELAXED) == 0 &&
+      !(__atomic_load_n(&f->state, __ATOMIC_RELAXED) & MT__F_QCOUNTED)) {
     __atomic_fetch_add(&f->refs, 1, __ATOMIC_RELAXED);
-    f->qcounted = true;
+    __atomic_fetch_or(&f->state, MT__F_QCOUNTED, __ATOMIC_RELAXED); /* read by us alone */
   }
   return f;
 }
@@ -170,14 +171,15 @@ void mt_future_free(mt_future_t *f) {
 }
 
 void mt__future_release_qref(mt_future_t *f) {
-  if (f->qcounted) {
+  if (__atomic_load_n(&f->state, __ATOMIC_RELAXED) & MT__F_QCOUNTED) {
     /* The caller's free took refs to 0 before mt_future_ref resurrected
      * it, and saw QREF (we still hold it): it sets ORPHAN, if it has not
      * yet, within a few instructions.  Wait for that, so that it never
      * sees QREF gone and frees; then drop the counted reference. */
     uint32_t s;
     while (!((s = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE)) & MT__F_ORPHAN)) mt__sys_yield();
-    while (!__atomic_compare_exchange_n(&f->state, &s, s & ~(MT__F_QREF | MT__F_ORPHAN), true,
+    while (!__atomic_compare_exchange_n(&f->state, &s,
+                                        s & ~(MT__F_QREF | MT__F_ORPHAN | MT__F_QCOUNTED), true,
                                         __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
       ;
     mt_future_free(f);
@@ -257,7 +259,7 @@ static int notify(mt_future_t *f, uint32_t old) {
 }
 
 /* The flags a completion keeps: LISTENERS, and the queue's reference. */
-#define KEEP (MT__F_LISTENERS | MT__F_QREF | MT__F_ORPHAN)
+#define KEEP (MT__F_LISTENERS | MT__F_QREF | MT__F_ORPHAN | MT__F_QCOUNTED)
 
 /* Moves a not-done future to `to` (CANCELLED, or FINISHED from BUSY).
  * Returns the old word. */
@@ -689,10 +691,10 @@ static void run_task(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx
   f->done_cpu = cpu_byte(tl_stamp_cpu >= 0 ? tl_stamp_cpu : mt__cpu_now());
   uint32_t want;
   old = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
-  bool keep = f->qcounted; /* the task took a reference from 0: release_qref drops it */
-  do {
-    want = keep || (old & (MT__F_SLEEPERS | MT__F_LISTENERS)) ? MT_FUTURE_FINISHED | (old & KEEP)
-                                                              : MT_FUTURE_FINISHED;
+  do { /* QCOUNTED: the task took a reference from 0, release_qref drops it */
+    want = (old & (MT__F_SLEEPERS | MT__F_LISTENERS | MT__F_QCOUNTED))
+               ? MT_FUTURE_FINISHED | (old & KEEP)
+               : MT_FUTURE_FINISHED;
   } while (!__atomic_compare_exchange_n(&f->state, &old, want, true, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED));
   if (want & MT__F_QREF) { /* notify still uses f: drop the reference after it */

@@ -16,6 +16,8 @@
 #define MT__F_BUSY 16u     /* a completer claimed the future (transient) */
 #define MT__F_QREF 32u     /* an executor's queue holds a reference (not in refs) */
 #define MT__F_ORPHAN 64u   /* refs fell to 0 while QREF was held: QREF's holder frees */
+#define MT__F_QCOUNTED 128u /* with QREF: a reference was taken from refs 0, and refs
+                               counts the queue's reference too (future.c mt_future_ref) */
 
 typedef struct mt__cb {
   mt_future_cb fn;
@@ -46,8 +48,6 @@ struct mt_future {
   struct mt_future *qnext; /* intrusive queue link (atomic) */
   /* ---- cold line ---- */
   uint32_t cancel_req; /* mt_future_cancel_running was called */
-  bool qcounted;       /* QREF's holder turned it into a counted reference (future.c
-                          mt_future_ref: a reference taken from 0); only it reads this */
   char *message;       /* NULL or heap copy of the error message */
   mt__mutex_t lock;    /* guards cbs and watchers */
   mt__cb_t *cbs, *cbs_last;
