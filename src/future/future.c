@@ -40,8 +40,10 @@
  * A reference may still be taken after that (refs 0 -> 1), by whoever holds
  * QREF and runs the task or its callbacks: the task on mt_task_current(),
  * a callback on its f.  Refs and state being two words, QREF's holder then
- * turns QREF into a counted reference (QCOUNTED, mt_future_ref) and drops
- * it as one (release_qref) once the caller's free has marked ORPHAN.
+ * turns QREF into a counted reference (QCOUNTED, mt_future_ref); at its
+ * release, if the caller's free already marked ORPHAN it drops that
+ * reference, else it marks HANDOFF and the caller's free, which is bound
+ * to see QREF, drops it (no side ever waits for the other).
  *
  * Notify: if the old word had SLEEPERS, wake the word (threads and parked
  * coroutines); if it had LISTENERS, lock `lock`, detach the callback list, tell every watcher (still
@@ -160,30 +162,40 @@ static void destroy(mt_future_t *f) {
  * acquire load pairs with the release of the CAS that cleared QREF: the
  * holder's last writes happen before destroy. */
 void mt_future_free(mt_future_t *f) {
-  if (!f) return;
-  if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  if (f && __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) mt__future_last_ref_gone(f);
+}
+
+void mt__future_last_ref_gone(mt_future_t *f) {
   uint32_t s = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
-  while (s & MT__F_QREF)
-    if (__atomic_compare_exchange_n(&f->state, &s, s | MT__F_ORPHAN, true, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE))
+  while (s & MT__F_QREF) {
+    /* HANDOFF: a reference was taken from 0 after our decrement and QREF's
+     * holder is done: QREF is ours to clear, the queue's counted
+     * reference ours to drop (mt__future_release_qref). */
+    uint32_t want = (s & MT__F_HANDOFF) ? s & ~(MT__F_QREF | MT__F_QCOUNTED | MT__F_HANDOFF)
+                                        : s | MT__F_ORPHAN;
+    if (__atomic_compare_exchange_n(&f->state, &s, want, true, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+      if (s & MT__F_HANDOFF) mt_future_free(f);
       return;
+    }
+  }
   destroy(f);
 }
 
 void mt__future_release_qref(mt_future_t *f) {
-  if (__atomic_load_n(&f->state, __ATOMIC_RELAXED) & MT__F_QCOUNTED) {
-    /* The caller's free took refs to 0 before mt_future_ref resurrected
-     * it, and saw QREF (we still hold it): it sets ORPHAN, if it has not
-     * yet, within a few instructions.  Wait for that, so that it never
-     * sees QREF gone and frees; then drop the counted reference. */
-    uint32_t s;
-    while (!((s = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE)) & MT__F_ORPHAN)) mt__sys_yield();
-    while (!__atomic_compare_exchange_n(&f->state, &s,
-                                        s & ~(MT__F_QREF | MT__F_ORPHAN | MT__F_QCOUNTED), true,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-      ;
-    mt_future_free(f);
-    return;
+  uint32_t s = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
+  while (s & MT__F_QCOUNTED) {
+    /* A reference was taken from 0 (mt_future_ref): the caller's free that
+     * took refs to 0 is done if it set ORPHAN (we clear QREF and drop the
+     * queue's counted reference), else still in flight and bound to see
+     * QREF: HANDOFF tells it to do both, so we never wait for it. */
+    uint32_t want = (s & MT__F_ORPHAN) ? s & ~(MT__F_QREF | MT__F_ORPHAN | MT__F_QCOUNTED)
+                                       : s | MT__F_HANDOFF;
+    if (__atomic_compare_exchange_n(&f->state, &s, want, true, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+      if (s & MT__F_ORPHAN) mt_future_free(f);
+      return;
+    }
   }
   uint32_t old = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
   while (!__atomic_compare_exchange_n(&f->state, &old, old & ~(MT__F_QREF | MT__F_ORPHAN), true,
@@ -259,7 +271,7 @@ static int notify(mt_future_t *f, uint32_t old) {
 }
 
 /* The flags a completion keeps: LISTENERS, and the queue's reference. */
-#define KEEP (MT__F_LISTENERS | MT__F_QREF | MT__F_ORPHAN | MT__F_QCOUNTED)
+#define KEEP (MT__F_LISTENERS | MT__F_QREF | MT__F_ORPHAN | MT__F_QCOUNTED | MT__F_HANDOFF)
 
 /* Moves a not-done future to `to` (CANCELLED, or FINISHED from BUSY).
  * Returns the old word. */

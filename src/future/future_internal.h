@@ -18,6 +18,8 @@
 #define MT__F_ORPHAN 64u   /* refs fell to 0 while QREF was held: QREF's holder frees */
 #define MT__F_QCOUNTED 128u /* with QREF: a reference was taken from refs 0, and refs
                                counts the queue's reference too (future.c mt_future_ref) */
+#define MT__F_HANDOFF 256u  /* with QCOUNTED: QREF's holder is done; the caller's free,
+                               still in flight, drops the queue's counted reference */
 
 typedef struct mt__cb {
   mt_future_cb fn;
@@ -78,6 +80,9 @@ mt_future_t *mt__future_task_new(mt_task_fn fn, void *arg, uint32_t refs);
  * ends with mt__future_run_queued or mt__future_release_qref, never
  * mt_future_free. */
 mt_future_t *mt__future_queued_new(mt_task_fn fn, void *arg);
+/* The second half of mt_future_free, after `refs` fell to 0 (tests call it
+ * to stop a free half way). */
+void mt__future_last_ref_gone(mt_future_t *f);
 /* Drops the queue's reference (QREF); frees f if it was the last one. */
 void mt__future_release_qref(mt_future_t *f);
 /* mt__future_run for a queued future, and drops the queue's reference

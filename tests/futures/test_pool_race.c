@@ -10,6 +10,7 @@
  * must be freed exactly once (a double free counts twice, and ASan sees
  * it; a leak counts short), whichever side lets go last. */
 #include "mt_test.h"
+#include "future/future_internal.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -250,8 +251,46 @@ static void late_reference_keeps_future(void **state) {
   }
 }
 
+/* The caller's free stopped half way (refs at 0, the rest not yet run)
+ * while the task takes a reference from 0 and ends: the worker must not
+ * wait for that caller (the task queued behind runs), and the caller's
+ * late half then drops the queue's reference (HANDOFF). */
+static void late_reference_while_caller_frees(void **state) {
+  (void)state;
+  long rounds = mt_test_scaled(200, 10);
+  for (long i = 0; i < rounds; i++) {
+    mt_thread_pool_opts_t o = MT_THREAD_POOL_OPTS_INIT;
+    o.max_workers = 1;
+    mt_executor_t *ex = mt_executor_new_thread_pool(&o);
+    assert_non_null(ex);
+    g_gate = mt_future_new();
+    g_kept = NULL;
+    g_freed = 0;
+    mt_future_t *f, *next;
+    assert_code(mt_executor_submit(ex, refs_itself, NULL, &f), 0);
+    assert_code(mt_executor_submit(ex, after_gate, NULL, &next), 0);
+    assert_int_equal(__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL), 0); /* free's 1st half */
+    assert_code(mt_future_set_result(g_gate, (mt_value_t){0}), 0);
+    assert_code(mt_future_result(next, 30.0, NULL), 0); /* the worker went on */
+    assert_non_null(__atomic_load_n(&g_kept, __ATOMIC_ACQUIRE));
+    assert_true(__atomic_load_n(&f->state, __ATOMIC_ACQUIRE) & MT__F_HANDOFF);
+    mt__future_last_ref_gone(f); /* free's 2nd half: drops the queue's reference */
+    assert_int_equal(__atomic_load_n(&g_freed, __ATOMIC_RELAXED), 0); /* `next`'s value is not freed yet */
+    mt_value_t v = {0};
+    assert_code(mt_future_result(g_kept, 0, &v), 0);
+    assert_int_equal((intptr_t)v.ptr, 42);
+    mt_future_free(g_kept);
+    assert_int_equal(__atomic_load_n(&g_freed, __ATOMIC_RELAXED), 1);
+    mt_future_free(next);
+    assert_int_equal(__atomic_load_n(&g_freed, __ATOMIC_RELAXED), 2);
+    mt_future_free(g_gate);
+    mt_executor_free(ex);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(late_reference_while_caller_frees),
       cmocka_unit_test(late_reference_keeps_future),
       cmocka_unit_test(freed_exactly_once),
       cmocka_unit_test(cancelled_from_queue_freed_once),
