@@ -135,11 +135,14 @@ int mt_future_exception(mt_future_t *f, double timeout, mt_task_error_t *out);
 int mt_future_set_running_or_notify_cancel(mt_future_t *f);
 /* Finishes with a value (the future takes ownership on success).  Allowed
  * from PENDING or RUNNING; MT_EBUSY (Python's InvalidStateError) when the
- * future is already done; the value then stays the caller's. */
+ * future is already done, or while a thread pool runs its task (the run
+ * alone completes it, even for the task itself on mt_task_current(): its
+ * caller sees the result when the function returns; Python would let the
+ * hand win); the value then stays the caller's. */
 int mt_future_set_result(mt_future_t *f, mt_value_t value);
 /* Finishes as "the task failed" with its code (< 0) and message (copied,
- * may be NULL).  result() then returns MT_ETASKFAILED. MT_EBUSY when done,
- * MT_EINVAL for code >= 0. */
+ * may be NULL).  result() then returns MT_ETASKFAILED. MT_EBUSY when done
+ * or while a thread pool runs its task, MT_EINVAL for code >= 0. */
 int mt_future_set_exception(mt_future_t *f, int code, const char *message);
 /* Finishes as "the executor could not run it" (code < 0 such as MT_EBROKEN,
  * MT_EWORKERDIED): result() returns that code itself. */

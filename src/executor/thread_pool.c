@@ -9,6 +9,11 @@
  * queue.  Producers (submit) append with one XCHG on `tail`; consumers
  * (workers) serialise on `qlock` and take a small batch at a time (about
  * backlog / workers, at most BATCH), so the lock is taken once per batch.
+ * A consumer taking the last node swings `tail` back to the stub by CAS
+ * (q_pop) rather than pushing the stub behind it, so it never writes into
+ * a popped future's line.  The queue's reference to a future is the QREF
+ * flag of its state word (future.c), dropped by the CAS that publishes
+ * the result.
  * `npushed` / `npopped` count the backlog for the idle checks.
  *
  * Parking: a worker with nothing to do spins (bounded, mt__spin_rounds,
@@ -19,7 +24,7 @@
  * `wakeups` (a counting semaphore on one futex word).  submit wakes only
  * when it can CLAIM a registered sleeper (CAS nsleepers k -> k-1, then
  * token + futex wake): one system call per sleeping worker, none while
- * workers are awake, and none while one spins (at most one does: it takes
+ * workers are awake, and none while one spins (as a rule one does: it takes
  * the task).  A worker that got a batch and still sees backlog with nobody
  * spinning claims the next sleeper (wake-ups propagate instead of one per
  * task).  A registered
@@ -140,11 +145,18 @@ static mt_future_t *q_pop(pool_t *p) {
     p->head = next;
     return head;
   }
-  if (__atomic_load_n(&p->tail, __ATOMIC_ACQUIRE) != head) return NULL;
-  q_push(p, &p->stub);
-  next = __atomic_load_n(&head->qnext, __ATOMIC_ACQUIRE);
-  if (!next) return NULL;
-  p->head = next;
+  /* head is the last node: swing tail back to the stub with one CAS
+   * instead of pushing the stub behind head (Vyukov's way), which wrote
+   * head->qnext: a store into the future's line while its caller polls it.
+   * The stub's link is cleared first; the CAS (release) publishes that to
+   * the next producer, whose XCHG then returns the stub.  A failed CAS
+   * means a push behind head is half done: NULL, as above. */
+  __atomic_store_n(&p->stub.qnext, NULL, __ATOMIC_RELAXED);
+  mt_future_t *expect = head;
+  if (!__atomic_compare_exchange_n(&p->tail, &expect, &p->stub, false, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_ACQUIRE))
+    return NULL;
+  p->head = &p->stub;
   return head;
 }
 
@@ -169,7 +181,11 @@ static int pop_batch(pool_t *p, mt_future_t **out, int max) {
     if (!f) break;
     out[k++] = f;
   }
-  __atomic_store_n(&p->npopped, p->npopped + (uint64_t)k, __ATOMIC_SEQ_CST);
+  /* A release store, not an XCHG: npopped is in no Dekker pair (those are
+   * npushed/nsleepers, above); a reader that sees it late sees MORE
+   * backlog than there is (a spurious pop attempt under qlock, or a worker
+   * not parking yet), never less, and the unlock publishes it anyway. */
+  __atomic_store_n(&p->npopped, p->npopped + (uint64_t)k, __ATOMIC_RELEASE);
   mt__mutex_unlock(&p->qlock, false);
   return k;
 }
@@ -198,7 +214,7 @@ static void fail_list(mt_future_t *list, int code, const char *why) {
       mt_future_cancel(f);
     else
       mt__future_fail(f, code, why);
-    mt_future_free(f);
+    mt__future_release_qref(f);
   }
 }
 
@@ -317,17 +333,24 @@ static void far_idle(void) {
   if (tl_far_run < NEAR_GAP_MAX && ++tl_far_run == NEAR_GAP_MAX) tl_near_gap = tl_near_left = 1;
 }
 
-/* Bounded spin on the backlog; true when there is news.  At most one
+/* Bounded spin on the backlog; true when there is news.  As a rule one
  * worker spins at a time (as Go's scheduler limits spinning threads): on a
  * small machine more spinners only steal the submitter's CPU.  *spun_ns:
  * how long a spin that found nothing lasted (0 when not timed, -1 when
  * there was no spin). */
 static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
-  uint32_t zero = 0;
   *spun_ns = -1;
-  if (!__atomic_compare_exchange_n(&p->nspinning, &zero, 1, false, __ATOMIC_SEQ_CST,
-                                   __ATOMIC_RELAXED))
-    return has_news(p);
+  /* Becoming the spinner: a load and a plain store, not a CAS (one locked
+   * instruction less per idle episode).  Two workers may both see 0 and
+   * spin at once, rarely: "one spinner" is a policy, not a safety rule.
+   * What is needed is only that a submitter reading 1 (and so waking
+   * nobody) finds a worker that sees its push: every spinner polls
+   * npushed, and each leaves either with the work (news) or through the
+   * seq_cst clear + has_news re-check below, a Dekker pair with submit's
+   * push then nspinning load.  A submitter reading 0 although we spin only
+   * wakes a sleeper needlessly. */
+  if (__atomic_load_n(&p->nspinning, __ATOMIC_RELAXED)) return has_news(p);
+  __atomic_store_n(&p->nspinning, 1, __ATOMIC_RELAXED);
   uint32_t shift = tl_spin_shift;
   /* The last submitter runs on our CPU (future.c tl_near_cpu says why):
    * move off it (above), or if we stay, no spin, straight to the yields
@@ -352,7 +375,12 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
       news = has_news(p);
   }
   if (news) {
-    __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);
+    /* A release store, not an XCHG: this worker found work and goes to
+     * pop it, and before it can park it passes park()'s seq_cst Dekker
+     * (nsleepers then npushed), so a submitter that still reads 1 here
+     * and skips its wake loses nothing.  Only the "no news" exit below
+     * re-checks the backlog right after clearing, so it stays seq_cst. */
+    __atomic_store_n(&p->nspinning, 0, __ATOMIC_RELEASE);
     if (!near) adapt_spin(shift, true);
     return true;
   }
@@ -439,13 +467,15 @@ static void run_batch(worker_t *w, mt_future_t **batch, int k) {
     mt_future_t *f = batch[i];
     w->i = i;
     w->left = k - 1 - i;
-    if (load32(&p->broken))
+    if (load32(&p->broken)) {
       mt__future_fail(f, MT_EBROKEN, "the pool is broken: a worker's initializer failed");
-    else if (load32(&p->cancel_pending))
+      mt__future_release_qref(f);
+    } else if (load32(&p->cancel_pending)) {
       mt_future_cancel(f);
-    else
-      mt__future_run(f, before_finish, w);
-    mt_future_free(f);
+      mt__future_release_qref(f);
+    } else {
+      mt__future_run_queued(f, before_finish, w); /* drops the queue's reference */
+    }
   }
   w->k = 0;
 }
@@ -460,8 +490,8 @@ static void worker_died(void *arg) {
   pool_t *p = w->p;
   mt_future_t *cur = w->k > 0 ? w->batch[w->i] : NULL;
   if (cur) {
-    mt__future_fail(cur, MT_EWORKERDIED, "the task ended its worker thread (pthread_exit)");
-    mt_future_free(cur);
+    mt__future_fail_running(cur, MT_EWORKERDIED, "the task ended its worker thread (pthread_exit)");
+    mt__future_release_qref(cur);
   }
   mt_future_t *orphans = NULL; /* failed after ctl is released */
   mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
@@ -480,7 +510,7 @@ static void worker_died(void *arg) {
   mt__mutex_unlock(&p->ctl, false);
   for (int j = w->i + 1; cur && j < w->k && closed; j++) {
     mt__future_fail(w->batch[j], MT_EWORKERDIED, "its worker thread ended before it ran");
-    mt_future_free(w->batch[j]);
+    mt__future_release_qref(w->batch[j]);
   }
   fail_list(orphans, MT_ENOMEM, "no worker thread could be started to run it");
   wake_one(p);
@@ -556,7 +586,7 @@ static bool forked(const pool_t *p) { return p->fork_gen != mt__fork_generation(
 static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) {
   pool_t *p = self;
   if (forked(p)) return MT_EFORKED;
-  mt_future_t *f = mt__future_task_new(fn, arg, 2); /* caller + queue */
+  mt_future_t *f = mt__future_queued_new(fn, arg); /* the caller's; the queue's is QREF */
   if (!f) return MT_ENOMEM;
   mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
   int r = load32(&p->broken) ? MT_EBROKEN : load32(&p->closed) ? MT_ECLOSED : 0;
@@ -571,7 +601,7 @@ static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) 
   }
   mt__mutex_unlock(&p->ctl, false);
   if (r < 0) {
-    mt_future_free(f);
+    mt__future_release_qref(f);
     mt_future_free(f);
     return r;
   }

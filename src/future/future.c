@@ -22,8 +22,28 @@
  *   PENDING|RUNNING -> +BUSY      a completer claims the future; only the
  *                                 claimer writes value/err/message
  *   +BUSY -> FINISHED             publishes them (release), then notify
+ *   PENDING -> RUNNING|BUSY       an executor runs its task (run_task): the
+ *                                 start and the claim in one CAS
  * "Done" means CANCELLED or FINISHED without BUSY; readers use acquire
  * loads, so a done state makes value/err/message visible.
+ *
+ * The queue's reference.  A pool's queue holds its future by the QREF flag
+ * in the state word, not in `refs`: the worker's completing CAS (FINISHED)
+ * also clears QREF when no SLEEPERS/LISTENERS ask it to touch the future
+ * afterwards, so a one-at-a-time call costs the worker two RMWs on the
+ * future's line (start+claim, publish+release) instead of four (start,
+ * claim, publish, refs drop), each an RFO while the caller polls that line.
+ * If `refs` reaches 0 while QREF is set (the caller let go of a pending
+ * future), mt_future_free sets ORPHAN instead of freeing, and the CAS that
+ * clears QREF sees it and frees: both are CAS on the one word, so exactly
+ * one side frees (mt_future_free, mt__future_release_qref).
+ * A reference may still be taken after that (refs 0 -> 1), by whoever holds
+ * QREF and runs the task or its callbacks: the task on mt_task_current(),
+ * a callback on its f.  Refs and state being two words, QREF's holder then
+ * turns QREF into a counted reference (QCOUNTED, mt_future_ref); at its
+ * release, if the caller's free already marked ORPHAN it drops that
+ * reference, else it marks HANDOFF and the caller's free, which is bound
+ * to see QREF, drops it (no side ever waits for the other).
  *
  * Notify: if the old word had SLEEPERS, wake the word (threads and parked
  * coroutines); if it had LISTENERS, lock `lock`, detach the callback list, tell every watcher (still
@@ -97,13 +117,28 @@ mt_future_t *mt__future_task_new(mt_task_fn fn, void *arg, uint32_t refs) {
   return f;
 }
 
+mt_future_t *mt__future_queued_new(mt_task_fn fn, void *arg) {
+  mt_future_t *f = mt__future_task_new(fn, arg, 1);
+  if (f) f->state = MT__F_QREF; /* not yet shared: a plain store */
+  return f;
+}
+
 mt_future_t *mt_future_new(void) {
   mt_future_t *f = mt__future_task_new(NULL, NULL, 1);
   return f ? f : mt__fail_null(MT_ENOMEM);
 }
 
+/* A reference taken from 0 can only come from QREF's holder (the worker
+ * running the task or its callbacks, or a shutdown cancelling it): every
+ * other holder let go, and the future lives on only through QREF.  That
+ * holder then counts the queue's reference in refs too (QCOUNTED): a
+ * caller's free that took refs to 0 cannot decide alone any more. */
 mt_future_t *mt_future_ref(mt_future_t *f) {
-  if (f) __atomic_fetch_add(&f->refs, 1, __ATOMIC_RELAXED);
+  if (f && __atomic_fetch_add(&f->refs, 1, __ATOMIC_RELAXED) == 0 &&
+      !(__atomic_load_n(&f->state, __ATOMIC_RELAXED) & MT__F_QCOUNTED)) {
+    __atomic_fetch_add(&f->refs, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_or(&f->state, MT__F_QCOUNTED, __ATOMIC_RELAXED); /* read by us alone */
+  }
   return f;
 }
 
@@ -119,9 +154,54 @@ static void destroy(mt_future_t *f) {
   mt__future_dealloc(f);
 }
 
+/* The last counted reference is gone.  If a queue still holds QREF, mark
+ * the future ORPHAN for the queue's holder to free; QREF is cleared and
+ * ORPHAN set only by CAS on the one word, so exactly one of the two frees
+ * it: the CAS that clears QREF sees ORPHAN (the holder frees), or this CAS
+ * fails on the cleared QREF and the next load sees it gone (we free).  The
+ * acquire load pairs with the release of the CAS that cleared QREF: the
+ * holder's last writes happen before destroy. */
 void mt_future_free(mt_future_t *f) {
-  if (!f) return;
-  if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) destroy(f);
+  if (f && __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) mt__future_last_ref_gone(f);
+}
+
+void mt__future_last_ref_gone(mt_future_t *f) {
+  uint32_t s = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
+  while (s & MT__F_QREF) {
+    /* HANDOFF: a reference was taken from 0 after our decrement and QREF's
+     * holder is done: QREF is ours to clear, the queue's counted
+     * reference ours to drop (mt__future_release_qref). */
+    uint32_t want = (s & MT__F_HANDOFF) ? s & ~(MT__F_QREF | MT__F_QCOUNTED | MT__F_HANDOFF)
+                                        : s | MT__F_ORPHAN;
+    if (__atomic_compare_exchange_n(&f->state, &s, want, true, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+      if (s & MT__F_HANDOFF) mt_future_free(f);
+      return;
+    }
+  }
+  destroy(f);
+}
+
+void mt__future_release_qref(mt_future_t *f) {
+  uint32_t s = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
+  while (s & MT__F_QCOUNTED) {
+    /* A reference was taken from 0 (mt_future_ref): the caller's free that
+     * took refs to 0 is done if it set ORPHAN (we clear QREF and drop the
+     * queue's counted reference), else still in flight and bound to see
+     * QREF: HANDOFF tells it to do both, so we never wait for it. */
+    uint32_t want = (s & MT__F_ORPHAN) ? s & ~(MT__F_QREF | MT__F_ORPHAN | MT__F_QCOUNTED)
+                                       : s | MT__F_HANDOFF;
+    if (__atomic_compare_exchange_n(&f->state, &s, want, true, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+      if (s & MT__F_ORPHAN) mt_future_free(f);
+      return;
+    }
+  }
+  uint32_t old = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
+  while (!__atomic_compare_exchange_n(&f->state, &old, old & ~(MT__F_QREF | MT__F_ORPHAN), true,
+                                      __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    ;
+  if (old & MT__F_ORPHAN) destroy(f);
 }
 
 /* ---- queries --------------------------------------------------------- */
@@ -190,13 +270,16 @@ static int notify(mt_future_t *f, uint32_t old) {
   return 0;
 }
 
+/* The flags a completion keeps: LISTENERS, and the queue's reference. */
+#define KEEP (MT__F_LISTENERS | MT__F_QREF | MT__F_ORPHAN | MT__F_QCOUNTED | MT__F_HANDOFF)
+
 /* Moves a not-done future to `to` (CANCELLED, or FINISHED from BUSY).
  * Returns the old word. */
 static uint32_t publish(mt_future_t *f, uint32_t to) {
   uint32_t old = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
   uint32_t want;
   do {
-    want = to | (old & MT__F_LISTENERS);
+    want = to | (old & KEEP);
   } while (!__atomic_compare_exchange_n(&f->state, &old, want, true, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED));
   return old;
@@ -239,7 +322,7 @@ int mt_future_cancel(mt_future_t *f) {
   for (;;) {
     if ((old & MT__F_STATE) == MT_FUTURE_CANCELLED) return 1;
     if ((old & MT__F_BUSY) || (old & MT__F_STATE) != MT_FUTURE_PENDING) return 0;
-    uint32_t want = MT_FUTURE_CANCELLED | (old & MT__F_LISTENERS);
+    uint32_t want = MT_FUTURE_CANCELLED | (old & KEEP);
     if (__atomic_compare_exchange_n(&f->state, &old, want, true, __ATOMIC_ACQ_REL,
                                     __ATOMIC_RELAXED))
       break;
@@ -461,6 +544,19 @@ void mt__future_fail(mt_future_t *f, int code, const char *message) {
   set_error(f, code, message, false);
 }
 
+void mt__future_fail_running(mt_future_t *f, int code, const char *message) {
+  uint32_t s = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
+  if (!(s & MT__F_BUSY) || (s & MT__F_STATE) != MT_FUTURE_RUNNING) {
+    mt__future_fail(f, code, message);
+    return;
+  }
+  /* claimed by this thread's run (run_task): only we write the outcome */
+  f->err = code;
+  f->task_err = false;
+  f->message = dup_message(message);
+  (void)finish(f);
+}
+
 /* ---- callbacks ------------------------------------------------------- */
 
 /* Under f->lock: sets LISTENERS unless done.  true = registered. */
@@ -557,17 +653,36 @@ void mt__future_complete(mt_future_t *f, int r, mt_value_t v, bool as_cancelled)
   (void)finish(f);
 }
 
-void mt__future_run(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx) {
-  if (mt_future_set_running_or_notify_cancel(f) != 1) return;
+/* Runs a task future.  One CAS starts AND claims it (PENDING ->
+ * RUNNING|BUSY): the running task is the only one to complete it, so a
+ * hand completion meanwhile gets MT_EBUSY (Python lets it win, and the
+ * worker's own set_result then fails).  With qref, the queue's reference
+ * goes in the publishing CAS when nobody sleeps on or listens to the
+ * future (no notify then touches it afterwards); else after the notify.
+ * Each CAS here was a separate RMW on the future's line while its caller
+ * polls that line (issue 13: start, claim, publish, reference drop). */
+static void run_task(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx, bool qref) {
+  uint32_t old = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
+  for (;;) {
+    if ((old & MT__F_BUSY) || (old & MT__F_STATE) != MT_FUTURE_PENDING) { /* cancelled, or
+                                                                   completed by hand */
+      if (qref) mt__future_release_qref(f);
+      return;
+    }
+    if (__atomic_compare_exchange_n(&f->state, &old,
+                                    old | MT_FUTURE_RUNNING | MT__F_BUSY, true,
+                                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+      break;
+  }
   mt_value_t v = {0};
   mt_future_t *saved = tl_current;
   tl_current = f;
   int r = f->fn(f->arg, &v);
   tl_current = saved;
-  if (!claim(f)) { /* completed by hand meanwhile (misuse): drop ours */
-    if (v.free_fn) v.free_fn(v.ptr);
-    return;
-  }
+  /* before_finish first (it touches the pool's lines), so that the writes
+   * into f (outcome, done_cpu, state) follow each other: the caller polls
+   * f's line, and a poll between two of them costs another transfer. */
+  if (before_finish) before_finish(ctx);
   if (r < 0) {
     f->err = r;
     f->task_err = true;
@@ -581,6 +696,32 @@ void mt__future_run(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx)
       tl_message = NULL;
     }
   }
-  if (before_finish) before_finish(ctx);
-  (void)finish(f); /* a broken future (fork) still holds the outcome */
+  if (!qref) {
+    (void)finish(f); /* a broken future (fork) still holds the outcome */
+    return;
+  }
+  f->done_cpu = cpu_byte(tl_stamp_cpu >= 0 ? tl_stamp_cpu : mt__cpu_now());
+  uint32_t want;
+  old = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
+  do { /* QCOUNTED: the task took a reference from 0, release_qref drops it */
+    want = (old & (MT__F_SLEEPERS | MT__F_LISTENERS | MT__F_QCOUNTED))
+               ? MT_FUTURE_FINISHED | (old & KEEP)
+               : MT_FUTURE_FINISHED;
+  } while (!__atomic_compare_exchange_n(&f->state, &old, want, true, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED));
+  if (want & MT__F_QREF) { /* notify still uses f: drop the reference after it */
+    (void)notify(f, old);
+    mt__future_release_qref(f);
+  } else if (old & MT__F_ORPHAN) { /* every other reference went before: ours was the last */
+    destroy(f);
+  }
+  /* else: f may be freed already (by its caller, who saw FINISHED) */
+}
+
+void mt__future_run(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx) {
+  run_task(f, before_finish, ctx, false);
+}
+
+void mt__future_run_queued(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx) {
+  run_task(f, before_finish, ctx, true);
 }

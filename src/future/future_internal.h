@@ -14,6 +14,12 @@
 #define MT__F_LISTENERS 4u /* callbacks or watchers are registered */
 #define MT__F_SLEEPERS 8u  /* a waiter parks on the word: a completer wakes it */
 #define MT__F_BUSY 16u     /* a completer claimed the future (transient) */
+#define MT__F_QREF 32u     /* an executor's queue holds a reference (not in refs) */
+#define MT__F_ORPHAN 64u   /* refs fell to 0 while QREF was held: QREF's holder frees */
+#define MT__F_QCOUNTED 128u /* with QREF: a reference was taken from refs 0, and refs
+                               counts the queue's reference too (future.c mt_future_ref) */
+#define MT__F_HANDOFF 256u  /* with QCOUNTED: QREF's holder is done; the caller's free,
+                               still in flight, drops the queue's counted reference */
 
 typedef struct mt__cb {
   mt_future_cb fn;
@@ -67,9 +73,29 @@ void mt__future_dealloc(void *p);
 
 /* A task future: PENDING with fn/arg and `refs` references. */
 mt_future_t *mt__future_task_new(mt_task_fn fn, void *arg, uint32_t refs);
+/* A task future for an executor's queue: PENDING|QREF with refs = 1 (the
+ * caller's).  The queue's reference is the QREF flag in the state word, so
+ * that the completion that publishes the result also drops it, in the same
+ * CAS (future.c "The queue's reference").  Whoever took it from the queue
+ * ends with mt__future_run_queued or mt__future_release_qref, never
+ * mt_future_free. */
+mt_future_t *mt__future_queued_new(mt_task_fn fn, void *arg);
+/* The second half of mt_future_free, after `refs` fell to 0 (tests call it
+ * to stop a free half way). */
+void mt__future_last_ref_gone(mt_future_t *f);
+/* Drops the queue's reference (QREF); frees f if it was the last one. */
+void mt__future_release_qref(mt_future_t *f);
+/* mt__future_run for a queued future, and drops the queue's reference
+ * (in the publishing CAS when nobody sleeps on or listens to f): f must not
+ * be touched after it returns. */
+void mt__future_run_queued(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx);
+/* mt__future_fail for the future this thread is running (a task that ended
+ * its thread inside fn: the run holds the claim, BUSY); any other future
+ * is failed as by mt__future_fail. */
+void mt__future_fail_running(mt_future_t *f, int code, const char *message);
 /* Runs the task if it was not cancelled (set running, call fn with the
  * thread's current task set, complete, notify).  before_finish (may be
- * NULL) runs after fn, just before the future is published as done.
+ * NULL) runs after fn, before the outcome is written and published.
  * Does not drop a reference. */
 void mt__future_run(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx);
 /* Completes a task future from its function's outcome, as mt__future_run
