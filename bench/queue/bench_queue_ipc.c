@@ -70,9 +70,10 @@ static void run_ours(void *arg, mtb_run_t *r) {
 /* The parent's PULL socket with the high-water mark, bound to url; NULL
  * (said on stderr) if the bind fails. */
 static void *zmq_pull_bound(void *ctx, const char *url) {
-  int hwm = HWM;
+  int hwm = HWM, timeout_ms = 30000; /* a lost message fails the run instead of hanging it */
   void *pull = zmq_socket(ctx, ZMQ_PULL);
   zmq_setsockopt(pull, ZMQ_RCVHWM, &hwm, sizeof hwm);
+  zmq_setsockopt(pull, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
   if (zmq_bind(pull, url) == 0) return pull;
   fprintf(stderr, "zmq_bind %s: %s\n", url, zmq_strerror(zmq_errno()));
   zmq_close(pull);
@@ -95,23 +96,34 @@ static void run_zmq(void *arg, mtb_run_t *r) {
   void *ctx = zmq_ctx_new();
   void *pull = zmq_pull_bound(ctx, url);
   if (!pull) return; /* the harness fails the row: mtb_stop never called */
+  int ackfd[2];
+  if (pipe(ackfd) != 0) return;
   uint64_t sum = 0;
   mtb_start(r);
   pid_t pid = fork();
   if (pid == 0) { /* a fresh context in the child: never share one across fork */
+    char ack;
     void *c = zmq_ctx_new(), *push = zmq_push_connected(c, url);
     char m[MSG] = {1};
     for (uint64_t i = 0; i < (uint64_t)n_msgs; i++)
       memcpy(m, &i, sizeof i), zmq_send(push, m, MSG, 0);
+    /* close only once everything arrived (as ol_zmq): a make bench run of
+     * 2026-11-30 hung here with the child gone and messages missing */
+    if (read(ackfd[0], &ack, 1) != 1) _exit(1);
     zmq_close(push);
     zmq_ctx_term(c);
     _exit(0);
   }
   char m[MSG];
-  for (long i = 0; i < n_msgs; i++)
-    if (zmq_recv(pull, m, MSG, 0) == MSG) sum += take(m);
+  for (long i = 0; i < n_msgs; i++) {
+    int got = zmq_recv(pull, m, MSG, 0);
+    if (got < 0) break; /* timed out: the sum shows it */
+    if (got == MSG) sum += take(m);
+  }
+  if (write(ackfd[1], "k", 1) != 1) sum = 0;
   waitpid(pid, NULL, 0);
   mtb_stop(r);
+  close(ackfd[0]), close(ackfd[1]);
   zmq_close(pull);
   zmq_ctx_term(ctx);
   unlink(url + strlen("ipc://"));
@@ -240,12 +252,15 @@ static void ol_zmq(void *arg, mtb_run_t *r) {
     _exit(0);
   }
   char m[MSG];
-  for (long k = 0; k < ol_n; k++)
-    if (zmq_recv(pull, m, MSG, 0) == MSG) {
+  for (long k = 0; k < ol_n; k++) {
+    int got = zmq_recv(pull, m, MSG, 0);
+    if (got < 0) break; /* timed out: the sum shows it */
+    if (got == MSG) {
       uint64_t i = take(m);
       lat[i] = mtb_now_ns() - (ol_t0 + (double)i * ol_period);
       sum += i;
     }
+  }
   if (write(ackfd[1], "k", 1) != 1) sum = 0;
   waitpid(pid, NULL, 0);
   mtb_stop(r);
