@@ -19,9 +19,8 @@
  *      workers lazily, at the first submits, which fell in the timed loop
  *      (the first task is due 1 ms after the start).  Measured under load
  *      (2026-11-30, perf sched timehist): each of our new workers waited
- *      0.3-6.8 ms (mostly 2-3 ms) for its first CPU, spinning submitter and
- *      all, against 0.04-0.8 ms for the peer's threads made outside the
- *      loop; the first task ran 0.1-35 ms late with the lazy start, against
+ *      0.001-6.8 ms (median 2.5 ms) for its first CPU, against 0.001-0.8
+ *      ms (median 0.07 ms) for the peer's threads made outside the loop; the first task ran 0.1-35 ms late with the lazy start, against
  *      0.03-3.3 ms after a pre-start.  That was thread creation measured on
  *      one side only, not submit->run latency (docs/benchmarks.md, "open
  *      loop").
