@@ -25,8 +25,7 @@
  * when it can CLAIM a registered sleeper (CAS nsleepers k -> k-1, then
  * token + futex wake): one system call per sleeping worker, none while
  * workers are awake, and none while one spins (as a rule one does: it takes
- * the task; `nspinning` covers the spin only, not the yields after it: a
- * yield may give the CPU away for a whole slice).  A worker that got a batch and still sees backlog with nobody
+ * the task).  A worker that got a batch and still sees backlog with nobody
  * spinning claims the next sleeper (wake-ups propagate instead of one per
  * task).  A registered
  * worker that finds work before sleeping unregisters with the same CAS, or,
