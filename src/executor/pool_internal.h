@@ -16,13 +16,6 @@ int mt__exec_spawn(void (*fn)(void *arg), void *arg, const char *name);
  * can be checked on a busy machine too. */
 void mt__pool_near_move_always(bool on);
 
-/* Tests: fn (NULL: none) runs before each sched_yield of an idle worker's
- * yield phase (thread_pool.c spin_for_news), so a test can hold a worker
- * there, as a time slice given to another thread does; and the number of
- * workers registered asleep (nsleepers) of a thread pool. */
-void mt__pool_yield_hook(void (*fn)(void));
-int mt__pool_sleepers(mt_executor_t *ex);
-
 struct mt_executor {
   const mt_executor_ops_t *ops;
   void *self;

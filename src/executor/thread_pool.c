@@ -310,13 +310,6 @@ static void adapt_spin(uint32_t shift, bool paid) {
 static _Thread_local uint32_t tl_near_gap = 1, tl_near_left = 1, tl_far_run;
 
 static bool near_move_always; /* tests (pool_internal.h) */
-static void (*yield_hook)(void); /* tests (pool_internal.h) */
-
-void mt__pool_yield_hook(void (*fn)(void)) { __atomic_store_n(&yield_hook, fn, __ATOMIC_RELEASE); }
-
-int mt__pool_sleepers(mt_executor_t *ex) {
-  return (int)__atomic_load_n(&((pool_t *)ex->self)->nsleepers, __ATOMIC_SEQ_CST);
-}
 
 void mt__pool_near_move_always(bool on) {
   __atomic_store_n(&near_move_always, on, __ATOMIC_RELAXED);
@@ -392,25 +385,13 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
     return true;
   }
   int64_t spun = t0 ? mt__now_ns() - t0 : 0;
-  /* No longer the spinner before the yields: a yield gives the CPU to
-   * whoever else is runnable on it (the submitter when we are near it,
-   * the other worker, a foreign thread) until its slice ends, ms later,
-   * and a submitter that reads nspinning == 1 wakes nobody.  Measured in
-   * an open loop at 6e5 tasks/s (docs/benchmarks.md, "open loop"): near
-   * yield phases lasted 0.5-21.6 ms with the flag held, 18,583 submits in
-   * one 150,000-task run skipped the wake of the parked worker, and the
-   * queue waited (test_pool_yield).  Cleared here (seq_cst), the yield
-   * loop's has_news and the one after it are the re-check of the Dekker
-   * pair with submit. */
-  __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);
   /* work found while yielding came from a submitter on OUR core: the
    * spin did not pay (future.c wait_done says the same) */
   for (int i = 0; i < mt__yield_rounds() && !news; i++) {
-    void (*hook)(void) = __atomic_load_n(&yield_hook, __ATOMIC_ACQUIRE);
-    if (hook) hook();
     mt__sys_yield();
     news = has_news(p);
   }
+  __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);
   news = news || has_news(p);
   if (news && !near) adapt_spin(shift, false);
   else if (!news && !near) *spun_ns = spun;
