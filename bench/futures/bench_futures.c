@@ -14,6 +14,16 @@
  *      row's figure).
  *      Ours frees each future at once (the task still runs: a detached
  *      submit); the fair peer pushes preallocated jobs, as in row 1.
+ *      Both sides start their W workers before the clock (ours_prestart):
+ *      the peer creates its threads in pq_start, and our pool starts its
+ *      workers lazily, at the first submits, which fell in the timed loop
+ *      (the first task is due 1 ms after the start).  Measured under load
+ *      (2026-11-30, perf sched timehist): each of our new workers waited
+ *      0.001-6.8 ms (median 2.5 ms) for its first CPU, against 0.001-0.8
+ *      ms (median 0.07 ms) for the peer's threads made outside the loop; the first task ran 0.1-35 ms late with the lazy start, against
+ *      0.03-3.3 ms after a pre-start.  That was thread creation measured on
+ *      one side only, not submit->run latency (docs/benchmarks.md, "open
+ *      loop").
  * Sides alternate run by run (harness.h); every run returns the sum of its
  * results, checked against N(N-1) (each task doubles its index).
  * Time budget (make bench: <= 90 s per program): a one-at-a-time round trip
@@ -389,9 +399,42 @@ static void ol_finish(mtb_run_t *r) {
   r->ops = OL.n, r->sum = sum;
 }
 
+/* Starts the pool's W workers (W tasks that wait for each other: a busy
+ * worker offers no idle token, so each submit starts a new one), as
+ * pq_start starts the peer's threads: neither side creates threads inside
+ * the timed loop.  Exits if the pool does not have W workers then. */
+static int PRESTART_N;
+
+static int meet(void *arg, mt_value_t *out) {
+  (void)arg, (void)out;
+  __atomic_add_fetch(&PRESTART_N, 1, __ATOMIC_SEQ_CST);
+  while (__atomic_load_n(&PRESTART_N, __ATOMIC_SEQ_CST) < W) fp_pause();
+  return 0;
+}
+
+static void ours_prestart(mt_executor_t *ex) {
+  mt_future_t *fs[W];
+  __atomic_store_n(&PRESTART_N, 0, __ATOMIC_SEQ_CST);
+  for (int i = 0; i < W; i++)
+    if (mt_executor_submit(ex, meet, NULL, &fs[i]) != 0) {
+      fprintf(stderr, "bench_futures: a pre-start submit failed\n");
+      exit(1);
+    }
+  for (int i = 0; i < W; i++) {
+    mt_future_result(fs[i], MT_FOREVER, NULL);
+    mt_future_free(fs[i]);
+  }
+  if (mt_executor_thread_count(ex) != W) {
+    fprintf(stderr, "bench_futures: the pool has %d workers after the pre-start, not %d\n",
+            mt_executor_thread_count(ex), W);
+    exit(1);
+  }
+}
+
 static void ours_open_loop(void *unused, mtb_run_t *r) {
   (void)unused;
   mt_executor_t *ex = ours_pool();
+  ours_prestart(ex);
   memset(OL.res, 0, sizeof *OL.res * (size_t)OL.n);
   mtb_start(r);
   OL.t0 = mtb_now_ns() + 1e6; /* first task due in 1 ms */
