@@ -69,7 +69,10 @@ mt_future_t *mt_future_new(void);
 /* Drops the caller's reference; never blocks.  The future (and its value)
  * is freed when the last holder (caller, executor, callbacks in flight)
  * lets go.  Safe to call while the task is still queued or running: the
- * task still runs, its result is dropped.  NULL is ignored. */
+ * task still runs, its result is dropped.  A pool's worker wakes the
+ * waiters of a finished task before it lets go of the future, so the
+ * value's free_fn may run on that worker a moment after this returns,
+ * even if the caller already read the result.  NULL is ignored. */
 void mt_future_free(mt_future_t *f);
 /* Takes one more reference (each must be matched by mt_future_free). */
 mt_future_t *mt_future_ref(mt_future_t *f);

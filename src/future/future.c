@@ -154,17 +154,20 @@ static void destroy(mt_future_t *f) {
   mt__future_dealloc(f);
 }
 
+void mt_future_free(mt_future_t *f) {
+  if (f && __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) mt__future_last_ref_gone(f);
+}
+
 /* The last counted reference is gone.  If a queue still holds QREF, mark
  * the future ORPHAN for the queue's holder to free; QREF is cleared and
  * ORPHAN set only by CAS on the one word, so exactly one of the two frees
  * it: the CAS that clears QREF sees ORPHAN (the holder frees), or this CAS
  * fails on the cleared QREF and the next load sees it gone (we free).  The
  * acquire load pairs with the release of the CAS that cleared QREF: the
- * holder's last writes happen before destroy. */
-void mt_future_free(mt_future_t *f) {
-  if (f && __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) mt__future_last_ref_gone(f);
-}
-
+ * holder's last writes happen before destroy.  QREF can still be set on a
+ * FINISHED future: with SLEEPERS or LISTENERS the worker publishes, wakes,
+ * and only then drops QREF (run_task), so a caller woken by that publish
+ * may get here first and leave the free to the worker. */
 void mt__future_last_ref_gone(mt_future_t *f) {
   uint32_t s = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE);
   while (s & MT__F_QREF) {
