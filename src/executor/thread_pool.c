@@ -406,6 +406,21 @@ static void pool_unref(pool_t *p) {
   if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) mt__free(p);
 }
 
+/* Takes one idle token if there is one.  Tokens are withdrawn without ctl
+ * (take_back_idle_token), so every decrement is a CAS that stops at 0: a
+ * plain "load, then subtract if > 0" could wrap the count to 2^32-1, and
+ * submits would then reuse idle workers that do not exist (the pool never
+ * grew again; seen with injected delays between a leaving worker and a
+ * worker taking its token back). */
+static bool take_idle_token(pool_t *p) {
+  uint32_t t = load32(&p->idle_tokens);
+  while (t > 0)
+    if (__atomic_compare_exchange_n(&p->idle_tokens, &t, t - 1, true, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST))
+      return true;
+  return false;
+}
+
 static void add_idle_token(worker_t *w) {
   if (w->idle) return;
   w->idle = true;
@@ -419,11 +434,7 @@ static void add_idle_token(worker_t *w) {
  * max_workers).  Keeps tokens from going stale while all are busy. */
 static void take_back_idle_token(worker_t *w) {
   w->idle = false;
-  uint32_t t = load32(&w->p->idle_tokens);
-  while (t > 0)
-    if (__atomic_compare_exchange_n(&w->p->idle_tokens, &t, t - 1, true, __ATOMIC_SEQ_CST,
-                                    __ATOMIC_SEQ_CST))
-      return;
+  (void)take_idle_token(w->p);
 }
 
 /* Runs just before a task's result is published: a worker about to be idle
@@ -438,8 +449,7 @@ static bool leave_locked(pool_t *p) {
   bool done = (load32(&p->closed) || load32(&p->broken)) && backlog(p) <= 0;
   if (!done && !over_limit(p)) return false;
   __atomic_sub_fetch(&p->nthreads, 1, __ATOMIC_SEQ_CST);
-  uint32_t t = load32(&p->idle_tokens);
-  if (t > 0) __atomic_sub_fetch(&p->idle_tokens, 1, __ATOMIC_SEQ_CST);
+  (void)take_idle_token(p);
   return true;
 }
 
@@ -569,11 +579,7 @@ static int start_worker_locked(pool_t *p) {
 
 /* Under ctl: reuse an idle worker, else start one if below the limit. */
 static int adjust_locked(pool_t *p) {
-  uint32_t t = load32(&p->idle_tokens);
-  while (t > 0)
-    if (__atomic_compare_exchange_n(&p->idle_tokens, &t, t - 1, true, __ATOMIC_SEQ_CST,
-                                    __ATOMIC_SEQ_CST))
-      return 0;
+  if (take_idle_token(p)) return 0;
   if ((int)load32(&p->nthreads) >= p->max_workers) return 0;
   int r = start_worker_locked(p);
   return (r < 0 && load32(&p->nthreads) > 0) ? 0 : r;
