@@ -26,10 +26,13 @@ struct my_process {
   const char *name;
 };
 
+static mt_shvalue_t *printed; /* children that printed their lines (shared memory) */
+
 static int my_process_run(mt_process_run_t *self) {
   struct my_process *p = (struct my_process *)self;
   printf("process %d, parent %d\n", (int)getpid(), (int)getppid());
   printf("my name is %s\n", p->name);
+  mt_shvalue_add(printed, 1, NULL);
   return 0;
 }
 
@@ -39,12 +42,18 @@ static int variant1(void) {
   o1.name = zhang.name;
   o2.name = li.name;
   o2.daemon = true; /* p2.daemon = True, before start() */
+  printed = mt_shvalue_new('i', 0, true); /* Value('i', 0), before the forks */
   mt_process_t *p1 = mt_process_new_run(&zhang.base, &o1), *p2 = mt_process_new_run(&li.base, &o2);
   mt_process_start(p1);
   mt_process_start(p2);
-  ex_sleep(0.5); /* time.sleep(2), divided by 4: on a busy machine a child
-                    may take 0.2 s to be scheduled, and the daemon is
-                    terminated as soon as main ends */
+  ex_sleep(0.5); /* time.sleep(2), divided by 4 */
+  /* the notes' sleep lets both children print; on a starved machine a
+   * child may not have run yet (the daemon is terminated as soon as main
+   * ends, its lines lost): wait up to 30 s more until both printed */
+  int64_t n = 0;
+  for (double give_up = ex_now() + 30; mt_shvalue_get_i64(printed, &n) == 0 && n < 2 &&
+                                       ex_now() < give_up;)
+    ex_sleep(0.01);
   printf("main process ends\n");
   mt_process_free(p1); /* running or not: the library reaps them at exit */
   mt_process_free(p2);

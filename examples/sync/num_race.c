@@ -14,7 +14,10 @@
  *    with a Lock around print + NUM += 1 it is exactly 30.
  *  part 2, section "Lock、Rlock类" 例子一 / 例子二: 10 threads sleep(1) then
  *    gl_num += 1 and print it, main prints "main thread stop" at once; then
- *    the same under an RLock held across a sleep: 1 .. 10 in order.
+ *    the same under an RLock held across a sleep: 1 .. 10 in order.  A
+ *    thread's print waits (up to 30 s) for main's line: the notes' order
+ *    rests on the sleep, and a starved machine could take longer than it
+ *    to start the ten threads (tests/scenarios saw a number first).
  * Waits are the notes' seconds divided by 10 (times MT_EXAMPLE_SCALE).
  *
  * DELIBERATE: each `+= 1` reads the global, yields for 5 ms (CPython's
@@ -34,6 +37,7 @@
 static volatile int NUM, gl_num, n = 100;
 static mt_lock_t *lock;
 static mt_rlock_t *rlock;
+static mt_event_t *main_spoke; /* part 2: main printed "main thread stop" */
 
 static void plus_one(volatile int *global) {
   int read = *global; /* LOAD_GLOBAL */
@@ -73,6 +77,7 @@ static void *show(void *arg) {
   (void)arg;
   ex_sleep(0.1);
   plus_one(&gl_num);
+  mt_event_wait(main_spoke, 30);
   printf("%d\n", gl_num);
   return NULL;
 }
@@ -92,7 +97,7 @@ static void *func_rlock(void *arg) {
 static void start_join(int n, void *(*fn)(void *), const char *after_start) {
   mt_thread_t *t[100];
   for (long i = 0; i < n; i++) t[i] = mt_thread_spawn(fn, (void *)i, NULL);
-  if (after_start) printf("%s\n", after_start);
+  if (after_start) printf("%s\n", after_start), mt_event_set(main_spoke);
   for (int i = 0; i < n; i++) mt_thread_join(t[i], MT_FOREVER, NULL), mt_thread_free(t[i]);
 }
 
@@ -100,6 +105,7 @@ int main(void) {
   ex_init();
   lock = mt_lock_new(0);
   rlock = mt_rlock_new(0);
+  main_spoke = mt_event_new(0);
 
   start_join(100, func, NULL); /* 100 threads: n -= 1 */
   printf("%d\n", n);          /* print(n) */
@@ -126,6 +132,7 @@ int main(void) {
          "with a lock %d of 30 and %d of 10\n",
          unlocked, g_unlocked, unlocked < 30 && g_unlocked < 10 ? "lost updates" : "none lost",
          locked, g_locked);
+  mt_event_free(main_spoke);
   mt_rlock_free(rlock);
   mt_lock_free(lock);
   return locked == 30 && g_locked == 10 ? 0 : 1;

@@ -14,9 +14,12 @@
  * Sleeps are the notes' 1 s divided by 10 (times MT_EXAMPLE_SCALE), except
  * in experiment 1, where the threads sleep 10 s (the exit ends them long
  * before) so that even a starved machine cannot make them print twice
- * before main's exit, and in
- * experiment 3, 0.3 s, so that a busy machine that starts thread2
- * late still finds thread1 running. */
+ * before main's exit.  In experiment 3 thread1's last line waits (up to
+ * 30 s) for thread2's first: the sleep alone let a busy machine that
+ * started thread2 late see thread1 end first; with the wait the lines
+ * interleave whenever the threads run at the same time, and only a serial
+ * run (thread2 started after thread1 ended) waits the 30 s out and prints
+ * thread1's lines first. */
 #include <multitask.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +28,14 @@
 
 static int rounds = 3; /* the notes: while True */
 static double nap = 0.1;
+static mt_event_t *t2_printed; /* experiment 3: thread2 printed its first line */
 
 static void *print_func(void *arg) {
   long num = (long)arg;
   for (int i = 0; rounds == 0 || i < rounds; i++) {
+    if (t2_printed && num == 1 && i == rounds - 1) mt_event_wait(t2_printed, 30);
     printf("I am thread%ld\n", num);
+    if (t2_printed && num == 2) mt_event_set(t2_printed);
     ex_sleep(nap); /* time.sleep(1) */
   }
   return NULL;
@@ -43,7 +49,7 @@ int main(int argc, char **argv) {
   int variant = argc > 1 ? atoi(argv[1]) : 1;
   mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
   o.name = "print_func"; /* MyThread(print_func, (n,), print_func.__name__) */
-  if (variant == 3) nap = 0.3;
+  if (variant == 3) t2_printed = mt_event_new(0);
   if (variant == 1) {
     rounds = 0; /* forever: the exit ends them */
     nap = 10.0;
@@ -59,5 +65,6 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 2; i++) mt_thread_join(threads[i], MT_FOREVER, NULL);
   printf("ok\n");
   for (int i = 0; i < 2; i++) mt_thread_free(threads[i]);
+  if (t2_printed) mt_event_free(t2_printed); /* both threads were joined */
   return 0; /* variant 1: daemon threads do not hold the exit */
 }

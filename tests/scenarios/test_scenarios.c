@@ -592,7 +592,13 @@ static bool chk_efficiency(const out_t *o, char *why, size_t wn) {
 
 /* 000 §7(2)(3), 001 9.5.3 asyncio examples 1-4 on the hub: every line, in
  * order (the hub is cooperative and its timers fire in deadline order, so
- * the order does not depend on the machine's load). */
+ * the order does not depend on the machine's load), except how example 4's
+ * "end" and "(i, 123)" lines interleave: the ten sleeps end 0.1 s apart,
+ * and a hub held off the CPU longer than that wakes several sleepers before
+ * the as_completed loop runs (asyncio does the same: expired timers run
+ * before the callbacks their tasks' ends queue), so two "end" lines may
+ * follow each other.  What holds on any machine: the results come in
+ * completion order 9 .. 0, each after its task's "end". */
 static bool chk_asyncio_tour(const out_t *o, char *why, size_t wn) {
   static const char *const want[] = {"^-- 0: asyncio\\.wait\\(\\[test\\(i\\) for i in range\\(3\\)\\]\\)$",
       "^test_1 2$",
@@ -628,30 +634,26 @@ static bool chk_asyncio_tour(const out_t *o, char *why, size_t wn) {
       "^start$",
       "^start$",
       "^start$",
-      "^start$",
-      "^end$",
-      "^\\(9, 123\\)$",
-      "^end$",
-      "^\\(8, 123\\)$",
-      "^end$",
-      "^\\(7, 123\\)$",
-      "^end$",
-      "^\\(6, 123\\)$",
-      "^end$",
-      "^\\(5, 123\\)$",
-      "^end$",
-      "^\\(4, 123\\)$",
-      "^end$",
-      "^\\(3, 123\\)$",
-      "^end$",
-      "^\\(2, 123\\)$",
-      "^end$",
-      "^\\(1, 123\\)$",
-      "^end$",
-      "^\\(0, 123\\)$"};
+      "^start$"};
   int k = (int)(sizeof want / sizeof want[0]);
-  CHECK(o->n == k, "%d lines, expected %d", o->n, k);
-  return lines_are(o, 0, want, k, why, wn);
+  CHECK(o->n == k + 20, "%d lines, expected %d", o->n, k + 20);
+  if (!lines_are(o, 0, want, k, why, wn)) return false;
+  int ends = 0, next = 9; /* example 4's last 20 lines */
+  for (int i = k; i < o->n; i++) {
+    long v = -1;
+    if (strcmp(o->line[i], "end") == 0) {
+      ends++;
+    } else {
+      CHECK(match(o->line[i], "^\\(([0-9]), 123\\)$", &v), "line %d is \"%s\", expected end or (i, 123)",
+            i + 1, o->line[i]);
+      CHECK(v == next, "line %d is \"%s\", expected (%d, 123): not in completion order", i + 1,
+            o->line[i], next);
+      CHECK(ends > 9 - next, "line %d: (%d, 123) before its task's end", i + 1, next);
+      next--;
+    }
+  }
+  CHECK(ends == 10 && next == -1, "%d end lines and %d results, expected 10 each", ends, 9 - next);
+  return true;
 }
 
 /* 000 §7(4), 001 9.5.3 gevent examples 1-3, 004 gevent.sleep(0): every line. */

@@ -179,9 +179,17 @@ static void *short_fn(void *arg) {
   return NULL;
 }
 
+/* Rounds of enumerate the main thread finished.  The spawner goes on
+ * starting threads until there were MIN_ROUNDS of them, so the reads
+ * overlap the forgotten threads' ends however the two threads are
+ * scheduled (on a loaded machine main could otherwise first run after the
+ * spawner was done, and there was no race to test). */
+enum { MIN_ROUNDS = 10 };
+static unsigned long enum_rounds;
+
 static void *spawner(void *arg) {
   long n = (long)arg;
-  for (long i = 0; i < n; i++)
+  for (long i = 0; i < n || __atomic_load_n(&enum_rounds, __ATOMIC_ACQUIRE) < MIN_ROUNDS; i++)
     if (mt_thread_start_detached(mt_thread_new(short_fn, NULL, NULL)) < 0) return (void *)1;
   return NULL;
 }
@@ -189,6 +197,7 @@ static void *spawner(void *arg) {
 static void enumerate_races_forgotten_threads(void **state) {
   (void)state;
   long n = mt_test_scaled(20000, 300);
+  __atomic_store_n(&enum_rounds, 0, __ATOMIC_RELEASE);
   mt_thread_t *sp = mt_thread_spawn(spawner, (void *)n, NULL);
   assert_non_null(sp);
   unsigned long sum = 0, rounds = 0;
@@ -201,9 +210,9 @@ static void enumerate_races_forgotten_threads(void **state) {
       (void)mt_thread_is_alive(all[i]);
       mt_thread_free(all[i]);
     }
-    rounds++;
+    __atomic_store_n(&enum_rounds, ++rounds, __ATOMIC_RELEASE);
   }
-  assert_true(sum > 0 && rounds > 0);
+  assert_true(sum > 0 && rounds >= MIN_ROUNDS);
   void *res = (void *)2;
   assert_code(mt_thread_join(sp, MT_FOREVER, &res), 0);
   assert_null(res); /* every start succeeded */
