@@ -19,7 +19,9 @@
  * Nothing reads an entry outside reg_lock: other threads (a Pool's manager
  * reaping and freeing dead workers) may free a handle at any moment, also
  * while the exit-time cleanup runs; that cleanup waits on a dup of the
- * pidfd and re-sweeps the list under the lock after each wait.
+ * pidfd and re-sweeps the list under the lock after each wait.  Nor does
+ * anything read an entry after marking it DONE (finish_locked): the owner's
+ * join sees DONE without the lock and its free follows at once.
  *
  * Fork.  start() holds reg_lock across fork() so the child inherits a
  * consistent list; the child's fork handler closes the inherited pidfds of
@@ -152,16 +154,19 @@ static void forker_reset_in_child(void);
 
 /* ---- registry -------------------------------------------------------- */
 
+/* reg_head is written under reg_lock, but stored atomically: the
+ * exit-time cleanup peeks at it without the lock (relaxed; a plain store
+ * would make that peek a data race, as TSan reported). */
 static void reg_add(mt_process_t *p) {
   p->prev = NULL;
   p->next = S->reg_head;
   if (S->reg_head) S->reg_head->prev = p;
-  S->reg_head = p;
+  __atomic_store_n(&S->reg_head, p, __ATOMIC_RELAXED);
 }
 
 static void reg_remove(mt_process_t *p) {
   if (p->prev) p->prev->next = p->next;
-  else S->reg_head = p->next;
+  else __atomic_store_n(&S->reg_head, p->next, __ATOMIC_RELAXED);
   if (p->next) p->next->prev = p->prev;
   p->prev = p->next = NULL;
 }
@@ -181,7 +186,7 @@ static void fork_child_reset(void) {
       if (q->pidfd >= 0) close(q->pidfd);
   }
   S->forking = NULL;
-  S->reg_head = NULL;
+  __atomic_store_n(&S->reg_head, NULL, __ATOMIC_RELAXED);
   mt__mutex_init(&S->reg_lock);
   forker_reset_in_child();
   if (S->parent_rec.pidfd >= 0) close(S->parent_rec.pidfd);
@@ -196,23 +201,40 @@ static void init_module(void) {
 
 static void ensure_init(void) { pthread_once(&init_once, init_module); }
 
-/* Reaps p if it ended.  Caller holds S->reg_lock.  1 when done, 0 running. */
-static int reap_locked(mt_process_t *p) {
-  if (atomic_load(&p->state) == S_DONE) return 1;
+static void release_detached(mt_process_t *q);
+
+/* Takes listed p off the list as DONE.  Caller holds S->reg_lock.
+ * Once DONE is stored, p's owner may free it at any moment without the
+ * lock (its join sees DONE lock-free, then mt_process_free frees), and the
+ * fork-page record may already be a new process: so p is not read after
+ * the store.  An entry the registry owns (detached) has no owner: it is
+ * released here. */
+static void finish_locked(mt_process_t *p) {
+  bool detached = p->detached;
+  reg_remove(p);
+  atomic_store(&p->state, S_DONE);
+  if (detached) release_detached(p);
+}
+
+/* Reaps p if it ended (a detached p is freed: see finish_locked).  Caller
+ * holds S->reg_lock.  1 when done, 0 running.  *exitcode (if not NULL)
+ * gets the code when this call reaps it. */
+static int reap_locked(mt_process_t *p, int *exitcode) {
+  if (atomic_load(&p->state) == S_DONE) return 1; /* the owner's own call */
   int code = 0;
   int r = mt__sys_reap_pidfd(p->pidfd, &code);
   if (r == 0) return 0;
   if (r < 0) p->reaped_elsewhere = true; /* somebody's waitpid(-1) took it */
   p->exitcode = code;
-  reg_remove(p);
-  atomic_store(&p->state, S_DONE);
+  if (exitcode) *exitcode = code;
+  finish_locked(p);
   return 1;
 }
 
 static int reap(mt_process_t *p) {
   if (atomic_load(&p->state) == S_DONE) return 1;
   reg_lock_take();
-  int r = reap_locked(p);
+  int r = reap_locked(p, NULL);
   reg_lock_drop();
   return r;
 }
@@ -326,19 +348,19 @@ static int check_child(const mt_process_t *p) {
 /* ---- the child side --------------------------------------------------- */
 
 /* Frees an entry the registry owns (detached) once it is reaped.  Caller
- * holds S->reg_lock; q is off the list. */
+ * holds S->reg_lock; q is off the list (finish_locked). */
 static void release_detached(mt_process_t *q) {
   close(q->pidfd);
   free_name(q);
   record_put(q);
 }
 
-/* Reaps every listed child that ended and frees those the registry owns.
- * Caller holds S->reg_lock. */
+/* Reaps every listed child that ended (reap_locked frees those the
+ * registry owns).  Caller holds S->reg_lock. */
 static void sweep_locked(void) {
   for (mt_process_t *q = S->reg_head, *next; q; q = next) {
     next = q->next;
-    if (reap_locked(q) && q->detached) release_detached(q);
+    (void)reap_locked(q, NULL);
   }
 }
 
@@ -384,11 +406,7 @@ static void cleanup_children(void) {
     reg_lock_take();
     for (mt_process_t *c = S->reg_head; c; c = c->next) {
       if (c != q || c->pid != pid) continue;
-      if (!reap_locked(c)) {
-        reg_remove(c);
-        atomic_store(&c->state, S_DONE);
-      }
-      if (c->detached) release_detached(c);
+      if (!reap_locked(c, NULL)) finish_locked(c);
       break;
     }
     reg_lock_drop();
@@ -553,11 +571,7 @@ int mt__process_reap_pid(pid_t pid, int *exitcode) {
   reg_lock_take();
   for (mt_process_t *q = S->reg_head; q; q = q->next) {
     if (q->pid != pid) continue;
-    r = reap_locked(q);
-    if (r) {
-      *exitcode = q->exitcode;
-      if (q->detached) release_detached(q);
-    }
+    r = reap_locked(q, exitcode); /* q is not read after: see finish_locked */
     break;
   }
   reg_lock_drop();
@@ -818,7 +832,7 @@ void mt_process_free(mt_process_t *p) {
   bool mine = p->fork_gen == mt__fork_generation();
   if (mine && atomic_load(&p->state) == S_RUNNING && !p->closed) {
     reg_lock_take();
-    if (!reap_locked(p)) {
+    if (!reap_locked(p, NULL)) {
       p->detached = true; /* the registry reaps and frees it */
       reg_lock_drop();
       return;
@@ -844,9 +858,8 @@ int mt_process_active_children(mt_process_t **out, int n) {
   mt_process_t *q = S->reg_head;
   while (q) {
     mt_process_t *next = q->next;
-    if (reap_locked(q)) {
-      if (q->detached) release_detached(q);
-    } else if (!q->detached) {
+    /* Still running: listed, and its owner's free takes reg_lock. */
+    if (!reap_locked(q, NULL) && !q->detached) {
       if (live < n) out[live] = q;
       live++;
     }
