@@ -97,7 +97,10 @@ static void *func_rlock(void *arg) {
 static void start_join(int n, void *(*fn)(void *), const char *after_start) {
   mt_thread_t *t[100];
   for (long i = 0; i < n; i++) t[i] = mt_thread_spawn(fn, (void *)i, NULL);
-  if (after_start) printf("%s\n", after_start), mt_event_set(main_spoke);
+  if (after_start) {
+    printf("%s\n", after_start);
+    mt_event_set(main_spoke); /* part 2's threads print after this line */
+  }
   for (int i = 0; i < n; i++) mt_thread_join(t[i], MT_FOREVER, NULL), mt_thread_free(t[i]);
 }
 
