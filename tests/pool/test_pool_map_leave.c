@@ -15,9 +15,11 @@
  * the manager's read but the copy: TSan reports the race on the old code
  * (this test is in check-tsan's fork list).  Without TSan it checks the
  * results: each cancelled map returns MT_ECANCELLED, and a map after it
- * still gets exact results. */
+ * still gets exact results.  The second case does the same from a thread
+ * that opted in to interrupts (MT_EINTR). */
 #include "mt_test.h"
 
+#include <signal.h>
 #include <stdint.h>
 
 static mt_sem_t *started, *go; /* MT_SHARED: made before the pool's workers */
@@ -90,7 +92,62 @@ static void cancelled_map_leaves_its_items(void **state) {
   mt_sem_free(go);
 }
 
+/* The same from a thread that opted in to interrupts: a handler's run ends
+ * its map with MT_EINTR. */
+static void noop(int sig, void *arg) {
+  (void)sig;
+  (void)arg;
+}
+
+static void *interruptible_mapper(void *arg) {
+  mt_pool_t *p = arg;
+  if (mt_signal_set_interruptible(1) != 0) return (void *)1;
+  unsigned char byte = 7;
+  mt_bytes_t items[1] = {{&byte, 1}};
+  mt_pool_result_t res[1];
+  task_result = mt_pool_map(p, t_hold, items, 1, 1, MT_FOREVER, res);
+  byte = 0; /* as in mapper */
+  items[0] = (mt_bytes_t){NULL, 0};
+  __asm__ volatile("" : : "r"(&byte), "r"(items) : "memory");
+  return NULL;
+}
+
+static void interrupted_map_leaves_its_items(void **state) {
+  (void)state;
+  started = mt_sem_new(0, MT_SHARED);
+  go = mt_sem_new(0, MT_SHARED);
+  assert_non_null(started);
+  assert_non_null(go);
+  assert_code(mt_signal_signal(SIGUSR1, noop, NULL), 0);
+  mt_pool_opts_t o = MT_POOL_OPTS_INIT;
+  o.processes = 1;
+  mt_pool_t *p = mt_pool_new(&o);
+  assert_non_null(p);
+  long rounds = mt_test_scaled(50, 3);
+  for (long k = 0; k < rounds; k++) {
+    task_result = 1;
+    mt_thread_t *t = mt_thread_spawn(interruptible_mapper, p, NULL);
+    assert_non_null(t);
+    assert_code(mt_sem_acquire(started, 30.0), 0); /* the worker runs the item */
+    /* the map waits (or is about to: the interrupt stays pending for it) */
+    assert_code(mt_signal_raise_signal(SIGUSR1), 0); /* returns once the handler ran */
+    void *bad = (void *)1;
+    assert_code(mt_thread_join(t, 30.0, &bad), 0);
+    assert_null(bad);
+    mt_thread_free(t);
+    assert_int_equal(task_result, MT_EINTR);
+    assert_code(mt_sem_release(go, 1), 0);
+  }
+  assert_code(mt_pool_close(p), 0);
+  assert_code(mt_pool_join(p, 30.0), 0);
+  mt_pool_free(p);
+  assert_code(mt_signal_signal(SIGUSR1, MT_SIG_DFL, NULL), 0);
+  mt_sem_free(started);
+  mt_sem_free(go);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(cancelled_map_leaves_its_items)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(cancelled_map_leaves_its_items),
+                                     cmocka_unit_test(interrupted_map_leaves_its_items)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
