@@ -78,8 +78,9 @@ check-tsan: deps
 	#   thread_fork        likewise (registry_after_fork's child starts one)
 	#   process_exit_pool  exit() with a pool running: its manager thread ends
 	#                      unjoined (a "thread leak" report; no race)
-	# Costs ~56 s on 2 cores (41 tests; 2026-11-30, load ~8; the whole
-	# check-tsan 1 min 40 s with the build up to date).
+	# Costs 36-100 s of ctest on 2 cores (41 tests, 2026-11-30, load 8-11;
+	# slowest mtsched_cli and pipe_conn_sock); the whole check-tsan took
+	# 1 min 40 s at load ~8 with the build up to date.
 	rm -rf build-tsan/fork-reports && mkdir -p build-tsan/fork-reports
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0 log_path=$(CURDIR)/build-tsan/fork-reports/tsan" \
 	  $(call CTEST,build-tsan,-L fork -LE slow -E '^(core_fork_alloc|thread_fork|process_exit_pool)$$'); \
