@@ -96,8 +96,31 @@ static void ns_to_timespec(int64_t ns, struct timespec *ts) {
   ts->tv_nsec = ns % 1000000000;
 }
 
+#ifdef MT__TSAN
+/* Under ThreadSanitizer an asynchronous signal that arrives while its
+ * thread is outside a call TSan knows to block is held until the thread
+ * next enters a function TSan intercepts.  A raw futex system call is not
+ * one: a thread asleep in it for good never ran the library's signal
+ * handler, so the dispatcher never woke (signal_driver hung: its conductor
+ * waits on an event in its main thread).  So under TSan a futex sleep
+ * lasts at most this long, then an intercepted call (clock_gettime) lets
+ * TSan run what it holds, and the caller sees a spurious wake-up (0) and
+ * re-checks.  Not in other builds: there the kernel runs the handler. */
+#define TSAN_SLICE_NS 20000000
+
+static int64_t tsan_slice(int64_t deadline_ns, bool *sliced) {
+  int64_t until = mt__now_ns() + TSAN_SLICE_NS;
+  *sliced = until < deadline_ns;
+  return *sliced ? until : deadline_ns;
+}
+#endif
+
 int mt__sys_futex_wait(const uint32_t *word, uint32_t expected, int shared,
                        int64_t deadline_ns) {
+#ifdef MT__TSAN
+  bool sliced;
+  deadline_ns = tsan_slice(deadline_ns, &sliced);
+#endif
   /* FUTEX_WAIT_BITSET takes an ABSOLUTE timeout, so a deadline computed
    * once never drifts across spurious wakeups. */
   int op = FUTEX_WAIT_BITSET | (shared ? 0 : FUTEX_PRIVATE_FLAG);
@@ -113,6 +136,9 @@ int mt__sys_futex_wait(const uint32_t *word, uint32_t expected, int shared,
   restore_errno(saved);
   if (r == 0) return 0;
   if (e == EAGAIN) return 0;
+#ifdef MT__TSAN
+  if (e == ETIMEDOUT && sliced) return (void)mt__now_ns(), 0;
+#endif
   if (e == ETIMEDOUT) return MT_ETIMEDOUT;
   if (e == EINTR) return MT_EINTR;
   return -e;
@@ -134,6 +160,10 @@ int mt__sys_futex_wait2(const uint32_t *word, uint32_t expected, int shared,
   (void)mode; /* headers without it (or without its struct): slices */
 #else
   if (mode > 0) {
+#ifdef MT__TSAN
+    bool sliced;
+    deadline_ns = tsan_slice(deadline_ns, &sliced);
+#endif
     struct futex_waitv v[2] = {
         {.val = expected, .uaddr = (uintptr_t)word,
          .flags = FUTEX_32 | (shared ? 0 : FUTEX_PRIVATE_FLAG)},
@@ -148,6 +178,9 @@ int mt__sys_futex_wait2(const uint32_t *word, uint32_t expected, int shared,
     int e = errno;
     restore_errno(saved);
     if (r >= 0 || e == EAGAIN || e == EINTR) return 0;
+#ifdef MT__TSAN
+    if (e == ETIMEDOUT && sliced) return (void)mt__now_ns(), 0;
+#endif
     if (e == ETIMEDOUT) return MT_ETIMEDOUT;
     /* ENOSYS, EPERM (seccomp), EINVAL: this kernel cannot; slices from now
      * on.  Another error (EFAULT, ENOMEM): a slice for this call only. */

@@ -1060,10 +1060,11 @@ static int map_values(mt_pool_t *p, int mode, void *fn, const mt_bytes_t *items,
   if (n && !results) return MT_EINVAL;
   job_t *j = map_job(p, JK_MAP, mode, fn, items, n, chunksize, &r);
   if (!j) return r;
-  if ((deadline != MT__NO_DEADLINE || mt__stack_copied()) && own_inputs(j) < 0) {
-    /* the caller may leave at the deadline while the manager still reads
-     * the inputs, or its inputs are on a compact task's stack, elsewhere
-     * while it waits: the job gets its own copy */
+  if ((deadline != MT__NO_DEADLINE || mt__wait_may_end_early()) && own_inputs(j) < 0) {
+    /* the caller may leave (at the deadline, or cancelled or interrupted:
+     * MT_ECANCELLED, MT_EINTR) while the manager still reads the inputs,
+     * or its inputs are on a compact task's stack, elsewhere while it
+     * waits: the job gets its own copy (tests/pool/test_pool_map_leave.c) */
     job_unref(j);
     job_unref(j);
     return MT_ENOMEM;

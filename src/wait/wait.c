@@ -380,6 +380,8 @@ bool mt__stack_copied(void) {
   return p && p->nodes;
 }
 
+bool mt__wait_may_end_early(void) { return mt__coro_current() || thread_intr; }
+
 mt__waiter_t *mt__waiter_node(mt__waiter_t *local) {
   const mt__parker_t *p = coro_parker();
   return p && p->nodes ? &p->nodes->list : local;

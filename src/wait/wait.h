@@ -306,6 +306,12 @@ typedef struct mt__parker {
  * while it waits, so a call that lends the caller's memory to another
  * thread for the length of its wait copies it first. */
 bool mt__stack_copied(void);
+/* true when a park of the calling code may return before its object is
+ * ready even without a deadline: it runs in a greenlet (a cancel, a kill
+ * or a timeout scope makes it MT_ECANCELLED) or the thread opted in to
+ * interrupts (MT_EINTR).  A call that lends the caller's memory to another
+ * thread for the length of its wait copies it first then too. */
+bool mt__wait_may_end_early(void);
 /* Installs (or with NULL removes) the parker of the calling thread. */
 void mt__set_parker(const mt__parker_t *parker);
 const mt__parker_t *mt__get_parker(void);

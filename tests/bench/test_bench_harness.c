@@ -117,8 +117,16 @@ static void test_minor_faults_per_op(void **state) {
   mtb_compare(&row, sides, 2);
   char *text = read_all(path);
   double fo = json_num(text, "\"minflt_ours\": "), ft = json_num(text, "\"minflt_theirs\": ");
-  /* THP could map several pages per fault: at least one fault per 4 pages */
-  assert_true(fo >= 0.25 && fo <= 1.5);
+  /* THP could map several pages per fault: at least one fault per 4 pages;
+   * at most 1.5, except under TSan, whose shadow of each page written
+   * faults too (3.3 per page here) */
+  assert_true(fo >= 0.25);
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if !defined(__SANITIZE_THREAD__) && !__has_feature(thread_sanitizer)
+  assert_true(fo <= 1.5);
+#endif
   assert_true(ft < 0.01); /* a loop over a static counter faults in nothing */
   unlink(path);
 }

@@ -101,7 +101,13 @@ static void *up_then_wait(void *arg) {
 static void registry_after_fork(void **state) {
   (void)state;
   tflag_t f = {0};
-  mt_thread_t *other = mt_thread_spawn(up_then_wait, &f, NULL);
+  /* a daemon: if an assertion below fails, exit does not wait for it (it
+   * waits for f; under TSan the child's failure hung the test until its
+   * timeout) */
+  mt_thread_opts_t o = MT_THREAD_OPTS_INIT;
+  o.daemon = true;
+  o.daemon_set = true;
+  mt_thread_t *other = mt_thread_spawn(up_then_wait, &f, &o);
   flag_wait(&other_up, MT_FOREVER); /* ASan: no thread mid-setup at fork */
   mt_thread_t *forker = mt_thread_spawn(fork_from_thread, other, NULL);
   void *st;
