@@ -4,7 +4,12 @@
  *
  * Every object is made by mt_X_new(flags) and freed by mt_X_free, which
  * never blocks (it releases the memory; no thread may still wait in the
- * object: freeing under a waiter is a use after free, not a wait).  With
+ * object: freeing under a waiter is a use after free, not a wait).
+ * Freeing right after a wait returns is allowed where said below ("free on
+ * return"): the wait's own return is enough, even while the call that
+ * released it (a release, set or notify in another thread) has not
+ * returned yet, as POSIX promises for sem_post/sem_destroy and mutexes; no
+ * other thread may still use the object, of course.  With
  * flags = MT_SHARED it lives in shared memory and works in every process
  * forked after it was made (plain fork() is enough).  Timeouts are relative
  * seconds: MT_FOREVER blocks, 0 never blocks; a timed-out wait returns
@@ -40,6 +45,8 @@ typedef struct mt_barrier mt_barrier_t;
  * checks too, at most once per 10 ms per lock); a new process that got the
  * dead holder's pid does not fool it (docs/design.md). */
 mt_lock_t *mt_lock_new(int flags);
+/* Free on return: a thread whose acquire returned may release and free
+ * the lock at once, while the release that handed it over still runs. */
 void mt_lock_free(mt_lock_t *lock);
 /* 0 acquired, MT_ETIMEDOUT, MT_EOWNERDEAD (acquired), MT_ENOTRECOVERABLE,
  * MT_EINVAL (NULL / bad timeout). */
@@ -62,6 +69,7 @@ int mt_lock_consistent(mt_lock_t *lock);
  * MT_EPERM; a greenlet that ends holding it leaves it held
  * (docs/coroutines.md). */
 mt_rlock_t *mt_rlock_new(int flags);
+/* Free on return, as a Lock. */
 void mt_rlock_free(mt_rlock_t *rlock);
 /* Re-acquiring by the owner only counts up.  Same codes as mt_lock_acquire. */
 int mt_rlock_acquire(mt_rlock_t *rlock, double timeout);
@@ -75,6 +83,10 @@ int mt_rlock_consistent(mt_rlock_t *rlock);
 mt_sem_t *mt_sem_new(unsigned value, int flags);
 /* Bounded: releasing above `value` returns MT_EOVERFLOW (Python's ValueError). */
 mt_sem_t *mt_sem_new_bounded(unsigned value, int flags);
+/* Free on return: a thread whose acquire returned 0 may free the semaphore
+ * at once, while the release that gave it the count still runs
+ * (sem_post/sem_destroy); release touches nothing of the semaphore after
+ * the atomic that adds the count. */
 void mt_sem_free(mt_sem_t *sem);
 int mt_sem_acquire(mt_sem_t *sem, double timeout);
 /* Adds n (>= 1).  Bounded over-release: MT_EOVERFLOW and nothing changes. */
@@ -91,6 +103,9 @@ int mt_sem_value(const mt_sem_t *sem);
  * notify may then wake one more waiter as well. */
 mt_cond_t *mt_cond_new(mt_lock_t *lock, int flags);
 mt_cond_t *mt_cond_new_rlock(mt_rlock_t *rlock, int flags);
+/* Free on return: a waiter returned from mt_cond_wait may release the lock
+ * and free the condition and its lock at once (the notifier is done with
+ * both once its release let the waiter retake the lock). */
 void mt_cond_free(mt_cond_t *cond);
 int mt_cond_acquire(mt_cond_t *cond, double timeout);
 int mt_cond_release(mt_cond_t *cond);
@@ -112,6 +127,10 @@ int mt_cond_notify_all(mt_cond_t *cond);
 
 /* ---- Event ------------------------------------------------------------- */
 mt_event_t *mt_event_new(int flags);
+/* Free on return: a thread whose wait returned 0 (or that saw
+ * mt_event_is_set) may free the event at once, while the set() that
+ * released it still runs; set touches nothing of the event after the
+ * atomic that sets the flag. */
 void mt_event_free(mt_event_t *ev);
 int mt_event_set(mt_event_t *ev);
 int mt_event_clear(mt_event_t *ev);
@@ -141,6 +160,10 @@ int mt_event_wait(mt_event_t *ev, double timeout);
 /* timeout: the default of every wait (MT_FOREVER: none). */
 mt_barrier_t *mt_barrier_new(unsigned parties, int (*action)(void *arg), void *arg,
                              double timeout, int flags);
+/* NOT free on return for one party: every party's mt_barrier_wait must
+ * have returned (a released party still retakes the barrier's internal
+ * lock before it returns; glibc's pthread_barrier_destroy waits for them,
+ * this free never blocks). */
 void mt_barrier_free(mt_barrier_t *b);
 /* timeout: MT_FOREVER waits without limit, 0 never blocks (alone, that
  * breaks the barrier), t > 0 seconds, MT_BARRIER_DEFAULT_TIMEOUT the
@@ -161,7 +184,9 @@ int mt_barrier_is_broken(const mt_barrier_t *b);
  * MT_ECANCELLED for a coroutine killed while it waits, MT_EINTR for a
  * thread that opted in to interrupts (mt_signal_set_interruptible) when a
  * handler ran while it waits (fn has not run for it; a later call of
- * another caller still works). */
+ * another caller still works).  Free on return: the mt_once_t may go once
+ * the caller's own mt_once_call returned (the runner touches only its
+ * address after marking it done). */
 typedef struct mt_once_call { unsigned state; } mt_once_t;
 #define MT_ONCE_INIT {0}
 int mt_once_call(mt_once_t *once, void (*fn)(void *arg), void *arg);

@@ -1,20 +1,38 @@
 /* Semaphore and BoundedSemaphore.
  *
- * acquire decrements `value` with a CAS when > 0 (no syscall); otherwise it
- * registers on the event count `evc` (wait layer: pointer-free, so it works
- * MT_SHARED), re-checks, and parks until the count moves.  release adds n,
- * then advances the count and wakes n, only when somebody registered.  Both
- * sides are sequentially consistent (Dekker), so a registered waiter is
- * always seen by a releaser that added.  A waiter that leaves cancelled
- * after a release woke it passes the wake on. */
+ * One word: the value in bits 0-30 and WAITERS (bit 31) while a waiter may
+ * sleep on it; the word is its own event count (wait.h, mt__word_park).
+ * acquire takes one with a CAS while the value is > 0 (no syscall);
+ * otherwise it counts itself in `nwaiters`, sets WAITERS and parks on the
+ * word until it moves.  release adds n with one CAS and wakes n sleepers
+ * only when that CAS saw WAITERS: it learns whether anybody waits from its
+ * own atomic, so it reads `flags` and `bound` BEFORE it and touches nothing
+ * of the semaphore after it but the word's address (the wake: a stale
+ * address is at worst a spurious wakeup).  A waiter that takes a count may
+ * therefore free the semaphore the moment it returns, while the release
+ * that let it go has not returned yet (POSIX's sem_post/sem_destroy
+ * promise; glibc keeps its waiter count in the value word for the same
+ * reason).  Test sync_free_on_return.
+ *
+ * WAITERS is cleared by the last waiter to leave (nwaiters 1 -> 0), as
+ * glibc's 32-bit semaphore does: if somebody registered meanwhile, it sets
+ * the bit again and wakes as many as there are counts, since a release in
+ * between saw no WAITERS and woke nobody.  A set bit with nobody waiting
+ * costs a release one wake call (no system call for a private semaphore
+ * while nobody sleeps in the kernel: wait.c, "kernel sleepers").  A waiter
+ * that leaves cancelled or interrupted while counts remain passes on the
+ * wake it may have consumed. */
 #include "multitask/sync.h"
 #include "core/core.h"
 #include "wait/wait.h"
 
+#define SEM_WAITERS 0x80000000u
+#define SEM_VALUE 0x7fffffffu
+
 struct mt_sem {
-  uint32_t value;
-  mt__evc_t evc;
-  uint32_t bound; /* 0: unbounded */
+  uint32_t value;    /* count | SEM_WAITERS: the futex word */
+  uint32_t nwaiters; /* waiters in the slow path (only waiters touch it) */
+  uint32_t bound;    /* 0: unbounded */
   int flags;
 };
 
@@ -41,11 +59,24 @@ void mt_sem_free(mt_sem_t *s) {
 
 static bool try_take(mt_sem_t *s) {
   uint32_t v = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
-  while (v > 0)
+  while (v & SEM_VALUE)
     if (__atomic_compare_exchange_n(&s->value, &v, v - 1, true, __ATOMIC_SEQ_CST,
                                     __ATOMIC_RELAXED))
       return true;
   return false;
+}
+
+/* A slow-path waiter leaves (it still may touch the semaphore: it has not
+ * returned).  The last one clears WAITERS (top of the file). */
+static void leave(mt_sem_t *s, bool shared) {
+  if (__atomic_sub_fetch(&s->nwaiters, 1, __ATOMIC_SEQ_CST) != 0) return;
+  __atomic_fetch_and(&s->value, ~SEM_WAITERS, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&s->nwaiters, __ATOMIC_SEQ_CST) == 0) return;
+  /* A waiter registered meanwhile and may sleep on the word with WAITERS
+   * set, which a release since then did not see: set it again and wake
+   * for the counts such releases added. */
+  uint32_t v = __atomic_fetch_or(&s->value, SEM_WAITERS, __ATOMIC_SEQ_CST);
+  if (v & SEM_VALUE) mt__wake_word(&s->value, (int)(v & SEM_VALUE), shared);
 }
 
 int mt_sem_acquire(mt_sem_t *s, double timeout) {
@@ -55,48 +86,61 @@ int mt_sem_acquire(mt_sem_t *s, double timeout) {
   if (r < 0) return r;
   if (try_take(s)) return 0;
   if (timeout == 0) return MT_ETIMEDOUT;
-  if (mt__spin_until_changed(&s->value, 0, mt__spin_rounds()) && try_take(s)) return 0;
+  uint32_t seen = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
+  if (mt__spin_until_changed(&s->value, seen, mt__spin_rounds()) && try_take(s)) return 0;
 
   bool shared = s->flags & MT_SHARED;
-  mt__evc_prepare(&s->evc);
+  __atomic_fetch_add(&s->nwaiters, 1, __ATOMIC_SEQ_CST);
   for (;;) {
-    uint32_t key = mt__evc_key(&s->evc);
-    if (try_take(s)) break;
-    r = mt__evc_wait(&s->evc, key, shared, deadline);
+    uint32_t v = __atomic_load_n(&s->value, __ATOMIC_SEQ_CST);
+    if (v & SEM_VALUE) {
+      if (__atomic_compare_exchange_n(&s->value, &v, v - 1, false, __ATOMIC_SEQ_CST,
+                                      __ATOMIC_RELAXED))
+        break; /* r == 0 */
+      continue;
+    }
+    if (!(v & SEM_WAITERS)) {
+      if (!__atomic_compare_exchange_n(&s->value, &v, v | SEM_WAITERS, false, __ATOMIC_SEQ_CST,
+                                       __ATOMIC_RELAXED))
+        continue;
+      v |= SEM_WAITERS;
+    }
+    r = mt__word_park(&s->value, v, shared, deadline);
     if (r == MT_ETIMEDOUT) {
       r = try_take(s) ? 0 : MT_ETIMEDOUT;
       break;
     }
     if (r < 0) break; /* MT_ECANCELLED / MT_EINTR */
   }
-  mt__evc_done(&s->evc);
-  if (r < 0 && r != MT_ETIMEDOUT && __atomic_load_n(&s->value, __ATOMIC_SEQ_CST) > 0)
-    mt__evc_notify(&s->evc, 1, shared); /* the wake we may have taken */
+  leave(s, shared);
+  if (r < 0 && r != MT_ETIMEDOUT) {
+    uint32_t v = __atomic_load_n(&s->value, __ATOMIC_SEQ_CST);
+    if ((v & SEM_VALUE) && (v & SEM_WAITERS))
+      mt__wake_word(&s->value, 1, shared); /* the wake we may have taken */
+  }
   return r;
 }
 
+/* One CAS.  What it needs of *s is read before it: once it added, a
+ * waiter may take the count, return and free s (top of the file). */
 int mt_sem_release(mt_sem_t *s, unsigned n) {
   if (!s || n == 0 || n > INT32_MAX) return MT_EINVAL;
-  if (!s->bound) { /* one atomic add; undo on the (absurd) overflow */
-    uint32_t v = __atomic_add_fetch(&s->value, n, __ATOMIC_SEQ_CST);
-    if (v > INT32_MAX) {
-      __atomic_sub_fetch(&s->value, n, __ATOMIC_SEQ_CST);
-      return MT_EOVERFLOW;
-    }
-  } else {
-    uint32_t v = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
-    do {
-      if ((uint64_t)v + n > s->bound) return MT_EOVERFLOW;
-    } while (!__atomic_compare_exchange_n(&s->value, &v, v + n, true, __ATOMIC_SEQ_CST,
-                                          __ATOMIC_RELAXED));
-  }
-  mt__evc_notify(&s->evc, (int)n, s->flags & MT_SHARED);
+  bool shared = s->flags & MT_SHARED;
+  uint32_t limit = s->bound ? s->bound : INT32_MAX;
+  uint32_t *word = &s->value;
+  uint32_t v = __atomic_load_n(word, __ATOMIC_RELAXED);
+  do {
+    if ((v & SEM_VALUE) + (uint64_t)n > limit) return MT_EOVERFLOW;
+  } while (!__atomic_compare_exchange_n(word, &v, v + n, true, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_RELAXED));
+  /* s may be freed from here on: only the word's address is used */
+  if (v & SEM_WAITERS) mt__wake_word(word, (int)n, shared);
   return 0;
 }
 
 int mt_sem_value(const mt_sem_t *s) {
   if (!s) return MT_EINVAL;
-  return (int)__atomic_load_n(&s->value, __ATOMIC_RELAXED);
+  return (int)(__atomic_load_n(&s->value, __ATOMIC_RELAXED) & SEM_VALUE);
 }
 
 /* `with sem:` acquire, then release(1) however the block is left. */

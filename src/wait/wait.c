@@ -16,7 +16,9 @@
  *    for everything MT_SHARED, whose memory other processes map and whose
  *    waiter lists they could not follow.  A 32-bit sequence the waiters
  *    futex-wait on and a count of registered waiters; notify bumps the
- *    sequence and calls the kernel only when someone registered.
+ *    sequence and calls the kernel only when someone registered (after
+ *    the state change: not for an object whose waiter may free it the
+ *    moment it returns; wait.h).
  *    An object whose own state word moves when its waiters should re-check
  *    (a mutex, a barrier, a thread's state, a future) is its own event
  *    count: mt__word_park (bottom of this file), where a coroutine parks a

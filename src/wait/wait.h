@@ -44,7 +44,11 @@ int mt__wait_word_kernel(const uint32_t *word, uint32_t expected, bool shared,
  * kernel, and (private words) up to n coroutines parked by mt__word_park;
  * an extra wake is a spurious one, which every park loop tolerates.  A
  * private word's wake makes no system call while no thread of the process
- * sleeps in the kernel on a word of its bucket (wait.c, "kernel sleepers"). */
+ * sleeps in the kernel on a word of its bucket (wait.c, "kernel sleepers").
+ * Never reads or writes *word, only uses its address (the futex wake, the
+ * bucket and node lookups), so a waker may call it after the change that
+ * let its waiter return and free the object: a stale or unmapped address
+ * costs at most a spurious wakeup of whoever waits there now (sem.c). */
 void mt__wake_word(uint32_t *word, int n, bool shared);
 /* Tests: how many private-word wakes called the kernel so far. */
 unsigned long mt__wake_word_syscalls(void);
@@ -176,6 +180,16 @@ int mt__waiter_park(mt__waiter_t *w, int64_t deadline_ns);
  *     if (ready(o) || (r = mt__evc_wait(&o->evc, key, shared, dl)) != 0) break;
  *   }
  *   mt__evc_done(&o->evc);        // then unwind o's own counts if r < 0
+ *
+ * The notifier reads `sleepers` AFTER its state change, so it touches the
+ * object after a waiter could see the change and return: only for objects
+ * whose waiters cannot return before the notify is done (Condition: the
+ * notify runs under the lock its waiters must retake).  An object whose
+ * waiter may free it the moment it returns (Semaphore, Event; POSIX's
+ * sem_post/sem_destroy promise) keeps a WAITERS bit in its state word,
+ * parks with mt__word_park, and its waker learns from its own atomic on
+ * that word whether to call mt__wake_word, which uses only the word's
+ * address (sem.c, event.c).
  */
 typedef struct mt__evc {
   uint32_t seq;      /* the futex word: bumped by every notify with waiters */
@@ -191,21 +205,9 @@ static inline uint32_t mt__evc_key(const mt__evc_t *e) {
 static inline void mt__evc_done(mt__evc_t *e) {
   __atomic_fetch_sub(&e->sleepers, 1, __ATOMIC_SEQ_CST);
 }
-/* For an object whose own state change already moved `seq` (an Event's
- * set): wakes up to n registered waiters. */
-static inline void mt__evc_wake(mt__evc_t *e, int n, bool shared) {
-  if (__atomic_load_n(&e->sleepers, __ATOMIC_SEQ_CST) > 0) mt__wake_word(&e->seq, n, shared);
-}
 /* Parks until the count differs from key.  0 (re-check) or a negative
  * result (above); the caller still calls mt__evc_done. */
 int mt__evc_wait(mt__evc_t *e, uint32_t key, bool shared, int64_t deadline_ns);
-/* After changing the state: wakes up to n registered waiters (INT32_MAX =
- * all).  One load and no store when nobody is registered. */
-static inline void mt__evc_notify(mt__evc_t *e, int n, bool shared) {
-  if (__atomic_load_n(&e->sleepers, __ATOMIC_SEQ_CST) == 0) return;
-  __atomic_fetch_add(&e->seq, 1, __ATOMIC_SEQ_CST);
-  mt__wake_word(&e->seq, n, shared);
-}
 
 /* ---- a word that is its own event count ----------------------------------
  * For objects whose state word itself moves when a waiter should re-check
