@@ -79,7 +79,12 @@ int mt_rlock_release(mt_rlock_t *rlock);
 int mt_rlock_is_owned(const mt_rlock_t *rlock);
 int mt_rlock_consistent(mt_rlock_t *rlock);
 
-/* ---- Semaphore / BoundedSemaphore -------------------------------------- */
+/* ---- Semaphore / BoundedSemaphore --------------------------------------
+ * The value is at most INT32_MAX: mt_sem_new with a larger value fails
+ * (NULL, MT_EINVAL), and a release that would pass it returns
+ * MT_EOVERFLOW and changes nothing.  An MT_SHARED semaphore's waiter
+ * re-checks every 100 ms, so a process that dies inside acquire or release
+ * delays the others by at most that, never for ever. */
 mt_sem_t *mt_sem_new(unsigned value, int flags);
 /* Bounded: releasing above `value` returns MT_EOVERFLOW (Python's ValueError). */
 mt_sem_t *mt_sem_new_bounded(unsigned value, int flags);
@@ -89,7 +94,8 @@ mt_sem_t *mt_sem_new_bounded(unsigned value, int flags);
  * the atomic that adds the count. */
 void mt_sem_free(mt_sem_t *sem);
 int mt_sem_acquire(mt_sem_t *sem, double timeout);
-/* Adds n (>= 1).  Bounded over-release: MT_EOVERFLOW and nothing changes. */
+/* Adds n (1 <= n <= INT32_MAX, else MT_EINVAL).  Bounded over-release, or a
+ * value past INT32_MAX: MT_EOVERFLOW and nothing changes. */
 int mt_sem_release(mt_sem_t *sem, unsigned n);
 /* Current value (>= 0). */
 int mt_sem_value(const mt_sem_t *sem);

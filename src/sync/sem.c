@@ -21,11 +21,25 @@
  * costs a release one wake call (no system call for a private semaphore
  * while nobody sleeps in the kernel: wait.c, "kernel sleepers").  A waiter
  * that leaves cancelled or interrupted while counts remain passes on the
- * wake it may have consumed. */
+ * wake it may have consumed.
+ *
+ * MT_SHARED: a process may die between two steps of this protocol (the
+ * last waiter after clearing WAITERS but before its re-check, a woken
+ * waiter before it takes its count, a releaser between its CAS and its
+ * wake), leaving a waiter of another process asleep while the value is
+ * > 0.  So a shared waiter parks in slices of SEM_SHARED_SLICE_NS and
+ * re-checks the word after each: such a death delays the others by at most
+ * one slice, never for ever (docs/api.md, MT_SHARED).  Private semaphores
+ * need no slice: their waiters die with the process. */
 #include "multitask/sync.h"
 #include "core/core.h"
+#include "platform/clock.h"
 #include "wait/wait.h"
 
+/* An MT_SHARED waiter parks at most this long, then re-checks the word
+ * (top of the file: a waiter, releaser or leaver that died between two
+ * steps of the protocol). */
+#define SEM_SHARED_SLICE_NS (100 * 1000 * 1000)
 #define SEM_WAITERS 0x80000000u
 #define SEM_VALUE 0x7fffffffu
 
@@ -86,8 +100,12 @@ int mt_sem_acquire(mt_sem_t *s, double timeout) {
   if (r < 0) return r;
   if (try_take(s)) return 0;
   if (timeout == 0) return MT_ETIMEDOUT;
+  /* spin for the word to move, unless a release already moved it (the
+   * value is > 0): then one more try, and the slow path if it loses */
   uint32_t seen = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
-  if (mt__spin_until_changed(&s->value, seen, mt__spin_rounds()) && try_take(s)) return 0;
+  if ((seen & SEM_VALUE || mt__spin_until_changed(&s->value, seen, mt__spin_rounds())) &&
+      try_take(s))
+    return 0;
 
   bool shared = s->flags & MT_SHARED;
   __atomic_fetch_add(&s->nwaiters, 1, __ATOMIC_SEQ_CST);
@@ -105,8 +123,14 @@ int mt_sem_acquire(mt_sem_t *s, double timeout) {
         continue;
       v |= SEM_WAITERS;
     }
-    r = mt__word_park(&s->value, v, shared, deadline);
+    int64_t until = deadline;
+    if (shared) { /* a process that died mid-protocol strands nobody: re-check (top) */
+      int64_t slice = mt__now_ns() + SEM_SHARED_SLICE_NS;
+      if (slice < until) until = slice;
+    }
+    r = mt__word_park(&s->value, v, shared, until);
     if (r == MT_ETIMEDOUT) {
+      if (!mt__deadline_passed(deadline)) continue;
       r = try_take(s) ? 0 : MT_ETIMEDOUT;
       break;
     }

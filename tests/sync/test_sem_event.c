@@ -41,6 +41,36 @@ static void bounded_sem(void **state) {
   assert_int_equal(errno, EINVAL);
 }
 
+/* The value's limit is INT32_MAX (its top bit is the waiters flag): refused
+ * with an error, never wrapped into the flag. */
+static void *take_one(void *arg) {
+  return (void *)(intptr_t)mt_sem_acquire(arg, MT_FOREVER);
+}
+
+static void sem_value_limit(void **state) {
+  (void)state;
+  errno = 0;
+  assert_null(mt_sem_new((unsigned)INT32_MAX + 1u, 0));
+  assert_int_equal(errno, EINVAL);
+  mt_sem_t *s = mt_sem_new(0, 0);
+  pthread_t t; /* a waiter, so the waiters flag is likely set below */
+  assert_int_equal(pthread_create(&t, NULL, take_one, s), 0);
+  assert_code(mt_sem_release(s, (unsigned)INT32_MAX + 1u), MT_EINVAL);
+  assert_code(mt_sem_release(s, INT32_MAX), 0);
+  void *r;
+  assert_int_equal(pthread_join(t, &r), 0);
+  assert_int_equal((intptr_t)r, 0);
+  assert_int_equal(mt_sem_value(s), INT32_MAX - 1);
+  assert_code(mt_sem_release(s, 2), MT_EOVERFLOW);
+  assert_int_equal(mt_sem_value(s), INT32_MAX - 1); /* nothing changed */
+  assert_code(mt_sem_release(s, 1), 0);
+  assert_int_equal(mt_sem_value(s), INT32_MAX);
+  assert_code(mt_sem_release(s, 1), MT_EOVERFLOW);
+  assert_code(mt_sem_acquire(s, 0), 0);
+  assert_int_equal(mt_sem_value(s), INT32_MAX - 1);
+  mt_sem_free(s);
+}
+
 struct admit {
   mt_sem_t *sem;
   int inside, max_inside;
@@ -127,6 +157,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sem_basics),
       cmocka_unit_test(bounded_sem),
+      cmocka_unit_test(sem_value_limit),
       cmocka_unit_test(sem_admits_at_most_three),
       cmocka_unit_test(event_basics),
       cmocka_unit_test(event_pulse_releases_all),
