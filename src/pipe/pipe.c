@@ -271,12 +271,14 @@ static size_t encode_hdr(unsigned char *out, uint64_t len) {
 static int send_small(mt_conn_t *c, const void *p1, size_t n1, const void *p2, size_t n2,
                       int64_t deadline) {
   unsigned char one[SMALL_FRAME];
-  size_t n = encode_hdr(one, (uint64_t)n1 + n2);
+  uint32_t hdr = (uint32_t)(n1 + n2); /* below LEN_ESC: a short header */
+  memcpy(one, &hdr, HDR);
+  size_t n = HDR;
   if (n1) memcpy(one + n, p1, n1), n += n1;
   if (n2) memcpy(one + n, p2, n2), n += n2;
   struct iovec iov = {one, n};
-  if (may_block(deadline) && !mt__get_parker()) {
-    ssize_t w = mt__sys_writev_nosig(c->wfd, c->is_sock, &iov, 1);
+  if (deadline == MT__NO_DEADLINE && mt__plain_thread()) {
+    ssize_t w = mt__sys_write1_nosig(c->wfd, c->is_sock, one, n);
     if (w == (ssize_t)n) return 0;
     if (w == MT_EPIPE || w == -ECONNRESET) return MT_ECLOSED;
     if (w >= 0) { /* a socket send cut short (a signal): send_all sends the rest */
@@ -289,8 +291,9 @@ static int send_small(mt_conn_t *c, const void *p1, size_t n1, const void *p2, s
   return send_all(c, &iov, 1, deadline);
 }
 
-/* One frame made of a header and up to two body pieces. */
-static int send_frame(mt_conn_t *c, const void *p1, size_t n1, const void *p2, size_t n2,
+/* One frame made of a header and up to two body pieces.  (Not inlined: the
+ * short path of mt_conn_send_bytes then costs no register saves for it.) */
+static __attribute__((noinline)) int send_frame(mt_conn_t *c, const void *p1, size_t n1, const void *p2, size_t n2,
                       double timeout) {
   int r = check(c, false);
   if (r) return r;
@@ -313,6 +316,10 @@ static int send_frame(mt_conn_t *c, const void *p1, size_t n1, const void *p2, s
 }
 
 int mt_conn_send_bytes(mt_conn_t *c, const void *buf, size_t len, double timeout) {
+  /* the common case without send_frame's steps: every check it makes
+   * passes, and the frame is small (send_small) */
+  if (timeout == MT_FOREVER && c && c->fd >= 0 && c->wr && len <= SMALL_FRAME - HDR && (buf || !len))
+    return send_small(c, buf, len, NULL, 0, MT__NO_DEADLINE);
   return send_frame(c, buf, len, NULL, 0, timeout);
 }
 
@@ -516,42 +523,54 @@ int mt_conn_peek_size(mt_conn_t *c, size_t *len, double timeout) {
 
 /* The common receive in few steps: no deadline on a plain thread (reads
  * may block in the kernel: may_block), a frame below DIRECT_MIN that fits
- * `cap`, nothing staged.  It reads as ensure() does (one frame per read)
- * without the general path's deadline bookkeeping (318 -> 218 user-space
+ * `cap`, nothing staged.  It reads as ensure() does (one frame per read:
+ * read_want) without the general path's deadline bookkeeping, on local
+ * copies of the buffer's positions (318 -> 218 -> ~150 user-space
  * instructions per 64 B receive, callgrind; issue 13, docs/pipes.md).
- * 0: delivered; 1: anything else (a long header, too
- * small a buffer, a header above max_recv, EOF, an error, a buffer to
- * compact), and the general path goes on from the buffer as this left it
- * (every read here only appends, so the invariant holds). */
+ * 0: delivered; 1: anything else (a long header, too small a buffer, a
+ * header above max_recv, EOF, an error, a buffer to compact), and the
+ * general path goes on from the buffer as this left it (every read here
+ * only appends, so the invariant holds). */
 static int recv_small(mt_conn_t *c, void *buf, size_t cap, size_t *len) {
-  if (!c->rbuf) return 1; /* the first receive allocates */
+  unsigned char *rb = c->rbuf;
+  if (!rb || c->broken || c->staged || !mt__may_sleep_outside()) return 1;
+  size_t pos = c->rpos, end = c->rlen;
   for (;;) {
-    size_t b = buffered(c), need = HDR;
+    size_t b = end - pos, need = HDR;
     if (b >= HDR) {
       uint32_t n; /* LEN_ESC is above DIRECT_MIN: the long header goes on */
-      memcpy(&n, c->rbuf + c->rpos, HDR);
-      if (n >= DIRECT_MIN || n > cap || n > c->max_recv) return 1;
+      memcpy(&n, rb + pos, HDR);
+      if (n >= DIRECT_MIN || n > cap || n > c->max_recv) break;
       need = HDR + n;
       if (b >= need) {
-        memcpy(buf, c->rbuf + c->rpos + HDR, n);
-        advance(c, need);
-        c->last = need;
+        memcpy(buf, rb + pos + HDR, n);
         *len = n;
+        c->last = need;
+        pos += need;
+        b -= need;
+        /* as advance(): at most a header left moves to the front (pos >=
+         * HDR here, so a lone header does not overlap its new place) */
+        if (b == HDR) memcpy(rb, rb + pos, HDR);
+        else if (b && b <= HDR_BIG) memmove(rb, rb + pos, b);
+        if (b <= HDR_BIG) pos = 0, end = b;
+        c->rpos = pos;
+        c->rlen = end;
         return 0;
       }
     }
-    if (c->rcap - c->rpos < need) return 1; /* reserve() compacts */
-    ssize_t got = mt__sys_read(c->fd, c->rbuf + c->rlen, read_want(c, need));
+    if (c->rcap - pos < need) break; /* reserve() compacts */
+    c->rlen = end;
+    ssize_t got = mt__sys_read(c->fd, rb + end, read_want(c, need));
     if (got <= 0) return 1; /* EOF or an error: the general path reads again and says which */
-    c->rlen += (size_t)got;
+    end += (size_t)got;
   }
+  c->rlen = end;
+  return 1;
 }
 
-int mt_conn_recv_bytes_into(mt_conn_t *c, void *buf, size_t cap, size_t *len,
-                            double timeout) {
-  if (timeout == MT_FOREVER && c && buf && len && c->fd >= 0 && c->rd && !c->broken &&
-      !c->staged && mt__may_sleep_outside() && recv_small(c, buf, cap, len) == 0)
-    return 0;
+/* Everything recv_small does not take. */
+static __attribute__((noinline)) int recv_into_slow(mt_conn_t *c, void *buf, size_t cap,
+                                                    size_t *len, double timeout) {
   rx_t x;
   int r = rx_begin(c, &x, len && (!cap || buf), timeout);
   if (r) return r;
@@ -562,6 +581,14 @@ int mt_conn_recv_bytes_into(mt_conn_t *c, void *buf, size_t cap, size_t *len,
   if (r) return r;
   if (n > cap) return MT_EMSGSIZE;
   return deliver(c, buf, n, hlen, &x);
+}
+
+int mt_conn_recv_bytes_into(mt_conn_t *c, void *buf, size_t cap, size_t *len,
+                            double timeout) {
+  if (timeout == MT_FOREVER && c && buf && len && c->fd >= 0 && c->rd &&
+      recv_small(c, buf, cap, len) == 0)
+    return 0;
+  return recv_into_slow(c, buf, cap, len, timeout);
 }
 
 int mt_conn_recv_bytes(mt_conn_t *c, void **out, size_t *len, double timeout) {

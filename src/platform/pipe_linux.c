@@ -118,13 +118,14 @@ int mt__sys_conn_pair(int fds[2]) {
 }
 
 ssize_t mt__sys_read(int fd, void *buf, size_t n) {
-  int saved = errno;
-  ssize_t r;
-  do r = read(fd, buf, n);
-  while (r < 0 && errno == EINTR);
-  int e = errno;
-  errno = saved;
-  return r < 0 ? -e : r;
+  int *err = &errno, saved = *err; /* one errno lookup: a receive's every read comes here */
+  for (;;) {
+    ssize_t r = read(fd, buf, n);
+    if (r >= 0) return r;
+    int e = *err;
+    *err = saved;
+    if (e != EINTR) return -e;
+  }
 }
 
 size_t mt__sys_pending(int fd) {
@@ -176,6 +177,33 @@ static ssize_t send_iov(int fd, bool is_sock, struct iovec *iov, int n, bool now
 
 ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n) {
   return send_iov(fd, is_sock, iov, n, false);
+}
+
+/* The common small send, kept short: one buffer, one blocking call, errno
+ * read once and written back only on a failure.  (The kernel's vectored
+ * write path, which pwritev2 takes, costs ~100 ns more per call than
+ * write(2) here, and only pwritev2 takes RWF_NOSIGNAL: issue 13,
+ * docs/pipes.md.) */
+ssize_t mt__sys_write1_nosig(int fd, bool is_sock, void *buf, size_t n) {
+  int m = __atomic_load_n(&nosig_mode, __ATOMIC_RELAXED);
+  if (!is_sock && m <= 0 && !mt__sys_pipe_nosignal()) {
+    struct iovec v = {buf, n};
+    return send_iov(fd, false, &v, 1, false);
+  }
+  int *err = &errno, saved = *err;
+  ssize_t r;
+  for (;;) {
+    if (is_sock) {
+      r = send(fd, buf, n, MSG_NOSIGNAL);
+    } else {
+      struct iovec v = {buf, n};
+      r = pwritev2(fd, &v, 1, -1, RWF_NOSIGNAL);
+    }
+    if (r >= 0) return r;
+    int e = *err;
+    *err = saved;
+    if (e != EINTR) return -e;
+  }
 }
 
 ssize_t mt__sys_sendv_nowait(int fd, bool is_sock, struct iovec *iov, int n) {
