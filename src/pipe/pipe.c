@@ -266,8 +266,9 @@ static size_t encode_hdr(unsigned char *out, uint64_t len) {
 /* A frame of at most SMALL_FRAME bytes goes out from one contiguous copy:
  * a one-piece write costs the kernel less than gathering pieces (no iovec
  * array to copy in and walk: ~30 ns of a ~1.3 us send here), and with no
- * deadline on a plain thread it is one blocking write without send_all's
- * loop (issue 13, docs/pipes.md). */
+ * deadline on a plain thread it is one blocking write of that one buffer
+ * (mt__sys_write1_nosig) without send_all's loop; mt_conn_send_bytes with
+ * MT_FOREVER comes here straight (issue 13, docs/pipes.md). */
 static int send_small(mt_conn_t *c, const void *p1, size_t n1, const void *p2, size_t n2,
                       int64_t deadline) {
   unsigned char one[SMALL_FRAME];
@@ -293,8 +294,8 @@ static int send_small(mt_conn_t *c, const void *p1, size_t n1, const void *p2, s
 
 /* One frame made of a header and up to two body pieces.  (Not inlined: the
  * short path of mt_conn_send_bytes then costs no register saves for it.) */
-static __attribute__((noinline)) int send_frame(mt_conn_t *c, const void *p1, size_t n1, const void *p2, size_t n2,
-                      double timeout) {
+static __attribute__((noinline)) int send_frame(mt_conn_t *c, const void *p1, size_t n1,
+                                                const void *p2, size_t n2, double timeout) {
   int r = check(c, false);
   if (r) return r;
   if ((n1 && !p1) || (n2 && !p2)) return MT_EINVAL;
@@ -318,7 +319,8 @@ static __attribute__((noinline)) int send_frame(mt_conn_t *c, const void *p1, si
 int mt_conn_send_bytes(mt_conn_t *c, const void *buf, size_t len, double timeout) {
   /* the common case without send_frame's steps: every check it makes
    * passes, and the frame is small (send_small) */
-  if (timeout == MT_FOREVER && c && c->fd >= 0 && c->wr && len <= SMALL_FRAME - HDR && (buf || !len))
+  if (timeout == MT_FOREVER && c && c->fd >= 0 && c->wr && len <= SMALL_FRAME - HDR &&
+      (buf || !len))
     return send_small(c, buf, len, NULL, 0, MT__NO_DEADLINE);
   return send_frame(c, buf, len, NULL, 0, timeout);
 }
@@ -523,54 +525,42 @@ int mt_conn_peek_size(mt_conn_t *c, size_t *len, double timeout) {
 
 /* The common receive in few steps: no deadline on a plain thread (reads
  * may block in the kernel: may_block), a frame below DIRECT_MIN that fits
- * `cap`, nothing staged.  It reads as ensure() does (one frame per read:
- * read_want) without the general path's deadline bookkeeping, on local
- * copies of the buffer's positions (318 -> 218 -> ~150 user-space
+ * `cap`, nothing staged.  It reads as ensure() does (one frame per read)
+ * without the general path's deadline bookkeeping (318 -> 218 user-space
  * instructions per 64 B receive, callgrind; issue 13, docs/pipes.md).
- * 0: delivered; 1: anything else (a long header, too small a buffer, a
- * header above max_recv, EOF, an error, a buffer to compact), and the
- * general path goes on from the buffer as this left it (every read here
- * only appends, so the invariant holds). */
+ * 0: delivered; 1: anything else (a long header, too
+ * small a buffer, a header above max_recv, EOF, an error, a buffer to
+ * compact), and the general path goes on from the buffer as this left it
+ * (every read here only appends, so the invariant holds). */
 static int recv_small(mt_conn_t *c, void *buf, size_t cap, size_t *len) {
-  unsigned char *rb = c->rbuf;
-  if (!rb || c->broken || c->staged || !mt__may_sleep_outside()) return 1;
-  size_t pos = c->rpos, end = c->rlen;
+  if (!c->rbuf) return 1; /* the first receive allocates */
   for (;;) {
-    size_t b = end - pos, need = HDR;
+    size_t b = buffered(c), need = HDR;
     if (b >= HDR) {
       uint32_t n; /* LEN_ESC is above DIRECT_MIN: the long header goes on */
-      memcpy(&n, rb + pos, HDR);
-      if (n >= DIRECT_MIN || n > cap || n > c->max_recv) break;
+      memcpy(&n, c->rbuf + c->rpos, HDR);
+      if (n >= DIRECT_MIN || n > cap || n > c->max_recv) return 1;
       need = HDR + n;
       if (b >= need) {
-        memcpy(buf, rb + pos + HDR, n);
-        *len = n;
+        memcpy(buf, c->rbuf + c->rpos + HDR, n);
+        advance(c, need);
         c->last = need;
-        pos += need;
-        b -= need;
-        /* as advance(): at most a header left moves to the front (pos >=
-         * HDR here, so a lone header does not overlap its new place) */
-        if (b == HDR) memcpy(rb, rb + pos, HDR);
-        else if (b && b <= HDR_BIG) memmove(rb, rb + pos, b);
-        if (b <= HDR_BIG) pos = 0, end = b;
-        c->rpos = pos;
-        c->rlen = end;
+        *len = n;
         return 0;
       }
     }
-    if (c->rcap - pos < need) break; /* reserve() compacts */
-    c->rlen = end;
-    ssize_t got = mt__sys_read(c->fd, rb + end, read_want(c, need));
+    if (c->rcap - c->rpos < need) return 1; /* reserve() compacts */
+    ssize_t got = mt__sys_read(c->fd, c->rbuf + c->rlen, read_want(c, need));
     if (got <= 0) return 1; /* EOF or an error: the general path reads again and says which */
-    end += (size_t)got;
+    c->rlen += (size_t)got;
   }
-  c->rlen = end;
-  return 1;
 }
 
-/* Everything recv_small does not take. */
-static __attribute__((noinline)) int recv_into_slow(mt_conn_t *c, void *buf, size_t cap,
-                                                    size_t *len, double timeout) {
+int mt_conn_recv_bytes_into(mt_conn_t *c, void *buf, size_t cap, size_t *len,
+                            double timeout) {
+  if (timeout == MT_FOREVER && c && buf && len && c->fd >= 0 && c->rd && !c->broken &&
+      !c->staged && mt__may_sleep_outside() && recv_small(c, buf, cap, len) == 0)
+    return 0;
   rx_t x;
   int r = rx_begin(c, &x, len && (!cap || buf), timeout);
   if (r) return r;
@@ -581,14 +571,6 @@ static __attribute__((noinline)) int recv_into_slow(mt_conn_t *c, void *buf, siz
   if (r) return r;
   if (n > cap) return MT_EMSGSIZE;
   return deliver(c, buf, n, hlen, &x);
-}
-
-int mt_conn_recv_bytes_into(mt_conn_t *c, void *buf, size_t cap, size_t *len,
-                            double timeout) {
-  if (timeout == MT_FOREVER && c && buf && len && c->fd >= 0 && c->rd &&
-      recv_small(c, buf, cap, len) == 0)
-    return 0;
-  return recv_into_slow(c, buf, cap, len, timeout);
 }
 
 int mt_conn_recv_bytes(mt_conn_t *c, void **out, size_t *len, double timeout) {

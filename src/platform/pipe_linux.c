@@ -118,14 +118,13 @@ int mt__sys_conn_pair(int fds[2]) {
 }
 
 ssize_t mt__sys_read(int fd, void *buf, size_t n) {
-  int *err = &errno, saved = *err; /* one errno lookup: a receive's every read comes here */
-  for (;;) {
-    ssize_t r = read(fd, buf, n);
-    if (r >= 0) return r;
-    int e = *err;
-    *err = saved;
-    if (e != EINTR) return -e;
-  }
+  int saved = errno;
+  ssize_t r;
+  do r = read(fd, buf, n);
+  while (r < 0 && errno == EINTR);
+  int e = errno;
+  errno = saved;
+  return r < 0 ? -e : r;
 }
 
 size_t mt__sys_pending(int fd) {
