@@ -15,7 +15,7 @@
  * pipe(2)s and a send is one pwritev2 (issue 13: a pipe write is cheaper
  * than a socket send, no skb per message; docs/pipes.md).  Without it they
  * are AF_UNIX socketpairs shut down in the unused direction, sent to with
- * sendmsg(MSG_NOSIGNAL): a pipe write would then need SIGPIPE blocked
+ * sendmsg(MSG_NOSIGNAL) (send for one buffer): a pipe write would then need SIGPIPE blocked
  * around it (two rt_sigprocmask calls per send, ~1 us each on this VM).
  * That masked write is still the last resort of mt__sys_writev_nosig on a
  * pipe (the report pipe of a double fork, a subprocess's stdin): it blocks
@@ -180,7 +180,7 @@ ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n) {
 
 /* The common small send, kept short: one buffer, one blocking call, errno
  * read once and written back only on a failure.  (The kernel's vectored
- * write path, which pwritev2 takes, costs ~100 ns more per call than
+ * write path, which pwritev2 takes, costs ~95-135 ns more per call than
  * write(2) here, and only pwritev2 takes RWF_NOSIGNAL: issue 13,
  * docs/pipes.md.) */
 ssize_t mt__sys_write1_nosig(int fd, bool is_sock, void *buf, size_t n) {
