@@ -15,9 +15,9 @@
  * pipe(2)s and a send is one pwritev2 (issue 13: a pipe write is cheaper
  * than a socket send, no skb per message; docs/pipes.md).  Without it they
  * are AF_UNIX socketpairs shut down in the unused direction, sent to with
- * sendmsg(MSG_NOSIGNAL) (send for one buffer): a pipe write would then need SIGPIPE blocked
- * around it (two rt_sigprocmask calls per send, ~1 us each on this VM).
- * That masked write is still the last resort of mt__sys_writev_nosig on a
+ * sendmsg(MSG_NOSIGNAL) (send for one buffer): a pipe write would then
+ * need SIGPIPE blocked around it (two rt_sigprocmask calls per send, ~1 us
+ * each on this VM).  That masked write is still the last resort of mt__sys_writev_nosig on a
  * pipe (the report pipe of a double fork, a subprocess's stdin): it blocks
  * SIGPIPE in the calling thread for the write only, takes back a SIGPIPE
  * the write raised (sigtimedwait) and restores the mask; when the caller
