@@ -266,17 +266,20 @@ static size_t encode_hdr(unsigned char *out, uint64_t len) {
 /* A frame of at most SMALL_FRAME bytes goes out from one contiguous copy:
  * a one-piece write costs the kernel less than gathering pieces (no iovec
  * array to copy in and walk: ~30 ns of a ~1.3 us send here), and with no
- * deadline on a plain thread it is one blocking write without send_all's
- * loop (issue 13, docs/pipes.md). */
+ * deadline on a plain thread it is one blocking write of that one buffer
+ * (mt__sys_write1_nosig) without send_all's loop; mt_conn_send_bytes with
+ * MT_FOREVER comes here straight (issue 13, docs/pipes.md). */
 static int send_small(mt_conn_t *c, const void *p1, size_t n1, const void *p2, size_t n2,
                       int64_t deadline) {
   unsigned char one[SMALL_FRAME];
-  size_t n = encode_hdr(one, (uint64_t)n1 + n2);
+  uint32_t hdr = (uint32_t)(n1 + n2); /* below LEN_ESC: a short header */
+  memcpy(one, &hdr, HDR);
+  size_t n = HDR;
   if (n1) memcpy(one + n, p1, n1), n += n1;
   if (n2) memcpy(one + n, p2, n2), n += n2;
   struct iovec iov = {one, n};
-  if (may_block(deadline) && !mt__get_parker()) {
-    ssize_t w = mt__sys_writev_nosig(c->wfd, c->is_sock, &iov, 1);
+  if (deadline == MT__NO_DEADLINE && mt__plain_thread()) {
+    ssize_t w = mt__sys_write1_nosig(c->wfd, c->is_sock, one, n);
     if (w == (ssize_t)n) return 0;
     if (w == MT_EPIPE || w == -ECONNRESET) return MT_ECLOSED;
     if (w >= 0) { /* a socket send cut short (a signal): send_all sends the rest */
@@ -289,9 +292,10 @@ static int send_small(mt_conn_t *c, const void *p1, size_t n1, const void *p2, s
   return send_all(c, &iov, 1, deadline);
 }
 
-/* One frame made of a header and up to two body pieces. */
-static int send_frame(mt_conn_t *c, const void *p1, size_t n1, const void *p2, size_t n2,
-                      double timeout) {
+/* One frame made of a header and up to two body pieces.  (Not inlined: the
+ * short path of mt_conn_send_bytes then costs no register saves for it.) */
+static __attribute__((noinline)) int send_frame(mt_conn_t *c, const void *p1, size_t n1,
+                                                const void *p2, size_t n2, double timeout) {
   int r = check(c, false);
   if (r) return r;
   if ((n1 && !p1) || (n2 && !p2)) return MT_EINVAL;
@@ -313,6 +317,11 @@ static int send_frame(mt_conn_t *c, const void *p1, size_t n1, const void *p2, s
 }
 
 int mt_conn_send_bytes(mt_conn_t *c, const void *buf, size_t len, double timeout) {
+  /* the common case without send_frame's steps: every check it makes
+   * passes, and the frame is small (send_small) */
+  if (timeout == MT_FOREVER && c && c->fd >= 0 && c->wr && len <= SMALL_FRAME - HDR &&
+      (buf || !len))
+    return send_small(c, buf, len, NULL, 0, MT__NO_DEADLINE);
   return send_frame(c, buf, len, NULL, 0, timeout);
 }
 

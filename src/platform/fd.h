@@ -34,6 +34,9 @@ size_t mt__sys_pending(int fd);
  * pwritev2(RWF_NOSIGNAL), or on kernels without it writev with SIGPIPE
  * blocked for the write only (the caller's mask is unchanged). */
 ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n);
+/* The same for one buffer, cheaper (send(2) on a socket; fewer steps): the
+ * blocking small send of a connection. */
+ssize_t mt__sys_write1_nosig(int fd, bool is_sock, void *buf, size_t n);
 /* The same, never blocking (MSG_DONTWAIT, RWF_NOWAIT; the descriptor keeps
  * its flags): what fits, or MT_EAGAIN.  For a coroutine: a blocking send of
  * more than the kernel buffer holds would stall its scheduler's thread

@@ -15,9 +15,9 @@
  * pipe(2)s and a send is one pwritev2 (issue 13: a pipe write is cheaper
  * than a socket send, no skb per message; docs/pipes.md).  Without it they
  * are AF_UNIX socketpairs shut down in the unused direction, sent to with
- * sendmsg(MSG_NOSIGNAL): a pipe write would then need SIGPIPE blocked
- * around it (two rt_sigprocmask calls per send, ~1 us each on this VM).
- * That masked write is still the last resort of mt__sys_writev_nosig on a
+ * sendmsg(MSG_NOSIGNAL) (send for one buffer): a pipe write would then
+ * need SIGPIPE blocked around it (two rt_sigprocmask calls per send, ~1 us
+ * each on this VM).  That masked write is still the last resort of mt__sys_writev_nosig on a
  * pipe (the report pipe of a double fork, a subprocess's stdin): it blocks
  * SIGPIPE in the calling thread for the write only, takes back a SIGPIPE
  * the write raised (sigtimedwait) and restores the mask; when the caller
@@ -176,6 +176,33 @@ static ssize_t send_iov(int fd, bool is_sock, struct iovec *iov, int n, bool now
 
 ssize_t mt__sys_writev_nosig(int fd, bool is_sock, struct iovec *iov, int n) {
   return send_iov(fd, is_sock, iov, n, false);
+}
+
+/* The common small send, kept short: one buffer, one blocking call, errno
+ * read once and written back only on a failure.  (The kernel's vectored
+ * write path, which pwritev2 takes, costs ~95-135 ns more per call than
+ * write(2) here, and only pwritev2 takes RWF_NOSIGNAL: issue 13,
+ * docs/pipes.md.) */
+ssize_t mt__sys_write1_nosig(int fd, bool is_sock, void *buf, size_t n) {
+  int m = __atomic_load_n(&nosig_mode, __ATOMIC_RELAXED);
+  if (!is_sock && m <= 0 && !mt__sys_pipe_nosignal()) {
+    struct iovec v = {buf, n};
+    return send_iov(fd, false, &v, 1, false);
+  }
+  int *err = &errno, saved = *err;
+  ssize_t r;
+  for (;;) {
+    if (is_sock) {
+      r = send(fd, buf, n, MSG_NOSIGNAL);
+    } else {
+      struct iovec v = {buf, n};
+      r = pwritev2(fd, &v, 1, -1, RWF_NOSIGNAL);
+    }
+    if (r >= 0) return r;
+    int e = *err;
+    *err = saved;
+    if (e != EINTR) return -e;
+  }
 }
 
 ssize_t mt__sys_sendv_nowait(int fd, bool is_sock, struct iovec *iov, int n) {

@@ -369,6 +369,8 @@ bool mt__may_spin(void) { return coro_parker() == NULL; }
 
 bool mt__may_sleep_outside(void) { return coro_parker() == NULL && thread_intr == NULL; }
 
+bool mt__plain_thread(void) { return thread_parker == NULL && thread_intr == NULL; }
+
 void mt__yield(void) {
   const mt__parker_t *p = coro_parker();
   if (!p) mt__sys_yield();

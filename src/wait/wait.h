@@ -253,6 +253,10 @@ void mt__intr_raise(mt__intr_t *in);
  * blocking read, pthread_join) instead of parking here?  Only when no
  * parker is installed and the thread has no interrupt record. */
 bool mt__may_sleep_outside(void);
+/* Stricter, for short paths that block in a system call without asking
+ * more: no parker installed at all (not even one that lets this greenlet's
+ * thread wait) and no interrupt record. */
+bool mt__plain_thread(void);
 
 /* ---- the park decision: threads or a coroutine scheduler ------------------
  * ONE place decides how to park (wait.c, `coro_parker`): on a thread where
