@@ -15,6 +15,9 @@
  * flag of its state word (future.c), dropped by the CAS that publishes
  * the result.
  * `npushed` / `npopped` count the backlog for the idle checks.
+ * Beside the queue, the idle spinner's mailbox: a submit that finds the
+ * queue empty and a spinner waiting hands the future straight to it (one
+ * CAS, one XCHG; "the mailbox" below).
  *
  * Parking: a worker with nothing to do spins (bounded, mt__spin_rounds,
  * scaled down while spins do not pay: adapt_spin; none while the last
