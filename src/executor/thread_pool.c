@@ -472,12 +472,18 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns, mt_future_t **handed) {
   }
   if (news) {
     *handed = mailbox_close(p, owner); /* before anything is popped: mailbox_hand */
-    /* A release store, not an XCHG: this worker found work and goes to
-     * pop it, and before it can park it passes park()'s seq_cst Dekker
-     * (nsleepers then npushed), so a submitter that still reads 1 here
-     * and skips its wake loses nothing.  Only the "no news" exit below
-     * re-checks the backlog right after clearing, so it stays seq_cst. */
-    __atomic_store_n(&p->nspinning, 0, __ATOMIC_RELEASE);
+    /* Without a handed task, a release store, not an XCHG: this worker
+     * found work and goes to pop it (pop_batch's lock), and before it can
+     * park it passes park()'s seq_cst Dekker (nsleepers then npushed), so
+     * a submitter that still reads 1 here and skips its wake loses
+     * nothing.  With a handed task it pops nothing: worker_main reads the
+     * backlog right after this to pass a wake on, the Dekker pair with
+     * submit's push then nspinning load, so the clear is seq_cst (a
+     * release store may pass that load: a task pushed meanwhile then waited
+     * with a worker parked until the handed one ended; review of the
+     * mailbox: docs/futures.md).  The "no news" exit
+     * below re-checks the backlog right after clearing too: seq_cst. */
+    __atomic_store_n(&p->nspinning, 0, *handed ? __ATOMIC_SEQ_CST : __ATOMIC_RELEASE);
     if (!near) adapt_spin(shift, true);
     return true;
   }
