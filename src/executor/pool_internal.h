@@ -3,6 +3,7 @@
 #define MT_EXECUTOR_POOL_INTERNAL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "multitask/executor.h"
 
@@ -15,6 +16,10 @@ int mt__exec_spawn(void (*fn)(void *arg), void *arg, const char *name);
  * CPU whatever the machine's load (thread_pool.c near_move), so the move
  * can be checked on a busy machine too. */
 void mt__pool_near_move_always(bool on);
+
+/* Tests: how many tasks a thread pool's submit handed to a spinning worker
+ * through its mailbox (thread_pool.c, "the mailbox"). */
+uint64_t mt__pool_handoffs(mt_executor_t *ex);
 
 struct mt_executor {
   const mt_executor_ops_t *ops;

@@ -15,6 +15,9 @@
  * flag of its state word (future.c), dropped by the CAS that publishes
  * the result.
  * `npushed` / `npopped` count the backlog for the idle checks.
+ * Beside the queue, the idle spinner's mailbox: a submit that finds the
+ * queue empty and a spinner waiting hands the future straight to it (one
+ * CAS, one XCHG; "the mailbox" below).
  *
  * Parking: a worker with nothing to do spins (bounded, mt__spin_rounds,
  * scaled down while spins do not pay: adapt_spin; none while the last
@@ -86,11 +89,13 @@ typedef struct pool {
       uint32_t wakeups;     /* futex word: tokens for claimed ones */
       uint32_t nspinning;   /* 1 while a worker spins for work */
       int32_t sub_cpu;      /* the last submitter's CPU, -1 unknown (a hint) */
+      mt_future_t *mailbox; /* atomic: the spinner's hand-off slot (below) */
     };
   };
   /* submit's lock and what only it (and rare spawns) touch */
   _Alignas(64) mt__mutex_t ctl;   /* guards spawning and the flag writes */
   int next_index;
+  uint64_t nhandoffs;             /* tasks handed through the mailbox (under ctl; tests) */
   uint32_t fork_gen;              /* mt__fork_generation() at creation */
   char prefix[48];
   int (*init)(void *arg);
@@ -105,7 +110,7 @@ typedef struct pool {
   mt_future_t *head;              /* under qlock */
   uint64_t npopped;               /* written under qlock, read atomically */
 } pool_t;
-_Static_assert(__builtin_offsetof(pool_t, sub_cpu) + sizeof(int32_t) <=
+_Static_assert(__builtin_offsetof(pool_t, mailbox) + sizeof(void *) <=
                    __builtin_offsetof(pool_t, stub.qnext),
                "the round-trip words overlay only the stub's unused head");
 
@@ -218,10 +223,95 @@ static void fail_list(mt_future_t *list, int code, const char *why) {
   }
 }
 
-/* Pops everything (no push can follow: `closed` or `broken` is set) and
- * cancels or fails each future outside the lock. */
+/* ---- the mailbox --------------------------------------------------------
+ *
+ * A direct hand-off to the idle spinner (issue 13, one call at a time):
+ * submit, finding the queue empty and the spinner's mailbox open, CASes
+ * the future into the mailbox instead of pushing it (no queue link, no
+ * push and pop counts, no qlock); the spinner sees it in the line it polls
+ * anyway and takes it with the XCHG that closes the mailbox.
+ *
+ * The word: NULL closed, the stub's address open (never a task), else the
+ * task handed in.  Only a spinner opens it (CAS NULL -> open; a second
+ * spinner at the same time fails and does not own it), and the worker that
+ * opened it closes it (XCHG -> NULL) before it leaves its spin, whichever
+ * way it leaves, and runs what the XCHG returned.  A task goes in only by a
+ * CAS from open, so it is always taken by the owner's close: the CAS and
+ * the XCHG are ordered on the one word, and no task can stay in the mailbox
+ * of a worker that parks or leaves (no Dekker pair is involved).
+ *
+ * Order: submit hands off only when the queue is empty (backlog 0, read
+ * under ctl, which orders every push), and the owner, spinning, holds no
+ * batch and takes the mailbox before it pops again: with one worker, tasks
+ * start in submission order as before.  (With more workers start order was
+ * never FIFO: batches run in parallel.)
+ *
+ * Accounting is the queue's: the handed task holds the queue's reference
+ * (QREF), submit took an idle token (or started a worker) first, and the
+ * owner runs it as a batch of one (cancel/broken checks, done_cpu stamp,
+ * worker_died).  After `closed` or `broken` (set under ctl) no hand-off can
+ * follow; drain takes a task still in the mailbox back (a CAS, which races
+ * only the owner's XCHG) and cancels or fails it with the queued ones. */
+static mt_future_t *mailbox_open_mark(pool_t *p) { return &p->stub; }
+
+/* A spinner opens the mailbox: true if it owns it.  Relaxed: opening
+ * publishes nothing (a task's fields are published by submit's CAS). */
+static bool mailbox_open(pool_t *p) {
+  mt_future_t *expect = NULL;
+  return __atomic_compare_exchange_n(&p->mailbox, &expect, mailbox_open_mark(p), false,
+                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* The owner polls: true when a task was handed in (or drain took one back:
+ * the close then finds the mailbox open, and the spin ends a little early). */
+static bool mailbox_news(pool_t *p, bool owner) {
+  return owner && __atomic_load_n(&p->mailbox, __ATOMIC_RELAXED) != mailbox_open_mark(p);
+}
+
+/* The owner closes the mailbox; returns the task handed in, or NULL.
+ * Acquire: pairs with submit's release CAS, so the task's fields (fn, arg,
+ * state) written before it are visible to the run. */
+static mt_future_t *mailbox_close(pool_t *p, bool owner) {
+  if (!owner) return NULL;
+  mt_future_t *x = __atomic_exchange_n(&p->mailbox, NULL, __ATOMIC_ACQUIRE);
+  return x == mailbox_open_mark(p) ? NULL : x;
+}
+
+/* Under ctl, the queue empty: hands f to the spinner if its mailbox is
+ * open.  Release on success: publishes f's fields to the owner's close
+ * (or drain's take-back).  The relaxed load first avoids a locked
+ * instruction (and a line transfer) when no mailbox is open. */
+static bool mailbox_hand(pool_t *p, mt_future_t *f) {
+  mt_future_t *open = mailbox_open_mark(p);
+  if (__atomic_load_n(&p->mailbox, __ATOMIC_RELAXED) != open) return false;
+  return __atomic_compare_exchange_n(&p->mailbox, &open, f, false, __ATOMIC_RELEASE,
+                                     __ATOMIC_RELAXED);
+}
+
+/* After closed/broken: takes back a task the owner has not taken yet, and
+ * leaves the mailbox open for the owner to close.  No hand-off can follow
+ * (ctl), so only the owner's XCHG races this CAS (no ABA), and x is not
+ * touched unless the CAS took it.  Acquire: as mailbox_close. */
+static mt_future_t *mailbox_take_back(pool_t *p) {
+  mt_future_t *open = mailbox_open_mark(p);
+  mt_future_t *x = __atomic_load_n(&p->mailbox, __ATOMIC_RELAXED);
+  if (!x || x == open) return NULL;
+  return __atomic_compare_exchange_n(&p->mailbox, &x, open, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED)
+             ? x
+             : NULL;
+}
+
+/* Pops everything (no push nor hand-off can follow: `closed` or `broken`
+ * is set) and cancels or fails each future outside the lock, the one left
+ * in the mailbox first (it came before anything queued: mailbox_hand). */
 static void drain(pool_t *p, int code) {
-  fail_list(pop_all(p), code, "the pool is broken: a worker's initializer failed");
+  mt_future_t *list = pop_all(p), *x = mailbox_take_back(p);
+  if (x) {
+    x->qnext = list; /* ours alone now */
+    list = x;
+  }
+  fail_list(list, code, "the pool is broken: a worker's initializer failed");
 }
 
 /* ---- parking ----------------------------------------------------------- */
@@ -333,13 +423,15 @@ static void far_idle(void) {
   if (tl_far_run < NEAR_GAP_MAX && ++tl_far_run == NEAR_GAP_MAX) tl_near_gap = tl_near_left = 1;
 }
 
-/* Bounded spin on the backlog; true when there is news.  As a rule one
- * worker spins at a time (as Go's scheduler limits spinning threads): on a
- * small machine more spinners only steal the submitter's CPU.  *spun_ns:
- * how long a spin that found nothing lasted (0 when not timed, -1 when
- * there was no spin). */
-static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
+/* Bounded spin on the backlog and the mailbox; true when there is news.
+ * As a rule one worker spins at a time (as Go's scheduler limits spinning
+ * threads): on a small machine more spinners only steal the submitter's
+ * CPU.  *handed: the task handed through the mailbox, or NULL (the mailbox
+ * is closed again when this returns).  *spun_ns: how long a spin that
+ * found nothing lasted (0 when not timed, -1 when there was no spin). */
+static bool spin_for_news(pool_t *p, int64_t *spun_ns, mt_future_t **handed) {
   *spun_ns = -1;
+  *handed = NULL;
   /* Becoming the spinner: a load and a plain store, not a CAS (one locked
    * instruction less per idle episode).  Two workers may both see 0 and
    * spin at once, rarely: "one spinner" is a policy, not a safety rule.
@@ -351,6 +443,8 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
    * wakes a sleeper needlessly. */
   if (__atomic_load_n(&p->nspinning, __ATOMIC_RELAXED)) return has_news(p);
   __atomic_store_n(&p->nspinning, 1, __ATOMIC_RELAXED);
+  /* Through the yields too: a submitter on our core hands off while we yield. */
+  bool owner = mt__spin_rounds() > 0 && mailbox_open(p);
   uint32_t shift = tl_spin_shift;
   /* The last submitter runs on our CPU (future.c tl_near_cpu says why):
    * move off it (above), or if we stay, no spin, straight to the yields
@@ -371,16 +465,25 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
   uint32_t local = 0;
   for (int i = 0; i < rounds && !news; i++) {
     mt__spin_until_changed(&local, 0, 1);
-    if (__atomic_load_n(&p->npushed, __ATOMIC_RELAXED) != seen || (i & 511) == 0)
+    if (mailbox_news(p, owner))
+      news = true;
+    else if (__atomic_load_n(&p->npushed, __ATOMIC_RELAXED) != seen || (i & 511) == 0)
       news = has_news(p);
   }
   if (news) {
-    /* A release store, not an XCHG: this worker found work and goes to
-     * pop it, and before it can park it passes park()'s seq_cst Dekker
-     * (nsleepers then npushed), so a submitter that still reads 1 here
-     * and skips its wake loses nothing.  Only the "no news" exit below
-     * re-checks the backlog right after clearing, so it stays seq_cst. */
-    __atomic_store_n(&p->nspinning, 0, __ATOMIC_RELEASE);
+    *handed = mailbox_close(p, owner); /* before anything is popped: mailbox_hand */
+    /* Without a handed task, a release store, not an XCHG: this worker
+     * found work and goes to pop it (pop_batch's lock), and before it can
+     * park it passes park()'s seq_cst Dekker (nsleepers then npushed), so
+     * a submitter that still reads 1 here and skips its wake loses
+     * nothing.  With a handed task it pops nothing: worker_main reads the
+     * backlog right after this to pass a wake on, the Dekker pair with
+     * submit's push then nspinning load, so the clear is seq_cst (a
+     * release store may pass that load: a task pushed meanwhile then waited
+     * with a worker parked until the handed one ended; review of the
+     * mailbox: docs/futures.md).  The "no news" exit
+     * below re-checks the backlog right after clearing too: seq_cst. */
+    __atomic_store_n(&p->nspinning, 0, *handed ? __ATOMIC_SEQ_CST : __ATOMIC_RELEASE);
     if (!near) adapt_spin(shift, true);
     return true;
   }
@@ -389,10 +492,14 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns) {
    * spin did not pay (future.c wait_done says the same) */
   for (int i = 0; i < mt__yield_rounds() && !news; i++) {
     mt__sys_yield();
-    news = has_news(p);
+    news = mailbox_news(p, owner) || has_news(p);
   }
+  /* Closed before nspinning is cleared: a submitter that then still reads
+   * nspinning 1 pushes (the mailbox is closed) and skips the wake, and the
+   * seq_cst clear + has_news below is the Dekker pair that sees its push. */
+  *handed = mailbox_close(p, owner);
   __atomic_store_n(&p->nspinning, 0, __ATOMIC_SEQ_CST);
-  news = news || has_news(p);
+  news = news || *handed || has_news(p);
   if (news && !near) adapt_spin(shift, false);
   else if (!news && !near) *spun_ns = spun;
   return news;
@@ -537,23 +644,32 @@ static void worker_main(void *arg) {
   mt_future_t *batch[BATCH];
   for (;;) {
     int k = pop_batch(p, batch, BATCH);
-    if (k > 0) {
-      mt__future_set_stamp_cpu(mt__cpu_now()); /* once per batch */
-      if (w.idle) take_back_idle_token(&w);
-      /* Still backlog and nobody spinning: pass the wake-up on. */
-      if (backlog(p) > 0 && !load32(&p->nspinning)) wake_one(p);
-      run_batch(&w, batch, k);
-      continue;
+    if (k == 0) {
+      if (should_leave(p)) break;
+      uint32_t shift = tl_spin_shift;
+      int64_t spun;
+      mt_future_t *handed;
+      bool news = spin_for_news(p, &spun, &handed);
+      if (handed) { /* a batch of one, run as a popped one */
+        batch[0] = handed;
+        k = 1;
+      } else if (news) {
+        continue;
+      } else {
+        int64_t parked = spun > 0 ? mt__now_ns() : 0;
+        park(p);
+        /* would the full budget have caught the work?  (the spin began at
+         * parked - spun) */
+        if (spun >= 0)
+          adapt_spin(shift, spun > 0 && mt__now_ns() - (parked - spun) < spun << shift);
+        continue;
+      }
     }
-    if (should_leave(p)) break;
-    uint32_t shift = tl_spin_shift;
-    int64_t spun;
-    if (spin_for_news(p, &spun)) continue;
-    int64_t parked = spun > 0 ? mt__now_ns() : 0;
-    park(p);
-    /* would the full budget have caught the work?  (the spin began at
-     * parked - spun) */
-    if (spun >= 0) adapt_spin(shift, spun > 0 && mt__now_ns() - (parked - spun) < spun << shift);
+    mt__future_set_stamp_cpu(mt__cpu_now()); /* once per batch */
+    if (w.idle) take_back_idle_token(&w);
+    /* Still backlog and nobody spinning: pass the wake-up on. */
+    if (backlog(p) > 0 && !load32(&p->nspinning)) wake_one(p);
+    run_batch(&w, batch, k);
   }
   pthread_cleanup_pop(0);
   tl_pool = NULL;
@@ -597,13 +713,21 @@ static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) 
   mt__mutex_lock(&p->ctl, false, MT__NO_DEADLINE);
   int r = load32(&p->broken) ? MT_EBROKEN : load32(&p->closed) ? MT_ECLOSED : 0;
   if (r == 0) r = adjust_locked(p);
+  bool handed = false;
   if (r == 0) {
-    /* Into an empty queue: an idle worker takes it, and its next idle
-     * spin asks where we run (sub_cpu).  A submitter filling a backlog
-     * skips the lookup (~5 ns). */
-    if (q_push(p, f) == &p->stub)
-      __atomic_store_n(&p->sub_cpu, mt__cpu_now(), __ATOMIC_RELAXED); /* the line is ours now */
-    __atomic_fetch_add(&p->npushed, 1, __ATOMIC_SEQ_CST);
+    /* The queue empty and a spinner's mailbox open: hand it over (the
+     * mailbox, above).  Into an empty queue either way: an idle worker
+     * takes it, and its next idle spin asks where we run (sub_cpu).  A
+     * submitter filling a backlog skips the lookup (~5 ns). */
+    handed = backlog(p) <= 0 && mailbox_hand(p, f);
+    if (handed) {
+      __atomic_store_n(&p->nhandoffs, p->nhandoffs + 1, __ATOMIC_RELAXED); /* read by tests */
+      __atomic_store_n(&p->sub_cpu, mt__cpu_now(), __ATOMIC_RELAXED);
+    } else {
+      if (q_push(p, f) == &p->stub)
+        __atomic_store_n(&p->sub_cpu, mt__cpu_now(), __ATOMIC_RELAXED); /* the line is ours now */
+      __atomic_fetch_add(&p->npushed, 1, __ATOMIC_SEQ_CST);
+    }
   }
   mt__mutex_unlock(&p->ctl, false);
   if (r < 0) {
@@ -611,8 +735,9 @@ static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) 
     mt_future_free(f);
     return r;
   }
-  /* A spinning worker will take it: no system call then. */
-  if (!load32(&p->nspinning) && load32(&p->nsleepers)) wake_one(p);
+  /* Handed over: its owner runs it, no wake.  Else a spinning worker will
+   * take it: no system call then. */
+  if (!handed && !load32(&p->nspinning) && load32(&p->nsleepers)) wake_one(p);
   *out = f;
   return 0;
 }
@@ -707,6 +832,10 @@ mt_executor_t *mt_executor_new_thread_pool(const mt_thread_pool_opts_t *opts) {
   mt_executor_t *ex = mt_executor_new(&pool_ops, p);
   if (!ex) mt__free(p);
   return ex;
+}
+
+uint64_t mt__pool_handoffs(mt_executor_t *ex) {
+  return __atomic_load_n(&((pool_t *)ex->self)->nhandoffs, __ATOMIC_RELAXED);
 }
 
 int mt_executor_thread_count(mt_executor_t *ex) {
