@@ -152,8 +152,13 @@ static unsigned long kernel_wakes; /* private-word wakes that called the kernel 
  * word of those buckets would call the kernel.  Only the forking thread
  * exists in the child, and it is not asleep: all counts are 0 there. */
 static void sleepers_fork_child(void) { memset(kernel_sleepers, 0, sizeof kernel_sleepers); }
-static void sleepers_register(void) { mt__on_fork_child(sleepers_fork_child); }
-static pthread_once_t sleepers_once = PTHREAD_ONCE_INIT;
+/* Registered at load, never lazily at a first sleep: that first sleep may
+ * come inside a fork's prepare handler (a part's lock contended there),
+ * where core.c holds the lock that registration takes: the fork deadlocked
+ * on itself (process_fork_churn hung, 1 run in 30; found by a review). */
+__attribute__((constructor)) static void sleepers_register(void) {
+  mt__on_fork_child(sleepers_fork_child);
+}
 
 static uint32_t *sleep_count(const uint32_t *word) {
   uintptr_t a = (uintptr_t)word;
@@ -175,7 +180,6 @@ static int kernel_wait(const uint32_t *word, uint32_t expected, bool shared, uin
                        int64_t deadline_ns) {
   uint32_t *c = shared ? NULL : sleep_count(word);
   if (c) {
-    pthread_once(&sleepers_once, sleepers_register);
     __atomic_fetch_add(c, 1, __ATOMIC_SEQ_CST);
     full_fence(c);
   }
