@@ -44,6 +44,10 @@ typedef struct mt__spawn {
  * child before the mask is restored, so no signal reaches a library
  * handler while the child still shares the parent's memory. */
 pid_t mt__sys_spawn(const mt__spawn_t *sp, int *pidfd);
+/* Whether mt__sys_spawn(sp) will fork() (preexec, or a TSan build) rather
+ * than clone(CLONE_VM | CLONE_VFORK): a fork runs the at-fork handlers,
+ * so the caller takes it through the library's fork gate. */
+bool mt__sys_spawn_forks(const mt__spawn_t *sp);
 
 /* A new pseudo-terminal: master and slave, both close-on-exec, the slave
  * opened O_NOCTTY.  0 or a negative code. */

@@ -182,13 +182,17 @@ static pid_t spawn_fork(struct job *j, int *pidfd) {
   return pid;
 }
 
+bool mt__sys_spawn_forks(const mt__spawn_t *sp) {
+  return sp->preexec || MT__SPAWN_ALWAYS_FORK;
+}
+
 pid_t mt__sys_spawn(const mt__spawn_t *sp, int *pidfd) {
   int saved = errno;
   struct job j = {.sp = sp, .errpipe = -1};
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &j.parent_mask);
-  pid_t r = sp->preexec || MT__SPAWN_ALWAYS_FORK ? spawn_fork(&j, pidfd) : spawn_vfork(&j, pidfd);
+  pid_t r = mt__sys_spawn_forks(sp) ? spawn_fork(&j, pidfd) : spawn_vfork(&j, pidfd);
   pthread_sigmask(SIG_SETMASK, &j.parent_mask, NULL);
   errno = saved;
   return r;

@@ -12,6 +12,17 @@
  * workers, with the mask of mt_pool_new's caller).  Before start. */
 void mt__process_set_child_mask(mt_process_t *p, const sigset_t *mask);
 
+/* The exit gate every fork the library makes goes through (process.c,
+ * "Exit"): mt__fork_gate_enter() right before the fork: 0, or MT_ECLOSED
+ * once the process's exit has begun (then do not fork; the caller returns
+ * that code); mt__fork_gate_leave() after it, in the PARENT only, once the
+ * child is recorded wherever it is (the child's gate is reset by the fork
+ * handler).  Nothing in between may wait for long: exit waits for it (a
+ * Popen that forks is inside until its child has exec'd, preexec_fn
+ * included). */
+int mt__fork_gate_enter(void);
+void mt__fork_gate_leave(void);
+
 /* os.fork registered with the library (src/process/fork.c): see
  * mt_os_fork.  The pid in the parent (*child set), 0 in the child, or a
  * negative code. */

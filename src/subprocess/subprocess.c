@@ -34,6 +34,7 @@
 #include "core/core.h"
 #include "platform/platform.h"
 #include "platform/spawn.h"
+#include "process/process_internal.h"
 #include "sync/mutex.h"
 #include "wait/wait.h"
 #include "subprocess/subprocess_internal.h"
@@ -363,11 +364,18 @@ mt_popen_t *mt_popen_new(const char *const argv[], const mt_popen_opts_t *o) {
         .ctty = o->pty ? slave : -1,
         .pgid = o->process_group, .umask = o->umask, .preexec = o->preexec_fn,
         .preexec_arg = o->preexec_arg};
-    live_lock();
-    pid_t pid = live_reserve() ? mt__sys_spawn(&sp, &p->pidfd) : MT_ENOMEM;
-    if (pid < 0) r = pid;
-    else L.pids[L.n++] = p->pid = pid;
-    live_unlock();
+    /* A fork (preexec) goes through the exit gate (process_internal.h);
+     * clone(CLONE_VFORK) runs no at-fork handler and is not refused. */
+    bool forks = mt__sys_spawn_forks(&sp);
+    if (forks) r = mt__fork_gate_enter();
+    if (r == 0) {
+      live_lock();
+      pid_t pid = live_reserve() ? mt__sys_spawn(&sp, &p->pidfd) : MT_ENOMEM;
+      if (pid < 0) r = pid;
+      else L.pids[L.n++] = p->pid = pid;
+      live_unlock();
+      if (forks) mt__fork_gate_leave();
+    }
   }
   for (int i = 0; i < 3; i++)
     if (owned[i]) close_fd(&cfd[i]);
