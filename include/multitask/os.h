@@ -61,9 +61,9 @@ int mt_os_waitstatus_to_exitcode(int status);
  * (or the nearest subreaper) and never becomes the parent's zombie.
  * Parent: the grandchild's pid (> 0).  Grandchild: 0, returned only once it
  * has been adopted (getppid() is its new parent).  A negative code on
- * failure (MT_EAGAIN, MT_EMFILE, MT_ECLOSED: the process is exiting).  No timeout: the parent waits only for
- * the middle child, which exits right after its one fork (no user code
- * runs in it). */
+ * failure (MT_EAGAIN, MT_EMFILE, MT_ECLOSED: the process is exiting).  No
+ * timeout: the parent waits only for the middle child, which exits right
+ * after its one fork (no user code runs in it). */
 pid_t mt_os_double_fork(void);
 
 typedef struct mt_daemon_opts {

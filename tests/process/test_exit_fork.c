@@ -51,7 +51,8 @@ static int blocked_child(void *arg) {
 struct starter {
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  long started; /* children started so far */
+  long started;  /* children started so far */
+  bool stopped;  /* a start failed: the starter returned */
 };
 
 static void release(int *fds) {
@@ -83,6 +84,10 @@ static void *starter_main(void *arg) {
         mt_process_free(cur); /* the registry reaps and frees it */
         release(fds[(n - 1) & 1]);
       }
+      pthread_mutex_lock(&s->mu);
+      s->stopped = true;
+      pthread_cond_broadcast(&s->cv);
+      pthread_mutex_unlock(&s->mu);
       return NULL;
     }
     if (cur) {
@@ -97,17 +102,22 @@ static void *starter_main(void *arg) {
   }
 }
 
-/* Starts the starter thread and waits until it has a child running. */
+/* Starts the starter thread and waits until it has a child running (a
+ * start that fails before that, e.g. fork out of memory, ends the scenario
+ * with status 20: the code it reported says why). */
 static void start_starter(struct starter *s) {
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->cv, NULL);
   s->started = 0;
+  s->stopped = false;
   pthread_t t;
   if (pthread_create(&t, NULL, starter_main, s) != 0) _exit(94);
   pthread_detach(t); /* it may end during exit: not a leak */
   pthread_mutex_lock(&s->mu);
-  while (s->started < 2) pthread_cond_wait(&s->cv, &s->mu);
+  while (s->started < 2 && !s->stopped) pthread_cond_wait(&s->cv, &s->mu);
+  bool stopped = s->stopped;
   pthread_mutex_unlock(&s->mu);
+  if (stopped) _exit(20);
 }
 
 static struct starter g_starter; /* reachable at exit */
