@@ -10,9 +10,9 @@
  * 66).  Under TSan (die_after_fork=0) it also caught glibc 2.36 aborting
  * ("Fatal glibc error: array index 1 not less than array length 0", the
  * child killed by SIGABRT) when the manager forked a replacement worker
- * while exit() unregistered the at-fork handlers: 1 of 3 runs of 20 rounds
+ * while exit() unregistered the at-fork handlers: 4 of 17 runs of 20 rounds
  * (MT_TEST_SCALE=0.5) before the library's forks were refused once exit
- * has begun, 0 of 6 after. */
+ * has begun, 0 of 17 after. */
 #include "mt_test.h"
 
 #include <signal.h>
