@@ -74,11 +74,11 @@ mt_process_t *mt_process_new_run(mt_process_run_t *self, const mt_process_opts_t
  * was made in a parent process), MT_EAGAIN / MT_ENOMEM (fork failed),
  * MT_EMFILE (no descriptor left for the pidfd: the child is then killed
  * and reaped at once), MT_ECLOSED (the process is exiting: its exit
- * handler has begun, no library fork any more; p stays unstarted).  The child begins with the signal mask of the
- * calling thread, also when a library thread forks it (a daemon started
- * from a thread other than the main one).  No timeout: it waits only for
- * the fork itself (done by a library thread in some cases), never for the
- * child. */
+ * handler has begun, no library fork any more; p stays unstarted).  The
+ * child begins with the signal mask of the calling thread, also when a
+ * library thread forks it (a daemon started from a thread other than the
+ * main one).  No timeout: it waits only for the fork itself (done by a
+ * library thread in some cases), never for the child. */
 int mt_process_start(mt_process_t *p);
 /* Waits until the child ends (and reaps it).  0 when it has ended,
  * MT_ETIMEDOUT (Python's join returning with the child alive),

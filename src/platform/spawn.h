@@ -29,6 +29,12 @@ typedef struct mt__spawn {
   int umask;                /* -1: inherited */
   int (*preexec)(void *arg); /* non-NULL forces fork+exec (see below) */
   void *preexec_arg;
+  /* When it forks (mt__sys_spawn_forks): fork_enter() runs in the parent
+   * with every signal blocked right before fork() (a negative return is
+   * returned instead of forking), fork_leave() right after fork() returns
+   * in the parent, before the wait for exec.  Either may be NULL. */
+  int (*fork_enter)(void);
+  void (*fork_leave)(void);
 } mt__spawn_t;
 
 /* Starts the program.  Without preexec: clone(CLONE_VM | CLONE_VFORK |

@@ -149,6 +149,12 @@ static pid_t spawn_vfork(struct job *j, int *pidfd) {
 static pid_t spawn_fork(struct job *j, int *pidfd) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+  int r = j->sp->fork_enter ? j->sp->fork_enter() : 0;
+  if (r < 0) {
+    close(p[0]);
+    close(p[1]);
+    return r;
+  }
   pid_t pid = fork();
   if (pid == 0) {
     close(p[0]);
@@ -156,6 +162,7 @@ static pid_t spawn_fork(struct job *j, int *pidfd) {
     child_fail(j, child_setup(j));
   }
   int e = errno;
+  if (j->sp->fork_leave) j->sp->fork_leave();
   close(p[1]);
   if (pid < 0) {
     close(p[0]);

@@ -213,11 +213,13 @@ static void report_write(int fd, int v) {
 /* fork() through the exit gate (process_internal.h): the pid, 0 in the
  * child, or a code (MT_ECLOSED: the process is exiting). */
 static pid_t gated_fork(void) {
-  int r = mt__fork_gate_enter();
+  sigset_t saved;
+  int r = mt__fork_gate_enter(&saved);
   if (r < 0) return r;
   pid_t pid = mt__sys_fork();
   int e = errno;
-  if (pid != 0) mt__fork_gate_leave();
+  if (pid != 0) mt__fork_gate_leave(&saved);
+  else mt__sys_sigmask(SIG_SETMASK, &saved, NULL); /* the child: the caller's mask */
   return pid < 0 ? -e : pid;
 }
 

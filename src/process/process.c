@@ -39,7 +39,8 @@
  * daemonize, Popen when it forks) enters the gate first and leaves it once
  * the child is registered, in the parent only; a fork that finds it closed
  * is refused with MT_ECLOSED, and closing waits for the forks already in
- * (each is milliseconds).  So no library fork runs while exit goes on to
+ * (process_internal.h: inside only for the fork itself, the needed lock
+ * taken before, every signal blocked).  So no library fork runs while exit goes on to
  * unregister the at-fork handlers (glibc 2.36 can abort when a fork runs
  * meanwhile: "array index 1 not less than array length 1").  The gate is a
  * word on the fork page: a count of forks inside and a closed bit; the
@@ -468,19 +469,28 @@ static void cleanup_children(void) {
 
 #define GATE_CLOSED 0x80000000u
 
-int mt__fork_gate_enter(void) {
+int mt__fork_gate_enter(sigset_t *saved) {
   ensure_init(); /* at_exit, which closes the gate */
+  if (saved) {
+    sigset_t all;
+    sigfillset(&all);
+    mt__sys_sigmask(SIG_SETMASK, &all, saved);
+  }
   uint32_t g = __atomic_load_n(&S->fork_gate, __ATOMIC_RELAXED);
   do {
-    if (g & GATE_CLOSED) return MT_ECLOSED;
+    if (g & GATE_CLOSED) {
+      if (saved) mt__sys_sigmask(SIG_SETMASK, saved, NULL);
+      return MT_ECLOSED;
+    }
   } while (!__atomic_compare_exchange_n(&S->fork_gate, &g, g + 1, true, __ATOMIC_ACQUIRE,
                                         __ATOMIC_RELAXED));
   return 0;
 }
 
-void mt__fork_gate_leave(void) {
+void mt__fork_gate_leave(const sigset_t *saved) {
   if (__atomic_sub_fetch(&S->fork_gate, 1, __ATOMIC_RELEASE) == GATE_CLOSED)
     mt__wake_word(&S->fork_gate, INT32_MAX, false); /* the last one out: the closer */
+  if (saved) mt__sys_sigmask(SIG_SETMASK, saved, NULL);
 }
 
 /* Closes the gate and waits until the forks inside have left.  Waits on
@@ -565,12 +575,20 @@ static void child_main(mt_process_t *p, pid_t parent_pid) {
 static int start_here(mt_process_t *p) {
   pid_t parent_pid = mt__getpid();
   flush_before_fork();
-  int r = mt__fork_gate_enter();
-  if (r < 0) return r;
+  /* The lock first, then the gate: nothing parks inside it (see "Exit"). */
   reg_lock_take();
+  sigset_t saved;
+  int r = mt__fork_gate_enter(&saved);
+  if (r < 0) {
+    reg_lock_drop();
+    return r;
+  }
   S->forking = p;
   pid_t pid = mt__sys_fork();
-  if (pid == 0) child_main(p, parent_pid); /* never returns */
+  if (pid == 0) {
+    mt__sys_sigmask(SIG_SETMASK, &saved, NULL); /* the caller's, as before */
+    child_main(p, parent_pid); /* never returns */
+  }
   S->forking = NULL;
   if (pid < 0) {
     r = -errno;
@@ -581,8 +599,9 @@ static int start_here(mt_process_t *p) {
     reg_add(p);
     r = 0;
   }
+  mt__fork_gate_leave(NULL);
   reg_lock_drop();
-  mt__fork_gate_leave();
+  mt__sys_sigmask(SIG_SETMASK, &saved, NULL); /* after the drop: a handler may exit() */
   if (pid > 0 && r < 0) mt__sys_kill_and_reap(pid); /* no pidfd: cannot track it */
   return r;
 }
@@ -596,16 +615,19 @@ pid_t mt__process_fork(mt_process_t **child, const mt_process_opts_t *opts) {
   if (!p) return -errno;
   pid_t parent_pid = mt__getpid();
   flush_before_fork();
-  int r = mt__fork_gate_enter();
+  reg_lock_take(); /* then the gate, as in start_here */
+  sigset_t saved;
+  int r = mt__fork_gate_enter(&saved);
   if (r < 0) {
+    reg_lock_drop();
     free_name(p);
     record_put(p);
     return r;
   }
-  reg_lock_take();
   S->forking = p;
   pid_t pid = mt__sys_fork();
   if (pid == 0) {
+    mt__sys_sigmask(SIG_SETMASK, &saved, NULL);
     if (p->daemon) {
       mt__sys_set_pdeathsig(SIGKILL);
       if (getppid() != parent_pid) _exit(1);
@@ -623,8 +645,9 @@ pid_t mt__process_fork(mt_process_t **child, const mt_process_opts_t *opts) {
   S->forking = NULL;
   int fd = pid < 0 ? -errno : mt__sys_pidfd_open(pid, 0);
   if (fd < 0) {
+    mt__fork_gate_leave(NULL);
     reg_lock_drop();
-    mt__fork_gate_leave();
+    mt__sys_sigmask(SIG_SETMASK, &saved, NULL);
     if (pid > 0) mt__sys_kill_and_reap(pid);
     free_name(p);
     record_put(p);
@@ -634,8 +657,9 @@ pid_t mt__process_fork(mt_process_t **child, const mt_process_opts_t *opts) {
   p->pidfd = fd;
   atomic_store(&p->state, S_RUNNING);
   reg_add(p);
+  mt__fork_gate_leave(NULL);
   reg_lock_drop();
-  mt__fork_gate_leave();
+  mt__sys_sigmask(SIG_SETMASK, &saved, NULL);
   *child = p;
   return pid;
 }

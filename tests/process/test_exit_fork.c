@@ -14,6 +14,11 @@
  *    kind of fork used to succeed).
  * exit_thread_forks guards the other side: a non-daemon thread still
  * running when exit begins is joined first, and its forks still work.
+ * Closing the gate waits for the forks inside, so exit hung for ever when
+ * one of them depended on the exiting thread or on user code: a task on the
+ * exiting thread's hub parked inside on a lock (coro_exit), a Popen inside
+ * until its blocking preexec_fn returned (preexec_blocks), a signal handler
+ * calling exit() on a thread inside (signal_exit_*).
  *
  * Each scenario runs in a fresh process (this program exec'd with the
  * scenario's name), so that the order in which the library registered its
@@ -263,6 +268,131 @@ static int scenario_exit_thread_forks(void) {
   exit(0);
 }
 
+/* ---- nothing parks inside the gate (coroutines) ------------------------- */
+
+/* Thread X's Popen holds subprocess's live lock until its child execs, and
+ * its child's preexec_fn blocks until this process is gone (EOF on hold).
+ * Then task A on a hub calls Popen too and parks on that lock; task C on the
+ * same hub calls exit().  Before the fix A entered the gate before the lock
+ * (and X's Popen stayed inside until exec): exit waited for them for ever,
+ * and only A's own thread, the exiting one, could resume A. */
+static int coro_ready[2], coro_hold[2];
+
+static int wait_for_parent(void *arg) {
+  (void)arg;
+  char c = 1;
+  close(coro_hold[1]);
+  if (write(coro_ready[1], &c, 1) != 1) return 1;
+  while (read(coro_hold[0], &c, 1) < 0 && errno == EINTR) {} /* EOF: the parent is gone */
+  return 0;
+}
+
+static void popen_true(int (*pre)(void *)) {
+  mt_popen_opts_t po = MT_POPEN_OPTS_INIT;
+  po.preexec_fn = pre;
+  const char *argv[] = {"true", NULL};
+  mt_popen_t *p = mt_popen_new(argv, &po);
+  if (p) mt_popen_wait(p, MT_FOREVER, NULL);
+  mt_popen_free(p);
+}
+
+static void *popen_blocked(void *arg) {
+  (void)arg;
+  popen_true(wait_for_parent);
+  return NULL;
+}
+
+static int task_popen(void *arg, mt_value_t *out) {
+  (void)arg;
+  (void)out;
+  popen_true(nop_preexec); /* parks on the live lock */
+  return 0;
+}
+
+static int task_exit(void *arg, mt_value_t *out) {
+  (void)arg;
+  (void)out;
+  report(0); /* runs once task_popen has parked (the hub runs them in order) */
+  exit(0);
+}
+
+static int hub_main(void *arg, mt_value_t *out) {
+  (void)arg;
+  (void)out;
+  mt_future_t *a = mt_coro_spawn(task_popen, NULL, NULL);
+  mt_future_t *c = mt_coro_spawn(task_exit, NULL, NULL);
+  if (!a || !c) return 1;
+  mt_value_t v;
+  mt_future_result(c, MT_FOREVER, &v);
+  return 1; /* not reached: task_exit exits */
+}
+
+static int scenario_coro_exit(void) {
+  if (pipe(coro_ready) != 0 || pipe(coro_hold) != 0) return 10;
+  pthread_t t;
+  if (pthread_create(&t, NULL, popen_blocked, NULL) != 0) return 11;
+  pthread_detach(t);
+  char c;
+  while (read(coro_ready[0], &c, 1) < 0 && errno == EINTR) {} /* X holds the lock */
+  mt_hub_run(hub_main, NULL, NULL);
+  return 12;
+}
+
+/* A Popen whose preexec_fn blocks (until this process is gone) while main
+ * exits: the gate is left once fork() returns, so exit does not wait for
+ * user code in the child (before the fix it waited for ever). */
+static int scenario_preexec_blocks(void) {
+  if (pipe(coro_ready) != 0 || pipe(coro_hold) != 0) return 10;
+  pthread_t t;
+  if (pthread_create(&t, NULL, popen_blocked, NULL) != 0) return 11;
+  pthread_detach(t);
+  char c;
+  while (read(coro_ready[0], &c, 1) < 0 && errno == EINTR) {} /* in preexec_fn */
+  report(0);
+  exit(0);
+}
+
+/* ---- exit() from a signal handler on a thread inside the gate ----------- */
+
+/* An at-fork parent handler raises SIGUSR1, whose handler calls exit(): the
+ * signal is raised inside the gate of the fork that runs the handler.
+ * Before the fix it was delivered there (or, for Popen, when the spawn
+ * unblocked signals, still inside): exit waited for the gate this thread
+ * held, for ever.  Now signals are blocked inside, and it lands after. */
+static pid_t sig_pid;
+static volatile sig_atomic_t sig_armed;
+
+static void on_usr1(int s) {
+  (void)s;
+  report(1);
+  exit(0);
+}
+
+static void raise_in_parent(void) {
+  if (sig_armed && getpid() == sig_pid) raise(SIGUSR1);
+}
+
+static int signal_exit(int kind) {
+  sig_pid = getpid();
+  signal(SIGUSR1, on_usr1);
+  if (pthread_atfork(NULL, raise_in_parent, NULL) != 0) return 10;
+  sig_armed = 1;
+  if (kind == 0) {
+    mt_process_t *p = mt_process_new(quick, NULL, NULL);
+    if (p) mt_process_start(p);
+  } else if (kind == 1) {
+    if (mt_os_double_fork() == 0) _exit(0);
+  } else {
+    popen_true(nop_preexec);
+  }
+  report(2); /* the handler did not exit */
+  return 11;
+}
+
+static int scenario_signal_exit_start(void) { return signal_exit(0); }
+static int scenario_signal_exit_double_fork(void) { return signal_exit(1); }
+static int scenario_signal_exit_popen(void) { return signal_exit(2); }
+
 /* ---- the test side ------------------------------------------------------ */
 
 static const struct {
@@ -273,6 +403,11 @@ static const struct {
     {"return_starter", scenario_return_starter},
     {"exit_gate", scenario_exit_gate},
     {"exit_thread_forks", scenario_exit_thread_forks},
+    {"coro_exit", scenario_coro_exit},
+    {"preexec_blocks", scenario_preexec_blocks},
+    {"signal_exit_start", scenario_signal_exit_start},
+    {"signal_exit_double_fork", scenario_signal_exit_double_fork},
+    {"signal_exit_popen", scenario_signal_exit_popen},
 };
 
 /* For a hung scenario: the state and system call of each of its threads. */
@@ -384,6 +519,23 @@ static void test_exit_thread_forks(void **state) {
   expect_codes("exit_thread_forks", (int[]){0}, 1);
 }
 
+static void test_coro_exit(void **state) {
+  (void)state;
+  expect_codes("coro_exit", (int[]){0}, 1);
+}
+
+static void test_preexec_blocks(void **state) {
+  (void)state;
+  expect_codes("preexec_blocks", (int[]){0}, 1);
+}
+
+static void test_signal_exit(void **state) {
+  (void)state;
+  expect_codes("signal_exit_start", (int[]){1}, 1);
+  expect_codes("signal_exit_double_fork", (int[]){1}, 1);
+  expect_codes("signal_exit_popen", (int[]){1}, 1);
+}
+
 int main(int argc, char **argv) {
   if (argc == 3) {
     result_fd = atoi(argv[2]);
@@ -396,6 +548,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_exit_gate),
       cmocka_unit_test(test_exit_starter),
       cmocka_unit_test(test_return_starter),
+      cmocka_unit_test(test_coro_exit),
+      cmocka_unit_test(test_preexec_blocks),
+      cmocka_unit_test(test_signal_exit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
