@@ -19,6 +19,8 @@
  * exiting thread's hub parked inside on a lock (coro_exit), a Popen inside
  * until its blocking preexec_fn returned (preexec_blocks), a signal handler
  * calling exit() on a thread inside (signal_exit_*).
+ * give_up: a child the exit handler cannot wait for (no descriptor left)
+ * stays running and is reported so (before: marked ended, exit code 0).
  *
  * Each scenario runs in a fresh process (this program exec'd with the
  * scenario's name), so that the order in which the library registered its
@@ -30,6 +32,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 /* Far beyond what a scenario needs: it hung if it takes this long.  A
@@ -393,6 +396,33 @@ static int scenario_signal_exit_start(void) { return signal_exit(0); }
 static int scenario_signal_exit_double_fork(void) { return signal_exit(1); }
 static int scenario_signal_exit_popen(void) { return signal_exit(2); }
 
+/* ---- a child the exit handler cannot wait for ---------------------------- */
+
+/* No descriptor is left for the duplicate pidfd the exit handler waits on:
+ * it gives up on the child, which stays running and is still reported so
+ * (MT_ERUNNING), not marked ended with a made-up exit code 0 (before). */
+static mt_process_t *g_kept;
+static int kept_hold[2];
+
+static void report_kept(void) {
+  int code = -1;
+  report(mt_process_exitcode(g_kept, &code));
+}
+
+static int scenario_give_up(void) {
+  if (atexit(report_kept) != 0) return 10; /* before the library's: runs after it */
+  if (pipe(kept_hold) != 0) return 11;
+  g_kept = mt_process_new(blocked_child, kept_hold, NULL); /* ends at our EOF */
+  if (!g_kept || mt_process_start(g_kept) < 0) return 12;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 13;
+  rl.rlim_cur = 64;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return 14;
+  while (dup(0) >= 0) {}
+  if (errno != EMFILE) return 15;
+  exit(0);
+}
+
 /* ---- the test side ------------------------------------------------------ */
 
 static const struct {
@@ -405,6 +435,7 @@ static const struct {
     {"exit_thread_forks", scenario_exit_thread_forks},
     {"coro_exit", scenario_coro_exit},
     {"preexec_blocks", scenario_preexec_blocks},
+    {"give_up", scenario_give_up},
     {"signal_exit_start", scenario_signal_exit_start},
     {"signal_exit_double_fork", scenario_signal_exit_double_fork},
     {"signal_exit_popen", scenario_signal_exit_popen},
@@ -529,6 +560,11 @@ static void test_preexec_blocks(void **state) {
   expect_codes("preexec_blocks", (int[]){0}, 1);
 }
 
+static void test_give_up(void **state) {
+  (void)state;
+  expect_codes("give_up", (int[]){MT_ERUNNING}, 1);
+}
+
 static void test_signal_exit(void **state) {
   (void)state;
   expect_codes("signal_exit_start", (int[]){1}, 1);
@@ -550,6 +586,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_return_starter),
       cmocka_unit_test(test_coro_exit),
       cmocka_unit_test(test_preexec_blocks),
+      cmocka_unit_test(test_give_up),
       cmocka_unit_test(test_signal_exit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
