@@ -40,9 +40,10 @@
  * the child is registered, in the parent only; a fork that finds it closed
  * is refused with MT_ECLOSED, and closing waits for the forks already in
  * (process_internal.h: inside only for the fork itself, the needed lock
- * taken before, every signal blocked).  So no library fork runs while exit goes on to
- * unregister the at-fork handlers (glibc 2.36 can abort when a fork runs
- * meanwhile: "array index 1 not less than array length 1").  The gate is a
+ * taken before, every signal blocked).  So no library fork runs while
+ * exit goes on to unregister the at-fork handlers (glibc 2.36 can abort
+ * when a fork runs meanwhile: "array index 1 not less than array length
+ * 1").  The gate is a
  * word on the fork page: a count of forks inside and a closed bit; the
  * child's fork handler reopens it (a child is not exiting).  The library's
  * destructor closes it too (unload, or exit when the handler never ran).
@@ -469,13 +470,15 @@ static void cleanup_children(void) {
 
 #define GATE_CLOSED 0x80000000u
 
+static void block_signals(sigset_t *saved) {
+  sigset_t all;
+  sigfillset(&all);
+  mt__sys_sigmask(SIG_SETMASK, &all, saved);
+}
+
 int mt__fork_gate_enter(sigset_t *saved) {
   ensure_init(); /* at_exit, which closes the gate */
-  if (saved) {
-    sigset_t all;
-    sigfillset(&all);
-    mt__sys_sigmask(SIG_SETMASK, &all, saved);
-  }
+  if (saved) block_signals(saved);
   uint32_t g = __atomic_load_n(&S->fork_gate, __ATOMIC_RELAXED);
   do {
     if (g & GATE_CLOSED) {
@@ -577,10 +580,12 @@ static int start_here(mt_process_t *p) {
   flush_before_fork();
   /* The lock first, then the gate: nothing parks inside it (see "Exit"). */
   reg_lock_take();
-  sigset_t saved;
-  int r = mt__fork_gate_enter(&saved);
+  sigset_t saved; /* restored only once the lock is dropped: a handler may exit() */
+  block_signals(&saved);
+  int r = mt__fork_gate_enter(NULL);
   if (r < 0) {
     reg_lock_drop();
+    mt__sys_sigmask(SIG_SETMASK, &saved, NULL);
     return r;
   }
   S->forking = p;
@@ -601,7 +606,7 @@ static int start_here(mt_process_t *p) {
   }
   mt__fork_gate_leave(NULL);
   reg_lock_drop();
-  mt__sys_sigmask(SIG_SETMASK, &saved, NULL); /* after the drop: a handler may exit() */
+  mt__sys_sigmask(SIG_SETMASK, &saved, NULL);
   if (pid > 0 && r < 0) mt__sys_kill_and_reap(pid); /* no pidfd: cannot track it */
   return r;
 }
@@ -617,9 +622,11 @@ pid_t mt__process_fork(mt_process_t **child, const mt_process_opts_t *opts) {
   flush_before_fork();
   reg_lock_take(); /* then the gate, as in start_here */
   sigset_t saved;
-  int r = mt__fork_gate_enter(&saved);
+  block_signals(&saved);
+  int r = mt__fork_gate_enter(NULL);
   if (r < 0) {
     reg_lock_drop();
+    mt__sys_sigmask(SIG_SETMASK, &saved, NULL);
     free_name(p);
     record_put(p);
     return r;

@@ -21,12 +21,12 @@ void mt__process_set_child_mask(mt_process_t *p, const sigset_t *mask);
  * is recorded wherever it is: restores *saved (NULL: the caller restores
  * it itself, after dropping its lock, so that a signal handler that calls
  * exit() does not find the lock held; the child restores it first thing;
- * its gate is reset by the fork handler).  Exit waits
- * for the forks inside, so nothing in between may park or wait: take the
- * locks the fork needs BEFORE entering (entering never blocks and the
- * closer holds no lock), and leave as soon as fork() has returned and the
- * child is recorded (not after waiting for its exec).  Signals are blocked
- * so that a handler calling exit() cannot run on a thread that is inside. */
+ * its gate is reset by the fork handler).  Exit waits for the forks
+ * inside, so nothing in between may park or wait: take the locks the fork
+ * needs BEFORE entering (entering never blocks and the closer holds no
+ * lock), and leave as soon as fork() has returned and the child is
+ * recorded (not after waiting for its exec).  Signals are blocked so that
+ * a handler calling exit() cannot run on a thread that is inside. */
 int mt__fork_gate_enter(sigset_t *saved);
 void mt__fork_gate_leave(const sigset_t *saved);
 
