@@ -29,7 +29,9 @@ extern "C" {
  * leaves with exit() (stdio flushed, atexit handlers run, its own
  * non-daemon children joined) or mt_os_exit (none of that).
  * A negative code: MT_EAGAIN / MT_ENOMEM (fork), MT_EMFILE (no descriptor
- * for the pidfd: the child was killed and reaped), MT_EINVAL (opts).
+ * for the pidfd: the child was killed and reaped), MT_EINVAL (opts),
+ * MT_ECLOSED (the process is exiting: no library fork once its exit
+ * handler has begun; also for the double fork and daemonize below).
  * With opts->daemon, the death signal follows the THREAD that called
  * mt_os_fork (Linux's PR_SET_PDEATHSIG): call it from a thread that lives
  * as long as the process (mt_process_start uses a forker thread instead;
@@ -59,9 +61,9 @@ int mt_os_waitstatus_to_exitcode(int status);
  * (or the nearest subreaper) and never becomes the parent's zombie.
  * Parent: the grandchild's pid (> 0).  Grandchild: 0, returned only once it
  * has been adopted (getppid() is its new parent).  A negative code on
- * failure (MT_EAGAIN, MT_EMFILE).  No timeout: the parent waits only for
- * the middle child, which exits right after its one fork (no user code
- * runs in it). */
+ * failure (MT_EAGAIN, MT_EMFILE, MT_ECLOSED: the process is exiting).  No
+ * timeout: the parent waits only for the middle child, which exits right
+ * after its one fork (no user code runs in it). */
 pid_t mt_os_double_fork(void);
 
 typedef struct mt_daemon_opts {
@@ -86,7 +88,8 @@ typedef struct mt_daemon_opts {
  * redirected, other descriptors closed.  In the daemon: 0.  In the caller
  * (parent_exits false): the daemon's pid once it is set up, or the code of
  * the step that failed (MT_EBUSY: the pid file is held by a running
- * instance; MT_ENOENT / MT_EACCES: a path).  With parent_exits the caller
+ * instance; MT_ENOENT / MT_EACCES: a path; MT_ECLOSED: the process is
+ * exiting, nothing was forked).  With parent_exits the caller
  * only sees errors; on success it has exited.  The intermediate child is
  * reaped; no zombie is left.  No timeout: the caller waits only for the
  * library's own set-up steps in the children (no user code runs there). */

@@ -15,6 +15,12 @@
  * exits normally, as Python, AND killed (SIGKILL through PR_SET_PDEATHSIG)
  * when the parent process dies by a signal.
  *
+ * At exit() (or return from main) the library joins the non-daemon
+ * threads, then refuses every further fork of its own (MT_ECLOSED: start,
+ * mt_os_fork, ...), then terminates the daemon children and joins the
+ * children listed at that moment; children started later are not waited
+ * for.  docs/processes.md, "At exit", has the details and caveats.
+ *
  * One pidfd is held per started process until it is closed or freed:
  * a program keeping N process objects needs N descriptors (RLIMIT_NOFILE).
  */
@@ -67,11 +73,12 @@ mt_process_t *mt_process_new_run(mt_process_run_t *self, const mt_process_opts_t
 /* Forks the child.  0, MT_ESTARTED (started twice), MT_EFORKED (the object
  * was made in a parent process), MT_EAGAIN / MT_ENOMEM (fork failed),
  * MT_EMFILE (no descriptor left for the pidfd: the child is then killed
- * and reaped at once).  The child begins with the signal mask of the
- * calling thread, also when a library thread forks it (a daemon started
- * from a thread other than the main one).  No timeout: it waits only for
- * the fork itself (done by a library thread in some cases), never for the
- * child. */
+ * and reaped at once), MT_ECLOSED (the process is exiting: its exit
+ * handler has begun, no library fork any more; p stays unstarted).  The
+ * child begins with the signal mask of the calling thread, also when a
+ * library thread forks it (a daemon started from a thread other than the
+ * main one).  No timeout: it waits only for the fork itself (done by a
+ * library thread in some cases), never for the child. */
 int mt_process_start(mt_process_t *p);
 /* Waits until the child ends (and reaps it).  0 when it has ended,
  * MT_ETIMEDOUT (Python's join returning with the child alive),

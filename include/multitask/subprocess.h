@@ -60,7 +60,9 @@ typedef struct mt_popen_opts {
   bool pty;
   /* Python's preexec_fn: runs in the child after the above, before exec
    * (forces fork+exec; only async-signal-safe calls if the parent has
-   * threads).  A nonzero return fails the constructor with MT_ECANCELLED. */
+   * threads).  A nonzero return fails the constructor with MT_ECANCELLED.
+   * Being a fork, it is refused once the process's exit has begun (errno
+   * -MT_ECLOSED: docs/subprocess.md, "At exit"). */
   int (*preexec_fn)(void *arg);
   void *preexec_arg;
 } mt_popen_opts_t;
@@ -71,7 +73,8 @@ typedef struct mt_popen_opts {
 
 /* Popen(argv): argv NULL-terminated; argv[0] is searched in PATH when it
  * has no '/'.  NULL with errno: ENOENT / EACCES / ENOTDIR / ... (the exec or
- * chdir in the child failed), EINVAL (bad options), EMFILE, ENOMEM, EAGAIN. */
+ * chdir in the child failed), EINVAL (bad options), EMFILE, ENOMEM, EAGAIN,
+ * -MT_ECLOSED (a forking Popen once exit has begun: see preexec_fn). */
 mt_popen_t *mt_popen_new(const char *const argv[], const mt_popen_opts_t *opts);
 /* Popen(cmd, shell=True): /bin/sh -c cmd. */
 mt_popen_t *mt_popen_new_shell(const char *cmd, const mt_popen_opts_t *opts);

@@ -29,6 +29,12 @@ typedef struct mt__spawn {
   int umask;                /* -1: inherited */
   int (*preexec)(void *arg); /* non-NULL forces fork+exec (see below) */
   void *preexec_arg;
+  /* When it forks (mt__sys_spawn_forks): fork_enter() runs in the parent
+   * with every signal blocked right before fork() (a negative return is
+   * returned instead of forking), fork_leave() right after fork() returns
+   * in the parent, before the wait for exec.  Either may be NULL. */
+  int (*fork_enter)(void);
+  void (*fork_leave)(void);
 } mt__spawn_t;
 
 /* Starts the program.  Without preexec: clone(CLONE_VM | CLONE_VFORK |
@@ -44,6 +50,10 @@ typedef struct mt__spawn {
  * child before the mask is restored, so no signal reaches a library
  * handler while the child still shares the parent's memory. */
 pid_t mt__sys_spawn(const mt__spawn_t *sp, int *pidfd);
+/* Whether mt__sys_spawn(sp) will fork() (preexec, or a TSan build) rather
+ * than clone(CLONE_VM | CLONE_VFORK): a fork runs the at-fork handlers,
+ * so the caller takes it through the library's fork gate. */
+bool mt__sys_spawn_forks(const mt__spawn_t *sp);
 
 /* A new pseudo-terminal: master and slave, both close-on-exec, the slave
  * opened O_NOCTTY.  0 or a negative code. */

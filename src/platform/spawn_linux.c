@@ -149,6 +149,12 @@ static pid_t spawn_vfork(struct job *j, int *pidfd) {
 static pid_t spawn_fork(struct job *j, int *pidfd) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+  int r = j->sp->fork_enter ? j->sp->fork_enter() : 0;
+  if (r < 0) {
+    close(p[0]);
+    close(p[1]);
+    return r;
+  }
   pid_t pid = fork();
   if (pid == 0) {
     close(p[0]);
@@ -156,6 +162,7 @@ static pid_t spawn_fork(struct job *j, int *pidfd) {
     child_fail(j, child_setup(j));
   }
   int e = errno;
+  if (j->sp->fork_leave) j->sp->fork_leave();
   close(p[1]);
   if (pid < 0) {
     close(p[0]);
@@ -182,13 +189,17 @@ static pid_t spawn_fork(struct job *j, int *pidfd) {
   return pid;
 }
 
+bool mt__sys_spawn_forks(const mt__spawn_t *sp) {
+  return sp->preexec || MT__SPAWN_ALWAYS_FORK;
+}
+
 pid_t mt__sys_spawn(const mt__spawn_t *sp, int *pidfd) {
   int saved = errno;
   struct job j = {.sp = sp, .errpipe = -1};
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &j.parent_mask);
-  pid_t r = sp->preexec || MT__SPAWN_ALWAYS_FORK ? spawn_fork(&j, pidfd) : spawn_vfork(&j, pidfd);
+  pid_t r = mt__sys_spawn_forks(sp) ? spawn_fork(&j, pidfd) : spawn_vfork(&j, pidfd);
   pthread_sigmask(SIG_SETMASK, &j.parent_mask, NULL);
   errno = saved;
   return r;

@@ -210,6 +210,19 @@ static void report_write(int fd, int v) {
   mt__sys_writev_nosig(fd, false, &iov, 1);
 }
 
+/* fork() through the exit gate (process_internal.h): the pid, 0 in the
+ * child, or a code (MT_ECLOSED: the process is exiting). */
+static pid_t gated_fork(void) {
+  sigset_t saved;
+  int r = mt__fork_gate_enter(&saved);
+  if (r < 0) return r;
+  pid_t pid = mt__sys_fork();
+  int e = errno;
+  if (pid != 0) mt__fork_gate_leave(&saved);
+  else mt__sys_sigmask(SIG_SETMASK, &saved, NULL); /* the child: the caller's mask */
+  return pid < 0 ? -e : pid;
+}
+
 /* Forks child then grandchild; the child exits at once and is reaped here.
  * Returns in the parent (the grandchild's pid or a code, *in_grandchild
  * false) or in the grandchild (0, *in_grandchild true; rep = the write
@@ -221,12 +234,11 @@ static pid_t fork_twice(bool *in_grandchild, int *rep, int (*between)(void)) {
   int r = mt__sys_pipe_make(false, p);
   if (r < 0) return r;
   fflush(NULL);
-  pid_t c = mt__sys_fork();
+  pid_t c = gated_fork();
   if (c < 0) {
-    r = -errno;
     mt__sys_close(p[0]);
     mt__sys_close(p[1]);
-    return r;
+    return c;
   }
   if (c == 0) {
     mt__sys_close(p[0]);
@@ -236,9 +248,9 @@ static pid_t fork_twice(bool *in_grandchild, int *rep, int (*between)(void)) {
       mt__sys_exit_now(1);
     }
     pid_t me = getpid();
-    pid_t g = mt__sys_fork();
+    pid_t g = gated_fork();
     if (g < 0) {
-      report_write(p[1], -errno);
+      report_write(p[1], g);
       mt__sys_exit_now(1);
     }
     if (g > 0) mt__sys_exit_now(0); /* the child leaves at once */

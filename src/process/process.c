@@ -31,6 +31,31 @@
  * (join, kill, ...) returns MT_EFORKED instead of waiting on somebody else's
  * child.  The check costs a load on paths that make a syscall anyway.
  *
+ * Exit (Python's threading._shutdown, then multiprocessing's
+ * _exit_function).  The exit handler (at_exit, registered at first use)
+ * first joins the non-daemon threads (thread.c), so a thread still running
+ * normally may start children as before.  Then it closes the fork gate:
+ * every fork the library makes (start, os.fork, the double fork and
+ * daemonize, Popen when it forks) enters the gate first and leaves it once
+ * the child is registered, in the parent only; a fork that finds it closed
+ * is refused with MT_ECLOSED, and closing waits for the forks already in
+ * (process_internal.h: inside only for the fork itself, the needed lock
+ * taken before, every signal blocked).  So no library fork runs while
+ * exit goes on to unregister the at-fork handlers (glibc 2.36 can abort
+ * when a fork runs meanwhile: "array index 1 not less than array length
+ * 1").  The gate is a
+ * word on the fork page: a count of forks inside and a closed bit; the
+ * child's fork handler reopens it (a child is not exiting).  The library's
+ * destructor closes it too (unload, or exit when the handler never ran).
+ * Last, cleanup_children joins a snapshot: the children listed when it
+ * began.  A child started after that (not from this process's library
+ * forks at exit, which the gate refuses, but in a child whose target
+ * returned, whose cleanup runs with the gate open) is not waited for: it
+ * is left running, orphaned when this process leaves (a daemon dies then:
+ * its death signal follows the thread that forked it).  Waiting for the
+ * registry to be empty instead never ended while another thread kept one
+ * child running.
+ *
  * Daemons and a parent killed by a signal.  A daemon child asks for SIGKILL
  * when its parent dies (PR_SET_PDEATHSIG), then re-checks getppid(): if the
  * parent died between fork and prctl it exits at once.  The death signal
@@ -76,6 +101,7 @@
 #include "platform/platform.h"
 #include "process/process_internal.h"
 #include "sync/mutex.h"
+#include "thread/thread.h"
 #include "wait/wait.h"
 
 enum { K_CHILD, K_MAIN, K_PARENT };
@@ -95,6 +121,7 @@ struct mt_process {
   bool closed;
   bool detached;     /* freed by the user while running: the registry owns it */
   bool reaped_elsewhere;
+  bool exit_wait;    /* listed when cleanup_children began: it waits for it */
   _Atomic int state;
   pid_t pid;
   int pidfd;
@@ -117,6 +144,7 @@ static mt_process_t main_rec = {.kind = K_MAIN, .name = "MainProcess", .pidfd = 
 struct proc_state {
   mt__mutex_t reg_lock;
   mt_process_t *reg_head;
+  uint32_t fork_gate; /* forks inside | GATE_CLOSED: see "Exit" */
   _Atomic unsigned name_counter;
   bool have_parent;
   mt_process_t *self_proc;
@@ -138,6 +166,8 @@ struct proc_state {
 };
 static struct proc_state *S; /* set at load (proc_module_load) */
 
+static void fork_child_reset(void);
+
 /* Priority 101 (the first one not reserved): before the user's own
  * constructors, which may already ask for mt_process_current(). */
 __attribute__((constructor(101))) static void proc_module_load(void) {
@@ -145,7 +175,19 @@ __attribute__((constructor(101))) static void proc_module_load(void) {
   *S = (struct proc_state){.self_proc = &main_rec,
                            .parent_rec = {.kind = K_PARENT, .pidfd = -1, .state = S_RUNNING},
                            .rec_free = true};
+  /* At load, not at first use: the child of ANY fork must find the fork
+   * gate open (see "Exit"); the handler writes only the fork page, which
+   * every child writes anyway.  mt__gettid first: its tid reset must run
+   * before the library's fork handlers (as thread.c). */
+  (void)mt__gettid();
+  mt__on_fork_child(fork_child_reset);
 }
+
+static void fork_gate_close(void);
+
+/* The library unloaded (dlclose), or exit() without at_exit having run:
+ * no library fork from now on. */
+__attribute__((destructor)) static void proc_module_unload(void) { fork_gate_close(); }
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -187,6 +229,9 @@ static void fork_child_reset(void) {
   }
   S->forking = NULL;
   __atomic_store_n(&S->reg_head, NULL, __ATOMIC_RELAXED);
+  /* Open, nobody inside: the forking thread does not leave it here, and
+   * no other thread came along. */
+  __atomic_store_n(&S->fork_gate, 0, __ATOMIC_RELAXED);
   mt__mutex_init(&S->reg_lock);
   forker_reset_in_child();
   if (S->parent_rec.pidfd >= 0) close(S->parent_rec.pidfd);
@@ -195,7 +240,6 @@ static void fork_child_reset(void) {
 
 static void init_module(void) {
   mt__mutex_init(&S->reg_lock); /* of this process's generation */
-  mt__on_fork_child(fork_child_reset);
   atexit(at_exit);
 }
 
@@ -366,26 +410,33 @@ static void sweep_locked(void) {
 
 /* Python's _exit_function for the current process: terminate daemonic
  * children, then join every child (daemons get a grace period, then
- * SIGKILL).  Runs at exit() and when a child's target returns.
+ * SIGKILL).  Runs at exit() and when a child's target returns.  It handles
+ * the children listed when it begins (exit_wait), not those started later
+ * (see "Exit").
  *
  * Other threads go on meanwhile (a process pool's manager reaps its dead
  * workers and frees their handles), so no entry is touched without
  * S->reg_lock: the wait outside the lock is on a duplicate of the child's
  * pidfd taken under the lock, and afterwards the registry is swept again
- * (the owner may have reaped and freed that child in between). */
+ * (the owner may have reaped and freed that child in between; a record
+ * made anew since has exit_wait false: proc_alloc clears it before the
+ * record is listed). */
 static void cleanup_children(void) {
   if (!__atomic_load_n(&S->reg_head, __ATOMIC_RELAXED)) return; /* no fault */
   mt__set_intr(NULL); /* the exit's join is not interrupted (the thread is leaving) */
   reg_lock_take();
-  for (mt_process_t *q = S->reg_head; q; q = q->next)
+  for (mt_process_t *q = S->reg_head; q; q = q->next) {
+    q->exit_wait = true;
     if (q->daemon) mt__sys_pidfd_send_signal(q->pidfd, SIGTERM);
+  }
   reg_lock_drop();
   int64_t grace;
   mt__deadline(DAEMON_GRACE_S, &grace);
   for (;;) {
     reg_lock_take();
-    sweep_locked();
+    sweep_locked(); /* reaps every ended child, of the snapshot or not */
     mt_process_t *q = S->reg_head;
+    while (q && !q->exit_wait) q = q->next;
     pid_t pid = q ? q->pid : 0;
     bool daemon = q && q->daemon;
     int fd = q ? fcntl(q->pidfd, F_DUPFD_CLOEXEC, 0) : -1;
@@ -401,19 +452,67 @@ static void cleanup_children(void) {
     }
     if (fd >= 0) close(fd);
     if (r >= 0) continue; /* it ended: the next sweep reaps it */
-    /* Cannot wait for it (no descriptor left, ...): give it up, if the
-     * same child is still listed. */
+    /* Cannot wait for it (no descriptor left for the duplicate, ...): give
+     * it up, if the same child is still listed.  It stays listed and
+     * RUNNING, as a child started after the snapshot: marking it DONE
+     * without reaping it would hand its owner a made-up exit code. */
     reg_lock_take();
-    for (mt_process_t *c = S->reg_head; c; c = c->next) {
-      if (c != q || c->pid != pid) continue;
-      if (!reap_locked(c, NULL)) finish_locked(c);
-      break;
-    }
+    for (mt_process_t *c = S->reg_head; c; c = c->next)
+      if (c == q && c->exit_wait && c->pid == pid) {
+        c->exit_wait = false;
+        break;
+      }
     reg_lock_drop();
   }
 }
 
-static void at_exit(void) { cleanup_children(); }
+/* ---- the fork gate (see "Exit") ----------------------------------------- */
+
+#define GATE_CLOSED 0x80000000u
+
+static void block_signals(sigset_t *saved) {
+  sigset_t all;
+  sigfillset(&all);
+  mt__sys_sigmask(SIG_SETMASK, &all, saved);
+}
+
+int mt__fork_gate_enter(sigset_t *saved) {
+  ensure_init(); /* at_exit, which closes the gate */
+  if (saved) block_signals(saved);
+  uint32_t g = __atomic_load_n(&S->fork_gate, __ATOMIC_RELAXED);
+  do {
+    if (g & GATE_CLOSED) {
+      if (saved) mt__sys_sigmask(SIG_SETMASK, saved, NULL);
+      return MT_ECLOSED;
+    }
+  } while (!__atomic_compare_exchange_n(&S->fork_gate, &g, g + 1, true, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED));
+  return 0;
+}
+
+void mt__fork_gate_leave(const sigset_t *saved) {
+  if (__atomic_sub_fetch(&S->fork_gate, 1, __ATOMIC_RELEASE) == GATE_CLOSED)
+    mt__wake_word(&S->fork_gate, INT32_MAX, false); /* the last one out: the closer */
+  if (saved) mt__sys_sigmask(SIG_SETMASK, saved, NULL);
+}
+
+/* Closes the gate and waits until the forks inside have left.  Waits on
+ * the thread (kernel), not as a task: the process is leaving. */
+static void fork_gate_close(void) {
+  uint32_t g = __atomic_or_fetch(&S->fork_gate, GATE_CLOSED, __ATOMIC_ACQUIRE);
+  while (g != GATE_CLOSED) {
+    (void)mt__wait_word_kernel(&S->fork_gate, g, false, MT__NO_DEADLINE);
+    g = __atomic_load_n(&S->fork_gate, __ATOMIC_ACQUIRE);
+  }
+}
+
+/* exit(): the non-daemon threads first (they may still start children),
+ * then no more library forks, then the children listed now. */
+static void at_exit(void) {
+  mt__thread_join_non_daemon();
+  fork_gate_close();
+  cleanup_children();
+}
 
 /* fflush only when something is buffered: glibc's FILE exposes the write
  * pointers, and a call the child never made before costs page faults. */
@@ -474,32 +573,42 @@ static void child_main(mt_process_t *p, pid_t parent_pid) {
 
 /* ---- start ----------------------------------------------------------- */
 
-/* Forks from the calling thread.  Called directly or by the forker. */
+/* Forks from the calling thread.  Called directly or by the forker.
+ * Inside the fork gate from before the fork until the child is listed. */
 static int start_here(mt_process_t *p) {
   pid_t parent_pid = mt__getpid();
   flush_before_fork();
+  /* The lock first, then the gate: nothing parks inside it (see "Exit"). */
   reg_lock_take();
+  sigset_t saved; /* restored only once the lock is dropped: a handler may exit() */
+  block_signals(&saved);
+  int r = mt__fork_gate_enter(NULL);
+  if (r < 0) {
+    reg_lock_drop();
+    mt__sys_sigmask(SIG_SETMASK, &saved, NULL);
+    return r;
+  }
   S->forking = p;
   pid_t pid = mt__sys_fork();
-  if (pid == 0) child_main(p, parent_pid); /* never returns */
+  if (pid == 0) {
+    mt__sys_sigmask(SIG_SETMASK, &saved, NULL); /* the caller's, as before */
+    child_main(p, parent_pid); /* never returns */
+  }
   S->forking = NULL;
   if (pid < 0) {
-    int e = errno;
-    reg_lock_drop();
-    return -e;
+    r = -errno;
+  } else if ((r = mt__sys_pidfd_open(pid, 0)) >= 0) {
+    p->pid = pid;
+    p->pidfd = r;
+    atomic_store(&p->state, S_RUNNING);
+    reg_add(p);
+    r = 0;
   }
-  int fd = mt__sys_pidfd_open(pid, 0);
-  if (fd < 0) {
-    reg_lock_drop();
-    mt__sys_kill_and_reap(pid);
-    return fd;
-  }
-  p->pid = pid;
-  p->pidfd = fd;
-  atomic_store(&p->state, S_RUNNING);
-  reg_add(p);
+  mt__fork_gate_leave(NULL);
   reg_lock_drop();
-  return 0;
+  mt__sys_sigmask(SIG_SETMASK, &saved, NULL);
+  if (pid > 0 && r < 0) mt__sys_kill_and_reap(pid); /* no pidfd: cannot track it */
+  return r;
 }
 
 /* ---- os.fork, registered (src/process/fork.c) -------------------------- */
@@ -511,10 +620,21 @@ pid_t mt__process_fork(mt_process_t **child, const mt_process_opts_t *opts) {
   if (!p) return -errno;
   pid_t parent_pid = mt__getpid();
   flush_before_fork();
-  reg_lock_take();
+  reg_lock_take(); /* then the gate, as in start_here */
+  sigset_t saved;
+  block_signals(&saved);
+  int r = mt__fork_gate_enter(NULL);
+  if (r < 0) {
+    reg_lock_drop();
+    mt__sys_sigmask(SIG_SETMASK, &saved, NULL);
+    free_name(p);
+    record_put(p);
+    return r;
+  }
   S->forking = p;
   pid_t pid = mt__sys_fork();
   if (pid == 0) {
+    mt__sys_sigmask(SIG_SETMASK, &saved, NULL);
     if (p->daemon) {
       mt__sys_set_pdeathsig(SIGKILL);
       if (getppid() != parent_pid) _exit(1);
@@ -527,12 +647,14 @@ pid_t mt__process_fork(mt_process_t **child, const mt_process_opts_t *opts) {
     S->self_proc = p;
     p->pid = getpid();
     atomic_store(&S->name_counter, 0);
-    return 0;
+    return 0; /* the child: its gate is a fresh one (fork_child_reset) */
   }
   S->forking = NULL;
   int fd = pid < 0 ? -errno : mt__sys_pidfd_open(pid, 0);
   if (fd < 0) {
+    mt__fork_gate_leave(NULL);
     reg_lock_drop();
+    mt__sys_sigmask(SIG_SETMASK, &saved, NULL);
     if (pid > 0) mt__sys_kill_and_reap(pid);
     free_name(p);
     record_put(p);
@@ -542,7 +664,9 @@ pid_t mt__process_fork(mt_process_t **child, const mt_process_opts_t *opts) {
   p->pidfd = fd;
   atomic_store(&p->state, S_RUNNING);
   reg_add(p);
+  mt__fork_gate_leave(NULL);
   reg_lock_drop();
+  mt__sys_sigmask(SIG_SETMASK, &saved, NULL);
   *child = p;
   return pid;
 }

@@ -34,6 +34,7 @@
 #include "core/core.h"
 #include "platform/platform.h"
 #include "platform/spawn.h"
+#include "process/process_internal.h"
 #include "sync/mutex.h"
 #include "wait/wait.h"
 #include "subprocess/subprocess_internal.h"
@@ -84,6 +85,9 @@ static void live_lock(void) {
   mt__mutex_lock(&L.lock, false, MT__NO_DEADLINE);
 }
 static void live_unlock(void) { mt__mutex_unlock(&L.lock, false); }
+/* The exit gate around a spawn's fork: signals are blocked there already. */
+static int gate_enter(void) { return mt__fork_gate_enter(NULL); }
+static void gate_leave(void) { mt__fork_gate_leave(NULL); }
 /* Caller holds L.lock.  false when out of memory. */
 static bool live_reserve(void) {
   if (L.n < L.cap) return true;
@@ -363,6 +367,13 @@ mt_popen_t *mt_popen_new(const char *const argv[], const mt_popen_opts_t *o) {
         .ctty = o->pty ? slave : -1,
         .pgid = o->process_group, .umask = o->umask, .preexec = o->preexec_fn,
         .preexec_arg = o->preexec_arg};
+    /* A fork (preexec) goes through the exit gate (process_internal.h)
+     * from right before fork() until it returns, inside the spawn's own
+     * signal mask and under live_lock (taken first: nothing parks inside
+     * the gate); clone(CLONE_VFORK) runs no at-fork handler and is not
+     * refused. */
+    sp.fork_enter = gate_enter;
+    sp.fork_leave = gate_leave;
     live_lock();
     pid_t pid = live_reserve() ? mt__sys_spawn(&sp, &p->pidfd) : MT_ENOMEM;
     if (pid < 0) r = pid;

@@ -59,6 +59,8 @@
  * When main returns or exit() is called, it joins, one by one, every listed
  * non-daemon library thread (looping, so threads started meanwhile are
  * joined too); daemon threads are not waited for and die with the process.
+ * The process part's exit handler runs the same join first, whichever was
+ * registered first: threads before children, as Python (process.c, "Exit").
  *
  * fork.  Only the forking thread exists in the child.  The prepare handler
  * (mt__on_fork) takes reg.lock, so the list is whole at fork; the child
@@ -462,7 +464,7 @@ static mt_thread_t *next_non_daemon(void) {
   return found;
 }
 
-static void join_non_daemon_at_exit(void) {
+void mt__thread_join_non_daemon(void) {
   mt_thread_t *t;
   while ((t = next_non_daemon()) != NULL) {
     mt_thread_join(t, MT_FOREVER, NULL);
@@ -470,7 +472,7 @@ static void join_non_daemon_at_exit(void) {
   }
 }
 
-static void install_atexit(void) { atexit(join_non_daemon_at_exit); }
+static void install_atexit(void) { atexit(mt__thread_join_non_daemon); }
 
 /* ---- public API -------------------------------------------------------- */
 

@@ -11,6 +11,12 @@ void mt__locals_run_dtors(void);
  * threads the library did not start). */
 void mt__thread_arm_exit_hook(void);
 
+/* Joins every listed non-daemon library thread but the caller's, looping
+ * until none is left (threads started meanwhile too): the atexit handler
+ * installed by the first mt_thread_start, also called first by the
+ * process part's exit handler (process.c, "Exit"). */
+void mt__thread_join_non_daemon(void);
+
 /* Gives the calling internal thread (the timer thread) an object that is
  * NOT listed in the registry: mt_thread_current() returns it, and threads
  * it starts default to non-daemon (as from Python's Timer thread). */
