@@ -24,23 +24,7 @@
 #include "executor/pool_internal.h"
 #include "wait/wait.h"
 
-static long g_freed, g_ran;
-
-static void count_free(void *p) {
-  (void)p;
-  __atomic_fetch_add(&g_freed, 1, __ATOMIC_RELAXED);
-}
-
-static int counted(void *arg, mt_value_t *out) {
-  __atomic_fetch_add(&g_ran, 1, __ATOMIC_RELAXED);
-  *out = (mt_value_t){arg, 0, count_free};
-  return 0;
-}
-
-static void count_cb(mt_future_t *f, void *arg) {
-  (void)f;
-  __atomic_fetch_add((long *)arg, 1, __ATOMIC_RELAXED);
-}
+#include "counted_tasks.h"
 
 static mt_executor_t *pool(int workers) {
   mt_thread_pool_opts_t o = MT_THREAD_POOL_OPTS_INIT;

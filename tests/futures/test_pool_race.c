@@ -16,24 +16,7 @@
 #include <sched.h>
 #include <stdint.h>
 
-static long g_freed;  /* values freed (each future's, once) */
-static long g_ran;    /* tasks run */
-
-static void count_free(void *p) {
-  (void)p;
-  __atomic_fetch_add(&g_freed, 1, __ATOMIC_RELAXED);
-}
-
-static int counted(void *arg, mt_value_t *out) {
-  __atomic_fetch_add(&g_ran, 1, __ATOMIC_RELAXED);
-  *out = (mt_value_t){arg, 0, count_free};
-  return 0;
-}
-
-static void nop_cb(mt_future_t *f, void *arg) {
-  (void)f;
-  __atomic_fetch_add((long *)arg, 1, __ATOMIC_RELAXED);
-}
+#include "counted_tasks.h"
 
 typedef struct {
   mt_executor_t *ex;
@@ -64,7 +47,7 @@ static void *produce(void *arg) {
       break;
     }
     case 2:
-      if (mt_future_add_done_callback(f, nop_cb, &p->callbacks) != 0) abort();
+      if (mt_future_add_done_callback(f, count_cb, &p->callbacks) != 0) abort();
       mt_future_free(f);
       break;
     default:
