@@ -473,7 +473,9 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns, mt_future_t **handed) {
   if (news) {
     *handed = mailbox_close(p, owner); /* before anything is popped: mailbox_hand */
     /* Without a handed task, a release store, not an XCHG: this worker
-     * found work and goes to pop it (pop_batch's lock), and before it can
+     * found work and goes to pop it (pop_batch's lock: its locked RMW is a
+     * full barrier on x86 and AArch64 before worker_main reads the backlog
+     * to pass a wake on; the C11 model alone does not promise that), and before it can
      * park it passes park()'s seq_cst Dekker (nsleepers then npushed), so
      * a submitter that still reads 1 here and skips its wake loses
      * nothing.  With a handed task it pops nothing: worker_main reads the

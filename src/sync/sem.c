@@ -130,7 +130,10 @@ int mt_sem_acquire(mt_sem_t *s, double timeout) {
     }
     r = mt__word_park(&s->value, v, shared, until);
     if (r == MT_ETIMEDOUT) {
-      if (!mt__deadline_passed(deadline)) continue;
+      if (!mt__deadline_passed(deadline)) { /* a slice ended: look again */
+        r = 0; /* a count taken at the top then returns 0, not the slice's timeout */
+        continue;
+      }
       r = try_take(s) ? 0 : MT_ETIMEDOUT;
       break;
     }
@@ -161,6 +164,8 @@ int mt_sem_release(mt_sem_t *s, unsigned n) {
   if (v & SEM_WAITERS) mt__wake_word(word, (int)n, shared);
   return 0;
 }
+
+uint32_t *mt__sem_word(mt_sem_t *s) { return &s->value; }
 
 int mt_sem_value(const mt_sem_t *s) {
   if (!s) return MT_EINVAL;

@@ -22,6 +22,9 @@ bool mt__lock_is_mine(const mt_lock_t *l); /* acquired by the calling thread */
 int mt__lock_flags(const mt_lock_t *l);
 int mt__rlock_flags(const mt_rlock_t *l);
 
+/* Tests: the semaphore's word (value bits 0-30, WAITERS bit 31). */
+uint32_t *mt__sem_word(mt_sem_t *s);
+
 struct mt_event;
 int mt__event_waiters(const struct mt_event *e);
 

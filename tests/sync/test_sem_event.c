@@ -1,6 +1,7 @@
 /* Semaphore, BoundedSemaphore and Event. */
 #include "mt_test.h"
 #include "sync_test.h"
+#include "platform/platform.h"
 #include "sync/sync_internal.h"
 #include <sched.h>
 
@@ -69,6 +70,46 @@ static void sem_value_limit(void **state) {
   assert_code(mt_sem_acquire(s, 0), 0);
   assert_int_equal(mt_sem_value(s), INT32_MAX - 1);
   mt_sem_free(s);
+}
+
+/* Regression: a process that dies as the last leaving waiter, after it
+ * cleared WAITERS and before its re-check, must not strand a waiter of
+ * another process (sem.c, MT_SHARED slices).  Played here by clearing the
+ * bit by hand while the waiter sleeps in the kernel: before the slices the
+ * release woke nobody (hang); with slices whose expiry left the timeout in
+ * the result, the waiter took the count and returned MT_ETIMEDOUT. */
+struct stranded {
+  mt_sem_t *s;
+  int tid, rc;
+};
+
+static void *stranded_waiter(void *arg) {
+  struct stranded *x = arg;
+  __atomic_store_n(&x->tid, mt__gettid(), __ATOMIC_RELEASE);
+  x->rc = mt_sem_acquire(x->s, MT_FOREVER);
+  return NULL;
+}
+
+static void sem_shared_waiter_not_stranded(void **state) {
+  (void)state;
+  struct stranded x = {.s = mt_sem_new(0, MT_SHARED), .rc = -1};
+  uint32_t *word = mt__sem_word(x.s);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, stranded_waiter, &x), 0);
+  int tid;
+  while (!(tid = __atomic_load_n(&x.tid, __ATOMIC_ACQUIRE)) ||
+         !(__atomic_load_n(word, __ATOMIC_SEQ_CST) & 0x80000000u) ||
+         mt_test_task_state(tid) != 'S')
+    sched_yield();
+  __atomic_fetch_and(word, ~0x80000000u, __ATOMIC_SEQ_CST); /* the dead leaver's clear */
+  assert_code(mt_sem_release(x.s, 1), 0);
+  struct timespec until; /* 10 s: the hang guard, not a speed (a slice is 0.1 s) */
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 10;
+  assert_int_equal(pthread_timedjoin_np(t, NULL, &until), 0);
+  assert_code(x.rc, 0);
+  assert_int_equal(mt_sem_value(x.s), 0); /* the count went to the waiter */
+  mt_sem_free(x.s);
 }
 
 struct admit {
@@ -158,6 +199,7 @@ int main(void) {
       cmocka_unit_test(sem_basics),
       cmocka_unit_test(bounded_sem),
       cmocka_unit_test(sem_value_limit),
+      cmocka_unit_test(sem_shared_waiter_not_stranded),
       cmocka_unit_test(sem_admits_at_most_three),
       cmocka_unit_test(event_basics),
       cmocka_unit_test(event_pulse_releases_all),
