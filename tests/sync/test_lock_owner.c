@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -397,10 +398,17 @@ static uint64_t proc_start_by_hand(pid_t pid) {
   return v;
 }
 
+struct stamped_thread {
+  uint64_t tid, stamp;
+  mt_event_t *stamped, *go;
+};
+
 static void *thread_stamp(void *arg) {
-  uint64_t *out = arg;
-  out[0] = (uint64_t)mt__gettid();
-  out[1] = mt__self_stamp(true);
+  struct stamped_thread *t = arg;
+  t->tid = (uint64_t)mt__gettid();
+  t->stamp = mt__self_stamp(true);
+  mt_event_set(t->stamped);
+  mt_event_wait(t->go, 30);
   return NULL;
 }
 
@@ -449,13 +457,27 @@ static void stamps_tell_tasks_apart(void **state) {
   assert_int_equal(mt__task_alive(c, false, box[0]), 0);
   assert_int_equal(mt__sys_start_stamp(c), 0);
 
-  /* a thread: alive while it runs, dead once joined */
-  uint64_t t[2];
+  /* a thread: alive while it runs, dead once it has exited.  pthread_join
+   * returns when the kernel clears the thread's id, a little before the
+   * thread has finished exiting; its pidfd turns readable when it has, and
+   * that is what the test waits on (a CI TSan run once caught the window). */
+  struct stamped_thread t = {.stamped = mt_event_new(0), .go = mt_event_new(0)};
   pthread_t th;
-  pthread_create(&th, NULL, thread_stamp, t);
+  pthread_create(&th, NULL, thread_stamp, &t);
+  assert_code(mt_event_wait(t.stamped, 30), 0);
+  assert_true(t.stamp != 0 && t.stamp != mine_t);
+  assert_int_equal(mt__task_alive((int32_t)t.tid, true, t.stamp), 1);
+  assert_int_equal(mt__task_alive((int32_t)t.tid, true, t.stamp ^ 1), 0);
+  int tfd = mt__sys_pidfd_open((pid_t)t.tid, O_EXCL /* PIDFD_THREAD */);
+  assert_true(tfd >= 0);
+  mt_event_set(t.go);
   pthread_join(th, NULL);
-  assert_true(t[1] != 0 && t[1] != mine_t);
-  assert_int_equal(mt__task_alive((int32_t)t[0], true, t[1]), 0);
+  struct pollfd pfd = {.fd = tfd, .events = POLLIN};
+  assert_int_equal(poll(&pfd, 1, 30000), 1);
+  close(tfd);
+  assert_int_equal(mt__task_alive((int32_t)t.tid, true, t.stamp), 0);
+  mt_event_free(t.stamped);
+  mt_event_free(t.go);
   mt_event_free(up);
   munmap(box, 4096);
 }
