@@ -194,7 +194,7 @@ static bool by_p99;
 
 /* MT_BENCH_ROWS=<text>: only rows whose name contains <text> are measured and
  * recorded (a bench's set-up outside its rows still runs). */
-static bool wanted(const char *bench) {
+bool mtb_wanted(const char *bench) {
   const char *only = getenv("MT_BENCH_ROWS");
   return !only || !*only || strstr(bench, only);
 }
@@ -211,7 +211,7 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
   static double flt[MTB_MAX_SIDES][MTB_MAX_REPS];
   static double pct[4][MTB_MAX_SIDES][MTB_MAX_REPS];
   bool lat = false;
-  if (!wanted(row->bench)) {
+  if (!mtb_wanted(row->bench)) {
     last_ours = 0;
     return;
   }
@@ -304,7 +304,7 @@ void mtb_compare(const mtb_row_t *row, const mtb_side_t *sides, int n) {
 
 void mtb_python_row(const char *bench, const char *unit, bool rate, double ours,
                     const char *baseline, const char *script, const char *args) {
-  if (!wanted(bench)) return;
+  if (!mtb_wanted(bench)) return;
   double t = mtb_python(script, args);
   if (!(t > 0)) {
     printf("%-36s python reference %s failed or missing\n", bench, script);
@@ -315,7 +315,7 @@ void mtb_python_row(const char *bench, const char *unit, bool rate, double ours,
 
 void mtb_reference_row(const char *bench, const char *unit, bool rate, double ours,
                        const char *baseline, double t) {
-  if (!wanted(bench)) return;
+  if (!mtb_wanted(bench)) return;
   double ratio = rate ? ours / t : t / ours;
   printf("%-36s %-12s ours %10.4g  %-30s %10.4g  ratio %6.2f (reference)\n", bench, unit, ours,
          baseline, t, ratio);
@@ -333,7 +333,7 @@ void mtb_reference_row(const char *bench, const char *unit, bool rate, double ou
 
 void mtb_memory_row(const char *bench, const char *unit, double ours, const char *baseline,
                     double t, uint64_t checksum) {
-  if (!wanted(bench)) return;
+  if (!mtb_wanted(bench)) return;
   double ratio = ours > 0 ? t / ours : 0;
   printf("%-36s %-12s ours %10.4g  %-30s %10.4g  ratio %6.2f (memory)\n", bench, unit, ours,
          baseline, t, ratio);
@@ -361,9 +361,11 @@ double mtb_median(double (*fn)(void *arg), void *arg, int reps) {
 }
 
 double mtb_python(const char *script, const char *args) {
+  /* the scripts' directory: MT_BENCH_PYDIR, else the source tree this
+   * binary was built from (so a bench run from any directory finds them) */
   const char *dir = getenv("MT_BENCH_PYDIR");
   char cmd[1024];
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/%s %s", dir ? dir : "bench/python", script,
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/%s %s", dir ? dir : MTB_PYDIR, script,
            args ? args : "");
   FILE *p = popen(cmd, "r");
   if (!p) return -1;
@@ -375,7 +377,7 @@ double mtb_python(const char *script, const char *args) {
 
 void mtb_report(const char *bench, const char *unit, double ours, const char *baseline,
                 double theirs, bool higher_is_better) {
-  if (!wanted(bench)) return;
+  if (!mtb_wanted(bench)) return;
   double ratio = 0;
   if (ours > 0 && theirs > 0) ratio = higher_is_better ? ours / theirs : theirs / ours;
   printf("%-36s %-12s ours %10.4g  %-30s %10.4g  ratio %6.2f (legacy row)\n", bench, unit, ours,

@@ -110,6 +110,10 @@ void mtb_memory_row(const char *bench, const char *unit, double ours, const char
 /* The median figure (in the row's unit) of ours from the last mtb_compare. */
 double mtb_last_ours(void);
 
+/* Is the row named bench measured in this run (MT_BENCH_ROWS)?  For set-up
+ * that only some rows need. */
+bool mtb_wanted(const char *bench);
+
 /* Scale of benchmark sizes: MT_BENCH_SCALE (default 1) x 0.01 when QUICK. */
 double mtb_scale(void);
 /* Repetitions per side: MT_BENCH_REPS, 1 when QUICK, else MTB_REPS. */
