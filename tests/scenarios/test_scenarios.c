@@ -3,7 +3,8 @@
  * is checked against what the notes show: the same lines, in the same
  * order where the notes' order is deterministic, and the property the
  * example exists to show (the race lost updates, three inside the
- * semaphore, the daemon stopped with main, parallel well under sequential).
+ * semaphore, the daemon stopped with main), never a speed (pool_map_timing's
+ * times are checked only to be at least the sleeps the tasks make).
  * A missing example binary is a failure, never a skip.
  *
  * The table `scenarios` maps an example (and its argument) to a checker.
@@ -335,12 +336,20 @@ static bool chk_pool_map_timing(const out_t *o, char *why, size_t wn) {
       if (v == k * k && match(o->line[i], "^[0-9]+$", NULL)) seen |= 1 << k;
   }
   CHECK(seen == 0x7e, "the pool's lines are not the six squares");
+  /* The verdict is the example's reading of its own times: either form is
+   * accepted (how much faster the pool is, is speed, and a test never
+   * asserts speed: a starved machine can take longer).  What is checked of
+   * the times is what the example does: every task sleeps its whole time
+   * (every time is printed rounded to 0.01 s: each may be 0.005 off). */
   const char *tail[] = {"^parallel time: [0-9]+\\.[0-9][0-9]$",
                         "^\\(one task [0-9.]+, pool start [0-9.]+, map \\+ close \\+ join [0-9.]+\\)$",
-                        "^verdict: parallel is about one task plus the pool start, well under sequential$"};
+                        "^verdict: parallel is (about one task plus the pool start, well under|NOT well under) sequential$"};
   if (!lines_are(o, 15, tail, 3, why, wn)) return false;
   double s = atof(strchr(o->line[7], ':') + 1), p = atof(strchr(o->line[15], ':') + 1);
-  CHECK(p < 0.6 * s, "parallel %.2f not well under sequential %.2f", p, s);
+  double task = atof(strstr(o->line[16], "one task ") + 9);
+  CHECK(task > 0, "no task time in \"%s\"", o->line[16]);
+  CHECK(s >= 6 * (task - 0.005) - 0.005, "sequential %.2f is under six tasks (%.2f each)", s, task);
+  CHECK(p >= task - 0.01, "parallel %.2f is under one task (%.2f)", p, task);
   return true;
 }
 

@@ -51,6 +51,15 @@ static void quiesce(void) {
   assert_code(mt_signal_signal(SIGURG, MT_SIG_DFL, NULL), 0);
 }
 
+/* The handler's count, read under its lock: a periodic timer's next tick
+ * can run the handler while we read it. */
+static long rec_count(struct rec *r) {
+  assert_int_equal(mt_lock_acquire(r->lock, MT_FOREVER), 0);
+  long n = r->count;
+  mt_lock_release(r->lock);
+  return n;
+}
+
 static void rec_done(struct rec *r) {
   quiesce();
   mt_lock_free(r->lock);
@@ -214,9 +223,10 @@ static void test_alarm_pause(void **s) {
   double v, iv;
   assert_code(mt_signal_getitimer(ITIMER_REAL, &v, &iv), 0);
   assert_true(v == 0 && iv == 0);
-  /* periodic: three ticks, then disarm */
+  /* periodic: three ticks, then disarm (the ticks go on while we look:
+   * the count is read under the handler's lock) */
   assert_code(mt_signal_setitimer(ITIMER_REAL, 0.01, 0.01, NULL, NULL), 0);
-  while (r.count < 5) assert_code(mt_signal_pause(10.0), 0);
+  while (rec_count(&r) < 5) assert_code(mt_signal_pause(10.0), 0);
   assert_code(mt_signal_setitimer(ITIMER_REAL, 0, 0, NULL, NULL), 0);
   assert_code(mt_signal_signal(SIGALRM, MT_SIG_DFL, NULL), 0);
   rec_done(&r);
