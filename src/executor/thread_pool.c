@@ -266,10 +266,18 @@ static bool mailbox_open(pool_t *p) {
                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
-/* The owner polls: true when a task was handed in (or drain took one back:
- * the close then finds the mailbox open, and the spin ends a little early). */
+/* The owner polls: true when a task was handed in (or another worker or
+ * drain took one: the close then finds the mailbox open, and the spin ends
+ * a little early).  A task seen is fetched for writing at once (its start
+ * CAS is next), so that transfer overlaps the close's upgrade of this line
+ * instead of following it.  A prefetch never faults: the task may be
+ * taken and freed meanwhile, and it is not read here. */
 static bool mailbox_news(pool_t *p, bool owner) {
-  return owner && __atomic_load_n(&p->mailbox, __ATOMIC_RELAXED) != mailbox_open_mark(p);
+  if (!owner) return false;
+  mt_future_t *x = __atomic_load_n(&p->mailbox, __ATOMIC_RELAXED);
+  if (x == mailbox_open_mark(p)) return false;
+  __builtin_prefetch(x, 1);
+  return true;
 }
 
 /* The owner closes the mailbox; returns the task handed in, or NULL.
@@ -754,6 +762,11 @@ static bool forked(const pool_t *p) { return p->fork_gen != mt__fork_generation(
 
 static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) {
   pool_t *p = self;
+  /* The round-trip line is with the idle worker (it reopened its mailbox
+   * there): ask for it for writing now, so that its transfer overlaps the
+   * allocation and the caller's own upgrade of its last future's line
+   * (reused) rather than following them (issue 13; docs/futures.md). */
+  __builtin_prefetch(&p->tail, 1);
   if (forked(p)) return MT_EFORKED;
   mt_future_t *f = mt__future_queued_new(fn, arg); /* the caller's; the queue's is QREF */
   if (!f) return MT_ENOMEM;
