@@ -236,9 +236,10 @@ static void fail_list(mt_future_t *list, int code, const char *why) {
  * spinner at the same time fails and does not own it), and the worker that
  * opened it closes it (XCHG -> NULL) before it leaves its spin, whichever
  * way it leaves, and runs what the XCHG returned.  A task goes in only by a
- * CAS from open, so it is always taken by the owner's close: the CAS and
- * the XCHG are ordered on the one word, and no task can stay in the mailbox
- * of a worker that parks or leaves (no Dekker pair is involved).
+ * CAS from open, so it is always taken, by the owner's close if by nobody
+ * before: the CAS and the XCHG are ordered on the one word, and no task can
+ * stay in the mailbox of a worker that parks or leaves (no Dekker pair is
+ * involved).
  * Another idle worker may take a handed task first (mailbox_take: a CAS
  * task -> open, which leaves the mailbox open for the owner to close), so
  * an owner that was preempted with a task in its mailbox does not hold it
@@ -252,7 +253,7 @@ static void fail_list(mt_future_t *list, int code, const char *why) {
  *
  * Accounting is the queue's: the handed task holds the queue's reference
  * (QREF), submit took an idle token (or started a worker) first, and the
- * owner runs it as a batch of one (cancel/broken checks, done_cpu stamp,
+ * worker that took it (the owner, or another idle one) runs it as a batch of one (cancel/broken checks, done_cpu stamp,
  * worker_died).  After `closed` or `broken` (set under ctl) no hand-off can
  * follow; drain takes a task still in the mailbox back (mailbox_take) and
  * cancels or fails it with the queued ones. */
@@ -382,7 +383,7 @@ static bool mailbox_full(pool_t *p) {
 /* A task sitting in another worker's mailbox counts as news too: we go back
  * and take it (spin_for_news) rather than sleep while its owner is
  * preempted.  Only a hint: no wake-up depends on it (a hand-off wakes
- * nobody; its owner runs it). */
+ * nobody; its owner runs it unless an idle worker took it first). */
 static void park(pool_t *p) {
   __atomic_fetch_add(&p->nsleepers, 1, __ATOMIC_SEQ_CST);
   if (has_news(p) || mailbox_full(p)) {
@@ -488,12 +489,12 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns, mt_future_t **handed) {
    * seq_cst clear + has_news re-check below, a Dekker pair with submit's
    * push then nspinning load.  A submitter reading 0 although we spin only
    * wakes a sleeper needlessly. */
-  if (__atomic_load_n(&p->nspinning, __ATOMIC_RELAXED)) {
-    /* another worker spins: take a task handed to it that it has not
-     * taken yet (it may be preempted; mailbox_take) */
-    *handed = mailbox_full(p) ? mailbox_take(p) : NULL;
-    return *handed || has_news(p);
-  }
+  /* A task handed to another worker's mailbox and not taken yet (its owner
+   * may be preempted): take it, whether or not nspinning says someone
+   * spins (two spinners at once leave it 0 while the owner holds the
+   * mailbox; review of latency3).  mailbox_take's CAS decides. */
+  if (mailbox_full(p) && (*handed = mailbox_take(p)) != NULL) return true;
+  if (__atomic_load_n(&p->nspinning, __ATOMIC_RELAXED)) return has_news(p);
   __atomic_store_n(&p->nspinning, 1, __ATOMIC_RELAXED);
   /* Through the yields too: a submitter on our core hands off while we yield. */
   bool owner = mt__spin_rounds() > 0 && mailbox_open(p);
@@ -795,7 +796,7 @@ static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) 
     mt_future_free(f);
     return r;
   }
-  /* Handed over: its owner runs it, no wake.  Else a spinning worker will
+  /* Handed over: its owner (or an idle worker that takes it) runs it, no wake.  Else a spinning worker will
    * take it: no system call then. */
   if (!handed && !load32(&p->nspinning) && load32(&p->nsleepers)) wake_one(p);
   *out = f;
