@@ -236,9 +236,14 @@ static void fail_list(mt_future_t *list, int code, const char *why) {
  * spinner at the same time fails and does not own it), and the worker that
  * opened it closes it (XCHG -> NULL) before it leaves its spin, whichever
  * way it leaves, and runs what the XCHG returned.  A task goes in only by a
- * CAS from open, so it is always taken by the owner's close: the CAS and
- * the XCHG are ordered on the one word, and no task can stay in the mailbox
- * of a worker that parks or leaves (no Dekker pair is involved).
+ * CAS from open, so it is always taken, by the owner's close if by nobody
+ * before: the CAS and the XCHG are ordered on the one word, and no task can
+ * stay in the mailbox of a worker that parks or leaves (no Dekker pair is
+ * involved).
+ * Another idle worker may take a handed task first (mailbox_take: a CAS
+ * task -> open, which leaves the mailbox open for the owner to close), so
+ * an owner that was preempted with a task in its mailbox does not hold it
+ * up while a second worker goes idle and parks (it takes it instead).
  *
  * Order: submit hands off only when the queue is empty (backlog 0, read
  * under ctl, which orders every push), and the owner, spinning, holds no
@@ -248,10 +253,10 @@ static void fail_list(mt_future_t *list, int code, const char *why) {
  *
  * Accounting is the queue's: the handed task holds the queue's reference
  * (QREF), submit took an idle token (or started a worker) first, and the
- * owner runs it as a batch of one (cancel/broken checks, done_cpu stamp,
+ * worker that took it (the owner, or another idle one) runs it as a batch of one (cancel/broken checks, done_cpu stamp,
  * worker_died).  After `closed` or `broken` (set under ctl) no hand-off can
- * follow; drain takes a task still in the mailbox back (a CAS, which races
- * only the owner's XCHG) and cancels or fails it with the queued ones. */
+ * follow; drain takes a task still in the mailbox back (mailbox_take) and
+ * cancels or fails it with the queued ones. */
 static mt_future_t *mailbox_open_mark(pool_t *p) { return &p->stub; }
 
 /* A spinner opens the mailbox: true if it owns it.  Relaxed: opening
@@ -262,10 +267,18 @@ static bool mailbox_open(pool_t *p) {
                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
-/* The owner polls: true when a task was handed in (or drain took one back:
- * the close then finds the mailbox open, and the spin ends a little early). */
+/* The owner polls: true when a task was handed in (or another worker or
+ * drain took one: the close then finds the mailbox open, and the spin ends
+ * a little early).  A task seen is fetched for writing at once (its start
+ * CAS is next), so that transfer overlaps the close's upgrade of this line
+ * instead of following it.  A prefetch never faults: the task may be
+ * taken and freed meanwhile, and it is not read here. */
 static bool mailbox_news(pool_t *p, bool owner) {
-  return owner && __atomic_load_n(&p->mailbox, __ATOMIC_RELAXED) != mailbox_open_mark(p);
+  if (!owner) return false;
+  mt_future_t *x = __atomic_load_n(&p->mailbox, __ATOMIC_RELAXED);
+  if (x == mailbox_open_mark(p)) return false;
+  __builtin_prefetch(x, 1);
+  return true;
 }
 
 /* The owner closes the mailbox; returns the task handed in, or NULL.
@@ -288,11 +301,16 @@ static bool mailbox_hand(pool_t *p, mt_future_t *f) {
                                      __ATOMIC_RELAXED);
 }
 
-/* After closed/broken: takes back a task the owner has not taken yet, and
- * leaves the mailbox open for the owner to close.  No hand-off can follow
- * (ctl), so only the owner's XCHG races this CAS (no ABA), and x is not
- * touched unless the CAS took it.  Acquire: as mailbox_close. */
-static mt_future_t *mailbox_take_back(pool_t *p) {
+/* Takes a task the owner has not taken yet (an idle worker that is not the
+ * owner, or drain after closed/broken), and leaves the mailbox open for the
+ * owner to close.  Whatever races it (the owner's XCHG, other takers, new
+ * hand-offs), every change of the word is an RMW on it, and a word holding
+ * neither NULL nor open holds a handed task: the CAS succeeds only if the
+ * mailbox holds x at that moment, so x is then a handed task and ours alone
+ * (if x was taken and its address came back as a later task, that later
+ * task is what we take: an ABA that does no harm).  x is not touched
+ * unless the CAS took it.  Acquire: as mailbox_close. */
+static mt_future_t *mailbox_take(pool_t *p) {
   mt_future_t *open = mailbox_open_mark(p);
   mt_future_t *x = __atomic_load_n(&p->mailbox, __ATOMIC_RELAXED);
   if (!x || x == open) return NULL;
@@ -306,7 +324,7 @@ static mt_future_t *mailbox_take_back(pool_t *p) {
  * is set) and cancels or fails each future outside the lock, the one left
  * in the mailbox first (it came before anything queued: mailbox_hand). */
 static void drain(pool_t *p, int code) {
-  mt_future_t *list = pop_all(p), *x = mailbox_take_back(p);
+  mt_future_t *list = pop_all(p), *x = mailbox_take(p);
   if (x) {
     x->qnext = list; /* ours alone now */
     list = x;
@@ -356,9 +374,19 @@ static bool has_news(pool_t *p) {
   return backlog(p) > 0 || load32(&p->closed) || load32(&p->broken) || over_limit(p);
 }
 
+/* A task handed in that its owner has not taken (a hint: mailbox_take decides). */
+static bool mailbox_full(pool_t *p) {
+  mt_future_t *x = __atomic_load_n(&p->mailbox, __ATOMIC_RELAXED);
+  return x && x != mailbox_open_mark(p);
+}
+
+/* A task sitting in another worker's mailbox counts as news too: we go back
+ * and take it (spin_for_news) rather than sleep while its owner is
+ * preempted.  Only a hint: no wake-up depends on it (a hand-off wakes
+ * nobody; its owner runs it unless an idle worker took it first). */
 static void park(pool_t *p) {
   __atomic_fetch_add(&p->nsleepers, 1, __ATOMIC_SEQ_CST);
-  if (has_news(p)) {
+  if (has_news(p) || mailbox_full(p)) {
     uint32_t k = load32(&p->nsleepers);
     while (k > 0)
       if (__atomic_compare_exchange_n(&p->nsleepers, &k, k - 1, true, __ATOMIC_SEQ_CST,
@@ -401,6 +429,26 @@ static _Thread_local uint32_t tl_near_gap = 1, tl_near_left = 1, tl_far_run;
 
 static bool near_move_always; /* tests (pool_internal.h) */
 
+/* Tests (pool_internal.h): while `hold_on`, a worker that just opened its
+ * mailbox counts itself in `held` and waits there until released, as a
+ * preempted owner would. */
+static uint32_t hold_on, held;
+
+void mt__pool_hold_owner(bool on) {
+  __atomic_store_n(&hold_on, on, __ATOMIC_SEQ_CST);
+  if (!on) mt__wake_word(&hold_on, INT32_MAX, false);
+}
+
+uint32_t *mt__pool_owners_held(void) { return &held; }
+
+static void hold_owner(void) {
+  if (__builtin_expect(!__atomic_load_n(&hold_on, __ATOMIC_RELAXED), 1)) return;
+  __atomic_fetch_add(&held, 1, __ATOMIC_SEQ_CST);
+  mt__wake_word(&held, INT32_MAX, false);
+  while (__atomic_load_n(&hold_on, __ATOMIC_SEQ_CST))
+    (void)mt__word_park(&hold_on, 1, false, MT__NO_DEADLINE);
+}
+
 void mt__pool_near_move_always(bool on) {
   __atomic_store_n(&near_move_always, on, __ATOMIC_RELAXED);
 }
@@ -441,10 +489,16 @@ static bool spin_for_news(pool_t *p, int64_t *spun_ns, mt_future_t **handed) {
    * seq_cst clear + has_news re-check below, a Dekker pair with submit's
    * push then nspinning load.  A submitter reading 0 although we spin only
    * wakes a sleeper needlessly. */
+  /* A task handed to another worker's mailbox and not taken yet (its owner
+   * may be preempted): take it, whether or not nspinning says someone
+   * spins (two spinners at once leave it 0 while the owner holds the
+   * mailbox; review of latency3).  mailbox_take's CAS decides. */
+  if (mailbox_full(p) && (*handed = mailbox_take(p)) != NULL) return true;
   if (__atomic_load_n(&p->nspinning, __ATOMIC_RELAXED)) return has_news(p);
   __atomic_store_n(&p->nspinning, 1, __ATOMIC_RELAXED);
   /* Through the yields too: a submitter on our core hands off while we yield. */
   bool owner = mt__spin_rounds() > 0 && mailbox_open(p);
+  if (owner) hold_owner();
   uint32_t shift = tl_spin_shift;
   /* The last submitter runs on our CPU (future.c tl_near_cpu says why):
    * move off it (above), or if we stay, no spin, straight to the yields
@@ -709,6 +763,11 @@ static bool forked(const pool_t *p) { return p->fork_gen != mt__fork_generation(
 
 static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) {
   pool_t *p = self;
+  /* The round-trip line is with the idle worker (it reopened its mailbox
+   * there): ask for it for writing now, so that its transfer overlaps the
+   * allocation and the caller's own upgrade of its last future's line
+   * (reused) rather than following them (issue 13; docs/futures.md). */
+  __builtin_prefetch(&p->tail, 1);
   if (forked(p)) return MT_EFORKED;
   mt_future_t *f = mt__future_queued_new(fn, arg); /* the caller's; the queue's is QREF */
   if (!f) return MT_ENOMEM;
@@ -737,7 +796,7 @@ static int pool_submit(void *self, mt_task_fn fn, void *arg, mt_future_t **out) 
     mt_future_free(f);
     return r;
   }
-  /* Handed over: its owner runs it, no wake.  Else a spinning worker will
+  /* Handed over: its owner (or an idle worker that takes it) runs it, no wake.  Else a spinning worker will
    * take it: no system call then. */
   if (!handed && !load32(&p->nspinning) && load32(&p->nsleepers)) wake_one(p);
   *out = f;

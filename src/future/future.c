@@ -665,7 +665,10 @@ void mt__future_complete(mt_future_t *f, int r, mt_value_t v, bool as_cancelled)
  * Each CAS here was a separate RMW on the future's line while its caller
  * polls that line (issue 13: start, claim, publish, reference drop). */
 static void run_task(mt_future_t *f, void (*before_finish)(void *ctx), void *ctx, bool qref) {
-  uint32_t old = __atomic_load_n(&f->state, __ATOMIC_RELAXED);
+  /* CAS first on the usual state (a guess; a failed CAS loads the real
+   * one): the line comes over once, for writing, not read and then
+   * upgraded while the caller polls it. */
+  uint32_t old = qref ? MT__F_QREF : (uint32_t)MT_FUTURE_PENDING;
   for (;;) {
     if ((old & MT__F_BUSY) || (old & MT__F_STATE) != MT_FUTURE_PENDING) { /* cancelled, or
                                                                    completed by hand */

@@ -158,11 +158,71 @@ static void handoff_races_shutdown_one_cpu(void **state) {
   race(true);
 }
 
+/* A task that says it started, then waits for its gate (a hand future). */
+typedef struct gated {
+  mt_future_t *started, *gate;
+} gated_t;
+
+static int gated(void *arg, mt_value_t *out) {
+  gated_t *g = arg;
+  mt_future_set_result(g->started, (mt_value_t){0});
+  mt_future_result(g->gate, MT_FOREVER, NULL);
+  return counted(NULL, out);
+}
+
+/* The owner of the mailbox preempted with a task in it (the test hook holds
+ * it right after it opened its mailbox): the other worker, going idle,
+ * takes that task instead of parking beside it.  Before the take it parked
+ * and the task waited for the owner (here: until released, so the bounded
+ * result() below timed out).  Deterministic: W1 is the only idle worker
+ * when it opens its mailbox, the submit takes its idle token and finds the
+ * mailbox open, and W2 goes idle only after the hand-off. */
+static void idle_worker_takes_a_held_owners_task(void **state) {
+  (void)state;
+  if (mt__spin_rounds() == 0) skip(); /* no spinner, no mailbox */
+  reset_counts();
+  mt_executor_t *ex = pool(2);
+  gated_t g[2];
+  mt_future_t *busy[2], *f;
+  for (int i = 0; i < 2; i++) { /* W1 and W2 each run a gated task */
+    g[i] = (gated_t){mt_future_new(), mt_future_new()};
+    assert_code(mt_executor_submit(ex, gated, &g[i], &busy[i]), 0);
+    assert_code(mt_future_result(g[i].started, MT_FOREVER, NULL), 0);
+  }
+  assert_int_equal(mt_executor_thread_count(ex), 2);
+  uint32_t *held = mt__pool_owners_held(), h0 = __atomic_load_n(held, __ATOMIC_SEQ_CST);
+  mt__pool_hold_owner(true);
+  assert_code(mt_future_set_result(g[0].gate, (mt_value_t){0}), 0); /* W1 goes idle */
+  for (uint32_t h; (h = __atomic_load_n(held, __ATOMIC_SEQ_CST)) == h0;)
+    (void)mt__word_park(held, h, false, MT__NO_DEADLINE);
+  uint64_t before = mt__pool_handoffs(ex);
+  assert_code(mt_executor_submit(ex, counted, (void *)(intptr_t)7, &f), 0);
+  assert_int_equal(mt__pool_handoffs(ex), before + 1); /* into W1's mailbox */
+  assert_code(mt_future_set_result(g[1].gate, (mt_value_t){0}), 0); /* W2 goes idle */
+  mt_value_t v = {0};
+  int r = mt_future_result(f, 10.0, &v); /* W1 is still held */
+  mt__pool_hold_owner(false);
+  assert_code(r, 0);
+  assert_int_equal((intptr_t)v.ptr, 7);
+  for (int i = 0; i < 2; i++) {
+    assert_code(mt_future_result(busy[i], MT_FOREVER, NULL), 0);
+    mt_future_free(busy[i]);
+    mt_future_free(g[i].started);
+    mt_future_free(g[i].gate);
+  }
+  mt_future_free(f);
+  assert_code(mt_executor_shutdown(ex, true, false, MT_FOREVER), 0);
+  mt_executor_free(ex);
+  assert_int_equal(__atomic_load_n(&g_ran, __ATOMIC_RELAXED), 3);
+  assert_int_equal(__atomic_load_n(&g_freed, __ATOMIC_RELAXED), 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(one_at_a_time_through_the_mailbox),
       cmocka_unit_test(handoff_races_shutdown_two_cpus),
       cmocka_unit_test(handoff_races_shutdown_one_cpu),
+      cmocka_unit_test(idle_worker_takes_a_held_owners_task),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
