@@ -28,7 +28,7 @@ GOALS = [
     ("queue MPMC 4x4 1KiB cap 1024", "ck_ring", 0.8, ""),
     ("mpqueue 64B process->process cap 1024", "ZeroMQ", 1.5, ""),
     ("mpqueue 64B process->process cap 1024", "nng", 1.5, ""),
-    ("pipe 64 B process->process", "raw pipe", 0.9, ""),
+    ("pipe 64 B process->process", "raw pipe write/read", 0.9, ""),
     ("timers 100k scheduled+cancelled", "libuv", 1.0, ""),
     ("lock_uncontended", "pthread_mutex", 1.0, "median of >= 11 alternating runs"),
     ("thread start+join", "pthread_create", 0.95, ""),
