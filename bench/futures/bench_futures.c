@@ -153,8 +153,14 @@ static void ours_map(void *unused, mtb_run_t *r) {
 
 /* ---- GLib GThreadPool -------------------------------------------------- */
 
+/* A result per line: the two workers' adjacent results would share lines
+ * (docs/benchmarks.md, "Cache lines"); ours' land in 64-byte futures. */
 typedef struct {
-  intptr_t *results;
+  _Alignas(64) intptr_t v;
+} gslot_t;
+
+typedef struct {
+  gslot_t *results;
   GMutex lock; /* latency: completion signal */
   GCond cond;
   gint done;
@@ -163,19 +169,21 @@ typedef struct {
 static void g_task(gpointer data, gpointer user) {
   gstate_t *s = user;
   intptr_t i = (intptr_t)data - 1; /* GLib refuses NULL items */
-  s->results[i] = 2 * i;
+  s->results[i].v = 2 * i;
 }
 
 static void glib_throughput(void *unused, mtb_run_t *r) {
   (void)unused;
-  gstate_t s = {.results = calloc((size_t)N, sizeof(intptr_t))};
+  gstate_t s = {.results = aligned_alloc(64, (size_t)N * sizeof(gslot_t))};
+  if (!s.results) abort();
+  memset(s.results, 0, (size_t)N * sizeof(gslot_t));
   GThreadPool *p = g_thread_pool_new(g_task, &s, W, FALSE, NULL);
   mtb_start(r);
   for (long i = 0; i < N; i++) g_thread_pool_push(p, (gpointer)(intptr_t)(i + 1), NULL);
   g_thread_pool_free(p, FALSE, TRUE); /* waits for every task */
   mtb_stop(r);
   uint64_t sum = 0;
-  for (long i = 0; i < N; i++) sum += (uint64_t)s.results[i];
+  for (long i = 0; i < N; i++) sum += (uint64_t)s.results[i].v;
   free(s.results);
   r->ops = N, r->sum = sum;
 }
@@ -184,7 +192,7 @@ static void g_lat_task(gpointer data, gpointer user) {
   gstate_t *s = user;
   intptr_t i = (intptr_t)data - 1;
   g_mutex_lock(&s->lock);
-  s->results[0] = 2 * i;
+  s->results[0].v = 2 * i;
   s->done = 1;
   g_cond_signal(&s->cond);
   g_mutex_unlock(&s->lock);
@@ -198,7 +206,7 @@ static uint64_t glib_calls(GThreadPool *p, gstate_t *s, long n, double *lat) {
     g_mutex_lock(&s->lock);
     while (!s->done) g_cond_wait(&s->cond, &s->lock);
     s->done = 0;
-    sum += (uint64_t)s->results[0];
+    sum += (uint64_t)s->results[0].v;
     g_mutex_unlock(&s->lock);
     if (lat) lat[i] = mtb_now_ns() - t0;
   }
@@ -207,7 +215,9 @@ static uint64_t glib_calls(GThreadPool *p, gstate_t *s, long n, double *lat) {
 
 static void glib_latency(void *unused, mtb_run_t *r) {
   (void)unused;
-  gstate_t s = {.results = calloc(1, sizeof(intptr_t))};
+  gstate_t s = {.results = aligned_alloc(64, sizeof(gslot_t))};
+  if (!s.results) abort();
+  s.results[0].v = 0;
   g_mutex_init(&s.lock);
   g_cond_init(&s.cond);
   GThreadPool *p = g_thread_pool_new(g_lat_task, &s, W, FALSE, NULL);
@@ -243,15 +253,19 @@ static void pq_adapt(uint32_t shift, bool paid) {
   if (paid ? shift > 0 : shift < 5) pq_shift = paid ? shift - 1 : shift + 1;
 }
 
+/* Cache lines (docs/benchmarks.md): a job on a line of its own, as ours'
+ * futures are 64-byte slots, and the queue's lock on its own line, so no
+ * job shares a line with the lock by the stack's or the heap's chance. */
 typedef struct job {
-  intptr_t arg, result;
+  _Alignas(64) intptr_t arg;
+  intptr_t result;
   uint32_t done;
   int done_cpu;
   struct job *next;
 } job_t;
 
 typedef struct {
-  pthread_mutex_t lock;
+  _Alignas(64) pthread_mutex_t lock;
   pthread_cond_t work, finished;
   job_t *head, *tail;
   int waiting, stop, result_waiters, spin;
@@ -358,10 +372,18 @@ static void pq_stop(pq_t *q) {
   for (int i = 0; i < W; i++) pthread_join(q->th[i], NULL);
 }
 
+/* Zeroed, 64-byte aligned (calloc aligns to 16 only). */
+static job_t *jobs_new(size_t n) {
+  job_t *j = aligned_alloc(64, n * sizeof *j);
+  if (!j) abort();
+  memset(j, 0, n * sizeof *j);
+  return j;
+}
+
 static void pq_throughput(void *spin, mtb_run_t *r) {
   pq_t q = {0};
   pq_start(&q, (int)(intptr_t)spin);
-  job_t *jobs = calloc((size_t)N, sizeof *jobs);
+  job_t *jobs = jobs_new((size_t)N);
   uint64_t sum = 0;
   mtb_start(r);
   for (long i = 0; i < N; i++) {
@@ -491,7 +513,7 @@ static void ours_open_loop(void *unused, mtb_run_t *r) {
 
 static void pq_open_loop(void *spin, mtb_run_t *r) {
   pq_t q = {.on_run = ol_body};
-  job_t *jobs = calloc((size_t)OL.n, sizeof *jobs);
+  job_t *jobs = jobs_new((size_t)OL.n);
   memset(OL.res, 0, sizeof *OL.res * (size_t)OL.n);
   pq_start(&q, (int)(intptr_t)spin);
   mtb_start(r);

@@ -43,12 +43,18 @@ enum { CAP = 1024, BIG = 1024 };
 
 /* ---- ck_ring with our spin-then-park policy ---------------------------- */
 
+/* Cache lines (docs/benchmarks.md): ck_ring pads its consumer and
+ * producer words apart; our sequence words get a line each, and the
+ * sleepers, mutex and conditions (written only around a sleep) theirs, so
+ * no word bumped at every operation shares a line with the ring's
+ * read-only size/mask/buf. */
 typedef struct {
   ck_ring_t ring;
   ck_ring_buffer_t *buf;
   bool mpmc;
-  uint32_t puts, gets; /* sequence words: bumped by every enqueue / dequeue */
-  int sleep_put, sleep_get;
+  _Alignas(64) uint32_t puts; /* sequence words: bumped by every enqueue / dequeue */
+  _Alignas(64) uint32_t gets;
+  _Alignas(64) int sleep_put, sleep_get;
   pthread_mutex_t m;
   pthread_cond_t not_full, not_empty;
 } ckq_t;
@@ -169,7 +175,9 @@ static void *producer(void *arg) {
 }
 static void *consumer(void *arg) {
   worker_t *w = arg;
-  for (long i = 0; i < w->count; i++) w->sum += take_item(w->c->big, qget(w));
+  uint64_t sum = 0; /* stored once: the w[] slots share lines */
+  for (long i = 0; i < w->count; i++) sum += take_item(w->c->big, qget(w));
+  w->sum = sum;
   return NULL;
 }
 
@@ -212,11 +220,14 @@ typedef struct {
 static void *ol_consumer(void *arg) {
   ol_t *o = arg;
   worker_t w = {.q = o->q, .ours = o->ours};
+  double t0 = o->t0, period = o->period; /* read once (cache lines, as above) */
+  uint64_t sum = 0;
   for (long k = 0; k < o->n; k++) {
     long i = (long)(intptr_t)qget(&w) - 1;
-    o->lat[i] = mtb_now_ns() - (o->t0 + (double)i * o->period);
-    o->sum += (uint64_t)i + 1;
+    o->lat[i] = mtb_now_ns() - (t0 + (double)i * period);
+    sum += (uint64_t)i + 1;
   }
+  o->sum = sum;
   return NULL;
 }
 
@@ -235,8 +246,9 @@ static void run_open_loop(bool ours, mtb_run_t *r) {
   mtb_start(r);
   o.t0 = mtb_now_ns() + 1e6; /* first item due in 1 ms: the consumer is up by then */
   pthread_create(&t, NULL, ol_consumer, &o);
+  double t0 = o.t0, period = o.period; /* locals: the consumer writes o's line */
   for (long i = 0; i < ol_n; i++) {
-    double due = o.t0 + (double)i * o.period;
+    double due = t0 + (double)i * period;
     while (mtb_now_ns() < due) fp_pause(); /* open loop: never wait for the consumer */
     qput(&w, (void *)(intptr_t)(i + 1));
   }

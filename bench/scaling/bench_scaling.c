@@ -83,8 +83,10 @@ static void *lk_worker(void *arg) {
 
 static void lk_run(const lk_cfg_t *c, bool ours, mtb_run_t *r) {
   mt_lock_t *l = mt_lock_new(0);
-  pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-  long counter = 0, per = c->n / c->threads;
+  /* own lines (docs/benchmarks.md, "Cache lines"): ours' lock is on the heap */
+  _Alignas(64) pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+  _Alignas(64) long counter = 0;
+  long per = c->n / c->threads;
   double *wait = malloc(sizeof *wait * (size_t)(per * c->threads));
   lk_t w[64];
   pthread_t t[64];
@@ -174,6 +176,7 @@ static void *qs_producer(void *arg) {
 
 static void *qs_consumer(void *arg) {
   qs_t *w = arg;
+  uint64_t sum = 0;
   for (long i = 0; i < w->per; i++) {
     void *it;
     if (w->ours) {
@@ -181,8 +184,9 @@ static void *qs_consumer(void *arg) {
     } else {
       it = g_async_queue_pop(w->g);
     }
-    w->sum += (uint64_t)(uintptr_t)it;
+    sum += (uint64_t)(uintptr_t)it;
   }
+  w->sum = sum; /* once: w[] slots share lines */
   return NULL;
 }
 
@@ -219,7 +223,9 @@ enum { OURS, PLAIN, FAIR };
 typedef struct {
   int kind;
   mt_event_t *e[2];
-  fp_event_t fe[2];
+  struct { /* each on lines of its own (docs/benchmarks.md, "Cache lines") */
+    _Alignas(64) fp_event_t e;
+  } fe[2];
   long rounds;
   double late_s; /* the setter sleeps this long before each set */
   long done;
@@ -227,11 +233,11 @@ typedef struct {
 
 static void ev_set(ev_t *v, int i) {
   if (v->kind == OURS) mt_event_set(v->e[i]);
-  else fp_event_set(&v->fe[i]);
+  else fp_event_set(&v->fe[i].e);
 }
 static void ev_wait_clear(ev_t *v, int i) {
   if (v->kind == OURS) mt_event_wait(v->e[i], MT_FOREVER), mt_event_clear(v->e[i]);
-  else fp_event_wait(&v->fe[i], v->kind == FAIR ? SPIN / 4 : 0), fp_event_clear(&v->fe[i]);
+  else fp_event_wait(&v->fe[i].e, v->kind == FAIR ? SPIN / 4 : 0), fp_event_clear(&v->fe[i].e);
 }
 
 static void *ev_echo(void *arg) {
@@ -253,11 +259,13 @@ static double EV_LATE;
 static void ev_run(void *a, mtb_run_t *r) {
   ev_t v = {.kind = (int)(intptr_t)a, .rounds = EV_ROUNDS, .late_s = EV_LATE};
   v.e[0] = mt_event_new(0), v.e[1] = mt_event_new(0);
-  fp_event_init(&v.fe[0]), fp_event_init(&v.fe[1]);
+  fp_event_init(&v.fe[0].e), fp_event_init(&v.fe[1].e);
   pthread_t t;
   mtb_start(r);
   pthread_create(&t, NULL, ev_echo, &v);
-  for (long i = 0; i < v.rounds; i++) ev_set(&v, 0), ev_wait_clear(&v, 1), v.done++;
+  long done = 0; /* counted here, stored once: no per-round write to a shared line */
+  for (long i = 0; i < v.rounds; i++) ev_set(&v, 0), ev_wait_clear(&v, 1), done++;
+  v.done = done;
   pthread_join(t, NULL);
   mtb_stop(r);
   mt_event_free(v.e[0]), mt_event_free(v.e[1]);

@@ -98,20 +98,27 @@ static void sem_run(void *a, mtb_run_t *r) {
 }
 
 /* ---- 2 threads contending ---- */
+/* Cache lines (docs/benchmarks.md): the peer's mutex and the counter each
+ * on a line of their own, as ours' heap lock is; the parameters are read
+ * once into locals. */
 struct contend {
   mt_lock_t *l;
-  pthread_mutex_t m;
-  long per, counter;
+  long per;
   int ours;
+  _Alignas(64) pthread_mutex_t m;
+  _Alignas(64) long counter;
 };
 
 static void *contender(void *arg) {
   struct contend *c = arg;
-  for (long i = 0; i < c->per; i++) {
-    if (c->ours) {
-      mt_lock_acquire(c->l, MT_FOREVER);
+  mt_lock_t *l = c->l;
+  long per = c->per;
+  bool ours = c->ours;
+  for (long i = 0; i < per; i++) {
+    if (ours) {
+      mt_lock_acquire(l, MT_FOREVER);
       c->counter++;
-      mt_lock_release(c->l);
+      mt_lock_release(l);
     } else {
       pthread_mutex_lock(&c->m);
       c->counter++;
@@ -135,14 +142,17 @@ static void contended_run(void *a, mtb_run_t *r) {
 }
 
 /* ---- Condition ping-pong: two threads take turns on one counter ---- */
+/* Cache lines (docs/benchmarks.md): what a side synchronises on (the
+ * peer's mutex, cond and fair cond; ours' are on the heap) and the turn
+ * each on lines of their own; the first line is read-only during a run. */
 struct pingpong {
   mt_lock_t *l;
   mt_cond_t *c;
-  pthread_mutex_t m;
-  pthread_cond_t pc;
-  fp_cond_t fc;
-  long turn;
   int kind;
+  _Alignas(64) pthread_mutex_t m;
+  _Alignas(64) pthread_cond_t pc;
+  _Alignas(64) fp_cond_t fc;
+  _Alignas(64) long turn;
 };
 
 /* One turn: wait until turn % 2 == parity, then advance it. */
@@ -200,21 +210,27 @@ static void pingpong_run(void *a, mtb_run_t *r) {
 }
 
 /* ---- Event round trip: A sets e0, B waits e0, clears it, sets e1 ... ---- */
+/* Cache lines (docs/benchmarks.md): each fair event on lines of its own
+ * (an fp_event_t is 96 bytes: its flag word is in its second line), the
+ * plain side's mutex+cond+flags on theirs, the first line read-only during
+ * a run; echoed is written once, at the end. */
 struct evrt {
   mt_event_t *e[2];
-  pthread_mutex_t m;
-  pthread_cond_t c;
-  int flag[2];
-  fp_event_t fe[2];
   long echoed;
   int kind;
+  _Alignas(64) pthread_mutex_t m;
+  pthread_cond_t c;
+  int flag[2];
+  struct {
+    _Alignas(64) fp_event_t e;
+  } fe[2];
 };
 
 static void ev_set(struct evrt *r, int i) {
   if (r->kind == OURS) {
     mt_event_set(r->e[i]);
   } else if (r->kind == FAIR) {
-    fp_event_set(&r->fe[i]);
+    fp_event_set(&r->fe[i].e);
   } else {
     pthread_mutex_lock(&r->m);
     r->flag[i] = 1;
@@ -227,8 +243,8 @@ static void ev_wait_clear(struct evrt *r, int i) {
     mt_event_wait(r->e[i], MT_FOREVER);
     mt_event_clear(r->e[i]);
   } else if (r->kind == FAIR) {
-    fp_event_wait(&r->fe[i], SPIN / 4); /* event.c spins a quarter budget */
-    fp_event_clear(&r->fe[i]);
+    fp_event_wait(&r->fe[i].e, SPIN / 4); /* event.c spins a quarter budget */
+    fp_event_clear(&r->fe[i].e);
   } else {
     pthread_mutex_lock(&r->m);
     while (!r->flag[i]) pthread_cond_wait(&r->c, &r->m);
@@ -239,7 +255,9 @@ static void ev_wait_clear(struct evrt *r, int i) {
 
 static void *event_echo(void *arg) {
   struct evrt *r = arg;
-  for (long i = 0; i < ROUNDS; i++) ev_wait_clear(r, 0), r->echoed++, ev_set(r, 1);
+  long echoed = 0; /* counted here, stored once: no per-round shared write */
+  for (long i = 0; i < ROUNDS; i++) ev_wait_clear(r, 0), echoed++, ev_set(r, 1);
+  r->echoed = echoed;
   return NULL;
 }
 
@@ -249,8 +267,8 @@ static void event_run(void *a, mtb_run_t *run) {
   r.e[1] = mt_event_new(0);
   pthread_mutex_init(&r.m, NULL);
   pthread_cond_init(&r.c, NULL);
-  fp_event_init(&r.fe[0]);
-  fp_event_init(&r.fe[1]);
+  fp_event_init(&r.fe[0].e);
+  fp_event_init(&r.fe[1].e);
   pthread_t t;
   long done = 0;
   mtb_start(run);
@@ -269,35 +287,40 @@ static void event_run(void *a, mtb_run_t *run) {
 }
 
 /* ---- Semaphore ping-pong: A releases s0, B takes it and releases s1 ---- */
+/* Cache lines (docs/benchmarks.md): each sem_t on a line of its own. */
 struct sempp {
   mt_sem_t *s[2];
-  sem_t ps[2];
   long echoed;
   int kind;
+  struct {
+    _Alignas(64) sem_t s;
+  } ps[2];
 };
 
 static void sp_release(struct sempp *p, int i) {
   if (p->kind == OURS)
     mt_sem_release(p->s[i], 1);
   else
-    sem_post(&p->ps[i]);
+    sem_post(&p->ps[i].s);
 }
 static void sp_acquire(struct sempp *p, int i) {
   if (p->kind == OURS)
     mt_sem_acquire(p->s[i], MT_FOREVER);
   else if (p->kind == FAIR)
-    fp_sem_wait(&p->ps[i], SPIN);
+    fp_sem_wait(&p->ps[i].s, SPIN);
   else
-    sem_wait(&p->ps[i]);
+    sem_wait(&p->ps[i].s);
 }
 static void *sem_echo(void *arg) {
   struct sempp *p = arg;
-  for (long i = 0; i < ROUNDS; i++) sp_acquire(p, 0), p->echoed++, sp_release(p, 1);
+  long echoed = 0; /* as event_echo */
+  for (long i = 0; i < ROUNDS; i++) sp_acquire(p, 0), echoed++, sp_release(p, 1);
+  p->echoed = echoed;
   return NULL;
 }
 static void sempp_run(void *a, mtb_run_t *r) {
   struct sempp p = {.kind = (int)(intptr_t)a};
-  for (int i = 0; i < 2; i++) p.s[i] = mt_sem_new(0, 0), sem_init(&p.ps[i], 0, 0);
+  for (int i = 0; i < 2; i++) p.s[i] = mt_sem_new(0, 0), sem_init(&p.ps[i].s, 0, 0);
   pthread_t t;
   long done = 0;
   mtb_start(r);
@@ -305,7 +328,7 @@ static void sempp_run(void *a, mtb_run_t *r) {
   for (long i = 0; i < ROUNDS; i++) sp_release(&p, 0), sp_acquire(&p, 1), done++;
   pthread_join(t, NULL);
   mtb_stop(r);
-  for (int i = 0; i < 2; i++) mt_sem_free(p.s[i]), sem_destroy(&p.ps[i]);
+  for (int i = 0; i < 2; i++) mt_sem_free(p.s[i]), sem_destroy(&p.ps[i].s);
   r->ops = ROUNDS, r->sum = (uint64_t)(done + p.echoed);
 }
 
