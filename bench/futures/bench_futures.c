@@ -153,14 +153,11 @@ static void ours_map(void *unused, mtb_run_t *r) {
 
 /* ---- GLib GThreadPool -------------------------------------------------- */
 
-/* A result per line: the two workers' adjacent results would share lines
- * (docs/benchmarks.md, "Cache lines"); ours' land in 64-byte futures. */
+/* results: dense, as a GThreadPool user writes them (the row's product,
+ * not bookkeeping: docs/benchmarks.md, "Cache lines of the cross-thread
+ * rows"). */
 typedef struct {
-  _Alignas(64) intptr_t v;
-} gslot_t;
-
-typedef struct {
-  gslot_t *results;
+  intptr_t *results;
   GMutex lock; /* latency: completion signal */
   GCond cond;
   gint done;
@@ -169,21 +166,19 @@ typedef struct {
 static void g_task(gpointer data, gpointer user) {
   gstate_t *s = user;
   intptr_t i = (intptr_t)data - 1; /* GLib refuses NULL items */
-  s->results[i].v = 2 * i;
+  s->results[i] = 2 * i;
 }
 
 static void glib_throughput(void *unused, mtb_run_t *r) {
   (void)unused;
-  gstate_t s = {.results = aligned_alloc(64, (size_t)N * sizeof(gslot_t))};
-  if (!s.results) abort();
-  memset(s.results, 0, (size_t)N * sizeof(gslot_t));
+  gstate_t s = {.results = calloc((size_t)N, sizeof(intptr_t))};
   GThreadPool *p = g_thread_pool_new(g_task, &s, W, FALSE, NULL);
   mtb_start(r);
   for (long i = 0; i < N; i++) g_thread_pool_push(p, (gpointer)(intptr_t)(i + 1), NULL);
   g_thread_pool_free(p, FALSE, TRUE); /* waits for every task */
   mtb_stop(r);
   uint64_t sum = 0;
-  for (long i = 0; i < N; i++) sum += (uint64_t)s.results[i].v;
+  for (long i = 0; i < N; i++) sum += (uint64_t)s.results[i];
   free(s.results);
   r->ops = N, r->sum = sum;
 }
@@ -192,7 +187,7 @@ static void g_lat_task(gpointer data, gpointer user) {
   gstate_t *s = user;
   intptr_t i = (intptr_t)data - 1;
   g_mutex_lock(&s->lock);
-  s->results[0].v = 2 * i;
+  s->results[0] = 2 * i;
   s->done = 1;
   g_cond_signal(&s->cond);
   g_mutex_unlock(&s->lock);
@@ -206,7 +201,7 @@ static uint64_t glib_calls(GThreadPool *p, gstate_t *s, long n, double *lat) {
     g_mutex_lock(&s->lock);
     while (!s->done) g_cond_wait(&s->cond, &s->lock);
     s->done = 0;
-    sum += (uint64_t)s->results[0].v;
+    sum += (uint64_t)s->results[0];
     g_mutex_unlock(&s->lock);
     if (lat) lat[i] = mtb_now_ns() - t0;
   }
@@ -215,9 +210,7 @@ static uint64_t glib_calls(GThreadPool *p, gstate_t *s, long n, double *lat) {
 
 static void glib_latency(void *unused, mtb_run_t *r) {
   (void)unused;
-  gstate_t s = {.results = aligned_alloc(64, sizeof(gslot_t))};
-  if (!s.results) abort();
-  s.results[0].v = 0;
+  gstate_t s = {.results = calloc(1, sizeof(intptr_t))};
   g_mutex_init(&s.lock);
   g_cond_init(&s.cond);
   GThreadPool *p = g_thread_pool_new(g_lat_task, &s, W, FALSE, NULL);
@@ -254,8 +247,10 @@ static void pq_adapt(uint32_t shift, bool paid) {
 }
 
 /* Cache lines (docs/benchmarks.md): a job on a line of its own, as ours'
- * futures are 64-byte slots, and the queue's lock on its own line, so no
- * job shares a line with the lock by the stack's or the heap's chance. */
+ * futures are 64-byte slots, and the queue struct starting a line, so no
+ * job shares a line with the queue's lock by the stack's or the heap's
+ * chance.  jobs_new zeroes before the timed part on purpose: recycled
+ * memory holding the last run's results would hide a lost task. */
 typedef struct job {
   _Alignas(64) intptr_t arg;
   intptr_t result;

@@ -238,12 +238,16 @@ static void ev_set(struct evrt *r, int i) {
     pthread_mutex_unlock(&r->m);
   }
 }
-static void ev_wait_clear(struct evrt *r, int i) {
+/* 1 when the wait returned with the event set (what the checksum counts:
+ * a wait that returned early would count 0), then clears it. */
+static int ev_wait_clear(struct evrt *r, int i) {
+  int ok = 1;
   if (r->kind == OURS) {
-    mt_event_wait(r->e[i], MT_FOREVER);
+    ok = mt_event_wait(r->e[i], MT_FOREVER) == 0 && mt_event_is_set(r->e[i]) == 1;
     mt_event_clear(r->e[i]);
   } else if (r->kind == FAIR) {
     fp_event_wait(&r->fe[i].e, SPIN / 4); /* event.c spins a quarter budget */
+    ok = __atomic_load_n(&r->fe[i].e.flag, __ATOMIC_ACQUIRE) == 1;
     fp_event_clear(&r->fe[i].e);
   } else {
     pthread_mutex_lock(&r->m);
@@ -251,12 +255,13 @@ static void ev_wait_clear(struct evrt *r, int i) {
     r->flag[i] = 0;
     pthread_mutex_unlock(&r->m);
   }
+  return ok;
 }
 
 static void *event_echo(void *arg) {
   struct evrt *r = arg;
   long echoed = 0; /* counted here, stored once: no per-round shared write */
-  for (long i = 0; i < ROUNDS; i++) ev_wait_clear(r, 0), echoed++, ev_set(r, 1);
+  for (long i = 0; i < ROUNDS; i++) echoed += ev_wait_clear(r, 0), ev_set(r, 1);
   r->echoed = echoed;
   return NULL;
 }
@@ -275,7 +280,7 @@ static void event_run(void *a, mtb_run_t *run) {
   pthread_create(&t, NULL, event_echo, &r);
   for (long i = 0; i < ROUNDS; i++) {
     double t0 = mtb_now_ns();
-    ev_set(&r, 0), ev_wait_clear(&r, 1), done++;
+    ev_set(&r, 0), done += ev_wait_clear(&r, 1);
     LAT[i] = mtb_now_ns() - t0;
   }
   pthread_join(t, NULL);
@@ -303,18 +308,16 @@ static void sp_release(struct sempp *p, int i) {
   else
     sem_post(&p->ps[i].s);
 }
-static void sp_acquire(struct sempp *p, int i) {
-  if (p->kind == OURS)
-    mt_sem_acquire(p->s[i], MT_FOREVER);
-  else if (p->kind == FAIR)
-    fp_sem_wait(&p->ps[i].s, SPIN);
-  else
-    sem_wait(&p->ps[i].s);
+/* 1 when the acquire succeeded (what the checksum counts). */
+static int sp_acquire(struct sempp *p, int i) {
+  if (p->kind == OURS) return mt_sem_acquire(p->s[i], MT_FOREVER) == 0;
+  if (p->kind == FAIR) return fp_sem_wait(&p->ps[i].s, SPIN), 1; /* it retries until it has one */
+  return sem_wait(&p->ps[i].s) == 0;
 }
 static void *sem_echo(void *arg) {
   struct sempp *p = arg;
   long echoed = 0; /* as event_echo */
-  for (long i = 0; i < ROUNDS; i++) sp_acquire(p, 0), echoed++, sp_release(p, 1);
+  for (long i = 0; i < ROUNDS; i++) echoed += sp_acquire(p, 0), sp_release(p, 1);
   p->echoed = echoed;
   return NULL;
 }
@@ -325,7 +328,7 @@ static void sempp_run(void *a, mtb_run_t *r) {
   long done = 0;
   mtb_start(r);
   pthread_create(&t, NULL, sem_echo, &p);
-  for (long i = 0; i < ROUNDS; i++) sp_release(&p, 0), sp_acquire(&p, 1), done++;
+  for (long i = 0; i < ROUNDS; i++) sp_release(&p, 0), done += sp_acquire(&p, 1);
   pthread_join(t, NULL);
   mtb_stop(r);
   for (int i = 0; i < 2; i++) mt_sem_free(p.s[i]), sem_destroy(&p.ps[i].s);
